@@ -1,0 +1,105 @@
+//! Model folders as text: parsing every file into a [`Model`] with all problems collected,
+//! and writing a model back to files (the export side of the round-trip).
+//!
+//! Files come in as bytes keyed by their path relative to the model folder, so this module
+//! stays free of IO; the CLI reads and writes the disk.
+
+mod csv_files;
+mod toml_files;
+mod write;
+
+use crate::model::{Diagnostic, Model};
+use std::collections::BTreeMap;
+
+pub use write::write_model;
+
+/// The files of a model folder: relative path (with `/`) to raw bytes.
+pub type ModelFiles = BTreeMap<String, Vec<u8>>;
+
+/// Name of the file holding the group and its metrics.
+pub const GROUP_FILE: &str = "group.toml";
+/// Name of the file holding the timeline.
+pub const TIMELINE_FILE: &str = "timeline.toml";
+/// Name of the single facts file (besides `facts/*.csv`).
+pub const FACTS_FILE: &str = "facts.csv";
+/// Folder of further fact files.
+pub const FACTS_DIR: &str = "facts";
+/// Name of the FX rates file.
+pub const FX_FILE: &str = "fx.csv";
+
+/// True for the paths a model folder may hold that this module reads.
+pub fn is_model_file(path: &str) -> bool {
+    path == GROUP_FILE
+        || path == TIMELINE_FILE
+        || path == FACTS_FILE
+        || path == FX_FILE
+        || (path.starts_with("facts/") && path.ends_with(".csv") && !path[6..].contains('/'))
+}
+
+/// Decodes a file as UTF-8 text, accepting a byte-order mark; reports the line of the first
+/// invalid byte otherwise.
+pub(crate) fn decode<'a>(path: &str, bytes: &'a [u8], problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(error) => {
+            let line = bytes[..error.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            problems.push(Diagnostic {
+                file: path.to_string(),
+                line: Some(line),
+                field: None,
+                message: "the file is not valid UTF-8 (save it as UTF-8; a byte-order mark is fine)".into(),
+            });
+            None
+        }
+    }
+}
+
+/// Parses a model folder. Returns the model when every file could be read into one (it may
+/// still fail [`crate::validate`]), and every problem found on the way.
+pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let group_file = files.get(GROUP_FILE);
+    if group_file.is_none() {
+        problems.push(Diagnostic {
+            file: GROUP_FILE.into(),
+            line: None,
+            field: None,
+            message: "missing: a model folder needs group.toml (the group and its metrics); see docs/format.md".into(),
+        });
+    }
+    if !files.contains_key(TIMELINE_FILE) {
+        problems.push(Diagnostic {
+            file: TIMELINE_FILE.into(),
+            line: None,
+            field: None,
+            message: "missing: a model folder needs timeline.toml (the dated changes that make the structure)".into(),
+        });
+    }
+    let group = group_file.and_then(|bytes| toml_files::parse_group(GROUP_FILE, bytes, &mut problems));
+    let Some((group, metrics)) = group else {
+        return (None, problems);
+    };
+    let calendar = group.calendar();
+    let timeline = files
+        .get(TIMELINE_FILE)
+        .map(|bytes| toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, &mut problems))
+        .unwrap_or_default();
+    let mut facts = Vec::new();
+    for (path, bytes) in files {
+        if path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path)) {
+            facts.extend(csv_files::parse_facts(path, bytes, calendar, &mut problems));
+        }
+    }
+    let fx = files
+        .get(FX_FILE)
+        .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, &mut problems))
+        .unwrap_or_default();
+    let model = Model { group, metrics, timeline, facts, fx };
+    (Some(model), problems)
+}
+
+/// Counts the line of a byte offset (one-based).
+pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32 + 1
+}

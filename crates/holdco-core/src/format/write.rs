@@ -1,0 +1,199 @@
+//! Writing a model back to files: the export half of files -> store -> files.
+//!
+//! Output is deterministic (canonical order, shortest round-trip number format), so an
+//! export diffs cleanly against the folder it came from.
+
+use super::csv_files::{FACT_COLUMNS, FX_COLUMNS};
+use super::{is_model_file, ModelFiles, FACTS_FILE, FX_FILE, GROUP_FILE, TIMELINE_FILE};
+use crate::model::{Aggregation, Basis, ChangeKind, Consolidation, Measure, Model, Money};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+fn number(value: f64) -> String {
+    // Rust prints the shortest text that reads back to the same f64.
+    format!("{value}")
+}
+
+/// Writes the model as a model folder's files.
+pub fn write_model(model: &Model) -> ModelFiles {
+    let mut files = ModelFiles::new();
+    files.insert(GROUP_FILE.into(), write_group(model).into_bytes());
+    files.insert(TIMELINE_FILE.into(), write_timeline(model).into_bytes());
+    let calendar = model.group.calendar();
+
+    let mut facts = model.facts.clone();
+    facts.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut by_file: BTreeMap<String, Vec<&crate::model::Fact>> = BTreeMap::new();
+    for fact in &facts {
+        let file = if is_model_file(&fact.origin.file) && (fact.origin.file.starts_with("facts/") || fact.origin.file == FACTS_FILE) {
+            fact.origin.file.clone()
+        } else {
+            FACTS_FILE.to_string()
+        };
+        by_file.entry(file).or_default().push(fact);
+    }
+    for (file, facts) in by_file {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record(FACT_COLUMNS);
+        for fact in facts {
+            let structure = match fact.key.basis {
+                Basis::Restated { structure } => structure.to_string(),
+                _ => String::new(),
+            };
+            let _ = writer.write_record([
+                fact.key.unit.as_str(),
+                &fact.key.period.label(calendar),
+                fact.key.metric.as_str(),
+                &number(fact.value),
+                fact.currency.as_ref().map(|c| c.as_str()).unwrap_or(""),
+                fact.key.counterparty.as_ref().map(|c| c.as_str()).unwrap_or(""),
+                fact.key.basis.name(),
+                &structure,
+                fact.source.as_deref().unwrap_or(""),
+            ]);
+        }
+        files.insert(file, writer.into_inner().unwrap_or_default());
+    }
+    if !model.fx.is_empty() {
+        let mut rates = model.fx.clone();
+        rates.sort_by(|a, b| (&a.currency, a.period).cmp(&(&b.currency, b.period)));
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record(FX_COLUMNS);
+        for rate in rates {
+            let _ = writer.write_record([
+                rate.currency.as_str(),
+                &rate.period.label(calendar),
+                &number(rate.average),
+                &number(rate.closing),
+                rate.source.as_deref().unwrap_or(""),
+            ]);
+        }
+        files.insert(FX_FILE.into(), writer.into_inner().unwrap_or_default());
+    }
+    files
+}
+
+fn write_group(model: &Model) -> String {
+    let group = &model.group;
+    let mut out = String::new();
+    let _ = writeln!(out, "[group]");
+    let _ = writeln!(out, "id = {}", quote(group.id.as_str()));
+    let _ = writeln!(out, "name = {}", quote(&group.name));
+    let _ = writeln!(out, "currency = {}", quote(group.currency.as_str()));
+    let _ = writeln!(out, "fiscal_year_end = \"{:02}-{:02}\"", group.fiscal_year_end.0, group.fiscal_year_end.1);
+    for metric in &model.metrics {
+        let _ = writeln!(out, "\n[[metric]]");
+        let _ = writeln!(out, "id = {}", quote(metric.id.as_str()));
+        let _ = writeln!(out, "name = {}", quote(&metric.name));
+        let measure = match metric.measure {
+            Measure::Currency => "currency",
+            Measure::Count => "count",
+            Measure::Users => "users",
+            Measure::Percent => "percent",
+        };
+        let _ = writeln!(out, "measure = \"{measure}\"");
+        let _ = writeln!(out, "aggregation = \"{}\"", metric.aggregation.name());
+        if let Aggregation::Ratio { numerator, denominator } = &metric.aggregation {
+            let _ = writeln!(out, "numerator = {}", quote(numerator.as_str()));
+            let _ = writeln!(out, "denominator = {}", quote(denominator.as_str()));
+        }
+        if let Some(scale) = &metric.scale {
+            let _ = writeln!(out, "scale = {}", quote(scale));
+        }
+    }
+    out
+}
+
+fn write_proceeds(out: &mut String, proceeds: &Option<Money>) {
+    if let Some(money) = proceeds {
+        let _ = writeln!(out, "proceeds = {}", number(money.amount));
+        let _ = writeln!(out, "proceeds_currency = {}", quote(money.currency.as_str()));
+    }
+}
+
+fn write_timeline(model: &Model) -> String {
+    let mut out = String::new();
+    for (index, change) in model.timeline.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "[[change]]");
+        if let Some(id) = &change.id {
+            let _ = writeln!(out, "id = {}", quote(id));
+        }
+        let _ = writeln!(out, "date = {}", change.date);
+        let _ = writeln!(out, "kind = \"{}\"", change.kind.name());
+        match &change.kind {
+            ChangeKind::Create { unit, name, parent, unit_kind, ownership, .. } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "name = {}", quote(name));
+                if let Some(parent) = parent {
+                    let _ = writeln!(out, "parent = {}", quote(parent.as_str()));
+                }
+                let _ = writeln!(out, "unit_kind = {}", quote(unit_kind));
+                if *ownership != 1.0 {
+                    let _ = writeln!(out, "ownership = {}", number(*ownership));
+                }
+            }
+            ChangeKind::Rename { unit, name } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "name = {}", quote(name));
+            }
+            ChangeKind::Move { unit, parent } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "parent = {}", quote(parent.as_str()));
+            }
+            ChangeKind::Merge { units, into } => {
+                let list: Vec<String> = units.iter().map(|u| quote(u.as_str())).collect();
+                let _ = writeln!(out, "units = [{}]", list.join(", "));
+                let _ = writeln!(out, "into = {}", quote(into.as_str()));
+            }
+            ChangeKind::Split { unit, parts } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "parts = [");
+                for part in parts {
+                    let mut fields = vec![format!("unit = {}", quote(part.unit.as_str()))];
+                    if let Some(share) = part.shares.default {
+                        fields.push(format!("share = {}", number(share)));
+                    }
+                    if !part.shares.per_metric.is_empty() {
+                        let per: Vec<String> = part.shares.per_metric.iter().map(|(m, s)| format!("{} = {}", m, number(*s))).collect();
+                        fields.push(format!("shares = {{ {} }}", per.join(", ")));
+                    }
+                    let _ = writeln!(out, "  {{ {} }},", fields.join(", "));
+                }
+                let _ = writeln!(out, "]");
+            }
+            ChangeKind::Stake { unit, share, consolidation, proceeds } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "share = {}", number(*share));
+                let default = if *share > 0.5 { Consolidation::Full } else { Consolidation::Share };
+                if *consolidation != default {
+                    let _ = writeln!(out, "consolidation = \"{}\"", consolidation.name());
+                }
+                write_proceeds(&mut out, proceeds);
+            }
+            ChangeKind::Divest { unit, proceeds, buyer } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                write_proceeds(&mut out, proceeds);
+                if let Some(buyer) = buyer {
+                    let _ = writeln!(out, "buyer = {}", quote(buyer));
+                }
+            }
+            ChangeKind::Close { unit } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+            }
+        }
+        if let Some(note) = &change.note {
+            let _ = writeln!(out, "note = {}", quote(note));
+        }
+        if let Some(source) = &change.source {
+            let _ = writeln!(out, "source = {}", quote(source));
+        }
+    }
+    out
+}

@@ -1,0 +1,201 @@
+//! Reconciling computed figures against published ones: totals against the units below
+//! them, restatements the group published against holdco's own restatement, and a period's
+//! figure against the sum of its finer periods.
+
+use crate::model::{Aggregation, Basis, Model};
+use crate::period::Period;
+use crate::rollup::{BasisFilter, Engine, Query, QueryError, View};
+use crate::timeline::UnitIndex;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What a check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// A recorded total against the figures recorded for the units directly below it.
+    Total,
+    /// A figure the group published restated against holdco's restatement of reported figures.
+    Restatement,
+    /// A period's recorded figure against the sum of its recorded finer periods.
+    Periods,
+}
+
+/// One comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What is compared.
+    pub kind: CheckKind,
+    /// Unit.
+    pub unit: String,
+    /// Metric.
+    pub metric: String,
+    /// Period.
+    pub period: String,
+    /// Basis of the published figure (with structure date for restated).
+    pub basis: String,
+    /// The published figure.
+    pub published: f64,
+    /// What holdco computes.
+    pub computed: f64,
+    /// published - computed.
+    pub difference: f64,
+    /// Within tolerance.
+    pub ok: bool,
+    /// What the computed side is made of.
+    pub detail: String,
+}
+
+/// Tolerance: absolute, or relative to the published figure.
+#[derive(Debug, Clone, Copy)]
+pub enum Tolerance {
+    /// In the metric's units.
+    Absolute(f64),
+    /// Fraction of |published|.
+    Relative(f64),
+}
+
+impl Tolerance {
+    /// Parses `0.5` (absolute) or `0.1%` (relative).
+    pub fn parse(text: &str) -> Result<Tolerance, String> {
+        let bad = || format!("`{text}` is not a tolerance (expected e.g. 0.5 for absolute or 0.1% for relative)");
+        match text.strip_suffix('%') {
+            Some(pct) => pct.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| Tolerance::Relative(v / 100.0)).ok_or_else(bad),
+            None => text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(Tolerance::Absolute).ok_or_else(bad),
+        }
+    }
+    fn allows(&self, published: f64, difference: f64) -> bool {
+        match self {
+            Tolerance::Absolute(t) => difference.abs() <= *t + 1e-9,
+            Tolerance::Relative(r) => difference.abs() <= r * published.abs() + 1e-9,
+        }
+    }
+}
+
+fn basis_label(basis: &Basis) -> String {
+    match basis {
+        Basis::Restated { structure } => format!("restated@{structure}"),
+        other => other.name().to_string(),
+    }
+}
+
+/// Runs every check the model's facts allow.
+pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, QueryError> {
+    let engine = Engine::new(model)?;
+    let timeline = engine.timeline();
+    let calendar = model.group.calendar();
+    let mut checks = Vec::new();
+    // Sums of recorded facts per (unit, metric, basis, period), counterparties added up.
+    let mut sums: BTreeMap<(UnitIndex, String, Basis, Period), f64> = BTreeMap::new();
+    for fact in &model.facts {
+        let unit = timeline.unit(&fact.key.unit).expect("validated");
+        *sums.entry((unit, fact.key.metric.to_string(), fact.key.basis, fact.key.period)).or_insert(0.0) += fact.value;
+    }
+    let additive: BTreeSet<String> = model.metrics.iter().filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock)).map(|m| m.id.to_string()).collect();
+    let currencies: HashMap<(UnitIndex, String, Basis, Period), bool> = model
+        .facts
+        .iter()
+        .map(|f| ((timeline.unit(&f.key.unit).expect("validated"), f.key.metric.to_string(), f.key.basis, f.key.period), f.currency.as_ref().is_some_and(|c| c != &model.group.currency)))
+        .collect();
+
+    // 1. Totals: each recorded figure against the nearest recorded figures below it.
+    let mut below: BTreeMap<(UnitIndex, String, Basis, Period), (f64, Vec<String>)> = BTreeMap::new();
+    for ((unit, metric, basis, period), value) in &sums {
+        if !additive.contains(metric) {
+            continue;
+        }
+        let date = match basis {
+            Basis::Restated { structure } => *structure,
+            _ => timeline.record(*unit).last_day_until(period.last_day()),
+        };
+        let structure = engine.structure(date);
+        if let Some(above) = structure.ancestors(*unit).into_iter().skip(1).find(|a| sums.contains_key(&(*a, metric.clone(), *basis, *period))) {
+            let entry = below.entry((above, metric.clone(), *basis, *period)).or_default();
+            entry.0 += value;
+            entry.1.push(timeline.record(*unit).id.to_string());
+        }
+    }
+    for (key, (computed, units)) in &below {
+        let (unit, metric, basis, period) = key;
+        if currencies.get(key).copied().unwrap_or(false) {
+            continue; // mixed currencies: compared after translation by the roll-up instead
+        }
+        let published = sums[key];
+        let difference = published - computed;
+        checks.push(Check {
+            kind: CheckKind::Total,
+            unit: timeline.record(*unit).id.to_string(),
+            metric: metric.clone(),
+            period: period.label(calendar),
+            basis: basis_label(basis),
+            published,
+            computed: *computed,
+            difference,
+            ok: tolerance.allows(published, difference),
+            detail: format!("sum of {}", units.join(" + ")),
+        });
+    }
+
+    // 2. Published restatements against holdco's restatement of the reported figures.
+    for ((unit, metric, basis, period), published) in &sums {
+        let Basis::Restated { structure } = basis else { continue };
+        if !additive.contains(metric) {
+            continue;
+        }
+        let record = timeline.record(*unit);
+        let query = Query {
+            metric: crate::ids::MetricId::parse(metric).expect("valid id"),
+            periods: vec![*period],
+            view: View::Restated,
+            structure: Some(*structure),
+            node: Some(record.id.clone()),
+            depth: 0,
+            currency: None,
+            basis: BasisFilter::Reported,
+        };
+        let Ok(rollup) = engine.rollup(&query) else { continue };
+        let Some(computed) = rollup.rows.first().and_then(|r| r.value) else { continue };
+        let difference = published - computed;
+        checks.push(Check {
+            kind: CheckKind::Restatement,
+            unit: record.id.to_string(),
+            metric: metric.clone(),
+            period: period.label(calendar),
+            basis: basis_label(basis),
+            published: *published,
+            computed,
+            difference,
+            ok: tolerance.allows(*published, difference),
+            detail: format!("reported figures restated into the {structure} structure"),
+        });
+    }
+
+    // 3. A recorded period against its recorded finer periods (when they cover it).
+    for ((unit, metric, basis, period), published) in &sums {
+        if !additive.contains(metric) || period.children().is_empty() {
+            continue;
+        }
+        let stock = model.metrics.iter().any(|m| m.id.as_str() == metric && m.aggregation == Aggregation::Stock);
+        let children = period.children();
+        let values: Vec<Option<f64>> = children.iter().map(|c| sums.get(&(*unit, metric.clone(), *basis, *c)).copied()).collect();
+        if values.iter().any(Option::is_none) {
+            continue;
+        }
+        let computed = if stock { values.last().copied().flatten().unwrap_or(0.0) } else { values.iter().flatten().sum() };
+        let difference = published - computed;
+        checks.push(Check {
+            kind: CheckKind::Periods,
+            unit: timeline.record(*unit).id.to_string(),
+            metric: metric.clone(),
+            period: period.label(calendar),
+            basis: basis_label(basis),
+            published: *published,
+            computed,
+            difference,
+            ok: tolerance.allows(*published, difference),
+            detail: format!("{} of {}", if stock { "last" } else { "sum" }, children.iter().map(|c| c.label(calendar)).collect::<Vec<_>>().join(" + ")),
+        });
+    }
+    checks.sort_by(|a, b| (a.kind, &a.metric, &a.period, &a.unit, &a.basis).cmp(&(b.kind, &b.metric, &b.period, &b.unit, &b.basis)));
+    Ok(checks)
+}

@@ -1,0 +1,1058 @@
+//! Roll-ups: a metric for any node and period, as reported, restated into another date's
+//! structure, or organic; and the explanation of every figure down to its facts.
+//!
+//! A query compiles each fact into *contributions*: the fact's value, translated and
+//! weighted by ownership, carried by lineage weights to the units of the viewed structure.
+//! Because a fact is a unit's figure including everything below it, each fact also
+//! contributes its negative to the nearest unit above it that carries a figure for the same
+//! period, so a published total above its segments adds only its unexplained remainder.
+//! Node values are then sums over subtrees, less intercompany eliminations.
+
+use crate::ids::{Currency, MetricId, UnitId};
+use crate::model::{Aggregation, Basis, Diagnostic, Measure, Model};
+use crate::period::{Granularity, Period};
+use crate::timeline::{HistoryEvent, Structure, Timeline, UnitIndex};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// How facts meet a structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Each period in the structure in force when it was reported.
+    Reported,
+    /// Every period carried into one chosen date's structure by lineage.
+    Restated,
+    /// Restated, without units acquired or divested in the compared span.
+    Organic,
+}
+
+impl View {
+    /// Parses `reported`, `restated` or `organic`.
+    pub fn parse(text: &str) -> Result<View, String> {
+        match text {
+            "reported" => Ok(View::Reported),
+            "restated" => Ok(View::Restated),
+            "organic" => Ok(View::Organic),
+            other => Err(format!("`{other}` is not a view (expected reported, restated or organic)")),
+        }
+    }
+    /// The name used on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            View::Reported => "reported",
+            View::Restated => "restated",
+            View::Organic => "organic",
+        }
+    }
+}
+
+/// Which facts a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum BasisFilter {
+    /// Facts as reported (the default).
+    Reported,
+    /// Plan figures.
+    Plan,
+    /// Estimates.
+    Estimate,
+    /// Figures published restated into the structure of a date.
+    Restated(NaiveDate),
+}
+
+impl BasisFilter {
+    fn matches(&self, basis: &Basis) -> bool {
+        matches!(
+            (self, basis),
+            (BasisFilter::Reported, Basis::Reported)
+                | (BasisFilter::Plan, Basis::Plan)
+                | (BasisFilter::Estimate, Basis::Estimate)
+        ) || matches!((self, basis), (BasisFilter::Restated(a), Basis::Restated { structure: b }) if a == b)
+    }
+}
+
+/// A roll-up question.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Metric asked for.
+    pub metric: MetricId,
+    /// Periods, in order.
+    pub periods: Vec<Period>,
+    /// View.
+    pub view: View,
+    /// Date of the target structure (restated and organic views); the latest change date when omitted.
+    pub structure: Option<NaiveDate>,
+    /// Node at the top of the answer; the group root when omitted.
+    pub node: Option<UnitId>,
+    /// Levels below the node to show.
+    pub depth: u32,
+    /// Output currency; the reporting currency when omitted.
+    pub currency: Option<Currency>,
+    /// Facts read.
+    pub basis: BasisFilter,
+}
+
+/// Errors a query can meet (the model itself is valid).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    /// The metric is not defined.
+    #[error("unknown metric `{0}` (defined metrics: {1})")]
+    UnknownMetric(MetricId, String),
+    /// The node does not exist in the viewed structure.
+    #[error("unit `{0}` is not in the structure on {1}{2}")]
+    NodeNotInStructure(UnitId, NaiveDate, String),
+    /// The node id is unknown.
+    #[error("unknown unit `{0}`{1}")]
+    UnknownUnit(UnitId, String),
+    /// No FX rate for the output currency.
+    #[error("no FX rate for {0} in {1}: add it to fx.csv or drop --currency")]
+    MissingRate(Currency, String),
+    /// No periods asked.
+    #[error("no period given: use --period P or --periods A..B")]
+    NoPeriods,
+    /// The model is not valid.
+    #[error("the model has {} problem(s); run `holdco check`", .0.len())]
+    InvalidModel(Vec<Diagnostic>),
+}
+
+/// What a row of a roll-up stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// A unit of the viewed structure.
+    Node,
+    /// A figure recorded on the node itself beyond what its children explain.
+    Own,
+    /// Intercompany eliminated between the node's children.
+    Eliminations,
+    /// History of a unit divested or closed before the viewed structure.
+    Discontinued,
+    /// History of a unit that did not exist yet in the viewed structure.
+    OutsideStructure,
+}
+
+/// One line of a roll-up for one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollupRow {
+    /// Unit id (or the unit a special line is about).
+    pub node: String,
+    /// Display name in the viewed structure.
+    pub name: String,
+    /// Depth below the queried node.
+    pub depth: u32,
+    /// Kind of line.
+    pub kind: RowKind,
+    /// Period label.
+    pub period: String,
+    /// Metric id.
+    pub metric: String,
+    /// Value in the output currency, None where nothing is recorded or the figure has a gap.
+    pub value: Option<f64>,
+    /// Minority (non-controlling) share included in the value.
+    pub minority: f64,
+    /// Intercompany eliminated at this node.
+    pub eliminated: f64,
+    /// Why the value is missing or partial, if it is.
+    pub gap: Option<String>,
+}
+
+/// A full roll-up answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rollup {
+    /// Metric.
+    pub metric: String,
+    /// View.
+    pub view: View,
+    /// Structure date the rows are shown in (restated, organic) or the latest period's.
+    pub structure: NaiveDate,
+    /// Output currency (for currency metrics).
+    pub currency: Option<String>,
+    /// Period labels in order.
+    pub periods: Vec<String>,
+    /// Rows: for each line, one row per period, lines in tree order.
+    pub rows: Vec<RollupRow>,
+    /// Units excluded by the organic view.
+    pub excluded: Vec<String>,
+}
+
+/// Where a piece of history lands in the viewed structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A unit of a structure on a date.
+    Unit(UnitIndex, NaiveDate),
+    /// The unit's history ended (divested or closed) before the structure date.
+    Discontinued(UnitIndex),
+    /// The unit did not exist yet on the structure date.
+    Outside(UnitIndex),
+}
+
+/// One step of lineage: a change that moved history, and the weight it applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineageStep {
+    /// Change id (or kind and date when it has none).
+    pub change: String,
+    /// Date of the change.
+    pub date: NaiveDate,
+    /// What happened to the history.
+    pub what: String,
+    /// Weight applied at this step.
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Landing {
+    target: Target,
+    weight: f64,
+    steps: Vec<LineageStep>,
+}
+
+/// A fact's share of one figure.
+#[derive(Debug, Clone)]
+struct Contribution {
+    fact: usize,
+    /// +1 for the unit's own figure, -1 when subtracting it from the recorded unit above.
+    sign: f64,
+    /// The unit whose lineage carries it (the fact's unit, or the unit above for -1).
+    via: UnitIndex,
+    source_date: NaiveDate,
+    landing: Landing,
+    factor: f64,
+    economic: f64,
+    rate: f64,
+    amount: f64,
+}
+
+#[derive(Debug, Clone)]
+struct EliminationItem {
+    fact: usize,
+    amount: f64,
+    side: Vec<Landing>,
+    other: Vec<Landing>,
+}
+
+/// Everything computed for one additive metric and one period.
+struct Computation {
+    contributions: Vec<Contribution>,
+    eliminations: Vec<EliminationItem>,
+    gaps: Vec<(Vec<Landing>, String)>,
+    resolution: BTreeMap<UnitIndex, String>,
+}
+
+/// The query engine over a valid model.
+pub struct Engine<'m> {
+    model: &'m Model,
+    timeline: Timeline,
+    /// Facts by (unit, metric, basis) then period.
+    facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
+    structures: std::cell::RefCell<HashMap<NaiveDate, std::rc::Rc<Structure>>>,
+}
+
+fn same_basis_key(basis: &Basis) -> Basis {
+    *basis
+}
+
+impl<'m> Engine<'m> {
+    /// Builds the engine; refuses an invalid model with its problems.
+    pub fn new(model: &'m Model) -> Result<Self, QueryError> {
+        let (timeline, problems) = crate::validate::validate(model);
+        if !problems.is_empty() {
+            return Err(QueryError::InvalidModel(problems));
+        }
+        let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> = HashMap::new();
+        for (index, fact) in model.facts.iter().enumerate() {
+            let unit = timeline.unit(&fact.key.unit).expect("validated");
+            facts
+                .entry((unit, fact.key.metric.clone(), same_basis_key(&fact.key.basis)))
+                .or_default()
+                .entry(fact.key.period)
+                .or_default()
+                .push(index);
+        }
+        Ok(Engine { model, timeline, facts, structures: Default::default() })
+    }
+
+    /// The replayed timeline.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The model queried.
+    pub fn model(&self) -> &Model {
+        self.model
+    }
+
+    /// The date of the latest change: the structure "today" as far as the model knows.
+    pub fn latest_structure_date(&self) -> NaiveDate {
+        self.timeline.changes.iter().map(|c| c.date).max().unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The structure on a date (cached).
+    pub fn structure(&self, date: NaiveDate) -> std::rc::Rc<Structure> {
+        self.structures.borrow_mut().entry(date).or_insert_with(|| std::rc::Rc::new(self.timeline.structure_on(date))).clone()
+    }
+
+    fn unit_index(&self, id: &UnitId) -> Result<UnitIndex, QueryError> {
+        self.timeline.unit(id).ok_or_else(|| {
+            let near: Vec<&str> = self.timeline.units.iter().map(|u| u.id.as_str()).filter(|u| u.contains(id.as_str()) || id.as_str().contains(*u)).take(3).collect();
+            let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
+            QueryError::UnknownUnit(id.clone(), hint)
+        })
+    }
+
+    fn metric(&self, id: &MetricId) -> Result<&'m crate::model::Metric, QueryError> {
+        self.model.metric(id).ok_or_else(|| {
+            QueryError::UnknownMetric(id.clone(), self.model.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "))
+        })
+    }
+
+    /// Where the history of `unit`, as it stood after change `after` (date, seq), lands in the
+    /// structure of `target` for `metric`.
+    fn lineage(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+        let record = self.timeline.record(unit);
+        for event in &record.events {
+            if (event.date, event.seq) <= after {
+                continue;
+            }
+            if event.date > target {
+                break;
+            }
+            let change = &self.timeline.changes[event.seq];
+            let label = change.id.clone().unwrap_or_else(|| format!("{} {}", change.kind.name(), change.date));
+            let here = (event.date, event.seq);
+            let step = |what: String, weight: f64| LineageStep { change: label.clone(), date: event.date, what, weight };
+            return match &event.event {
+                HistoryEvent::MergedInto(into) => {
+                    let name = &self.timeline.record(*into).id;
+                    self.lineage(*into, here, target, metric)
+                        .into_iter()
+                        .map(|mut l| {
+                            l.steps.insert(0, step(format!("merged into {name}"), 1.0));
+                            l
+                        })
+                        .collect()
+                }
+                HistoryEvent::Split(parts) => {
+                    let mut out = Vec::new();
+                    for (part, spec) in parts {
+                        let share = Timeline::part_share(spec, metric);
+                        if share == 0.0 {
+                            continue;
+                        }
+                        let name = &self.timeline.record(*part).id;
+                        for mut landing in self.lineage(*part, here, target, metric) {
+                            landing.weight *= share;
+                            landing.steps.insert(0, step(format!("split: {share} to {name}"), share));
+                            out.push(landing);
+                        }
+                    }
+                    out
+                }
+                HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_) => {
+                    let what = match &event.event {
+                        HistoryEvent::Divested => "divested".to_string(),
+                        HistoryEvent::Closed => "closed".to_string(),
+                        HistoryEvent::LeftWith(top) => format!("left with {}", self.timeline.record(*top).id),
+                        _ => unreachable!(),
+                    };
+                    vec![Landing { target: Target::Discontinued(unit), weight: 1.0, steps: vec![step(what, 1.0)] }]
+                }
+            };
+        }
+        let target_kind = if record.alive_on(target) { Target::Unit(unit, target) } else { Target::Outside(unit) };
+        vec![Landing { target: target_kind, weight: 1.0, steps: Vec::new() }]
+    }
+
+    /// The facts that make up `unit`'s figure for `period`: exactly recorded, or built from
+    /// finer periods. Ok(None) when nothing is recorded within the period; Err on a gap.
+    fn resolve(&self, unit: UnitIndex, metric: &MetricId, basis: &Basis, period: Period, aggregation: &Aggregation) -> Result<Option<(Vec<usize>, String)>, String> {
+        let Some(by_period) = self.facts.get(&(unit, metric.clone(), *basis)) else { return Ok(None) };
+        self.resolve_in(by_period, period, aggregation)
+    }
+
+    fn resolve_in(&self, by_period: &BTreeMap<Period, Vec<usize>>, period: Period, aggregation: &Aggregation) -> Result<Option<(Vec<usize>, String)>, String> {
+        let calendar = self.model.group.calendar();
+        if let Some(facts) = by_period.get(&period) {
+            return Ok(Some((facts.clone(), format!("{} recorded", period.label(calendar)))));
+        }
+        let any_within = by_period.keys().any(|p| period.contains(p) && *p != period);
+        if !any_within || period.granularity == Granularity::Month {
+            return Ok(None);
+        }
+        match aggregation {
+            Aggregation::NonAdditive | Aggregation::Ratio { .. } => Ok(None),
+            Aggregation::Stock => {
+                let last = *period.children().last().expect("a year or quarter has children");
+                match self.resolve_in(by_period, last, aggregation)? {
+                    Some((facts, how)) => Ok(Some((facts, format!("{} at its end: {how}", period.label(calendar))))),
+                    None => Err(format!("{} has figures within it but none for its last {}", period.label(calendar), if period.granularity == Granularity::Year { "quarter" } else { "month" })),
+                }
+            }
+            Aggregation::Flow => {
+                let mut facts = Vec::new();
+                let mut parts = Vec::new();
+                let mut missing = Vec::new();
+                for child in period.children() {
+                    match self.resolve_in(by_period, child, aggregation)? {
+                        Some((more, _)) => {
+                            facts.extend(more);
+                            parts.push(child.label(calendar));
+                        }
+                        None => missing.push(child.label(calendar)),
+                    }
+                }
+                if missing.is_empty() {
+                    Ok(Some((facts, format!("{} = sum of {}", period.label(calendar), parts.join(" + ")))))
+                } else {
+                    Err(format!("{} is incomplete: no figure for {}", period.label(calendar), missing.join(", ")))
+                }
+            }
+        }
+    }
+
+    /// The rate translating a fact's currency into the reporting currency.
+    fn rate(&self, currency: Option<&Currency>, period: Period, stock: bool) -> Result<f64, String> {
+        let Some(currency) = currency else { return Ok(1.0) };
+        if currency == &self.model.group.currency {
+            return Ok(1.0);
+        }
+        self.rate_of(currency, period, stock).ok_or_else(|| format!("no FX rate for {currency} in {}", period.label(self.model.group.calendar())))
+    }
+
+    fn rate_of(&self, currency: &Currency, period: Period, stock: bool) -> Option<f64> {
+        if let Some(rate) = self.model.fx.iter().find(|r| &r.currency == currency && r.period == period) {
+            return Some(if stock { rate.closing } else { rate.average });
+        }
+        let children = period.children();
+        if children.is_empty() {
+            return None;
+        }
+        if stock {
+            return self.rate_of(currency, *children.last()?, true);
+        }
+        let rates: Option<Vec<f64>> = children.iter().map(|c| self.rate_of(currency, *c, false)).collect();
+        let rates = rates?;
+        Some(rates.iter().sum::<f64>() / rates.len() as f64)
+    }
+
+    /// The date of the structure a fact was published in.
+    fn fact_date(&self, fact: usize, unit: UnitIndex) -> NaiveDate {
+        let fact = &self.model.facts[fact];
+        match fact.key.basis {
+            Basis::Restated { structure } => structure,
+            _ => self.timeline.record(unit).last_day_until(fact.key.period.last_day()),
+        }
+    }
+
+    fn land(&self, unit: UnitIndex, date: NaiveDate, view: View, target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+        match view {
+            View::Reported => vec![Landing { target: Target::Unit(unit, date), weight: 1.0, steps: Vec::new() }],
+            View::Restated | View::Organic => self.lineage(unit, (date, usize::MAX), target, metric),
+        }
+    }
+
+    /// Units the organic view leaves out: acquired, divested or closed within the span.
+    fn organic_exclusions(&self, periods: &[Period], target: NaiveDate) -> Vec<UnitIndex> {
+        let start = periods.iter().map(|p| p.first_day()).min().unwrap_or(target);
+        let end = periods.iter().map(|p| p.last_day()).max().unwrap_or(target).max(target);
+        self.timeline
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| {
+                let acquired = u.acquired && u.created >= start && u.created <= end;
+                let left = u.events.iter().any(|e| {
+                    matches!(e.event, HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_)) && e.date >= start && e.date <= end
+                });
+                acquired || left
+            })
+            .map(|(i, _)| i as UnitIndex)
+            .collect()
+    }
+
+    fn compute(&self, metric: &MetricId, period: Period, view: View, target: NaiveDate, basis: BasisFilter, excluded: &[UnitIndex]) -> Computation {
+        let definition = self.model.metric(metric).expect("checked by caller");
+        let stock = definition.aggregation == Aggregation::Stock;
+        let mut computation = Computation { contributions: Vec::new(), eliminations: Vec::new(), gaps: Vec::new(), resolution: BTreeMap::new() };
+        // Resolve every unit's figure for the period.
+        let mut resolved: HashMap<(UnitIndex, Basis), Vec<usize>> = HashMap::new();
+        let mut keys: Vec<&(UnitIndex, MetricId, Basis)> = self.facts.keys().filter(|(_, m, b)| m == metric && basis.matches(b)).collect();
+        keys.sort_by_key(|(u, _, b)| (*u, *b));
+        for (unit, _, fact_basis) in keys {
+            if excluded.contains(unit) {
+                continue;
+            }
+            match self.resolve(*unit, metric, fact_basis, period, &definition.aggregation) {
+                Ok(Some((facts, how))) => {
+                    computation.resolution.insert(*unit, how);
+                    resolved.insert((*unit, *fact_basis), facts);
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    let date = self.timeline.record(*unit).last_day_until(period.last_day());
+                    let landings = self.land(*unit, date, view, target, metric);
+                    computation.gaps.push((landings, format!("{}: {reason}", self.timeline.record(*unit).id)));
+                }
+            }
+        }
+        let mut entries: Vec<(&(UnitIndex, Basis), &Vec<usize>)> = resolved.iter().collect();
+        entries.sort_by_key(|((u, b), _)| (*u, *b));
+        let mut landing_cache: HashMap<(UnitIndex, NaiveDate), Vec<Landing>> = HashMap::new();
+        let mut landed = |engine: &Self, unit: UnitIndex, date: NaiveDate| -> Vec<Landing> {
+            landing_cache.entry((unit, date)).or_insert_with(|| engine.land(unit, date, view, target, metric)).clone()
+        };
+        for ((unit, fact_basis), facts) in entries {
+            for &fact_index in facts {
+                let fact = &self.model.facts[fact_index];
+                let date = self.fact_date(fact_index, *unit);
+                let rate = match self.rate(fact.currency.as_ref(), fact.key.period, stock) {
+                    Ok(rate) => rate,
+                    Err(reason) => {
+                        computation.gaps.push((landed(self, *unit, date), reason));
+                        continue;
+                    }
+                };
+                let value = fact.value * rate;
+                // The nearest unit above that carries a figure for this period.
+                let structure = self.structure(date);
+                let above = structure.ancestors(*unit).into_iter().skip(1).find(|a| resolved.contains_key(&(*a, *fact_basis)));
+                let mut push = |sign: f64, via: UnitIndex, computation: &mut Computation| {
+                    let (factor, economic) = self.timeline.ownership_on(via, date);
+                    for landing in landed(self, via, date) {
+                        let amount = sign * value * factor * landing.weight;
+                        computation.contributions.push(Contribution { fact: fact_index, sign, via, source_date: date, landing, factor, economic, rate, amount });
+                    }
+                };
+                push(1.0, *unit, &mut computation);
+                if let Some(above) = above {
+                    push(-1.0, above, &mut computation);
+                }
+                if let Some(counterparty) = &fact.key.counterparty {
+                    let other = self.timeline.unit(counterparty).expect("validated");
+                    let (factor, _) = self.timeline.ownership_on(*unit, date);
+                    let other_date = self.timeline.record(other).last_day_until(fact.key.period.last_day());
+                    computation.eliminations.push(EliminationItem {
+                        fact: fact_index,
+                        amount: value * factor,
+                        side: landed(self, *unit, date),
+                        other: landed(self, other, other_date),
+                    });
+                }
+            }
+        }
+        computation
+    }
+
+    /// Weight of a set of landings within the subtree of `node` (the root holds everything).
+    fn weight_in(&self, landings: &[Landing], node: UnitIndex) -> f64 {
+        landings.iter().filter(|l| self.lands_in(&l.target, node)).map(|l| l.weight).sum()
+    }
+
+    fn lands_in(&self, target: &Target, node: UnitIndex) -> bool {
+        if node == self.timeline.root {
+            return true;
+        }
+        match target {
+            Target::Unit(unit, date) => self.structure(*date).in_subtree(*unit, node),
+            _ => false,
+        }
+    }
+
+    /// Value, minority, eliminated and gap of `node` in a computation.
+    fn node_value(&self, computation: &Computation, node: UnitIndex) -> (f64, f64, f64, Option<String>) {
+        let mut value = 0.0;
+        let mut minority = 0.0;
+        for c in &computation.contributions {
+            if self.lands_in(&c.landing.target, node) {
+                value += c.amount;
+                if c.factor > 0.0 {
+                    minority += c.amount * (c.factor - c.economic) / c.factor;
+                }
+            }
+        }
+        let eliminated: f64 = computation.eliminations.iter().map(|e| e.amount * self.weight_in(&e.side, node) * self.weight_in(&e.other, node)).sum();
+        let gaps: Vec<&str> = computation.gaps.iter().filter(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, node))).map(|(_, r)| r.as_str()).collect();
+        let gap = (!gaps.is_empty()).then(|| gaps.join("; "));
+        (value - eliminated, minority, eliminated, gap)
+    }
+
+    fn target_date(&self, query: &Query) -> NaiveDate {
+        query.structure.unwrap_or_else(|| self.latest_structure_date())
+    }
+
+    fn output_rate(&self, query: &Query, period: Period, measure: Measure, stock: bool) -> Result<f64, QueryError> {
+        match &query.currency {
+            Some(currency) if measure == Measure::Currency && currency != &self.model.group.currency => self
+                .rate_of(currency, period, stock)
+                .ok_or_else(|| QueryError::MissingRate(currency.clone(), period.label(self.model.group.calendar()))),
+            _ => Ok(1.0),
+        }
+    }
+
+    /// Answers a roll-up query.
+    pub fn rollup(&self, query: &Query) -> Result<Rollup, QueryError> {
+        let definition = self.metric(&query.metric)?;
+        if query.periods.is_empty() {
+            return Err(QueryError::NoPeriods);
+        }
+        let calendar = self.model.group.calendar();
+        let target = self.target_date(query);
+        let node = match &query.node {
+            Some(id) => self.unit_index(id)?,
+            None => self.timeline.root,
+        };
+        let last_period = *query.periods.iter().max().expect("non-empty");
+        let display_date = match query.view {
+            View::Reported => last_period.last_day(),
+            _ => target,
+        };
+        let excluded = if query.view == View::Organic { self.organic_exclusions(&query.periods, target) } else { Vec::new() };
+        // Lines: nodes of the display structure (and, for the reported view, of each period's).
+        let mut lines: Vec<(UnitIndex, u32)> = Vec::new();
+        let structure_dates: Vec<NaiveDate> = match query.view {
+            View::Reported => std::iter::once(display_date).chain(query.periods.iter().rev().map(|p| p.last_day())).collect(),
+            _ => vec![target],
+        };
+        for date in &structure_dates {
+            let structure = self.structure(*date);
+            if !structure.alive[node as usize] {
+                continue;
+            }
+            for (unit, depth) in structure.descendants(node, query.depth) {
+                if !lines.iter().any(|(u, _)| *u == unit) {
+                    lines.push((unit, depth));
+                }
+            }
+        }
+        if lines.is_empty() {
+            let record = self.timeline.record(node);
+            let life = match record.ended {
+                Some((end, _)) => format!(" (it existed from {} until {end}; try --structure with a date in that span or --view reported)", record.created),
+                None => format!(" (it exists from {})", record.created),
+            };
+            return Err(QueryError::NodeNotInStructure(record.id.clone(), display_date, life));
+        }
+        let mut rows = Vec::new();
+        let is_root = node == self.timeline.root;
+        // Per period: node values (computing the components for a ratio).
+        let mut per_period: Vec<PeriodValues> = Vec::new();
+        for period in &query.periods {
+            let values = self.period_values(definition, *period, query, target, &excluded, &lines, is_root, node)?;
+            per_period.push(values);
+        }
+        // Assemble rows line by line, period by period.
+        let display = self.structure(display_date);
+        let mut line_keys: Vec<LineKey> = Vec::new();
+        for (unit, depth) in &lines {
+            line_keys.push(LineKey::Node(*unit, *depth));
+            let has_children = display.children[*unit as usize].iter().any(|c| lines.iter().any(|(u, _)| u == c));
+            if has_children {
+                line_keys.push(LineKey::Own(*unit, depth + 1));
+                line_keys.push(LineKey::Eliminations(*unit, depth + 1));
+            }
+            if *unit == node && is_root && query.depth > 0 {
+                let mut specials: Vec<LineKey> = Vec::new();
+                for values in &per_period {
+                    for key in values.special.keys() {
+                        if !specials.contains(key) {
+                            specials.push(*key);
+                        }
+                    }
+                }
+                specials.sort_by_key(|k| match k {
+                    LineKey::Discontinued(u) => (0, *u),
+                    LineKey::Outside(u) => (1, *u),
+                    _ => (2, 0),
+                });
+                line_keys.extend(specials);
+            }
+        }
+        for key in &line_keys {
+            let rows_for_key: Vec<RollupRow> = query
+                .periods
+                .iter()
+                .zip(&per_period)
+                .map(|(period, values)| {
+                    let (unit, depth, kind) = match key {
+                        LineKey::Node(u, d) => (*u, *d, RowKind::Node),
+                        LineKey::Own(u, d) => (*u, *d, RowKind::Own),
+                        LineKey::Eliminations(u, d) => (*u, *d, RowKind::Eliminations),
+                        LineKey::Discontinued(u) => (*u, 1, RowKind::Discontinued),
+                        LineKey::Outside(u) => (*u, 1, RowKind::OutsideStructure),
+                    };
+                    let record = self.timeline.record(unit);
+                    let name = match kind {
+                        RowKind::Node => record.name_on(display_date).to_string(),
+                        RowKind::Own => format!("{} (own, not in units below)", record.name_on(display_date)),
+                        RowKind::Eliminations => format!("eliminations within {}", record.name_on(display_date)),
+                        RowKind::Discontinued => format!("discontinued: {}", record.last_name()),
+                        RowKind::OutsideStructure => format!("not in the {target} structure: {}", record.last_name()),
+                    };
+                    let cell = values.cells.get(key).cloned().unwrap_or_default();
+                    let special = values.special.get(key).copied();
+                    let (value, minority, eliminated, gap) = match kind {
+                        RowKind::Node => (cell.value, cell.minority, cell.eliminated, cell.gap),
+                        RowKind::Discontinued | RowKind::OutsideStructure => (special.or(Some(0.0)), 0.0, 0.0, None),
+                        _ => (cell.value, 0.0, 0.0, None),
+                    };
+                    RollupRow {
+                        node: record.id.to_string(),
+                        name,
+                        depth,
+                        kind,
+                        period: period.label(calendar),
+                        metric: query.metric.to_string(),
+                        value,
+                        minority,
+                        eliminated,
+                        gap,
+                    }
+                })
+                .collect();
+            // Own and elimination lines appear only where they are not zero.
+            let keep = match key {
+                LineKey::Own(..) | LineKey::Eliminations(..) => rows_for_key.iter().any(|r| r.value.is_some_and(|v| v.abs() > 1e-9)),
+                _ => true,
+            };
+            if keep {
+                rows.extend(rows_for_key);
+            }
+        }
+        let currency = (definition.measure == Measure::Currency).then(|| query.currency.clone().unwrap_or_else(|| self.model.group.currency.clone()).to_string());
+        Ok(Rollup {
+            metric: query.metric.to_string(),
+            view: query.view,
+            structure: display_date,
+            currency,
+            periods: query.periods.iter().map(|p| p.label(calendar)).collect(),
+            rows,
+            excluded: excluded.iter().map(|u| self.timeline.record(*u).id.to_string()).collect(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn period_values(
+        &self,
+        definition: &crate::model::Metric,
+        period: Period,
+        query: &Query,
+        target: NaiveDate,
+        excluded: &[UnitIndex],
+        lines: &[(UnitIndex, u32)],
+        is_root: bool,
+        top: UnitIndex,
+    ) -> Result<PeriodValues, QueryError> {
+        let display_date = match query.view {
+            View::Reported => period.last_day(),
+            _ => target,
+        };
+        let display = self.structure(display_date);
+        let mut values = PeriodValues::default();
+        match &definition.aggregation {
+            Aggregation::Ratio { numerator, denominator } => {
+                let num = self.compute(numerator, period, query.view, target, query.basis, excluded);
+                let den = self.compute(denominator, period, query.view, target, query.basis, excluded);
+                for (unit, depth) in lines {
+                    if !display.alive[*unit as usize] {
+                        continue;
+                    }
+                    let (n, _, _, gap_n) = self.node_value(&num, *unit);
+                    let (d, _, _, gap_d) = self.node_value(&den, *unit);
+                    let recorded = num.contributions.iter().any(|c| self.lands_in(&c.landing.target, *unit));
+                    let value = (recorded && d != 0.0 && gap_n.is_none() && gap_d.is_none()).then(|| n / d);
+                    let gap = gap_n.or(gap_d).or_else(|| (recorded && d == 0.0).then(|| "denominator is zero".to_string()));
+                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value, minority: 0.0, eliminated: 0.0, gap });
+                }
+            }
+            Aggregation::NonAdditive => {
+                for (unit, depth) in lines {
+                    if !display.alive[*unit as usize] {
+                        continue;
+                    }
+                    let facts = self.resolve(*unit, &query.metric, &basis_of(query.basis), period, &definition.aggregation).ok().flatten();
+                    let value = facts.map(|(f, _)| f.iter().map(|i| self.model.facts[*i].value).sum::<f64>());
+                    let gap = value.is_none().then(|| "not additive: shown only where recorded".to_string());
+                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value, minority: 0.0, eliminated: 0.0, gap });
+                }
+            }
+            Aggregation::Flow | Aggregation::Stock => {
+                let stock = definition.aggregation == Aggregation::Stock;
+                let rate = self.output_rate(query, period, definition.measure, stock)?;
+                let computation = self.compute(&query.metric, period, query.view, target, query.basis, excluded);
+                for (unit, depth) in lines {
+                    if !display.alive[*unit as usize] {
+                        continue;
+                    }
+                    let recorded = computation.contributions.iter().any(|c| self.lands_in(&c.landing.target, *unit))
+                        || computation.gaps.iter().any(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
+                    let (value, minority, eliminated, gap) = self.node_value(&computation, *unit);
+                    let shown = (recorded && gap.is_none()).then_some(value / rate);
+                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value: shown, minority: minority / rate, eliminated: eliminated / rate, gap: gap.clone() });
+                    // The node's own remainder and the eliminations between its children.
+                    let own: f64 = computation
+                        .contributions
+                        .iter()
+                        .filter(|c| matches!(c.landing.target, Target::Unit(u, _) if u == *unit))
+                        .map(|c| c.amount)
+                        .sum();
+                    let children: Vec<UnitIndex> = display.children[*unit as usize].iter().copied().filter(|c| lines.iter().any(|(u, _)| u == c)).collect();
+                    if !children.is_empty() {
+                        let below: f64 = children.iter().map(|c| self.node_value(&computation, *c).2).sum();
+                        values.cells.insert(LineKey::Own(*unit, depth + 1), Cell { value: Some(own / rate), ..Default::default() });
+                        values.cells.insert(LineKey::Eliminations(*unit, depth + 1), Cell { value: Some(-(eliminated - below) / rate), ..Default::default() });
+                    }
+                }
+                if is_root {
+                    let _ = top;
+                    for c in &computation.contributions {
+                        let key = match c.landing.target {
+                            Target::Discontinued(u) => LineKey::Discontinued(u),
+                            Target::Outside(u) => LineKey::Outside(u),
+                            Target::Unit(..) => continue,
+                        };
+                        *values.special.entry(key).or_insert(0.0) += c.amount / rate;
+                    }
+                    // Whatever a discontinued line adds is not part of the root's own remainder.
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// Explains one figure: every fact behind it with its lineage, weights, rates and
+    /// eliminations.
+    pub fn explain(&self, query: &Query) -> Result<Explanation, QueryError> {
+        let definition = self.metric(&query.metric)?;
+        let period = *query.periods.first().ok_or(QueryError::NoPeriods)?;
+        let calendar = self.model.group.calendar();
+        let target = self.target_date(query);
+        let node = match &query.node {
+            Some(id) => self.unit_index(id)?,
+            None => self.timeline.root,
+        };
+        let display_date = match query.view {
+            View::Reported => period.last_day(),
+            _ => target,
+        };
+        if !self.structure(display_date).alive[node as usize] {
+            let record = self.timeline.record(node);
+            return Err(QueryError::NodeNotInStructure(record.id.clone(), display_date, String::new()));
+        }
+        let excluded = if query.view == View::Organic { self.organic_exclusions(&query.periods, target) } else { Vec::new() };
+        let rollup = self.rollup(&Query { depth: 0, periods: vec![period], ..query.clone() })?;
+        let value = rollup.rows.first().and_then(|r| r.value);
+        let metrics: Vec<MetricId> = match &definition.aggregation {
+            Aggregation::Ratio { numerator, denominator } => vec![numerator.clone(), denominator.clone()],
+            _ => vec![query.metric.clone()],
+        };
+        let mut parts = Vec::new();
+        for metric in metrics {
+            let computation = self.compute(&metric, period, query.view, target, query.basis, &excluded);
+            let mut facts = Vec::new();
+            for c in &computation.contributions {
+                if !self.lands_in(&c.landing.target, node) {
+                    continue;
+                }
+                let fact = &self.model.facts[c.fact];
+                let lands_at = match c.landing.target {
+                    Target::Unit(u, _) => self.timeline.record(u).id.to_string(),
+                    Target::Discontinued(u) => format!("discontinued: {}", self.timeline.record(u).id),
+                    Target::Outside(u) => format!("not in the {target} structure: {}", self.timeline.record(u).id),
+                };
+                facts.push(ExplainedFact {
+                    unit: fact.key.unit.to_string(),
+                    period: fact.key.period.label(calendar),
+                    basis: fact.key.basis.name().to_string(),
+                    value: fact.value,
+                    currency: fact.currency.as_ref().map(|c| c.to_string()),
+                    counterparty: fact.key.counterparty.as_ref().map(|c| c.to_string()),
+                    role: if c.sign > 0.0 {
+                        "own figure".to_string()
+                    } else {
+                        format!("less: recorded below {}, within its figure", self.timeline.record(c.via).id)
+                    },
+                    structure: c.source_date,
+                    rate: c.rate,
+                    ownership: c.factor,
+                    lineage: c.landing.steps.clone(),
+                    weight: c.landing.weight,
+                    lands_at,
+                    amount: c.amount,
+                    source: fact.source.clone(),
+                    origin: fact.origin.to_string(),
+                });
+            }
+            let eliminations: Vec<ExplainedElimination> = computation
+                .eliminations
+                .iter()
+                .map(|e| {
+                    let fact = &self.model.facts[e.fact];
+                    let weight = self.weight_in(&e.side, node) * self.weight_in(&e.other, node);
+                    ExplainedElimination {
+                        unit: fact.key.unit.to_string(),
+                        counterparty: fact.key.counterparty.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+                        period: fact.key.period.label(calendar),
+                        value: e.amount,
+                        weight,
+                        amount: -e.amount * weight,
+                    }
+                })
+                .filter(|e| e.weight != 0.0)
+                .collect();
+            let resolution = computation
+                .resolution
+                .iter()
+                .filter(|(u, _)| facts.iter().any(|f| f.unit == self.timeline.record(**u).id.as_str()))
+                .map(|(u, how)| format!("{}: {how}", self.timeline.record(*u).id))
+                .collect();
+            let gaps = computation.gaps.iter().filter(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, node))).map(|(_, r)| r.clone()).collect();
+            let total = facts.iter().map(|f| f.amount).sum::<f64>() + eliminations.iter().map(|e| e.amount).sum::<f64>();
+            parts.push(ExplainedMetric { metric: metric.to_string(), total, facts, eliminations, resolution, gaps });
+        }
+        let record = self.timeline.record(node);
+        Ok(Explanation {
+            node: record.id.to_string(),
+            name: record.name_on(display_date).to_string(),
+            metric: query.metric.to_string(),
+            period: period.label(calendar),
+            view: query.view,
+            structure: display_date,
+            value,
+            currency: (definition.measure == Measure::Currency).then(|| self.model.group.currency.to_string()),
+            parts,
+        })
+    }
+}
+
+fn basis_of(filter: BasisFilter) -> Basis {
+    match filter {
+        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Plan => Basis::Plan,
+        BasisFilter::Estimate => Basis::Estimate,
+        BasisFilter::Restated(structure) => Basis::Restated { structure },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum LineKey {
+    Node(UnitIndex, u32),
+    Own(UnitIndex, u32),
+    Eliminations(UnitIndex, u32),
+    Discontinued(UnitIndex),
+    Outside(UnitIndex),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    value: Option<f64>,
+    minority: f64,
+    eliminated: f64,
+    gap: Option<String>,
+}
+
+#[derive(Default)]
+struct PeriodValues {
+    cells: HashMap<LineKey, Cell>,
+    special: HashMap<LineKey, f64>,
+}
+
+/// One fact's part in an explained figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedFact {
+    /// Unit the fact is recorded on.
+    pub unit: String,
+    /// The fact's period.
+    pub period: String,
+    /// Its basis.
+    pub basis: String,
+    /// Value as recorded.
+    pub value: f64,
+    /// Currency as recorded (reporting currency when None).
+    pub currency: Option<String>,
+    /// Counterparty, for intercompany figures.
+    pub counterparty: Option<String>,
+    /// Own figure, or subtracted from the unit above.
+    pub role: String,
+    /// Date of the structure it was published in.
+    pub structure: NaiveDate,
+    /// FX rate applied.
+    pub rate: f64,
+    /// Ownership factor applied.
+    pub ownership: f64,
+    /// Changes that carried it into the viewed structure.
+    pub lineage: Vec<LineageStep>,
+    /// Product of the lineage weights.
+    pub weight: f64,
+    /// Unit (or line) it lands at.
+    pub lands_at: String,
+    /// Resulting amount in the figure.
+    pub amount: f64,
+    /// Where it was published.
+    pub source: Option<String>,
+    /// File and line.
+    pub origin: String,
+}
+
+/// One intercompany elimination in an explained figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedElimination {
+    /// Selling unit.
+    pub unit: String,
+    /// Buying unit.
+    pub counterparty: String,
+    /// Period.
+    pub period: String,
+    /// Intercompany amount (translated, after ownership).
+    pub value: f64,
+    /// Share of it inside the node (both sides' weights).
+    pub weight: f64,
+    /// Amount removed.
+    pub amount: f64,
+}
+
+/// The explanation of one metric's part of a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedMetric {
+    /// Metric.
+    pub metric: String,
+    /// Sum of facts and eliminations, in reporting currency.
+    pub total: f64,
+    /// Facts.
+    pub facts: Vec<ExplainedFact>,
+    /// Eliminations.
+    pub eliminations: Vec<ExplainedElimination>,
+    /// How each unit's figure for the period was found (exact or from finer periods).
+    pub resolution: Vec<String>,
+    /// Gaps that make the figure incomplete.
+    pub gaps: Vec<String>,
+}
+
+/// The explanation of a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Node id.
+    pub node: String,
+    /// Node name.
+    pub name: String,
+    /// Metric asked for.
+    pub metric: String,
+    /// Period.
+    pub period: String,
+    /// View.
+    pub view: View,
+    /// Structure date.
+    pub structure: NaiveDate,
+    /// The figure (in reporting currency).
+    pub value: Option<f64>,
+    /// Currency of the figure.
+    pub currency: Option<String>,
+    /// One part per additive metric (two for a ratio).
+    pub parts: Vec<ExplainedMetric>,
+}
+
+impl fmt::Display for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,533 @@
+//! Replaying the timeline: every unit's life, names, parents and stakes over time, and the
+//! structure on any date.
+//!
+//! Replay is a pure fold over the changes in date order (same-date changes in file order).
+//! A change that does not fit the structure of its date is reported and skipped, so one
+//! replay finds every problem.
+
+use crate::ids::{MetricId, UnitId};
+use crate::model::{Change, ChangeKind, Consolidation, Diagnostic, Group, Metric, SplitPart};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+/// Index of a unit in [`Timeline::units`].
+pub type UnitIndex = u32;
+
+/// Why a unit's own history stops or is shared out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistoryEvent {
+    /// History flows to another unit with weight 1 (merge).
+    MergedInto(UnitIndex),
+    /// History is shared among parts by per-metric shares (the unit may be one of them).
+    Split(Vec<(UnitIndex, SplitPart)>),
+    /// The unit left the group (sold); its history is discontinued.
+    Divested,
+    /// The unit stopped; its history is discontinued.
+    Closed,
+    /// Left together with an ancestor that was divested or closed.
+    LeftWith(UnitIndex),
+}
+
+/// A dated event in a unit's history, with the position of its change in replay order.
+#[derive(Debug, Clone)]
+pub struct DatedEvent {
+    /// Effective date.
+    pub date: NaiveDate,
+    /// Position of the change in [`Timeline::changes`].
+    pub seq: usize,
+    /// What happened.
+    pub event: HistoryEvent,
+}
+
+/// Everything the timeline says about one unit.
+#[derive(Debug, Clone)]
+pub struct UnitRecord {
+    /// Stable id.
+    pub id: UnitId,
+    /// Kind given at creation.
+    pub kind: String,
+    /// Date it came into being.
+    pub created: NaiveDate,
+    /// Position of its creating change.
+    pub created_seq: usize,
+    /// True when acquired from outside.
+    pub acquired: bool,
+    /// Date (and change) it ended, if it did.
+    pub ended: Option<(NaiveDate, usize)>,
+    /// Display names over time.
+    pub names: Vec<(NaiveDate, String)>,
+    /// Parents over time (None only for the root).
+    pub parents: Vec<(NaiveDate, Option<UnitIndex>)>,
+    /// Ownership share relative to the parent, and consolidation, over time.
+    pub stakes: Vec<(NaiveDate, f64, Consolidation)>,
+    /// Splits, merges and ends that move its history elsewhere.
+    pub events: Vec<DatedEvent>,
+}
+
+fn at_date<T: Clone>(history: &[(NaiveDate, T)], date: NaiveDate) -> Option<T> {
+    history.iter().rev().find(|(d, _)| *d <= date).map(|(_, v)| v.clone())
+}
+
+impl UnitRecord {
+    /// True when the unit exists on `date`.
+    pub fn alive_on(&self, date: NaiveDate) -> bool {
+        self.created <= date && self.ended.is_none_or(|(end, _)| date < end)
+    }
+    /// Its name on `date` (the first name before it was created).
+    pub fn name_on(&self, date: NaiveDate) -> &str {
+        self.names.iter().rev().find(|(d, _)| *d <= date).or(self.names.first()).map(|(_, n)| n.as_str()).unwrap_or("")
+    }
+    /// The latest name it had.
+    pub fn last_name(&self) -> &str {
+        self.names.last().map(|(_, n)| n.as_str()).unwrap_or("")
+    }
+    /// Its parent on `date`.
+    pub fn parent_on(&self, date: NaiveDate) -> Option<UnitIndex> {
+        at_date(&self.parents, date).flatten()
+    }
+    /// Its stake on `date`: share relative to the parent and consolidation.
+    pub fn stake_on(&self, date: NaiveDate) -> (f64, Consolidation) {
+        self.stakes.iter().rev().find(|(d, _, _)| *d <= date).map(|(_, s, c)| (*s, *c)).unwrap_or((1.0, Consolidation::Full))
+    }
+    /// The last day it existed (or `date` itself if it is still alive then).
+    pub fn last_day_until(&self, date: NaiveDate) -> NaiveDate {
+        match self.ended {
+            Some((end, _)) if end <= date => end.pred_opt().unwrap_or(end),
+            _ => date,
+        }
+    }
+}
+
+/// A replayed timeline.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// The changes in replay order (valid ones only).
+    pub changes: Vec<Change>,
+    /// Every unit that ever existed.
+    pub units: Vec<UnitRecord>,
+    /// Unit id to index.
+    pub index: HashMap<UnitId, UnitIndex>,
+    /// The root unit (the group).
+    pub root: UnitIndex,
+}
+
+/// The tree of units in force on one date.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    /// The date.
+    pub date: NaiveDate,
+    /// Per unit index: parent in this structure (None for the root and units not alive).
+    pub parent: Vec<Option<UnitIndex>>,
+    /// Per unit index: whether it exists on the date.
+    pub alive: Vec<bool>,
+    /// Per unit index: children in this structure, in creation order.
+    pub children: Vec<Vec<UnitIndex>>,
+    /// Per unit index: depth below the root (root = 0).
+    pub depth: Vec<u32>,
+    /// Per unit index: Euler-tour entry and exit, for O(1) subtree tests.
+    enter: Vec<u32>,
+    exit: Vec<u32>,
+    /// The root.
+    pub root: UnitIndex,
+}
+
+impl Structure {
+    /// True when `unit` is `node` or below it.
+    pub fn in_subtree(&self, unit: UnitIndex, node: UnitIndex) -> bool {
+        let (u, n) = (unit as usize, node as usize);
+        self.alive[u] && self.alive[n] && self.enter[n] <= self.enter[u] && self.exit[u] <= self.exit[n]
+    }
+    /// `unit` and its ancestors up to the root.
+    pub fn ancestors(&self, unit: UnitIndex) -> Vec<UnitIndex> {
+        let mut path = vec![unit];
+        let mut current = unit;
+        while let Some(parent) = self.parent[current as usize] {
+            path.push(parent);
+            current = parent;
+        }
+        path
+    }
+    /// Nodes of the subtree of `node` down to `depth` levels below it, in tree order.
+    pub fn descendants(&self, node: UnitIndex, depth: u32) -> Vec<(UnitIndex, u32)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(node, 0u32)];
+        while let Some((unit, level)) = stack.pop() {
+            out.push((unit, level));
+            if level < depth {
+                for child in self.children[unit as usize].iter().rev() {
+                    stack.push((*child, level + 1));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A replay problem: the change's origin and message.
+fn problem(change: &Change, field: &str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::at(&change.origin, Some(field), message)
+}
+
+impl Timeline {
+    /// Replays the changes of a group. Returns the timeline of every change that fitted and
+    /// a diagnostic for each that did not.
+    pub fn replay(group: &Group, metrics: &[Metric], changes: &[Change]) -> (Timeline, Vec<Diagnostic>) {
+        let mut ordered: Vec<&Change> = changes.iter().collect();
+        ordered.sort_by_key(|c| c.date);
+        let mut problems = Vec::new();
+        let mut timeline = Timeline { changes: Vec::new(), units: Vec::new(), index: HashMap::new(), root: 0 };
+        let mut have_root = false;
+        for change in ordered {
+            let seq = timeline.changes.len();
+            match timeline.apply(group, metrics, change, seq, have_root) {
+                Ok(()) => {
+                    if matches!(change.kind, ChangeKind::Create { parent: None, .. }) {
+                        have_root = true;
+                    }
+                    timeline.changes.push(change.clone());
+                }
+                Err(diagnostic) => problems.push(diagnostic),
+            }
+        }
+        if !have_root {
+            problems.push(Diagnostic {
+                file: "timeline.toml".into(),
+                line: None,
+                field: None,
+                message: format!("no change creates the group root `{}` (the first change must be kind = \"create\" with unit = \"{}\" and no parent)", group.id, group.id),
+            });
+        }
+        (timeline, problems)
+    }
+
+    /// Looks up a unit by id.
+    pub fn unit(&self, id: &UnitId) -> Option<UnitIndex> {
+        self.index.get(id).copied()
+    }
+
+    /// The record of a unit.
+    pub fn record(&self, unit: UnitIndex) -> &UnitRecord {
+        &self.units[unit as usize]
+    }
+
+    fn alive(&self, change: &Change, field: &str, id: &UnitId) -> Result<UnitIndex, Diagnostic> {
+        match self.unit(id) {
+            None => Err(problem(change, field, format!("unknown unit `{id}` (no change before {} creates it)", change.date))),
+            Some(index) => {
+                let record = self.record(index);
+                if record.created > change.date {
+                    Err(problem(change, field, format!("unit `{id}` does not exist yet on {} (created {})", change.date, record.created)))
+                } else if let Some((end, _)) = record.ended {
+                    Err(problem(change, field, format!("unit `{id}` no longer exists on {} (it ended {end})", change.date)))
+                } else {
+                    Ok(index)
+                }
+            }
+        }
+    }
+
+    fn is_ancestor_or_self(&self, ancestor: UnitIndex, unit: UnitIndex, date: NaiveDate) -> bool {
+        let mut current = Some(unit);
+        while let Some(u) = current {
+            if u == ancestor {
+                return true;
+            }
+            current = self.record(u).parent_on(date);
+        }
+        false
+    }
+
+    fn live_children(&self, unit: UnitIndex, date: NaiveDate) -> Vec<UnitIndex> {
+        (0..self.units.len() as UnitIndex)
+            .filter(|u| self.units[*u as usize].ended.is_none() && self.record(*u).created <= date && self.record(*u).parent_on(date) == Some(unit))
+            .collect()
+    }
+
+    fn apply(&mut self, group: &Group, metrics: &[Metric], change: &Change, seq: usize, have_root: bool) -> Result<(), Diagnostic> {
+        let date = change.date;
+        match &change.kind {
+            ChangeKind::Create { unit, name, parent, unit_kind, acquired, ownership } => {
+                if let Some(existing) = self.unit(unit) {
+                    return Err(problem(change, "unit", format!("unit `{unit}` already exists (created {}); ids are never reused", self.record(existing).created)));
+                }
+                let parent_index = match parent {
+                    None => {
+                        if have_root {
+                            return Err(problem(change, "parent", format!("missing; only the group root `{}` has no parent", group.id)));
+                        }
+                        if unit != &group.id {
+                            return Err(problem(change, "unit", format!("the first unit created must be the group root `{}` from group.toml", group.id)));
+                        }
+                        None
+                    }
+                    Some(parent) => {
+                        if !have_root {
+                            return Err(problem(change, "unit", format!("the group root `{}` must be created first", group.id)));
+                        }
+                        Some(self.alive(change, "parent", parent)?)
+                    }
+                };
+                let index = self.units.len() as UnitIndex;
+                if parent_index.is_none() {
+                    self.root = index;
+                }
+                self.units.push(UnitRecord {
+                    id: unit.clone(),
+                    kind: unit_kind.clone(),
+                    created: date,
+                    created_seq: seq,
+                    acquired: *acquired,
+                    ended: None,
+                    names: vec![(date, name.clone())],
+                    parents: vec![(date, parent_index)],
+                    stakes: vec![(date, *ownership, if *ownership > 0.5 { Consolidation::Full } else { Consolidation::Share })],
+                    events: Vec::new(),
+                });
+                self.index.insert(unit.clone(), index);
+            }
+            ChangeKind::Rename { unit, name } => {
+                let index = self.alive(change, "unit", unit)?;
+                self.units[index as usize].names.push((date, name.clone()));
+            }
+            ChangeKind::Move { unit, parent } => {
+                let index = self.alive(change, "unit", unit)?;
+                let parent_index = self.alive(change, "parent", parent)?;
+                if index == self.root {
+                    return Err(problem(change, "unit", "the group root can't be moved"));
+                }
+                if self.is_ancestor_or_self(index, parent_index, date) {
+                    return Err(problem(change, "parent", format!("moving `{unit}` under `{parent}` would make a cycle (`{parent}` is `{unit}` or below it)")));
+                }
+                self.units[index as usize].parents.push((date, Some(parent_index)));
+            }
+            ChangeKind::Merge { units, into } => {
+                let into_index = self.alive(change, "into", into)?;
+                let mut merged = Vec::new();
+                for unit in units {
+                    let index = self.alive(change, "units", unit)?;
+                    if index == into_index {
+                        return Err(problem(change, "units", format!("`{unit}` can't be merged into itself")));
+                    }
+                    if index == self.root {
+                        return Err(problem(change, "units", "the group root can't be merged away"));
+                    }
+                    if self.is_ancestor_or_self(index, into_index, date) {
+                        return Err(problem(change, "into", format!("`{into}` is below `{unit}`; move it out before merging `{unit}` into it")));
+                    }
+                    if merged.contains(&index) {
+                        return Err(problem(change, "units", format!("`{unit}` is listed twice")));
+                    }
+                    merged.push(index);
+                }
+                for index in merged {
+                    for child in self.live_children(index, date) {
+                        self.units[child as usize].parents.push((date, Some(into_index)));
+                    }
+                    let record = &mut self.units[index as usize];
+                    record.ended = Some((date, seq));
+                    record.events.push(DatedEvent { date, seq, event: HistoryEvent::MergedInto(into_index) });
+                }
+            }
+            ChangeKind::Split { unit, parts } => {
+                let index = self.alive(change, "unit", unit)?;
+                if index == self.root {
+                    return Err(problem(change, "unit", "the group root can't be split"));
+                }
+                let mut resolved = Vec::new();
+                for part in parts {
+                    let part_index = self.alive(change, "parts", &part.unit)?;
+                    if resolved.iter().any(|(i, _)| *i == part_index) {
+                        return Err(problem(change, "parts", format!("`{}` is listed twice", part.unit)));
+                    }
+                    if part_index != index && self.is_ancestor_or_self(index, part_index, date) {
+                        return Err(problem(change, "parts", format!("`{}` is below `{unit}`; move it out before splitting `{unit}`", part.unit)));
+                    }
+                    for metric in part.shares.per_metric.keys() {
+                        if !metrics.iter().any(|m| &m.id == metric) {
+                            return Err(problem(change, "parts", format!("unknown metric `{metric}` in shares")));
+                        }
+                    }
+                    resolved.push((part_index, part.clone()));
+                }
+                let survives = resolved.iter().any(|(i, _)| *i == index);
+                if !survives {
+                    let children = self.live_children(index, date);
+                    if !children.is_empty() {
+                        let names: Vec<String> = children.iter().map(|c| format!("`{}`", self.record(*c).id)).collect();
+                        return Err(problem(change, "unit", format!("`{unit}` still has units below it ({}); move them before it is split away", names.join(", "))));
+                    }
+                }
+                let record = &mut self.units[index as usize];
+                if !survives {
+                    record.ended = Some((date, seq));
+                }
+                record.events.push(DatedEvent { date, seq, event: HistoryEvent::Split(resolved) });
+            }
+            ChangeKind::Stake { unit, share, consolidation, .. } => {
+                let index = self.alive(change, "unit", unit)?;
+                if index == self.root {
+                    return Err(problem(change, "unit", "the group root's stake can't change"));
+                }
+                self.units[index as usize].stakes.push((date, *share, *consolidation));
+            }
+            ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } => {
+                let index = self.alive(change, "unit", unit)?;
+                if index == self.root {
+                    return Err(problem(change, "unit", "the group root can't be divested or closed"));
+                }
+                let event = if matches!(change.kind, ChangeKind::Divest { .. }) { HistoryEvent::Divested } else { HistoryEvent::Closed };
+                let mut stack = vec![index];
+                while let Some(current) = stack.pop() {
+                    stack.extend(self.live_children(current, date));
+                    let record = &mut self.units[current as usize];
+                    record.ended = Some((date, seq));
+                    let event = if current == index { event.clone() } else { HistoryEvent::LeftWith(index) };
+                    record.events.push(DatedEvent { date, seq, event });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The structure in force on `date` (every change dated on or before it applied).
+    pub fn structure_on(&self, date: NaiveDate) -> Structure {
+        let n = self.units.len();
+        let mut parent = vec![None; n];
+        let mut alive = vec![false; n];
+        let mut children: Vec<Vec<UnitIndex>> = vec![Vec::new(); n];
+        for (index, record) in self.units.iter().enumerate() {
+            if record.alive_on(date) {
+                alive[index] = true;
+                parent[index] = record.parent_on(date);
+            }
+        }
+        for index in 0..n {
+            if let Some(p) = parent[index] {
+                children[p as usize].push(index as UnitIndex);
+            }
+        }
+        let mut depth = vec![0u32; n];
+        let mut enter = vec![0u32; n];
+        let mut exit = vec![0u32; n];
+        let mut clock = 0u32;
+        if alive.get(self.root as usize).copied().unwrap_or(false) {
+            // Iterative depth-first walk: (unit, next child position).
+            let mut stack: Vec<(UnitIndex, usize)> = vec![(self.root, 0)];
+            enter[self.root as usize] = clock;
+            clock += 1;
+            while let Some((unit, next)) = stack.last_mut() {
+                let u = *unit as usize;
+                if *next < children[u].len() {
+                    let child = children[u][*next];
+                    *next += 1;
+                    depth[child as usize] = depth[u] + 1;
+                    enter[child as usize] = clock;
+                    clock += 1;
+                    stack.push((child, 0));
+                } else {
+                    exit[u] = clock;
+                    clock += 1;
+                    stack.pop();
+                }
+            }
+        }
+        Structure { date, parent, alive, children, depth, enter, exit, root: self.root }
+    }
+
+    /// The effective ownership of `unit` on `date`: the factor its figures enter the group
+    /// with (1 for full consolidation, the share for share consolidation, 0 outside), and
+    /// the group's economic share (product of shares up the tree).
+    pub fn ownership_on(&self, unit: UnitIndex, date: NaiveDate) -> (f64, f64) {
+        let mut factor = 1.0;
+        let mut economic = 1.0;
+        let mut current = Some(unit);
+        while let Some(u) = current {
+            let record = self.record(u);
+            let (share, consolidation) = record.stake_on(date);
+            economic *= share;
+            match consolidation {
+                Consolidation::Full => {}
+                Consolidation::Share => factor *= share,
+                Consolidation::None => factor = 0.0,
+            }
+            current = record.parent_on(date);
+        }
+        (factor, economic)
+    }
+
+    /// Share of a split part for a metric.
+    pub fn part_share(part: &SplitPart, metric: &MetricId) -> f64 {
+        part.shares.for_metric(metric).unwrap_or(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Aggregation, Measure, Origin, Shares};
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+    fn id(text: &str) -> UnitId {
+        UnitId::parse(text).unwrap()
+    }
+    fn change(on: &str, kind: ChangeKind) -> Change {
+        Change { id: None, date: date(on), kind, note: None, source: None, origin: Origin::default() }
+    }
+    fn create(on: &str, unit: &str, parent: Option<&str>) -> Change {
+        change(on, ChangeKind::Create { unit: id(unit), name: unit.to_uppercase(), parent: parent.map(id), unit_kind: "unit".into(), acquired: false, ownership: 1.0 })
+    }
+    fn group() -> Group {
+        Group { id: id("g"), name: "G".into(), currency: crate::Currency::parse("CNY").unwrap(), fiscal_year_end: (12, 31) }
+    }
+    fn metrics() -> Vec<Metric> {
+        vec![Metric { id: MetricId::parse("revenue").unwrap(), name: "Revenue".into(), measure: Measure::Currency, aggregation: Aggregation::Flow, scale: None, origin: Origin::default() }]
+    }
+
+    #[test]
+    fn structure_follows_moves_and_merges() {
+        let changes = vec![
+            create("2020-01-01", "g", None),
+            create("2020-01-01", "a", Some("g")),
+            create("2020-01-01", "b", Some("g")),
+            create("2020-01-01", "a1", Some("a")),
+            change("2021-01-01", ChangeKind::Move { unit: id("a1"), parent: id("b") }),
+            change("2022-01-01", ChangeKind::Merge { units: vec![id("b")], into: id("a") }),
+        ];
+        let (timeline, problems) = Timeline::replay(&group(), &metrics(), &changes);
+        assert!(problems.is_empty(), "{problems:?}");
+        let a1 = timeline.unit(&id("a1")).unwrap();
+        let a = timeline.unit(&id("a")).unwrap();
+        let b = timeline.unit(&id("b")).unwrap();
+        assert_eq!(timeline.structure_on(date("2020-06-01")).parent[a1 as usize], Some(a));
+        assert_eq!(timeline.structure_on(date("2021-06-01")).parent[a1 as usize], Some(b));
+        let after = timeline.structure_on(date("2022-06-01"));
+        assert_eq!(after.parent[a1 as usize], Some(a));
+        assert!(!after.alive[b as usize]);
+        assert!(after.in_subtree(a1, timeline.root));
+    }
+
+    #[test]
+    fn invalid_changes_are_reported_not_applied() {
+        let changes = vec![
+            create("2020-01-01", "g", None),
+            create("2020-01-01", "a", Some("g")),
+            create("2020-01-01", "a1", Some("a")),
+            change("2020-02-01", ChangeKind::Move { unit: id("a"), parent: id("a1") }),
+            change("2019-02-01", ChangeKind::Rename { unit: id("a"), name: "x".into() }),
+            change("2020-03-01", ChangeKind::Close { unit: id("zz") }),
+            change(
+                "2020-04-01",
+                ChangeKind::Split { unit: id("a"), parts: vec![SplitPart { unit: id("g"), shares: Shares { default: Some(1.0), ..Default::default() } }] },
+            ),
+        ];
+        let (_, problems) = Timeline::replay(&group(), &metrics(), &changes);
+        let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+        assert_eq!(problems.len(), 4, "{messages:?}");
+        assert!(messages[0].contains("unknown unit `a`"), "{messages:?}");
+        assert!(messages[1].contains("cycle"));
+        assert!(messages[2].contains("unknown unit `zz`"));
+        assert!(messages[3].contains("move them"));
+    }
+}
