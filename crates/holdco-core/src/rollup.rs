@@ -364,6 +364,29 @@ impl<'m> Engine<'m> {
         vec![Landing { target: target_kind, weight: 1.0, steps: Vec::new() }]
     }
 
+    /// Where the history `unit` had on `from` lands in the structure of `target`: for each
+    /// landing, its place, weight and the changes that carried it.
+    pub fn trace(&self, unit: UnitIndex, from: NaiveDate, target: NaiveDate, metric: &MetricId) -> Vec<(String, f64, Vec<String>)> {
+        let record = self.timeline.record(unit);
+        let after = if from <= record.created { (record.created, record.created_seq) } else { (from, usize::MAX) };
+        self.lineage(unit, after, target, metric)
+            .into_iter()
+            .map(|landing| {
+                let place = match landing.target {
+                    Target::Unit(u, date) => {
+                        let structure = self.structure(date);
+                        let path: Vec<String> = structure.ancestors(u).iter().rev().skip(1).map(|a| self.timeline.record(*a).id.to_string()).collect();
+                        path.join(" / ")
+                    }
+                    Target::Discontinued(u) => format!("discontinued ({})", self.timeline.record(u).id),
+                    Target::Outside(u) => format!("not in the {target} structure ({})", self.timeline.record(u).id),
+                };
+                let steps = landing.steps.iter().map(|s| format!("{} {}", s.date, s.what)).collect();
+                (place, landing.weight, steps)
+            })
+            .collect()
+    }
+
     /// The facts that make up `unit`'s figure for `period`: exactly recorded, or built from
     /// finer periods. Ok(None) when nothing is recorded within the period; Err on a gap.
     fn resolve(&self, unit: UnitIndex, metric: &MetricId, basis: &Basis, period: Period, aggregation: &Aggregation) -> Result<Option<(Vec<usize>, String)>, String> {
@@ -480,9 +503,6 @@ impl<'m> Engine<'m> {
         let mut keys: Vec<&(UnitIndex, MetricId, Basis)> = self.facts.keys().filter(|(_, m, b)| m == metric && basis.matches(b)).collect();
         keys.sort_by_key(|(u, _, b)| (*u, *b));
         for (unit, _, fact_basis) in keys {
-            if excluded.contains(unit) {
-                continue;
-            }
             match self.resolve(*unit, metric, fact_basis, period, &definition.aggregation) {
                 Ok(Some((facts, how))) => {
                     computation.resolution.insert(*unit, how);
@@ -524,12 +544,28 @@ impl<'m> Engine<'m> {
                         computation.contributions.push(Contribution { fact: fact_index, sign, via, source_date: date, landing, factor, economic, rate, amount });
                     }
                 };
-                push(1.0, *unit, &mut computation);
+                // The organic view leaves the unit out, but still takes it out of the
+                // totals recorded above it.
+                if !excluded.contains(unit) {
+                    push(1.0, *unit, &mut computation);
+                }
                 if let Some(above) = above {
                     push(-1.0, above, &mut computation);
                 }
-                if let Some(counterparty) = &fact.key.counterparty {
+                if let (Some(counterparty), false) = (&fact.key.counterparty, excluded.contains(unit)) {
                     let other = self.timeline.unit(counterparty).expect("validated");
+                    // A recorded total above both sides is published net of this
+                    // intercompany figure, while the units below it are gross: give the
+                    // figure back to that total's own remainder, so the elimination below
+                    // is not counted twice.
+                    let net_above = structure
+                        .ancestors(*unit)
+                        .into_iter()
+                        .skip(1)
+                        .find(|a| resolved.contains_key(&(*a, *fact_basis)) && structure.in_subtree(other, *a));
+                    if let Some(net_above) = net_above {
+                        push(1.0, net_above, &mut computation);
+                    }
                     let (factor, _) = self.timeline.ownership_on(*unit, date);
                     let other_date = self.timeline.record(other).last_day_until(fact.key.period.last_day());
                     computation.eliminations.push(EliminationItem {
