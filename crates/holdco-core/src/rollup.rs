@@ -270,6 +270,12 @@ impl<'m> Engine<'m> {
                 .or_default()
                 .push(index);
         }
+        // Facts in key order, whatever the order of the files: sums come out bit-identical.
+        for by_period in facts.values_mut() {
+            for list in by_period.values_mut() {
+                list.sort_by(|a, b| model.facts[*a].key.cmp(&model.facts[*b].key));
+            }
+        }
         Ok(Engine { model, timeline, facts, structures: Default::default() })
     }
 
@@ -683,7 +689,7 @@ impl<'m> Engine<'m> {
         for (unit, depth) in &lines {
             line_keys.push(LineKey::Node(*unit, *depth));
             let has_children = display.children[*unit as usize].iter().any(|c| lines.iter().any(|(u, _)| u == c));
-            if has_children {
+            if has_children || (*unit == node && query.depth > 0) {
                 line_keys.push(LineKey::Own(*unit, depth + 1));
                 line_keys.push(LineKey::Eliminations(*unit, depth + 1));
             }
@@ -833,14 +839,13 @@ impl<'m> Engine<'m> {
                         .map(|c| c.amount)
                         .sum();
                     let children: Vec<UnitIndex> = display.children[*unit as usize].iter().copied().filter(|c| lines.iter().any(|(u, _)| u == c)).collect();
-                    if !children.is_empty() {
+                    if !children.is_empty() || (*unit == top && query.depth > 0) {
                         let below: f64 = children.iter().map(|c| self.node_value(&computation, *c).2).sum();
                         values.cells.insert(LineKey::Own(*unit, depth + 1), Cell { value: Some(own / rate), ..Default::default() });
                         values.cells.insert(LineKey::Eliminations(*unit, depth + 1), Cell { value: Some(-(eliminated - below) / rate), ..Default::default() });
                     }
                 }
                 if is_root {
-                    let _ = top;
                     for c in &computation.contributions {
                         let key = match c.landing.target {
                             Target::Discontinued(u) => LineKey::Discontinued(u),

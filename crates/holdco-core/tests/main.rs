@@ -1,6 +1,6 @@
 //! Integration tests of holdco-core: one binary, one module per concern.
 
 mod common;
-// mod format_errors;
-// mod properties;
+mod format_errors;
+mod properties;
 mod semantics;

@@ -439,6 +439,9 @@ fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics
             Some(ChangeKind::Close { unit: unit? })
         }
         other => {
+            // Without a known kind the other fields can't be judged: don't call them unknown.
+            let names: Vec<String> = entry.fields.keys().cloned().collect();
+            entry.used.extend(names);
             entry.problem(
                 "kind",
                 format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, divest or close)"),
