@@ -1,1 +1,156 @@
-fn main(){}
+//! `holdco`: the command-line face of holdco. It parses arguments, reads files and the
+//! store, calls the core and renders the answers; it holds no domain logic.
+
+mod commands;
+mod folder;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Steer a multi-business group: its structure over time, its figures under any structure.
+#[derive(Parser, Debug)]
+#[command(name = "holdco", version, about, long_about = None)]
+struct Cli {
+    /// The store (an SQLite file, created on first import).
+    #[arg(long, global = true, env = "HOLDCO_DB", default_value = "holdco.db")]
+    db: PathBuf,
+    /// Read the model straight from a model folder instead of the store.
+    #[arg(long, global = true, value_name = "DIR")]
+    model: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a model folder and list every problem as FILE:LINE: field: message.
+    Check {
+        /// The model folder.
+        dir: PathBuf,
+    },
+    /// Import a model folder into the store: all or nothing.
+    Import {
+        /// The model folder.
+        dir: PathBuf,
+        /// A label recorded with the import (defaults to the folder path).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Write the stored model back to a folder of files.
+    Export {
+        /// Target folder (must be empty or absent unless --force).
+        dir: PathBuf,
+        /// Overwrite files in a non-empty folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The structure (tree of units) on a date.
+    Structure {
+        /// Date (YYYY-MM-DD); the latest change date when omitted.
+        #[arg(long)]
+        at: Option<String>,
+        /// Levels to show below the root (all when omitted).
+        #[arg(long)]
+        depth: Option<u32>,
+        #[command(flatten)]
+        format: FormatFlags,
+    },
+    /// A unit's history: names, parents, stakes, and where its history goes (lineage).
+    History {
+        /// Unit id.
+        unit: String,
+        /// Date of the structure to trace lineage into; the latest when omitted.
+        #[arg(long)]
+        structure: Option<String>,
+        /// Emit JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A metric rolled up to a node and its units, per period.
+    Rollup(commands::RollupArgs),
+    /// Explain one figure down to its facts, lineage weights, eliminations and rates.
+    Explain(commands::ExplainArgs),
+    /// Calibrate split shares from a period published under both structures.
+    Calibrate(commands::CalibrateArgs),
+    /// Reconcile recorded totals and published restatements against computed figures.
+    Reconcile {
+        /// Largest difference accepted: absolute (0.5) or relative (0.1%).
+        #[arg(long, default_value = "0.5")]
+        tolerance: String,
+        /// Show only the checks that fail.
+        #[arg(long)]
+        failures: bool,
+        #[command(flatten)]
+        format: FormatFlags,
+    },
+    /// The revisions of one fact (every import that changed it).
+    Revisions {
+        /// Unit id.
+        unit: String,
+        /// Metric id.
+        metric: String,
+        /// Period label.
+        period: String,
+        /// Basis: reported, plan, estimate or restated@YYYY-MM-DD.
+        #[arg(long, default_value = "reported")]
+        basis: String,
+        /// Counterparty, for an intercompany figure.
+        #[arg(long)]
+        counterparty: Option<String>,
+        /// Emit JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--json` and `--csv`, wherever a table is printed.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct FormatFlags {
+    /// Emit JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Emit CSV.
+    #[arg(long)]
+    csv: bool,
+}
+
+impl FormatFlags {
+    fn output(&self) -> render::Output {
+        render::Output::from_flags(self.json, self.csv)
+    }
+}
+
+fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader goes away (`holdco rollup ... | head`):
+    // end quietly instead of failing on the closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    let context = commands::Context { db: cli.db.clone(), model: cli.model.clone() };
+    let result = match cli.command {
+        Command::Check { dir } => commands::check(&dir),
+        Command::Import { dir, label } => commands::import(&context, &dir, label),
+        Command::Export { dir, force } => commands::export(&context, &dir, force),
+        Command::Structure { at, depth, format } => commands::structure(&context, at.as_deref(), depth, format.output()),
+        Command::History { unit, structure, json } => commands::history(&context, &unit, structure.as_deref(), json),
+        Command::Rollup(args) => commands::rollup(&context, &args),
+        Command::Explain(args) => commands::explain(&context, &args),
+        Command::Calibrate(args) => commands::calibrate(&context, &args),
+        Command::Reconcile { tolerance, failures, format } => commands::reconcile(&context, &tolerance, failures, format.output()),
+        Command::Revisions { unit, metric, period, basis, counterparty, json } => {
+            commands::revisions(&context, &unit, &metric, &period, &basis, counterparty.as_deref(), json)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

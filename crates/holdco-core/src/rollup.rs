@@ -236,7 +236,9 @@ struct EliminationItem {
 struct Computation {
     contributions: Vec<Contribution>,
     eliminations: Vec<EliminationItem>,
-    gaps: Vec<(Vec<Landing>, String)>,
+    /// Units whose figure is incomplete: where they land, where the nearest recorded total
+    /// above them lands (which still holds them), and why.
+    gaps: Vec<(Vec<Landing>, Option<Vec<Landing>>, String)>,
     resolution: BTreeMap<UnitIndex, String>,
 }
 
@@ -506,6 +508,7 @@ impl<'m> Engine<'m> {
         let mut computation = Computation { contributions: Vec::new(), eliminations: Vec::new(), gaps: Vec::new(), resolution: BTreeMap::new() };
         // Resolve every unit's figure for the period.
         let mut resolved: HashMap<(UnitIndex, Basis), Vec<usize>> = HashMap::new();
+        let mut gap_units = Vec::new();
         let mut keys: Vec<&(UnitIndex, MetricId, Basis)> = self.facts.keys().filter(|(_, m, b)| m == metric && basis.matches(b)).collect();
         keys.sort_by_key(|(u, _, b)| (*u, *b));
         for (unit, _, fact_basis) in keys {
@@ -515,12 +518,16 @@ impl<'m> Engine<'m> {
                     resolved.insert((*unit, *fact_basis), facts);
                 }
                 Ok(None) => {}
-                Err(reason) => {
-                    let date = self.timeline.record(*unit).last_day_until(period.last_day());
-                    let landings = self.land(*unit, date, view, target, metric);
-                    computation.gaps.push((landings, format!("{}: {reason}", self.timeline.record(*unit).id)));
-                }
+                Err(reason) => gap_units.push((*unit, *fact_basis, reason)),
             }
+        }
+        for (unit, fact_basis, reason) in gap_units {
+            let date = self.timeline.record(unit).last_day_until(period.last_day());
+            let landings = self.land(unit, date, view, target, metric);
+            let structure = self.structure(date);
+            let above = structure.ancestors(unit).into_iter().skip(1).find(|a| resolved.contains_key(&(*a, fact_basis)));
+            let above_landings = above.map(|a| self.land(a, date, view, target, metric));
+            computation.gaps.push((landings, above_landings, format!("{}: {reason}", self.timeline.record(unit).id)));
         }
         let mut entries: Vec<(&(UnitIndex, Basis), &Vec<usize>)> = resolved.iter().collect();
         entries.sort_by_key(|((u, b), _)| (*u, *b));
@@ -535,7 +542,7 @@ impl<'m> Engine<'m> {
                 let rate = match self.rate(fact.currency.as_ref(), fact.key.period, stock) {
                     Ok(rate) => rate,
                     Err(reason) => {
-                        computation.gaps.push((landed(self, *unit, date), reason));
+                        computation.gaps.push((landed(self, *unit, date), None, reason));
                         continue;
                     }
                 };
@@ -601,6 +608,16 @@ impl<'m> Engine<'m> {
         }
     }
 
+    /// A unit's incomplete figure leaves `node` uncertain when the unit lands in it, unless
+    /// a recorded total above the unit lands wholly in the node too (the total still holds
+    /// the missing part, so the node's figure is known).
+    fn gap_affects(&self, gap: &(Vec<Landing>, Option<Vec<Landing>>, String), node: UnitIndex) -> bool {
+        let (landings, above, _) = gap;
+        let lands = landings.iter().any(|l| self.lands_in(&l.target, node));
+        let covered = above.as_ref().is_some_and(|a| (self.weight_in(a, node) - 1.0).abs() < 1e-12);
+        lands && !covered
+    }
+
     /// Value, minority, eliminated and gap of `node` in a computation.
     fn node_value(&self, computation: &Computation, node: UnitIndex) -> (f64, f64, f64, Option<String>) {
         let mut value = 0.0;
@@ -614,7 +631,7 @@ impl<'m> Engine<'m> {
             }
         }
         let eliminated: f64 = computation.eliminations.iter().map(|e| e.amount * self.weight_in(&e.side, node) * self.weight_in(&e.other, node)).sum();
-        let gaps: Vec<&str> = computation.gaps.iter().filter(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, node))).map(|(_, r)| r.as_str()).collect();
+        let gaps: Vec<&str> = computation.gaps.iter().filter(|gap| self.gap_affects(gap, node)).map(|(_, _, r)| r.as_str()).collect();
         let gap = (!gaps.is_empty()).then(|| gaps.join("; "));
         (value - eliminated, minority, eliminated, gap)
     }
@@ -685,13 +702,20 @@ impl<'m> Engine<'m> {
         }
         // Assemble rows line by line, period by period.
         let display = self.structure(display_date);
+        // Tree order; a node's own remainder and eliminations follow its subtree, and the
+        // discontinued lines close the group.
         let mut line_keys: Vec<LineKey> = Vec::new();
+        let mut open: Vec<(u32, Vec<LineKey>)> = Vec::new();
         for (unit, depth) in &lines {
+            while open.last().is_some_and(|(d, _)| *d >= *depth) {
+                line_keys.extend(open.pop().expect("non-empty").1);
+            }
             line_keys.push(LineKey::Node(*unit, *depth));
             let has_children = display.children[*unit as usize].iter().any(|c| lines.iter().any(|(u, _)| u == c));
+            let mut closing = Vec::new();
             if has_children || (*unit == node && query.depth > 0) {
-                line_keys.push(LineKey::Own(*unit, depth + 1));
-                line_keys.push(LineKey::Eliminations(*unit, depth + 1));
+                closing.push(LineKey::Own(*unit, depth + 1));
+                closing.push(LineKey::Eliminations(*unit, depth + 1));
             }
             if *unit == node && is_root && query.depth > 0 {
                 let mut specials: Vec<LineKey> = Vec::new();
@@ -707,8 +731,12 @@ impl<'m> Engine<'m> {
                     LineKey::Outside(u) => (1, *u),
                     _ => (2, 0),
                 });
-                line_keys.extend(specials);
+                closing.extend(specials);
             }
+            open.push((*depth, closing));
+        }
+        while let Some((_, closing)) = open.pop() {
+            line_keys.extend(closing);
         }
         for key in &line_keys {
             let rows_for_key: Vec<RollupRow> = query
@@ -726,7 +754,7 @@ impl<'m> Engine<'m> {
                     let record = self.timeline.record(unit);
                     let name = match kind {
                         RowKind::Node => record.name_on(display_date).to_string(),
-                        RowKind::Own => format!("{} (own, not in units below)", record.name_on(display_date)),
+                        RowKind::Own => format!("not allocated below {}", record.name_on(display_date)),
                         RowKind::Eliminations => format!("eliminations within {}", record.name_on(display_date)),
                         RowKind::Discontinued => format!("discontinued: {}", record.last_name()),
                         RowKind::OutsideStructure => format!("not in the {target} structure: {}", record.last_name()),
@@ -827,7 +855,7 @@ impl<'m> Engine<'m> {
                         continue;
                     }
                     let recorded = computation.contributions.iter().any(|c| self.lands_in(&c.landing.target, *unit))
-                        || computation.gaps.iter().any(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
+                        || computation.gaps.iter().any(|(l, _, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
                     let (value, minority, eliminated, gap) = self.node_value(&computation, *unit);
                     let shown = (recorded && gap.is_none()).then_some(value / rate);
                     values.cells.insert(LineKey::Node(*unit, *depth), Cell { value: shown, minority: minority / rate, eliminated: eliminated / rate, gap: gap.clone() });
@@ -947,7 +975,7 @@ impl<'m> Engine<'m> {
                 .filter(|(u, _)| facts.iter().any(|f| f.unit == self.timeline.record(**u).id.as_str()))
                 .map(|(u, how)| format!("{}: {how}", self.timeline.record(*u).id))
                 .collect();
-            let gaps = computation.gaps.iter().filter(|(l, _)| l.iter().any(|l| self.lands_in(&l.target, node))).map(|(_, r)| r.clone()).collect();
+            let gaps = computation.gaps.iter().filter(|gap| self.gap_affects(gap, node)).map(|(_, _, r)| r.clone()).collect();
             let total = facts.iter().map(|f| f.amount).sum::<f64>() + eliminations.iter().map(|e| e.amount).sum::<f64>();
             parts.push(ExplainedMetric { metric: metric.to_string(), total, facts, eliminations, resolution, gaps });
         }

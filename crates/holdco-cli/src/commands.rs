@@ -1,0 +1,673 @@
+//! One function per subcommand: read inputs, call the core, render.
+
+use crate::folder;
+use crate::render::{self, align_right, number, Output};
+use anyhow::{anyhow, bail, Context as _, Result};
+use chrono::NaiveDate;
+use holdco_core::calibrate::{self, Calibration};
+use holdco_core::format::{read_model, write_model};
+use holdco_core::period::parse_range;
+use holdco_core::reconcile::{self, Tolerance};
+use holdco_core::rollup::{BasisFilter, Engine, Query, View};
+use holdco_core::validate::validate;
+use holdco_core::{Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId};
+use holdco_store::{SqliteStore, Store};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Where the model comes from.
+pub struct Context {
+    /// The store file.
+    pub db: PathBuf,
+    /// A model folder read directly instead of the store.
+    pub model: Option<PathBuf>,
+}
+
+fn print_problems(dir: &Path, problems: &[Diagnostic]) {
+    for problem in problems {
+        let mut shown = problem.clone();
+        if !shown.file.starts_with('<') {
+            shown.file = dir.join(&shown.file).display().to_string();
+        }
+        eprintln!("{shown}");
+    }
+}
+
+/// Parses and validates a folder; Err(problems) when anything is wrong.
+fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnostic>>> {
+    let files = folder::read(dir)?;
+    let (model, mut problems) = read_model(&files);
+    let Some(model) = model else { return Ok(Err(problems)) };
+    let (_, more) = validate(&model);
+    problems.extend(more);
+    if problems.is_empty() {
+        Ok(Ok(model))
+    } else {
+        Ok(Err(problems))
+    }
+}
+
+fn problems_summary(count: usize) -> String {
+    format!("{count} problem{} found", if count == 1 { "" } else { "s" })
+}
+
+/// `holdco check DIR`.
+pub fn check(dir: &Path) -> Result<ExitCode> {
+    match load_folder(dir)? {
+        Ok(model) => {
+            let (timeline, _) = validate(&model);
+            println!(
+                "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
+                dir.display(),
+                timeline.units.len(),
+                model.timeline.len(),
+                model.metrics.len(),
+                model.facts.len(),
+                model.fx.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            print_problems(dir, &problems);
+            eprintln!("{}; nothing was changed (fix them and run `holdco check` again)", problems_summary(problems.len()));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn open_store(context: &Context) -> Result<SqliteStore> {
+    SqliteStore::open(&context.db).with_context(|| format!("opening the store {}", context.db.display()))
+}
+
+/// The model to query: from `--model DIR`, or the store.
+fn current_model(context: &Context) -> Result<Model> {
+    if let Some(dir) = &context.model {
+        return match load_folder(dir)? {
+            Ok(model) => Ok(model),
+            Err(problems) => {
+                print_problems(dir, &problems);
+                bail!("{} in {}; run `holdco check {}`", problems_summary(problems.len()), dir.display(), dir.display())
+            }
+        };
+    }
+    if !context.db.exists() {
+        bail!("no store at {}: import a model first with `holdco --db {} import DIR` (or query a folder with --model DIR)", context.db.display(), context.db.display());
+    }
+    let store = open_store(context)?;
+    store.load()?.ok_or_else(|| anyhow!("the store {} is empty: import a model first with `holdco --db {} import DIR`", context.db.display(), context.db.display()))
+}
+
+/// `holdco import DIR`: validates the folder merged with what the store holds, then writes
+/// it in one transaction.
+pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<ExitCode> {
+    let incoming = match load_folder(dir)? {
+        Ok(model) => model,
+        Err(problems) => {
+            print_problems(dir, &problems);
+            eprintln!("{}; the store was not changed", problems_summary(problems.len()));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut store = open_store(context)?;
+    if let Some(existing) = store.load()? {
+        // Facts the store holds and the folder does not stay current: check them against
+        // the incoming timeline before writing anything.
+        let mut merged = incoming.clone();
+        let incoming_keys: std::collections::HashSet<&FactKey> = incoming.facts.iter().map(|f| &f.key).collect();
+        merged.facts.extend(existing.facts.into_iter().filter(|f| !incoming_keys.contains(&f.key)));
+        let (_, problems) = validate(&merged);
+        if !problems.is_empty() {
+            print_problems(dir, &problems);
+            eprintln!("{} once merged with the facts already in {}; the store was not changed", problems_summary(problems.len()), context.db.display());
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let label = label.unwrap_or_else(|| dir.display().to_string());
+    let summary = store.import(&incoming, &label)?;
+    println!(
+        "imported {} into {}: {} changes, {} metrics, {} facts new, {} revised, {} unchanged, {} FX rates",
+        dir.display(),
+        context.db.display(),
+        summary.changes,
+        summary.metrics,
+        summary.facts_new,
+        summary.facts_revised,
+        summary.facts_unchanged,
+        summary.fx_rates
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdco export DIR`.
+pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() && !force {
+        bail!("{} is not empty: choose an empty folder or pass --force to overwrite", dir.display());
+    }
+    let files = write_model(&model);
+    folder::write(dir, &files)?;
+    println!("wrote {} files to {}", files.len(), dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
+}
+
+#[derive(Serialize)]
+struct StructureRow {
+    unit: String,
+    name: String,
+    kind: String,
+    parent: Option<String>,
+    depth: u32,
+    ownership: f64,
+    consolidation: String,
+}
+
+/// `holdco structure`.
+pub fn structure(context: &Context, at: Option<&str>, depth: Option<u32>, output: Output) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    let engine = Engine::new(&model)?;
+    let date = match at {
+        Some(text) => parse_date(text, "at")?,
+        None => engine.latest_structure_date(),
+    };
+    let timeline = engine.timeline();
+    let structure = engine.structure(date);
+    if !structure.alive[timeline.root as usize] {
+        bail!("the group did not exist on {date} (it was created {})", timeline.record(timeline.root).created);
+    }
+    let rows: Vec<StructureRow> = structure
+        .descendants(timeline.root, depth.unwrap_or(u32::MAX))
+        .into_iter()
+        .map(|(unit, level)| {
+            let record = timeline.record(unit);
+            let (share, consolidation) = record.stake_on(date);
+            StructureRow {
+                unit: record.id.to_string(),
+                name: record.name_on(date).to_string(),
+                kind: record.kind.clone(),
+                parent: structure.parent[unit as usize].map(|p| timeline.record(p).id.to_string()),
+                depth: level,
+                ownership: share,
+                consolidation: consolidation.name().to_string(),
+            }
+        })
+        .collect();
+    match output {
+        Output::Json => render::print_json(&serde_json::json!({ "date": date, "units": rows }))?,
+        Output::Csv => render::print_csv(&rows)?,
+        Output::Table => {
+            println!("{} on {date}", model.group.name);
+            let mut table = render::table(&["unit", "id", "kind", "owned"]);
+            for row in &rows {
+                let owned = if row.ownership == 1.0 { String::new() } else { format!("{:.1}% ({})", row.ownership * 100.0, row.consolidation) };
+                table.add_row(vec![format!("{}{}", "  ".repeat(row.depth as usize), row.name), row.unit.clone(), row.kind.clone(), owned]);
+            }
+            align_right(&mut table, [3]);
+            println!("{table}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct HistoryLine {
+    date: NaiveDate,
+    what: String,
+    change: Option<String>,
+    source: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LineageLine {
+    metric: String,
+    lands_at: String,
+    weight: f64,
+    path: Vec<String>,
+}
+
+/// `holdco history UNIT`.
+pub fn history(context: &Context, unit: &str, structure: Option<&str>, json: bool) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    let engine = Engine::new(&model)?;
+    let timeline = engine.timeline();
+    let id = UnitId::parse(unit).map_err(|e| anyhow!(e))?;
+    let index = timeline.unit(&id).ok_or_else(|| anyhow!("unknown unit `{unit}`; `holdco structure` lists the units"))?;
+    let record = timeline.record(index);
+    let target = match structure {
+        Some(text) => parse_date(text, "structure")?,
+        None => engine.latest_structure_date(),
+    };
+    let mut lines = Vec::new();
+    for change in &timeline.changes {
+        if !change.kind.units().contains(&&id) {
+            continue;
+        }
+        let name_of = |u: &UnitId| timeline.unit(u).map(|i| timeline.record(i).name_on(change.date).to_string()).unwrap_or_else(|| u.to_string());
+        let what = match &change.kind {
+            holdco_core::ChangeKind::Create { unit: u, name, parent, acquired, .. } if u == &id => {
+                format!("{} as “{name}”{}", if *acquired { "acquired" } else { "created" }, parent.as_ref().map(|p| format!(" under {}", name_of(p))).unwrap_or_default())
+            }
+            holdco_core::ChangeKind::Create { unit: u, name, .. } => format!("{name} ({u}) created below it"),
+            holdco_core::ChangeKind::Rename { name, .. } => format!("renamed “{name}”"),
+            holdco_core::ChangeKind::Move { unit: u, parent } if u == &id => format!("moved under {}", name_of(parent)),
+            holdco_core::ChangeKind::Move { unit: u, .. } => format!("{} moved under it", name_of(u)),
+            holdco_core::ChangeKind::Merge { units, into } if into == &id => format!("absorbed {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")),
+            holdco_core::ChangeKind::Merge { into, .. } => format!("merged into {}", name_of(into)),
+            holdco_core::ChangeKind::Split { unit: u, parts } if u == &id => format!(
+                "split: {}",
+                parts.iter().map(|p| format!("{} {}", p.unit, p.shares.default.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "per metric".into()))).collect::<Vec<_>>().join(", ")
+            ),
+            holdco_core::ChangeKind::Split { unit: u, parts } => {
+                let share = parts.iter().find(|p| p.unit == id).and_then(|p| p.shares.default);
+                format!("received {} of {}", share.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "a share".into()), name_of(u))
+            }
+            holdco_core::ChangeKind::Stake { share, consolidation, .. } => format!("stake now {:.1}% ({})", share * 100.0, consolidation.name()),
+            holdco_core::ChangeKind::Divest { proceeds, buyer, .. } => format!(
+                "divested{}{}",
+                buyer.as_ref().map(|b| format!(" to {b}")).unwrap_or_default(),
+                proceeds.as_ref().map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency)).unwrap_or_default()
+            ),
+            holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
+        };
+        lines.push(HistoryLine { date: change.date, what, change: change.id.clone(), source: change.source.clone() });
+    }
+    let mut lineage = Vec::new();
+    let facts_metrics: Vec<MetricId> = model.metrics.iter().filter(|m| !matches!(m.aggregation, Aggregation::Ratio { .. })).map(|m| m.id.clone()).collect();
+    for metric in &facts_metrics {
+        for landing in engine.trace(index, record.created, target, metric) {
+            lineage.push(LineageLine { metric: metric.to_string(), lands_at: landing.0, weight: landing.1, path: landing.2 });
+        }
+    }
+    if json {
+        render::print_json(&serde_json::json!({
+            "unit": record.id, "name": record.last_name(), "kind": record.kind, "created": record.created,
+            "ended": record.ended.map(|(d, _)| d), "history": lines, "lineage_into": target, "lineage": lineage,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} ({}) — {}", record.last_name(), record.id, record.kind);
+    let mut table = render::table(&["date", "what", "change"]);
+    for line in &lines {
+        table.add_row(vec![line.date.to_string(), line.what.clone(), line.change.clone().unwrap_or_default()]);
+    }
+    println!("{table}");
+    println!("\nWhere its history goes in the {target} structure:");
+    let mut table = render::table(&["metric", "lands at", "weight", "through"]);
+    for line in &lineage {
+        table.add_row(vec![line.metric.clone(), line.lands_at.clone(), format!("{:.4}", line.weight), line.path.join(" → ")]);
+    }
+    align_right(&mut table, [2]);
+    println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `holdco rollup`.
+#[derive(clap::Args, Debug)]
+pub struct RollupArgs {
+    /// Metric id (e.g. revenue).
+    metric: String,
+    #[command(flatten)]
+    scope: Scope,
+    /// Levels below the node to show.
+    #[arg(long, default_value_t = 1)]
+    depth: u32,
+    /// Output currency (needs FX rates); the reporting currency when omitted.
+    #[arg(long)]
+    currency: Option<String>,
+    #[command(flatten)]
+    format: crate::FormatFlags,
+}
+
+/// Node, periods, view, structure and basis: shared by rollup and explain.
+#[derive(clap::Args, Debug)]
+pub struct Scope {
+    /// Node at the top (the group when omitted).
+    #[arg(long)]
+    node: Option<String>,
+    /// One period (2023Q3, FY2024...).
+    #[arg(long, conflicts_with = "periods")]
+    period: Option<String>,
+    /// A range of periods, A..B (e.g. FY2022..FY2025).
+    #[arg(long)]
+    periods: Option<String>,
+    /// reported, restated or organic.
+    #[arg(long, default_value = "reported")]
+    view: String,
+    /// Date of the structure to restate into (the latest when omitted).
+    #[arg(long)]
+    structure: Option<String>,
+    /// Which facts: reported, plan, estimate or restated@YYYY-MM-DD.
+    #[arg(long, default_value = "reported")]
+    basis: String,
+}
+
+fn parse_basis(text: &str) -> Result<BasisFilter> {
+    match text {
+        "reported" => Ok(BasisFilter::Reported),
+        "plan" => Ok(BasisFilter::Plan),
+        "estimate" => Ok(BasisFilter::Estimate),
+        other => match other.strip_prefix("restated@") {
+            Some(date) => Ok(BasisFilter::Restated(parse_date(date, "basis")?)),
+            None => bail!("--basis {other}: expected reported, plan, estimate or restated@YYYY-MM-DD"),
+        },
+    }
+}
+
+impl Scope {
+    fn query(&self, model: &Model, metric: &str, depth: u32, currency: Option<&str>) -> Result<Query> {
+        let calendar = model.group.calendar();
+        let periods: Vec<Period> = match (&self.period, &self.periods) {
+            (Some(p), _) => vec![Period::parse(p, calendar).map_err(|e| anyhow!("--period: {e}"))?],
+            (None, Some(range)) => parse_range(range, calendar).map_err(|e| anyhow!("--periods: {e}"))?,
+            (None, None) => bail!("give --period P or --periods A..B (e.g. --periods FY2023..FY2025)"),
+        };
+        Ok(Query {
+            metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
+            periods,
+            view: View::parse(&self.view).map_err(|e| anyhow!("--view: {e}"))?,
+            structure: self.structure.as_deref().map(|s| parse_date(s, "structure")).transpose()?,
+            node: self.node.as_deref().map(UnitId::parse).transpose().map_err(|e| anyhow!("--node: {e}"))?,
+            depth,
+            currency: currency.map(Currency::parse).transpose().map_err(|e| anyhow!("--currency: {e}"))?,
+            basis: parse_basis(&self.basis)?,
+        })
+    }
+}
+
+/// `holdco rollup`.
+pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    let engine = Engine::new(&model)?;
+    let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
+    let answer = engine.rollup(&query)?;
+    let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
+    match args.format.output() {
+        Output::Json => render::print_json(&answer)?,
+        Output::Csv => render::print_csv(&answer.rows)?,
+        Output::Table => {
+            let scale = model.metric(&query.metric).and_then(|m| m.scale.clone()).map(|s| format!(" {s}")).unwrap_or_default();
+            let unit = answer.currency.as_ref().map(|c| format!(", {c}{scale}")).unwrap_or_default();
+            let structure = match query.view {
+                View::Reported => "each period in its own structure".to_string(),
+                _ => format!("in the {} structure", answer.structure),
+            };
+            println!("{} ({}{unit}), {}, {structure}", answer.metric, answer.view, model.group.name);
+            let mut header = vec!["".to_string()];
+            header.extend(answer.periods.iter().cloned());
+            let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+            let mut table = render::table(&header_refs);
+            let mut notes = Vec::new();
+            for line in answer.rows.chunks(answer.periods.len()) {
+                let first = &line[0];
+                let mut cells = vec![format!("{}{}", "  ".repeat(first.depth as usize), first.name)];
+                for row in line {
+                    cells.push(match (&row.value, &row.gap) {
+                        (_, Some(gap)) => {
+                            notes.push(format!("{} {}: {gap}", row.node, row.period));
+                            format!("gap[{}]", notes.len())
+                        }
+                        (Some(v), None) => number(*v, percent),
+                        (None, None) => "–".to_string(),
+                    });
+                }
+                table.add_row(cells);
+            }
+            align_right(&mut table, 1..=answer.periods.len());
+            println!("{table}");
+            for (i, note) in notes.iter().enumerate() {
+                println!("  [{}] {note}", i + 1);
+            }
+            if !answer.excluded.is_empty() {
+                println!("  organic: left out {}", answer.excluded.join(", "));
+            }
+            println!("  explain a figure: holdco explain {} --node ID --period P{}", answer.metric, if query.view == View::Reported { String::new() } else { format!(" --view {}", query.view) });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `holdco explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Metric id.
+    metric: String,
+    #[command(flatten)]
+    scope: Scope,
+    /// Emit JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `holdco explain`.
+pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    let engine = Engine::new(&model)?;
+    let query = args.scope.query(&model, &args.metric, 0, None)?;
+    if query.periods.len() != 1 {
+        bail!("explain takes one period: use --period P");
+    }
+    let explanation = engine.explain(&query)?;
+    if args.json {
+        render::print_json(&explanation)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
+    let structure = match explanation.view {
+        View::Reported => format!("as reported ({} structure)", explanation.structure),
+        view => format!("{view} into the {} structure", explanation.structure),
+    };
+    println!(
+        "{} of {} ({}) for {}, {structure}: {}",
+        explanation.metric,
+        explanation.name,
+        explanation.node,
+        explanation.period,
+        explanation.value.map(|v| format!("{}{}", number(v, percent), explanation.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default())).unwrap_or_else(|| "no figure".into())
+    );
+    for part in &explanation.parts {
+        if explanation.parts.len() > 1 {
+            println!("\n{} = {}", part.metric, number(part.total, false));
+        }
+        let mut table = render::table(&["fact", "value", "role", "lineage", "weight", "ownership", "rate", "amount", "lands at"]);
+        for fact in &part.facts {
+            let lineage = if fact.lineage.is_empty() { "—".to_string() } else { fact.lineage.iter().map(|s| format!("{} ({})", s.what, s.change)).collect::<Vec<_>>().join(" → ") };
+            table.add_row(vec![
+                format!("{} {} {}{}", fact.unit, fact.period, fact.basis, fact.counterparty.as_ref().map(|c| format!(" with {c}")).unwrap_or_default()),
+                format!("{}{}", number(fact.value, false), fact.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default()),
+                fact.role.clone(),
+                lineage,
+                format!("{:.4}", fact.weight),
+                format!("{:.4}", fact.ownership),
+                format!("{}", fact.rate),
+                number(fact.amount, false),
+                fact.lands_at.clone(),
+            ]);
+        }
+        for elimination in &part.eliminations {
+            table.add_row(vec![
+                format!("{} → {} {}", elimination.unit, elimination.counterparty, elimination.period),
+                number(elimination.value, false),
+                "intercompany eliminated".into(),
+                String::new(),
+                format!("{:.4}", elimination.weight),
+                String::new(),
+                String::new(),
+                number(elimination.amount, false),
+                String::new(),
+            ]);
+        }
+        align_right(&mut table, [1, 4, 5, 6, 7]);
+        println!("{table}");
+        for line in &part.resolution {
+            println!("  period: {line}");
+        }
+        for gap in &part.gaps {
+            println!("  gap: {gap}");
+        }
+        let sources: Vec<String> = part.facts.iter().filter_map(|f| f.source.as_ref().map(|s| format!("{} {}: {s} ({})", f.unit, f.period, f.origin))).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for source in sources {
+            if seen.insert(source.clone()) {
+                println!("  source: {source}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `holdco calibrate`.
+#[derive(clap::Args, Debug)]
+pub struct CalibrateArgs {
+    /// Ids of the split changes to calibrate (calibrated together).
+    #[arg(required = true)]
+    changes: Vec<String>,
+    /// Periods published under both structures (A..B or one label).
+    #[arg(long)]
+    period: String,
+    /// Metrics whose published figures are fitted (comma-separated); all additive when omitted.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Date of the structure the restated figures were published under (found when omitted).
+    #[arg(long)]
+    published: Option<String>,
+    /// Write the shares into the stored timeline.
+    #[arg(long)]
+    record: bool,
+    /// Emit JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `holdco calibrate`.
+pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
+    let mut model = current_model(context)?;
+    let calendar = model.group.calendar();
+    let periods = parse_range(&args.period, calendar).map_err(|e| anyhow!("--period: {e}"))?;
+    let metrics: Vec<MetricId> = if args.metrics.is_empty() {
+        model.metrics.iter().filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock)).map(|m| m.id.clone()).collect()
+    } else {
+        args.metrics.iter().map(|m| MetricId::parse(m).map_err(|e| anyhow!(e))).collect::<Result<_>>()?
+    };
+    let request = Calibration {
+        changes: args.changes.clone(),
+        periods,
+        metrics,
+        published: args.published.as_deref().map(|d| parse_date(d, "published")).transpose()?,
+    };
+    let result = calibrate::calibrate(&model, &request)?;
+    if args.json {
+        render::print_json(&result)?;
+    } else {
+        println!("Split shares fitted to figures published in the {} structure:", result.published);
+        let mut table = render::table(&["change", "part", "share"]);
+        for split in &result.splits {
+            for (unit, share) in &split.parts {
+                table.add_row(vec![split.change.clone(), unit.clone(), format!("{:.6}", share)]);
+            }
+        }
+        align_right(&mut table, [2]);
+        println!("{table}");
+        let mut table = render::table(&["unit", "metric", "period", "published", "fitted", "residual"]);
+        for e in &result.equations {
+            table.add_row(vec![e.unit.clone(), e.metric.clone(), e.period.clone(), number(e.published, false), number(e.fitted, false), format!("{:.3}", e.residual)]);
+        }
+        align_right(&mut table, [3, 4, 5]);
+        println!("{table}");
+        println!("RMS residual: {:.6}", result.rms_residual);
+        for warning in &result.warnings {
+            println!("warning: {warning}");
+        }
+    }
+    if args.record {
+        if context.model.is_some() {
+            bail!("--record writes into the store; drop --model (edit the split's shares in timeline.toml instead)");
+        }
+        calibrate::record(&mut model, &result, &args.period);
+        let (_, problems) = validate(&model);
+        if !problems.is_empty() {
+            print_problems(Path::new(""), &problems);
+            bail!("the calibrated shares don't make a valid model; nothing recorded");
+        }
+        let mut store = open_store(context)?;
+        store.import(&model, &format!("calibrate {}", args.changes.join(" ")))?;
+        eprintln!("recorded the shares in {} (`holdco export` writes them to timeline.toml)", context.db.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdco reconcile`.
+pub fn reconcile(context: &Context, tolerance: &str, failures: bool, output: Output) -> Result<ExitCode> {
+    let model = current_model(context)?;
+    let tolerance = Tolerance::parse(tolerance).map_err(|e| anyhow!("--tolerance: {e}"))?;
+    let checks = reconcile::reconcile(&model, tolerance)?;
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let shown: Vec<&reconcile::Check> = checks.iter().filter(|c| !failures || !c.ok).collect();
+    match output {
+        Output::Json => render::print_json(&shown)?,
+        Output::Csv => render::print_csv(&shown)?,
+        Output::Table => {
+            let mut table = render::table(&["check", "unit", "metric", "period", "basis", "published", "computed", "difference", "", "computed as"]);
+            for c in &shown {
+                table.add_row(vec![
+                    format!("{:?}", c.kind).to_lowercase(),
+                    c.unit.clone(),
+                    c.metric.clone(),
+                    c.period.clone(),
+                    c.basis.clone(),
+                    number(c.published, false),
+                    number(c.computed, false),
+                    number(c.difference, false),
+                    if c.ok { "ok".into() } else { "DIFF".into() },
+                    c.detail.clone(),
+                ]);
+            }
+            align_right(&mut table, [5, 6, 7]);
+            println!("{table}");
+            println!("{} checks, {} within tolerance, {failed} outside", checks.len(), checks.len() - failed);
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `holdco revisions`.
+pub fn revisions(context: &Context, unit: &str, metric: &str, period: &str, basis: &str, counterparty: Option<&str>, json: bool) -> Result<ExitCode> {
+    let store = open_store(context)?;
+    let model = store.load()?.ok_or_else(|| anyhow!("the store {} is empty", context.db.display()))?;
+    let calendar = model.group.calendar();
+    let basis = match parse_basis(basis)? {
+        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Plan => Basis::Plan,
+        BasisFilter::Estimate => Basis::Estimate,
+        BasisFilter::Restated(structure) => Basis::Restated { structure },
+    };
+    let key = FactKey {
+        unit: UnitId::parse(unit).map_err(|e| anyhow!(e))?,
+        period: Period::parse(period, calendar).map_err(|e| anyhow!(e))?,
+        metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
+        counterparty: counterparty.map(UnitId::parse).transpose().map_err(|e| anyhow!(e))?,
+        basis,
+    };
+    let history = store.fact_history(&key)?;
+    if history.is_empty() {
+        bail!("no such fact in {}", context.db.display());
+    }
+    if json {
+        let rows: Vec<serde_json::Value> = history
+            .iter()
+            .map(|r| serde_json::json!({ "revision": r.revision, "value": r.value, "currency": r.currency.as_ref().map(|c| c.to_string()), "source": r.source, "import_id": r.import_id, "import_label": r.import_label, "imported_at": r.imported_at }))
+            .collect();
+        render::print_json(&rows)?;
+    } else {
+        let mut table = render::table(&["revision", "value", "import", "source"]);
+        for revision in &history {
+            table.add_row(vec![revision.revision.to_string(), number(revision.value, false), revision.import_label.clone(), revision.source.clone().unwrap_or_default()]);
+        }
+        align_right(&mut table, [0, 1]);
+        println!("{table}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,46 @@
+//! Reading a model folder from disk into [`ModelFiles`] and writing one back.
+
+use anyhow::{bail, Context, Result};
+use holdco_core::format::{is_model_file, ModelFiles};
+use std::path::{Path, PathBuf};
+
+/// Reads every model file under `dir` (group.toml, timeline.toml, facts.csv, facts/*.csv, fx.csv).
+pub fn read(dir: &Path) -> Result<ModelFiles> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder (expected a model folder holding group.toml and timeline.toml; see docs/format.md)", dir.display());
+    }
+    let mut files = ModelFiles::new();
+    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if entry.path().is_dir() && name == "facts" {
+            for inner in std::fs::read_dir(entry.path())? {
+                let inner = inner?;
+                let inner_name = format!("facts/{}", inner.file_name().to_string_lossy());
+                candidates.push((inner_name, inner.path()));
+            }
+        } else {
+            candidates.push((name, entry.path()));
+        }
+    }
+    for (name, path) in candidates {
+        if is_model_file(&name) && path.is_file() {
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.insert(name, bytes);
+        }
+    }
+    Ok(files)
+}
+
+/// Writes files into `dir`, creating folders as needed.
+pub fn write(dir: &Path, files: &ModelFiles) -> Result<()> {
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
