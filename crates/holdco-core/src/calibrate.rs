@@ -173,6 +173,25 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
         .iter()
         .filter(|f| f.key.basis == Basis::Restated { structure: published } && request.periods.contains(&f.key.period) && request.metrics.contains(&f.key.metric) && f.key.counterparty.is_none())
         .collect();
+    // Nested lines (a segment and a business line inside it) would count the same
+    // residual twice: fit the outermost published figures below the group only.
+    let observations: Vec<&crate::model::Fact> = {
+        let (timeline, _) = crate::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+        let structure = timeline.structure_on(published);
+        observations
+            .iter()
+            .copied()
+            .filter(|fact| {
+                let Some(unit) = timeline.unit(&fact.key.unit) else { return false };
+                if !structure.alive[unit as usize] {
+                    return false;
+                }
+                !structure.ancestors(unit).into_iter().skip(1).filter(|a| *a != timeline.root).any(|a| {
+                    observations.iter().any(|other| other.key.period == fact.key.period && other.key.metric == fact.key.metric && timeline.unit(&other.key.unit) == Some(a))
+                })
+            })
+            .collect()
+    };
     if observations.is_empty() {
         return Err(CalibrationError::NoPublished(published));
     }

@@ -1,5 +1,6 @@
 //! Integration tests of holdco-core: one binary, one module per concern.
 
+mod alibaba;
 mod common;
 mod format_errors;
 mod properties;
