@@ -523,6 +523,14 @@ impl<'m> Engine<'m> {
         }
         for (unit, fact_basis, reason) in gap_units {
             let date = self.timeline.record(unit).last_day_until(period.last_day());
+            // Units below with complete figures define the unit's figure, as they do for a
+            // unit with no figure at all: its own incomplete periods are then no gap.
+            let structure = self.structure(date);
+            let explained = resolved.keys().any(|(u, b)| *b == fact_basis && *u != unit && structure.alive[*u as usize] && structure.in_subtree(*u, unit));
+            if explained {
+                computation.resolution.insert(unit, format!("{reason}; taken from the units below it"));
+                continue;
+            }
             let landings = self.land(unit, date, view, target, metric);
             let structure = self.structure(date);
             let above = structure.ancestors(unit).into_iter().skip(1).find(|a| resolved.contains_key(&(*a, fact_basis)));

@@ -228,6 +228,10 @@ x,2023-04,ebita,1,
     let q = engine.rollup(&crate::common::query("ebita", "FY2024Q1", View::Reported, None, Some("x"), 0)).unwrap();
     assert!(q.rows[0].gap.is_some());
     assert_eq!(value(&m, "dau", "FY2024", View::Reported, None, "x"), Some(7.0));
+    // The group has one quarter of its own but its unit x is complete: x defines the year.
+    let with_group_quarter = format!("{facts}g,FY2024Q1,revenue,10,\n");
+    let m = model(PERIOD_TIMELINE, &with_group_quarter, None);
+    assert_eq!(value(&m, "revenue", "FY2024", View::Reported, None, "g"), Some(100.0));
     assert_eq!(value(&m, "dau", "FY2024", View::Reported, None, "g"), None);
 }
 
