@@ -247,3 +247,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever bytes arrive, reading and validating them reports problems; it never panics.
+    #[test]
+    fn arbitrary_input_never_panics(
+        timeline in "(\\[\\[change\\]\\]\n(date = (2020-01-0[1-9]|\"x\"|20)\n)?(kind = \"(create|move|merge|split|stake|divest|close|rename)\"\n)?(unit = \"[a-c]\"\n)?(parent = \"[a-cg]\"\n)?(units = \\[\"[a-c]\"\\]\n)?(into = \"[a-cg]\"\n)?(parts = \\[\\{ unit = \"[a-c]\", share = 0.[0-9] \\}\\]\n)?(share = [0-9.e-]{1,4}\n)?\n){0,8}",
+        facts in "unit,period,metric,value\n([a-cg\u{4e00}]{0,2},(FY20[0-9]{2}(Q[0-9])?|20[0-9]{2}-[0-9]{2}|x)?,(revenue|ebita|x)?,[-0-9.eEinfNa,\"]{0,6}\n){0,10}",
+        noise in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut files = crate::common::files(&timeline, &facts, None);
+        let _ = crate::common::problems(&files);
+        files.insert("fx.csv".into(), noise.clone());
+        files.insert("facts/more.csv".into(), noise);
+        let (model, _) = read_model(&files);
+        if let Some(model) = model {
+            let _ = validate(&model);
+            if let Ok(engine) = Engine::new(&model) {
+                let calendar = model.group.calendar();
+                let period = Period::parse("FY2021", calendar).unwrap();
+                for view in [View::Reported, View::Restated, View::Organic] {
+                    let query = Query { metric: MetricId::parse("margin").unwrap(), periods: vec![period], view, structure: None, node: None, depth: 3, currency: None, basis: BasisFilter::Reported };
+                    let _ = engine.rollup(&query);
+                    let _ = engine.explain(&query);
+                }
+            }
+        }
+    }
+}
