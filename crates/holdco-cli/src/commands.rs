@@ -671,3 +671,98 @@ pub fn revisions(context: &Context, unit: &str, metric: &str, period: &str, basi
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `holdco gen`.
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    /// Folder to write (must be empty or absent).
+    dir: PathBuf,
+    /// Units in the initial structure.
+    #[arg(long, default_value_t = 500)]
+    units: usize,
+    /// Fact rows to aim for.
+    #[arg(long, default_value_t = 1_000_000)]
+    facts: usize,
+    /// Dated changes after the initial structure.
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// Levels below the root.
+    #[arg(long, default_value_t = 4)]
+    depth: usize,
+    /// Months of facts.
+    #[arg(long, default_value_t = 120)]
+    months: usize,
+    /// Metrics with facts (derived from --facts when omitted).
+    #[arg(long)]
+    metrics: Option<usize>,
+    /// Seed: the same seed gives the same folder.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// `holdco gen`.
+pub fn gen(args: &GenArgs) -> Result<ExitCode> {
+    use holdco_core::synth::{metric_name, Synth, SynthSpec, SYNTH_CURRENCIES};
+    use std::io::Write as _;
+    if args.dir.exists() && std::fs::read_dir(&args.dir)?.next().is_some() {
+        bail!("{} is not empty: choose a new folder", args.dir.display());
+    }
+    let spec = SynthSpec { units: args.units, facts: args.facts, changes: args.changes, seed: args.seed, depth: args.depth.max(1), months: Some(args.months), metrics: args.metrics, ..SynthSpec::default() };
+    let synth = Synth::generate(&spec);
+    let files = write_model(&synth.model);
+    folder::write(&args.dir, &files)?;
+    let total = synth.fact_count();
+    let progress = indicatif::ProgressBar::new(total as u64);
+    progress.set_style(indicatif::ProgressStyle::with_template("{spinner} writing facts {bar:40} {human_pos}/{human_len} ({per_sec}, {eta})").expect("valid template"));
+    let calendar = synth.model.group.calendar();
+    let facts_dir = args.dir.join("facts");
+    std::fs::create_dir_all(&facts_dir)?;
+    let chunk = 2_000_000usize;
+    let mut written = 0usize;
+    let mut writer: Option<std::io::BufWriter<std::fs::File>> = None;
+    let mut labels: std::collections::HashMap<Period, String> = std::collections::HashMap::new();
+    let mut number = String::new();
+    let metric_names: Vec<String> = (0..synth.metric_count()).map(metric_name).collect();
+    for fact in synth.facts() {
+        if written % chunk == 0 {
+            if let Some(mut w) = writer.take() {
+                w.flush()?;
+            }
+            let path = facts_dir.join(format!("part-{:04}.csv", written / chunk + 1));
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+            w.write_all(b"unit,period,metric,value,currency,counterparty\n")?;
+            writer = Some(w);
+        }
+        let w = writer.as_mut().expect("opened above");
+        let label = labels.entry(fact.period).or_insert_with(|| fact.period.label(calendar));
+        number.clear();
+        use std::fmt::Write as _;
+        let _ = write!(number, "{}", fact.value);
+        let currency = if fact.currency == 0 { "" } else { SYNTH_CURRENCIES[fact.currency as usize - 1] };
+        let counterparty = fact.counterparty.map(|c| synth.unit_id(c).as_str()).unwrap_or("");
+        writeln!(w, "{},{},{},{},{},{}", synth.unit_id(fact.unit), label, metric_names[fact.metric as usize], number, currency, counterparty)?;
+        written += 1;
+        if written % 65_536 == 0 {
+            progress.set_position(written as u64);
+        }
+    }
+    if let Some(mut w) = writer.take() {
+        w.flush()?;
+    }
+    progress.finish_and_clear();
+    let mut after_start = synth.model.clone();
+    after_start.timeline.drain(..args.units.max(2).min(after_start.timeline.len()));
+    let kinds = holdco_core::synth::change_kinds(&after_start);
+    println!(
+        "wrote {}: {} units at the start, {} changes ({}), {} months, {} metrics, {} facts, {} FX rates",
+        args.dir.display(),
+        args.units,
+        synth.model.timeline.len() - args.units.max(2),
+        kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "),
+        synth.months(),
+        synth.metric_count(),
+        written,
+        synth.model.fx.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -85,6 +85,8 @@ enum Command {
         #[command(flatten)]
         format: FormatFlags,
     },
+    /// Write a synthetic group of the requested size (deterministic from the seed).
+    Gen(commands::GenArgs),
     /// The revisions of one fact (every import that changed it).
     Revisions {
         /// Unit id.
@@ -142,6 +144,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain(&context, &args),
         Command::Calibrate(args) => commands::calibrate(&context, &args),
         Command::Reconcile { tolerance, failures, format } => commands::reconcile(&context, &tolerance, failures, format.output()),
+        Command::Gen(args) => commands::gen(&args),
         Command::Revisions { unit, metric, period, basis, counterparty, json } => {
             commands::revisions(&context, &unit, &metric, &period, &basis, counterparty.as_deref(), json)
         }

@@ -20,3 +20,4 @@ pub mod timeline;
 pub mod validate;
 pub mod calibrate;
 pub mod reconcile;
+pub mod synth;
