@@ -1,1 +1,120 @@
-//! store
+//! holdco-store: persistence for holdco models behind one [`Store`] trait.
+//!
+//! A store holds the current [`Model`] of one group: its group record, metric definitions,
+//! timeline, FX rates, and every revision of every fact. An import replaces the group,
+//! metrics, timeline and rates, and merges facts by [`FactKey`]: a changed figure becomes a
+//! new revision and the old one stays in the history. Each import is one transaction: it
+//! happens entirely or not at all.
+//!
+//! Backends: [`SqliteStore`] (an embedded file, or in memory) and [`MemoryStore`] (plain
+//! Rust collections, for fast hermetic tests). A PostgreSQL backend can follow by
+//! implementing the same trait; the core crate never sees a database type.
+#![deny(missing_docs)]
+
+mod error;
+mod memory;
+mod merge;
+mod sqlite;
+
+pub use error::{BackendError, StoreError};
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use holdco_core::{Currency, FactKey, Model, Origin};
+
+/// The file name given to the [`Origin`] of every item loaded from a store.
+pub const STORE_ORIGIN_FILE: &str = "<store>";
+
+/// The origin of items read back from a store: file [`STORE_ORIGIN_FILE`], line 0.
+pub fn store_origin() -> Origin {
+    Origin {
+        file: STORE_ORIGIN_FILE.to_string(),
+        line: 0,
+    }
+}
+
+/// Persistence of one group's model, with fact revisions and an import log.
+///
+/// Every backend behaves the same way; `tests/story.rs` runs one suite against each.
+/// No method panics on bad input or a failing backend, and a failing [`Store::import`]
+/// leaves the store exactly as it was.
+pub trait Store {
+    /// The current model, or `None` when nothing has been imported yet.
+    ///
+    /// Holds the group, metrics, timeline (in the order imported) and FX rates of the last
+    /// import, and the latest revision of every fact ever imported. Facts and rates come in
+    /// canonical order ([`Model::canonicalize`]); every origin is [`store_origin`].
+    fn load(&self) -> Result<Option<Model>, StoreError>;
+
+    /// Imports a model in one transaction, recording it under `label` (e.g. a folder path).
+    ///
+    /// The group, metrics, timeline and FX rates are replaced by `incoming`'s. Facts merge
+    /// by key: a new key is stored as revision 1; a stored key whose value, currency or
+    /// source differs gets a new revision (values compare bit for bit, so even -0.0 after 0.0
+    /// is a revision); an identical one is left alone; stored keys that
+    /// `incoming` lacks stay as they are. The same key twice in `incoming`, a fact value
+    /// that is not finite, a metric defined twice, or any item that would not read back
+    /// exactly is refused, and nothing is written.
+    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError>;
+
+    /// Every revision of the fact with this key, oldest first (empty when never stored).
+    fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError>;
+
+    /// Every successful import, oldest first.
+    fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+}
+
+/// What one import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Id of the import record written.
+    pub import_id: i64,
+    /// Facts whose key was not stored before (stored as revision 1).
+    pub facts_new: usize,
+    /// Facts whose key was stored with another value, currency or source (new revision).
+    pub facts_revised: usize,
+    /// Facts identical to the stored latest revision (nothing written).
+    pub facts_unchanged: usize,
+    /// Changes in the timeline now stored.
+    pub changes: usize,
+    /// Metric definitions now stored.
+    pub metrics: usize,
+    /// FX rates now stored.
+    pub fx_rates: usize,
+}
+
+/// One entry of the import log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// Import id, increasing with every import.
+    pub id: i64,
+    /// The label given to [`Store::import`].
+    pub label: String,
+    /// When it happened: seconds since the Unix epoch (UTC), read from the system clock.
+    pub imported_at: i64,
+    /// Facts stored as new keys.
+    pub facts_new: usize,
+    /// Facts stored as new revisions of known keys.
+    pub facts_revised: usize,
+    /// Facts found identical to what was stored.
+    pub facts_unchanged: usize,
+}
+
+/// One stored revision of a fact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRevision {
+    /// Revision number, 1 for the first figure recorded under the key.
+    pub revision: u32,
+    /// The figure.
+    pub value: f64,
+    /// Currency of the figure, when given.
+    pub currency: Option<Currency>,
+    /// Where it was published, when given.
+    pub source: Option<String>,
+    /// The import that recorded this revision.
+    pub import_id: i64,
+    /// That import's label.
+    pub import_label: String,
+    /// That import's time: seconds since the Unix epoch.
+    pub imported_at: i64,
+}

@@ -1,0 +1,109 @@
+//! The errors a store reports, each with the context a user needs to act on it.
+
+use std::path::PathBuf;
+
+/// An error boxed so that the variants stay independent of any one database crate.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a store operation failed. Whatever the variant, the store is left as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store file could not be opened or set up.
+    #[error("cannot open the store at {}: {source}", path.display())]
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What the database reported.
+        #[source]
+        source: BackendError,
+    },
+
+    /// The store was written by a newer holdco whose schema this one does not know.
+    #[error(
+        "the store at {location} has schema version {found}, but this holdco understands versions up to {supported}; \
+         upgrade holdco to open it"
+    )]
+    SchemaTooNew {
+        /// The store's path, or `:memory:`.
+        location: String,
+        /// Highest migration recorded in the store.
+        found: i64,
+        /// Highest migration this code carries.
+        supported: i64,
+    },
+
+    /// A schema migration failed; the store stays at the previous version.
+    #[error("migration {version} ({name}) of the store at {location} failed: {source}")]
+    Migration {
+        /// The store's path, or `:memory:`.
+        location: String,
+        /// Migration number.
+        version: i64,
+        /// Migration file name.
+        name: &'static str,
+        /// What the database reported.
+        #[source]
+        source: BackendError,
+    },
+
+    /// The same fact key appears more than once in one import.
+    #[error("fact {key} appears more than once in the import; each key may be given once")]
+    DuplicateFact {
+        /// The key, described as unit, period, metric, counterparty and basis.
+        key: String,
+    },
+
+    /// The same metric id is defined more than once in one import.
+    #[error("metric `{metric}` is defined more than once in the import")]
+    DuplicateMetric {
+        /// The metric id.
+        metric: String,
+    },
+
+    /// A fact's value is NaN or infinite.
+    #[error("fact {key} has the value {value}, which is not a finite number")]
+    NonFiniteValue {
+        /// The key, described as unit, period, metric, counterparty and basis.
+        key: String,
+        /// The value given.
+        value: f64,
+    },
+
+    /// An item would not read back from the store exactly as given (e.g. a NaN rate).
+    #[error("{item} cannot be stored: {reason}")]
+    Unstorable {
+        /// Which item, e.g. `change 3 (2024-04-01 split)`.
+        item: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The store holds something this code cannot read back.
+    #[error("the store holds data holdco cannot read in {table}: {detail}")]
+    Corrupt {
+        /// The table or collection concerned.
+        table: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+
+    /// The database failed while doing something.
+    #[error("the store failed while {action}: {source}")]
+    Database {
+        /// What the store was doing, e.g. `writing facts`.
+        action: &'static str,
+        /// What the database reported.
+        #[source]
+        source: BackendError,
+    },
+}
+
+impl StoreError {
+    /// A database failure while doing `action`.
+    pub(crate) fn database(action: &'static str, source: impl Into<BackendError>) -> Self {
+        StoreError::Database {
+            action,
+            source: source.into(),
+        }
+    }
+}

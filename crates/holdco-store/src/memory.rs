@@ -1,0 +1,188 @@
+//! [`MemoryStore`]: a store in plain Rust collections, for fast hermetic tests.
+
+use crate::merge::{self, Latest, Tally};
+use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError};
+use holdco_core::{Change, Currency, Fact, FactKey, FxRate, Group, Metric, Model};
+use std::collections::{BTreeMap, HashSet};
+
+/// A store that keeps everything in memory and forgets it when dropped.
+///
+/// It behaves exactly like the database backends (the same story suite runs against it),
+/// which makes it the store of choice for tests of code that only needs a [`Store`].
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Group, metrics, timeline and rates of the last import; `None` before the first.
+    current: Option<Current>,
+    /// Every revision of every fact key, oldest first; keys in canonical order.
+    facts: BTreeMap<FactKey, Vec<Revision>>,
+    /// The import log, oldest first.
+    imports: Vec<ImportRecord>,
+}
+
+#[derive(Debug, Clone)]
+struct Current {
+    group: Group,
+    metrics: Vec<Metric>,
+    timeline: Vec<Change>,
+    fx: Vec<FxRate>,
+}
+
+#[derive(Debug, Clone)]
+struct Revision {
+    revision: u32,
+    value: f64,
+    currency: Option<Currency>,
+    source: Option<String>,
+    import_id: i64,
+}
+
+impl Revision {
+    fn latest(&self) -> Latest<'_> {
+        Latest {
+            revision: self.revision,
+            value: self.value,
+            currency: self.currency.as_ref().map(Currency::as_str),
+            source: self.source.as_deref(),
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self) -> Result<Option<Model>, StoreError> {
+        let Some(current) = &self.current else {
+            return Ok(None);
+        };
+        let mut metrics = current.metrics.clone();
+        metrics
+            .iter_mut()
+            .for_each(|metric| metric.origin = store_origin());
+        let mut timeline = current.timeline.clone();
+        timeline
+            .iter_mut()
+            .for_each(|change| change.origin = store_origin());
+        let mut fx = current.fx.clone();
+        fx.iter_mut().for_each(|rate| rate.origin = store_origin());
+        let facts = self
+            .facts
+            .iter()
+            .filter_map(|(key, revisions)| {
+                let latest = revisions.last()?;
+                Some(Fact {
+                    key: key.clone(),
+                    value: latest.value,
+                    currency: latest.currency.clone(),
+                    source: latest.source.clone(),
+                    origin: store_origin(),
+                })
+            })
+            .collect();
+        let mut model = Model {
+            group: current.group.clone(),
+            metrics,
+            timeline,
+            facts,
+            fx,
+        };
+        model.canonicalize();
+        Ok(Some(model))
+    }
+
+    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
+        merge::check_and_encode(incoming)?;
+        // Decide everything first, so that a refusal leaves the store untouched.
+        let mut seen = HashSet::with_capacity(incoming.facts.len());
+        let mut outcomes = Vec::with_capacity(incoming.facts.len());
+        for fact in &incoming.facts {
+            if !seen.insert(&fact.key) {
+                let key = merge::describe_key(&fact.key, incoming.group.calendar());
+                return Err(StoreError::DuplicateFact { key });
+            }
+            let latest = self
+                .facts
+                .get(&fact.key)
+                .and_then(|revisions| revisions.last());
+            outcomes.push(merge::outcome(latest.map(Revision::latest), fact));
+        }
+
+        let import_id = self.imports.last().map_or(1, |record| record.id + 1);
+        let mut tally = Tally::default();
+        for (fact, outcome) in incoming.facts.iter().zip(outcomes) {
+            tally.count(outcome);
+            let Some(revision) = outcome.revision() else {
+                continue;
+            };
+            self.facts
+                .entry(fact.key.clone())
+                .or_default()
+                .push(Revision {
+                    revision,
+                    value: fact.value,
+                    currency: fact.currency.clone(),
+                    source: fact.source.clone(),
+                    import_id,
+                });
+        }
+        self.current = Some(Current {
+            group: incoming.group.clone(),
+            metrics: incoming.metrics.clone(),
+            timeline: incoming.timeline.clone(),
+            fx: incoming.fx.clone(),
+        });
+        self.imports.push(ImportRecord {
+            id: import_id,
+            label: label.to_string(),
+            imported_at: merge::unix_now(),
+            facts_new: tally.new,
+            facts_revised: tally.revised,
+            facts_unchanged: tally.unchanged,
+        });
+        Ok(ImportSummary {
+            import_id,
+            facts_new: tally.new,
+            facts_revised: tally.revised,
+            facts_unchanged: tally.unchanged,
+            changes: incoming.timeline.len(),
+            metrics: incoming.metrics.len(),
+            fx_rates: incoming.fx.len(),
+        })
+    }
+
+    fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {
+        let Some(revisions) = self.facts.get(key) else {
+            return Ok(Vec::new());
+        };
+        revisions
+            .iter()
+            .map(|revision| {
+                let import = self
+                    .imports
+                    .iter()
+                    .find(|record| record.id == revision.import_id)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        table: "facts",
+                        detail: format!("revision refers to unknown import {}", revision.import_id),
+                    })?;
+                Ok(FactRevision {
+                    revision: revision.revision,
+                    value: revision.value,
+                    currency: revision.currency.clone(),
+                    source: revision.source.clone(),
+                    import_id: import.id,
+                    import_label: import.label.clone(),
+                    imported_at: import.imported_at,
+                })
+            })
+            .collect()
+    }
+
+    fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        Ok(self.imports.clone())
+    }
+}

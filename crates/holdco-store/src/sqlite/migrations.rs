@@ -1,0 +1,132 @@
+//! Schema migrations of the SQLite backend: the SQL files of `migrations/sqlite/`, embedded
+//! in the binary and applied in order, once each, as recorded in `schema_migrations`.
+//!
+//! A released migration is never edited: a schema change is a new file with the next number,
+//! added to [`MIGRATIONS`] (a test fails when a file and the list disagree).
+
+use crate::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// One embedded migration.
+pub(crate) struct Migration {
+    /// Its number: 1, 2, 3 ... with no gaps.
+    pub version: i64,
+    /// Its file name in `migrations/sqlite/`.
+    pub name: &'static str,
+    /// The SQL it runs.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init.sql",
+    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];
+
+/// The schema version this code creates and understands.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |migration| migration.version)
+}
+
+/// Brings the schema up to date in one transaction, or refuses a schema newer than the code.
+///
+/// Reading the version and applying migrations happen under one write lock, so two processes
+/// opening a new store at once cannot both apply the same migration.
+pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
+    let failed = |version: i64, name: &'static str| {
+        move |error: rusqlite::Error| StoreError::Migration {
+            location: location.to_string(),
+            version,
+            name,
+            source: Box::new(error),
+        }
+    };
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(failed(0, "schema_migrations"))?;
+    transaction
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 name       TEXT    NOT NULL,
+                 applied_at INTEGER NOT NULL
+             );",
+        )
+        .map_err(failed(0, "schema_migrations"))?;
+    let found: i64 = transaction
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(failed(0, "schema_migrations"))?;
+    if found > latest_version() {
+        return Err(StoreError::SchemaTooNew {
+            location: location.to_string(),
+            found,
+            supported: latest_version(),
+        });
+    }
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|migration| migration.version > found)
+    {
+        let failed = failed(migration.version, migration.name);
+        transaction.execute_batch(migration.sql).map_err(failed)?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![migration.version, migration.name, crate::merge::unix_now()],
+            )
+            .map_err(failed)?;
+    }
+    transaction
+        .commit()
+        .map_err(failed(latest_version(), "commit"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_is_listed_once_in_order() {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<&str> = MIGRATIONS.iter().map(|migration| migration.name).collect();
+        assert_eq!(files, listed, "migrations/sqlite and MIGRATIONS disagree");
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                migration.version,
+                index as i64 + 1,
+                "versions run 1, 2, 3 ... without gaps"
+            );
+            assert!(
+                migration
+                    .name
+                    .starts_with(&format!("{:04}_", migration.version)),
+                "{} should start with its version",
+                migration.name
+            );
+        }
+    }
+
+    #[test]
+    fn running_twice_applies_nothing_new() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        run(&mut connection, ":memory:").unwrap();
+        run(&mut connection, ":memory:").unwrap();
+        let applied: i64 = connection
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(applied, latest_version());
+    }
+}
