@@ -21,3 +21,4 @@ pub mod validate;
 pub mod calibrate;
 pub mod reconcile;
 pub mod synth;
+pub mod columnar;

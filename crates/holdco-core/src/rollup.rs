@@ -202,10 +202,10 @@ pub struct LineageStep {
 }
 
 #[derive(Debug, Clone)]
-struct Landing {
-    target: Target,
-    weight: f64,
-    steps: Vec<LineageStep>,
+pub(crate) struct Landing {
+    pub(crate) target: Target,
+    pub(crate) weight: f64,
+    pub(crate) steps: Vec<LineageStep>,
 }
 
 /// A fact's share of one figure.
@@ -317,7 +317,7 @@ impl<'m> Engine<'m> {
 
     /// Where the history of `unit`, as it stood after change `after` (date, seq), lands in the
     /// structure of `target` for `metric`.
-    fn lineage(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+    pub(crate) fn lineage(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
         let record = self.timeline.record(unit);
         for event in &record.events {
             if (event.date, event.seq) <= after {
@@ -451,7 +451,7 @@ impl<'m> Engine<'m> {
         self.rate_of(currency, period, stock).ok_or_else(|| format!("no FX rate for {currency} in {}", period.label(self.model.group.calendar())))
     }
 
-    fn rate_of(&self, currency: &Currency, period: Period, stock: bool) -> Option<f64> {
+    pub(crate) fn rate_of(&self, currency: &Currency, period: Period, stock: bool) -> Option<f64> {
         if let Some(rate) = self.model.fx.iter().find(|r| &r.currency == currency && r.period == period) {
             return Some(if stock { rate.closing } else { rate.average });
         }
@@ -476,7 +476,7 @@ impl<'m> Engine<'m> {
         }
     }
 
-    fn land(&self, unit: UnitIndex, date: NaiveDate, view: View, target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+    pub(crate) fn land(&self, unit: UnitIndex, date: NaiveDate, view: View, target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
         match view {
             View::Reported => vec![Landing { target: Target::Unit(unit, date), weight: 1.0, steps: Vec::new() }],
             View::Restated | View::Organic => self.lineage(unit, (date, usize::MAX), target, metric),
@@ -484,7 +484,7 @@ impl<'m> Engine<'m> {
     }
 
     /// Units the organic view leaves out: acquired, divested or closed within the span.
-    fn organic_exclusions(&self, periods: &[Period], target: NaiveDate) -> Vec<UnitIndex> {
+    pub(crate) fn organic_exclusions(&self, periods: &[Period], target: NaiveDate) -> Vec<UnitIndex> {
         let start = periods.iter().map(|p| p.first_day()).min().unwrap_or(target);
         let end = periods.iter().map(|p| p.last_day()).max().unwrap_or(target).max(target);
         self.timeline
@@ -570,7 +570,8 @@ impl<'m> Engine<'m> {
                 if !excluded.contains(unit) {
                     push(1.0, *unit, &mut computation);
                 }
-                if let Some(above) = above {
+                // (When the unit above is itself left out, so is what it held.)
+                if let Some(above) = above.filter(|a| !excluded.contains(a)) {
                     push(-1.0, above, &mut computation);
                 }
                 if let (Some(counterparty), false) = (&fact.key.counterparty, excluded.contains(unit)) {

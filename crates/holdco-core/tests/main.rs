@@ -1,6 +1,7 @@
 //! Integration tests of holdco-core: one binary, one module per concern.
 
 mod alibaba;
+mod columnar;
 mod common;
 mod format_errors;
 mod properties;

@@ -1,0 +1,657 @@
+//! Facts as columns, and the one-pass roll-up over them for large groups.
+//!
+//! A [`FactTable`] keeps facts grouped by *series* (unit, metric, currency, counterparty,
+//! basis) with two narrow columns per row: the period (an index into a dictionary) and
+//! the value, ten bytes a fact. The decomposition of recorded totals (a fact minus the
+//! facts recorded below it) depends only on the data, so it is done once when the table is
+//! built. A query then compiles its view into a weight table per (unit, period) — lineage
+//! times ownership, already summed into the lines asked for — and makes a single pass over
+//! the values. Results equal [`crate::rollup::Engine`]'s (a property test holds them to it);
+//! queries the fast path does not cover say so and the caller uses the engine.
+
+use crate::ids::{Currency, MetricId, UnitId};
+use crate::model::{Aggregation, Basis, ChangeKind, Model};
+use crate::period::Period;
+use crate::rollup::{Engine, Target, View};
+use crate::timeline::UnitIndex;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+/// What a series of facts is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    /// Unit.
+    pub unit: UnitIndex,
+    /// Metric index in the model's metric list.
+    pub metric: u16,
+    /// Currency index in [`FactTable::currencies`] (0 = reporting currency).
+    pub currency: u8,
+    /// Counterparty of intercompany rows.
+    pub counterparty: Option<UnitIndex>,
+    /// Publication basis.
+    pub basis: Basis,
+}
+
+/// A fact taken off the total of the nearest recorded unit above it.
+#[derive(Debug, Clone)]
+struct Adjustment {
+    above: UnitIndex,
+    date: NaiveDate,
+    metric: u16,
+    period: u16,
+    currency: u8,
+    basis: Basis,
+    value: f64,
+}
+
+/// Facts in columns.
+#[derive(Debug, Clone, Default)]
+pub struct FactTable {
+    /// Series, sorted.
+    pub series: Vec<SeriesKey>,
+    /// Rows of series `s` are `offsets[s]..offsets[s + 1]`.
+    pub offsets: Vec<usize>,
+    /// Period of each row (index into `periods`).
+    pub period: Vec<u16>,
+    /// Value of each row, in the series' currency.
+    pub value: Vec<f64>,
+    /// Period dictionary, sorted.
+    pub periods: Vec<Period>,
+    /// Currency dictionary: index 0 is the reporting currency.
+    pub currencies: Vec<Currency>,
+    adjustments: Vec<Adjustment>,
+}
+
+/// Collects rows, then sorts them into a [`FactTable`].
+pub struct FactTableBuilder {
+    rows: Vec<(u32, u16, f64)>,
+    series: HashMap<SeriesKey, u32>,
+    series_list: Vec<SeriesKey>,
+    periods: HashMap<Period, u16>,
+    period_list: Vec<Period>,
+    currencies: Vec<Currency>,
+}
+
+/// Why a table could not be built or a query can't take the fast path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ColumnarError {
+    /// Two rows with the same key.
+    #[error("duplicate fact: {0}")]
+    Duplicate(String),
+    /// More distinct periods than the table can index.
+    #[error("more than 65535 distinct periods")]
+    TooManyPeriods,
+    /// The query needs the general engine.
+    #[error("not covered by the fast path: {0}")]
+    Unsupported(String),
+}
+
+impl FactTableBuilder {
+    /// A builder for a group reporting in `currency`.
+    pub fn new(currency: Currency) -> Self {
+        FactTableBuilder { rows: Vec::new(), series: HashMap::new(), series_list: Vec::new(), periods: HashMap::new(), period_list: Vec::new(), currencies: vec![currency] }
+    }
+
+    /// Reserves room for `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.rows.reserve(rows);
+    }
+
+    /// Index of a currency (the reporting currency is 0).
+    pub fn currency(&mut self, currency: Option<&Currency>) -> u8 {
+        match currency {
+            None => 0,
+            Some(c) => match self.currencies.iter().position(|x| x == c) {
+                Some(i) => i as u8,
+                None => {
+                    self.currencies.push(c.clone());
+                    (self.currencies.len() - 1) as u8
+                }
+            },
+        }
+    }
+
+    /// Adds one fact.
+    pub fn push(&mut self, key: SeriesKey, period: Period, value: f64) -> Result<(), ColumnarError> {
+        let next = self.series_list.len() as u32;
+        let series = *self.series.entry(key).or_insert_with(|| next);
+        if series == next {
+            self.series_list.push(key);
+        }
+        let count = self.period_list.len();
+        let period_index = match self.periods.get(&period) {
+            Some(i) => *i,
+            None => {
+                if count >= u16::MAX as usize {
+                    return Err(ColumnarError::TooManyPeriods);
+                }
+                self.periods.insert(period, count as u16);
+                self.period_list.push(period);
+                count as u16
+            }
+        };
+        self.rows.push((series, period_index, value));
+        Ok(())
+    }
+
+    /// Sorts the rows by series and period, checks for duplicates and decomposes recorded
+    /// totals against the structure each figure was published in.
+    pub fn finish(self, engine: &Engine) -> Result<FactTable, ColumnarError> {
+        let FactTableBuilder { mut rows, series_list, period_list, currencies, .. } = self;
+        // Dictionaries in sorted order, so the table does not depend on input order.
+        let mut series_order: Vec<u32> = (0..series_list.len() as u32).collect();
+        series_order.sort_by_key(|s| series_list[*s as usize]);
+        let mut series_rank = vec![0u32; series_list.len()];
+        for (rank, s) in series_order.iter().enumerate() {
+            series_rank[*s as usize] = rank as u32;
+        }
+        let mut period_order: Vec<u16> = (0..period_list.len() as u16).collect();
+        period_order.sort_by_key(|p| period_list[*p as usize]);
+        let mut period_rank = vec![0u16; period_list.len()];
+        for (rank, p) in period_order.iter().enumerate() {
+            period_rank[*p as usize] = rank as u16;
+        }
+        for row in rows.iter_mut() {
+            row.0 = series_rank[row.0 as usize];
+            row.1 = period_rank[row.1 as usize];
+        }
+        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let series: Vec<SeriesKey> = series_order.iter().map(|s| series_list[*s as usize]).collect();
+        let periods: Vec<Period> = period_order.iter().map(|p| period_list[*p as usize]).collect();
+        let mut offsets = Vec::with_capacity(series.len() + 1);
+        let mut period = Vec::with_capacity(rows.len());
+        let mut value = Vec::with_capacity(rows.len());
+        let mut current = u32::MAX;
+        for (i, (s, p, v)) in rows.iter().enumerate() {
+            if *s != current {
+                while offsets.len() <= *s as usize {
+                    offsets.push(i);
+                }
+                current = *s;
+            } else if period.last() == Some(p) {
+                let key = &series[*s as usize];
+                let timeline = engine.timeline();
+                return Err(ColumnarError::Duplicate(format!(
+                    "{} {} metric #{} twice",
+                    timeline.record(key.unit).id,
+                    periods[*p as usize].label(engine.model().group.calendar()),
+                    key.metric
+                )));
+            }
+            period.push(*p);
+            value.push(*v);
+        }
+        while offsets.len() <= series.len() {
+            offsets.push(rows.len());
+        }
+        drop(rows);
+        let mut table = FactTable { series, offsets, period, value, periods, currencies, adjustments: Vec::new() };
+        table.adjustments = table.decompose(engine);
+        Ok(table)
+    }
+}
+
+impl FactTable {
+    /// Number of fact rows.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// True when the table holds no facts.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+
+    /// Bytes held by the row columns.
+    pub fn column_bytes(&self) -> usize {
+        self.period.len() * 2 + self.value.len() * 8 + self.offsets.len() * 8 + self.series.len() * std::mem::size_of::<SeriesKey>()
+    }
+
+    /// Builds a table from a model's facts.
+    pub fn from_model(model: &Model, engine: &Engine) -> Result<FactTable, ColumnarError> {
+        let mut builder = FactTableBuilder::new(model.group.currency.clone());
+        builder.reserve(model.facts.len());
+        let timeline = engine.timeline();
+        for fact in &model.facts {
+            let metric = model.metrics.iter().position(|m| m.id == fact.key.metric).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", fact.key.metric)))? as u16;
+            let unit = timeline.unit(&fact.key.unit).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {}", fact.key.unit)))?;
+            let counterparty = match &fact.key.counterparty {
+                Some(c) => Some(timeline.unit(c).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {c}")))?),
+                None => None,
+            };
+            let currency = builder.currency(fact.currency.as_ref().filter(|c| **c != model.group.currency));
+            builder.push(SeriesKey { unit, metric, currency, counterparty, basis: fact.key.basis }, fact.key.period, fact.value)?;
+        }
+        builder.finish(engine)
+    }
+
+    fn fact_date(engine: &Engine, unit: UnitIndex, period: Period, basis: Basis) -> NaiveDate {
+        match basis {
+            Basis::Restated { structure } => structure,
+            _ => engine.timeline().record(unit).last_day_until(period.last_day()),
+        }
+    }
+
+    /// For every row whose unit has a recorded unit above it (same metric, basis and
+    /// period, in the structure it was published in), the value to take off that unit.
+    fn decompose(&self, engine: &Engine) -> Vec<Adjustment> {
+        // Which (unit, metric, basis) series have a row in each period.
+        let mut present: HashMap<(u16, Basis), Vec<Vec<u64>>> = HashMap::new();
+        let units = engine.timeline().units.len();
+        let words = units.div_ceil(64);
+        for (s, key) in self.series.iter().enumerate() {
+            let bits = present.entry((key.metric, key.basis)).or_insert_with(|| vec![vec![0u64; words]; self.periods.len()]);
+            for r in self.offsets[s]..self.offsets[s + 1] {
+                let p = self.period[r] as usize;
+                bits[p][key.unit as usize / 64] |= 1 << (key.unit % 64);
+            }
+        }
+        // Quick exit: no unit with facts ever sat below another unit with facts.
+        let mut any_nested = false;
+        let timeline = engine.timeline();
+        for ((_, _), bits) in &present {
+            let mut has = vec![false; units];
+            for period_bits in bits {
+                for (w, word) in period_bits.iter().enumerate() {
+                    let mut word = *word;
+                    while word != 0 {
+                        let bit = word.trailing_zeros() as usize;
+                        has[w * 64 + bit] = true;
+                        word &= word - 1;
+                    }
+                }
+            }
+            for (unit, record) in timeline.units.iter().enumerate() {
+                if has[unit] && record.parents.iter().any(|(_, p)| ancestors_ever(timeline, *p).into_iter().any(|a| has[a as usize])) {
+                    any_nested = true;
+                }
+            }
+        }
+        if !any_nested {
+            return Vec::new();
+        }
+        let mut adjustments = Vec::new();
+        for (s, key) in self.series.iter().enumerate() {
+            let bits = &present[&(key.metric, key.basis)];
+            for r in self.offsets[s]..self.offsets[s + 1] {
+                let p = self.period[r] as usize;
+                let date = Self::fact_date(engine, key.unit, self.periods[p], key.basis);
+                let structure = engine.structure(date);
+                let above = structure.ancestors(key.unit).into_iter().skip(1).find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0);
+                if let Some(above) = above {
+                    adjustments.push(Adjustment { above, date, metric: key.metric, period: p as u16, currency: key.currency, basis: key.basis, value: self.value[r] });
+                }
+                // A recorded total above both sides of an intercompany figure is net of it:
+                // give the figure back there, as the engine does.
+                if let Some(other) = key.counterparty {
+                    let net_above = structure
+                        .ancestors(key.unit)
+                        .into_iter()
+                        .skip(1)
+                        .find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0 && structure.in_subtree(other, *a));
+                    if let Some(net_above) = net_above {
+                        adjustments.push(Adjustment { above: net_above, date, metric: key.metric, period: p as u16, currency: key.currency, basis: key.basis, value: -self.value[r] });
+                    }
+                }
+            }
+        }
+        adjustments
+    }
+}
+
+fn ancestors_ever(timeline: &crate::timeline::Timeline, start: Option<UnitIndex>) -> Vec<UnitIndex> {
+    // Every unit that was ever above `start`, through any of its parents over time.
+    let mut seen = Vec::new();
+    let mut stack: Vec<UnitIndex> = start.into_iter().collect();
+    while let Some(u) = stack.pop() {
+        if seen.contains(&u) {
+            continue;
+        }
+        seen.push(u);
+        for (_, parent) in &timeline.record(u).parents {
+            if let Some(p) = parent {
+                stack.push(*p);
+            }
+        }
+    }
+    seen
+}
+
+/// A line of a fast roll-up: a unit of the viewed structure, or a discontinued or
+/// not-yet-existing unit's history (group level only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FastLine {
+    /// A unit.
+    Node(UnitIndex),
+    /// History of a unit divested or closed before the structure date.
+    Discontinued(UnitIndex),
+    /// History of a unit that did not exist yet on the structure date.
+    Outside(UnitIndex),
+}
+
+/// The answer of a fast roll-up: for each metric, line and period, a value (None where
+/// nothing landed).
+#[derive(Debug, Clone)]
+pub struct FastRollup {
+    /// Metrics, in the order asked.
+    pub metrics: Vec<MetricId>,
+    /// Lines.
+    pub lines: Vec<FastLine>,
+    /// Periods.
+    pub periods: Vec<Period>,
+    /// Values, indexed `(metric * lines + line) * periods + period`.
+    pub values: Vec<Option<f64>>,
+}
+
+impl FastRollup {
+    /// The value of a metric, line and period.
+    pub fn get(&self, metric: usize, line: usize, period: usize) -> Option<f64> {
+        self.values[(metric * self.lines.len() + line) * self.periods.len() + period]
+    }
+}
+
+/// A fast roll-up question: additive metrics for the lines below a node, for periods of the
+/// granularity the facts are recorded in.
+#[derive(Debug, Clone)]
+pub struct FastQuery {
+    /// Additive metrics (flows and stocks).
+    pub metrics: Vec<MetricId>,
+    /// Periods (each recorded exactly in the table).
+    pub periods: Vec<Period>,
+    /// View.
+    pub view: View,
+    /// Target structure date (restated, organic); the latest change when None.
+    pub structure: Option<NaiveDate>,
+    /// Top node (the root when None).
+    pub node: Option<UnitId>,
+    /// Levels below the node.
+    pub depth: u32,
+    /// Facts read.
+    pub basis: Basis,
+}
+
+/// Per (unit, period) weights into the lines: lineage times ownership, summed per line.
+struct WeightTable {
+    /// Per group, per dense unit, per query period: a slot into `pool` (`u32::MAX` = none).
+    slots: Vec<Vec<u32>>,
+    pool: Vec<Vec<(u32, f64)>>,
+}
+
+/// Runs a fast roll-up.
+pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Result<FastRollup, ColumnarError> {
+    let model = engine.model();
+    let timeline = engine.timeline();
+    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+    let node = match &query.node {
+        Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
+        None => timeline.root,
+    };
+    // Metrics: additive only; each named metric gets its own share group when a split names it.
+    let mut metric_indexes = Vec::new();
+    for id in &query.metrics {
+        let index = model.metrics.iter().position(|m| &m.id == id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
+        if !matches!(model.metrics[index].aggregation, Aggregation::Flow | Aggregation::Stock) {
+            return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
+        }
+        metric_indexes.push(index as u16);
+    }
+    // Every query period must be recorded as such: the fast path adds no finer periods.
+    let mut query_of_period: Vec<u32> = vec![u32::MAX; table.periods.len()];
+    for (j, period) in query.periods.iter().enumerate() {
+        if let Ok(p) = table.periods.binary_search(period) {
+            query_of_period[p] = j as u32;
+        }
+    }
+    for (s, key) in table.series.iter().enumerate() {
+        if key.basis != query.basis || !metric_indexes.contains(&key.metric) {
+            continue;
+        }
+        let rows = table.offsets[s]..table.offsets[s + 1];
+        let exact: Vec<u32> = rows.clone().map(|r| query_of_period[table.period[r] as usize]).filter(|j| *j != u32::MAX).collect();
+        for r in rows {
+            let period = table.periods[table.period[r] as usize];
+            if query_of_period[table.period[r] as usize] != u32::MAX {
+                continue;
+            }
+            // A finer row inside a query period the series has no exact row for: the engine
+            // would build the period from finer ones.
+            if query.periods.iter().enumerate().any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32))) {
+                return Err(ColumnarError::Unsupported("a period would be built from finer periods".into()));
+            }
+        }
+    }
+    let split_metrics: Vec<MetricId> = model
+        .timeline
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    // Group 0: metrics that follow default shares; one group per metric with its own.
+    let mut group_metric: Vec<MetricId> = vec![query.metrics.first().cloned().unwrap_or_else(|| model.metrics[0].id.clone())];
+    let mut group_of: Vec<usize> = Vec::new();
+    for id in &query.metrics {
+        if split_metrics.contains(id) {
+            group_of.push(group_metric.len());
+            group_metric.push(id.clone());
+        } else {
+            group_of.push(0);
+        }
+    }
+    if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
+        // Group 0 unused but harmless.
+    } else if let Some(first_default) = query.metrics.iter().find(|m| !split_metrics.contains(m)) {
+        group_metric[0] = first_default.clone();
+    }
+    // Lines, as the engine shows them.
+    let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
+    let mut lines: Vec<FastLine> = Vec::new();
+    let mut line_of: HashMap<FastLine, u32> = HashMap::new();
+    let dates: Vec<NaiveDate> = match query.view {
+        View::Reported => {
+            let last = query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target);
+            std::iter::once(last).chain(query.periods.iter().rev().map(|p| p.last_day())).collect()
+        }
+        _ => vec![target],
+    };
+    for date in &dates {
+        let structure = engine.structure(*date);
+        if !structure.alive[node as usize] {
+            continue;
+        }
+        for (unit, _) in structure.descendants(node, query.depth) {
+            let line = FastLine::Node(unit);
+            if !line_of.contains_key(&line) {
+                line_of.insert(line, lines.len() as u32);
+                lines.push(line);
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
+    }
+    let is_root = node == timeline.root;
+    // Dense units: those with series of the basis and metrics asked.
+    let mut dense: HashMap<UnitIndex, u32> = HashMap::new();
+    let mut dense_units: Vec<UnitIndex> = Vec::new();
+    for key in &table.series {
+        if key.basis == query.basis && metric_indexes.contains(&key.metric) && !dense.contains_key(&key.unit) {
+            dense.insert(key.unit, dense_units.len() as u32);
+            dense_units.push(key.unit);
+        }
+    }
+    let n_periods = query.periods.len();
+    // Line weights of one landing set, including discontinued lines for the group.
+    let membership = |landings: &[crate::rollup::Landing], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>| -> Vec<(u32, f64)> {
+        let mut out: Vec<(u32, f64)> = Vec::new();
+        let mut add = |line: u32, w: f64| match out.iter_mut().find(|(l, _)| *l == line) {
+            Some(entry) => entry.1 += w,
+            None => out.push((line, w)),
+        };
+        for landing in landings {
+            let w = landing.weight * factor;
+            match landing.target {
+                Target::Unit(unit, date) => {
+                    let structure = engine.structure(date);
+                    for ancestor in structure.ancestors(unit) {
+                        if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                            add(*line, w);
+                        }
+                    }
+                }
+                Target::Discontinued(unit) | Target::Outside(unit) => {
+                    if is_root {
+                        add(0, w);
+                        let special = if matches!(landing.target, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
+                        let next = lines.len() as u32;
+                        let line = *line_of.entry(special).or_insert_with(|| {
+                            lines.push(special);
+                            next
+                        });
+                        add(line, w);
+                    }
+                }
+            }
+        }
+        out
+    };
+    // The weight table: per group, unit and query period.
+    let mut weights = WeightTable { slots: vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()], pool: Vec::new() };
+    let mut cache: HashMap<(usize, UnitIndex, NaiveDate), u32> = HashMap::new();
+    for (g, metric) in group_metric.iter().enumerate() {
+        for (d, unit) in dense_units.iter().enumerate() {
+            if excluded.contains(unit) {
+                continue;
+            }
+            for (j, period) in query.periods.iter().enumerate() {
+                let date = FactTable::fact_date(engine, *unit, *period, query.basis);
+                let slot = match cache.get(&(g, *unit, date)) {
+                    Some(slot) => *slot,
+                    None => {
+                        let landings = engine.land(*unit, date, query.view, target, metric);
+                        let (factor, _) = timeline.ownership_on(*unit, date);
+                        let entry = membership(&landings, factor, &mut lines, &mut line_of);
+                        weights.pool.push(entry);
+                        let slot = (weights.pool.len() - 1) as u32;
+                        cache.insert((g, *unit, date), slot);
+                        slot
+                    }
+                };
+                weights.slots[g][d * n_periods + j] = slot;
+            }
+        }
+    }
+    // Rates per currency and table period, for flows (average) and stocks (closing).
+    let rates: Vec<Vec<(f64, f64)>> = table
+        .currencies
+        .iter()
+        .enumerate()
+        .map(|(c, currency)| {
+            table
+                .periods
+                .iter()
+                .map(|p| if c == 0 { (1.0, 1.0) } else { (engine.rate_of(currency, *p, false).unwrap_or(f64::NAN), engine.rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
+                .collect()
+        })
+        .collect();
+    let n_lines = lines.len();
+    let n_metrics = metric_indexes.len();
+    let mut acc = vec![0.0f64; n_metrics * n_lines * n_periods];
+    let mut touched = vec![false; n_metrics * n_lines * n_periods];
+    let mut missing_rate = false;
+    // The pass over the facts.
+    for (s, key) in table.series.iter().enumerate() {
+        if key.basis != query.basis {
+            continue;
+        }
+        let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
+        if excluded.contains(&key.unit) {
+            continue;
+        }
+        let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
+        let g = group_of[mi];
+        let d = dense[&key.unit] as usize;
+        let slots = &weights.slots[g][d * n_periods..(d + 1) * n_periods];
+        let rate_row = &rates[key.currency as usize];
+        let base = mi * n_lines;
+        for r in table.offsets[s]..table.offsets[s + 1] {
+            let p = table.period[r] as usize;
+            let j = query_of_period[p];
+            if j == u32::MAX {
+                continue;
+            }
+            let rate = if stock { rate_row[p].1 } else { rate_row[p].0 };
+            let v = table.value[r] * rate;
+            missing_rate |= v.is_nan();
+            for &(line, w) in &weights.pool[slots[j as usize] as usize] {
+                let cell = (base + line as usize) * n_periods + j as usize;
+                acc[cell] += v * w;
+                touched[cell] = true;
+            }
+        }
+    }
+    if missing_rate {
+        return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
+    }
+    // Recorded totals: take off what the units below them recorded.
+    for adjustment in &table.adjustments {
+        if adjustment.basis != query.basis || excluded.contains(&adjustment.above) {
+            continue;
+        }
+        let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else { continue };
+        let j = query_of_period[adjustment.period as usize];
+        if j == u32::MAX {
+            continue;
+        }
+        let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
+        let rate = if stock { rates[adjustment.currency as usize][adjustment.period as usize].1 } else { rates[adjustment.currency as usize][adjustment.period as usize].0 };
+        let landings = engine.land(adjustment.above, adjustment.date, query.view, target, &group_metric[group_of[mi]]);
+        let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
+        for (line, w) in membership(&landings, factor, &mut lines, &mut line_of) {
+            if line as usize >= n_lines {
+                return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
+            }
+            let cell = (mi * n_lines + line as usize) * n_periods + j as usize;
+            acc[cell] -= adjustment.value * rate * w;
+            touched[cell] = true;
+        }
+    }
+    // Intercompany: eliminated where both sides land in a line.
+    for (s, key) in table.series.iter().enumerate() {
+        let Some(other) = key.counterparty else { continue };
+        if key.basis != query.basis || excluded.contains(&key.unit) {
+            continue;
+        }
+        let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
+        let metric = &group_metric[group_of[mi]];
+        let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
+        for r in table.offsets[s]..table.offsets[s + 1] {
+            let p = table.period[r] as usize;
+            let j = query_of_period[p];
+            if j == u32::MAX {
+                continue;
+            }
+            let period = table.periods[p];
+            let date = FactTable::fact_date(engine, key.unit, period, key.basis);
+            let (factor, _) = timeline.ownership_on(key.unit, date);
+            let rate = if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 };
+            let amount = table.value[r] * rate * factor;
+            let side = membership(&engine.land(key.unit, date, query.view, target, metric), 1.0, &mut lines, &mut line_of);
+            let other_date = timeline.record(other).last_day_until(period.last_day());
+            let far = membership(&engine.land(other, other_date, query.view, target, metric), 1.0, &mut lines, &mut line_of);
+            for (line, w) in &side {
+                if *line as usize >= n_lines || !matches!(lines[*line as usize], FastLine::Node(_)) {
+                    continue;
+                }
+                if let Some((_, w2)) = far.iter().find(|(l, _)| l == line) {
+                    let cell = (mi * n_lines + *line as usize) * n_periods + j as usize;
+                    acc[cell] -= amount * w * w2;
+                }
+            }
+        }
+    }
+    let values = acc.iter().zip(&touched).map(|(v, t)| t.then_some(*v)).collect();
+    Ok(FastRollup { metrics: query.metrics.clone(), lines: lines[..n_lines].to_vec(), periods: query.periods.clone(), values })
+}
