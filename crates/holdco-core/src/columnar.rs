@@ -14,7 +14,7 @@ use crate::model::{Aggregation, Basis, ChangeKind, Model};
 use crate::period::Period;
 use crate::rollup::{Engine, Target, View};
 use crate::timeline::UnitIndex;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
 
 /// What a series of facts is about.
@@ -370,15 +370,10 @@ pub struct FastQuery {
     pub basis: Basis,
 }
 
-/// Per (unit, period) weights into the lines: lineage times ownership, summed per line.
-struct WeightTable {
-    /// Per group, per dense unit, per query period: a slot into `pool` (`u32::MAX` = none).
-    slots: Vec<Vec<u32>>,
-    pool: Vec<Vec<(u32, f64)>>,
-}
-
 /// Runs a fast roll-up.
 pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Result<FastRollup, ColumnarError> {
+    let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
+    let clock = std::time::Instant::now();
     let model = engine.model();
     let timeline = engine.timeline();
     let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
@@ -402,8 +397,11 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
             query_of_period[p] = j as u32;
         }
     }
+    // Only when the table holds periods finer than some query period can a row be one the
+    // engine would add up into a coarser period.
+    let finer_periods = table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
     for (s, key) in table.series.iter().enumerate() {
-        if key.basis != query.basis || !metric_indexes.contains(&key.metric) {
+        if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
             continue;
         }
         let rows = table.offsets[s]..table.offsets[s + 1];
@@ -473,38 +471,87 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
         return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
     }
     let is_root = node == timeline.root;
+    // With lines below the top node, every landing inside one of them also lands in the top
+    // node: rebuild the top from the first level instead of adding each fact twice.
+    let first_level: Vec<u32> = lines.iter().enumerate().filter_map(|(i, l)| match l {
+        FastLine::Node(u) if engine.structure(dates[0]).parent[*u as usize] == Some(node) => Some(i as u32),
+        _ => None,
+    }).collect();
+    let reconstruct_top = query.depth > 0 && query.view != View::Reported;
     // Dense units: those with series of the basis and metrics asked.
-    let mut dense: HashMap<UnitIndex, u32> = HashMap::new();
+    let mut metric_slot: Vec<u32> = vec![u32::MAX; model.metrics.len()];
+    for (mi, m) in metric_indexes.iter().enumerate() {
+        metric_slot[*m as usize] = mi as u32;
+    }
+    let mut dense: Vec<u32> = vec![u32::MAX; timeline.units.len()];
     let mut dense_units: Vec<UnitIndex> = Vec::new();
     for key in &table.series {
-        if key.basis == query.basis && metric_indexes.contains(&key.metric) && !dense.contains_key(&key.unit) {
-            dense.insert(key.unit, dense_units.len() as u32);
+        if key.basis == query.basis && metric_slot[key.metric as usize] != u32::MAX && dense[key.unit as usize] == u32::MAX {
+            dense[key.unit as usize] = dense_units.len() as u32;
             dense_units.push(key.unit);
         }
     }
     let n_periods = query.periods.len();
+    // Restating, every landing on a unit is in the target structure: the lines each unit
+    // counts in, found once by walking up from it.
+    let chains: Vec<Vec<u32>> = if query.view == View::Reported {
+        Vec::new()
+    } else {
+        let structure = engine.structure(target);
+        (0..timeline.units.len() as UnitIndex)
+            .map(|unit| {
+                if !structure.alive[unit as usize] {
+                    return Vec::new();
+                }
+                let mut chain = Vec::new();
+                let mut below_line = false;
+                for ancestor in structure.ancestors(unit) {
+                    if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                        if ancestor == node && below_line && reconstruct_top {
+                            continue;
+                        }
+                        chain.push(*line);
+                        below_line = true;
+                    }
+                }
+                chain
+            })
+            .collect()
+    };
     // Line weights of one landing set, including discontinued lines for the group.
-    let membership = |landings: &[crate::rollup::Landing], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>| -> Vec<(u32, f64)> {
+    let membership = |landings: &[(Target, f64)], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>, skip_top: bool| -> Vec<(u32, f64)> {
         let mut out: Vec<(u32, f64)> = Vec::new();
         let mut add = |line: u32, w: f64| match out.iter_mut().find(|(l, _)| *l == line) {
             Some(entry) => entry.1 += w,
             None => out.push((line, w)),
         };
-        for landing in landings {
-            let w = landing.weight * factor;
-            match landing.target {
+        for (place, weight) in landings {
+            let w = weight * factor;
+            match *place {
+                Target::Unit(unit, date) if date == target && !chains.is_empty() && skip_top == reconstruct_top => {
+                    for line in &chains[unit as usize] {
+                        add(*line, w);
+                    }
+                }
                 Target::Unit(unit, date) => {
                     let structure = engine.structure(date);
+                    let mut below_line = false;
                     for ancestor in structure.ancestors(unit) {
                         if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                            // The top node's figure is rebuilt from its first-level lines
+                            // after the pass, so most facts feed a single line.
+                            if ancestor == node && below_line && skip_top {
+                                continue;
+                            }
                             add(*line, w);
+                            below_line = true;
                         }
                     }
                 }
                 Target::Discontinued(unit) | Target::Outside(unit) => {
                     if is_root {
                         add(0, w);
-                        let special = if matches!(landing.target, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
+                        let special = if matches!(place, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
                         let next = lines.len() as u32;
                         let line = *line_of.entry(special).or_insert_with(|| {
                             lines.push(special);
@@ -517,31 +564,109 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
         }
         out
     };
-    // The weight table: per group, unit and query period.
-    let mut weights = WeightTable { slots: vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()], pool: Vec::new() };
-    let mut cache: HashMap<(usize, UnitIndex, NaiveDate), u32> = HashMap::new();
+    let land = |unit: UnitIndex, date: NaiveDate, metric: &MetricId| -> Vec<(Target, f64)> {
+        match query.view {
+            View::Reported => vec![(Target::Unit(unit, date), 1.0)],
+            View::Restated | View::Organic => {
+                let mut out = Vec::new();
+                engine.lineage_weights(unit, (date, usize::MAX), target, metric, &mut out, 1.0);
+                out
+            }
+        }
+    };
+    // A unit whose history never moves (no merge, split or end) and whose ownership never
+    // changes, anywhere above it, lands the same way from every date when restating: its
+    // weights are compiled once, not once per period.
+    let static_units: Vec<bool> = if query.view == View::Reported {
+        vec![false; dense_units.len()]
+    } else {
+        dense_units
+            .iter()
+            .map(|unit| {
+                let record = timeline.record(*unit);
+                let plain = |u: UnitIndex| {
+                    let stakes = &timeline.record(u).stakes;
+                    stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+                };
+                record.events.is_empty() && plain(*unit) && record.parents.iter().all(|(_, p)| ancestors_ever(timeline, *p).into_iter().all(plain))
+            })
+            .collect()
+    };
+    if profile {
+        eprintln!("  [profile] setup {:?}", clock.elapsed());
+    }
+    // The weight table: per group, unit and query period, a slot into a flat pool of
+    // (line, weight) lists. Identical lists share a slot.
+    let mut slots: Vec<Vec<u32>> = vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()];
+    let mut uniform: Vec<Vec<bool>> = vec![vec![false; dense_units.len()]; group_metric.len()];
+    let mut pool_start: Vec<usize> = vec![0];
+    let mut pool_line: Vec<u32> = Vec::new();
+    let mut pool_weight: Vec<f64> = Vec::new();
+    let mut push_entry = |entry: Vec<(u32, f64)>| -> u32 {
+        for (line, w) in entry {
+            pool_line.push(line);
+            pool_weight.push(w);
+        }
+        pool_start.push(pool_line.len());
+        (pool_start.len() - 2) as u32
+    };
+    let mut cache: HashMap<(usize, UnitIndex, u64, u64), u32> = HashMap::new();
+    let mut static_slot: Vec<u32> = vec![u32::MAX; dense_units.len()];
     for (g, metric) in group_metric.iter().enumerate() {
         for (d, unit) in dense_units.iter().enumerate() {
             if excluded.contains(unit) {
                 continue;
             }
+            if static_units[d] {
+                // The same for every metric group: compile once, share the slot.
+                let slot = if g > 0 && static_slot[d] != u32::MAX {
+                    static_slot[d]
+                } else {
+                    let entry = match chains.get(*unit as usize).filter(|_| timeline.record(*unit).alive_on(target)) {
+                        Some(chain) => chain.iter().map(|l| (*l, 1.0)).collect(),
+                        None => membership(&land(*unit, target.max(timeline.record(*unit).created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top),
+                    };
+                    push_entry(entry)
+                };
+                static_slot[d] = slot;
+                slots[g][d * n_periods..(d + 1) * n_periods].fill(slot);
+                uniform[g][d] = true;
+                continue;
+            }
+            let mut previous: Option<((u64, u64), u32)> = None;
             for (j, period) in query.periods.iter().enumerate() {
                 let date = FactTable::fact_date(engine, *unit, *period, query.basis);
-                let slot = match cache.get(&(g, *unit, date)) {
+                let (factor, _) = timeline.ownership_on(*unit, date);
+                // Restating, the landing depends on the date only through the next history
+                // event; as reported, on the structure of the date itself.
+                let moment = match query.view {
+                    View::Reported => date.num_days_from_ce() as u64,
+                    _ => engine.first_event_after(*unit, date) as u64,
+                };
+                if let Some((seen, slot)) = previous.filter(|(seen, _)| *seen == (moment, factor.to_bits())) {
+                    let _ = seen;
+                    slots[g][d * n_periods + j] = slot;
+                    continue;
+                }
+                let key = (g, *unit, moment, factor.to_bits());
+                let slot = match cache.get(&key) {
                     Some(slot) => *slot,
                     None => {
-                        let landings = engine.land(*unit, date, query.view, target, metric);
-                        let (factor, _) = timeline.ownership_on(*unit, date);
-                        let entry = membership(&landings, factor, &mut lines, &mut line_of);
-                        weights.pool.push(entry);
-                        let slot = (weights.pool.len() - 1) as u32;
-                        cache.insert((g, *unit, date), slot);
+                        let entry = membership(&land(*unit, date, metric), factor, &mut lines, &mut line_of, reconstruct_top);
+                        let slot = push_entry(entry);
+                        cache.insert(key, slot);
                         slot
                     }
                 };
-                weights.slots[g][d * n_periods + j] = slot;
+                slots[g][d * n_periods + j] = slot;
+                previous = Some(((moment, factor.to_bits()), slot));
             }
+            let row = &slots[g][d * n_periods..(d + 1) * n_periods];
+            uniform[g][d] = row.iter().all(|s| *s == row[0]);
         }
+    }
+    if profile {
+        eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_units.iter().filter(|s| **s).count(), dense_units.len());
     }
     // Rates per currency and table period, for flows (average) and stocks (closing).
     let rates: Vec<Vec<(f64, f64)>> = table
@@ -561,36 +686,100 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
     let mut acc = vec![0.0f64; n_metrics * n_lines * n_periods];
     let mut touched = vec![false; n_metrics * n_lines * n_periods];
     let mut missing_rate = false;
-    // The pass over the facts.
+    let flow_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.0).collect()).collect();
+    let stock_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.1).collect()).collect();
+    let identity = query_of_period.iter().enumerate().all(|(p, j)| *j as usize == p);
+    let organic = !excluded.is_empty();
+    let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
+    let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
+    let mut sums = vec![0.0f64; n_periods];
+    let mut seen = vec![false; n_periods];
+    // The pass over the facts, series by series.
     for (s, key) in table.series.iter().enumerate() {
         if key.basis != query.basis {
             continue;
         }
-        let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
-        if excluded.contains(&key.unit) {
+        let mi = metric_slot[key.metric as usize] as usize;
+        if mi == u32::MAX as usize || (organic && excluded.contains(&key.unit)) {
             continue;
         }
-        let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
+        let stock = is_stock[key.metric as usize];
         let g = group_of[mi];
-        let d = dense[&key.unit] as usize;
-        let slots = &weights.slots[g][d * n_periods..(d + 1) * n_periods];
-        let rate_row = &rates[key.currency as usize];
+        let d = dense[key.unit as usize] as usize;
+        let unit_slots = &slots[g][d * n_periods..(d + 1) * n_periods];
+        let rate_row = if stock { &stock_rates[key.currency as usize] } else { &flow_rates[key.currency as usize] };
         let base = mi * n_lines;
-        for r in table.offsets[s]..table.offsets[s + 1] {
-            let p = table.period[r] as usize;
-            let j = query_of_period[p];
-            if j == u32::MAX {
-                continue;
+        let rows = table.offsets[s]..table.offsets[s + 1];
+        let first = rows.start;
+        let count = rows.len();
+        let contiguous = identity && count > 0 && (table.period[first + count - 1] - table.period[first]) as usize == count - 1;
+        if uniform[g][d] && contiguous {
+            // One landing for every period and one row per period in a run: a straight,
+            // vectorisable pass per line.
+            let p0 = table.period[first] as usize;
+            let values = &table.value[first..first + count];
+            let rates = &rate_row[p0..p0 + count];
+            let slot = unit_slots[0] as usize;
+            for k in pool_start[slot]..pool_start[slot + 1] {
+                let (line, w) = (pool_line[k] as usize, pool_weight[k]);
+                let cells = (base + line) * n_periods + p0;
+                let target = &mut acc[cells..cells + count];
+                for ((a, v), r) in target.iter_mut().zip(values).zip(rates) {
+                    *a += v * r * w;
+                }
+                touched[cells..cells + count].fill(true);
             }
-            let rate = if stock { rate_row[p].1 } else { rate_row[p].0 };
-            let v = table.value[r] * rate;
-            missing_rate |= v.is_nan();
-            for &(line, w) in &weights.pool[slots[j as usize] as usize] {
-                let cell = (base + line as usize) * n_periods + j as usize;
-                acc[cell] += v * w;
-                touched[cell] = true;
+            if rate_gaps[key.currency as usize] {
+                missing_rate |= rates.iter().any(|r| r.is_nan());
+            }
+        } else if uniform[g][d] {
+            // One landing for every period: add the series up per period, then spread the
+            // sums over its lines.
+            for r in rows {
+                let p = table.period[r] as usize;
+                let j = query_of_period[p];
+                if j == u32::MAX {
+                    continue;
+                }
+                sums[j as usize] += table.value[r] * rate_row[p];
+                seen[j as usize] = true;
+            }
+            let slot = unit_slots[0] as usize;
+            for k in pool_start[slot]..pool_start[slot + 1] {
+                let (line, w) = (pool_line[k] as usize, pool_weight[k]);
+                let cells = (base + line) * n_periods;
+                for j in 0..n_periods {
+                    if seen[j] {
+                        acc[cells + j] += sums[j] * w;
+                        touched[cells + j] = true;
+                    }
+                }
+            }
+            for j in 0..n_periods {
+                missing_rate |= sums[j].is_nan();
+                sums[j] = 0.0;
+                seen[j] = false;
+            }
+        } else {
+            for r in rows {
+                let p = table.period[r] as usize;
+                let j = query_of_period[p];
+                if j == u32::MAX {
+                    continue;
+                }
+                let v = table.value[r] * rate_row[p];
+                missing_rate |= v.is_nan();
+                let slot = unit_slots[j as usize] as usize;
+                for k in pool_start[slot]..pool_start[slot + 1] {
+                    let cell = (base + pool_line[k] as usize) * n_periods + j as usize;
+                    acc[cell] += v * pool_weight[k];
+                    touched[cell] = true;
+                }
             }
         }
+    }
+    if profile {
+        eprintln!("  [profile] pass {:?}", clock.elapsed());
     }
     if missing_rate {
         return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
@@ -607,15 +796,29 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
         }
         let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
         let rate = if stock { rates[adjustment.currency as usize][adjustment.period as usize].1 } else { rates[adjustment.currency as usize][adjustment.period as usize].0 };
-        let landings = engine.land(adjustment.above, adjustment.date, query.view, target, &group_metric[group_of[mi]]);
+        let landings = land(adjustment.above, adjustment.date, &group_metric[group_of[mi]]);
         let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
-        for (line, w) in membership(&landings, factor, &mut lines, &mut line_of) {
+        for (line, w) in membership(&landings, factor, &mut lines, &mut line_of, reconstruct_top) {
             if line as usize >= n_lines {
                 return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
             }
             let cell = (mi * n_lines + line as usize) * n_periods + j as usize;
             acc[cell] -= adjustment.value * rate * w;
             touched[cell] = true;
+        }
+    }
+    if reconstruct_top {
+        for mi in 0..n_metrics {
+            for &line in &first_level {
+                let from = (mi * n_lines + line as usize) * n_periods;
+                let to = (mi * n_lines) * n_periods;
+                for j in 0..n_periods {
+                    if touched[from + j] {
+                        acc[to + j] += acc[from + j];
+                        touched[to + j] = true;
+                    }
+                }
+            }
         }
     }
     // Intercompany: eliminated where both sides land in a line.
@@ -638,9 +841,9 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
             let (factor, _) = timeline.ownership_on(key.unit, date);
             let rate = if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 };
             let amount = table.value[r] * rate * factor;
-            let side = membership(&engine.land(key.unit, date, query.view, target, metric), 1.0, &mut lines, &mut line_of);
+            let side = membership(&land(key.unit, date, metric), 1.0, &mut lines, &mut line_of, false);
             let other_date = timeline.record(other).last_day_until(period.last_day());
-            let far = membership(&engine.land(other, other_date, query.view, target, metric), 1.0, &mut lines, &mut line_of);
+            let far = membership(&land(other, other_date, metric), 1.0, &mut lines, &mut line_of, false);
             for (line, w) in &side {
                 if *line as usize >= n_lines || !matches!(lines[*line as usize], FastLine::Node(_)) {
                     continue;
@@ -653,5 +856,86 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
         }
     }
     let values = acc.iter().zip(&touched).map(|(v, t)| t.then_some(*v)).collect();
+    if profile {
+        eprintln!("  [profile] done {:?}", clock.elapsed());
+    }
     Ok(FastRollup { metrics: query.metrics.clone(), lines: lines[..n_lines].to_vec(), periods: query.periods.clone(), values })
+}
+
+/// The lineage a fast query compiles, as plain tables (for comparisons with other engines):
+/// per metric group, unit and query period, the targets its facts land on with their
+/// weights (ownership included); and the line each target counts in.
+#[derive(Debug, Clone, Default)]
+pub struct LineageTables {
+    /// (group, unit, period index, target id, weight).
+    pub lineage: Vec<(u8, UnitIndex, u32, u32, f64)>,
+    /// (target id, line index) for the lines below the top node.
+    pub node_of: Vec<(u32, u32)>,
+    /// Metric index in the model to group.
+    pub metric_group: Vec<(u16, u8)>,
+}
+
+/// Exports the lineage a [`FastQuery`] uses, with targets numbered: a unit's index for a
+/// unit, units + index for a discontinued unit, 2 * units + index for one not yet created.
+pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lines: &[FastLine]) -> LineageTables {
+    let model = engine.model();
+    let timeline = engine.timeline();
+    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+    let units = timeline.units.len() as u32;
+    let split_metrics: Vec<MetricId> = model
+        .timeline
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut groups: Vec<MetricId> = vec![query.metrics.iter().find(|m| !split_metrics.contains(m)).cloned().unwrap_or_else(|| query.metrics[0].clone())];
+    let mut out = LineageTables::default();
+    for id in &query.metrics {
+        let index = model.metrics.iter().position(|m| &m.id == id).expect("known metric") as u16;
+        let group = if split_metrics.contains(id) {
+            groups.push(id.clone());
+            groups.len() - 1
+        } else {
+            0
+        };
+        out.metric_group.push((index, group as u8));
+    }
+    let mut seen_units: Vec<UnitIndex> = table.series.iter().filter(|k| k.basis == query.basis).map(|k| k.unit).collect();
+    seen_units.sort_unstable();
+    seen_units.dedup();
+    let mut targets = std::collections::BTreeSet::new();
+    for (g, metric) in groups.iter().enumerate() {
+        for unit in &seen_units {
+            for (j, period) in query.periods.iter().enumerate() {
+                let date = FactTable::fact_date(engine, *unit, *period, query.basis);
+                let (factor, _) = timeline.ownership_on(*unit, date);
+                for landing in engine.land(*unit, date, query.view, target, metric) {
+                    let id = match landing.target {
+                        Target::Unit(u, _) => u,
+                        Target::Discontinued(u) => units + u,
+                        Target::Outside(u) => 2 * units + u,
+                    };
+                    targets.insert(id);
+                    out.lineage.push((g as u8, *unit, j as u32, id, landing.weight * factor));
+                }
+            }
+        }
+    }
+    let structure = engine.structure(target);
+    for id in targets {
+        let line = if id < units {
+            structure.ancestors(id).into_iter().find_map(|a| lines.iter().position(|l| *l == FastLine::Node(a) && a != timeline.root))
+        } else if id < 2 * units {
+            lines.iter().position(|l| *l == FastLine::Discontinued(id - units))
+        } else {
+            lines.iter().position(|l| *l == FastLine::Outside(id - 2 * units))
+        };
+        if let Some(line) = line {
+            out.node_of.push((id, line as u32));
+        }
+    }
+    out
 }

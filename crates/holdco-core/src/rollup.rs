@@ -317,6 +317,36 @@ impl<'m> Engine<'m> {
 
     /// Where the history of `unit`, as it stood after change `after` (date, seq), lands in the
     /// structure of `target` for `metric`.
+    /// [`Engine::lineage`] without the explanation: targets and weights only, for the
+    /// columnar fast path that compiles thousands of them.
+    pub(crate) fn lineage_weights(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId, out: &mut Vec<(Target, f64)>, scale: f64) {
+        let record = self.timeline.record(unit);
+        let start = record.events.partition_point(|e| (e.date, e.seq) <= after);
+        if let Some(event) = record.events.get(start).filter(|e| e.date <= target) {
+            let here = (event.date, event.seq);
+            match &event.event {
+                HistoryEvent::MergedInto(into) => self.lineage_weights(*into, here, target, metric, out, scale),
+                HistoryEvent::Split(parts) => {
+                    for (part, spec) in parts {
+                        let share = Timeline::part_share(spec, metric);
+                        if share != 0.0 {
+                            self.lineage_weights(*part, here, target, metric, out, scale * share);
+                        }
+                    }
+                }
+                HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_) => out.push((Target::Discontinued(unit), scale)),
+            }
+            return;
+        }
+        out.push((if record.alive_on(target) { Target::Unit(unit, target) } else { Target::Outside(unit) }, scale));
+    }
+
+    /// The index of the first history event of `unit` after `date`: lineage from any date
+    /// with the same index is the same.
+    pub(crate) fn first_event_after(&self, unit: UnitIndex, date: NaiveDate) -> usize {
+        self.timeline.record(unit).events.partition_point(|e| e.date <= date)
+    }
+
     pub(crate) fn lineage(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
         let record = self.timeline.record(unit);
         for event in &record.events {

@@ -109,6 +109,8 @@ pub struct Timeline {
     pub index: HashMap<UnitId, UnitIndex>,
     /// The root unit (the group).
     pub root: UnitIndex,
+    /// Replay state: the children of each unit after the last change applied.
+    current_children: Vec<Vec<UnitIndex>>,
 }
 
 /// The tree of units in force on one date.
@@ -175,7 +177,7 @@ impl Timeline {
         let mut ordered: Vec<&Change> = changes.iter().collect();
         ordered.sort_by_key(|c| c.date);
         let mut problems = Vec::new();
-        let mut timeline = Timeline { changes: Vec::new(), units: Vec::new(), index: HashMap::new(), root: 0 };
+        let mut timeline = Timeline { changes: Vec::new(), units: Vec::new(), index: HashMap::new(), root: 0, current_children: Vec::new() };
         let mut have_root = false;
         for change in ordered {
             let seq = timeline.changes.len();
@@ -226,21 +228,33 @@ impl Timeline {
         }
     }
 
-    fn is_ancestor_or_self(&self, ancestor: UnitIndex, unit: UnitIndex, date: NaiveDate) -> bool {
+    fn is_ancestor_or_self(&self, ancestor: UnitIndex, unit: UnitIndex, _date: NaiveDate) -> bool {
+        // Changes are applied in date order, so the latest parent is the parent on the date.
         let mut current = Some(unit);
         while let Some(u) = current {
             if u == ancestor {
                 return true;
             }
-            current = self.record(u).parent_on(date);
+            current = self.record(u).parents.last().and_then(|(_, p)| *p);
         }
         false
     }
 
-    fn live_children(&self, unit: UnitIndex, date: NaiveDate) -> Vec<UnitIndex> {
-        (0..self.units.len() as UnitIndex)
-            .filter(|u| self.units[*u as usize].ended.is_none() && self.record(*u).created <= date && self.record(*u).parent_on(date) == Some(unit))
-            .collect()
+    fn live_children(&self, unit: UnitIndex, _date: NaiveDate) -> Vec<UnitIndex> {
+        self.current_children[unit as usize].clone()
+    }
+
+    fn set_parent(&mut self, unit: UnitIndex, parent: Option<UnitIndex>, date: NaiveDate) {
+        if let Some(old) = self.units[unit as usize].parents.last().and_then(|(_, p)| *p) {
+            let list = &mut self.current_children[old as usize];
+            if let Some(pos) = list.iter().position(|c| *c == unit) {
+                list.swap_remove(pos);
+            }
+        }
+        if let Some(new) = parent {
+            self.current_children[new as usize].push(unit);
+        }
+        self.units[unit as usize].parents.push((date, parent));
     }
 
     fn apply(&mut self, group: &Group, metrics: &[Metric], change: &Change, seq: usize, have_root: bool) -> Result<(), Diagnostic> {
@@ -284,6 +298,10 @@ impl Timeline {
                     events: Vec::new(),
                 });
                 self.index.insert(unit.clone(), index);
+                self.current_children.push(Vec::new());
+                if let Some(parent) = parent_index {
+                    self.current_children[parent as usize].push(index);
+                }
             }
             ChangeKind::Rename { unit, name } => {
                 let index = self.alive(change, "unit", unit)?;
@@ -298,7 +316,7 @@ impl Timeline {
                 if self.is_ancestor_or_self(index, parent_index, date) {
                     return Err(problem(change, "parent", format!("moving `{unit}` under `{parent}` would make a cycle (`{parent}` is `{unit}` or below it)")));
                 }
-                self.units[index as usize].parents.push((date, Some(parent_index)));
+                self.set_parent(index, Some(parent_index), date);
             }
             ChangeKind::Merge { units, into } => {
                 let into_index = self.alive(change, "into", into)?;
@@ -321,8 +339,9 @@ impl Timeline {
                 }
                 for index in merged {
                     for child in self.live_children(index, date) {
-                        self.units[child as usize].parents.push((date, Some(into_index)));
+                        self.set_parent(child, Some(into_index), date);
                     }
+                    self.detach(index);
                     let record = &mut self.units[index as usize];
                     record.ended = Some((date, seq));
                     record.events.push(DatedEvent { date, seq, event: HistoryEvent::MergedInto(into_index) });
@@ -357,6 +376,9 @@ impl Timeline {
                         return Err(problem(change, "unit", format!("`{unit}` still has units below it ({}); move them before it is split away", names.join(", "))));
                     }
                 }
+                if !survives {
+                    self.detach(index);
+                }
                 let record = &mut self.units[index as usize];
                 if !survives {
                     record.ended = Some((date, seq));
@@ -377,8 +399,9 @@ impl Timeline {
                 }
                 let event = if matches!(change.kind, ChangeKind::Divest { .. }) { HistoryEvent::Divested } else { HistoryEvent::Closed };
                 let mut stack = vec![index];
+                self.detach(index);
                 while let Some(current) = stack.pop() {
-                    stack.extend(self.live_children(current, date));
+                    stack.extend(std::mem::take(&mut self.current_children[current as usize]));
                     let record = &mut self.units[current as usize];
                     record.ended = Some((date, seq));
                     let event = if current == index { event.clone() } else { HistoryEvent::LeftWith(index) };
@@ -387,6 +410,16 @@ impl Timeline {
             }
         }
         Ok(())
+    }
+
+    /// Takes an ending unit out of its parent's current children.
+    fn detach(&mut self, unit: UnitIndex) {
+        if let Some(parent) = self.units[unit as usize].parents.last().and_then(|(_, p)| *p) {
+            let list = &mut self.current_children[parent as usize];
+            if let Some(pos) = list.iter().position(|c| *c == unit) {
+                list.swap_remove(pos);
+            }
+        }
     }
 
     /// The structure in force on `date` (every change dated on or before it applied).
