@@ -272,6 +272,7 @@ pub fn history(context: &Context, unit: &str, structure: Option<&str>, json: boo
                 proceeds.as_ref().map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency)).unwrap_or_default()
             ),
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
+            holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
         };
         lines.push(HistoryLine { date: change.date, what, change: change.id.clone(), source: change.source.clone() });
     }

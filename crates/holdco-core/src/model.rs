@@ -244,6 +244,15 @@ pub enum ChangeKind {
         /// Unit closed.
         unit: UnitId,
     },
+    /// A portfolio decision: from this date the unit belongs to `class` (core, strategic
+    /// innovation, non-core, ...). The structure is unchanged; the class names are the
+    /// strategy file's, which core does not interpret.
+    Classify {
+        /// Unit classified.
+        unit: UnitId,
+        /// Class id, as declared in the strategy file.
+        class: String,
+    },
 }
 
 impl ChangeKind {
@@ -259,6 +268,7 @@ impl ChangeKind {
             ChangeKind::Stake { .. } => "stake",
             ChangeKind::Divest { .. } => "divest",
             ChangeKind::Close { .. } => "close",
+            ChangeKind::Classify { .. } => "classify",
         }
     }
 
@@ -266,7 +276,7 @@ impl ChangeKind {
     pub fn units(&self) -> Vec<&UnitId> {
         match self {
             ChangeKind::Create { unit, parent, .. } => std::iter::once(unit).chain(parent.iter()).collect(),
-            ChangeKind::Rename { unit, .. } | ChangeKind::Stake { unit, .. } | ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } => vec![unit],
+            ChangeKind::Rename { unit, .. } | ChangeKind::Stake { unit, .. } | ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } | ChangeKind::Classify { unit, .. } => vec![unit],
             ChangeKind::Move { unit, parent } => vec![unit, parent],
             ChangeKind::Merge { units, into } => units.iter().chain(std::iter::once(into)).collect(),
             ChangeKind::Split { unit, parts } => std::iter::once(unit).chain(parts.iter().map(|p| &p.unit)).collect(),
@@ -379,6 +389,11 @@ pub struct Model {
     pub facts: Vec<Fact>,
     /// FX rates.
     pub fx: Vec<FxRate>,
+    /// The other model files (strategy, assessments, capital plan), kept as raw text keyed
+    /// by their path relative to the model folder. Core stores and round-trips them; the
+    /// `holdco-strategy` crate gives them meaning.
+    #[serde(default)]
+    pub documents: BTreeMap<String, String>,
 }
 
 impl Model {

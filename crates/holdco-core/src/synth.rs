@@ -381,6 +381,7 @@ impl Synth {
             timeline,
             facts: Vec::new(),
             fx,
+            documents: Default::default(),
         };
         Synth { model, spec: spec.clone(), start, months, metric_count, leaf_spans: state.leaf_spans, currency_of, ids }
     }

@@ -307,6 +307,11 @@ impl Timeline {
                 let index = self.alive(change, "unit", unit)?;
                 self.units[index as usize].names.push((date, name.clone()));
             }
+            ChangeKind::Classify { unit, .. } => {
+                // A portfolio decision leaves the structure alone; the unit must exist on
+                // the date, and the change is kept so the unit's history shows it.
+                self.alive(change, "unit", unit)?;
+            }
             ChangeKind::Move { unit, parent } => {
                 let index = self.alive(change, "unit", unit)?;
                 let parent_index = self.alive(change, "parent", parent)?;

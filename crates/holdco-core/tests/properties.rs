@@ -128,7 +128,7 @@ fn build(initial: usize, ops: &[(u8, u16, u16, u16)], values: &[i32], with_total
             }
         }
     }
-    Model { group: group(), metrics: metrics(), timeline: changes, facts, fx: Vec::new() }
+    Model { group: group(), metrics: metrics(), timeline: changes, facts, fx: Vec::new(), documents: Default::default() }
 }
 
 

@@ -48,7 +48,7 @@ pub trait Store {
 
     /// Imports a model in one transaction, recording it under `label` (e.g. a folder path).
     ///
-    /// The group, metrics, timeline and FX rates are replaced by `incoming`'s. Facts merge
+    /// The group, metrics, timeline, FX rates and documents are replaced by `incoming`'s. Facts merge
     /// by key: a new key is stored as revision 1; a stored key whose value, currency or
     /// source differs gets a new revision (values compare bit for bit, so even -0.0 after 0.0
     /// is a revision); an identical one is left alone; stored keys that

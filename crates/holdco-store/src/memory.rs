@@ -25,6 +25,7 @@ struct Current {
     metrics: Vec<Metric>,
     timeline: Vec<Change>,
     fx: Vec<FxRate>,
+    documents: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +90,7 @@ impl Store for MemoryStore {
             timeline,
             facts,
             fx,
+            documents: current.documents.clone(),
         };
         model.canonicalize();
         Ok(Some(model))
@@ -134,6 +136,7 @@ impl Store for MemoryStore {
             metrics: incoming.metrics.clone(),
             timeline: incoming.timeline.clone(),
             fx: incoming.fx.clone(),
+            documents: incoming.documents.clone(),
         });
         self.imports.push(ImportRecord {
             id: import_id,

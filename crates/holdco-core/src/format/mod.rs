@@ -27,12 +27,17 @@ pub const FACTS_DIR: &str = "facts";
 /// Name of the FX rates file.
 pub const FX_FILE: &str = "fx.csv";
 
+/// Model files kept as documents ([`Model::documents`]): read as text, stored and written
+/// back unchanged; their meaning belongs to the `holdco-strategy` crate.
+pub const DOCUMENT_FILES: [&str; 3] = ["strategy.toml", "assessments.csv", "capital.toml"];
+
 /// True for the paths a model folder may hold that this module reads.
 pub fn is_model_file(path: &str) -> bool {
     path == GROUP_FILE
         || path == TIMELINE_FILE
         || path == FACTS_FILE
         || path == FX_FILE
+        || DOCUMENT_FILES.contains(&path)
         || (path.starts_with("facts/") && path.ends_with(".csv") && !path[6..].contains('/'))
 }
 
@@ -95,7 +100,15 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
         .get(FX_FILE)
         .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, &mut problems))
         .unwrap_or_default();
-    let model = Model { group, metrics, timeline, facts, fx };
+    let mut documents = std::collections::BTreeMap::new();
+    for name in DOCUMENT_FILES {
+        if let Some(bytes) = files.get(name) {
+            if let Some(text) = decode(name, bytes, &mut problems) {
+                documents.insert(name.to_string(), text.to_string());
+            }
+        }
+    }
+    let model = Model { group, metrics, timeline, facts, fx, documents };
     (Some(model), problems)
 }
 

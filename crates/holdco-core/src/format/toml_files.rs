@@ -285,7 +285,7 @@ struct TimelineFile {
 }
 
 const CHANGE_FIELDS: &str =
-    "id, date, kind, unit, name, parent, unit_kind, ownership, units, into, parts, share, consolidation, proceeds, proceeds_currency, buyer, note, source";
+    "id, date, kind, unit, name, parent, unit_kind, ownership, units, into, parts, share, consolidation, proceeds, proceeds_currency, buyer, class, note, source";
 
 /// Parses timeline.toml; changes with problems are left out and reported.
 pub(super) fn parse_timeline(path: &str, bytes: &[u8], group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
@@ -305,7 +305,7 @@ pub(super) fn parse_timeline(path: &str, bytes: &[u8], group: &Group, metrics: &
         let date = entry.req_date("date");
         let note = entry.opt_str("note");
         let source = entry.opt_str("source");
-        let kind_text = entry.req_str("kind", "create, acquire, rename, move, merge, split, stake, divest or close");
+        let kind_text = entry.req_str("kind", "create, acquire, rename, move, merge, split, stake, divest, close or classify");
         let kind = match kind_text.as_deref() {
             Some(kind) => parse_change_kind(&mut entry, kind, &group.currency, metrics),
             None => None,
@@ -438,13 +438,24 @@ fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics
             let unit = entry.req_unit("unit");
             Some(ChangeKind::Close { unit: unit? })
         }
+        "classify" => {
+            let unit = entry.req_unit("unit");
+            let class = entry.req_str("class", "the class id declared in strategy.toml, e.g. \"core\"");
+            if let Some(class) = &class {
+                if class.trim().is_empty() {
+                    entry.problem("class", "empty; expected a class id declared in strategy.toml");
+                    return None;
+                }
+            }
+            Some(ChangeKind::Classify { unit: unit?, class: class? })
+        }
         other => {
             // Without a known kind the other fields can't be judged: don't call them unknown.
             let names: Vec<String> = entry.fields.keys().cloned().collect();
             entry.used.extend(names);
             entry.problem(
                 "kind",
-                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, divest or close)"),
+                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, divest, close or classify)"),
             );
             None
         }

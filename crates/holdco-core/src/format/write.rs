@@ -23,6 +23,9 @@ pub fn write_model(model: &Model) -> ModelFiles {
     let mut files = ModelFiles::new();
     files.insert(GROUP_FILE.into(), write_group(model).into_bytes());
     files.insert(TIMELINE_FILE.into(), write_timeline(model).into_bytes());
+    for (path, text) in &model.documents {
+        files.insert(path.clone(), text.clone().into_bytes());
+    }
     let calendar = model.group.calendar();
 
     let mut facts = model.facts.clone();
@@ -186,6 +189,10 @@ fn write_timeline(model: &Model) -> String {
             }
             ChangeKind::Close { unit } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+            }
+            ChangeKind::Classify { unit, class } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "class = {}", quote(class));
             }
         }
         if let Some(note) = &change.note {

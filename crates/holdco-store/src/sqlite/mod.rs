@@ -135,12 +135,14 @@ impl Store for SqliteStore {
             "SELECT body FROM fx_rates ORDER BY position",
         )?;
         let facts = load_facts(&transaction)?;
+        let documents = load_documents(&transaction)?;
         let mut model = Model {
             group,
             metrics,
             timeline,
             facts,
             fx,
+            documents,
         };
         model.canonicalize();
         Ok(Some(model))
@@ -162,6 +164,7 @@ impl Store for SqliteStore {
             .map_err(database("recording the import"))?;
         let import_id = transaction.last_insert_rowid();
         write_model_parts(&transaction, &encoded, import_id)?;
+        write_documents(&transaction, &incoming.documents, import_id)?;
         let tally = write_facts(&transaction, incoming, import_id)?;
         transaction
             .execute(
@@ -244,6 +247,35 @@ impl Store for SqliteStore {
         }
         Ok(records)
     }
+}
+
+/// The stored documents, by path.
+fn load_documents(connection: &Connection) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    let failed = database("loading the documents");
+    let mut statement = connection.prepare("SELECT path, body FROM documents ORDER BY path").map_err(&failed)?;
+    let mut rows = statement.query([]).map_err(&failed)?;
+    let mut documents = std::collections::BTreeMap::new();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        documents.insert(row.get(0).map_err(&failed)?, row.get(1).map_err(&failed)?);
+    }
+    Ok(documents)
+}
+
+/// Replaces the stored documents with the import's.
+fn write_documents(
+    transaction: &Transaction<'_>,
+    documents: &std::collections::BTreeMap<String, String>,
+    import_id: i64,
+) -> Result<(), StoreError> {
+    let failed = database("writing the documents");
+    transaction.execute("DELETE FROM documents", []).map_err(&failed)?;
+    let mut insert = transaction
+        .prepare("INSERT INTO documents (path, body, import_id) VALUES (?1, ?2, ?3)")
+        .map_err(&failed)?;
+    for (path, body) in documents {
+        insert.execute(params![path, body, import_id]).map_err(&failed)?;
+    }
+    Ok(())
 }
 
 /// Decodes the JSON `body` column of every row `sql` returns.
