@@ -1,7 +1,8 @@
 //! Identifiers that can only exist in a valid form: unit ids, metric ids and currency codes.
 //!
 //! Parse, don't validate: the constructors are the only way in, so past the import boundary
-//! an invalid id cannot exist.
+//! an invalid id cannot exist. Ids are shared strings: a million changes naming the same unit
+//! clone a pointer, not the text.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -19,14 +20,14 @@ macro_rules! slug_id {
         #[doc = concat!("A stable ", $what, " id: ASCII letters, digits, `_`, `-` or `.`, at most 64 characters.")]
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Parses an id, explaining what is expected when the text does not fit.
             pub fn parse(text: &str) -> Result<Self, String> {
                 let trimmed = text.trim();
                 if is_slug(trimmed) {
-                    Ok(Self(trimmed.to_string()))
+                    Ok(Self(std::sync::Arc::from(trimmed)))
                 } else {
                     Err(format!(
                         "`{}` is not a valid {} id (expected ASCII letters, digits, `_`, `-` or `.`, 1 to 64 characters)",
@@ -47,7 +48,7 @@ macro_rules! slug_id {
         }
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                value.0.to_string()
             }
         }
         impl fmt::Display for $name {

@@ -7,8 +7,8 @@
 
 use crate::ids::{MetricId, UnitId};
 use crate::model::{Change, ChangeKind, Consolidation, Diagnostic, Group, Metric, SplitPart};
-use chrono::NaiveDate;
-use std::collections::HashMap;
+use chrono::{Datelike, NaiveDate};
+use rustc_hash::FxHashMap as HashMap;
 
 /// Index of a unit in [`Timeline::units`].
 pub type UnitIndex = u32;
@@ -111,7 +111,20 @@ pub struct Timeline {
     pub root: UnitIndex,
     /// Replay state: the children of each unit after the last change applied.
     current_children: Vec<Vec<UnitIndex>>,
+    /// Position of each unit in its parent's `current_children` (O(1) removal).
+    child_pos: Vec<u32>,
+    /// Every parent assignment and end, in date order: (day, unit, parent or a marker).
+    steps: Vec<(i32, UnitIndex, u32)>,
+    /// The parent of every unit after the first `n` steps, every [`SNAPSHOT_EVERY`] steps.
+    snapshots: Vec<(usize, Vec<u32>)>,
 }
+
+/// Steps between two stored structures: a query applies at most this many.
+const SNAPSHOT_EVERY: usize = 16_384;
+/// Parent marker: the unit is the root.
+const IS_ROOT: u32 = u32::MAX;
+/// Parent marker: the unit does not exist (yet, or any more).
+const ABSENT: u32 = u32::MAX - 1;
 
 /// The tree of units in force on one date.
 #[derive(Debug, Clone)]
@@ -177,7 +190,16 @@ impl Timeline {
         let mut ordered: Vec<&Change> = changes.iter().collect();
         ordered.sort_by_key(|c| c.date);
         let mut problems = Vec::new();
-        let mut timeline = Timeline { changes: Vec::new(), units: Vec::new(), index: HashMap::new(), root: 0, current_children: Vec::new() };
+        let mut timeline = Timeline {
+            changes: Vec::new(),
+            units: Vec::new(),
+            index: HashMap::default(),
+            root: 0,
+            current_children: Vec::new(),
+            child_pos: Vec::new(),
+            steps: Vec::new(),
+            snapshots: Vec::new(),
+        };
         let mut have_root = false;
         for change in ordered {
             let seq = timeline.changes.len();
@@ -190,6 +212,11 @@ impl Timeline {
                 }
                 Err(diagnostic) => problems.push(diagnostic),
             }
+        }
+        let clock = std::time::Instant::now();
+        timeline.index_steps();
+        if std::env::var_os("HOLDCO_PROFILE").is_some() {
+            eprintln!("  [profile] replay: index steps {:?}", clock.elapsed());
         }
         if !have_root {
             problems.push(Diagnostic {
@@ -245,16 +272,17 @@ impl Timeline {
     }
 
     fn set_parent(&mut self, unit: UnitIndex, parent: Option<UnitIndex>, date: NaiveDate) {
-        if let Some(old) = self.units[unit as usize].parents.last().and_then(|(_, p)| *p) {
-            let list = &mut self.current_children[old as usize];
-            if let Some(pos) = list.iter().position(|c| *c == unit) {
-                list.swap_remove(pos);
-            }
-        }
+        self.detach(unit);
         if let Some(new) = parent {
-            self.current_children[new as usize].push(unit);
+            self.attach(unit, new);
         }
         self.units[unit as usize].parents.push((date, parent));
+    }
+
+    fn attach(&mut self, unit: UnitIndex, parent: UnitIndex) {
+        let list = &mut self.current_children[parent as usize];
+        self.child_pos[unit as usize] = list.len() as u32;
+        list.push(unit);
     }
 
     fn apply(&mut self, group: &Group, metrics: &[Metric], change: &Change, seq: usize, have_root: bool) -> Result<(), Diagnostic> {
@@ -299,8 +327,9 @@ impl Timeline {
                 });
                 self.index.insert(unit.clone(), index);
                 self.current_children.push(Vec::new());
+                self.child_pos.push(0);
                 if let Some(parent) = parent_index {
-                    self.current_children[parent as usize].push(index);
+                    self.attach(index, parent);
                 }
             }
             ChangeKind::Rename { unit, name } => {
@@ -417,26 +446,72 @@ impl Timeline {
         Ok(())
     }
 
-    /// Takes an ending unit out of its parent's current children.
+    /// Takes a unit out of its parent's current children (when it moves or ends).
     fn detach(&mut self, unit: UnitIndex) {
         if let Some(parent) = self.units[unit as usize].parents.last().and_then(|(_, p)| *p) {
+            let pos = self.child_pos[unit as usize] as usize;
             let list = &mut self.current_children[parent as usize];
-            if let Some(pos) = list.iter().position(|c| *c == unit) {
+            if list.get(pos) == Some(&unit) {
                 list.swap_remove(pos);
+                if let Some(moved) = list.get(pos).copied() {
+                    self.child_pos[moved as usize] = pos as u32;
+                }
             }
         }
+    }
+
+    /// Lays out every parent assignment and end in date order, with stored structures every
+    /// [`SNAPSHOT_EVERY`] steps, so a structure on any date replays a bounded number of steps.
+    fn index_steps(&mut self) {
+        let mut steps = Vec::new();
+        for (unit, record) in self.units.iter().enumerate() {
+            for (date, parent) in &record.parents {
+                steps.push((date.num_days_from_ce(), unit as UnitIndex, parent.unwrap_or(IS_ROOT)));
+            }
+            if let Some((end, _)) = record.ended {
+                steps.push((end.num_days_from_ce(), unit as UnitIndex, ABSENT));
+            }
+        }
+        // Stable: a unit's own steps on one day keep their order (the last one wins).
+        steps.sort_by_key(|s| s.0);
+        let mut state = vec![ABSENT; self.units.len()];
+        let mut snapshots = vec![(0, state.clone())];
+        for (n, (_, unit, parent)) in steps.iter().enumerate() {
+            state[*unit as usize] = *parent;
+            if (n + 1) % SNAPSHOT_EVERY == 0 {
+                snapshots.push((n + 1, state.clone()));
+            }
+        }
+        self.steps = steps;
+        self.snapshots = snapshots;
     }
 
     /// The structure in force on `date` (every change dated on or before it applied).
     pub fn structure_on(&self, date: NaiveDate) -> Structure {
         let n = self.units.len();
+        let day = date.num_days_from_ce();
+        let applied = self.steps.partition_point(|s| s.0 <= day);
+        let snapshot = self.snapshots.partition_point(|(k, _)| *k <= applied).saturating_sub(1);
+        let (from, base) = match self.snapshots.get(snapshot) {
+            Some((k, state)) => (*k, state.clone()),
+            None => (0, vec![ABSENT; n]),
+        };
+        let mut state = base;
+        state.resize(n, ABSENT);
+        for (_, unit, p) in &self.steps[from..applied] {
+            state[*unit as usize] = *p;
+        }
         let mut parent = vec![None; n];
         let mut alive = vec![false; n];
         let mut children: Vec<Vec<UnitIndex>> = vec![Vec::new(); n];
-        for (index, record) in self.units.iter().enumerate() {
-            if record.alive_on(date) {
-                alive[index] = true;
-                parent[index] = record.parent_on(date);
+        for (index, p) in state.iter().enumerate() {
+            match *p {
+                ABSENT => {}
+                IS_ROOT => alive[index] = true,
+                p => {
+                    alive[index] = true;
+                    parent[index] = Some(p);
+                }
             }
         }
         for index in 0..n {
