@@ -299,7 +299,7 @@ impl FactTable {
     }
 }
 
-fn ancestors_ever(timeline: &crate::timeline::Timeline, start: Option<UnitIndex>) -> Vec<UnitIndex> {
+fn ancestors_ever(timeline: &crate::timeline::Timeline<'_>, start: Option<UnitIndex>) -> Vec<UnitIndex> {
     // Every unit that was ever above `start`, through any of its parents over time.
     let mut seen = Vec::new();
     let mut stack: Vec<UnitIndex> = start.into_iter().collect();

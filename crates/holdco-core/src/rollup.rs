@@ -245,7 +245,7 @@ struct Computation {
 /// The query engine over a valid model.
 pub struct Engine<'m> {
     model: &'m Model,
-    timeline: Timeline,
+    timeline: Timeline<'m>,
     /// Facts by (unit, metric, basis) then period.
     facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
     structures: std::cell::RefCell<HashMap<NaiveDate, std::rc::Rc<Structure>>>,
@@ -282,7 +282,7 @@ impl<'m> Engine<'m> {
     }
 
     /// The replayed timeline.
-    pub fn timeline(&self) -> &Timeline {
+    pub fn timeline(&self) -> &Timeline<'m> {
         &self.timeline
     }
 

@@ -100,9 +100,9 @@ impl UnitRecord {
 
 /// A replayed timeline.
 #[derive(Debug, Clone)]
-pub struct Timeline {
-    /// The changes in replay order (valid ones only).
-    pub changes: Vec<Change>,
+pub struct Timeline<'a> {
+    /// The changes in replay order (valid ones only), borrowed from the model.
+    pub changes: Vec<&'a Change>,
     /// Every unit that ever existed.
     pub units: Vec<UnitRecord>,
     /// Unit id to index.
@@ -183,11 +183,11 @@ fn problem(change: &Change, field: &str, message: impl Into<String>) -> Diagnost
     Diagnostic::at(&change.origin, Some(field), message)
 }
 
-impl Timeline {
+impl<'a> Timeline<'a> {
     /// Replays the changes of a group. Returns the timeline of every change that fitted and
     /// a diagnostic for each that did not.
-    pub fn replay(group: &Group, metrics: &[Metric], changes: &[Change]) -> (Timeline, Vec<Diagnostic>) {
-        let mut ordered: Vec<&Change> = changes.iter().collect();
+    pub fn replay(group: &Group, metrics: &[Metric], changes: &'a [Change]) -> (Timeline<'a>, Vec<Diagnostic>) {
+        let mut ordered: Vec<&'a Change> = changes.iter().collect();
         ordered.sort_by_key(|c| c.date);
         let mut problems = Vec::new();
         let mut timeline = Timeline {
@@ -208,7 +208,7 @@ impl Timeline {
                     if matches!(change.kind, ChangeKind::Create { parent: None, .. }) {
                         have_root = true;
                     }
-                    timeline.changes.push(change.clone());
+                    timeline.changes.push(change);
                 }
                 Err(diagnostic) => problems.push(diagnostic),
             }

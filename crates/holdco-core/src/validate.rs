@@ -6,7 +6,7 @@ use crate::timeline::Timeline;
 use std::collections::HashMap;
 
 /// Checks a parsed model. Returns the replayed timeline and every problem, in file order.
-pub fn validate(model: &Model) -> (Timeline, Vec<Diagnostic>) {
+pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
     let (timeline, mut problems) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     let calendar = model.group.calendar();
     let mut seen = HashMap::new();
