@@ -317,6 +317,9 @@ fn ancestors_ever(timeline: &crate::timeline::Timeline<'_>, start: Option<UnitIn
     seen
 }
 
+/// Chunks the pass is cut into: fixed, so the sums do not depend on the thread count.
+pub const PASS_CHUNKS: usize = 4;
+
 /// A line of a fast roll-up: a unit of the viewed structure, or a discontinued or
 /// not-yet-existing unit's history (group level only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -683,19 +686,24 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
         .collect();
     let n_lines = lines.len();
     let n_metrics = metric_indexes.len();
-    let mut acc = vec![0.0f64; n_metrics * n_lines * n_periods];
-    let mut touched = vec![false; n_metrics * n_lines * n_periods];
-    let mut missing_rate = false;
+    let cells = n_metrics * n_lines * n_periods;
     let flow_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.0).collect()).collect();
     let stock_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.1).collect()).collect();
     let identity = query_of_period.iter().enumerate().all(|(p, j)| *j as usize == p);
     let organic = !excluded.is_empty();
     let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
     let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
+    // The pass over the facts, series by series, in a fixed number of chunks (whatever the
+    // number of threads) added up in a fixed order: results are bit-identical on any
+    // number of threads.
+    let run = |series: std::ops::Range<usize>| -> (Vec<f64>, Vec<bool>, bool) {
+    let mut acc = vec![0.0f64; cells];
+    let mut touched = vec![false; cells];
+    let mut missing_rate = false;
     let mut sums = vec![0.0f64; n_periods];
     let mut seen = vec![false; n_periods];
-    // The pass over the facts, series by series.
-    for (s, key) in table.series.iter().enumerate() {
+    for s in series {
+        let key = &table.series[s];
         if key.basis != query.basis {
             continue;
         }
@@ -777,6 +785,30 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
                 }
             }
         }
+    }
+    (acc, touched, missing_rate)
+    };
+    let total_rows = table.len().max(1);
+    let mut bounds = vec![0usize];
+    for k in 1..PASS_CHUNKS {
+        let row = total_rows * k / PASS_CHUNKS;
+        bounds.push(table.offsets.partition_point(|o| *o < row).min(table.series.len()).max(*bounds.last().expect("non-empty")));
+    }
+    bounds.push(table.series.len());
+    let ranges: Vec<std::ops::Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+    let parts: Vec<(Vec<f64>, Vec<bool>, bool)> = {
+        use rayon::prelude::*;
+        ranges.into_par_iter().map(run).collect()
+    };
+    let mut acc = vec![0.0f64; cells];
+    let mut touched = vec![false; cells];
+    let mut missing_rate = false;
+    for (part_acc, part_touched, part_missing) in parts {
+        for ((a, t), (pa, pt)) in acc.iter_mut().zip(touched.iter_mut()).zip(part_acc.iter().zip(&part_touched)) {
+            *a += pa;
+            *t |= pt;
+        }
+        missing_rate |= part_missing;
     }
     if profile {
         eprintln!("  [profile] pass {:?}", clock.elapsed());

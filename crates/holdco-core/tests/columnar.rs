@@ -98,3 +98,29 @@ fn fast_path_equals_engine_on_the_alibaba_example() {
     }
     assert!(compared > 100, "{compared}");
 }
+
+#[test]
+fn fast_path_is_bit_identical_on_one_and_two_threads() {
+    let spec = SynthSpec { units: 120, facts: 60_000, changes: 60, seed: 11, months: Some(36), metrics: Some(4), ..SynthSpec::default() };
+    let model = Synth::generate(&spec).into_model();
+    let calendar = model.group.calendar();
+    let first = Period::parse("2015-04", calendar).unwrap();
+    let query = FastQuery {
+        metrics: ["revenue", "ebita", "headcount"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
+        periods: (0..36).map(|k| first.shift(k)).collect(),
+        view: View::Restated,
+        structure: None,
+        node: None,
+        depth: 2,
+        basis: Basis::Reported,
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let engine = Engine::new(&model).unwrap();
+            let table = FactTable::from_model(&model, &engine).unwrap();
+            fast_rollup(&engine, &table, &query).unwrap().values.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(run(1), run(2));
+}
