@@ -318,7 +318,7 @@ fn ancestors_ever(timeline: &crate::timeline::Timeline<'_>, start: Option<UnitIn
 }
 
 /// Chunks the pass is cut into: fixed, so the sums do not depend on the thread count.
-pub const PASS_CHUNKS: usize = 4;
+pub const PASS_CHUNKS: usize = 2;
 
 /// A line of a fast roll-up: a unit of the viewed structure, or a discontinued or
 /// not-yet-existing unit's history (group level only).
@@ -732,8 +732,15 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
                 let (line, w) = (pool_line[k] as usize, pool_weight[k]);
                 let cells = (base + line) * n_periods + p0;
                 let target = &mut acc[cells..cells + count];
-                for ((a, v), r) in target.iter_mut().zip(values).zip(rates) {
-                    *a += v * r * w;
+                if key.currency == 0 {
+                    // Reporting currency: no rate to apply.
+                    for (a, v) in target.iter_mut().zip(values) {
+                        *a += v * w;
+                    }
+                } else {
+                    for ((a, v), r) in target.iter_mut().zip(values).zip(rates) {
+                        *a += v * r * w;
+                    }
                 }
                 touched[cells..cells + count].fill(true);
             }
