@@ -42,6 +42,10 @@ fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnostic>>
     let (_, more) = validate(&model);
     problems.extend(more);
     if problems.is_empty() {
+        // The strategy documents are checked against a model that is valid itself.
+        problems.extend(holdco_strategy::check(&model).1);
+    }
+    if problems.is_empty() {
         Ok(Ok(model))
     } else {
         Ok(Err(problems))
@@ -81,7 +85,7 @@ fn open_store(context: &Context) -> Result<SqliteStore> {
 }
 
 /// The model to query: from `--model DIR`, or the store.
-fn current_model(context: &Context) -> Result<Model> {
+pub(crate) fn current_model(context: &Context) -> Result<Model> {
     if let Some(dir) = &context.model {
         return match load_folder(dir)? {
             Ok(model) => Ok(model),
@@ -151,7 +155,7 @@ pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
+pub(crate) fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
 }
 
@@ -509,7 +513,12 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         for gap in &part.gaps {
             println!("  gap: {gap}");
         }
-        let sources: Vec<String> = part.facts.iter().filter_map(|f| f.source.as_ref().map(|s| format!("{} {}: {s} ({})", f.unit, f.period, f.origin))).collect();
+        // Facts read from the store carry no file and line; those read from a folder do.
+        let sources: Vec<String> = part
+            .facts
+            .iter()
+            .filter_map(|f| f.source.as_ref().map(|s| if f.origin.starts_with('<') { format!("{} {}: {s}", f.unit, f.period) } else { format!("{} {}: {s} ({})", f.unit, f.period, f.origin) }))
+            .collect();
         let mut seen = std::collections::BTreeSet::new();
         for source in sources {
             if seen.insert(source.clone()) {
