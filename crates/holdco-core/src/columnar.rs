@@ -317,6 +317,22 @@ fn ancestors_ever(timeline: &crate::timeline::Timeline<'_>, start: Option<UnitIn
     seen
 }
 
+/// Metrics some split gives shares of their own: each lands by its own weights.
+fn metrics_with_own_shares(model: &Model) -> Vec<MetricId> {
+    let mut metrics: Vec<MetricId> = model
+        .timeline
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    metrics
+}
+
 /// Chunks the pass is cut into: fixed, so the sums do not depend on the thread count.
 pub const PASS_CHUNKS: usize = 2;
 
@@ -421,15 +437,7 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
             }
         }
     }
-    let split_metrics: Vec<MetricId> = model
-        .timeline
-        .iter()
-        .filter_map(|c| match &c.kind {
-            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let split_metrics = metrics_with_own_shares(model);
     // Group 0: metrics that follow default shares; one group per metric with its own.
     let mut group_metric: Vec<MetricId> = vec![query.metrics.first().cloned().unwrap_or_else(|| model.metrics[0].id.clone())];
     let mut group_of: Vec<usize> = Vec::new();
@@ -921,15 +929,7 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
     let timeline = engine.timeline();
     let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
     let units = timeline.units.len() as u32;
-    let split_metrics: Vec<MetricId> = model
-        .timeline
-        .iter()
-        .filter_map(|c| match &c.kind {
-            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let split_metrics = metrics_with_own_shares(model);
     let mut groups: Vec<MetricId> = vec![query.metrics.iter().find(|m| !split_metrics.contains(m)).cloned().unwrap_or_else(|| query.metrics[0].clone())];
     let mut out = LineageTables::default();
     for id in &query.metrics {
