@@ -4,6 +4,7 @@
 mod commands;
 mod folder;
 mod render;
+mod strategy_commands;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -85,6 +86,10 @@ enum Command {
         #[command(flatten)]
         format: FormatFlags,
     },
+    /// Classify the portfolio on a date by the rules of strategy.toml.
+    Classify(strategy_commands::ClassifyArgs),
+    /// Solve the capital plan of capital.toml and explain it.
+    Plan(strategy_commands::PlanArgs),
     /// Write a synthetic group of the requested size (deterministic from the seed).
     Gen(commands::GenArgs),
     /// The revisions of one fact (every import that changed it).
@@ -145,6 +150,8 @@ fn main() -> ExitCode {
         Command::Calibrate(args) => commands::calibrate(&context, &args),
         Command::Reconcile { tolerance, failures, format } => commands::reconcile(&context, &tolerance, failures, format.output()),
         Command::Gen(args) => commands::gen(&args),
+        Command::Classify(args) => strategy_commands::classify(&context, &args),
+        Command::Plan(args) => strategy_commands::plan(&context, &args),
         Command::Revisions { unit, metric, period, basis, counterparty, json } => {
             commands::revisions(&context, &unit, &metric, &period, &basis, counterparty.as_deref(), json)
         }

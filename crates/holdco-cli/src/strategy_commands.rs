@@ -1,0 +1,235 @@
+//! `holdco classify` and `holdco plan`: the strategy and capital commands, glue between the
+//! model (store or folder), the holdco-strategy crate and the renderers.
+
+use crate::commands::{current_model, parse_date, Context};
+use crate::render::{self, align_right, number, Output};
+use anyhow::{anyhow, bail, Context as _, Result};
+use holdco_core::rollup::Engine;
+use holdco_core::Model;
+use holdco_strategy::plan::PlanError;
+use holdco_strategy::{capital::Capital, strategy::Strategy, Documents};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `holdco classify`.
+#[derive(clap::Args, Debug)]
+pub struct ClassifyArgs {
+    /// Date (YYYY-MM-DD); the latest change date when omitted.
+    #[arg(long)]
+    at: Option<String>,
+    /// Also write the portfolio matrix (growth vs margin, bubble = revenue) as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    #[command(flatten)]
+    format: crate::FormatFlags,
+}
+
+/// Arguments of `holdco plan`.
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// Also write the allocation by class and year as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Write the linear programme in free MPS (solvable by scipy, HiGHS, ...).
+    #[arg(long, value_name = "FILE")]
+    export_lp: Option<PathBuf>,
+    #[command(flatten)]
+    format: crate::FormatFlags,
+}
+
+/// The model and its parsed documents; problems in the documents stop the command.
+fn documents(context: &Context) -> Result<(Model, Documents)> {
+    let model = current_model(context)?;
+    let (documents, problems) = holdco_strategy::check(&model);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        bail!("{} problem(s) in the strategy documents; fix them and run `holdco check DIR`", problems.len());
+    }
+    Ok((model, documents))
+}
+
+fn need_strategy(documents: &Documents) -> Result<&Strategy> {
+    documents.strategy.as_ref().ok_or_else(|| anyhow!("the model has no strategy.toml: add one to the model folder (see docs/format.md, \"strategy.toml\") and import it again"))
+}
+
+fn need_capital(documents: &Documents) -> Result<&Capital> {
+    documents.capital.as_ref().ok_or_else(|| anyhow!("the model has no capital.toml: add one to the model folder (see docs/format.md, \"capital.toml\") and import it again"))
+}
+
+#[derive(Serialize)]
+struct ClassifyRow {
+    unit: String,
+    name: String,
+    class: Option<String>,
+    score: f64,
+    rule: Option<String>,
+    focus_areas: String,
+    recorded: Option<String>,
+    recorded_on: Option<String>,
+    change: String,
+}
+
+/// `holdco classify`.
+pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
+    let (model, documents) = documents(context)?;
+    let strategy = need_strategy(&documents)?;
+    let engine = Engine::new(&model)?;
+    let date = match &args.at {
+        Some(text) => parse_date(text, "at")?,
+        None => engine.latest_structure_date(),
+    };
+    let classification = holdco_strategy::classify::classify(&engine, strategy, date);
+    for problem in &classification.problems {
+        eprintln!("{problem}");
+    }
+    if let Some(path) = &args.svg {
+        let classes: Vec<String> = strategy.classes.iter().map(|c| c.id.clone()).collect();
+        let svg = holdco_strategy::svg::matrix(&classification, &classes, &format!("{} portfolio on {}", model.group.name, date));
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote the portfolio matrix to {}", path.display());
+    }
+    let rows: Vec<ClassifyRow> = classification
+        .units
+        .iter()
+        .map(|u| ClassifyRow {
+            unit: u.unit.to_string(),
+            name: u.name.clone(),
+            class: u.class.clone(),
+            score: (u.score * 100.0).round() / 100.0,
+            rule: u.rule.clone(),
+            focus_areas: u.focus_areas.join(" "),
+            recorded: u.recorded.as_ref().map(|d| d.class.clone()),
+            recorded_on: u.recorded.as_ref().map(|d| d.date.to_string()),
+            change: u.change.clone(),
+        })
+        .collect();
+    match args.format.output() {
+        Output::Json => render::print_json(&classification)?,
+        Output::Csv => render::print_csv(&rows)?,
+        Output::Table => {
+            println!("{} — classification on {date} (computed criteria read {})", strategy.name, classification.fiscal_year);
+            let mut table = render::table(&["unit", "name", "class", "score", "decided by", "what changed"]);
+            for row in &rows {
+                table.add_row(vec![
+                    row.unit.clone(),
+                    row.name.clone(),
+                    row.class.clone().unwrap_or_else(|| "–".into()),
+                    format!("{:.1}", row.score),
+                    row.rule.clone().unwrap_or_else(|| "no rule holds".into()),
+                    row.change.clone(),
+                ]);
+            }
+            align_right(&mut table, [3]);
+            println!("{table}");
+            let mut table = render::table(&std::iter::once("unit").chain(strategy.criteria.iter().map(|c| c.id.as_str())).collect::<Vec<_>>());
+            for unit in &classification.units {
+                let mut cells = vec![unit.unit.to_string()];
+                for value in &unit.criteria {
+                    cells.push(match value.value {
+                        Some(v) if strategy.criteria.iter().any(|c| c.id == value.criterion && matches!(c.source, holdco_strategy::strategy::Source::Computed { .. })) => {
+                            format!("{} (+{:.1})", number(v, true), value.contribution)
+                        }
+                        Some(v) => format!("{v} (+{:.1})", value.contribution),
+                        None => "–".into(),
+                    });
+                }
+                table.add_row(cells);
+            }
+            align_right(&mut table, 1..=strategy.criteria.len());
+            println!("\nEach criterion's value and its points in the score:\n{table}");
+            if !classification.absent.is_empty() {
+                println!("Not in the group on {date}: {}", classification.absent.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            }
+            println!("  each unit's evidence: holdco classify --at {date} --json; decisions over time: holdco history UNIT");
+        }
+    }
+    Ok(if classification.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `holdco plan`.
+pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
+    let (model, documents) = documents(context)?;
+    let capital = need_capital(&documents)?;
+    let engine = Engine::new(&model)?;
+    let classes = holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    if let Some(path) = &args.export_lp {
+        let programme = holdco_strategy::plan::build(capital, documents.strategy.as_ref(), &classes);
+        std::fs::write(path, programme.lp.to_mps("holdco_plan")).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote the linear programme ({} variables, {} rows) to {} (free MPS, maximisation)", programme.lp.names.len(), programme.lp.rows.len(), path.display());
+    }
+    let plan = match holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes) {
+        Ok(plan) => plan,
+        Err(PlanError::Infeasible(conflict)) => {
+            eprintln!("the plan is infeasible: these constraints conflict (removing any one of them makes a plan possible):");
+            for item in &conflict {
+                eprintln!("  - {item}");
+            }
+            eprintln!("loosen one of them in capital.toml or strategy.toml and run `holdco plan` again");
+            return Ok(ExitCode::from(1));
+        }
+        Err(PlanError::Unbounded) => bail!("the plan is unbounded: give every tranche an amount"),
+        Err(PlanError::Solver(message)) => bail!("the solver failed: {message}"),
+    };
+    if let Some(path) = &args.svg {
+        let order: Vec<String> = documents.strategy.as_ref().map(|s| s.classes.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
+        std::fs::write(path, holdco_strategy::svg::allocation(&plan, &order)).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote the allocation chart to {}", path.display());
+    }
+    match args.format.output() {
+        Output::Json => render::print_json(&plan)?,
+        Output::Csv => render::print_csv(&plan.allocation)?,
+        Output::Table => {
+            println!("{} ({} millions) — expected value created {}", plan.name, plan.currency, number(plan.objective, false));
+            let years: Vec<i32> = plan.years.iter().map(|y| y.year).collect();
+            let header: Vec<String> = ["unit".to_string(), "class".to_string()].into_iter().chain(years.iter().map(|y| y.to_string())).chain(["total".to_string()]).collect();
+            let mut table = render::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut units: Vec<(&str, &str)> = plan.allocation.iter().map(|a| (a.unit.as_str(), a.class.as_str())).collect();
+            units.dedup();
+            units.sort_by_key(|(unit, class)| (*class, *unit));
+            units.dedup();
+            for (unit, class) in units {
+                let mut cells = vec![unit.to_string(), class.to_string()];
+                let mut total = 0.0;
+                for year in &years {
+                    let amount: f64 = plan.allocation.iter().filter(|a| a.unit.as_str() == unit && a.year == *year).map(|a| a.amount).sum();
+                    total += amount;
+                    cells.push(number(amount, false));
+                }
+                cells.push(number(total, false));
+                table.add_row(cells);
+            }
+            for (label, pick) in [("allocated", 0), ("available", 1), ("unused", 2)] {
+                let mut cells = vec![label.to_string(), String::new()];
+                let mut total = 0.0;
+                for year in &plan.years {
+                    let v = [year.allocated, year.available, year.unused][pick];
+                    total += v;
+                    cells.push(number(v, false));
+                }
+                cells.push(number(total, false));
+                table.add_row(cells);
+            }
+            align_right(&mut table, 2..header.len());
+            println!("{table}");
+            let mut table = render::table(&["binding constraint", "shadow price", "meaning"]);
+            for binding in &plan.binding {
+                let meaning = if binding.shadow_price >= 0.0 {
+                    format!("1 bn {} more here adds {:.3} bn of value", plan.currency, binding.shadow_price)
+                } else {
+                    format!("raising it by 1 bn {} costs {:.3} bn of value", plan.currency, -binding.shadow_price)
+                };
+                table.add_row(vec![binding.description.clone(), format!("{:.4}", binding.shadow_price), meaning]);
+            }
+            align_right(&mut table, [1]);
+            println!("\n{table}");
+            if let Some(r) = &plan.reallocation {
+                println!("reallocation against the previous plan: {:.1}% ({} of {} moved between units)", r.rate * 100.0, number(r.moved, false), number(r.base, false));
+            }
+            println!("  {}", plan.method);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

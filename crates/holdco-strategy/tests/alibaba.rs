@@ -1,0 +1,123 @@
+//! Golden figures of the Alibaba example: the 2023-11-16 classification and the 2025 plan.
+
+use crate::common::example;
+use chrono::NaiveDate;
+use holdco_core::rollup::Engine;
+use holdco_strategy::{check, classify::classify, plan};
+use std::collections::BTreeMap;
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn the_documents_are_clean() {
+    let model = example();
+    let (documents, problems) = check(&model);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(documents.strategy.is_some() && documents.capital.is_some());
+}
+
+#[test]
+fn the_2023_classification_names_the_four_innovation_businesses() {
+    let model = example();
+    let (documents, _) = check(&model);
+    let strategy = documents.strategy.unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let result = classify(&engine, &strategy, date("2023-11-16"));
+    assert!(result.problems.is_empty(), "{:#?}", result.problems);
+    let classes: BTreeMap<String, (String, f64)> =
+        result.units.iter().map(|u| (u.unit.to_string(), (u.class.clone().unwrap(), (u.score * 100.0).round() / 100.0))).collect();
+    let expected = [
+        ("amap", "core", 68.75),
+        ("cainiao", "core", 62.5),
+        ("china_commerce", "core", 75.0),
+        ("cloud_intelligence", "core", 87.5),
+        ("dingtalk", "strategic_innovation", 81.25),
+        ("dme", "non_core", 25.0),
+        ("eleme", "core", 43.75),
+        ("fliggy", "core", 43.75),
+        ("freshippo", "non_core", 43.75),
+        ("international_commerce", "core", 62.5),
+        ("intime", "non_core", 0.0),
+        ("local_services", "core", 43.75),
+        ("quark", "strategic_innovation", 81.25),
+        ("sun_art", "non_core", 6.25),
+        ("wholesale_1688", "strategic_innovation", 75.0),
+        ("xianyu", "strategic_innovation", 87.5),
+    ];
+    let expected: BTreeMap<String, (String, f64)> = expected.iter().map(|(u, c, s)| (u.to_string(), (c.to_string(), *s))).collect();
+    assert_eq!(classes, expected);
+    // The rules agree with every decision recorded on the day.
+    for unit in &result.units {
+        if let Some(recorded) = &unit.recorded {
+            assert_eq!(Some(&recorded.class), unit.class.as_ref(), "{}", unit.unit);
+            assert_eq!(recorded.date, date("2023-11-16"));
+        }
+    }
+    // Computed criteria read FY2023 restated into the structure of the day.
+    assert_eq!(result.fiscal_year, "FY2023");
+    let china = result.units.iter().find(|u| u.unit.as_str() == "china_commerce").unwrap();
+    assert!((china.size_value.unwrap() - 582_731.0).abs() < 1.0, "{:?}", china.size_value);
+}
+
+#[test]
+fn before_the_decision_nothing_is_recorded_and_after_the_sales_the_retailers_are_gone() {
+    let model = example();
+    let strategy = check(&model).0.strategy.unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let before = classify(&engine, &strategy, date("2023-11-15"));
+    assert!(before.units.iter().all(|u| u.recorded.is_none()));
+    let after = classify(&engine, &strategy, date("2025-05-15"));
+    let absent: Vec<&str> = after.absent.iter().map(|u| u.as_str()).collect();
+    assert_eq!(absent, vec!["intime", "local_services", "sun_art"]);
+}
+
+#[test]
+fn the_2025_plan_spends_the_380bn_and_the_proceeds() {
+    let model = example();
+    let (documents, _) = check(&model);
+    let capital = documents.capital.as_ref().unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let plan = plan::solve(capital, documents.strategy.as_ref(), &classes).unwrap();
+    // 330,000 x 1.2 + 30,000 x 1.275 + 9,000 x 1.2 + 18,325 x 1.1 + 3,000 x (1.025 + 1.05 + 1.075)
+    assert!((plan.objective - 474_657.5).abs() < 1e-6 * 474_657.5, "{}", plan.objective);
+    let mut per_unit: BTreeMap<String, f64> = BTreeMap::new();
+    for a in &plan.allocation {
+        *per_unit.entry(a.unit.to_string()).or_default() += a.amount;
+    }
+    let expected = [
+        ("china_commerce", 18_325.0),
+        ("cloud_intelligence", 360_000.0),
+        ("dingtalk", 3_000.0),
+        ("quark", 9_000.0),
+        ("wholesale_1688", 3_000.0),
+        ("xianyu", 3_000.0),
+    ];
+    assert_eq!(per_unit.len(), expected.len(), "{per_unit:?}");
+    for (unit, amount) in expected {
+        assert!((per_unit[unit] - amount).abs() < 1.0, "{unit}: {}", per_unit[unit]);
+    }
+    let total: f64 = plan.years.iter().map(|y| y.allocated).sum();
+    assert!((total - 396_325.0).abs() < 1.0, "{total}");
+    // The total binds at the value of the marginal tranche (Taobao AI, 1.15 - 0.5 x 0.10).
+    let total_binding = plan.binding.iter().find(|b| b.constraint == "total").unwrap();
+    assert!((total_binding.shadow_price - 1.10).abs() < 1e-4, "{}", total_binding.shadow_price);
+    let cycle = plan.binding.iter().find(|b| b.constraint == "cycle_xianyu_2026").unwrap();
+    assert!((cycle.shadow_price + 0.05).abs() < 1e-4, "{}", cycle.shadow_price);
+}
+
+#[test]
+fn shadow_prices_match_a_re_solve_with_one_more_unit() {
+    let model = example();
+    let (documents, _) = check(&model);
+    let mut capital = documents.capital.clone().unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let base = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    capital.total = capital.total.map(|t| t + 100.0);
+    let more = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    let price = base.binding.iter().find(|b| b.constraint == "total").unwrap().shadow_price;
+    assert!(((more.objective - base.objective) / 100.0 - price).abs() < 1e-3, "{} vs {price}", (more.objective - base.objective) / 100.0);
+}
