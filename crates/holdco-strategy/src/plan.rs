@@ -216,13 +216,13 @@ pub enum PlanError {
     Solver(String),
 }
 
-/// Rounds solver noise (interior-point answers are accurate to about 1e-8 relative).
+/// Drops solver noise around zero (interior-point answers are accurate to about 1e-8 of
+/// the problem's scale); other values are kept as solved, and rounded only for display.
 fn clean(value: f64, scale: f64) -> f64 {
-    let rounded = (value * 1e4).round() / 1e4;
-    if rounded.abs() <= 1e-7 * scale.max(1.0) {
+    if value.abs() <= 1e-7 * scale.max(1.0) {
         0.0
     } else {
-        rounded
+        value
     }
 }
 
