@@ -124,3 +124,51 @@ fn restated_figures_need_a_structure_date() {
     assert!(has(&p, "facts.csv:3: structure: only a restated figure takes a structure date"), "{p:#?}");
     assert!(has(&p, "facts.csv:4: structure: unit `c` does not exist on 2020-01-01"), "{p:#?}");
 }
+
+#[test]
+fn classify_changes_need_an_existing_unit_and_a_class_and_round_trip() {
+    let bad = format!(
+        "{TIMELINE}
+[[change]]
+date = 2021-06-01
+kind = \"classify\"
+unit = \"a\"
+
+[[change]]
+date = 2019-01-01
+kind = \"classify\"
+unit = \"a\"
+class = \"core\"
+"
+    );
+    let p: Vec<String> = problems(&files(&bad, crate::semantics::FACTS, None)).iter().map(|p| p.to_string()).collect();
+    assert!(has(&p, "class: missing"), "{p:#?}");
+    assert!(p.iter().any(|m| m.contains("2019-01-01") || m.contains("unit: ")), "{p:#?}");
+    assert_eq!(p.len(), 2, "{p:#?}");
+
+    // A valid decision is kept, written back and read again unchanged.
+    let good = format!("{TIMELINE}\n[[change]]\nid = \"classify-a\"\ndate = 2021-06-01\nkind = \"classify\"\nunit = \"a\"\nclass = \"core\"\nnote = \"focus area\"\n");
+    let model = crate::common::model(&good, crate::semantics::FACTS, None);
+    let change = model.timeline.iter().find(|c| c.id.as_deref() == Some("classify-a")).unwrap();
+    assert_eq!(change.kind, holdco_core::ChangeKind::Classify { unit: holdco_core::UnitId::parse("a").unwrap(), class: "core".into() });
+    let written = holdco_core::format::write_model(&model);
+    let (again, problems) = holdco_core::format::read_model(&written);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(again.unwrap().timeline, model.timeline);
+}
+
+#[test]
+fn documents_are_kept_as_text_and_written_back_unchanged() {
+    let mut input = files(TIMELINE, crate::semantics::FACTS, None);
+    input.insert("strategy.toml".into(), "[strategy]\nname = \"策略\"\r\n".as_bytes().to_vec());
+    input.insert("capital.toml".into(), b"\xEF\xBB\xBF# plan\n".to_vec());
+    input.insert("assessments.csv".into(), vec![0xff, 0xfe]);
+    let (model, problems) = holdco_core::format::read_model(&input);
+    assert!(problems.iter().any(|p| p.file == "assessments.csv" && p.message.contains("UTF-8")), "{problems:#?}");
+    let model = model.unwrap();
+    assert_eq!(model.documents.len(), 2);
+    let written = holdco_core::format::write_model(&model);
+    assert_eq!(written["strategy.toml"], "[strategy]\nname = \"策略\"\r\n".as_bytes());
+    assert_eq!(written["capital.toml"], b"# plan\n");
+    assert!(holdco_core::format::is_model_file("strategy.toml") && holdco_core::format::is_model_file("assessments.csv") && holdco_core::format::is_model_file("capital.toml"));
+}

@@ -174,7 +174,7 @@ pub struct Binding {
 /// Capital moved between units compared with a previous plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reallocation {
-    /// Half the sum of absolute changes per unit and year.
+    /// Half the sum of the absolute changes of each unit's total over the plan.
     pub moved: f64,
     /// The larger of the two plans' totals.
     pub base: f64,
@@ -272,13 +272,19 @@ pub fn solve(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
         }
     }
     let reallocation = (!capital.previous.is_empty()).then(|| {
-        let mut before: BTreeMap<(UnitId, i32), f64> = BTreeMap::new();
+        // Per unit over the whole plan: money moved between years of one unit is not
+        // reallocation between units.
+        let mut before: BTreeMap<&UnitId, f64> = BTreeMap::new();
         for p in &capital.previous {
-            *before.entry((p.unit.clone(), p.year)).or_default() += p.amount;
+            *before.entry(&p.unit).or_default() += p.amount;
         }
-        let keys: std::collections::BTreeSet<&(UnitId, i32)> = before.keys().chain(per_unit.keys()).collect();
-        let moved: f64 = keys.iter().map(|k| (per_unit.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0)).abs()).sum::<f64>() / 2.0;
-        let base = before.values().sum::<f64>().max(per_unit.values().sum::<f64>());
+        let mut now: BTreeMap<&UnitId, f64> = BTreeMap::new();
+        for ((unit, _), amount) in &per_unit {
+            *now.entry(unit).or_default() += amount;
+        }
+        let keys: std::collections::BTreeSet<&&UnitId> = before.keys().chain(now.keys()).collect();
+        let moved: f64 = keys.iter().map(|k| (now.get(*k).copied().unwrap_or(0.0) - before.get(*k).copied().unwrap_or(0.0)).abs()).sum::<f64>() / 2.0;
+        let base = before.values().sum::<f64>().max(now.values().sum::<f64>());
         Reallocation { moved: clean(moved, scale), base: clean(base, scale), rate: if base > 0.0 { moved / base } else { 0.0 } }
     });
     Ok(Plan {

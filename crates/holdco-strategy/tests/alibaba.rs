@@ -121,3 +121,31 @@ fn shadow_prices_match_a_re_solve_with_one_more_unit() {
     let price = base.binding.iter().find(|b| b.constraint == "total").unwrap().shadow_price;
     assert!(((more.objective - base.objective) / 100.0 - price).abs() < 1e-3, "{} vs {price}", (more.objective - base.objective) / 100.0);
 }
+
+#[test]
+fn the_reallocation_rate_counts_money_moved_between_units() {
+    let model = example();
+    let (documents, _) = check(&model);
+    let mut capital = documents.capital.clone().unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let first = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    assert_eq!(first.reallocation, None);
+    // The previous plan: this one, but with 3,000 of Taobao's 2025 money at Xianyu.
+    capital.previous = first
+        .allocation
+        .iter()
+        .map(|a| {
+            let shift = match (a.unit.as_str(), a.year) {
+                ("china_commerce", 2025) => -3_000.0,
+                ("xianyu", 2025) => 3_000.0,
+                _ => 0.0,
+            };
+            holdco_strategy::capital::Previous { unit: a.unit.clone(), year: a.year, amount: a.amount + shift }
+        })
+        .collect();
+    let second = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    let reallocation = second.reallocation.unwrap();
+    assert!((reallocation.moved - 3_000.0).abs() < 1e-3, "{reallocation:?}");
+    assert!((reallocation.rate - 3_000.0 / 396_325.0).abs() < 1e-8, "{reallocation:?}");
+}
