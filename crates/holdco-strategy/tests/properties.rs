@@ -176,3 +176,39 @@ proptest! {
         prop_assert_eq!(&first, &summary(&shuffled), "independent of order");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Any edit of the example's documents is either accepted or reported; nothing panics,
+    /// and whatever is accepted can be classified and planned.
+    #[test]
+    fn edited_documents_never_panic(file in 0usize..3, at in any::<prop::sample::Index>(), cut in 0usize..40, insert in "[ -~\n]{0,30}") {
+        let name = ["strategy.toml", "assessments.csv", "capital.toml"][file];
+        let mut model = example();
+        let text = model.documents[name].clone();
+        let mut position = at.index(text.len() + 1);
+        while !text.is_char_boundary(position) {
+            position -= 1;
+        }
+        let mut end = (position + cut).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let edited = format!("{}{insert}{}", &text[..position], &text[end..]);
+        model.documents.insert(name.to_string(), edited);
+        let (documents, problems) = holdco_strategy::check(&model);
+        if problems.is_empty() {
+            let engine = Engine::new(&model).unwrap();
+            if let Some(strategy) = &documents.strategy {
+                let _ = holdco_strategy::classify::classify(&engine, strategy, NaiveDate::from_ymd_opt(2023, 11, 16).unwrap());
+            }
+            if let Some(capital) = &documents.capital {
+                let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+                let _ = plan::solve(capital, documents.strategy.as_ref(), &classes);
+            }
+        } else {
+            prop_assert!(problems.iter().all(|p| !p.message.is_empty() && !p.file.is_empty()));
+        }
+    }
+}
