@@ -58,6 +58,10 @@ pub struct UnitClass {
     pub previous: Option<Decision>,
     /// What changed since the previous classification, in words.
     pub change: String,
+    /// The class the rules gave on the previous classification date.
+    pub previous_class: Option<String>,
+    /// The score then.
+    pub previous_score: Option<f64>,
     /// Growth of the first growth criterion (for the portfolio matrix).
     pub growth: Option<f64>,
     /// Margin of the first margin criterion.
@@ -77,6 +81,8 @@ pub struct Classification {
     pub units: Vec<UnitClass>,
     /// Portfolio units not in the group on the date.
     pub absent: Vec<UnitId>,
+    /// Date of the previous classification (the last `classify` decision before the date).
+    pub previous_date: Option<NaiveDate>,
     /// Rules that failed to run (file and line of the class).
     pub problems: Vec<Diagnostic>,
 }
@@ -118,7 +124,41 @@ fn figures(engine: &Engine, metric: &MetricId, periods: &[Period], date: NaiveDa
 
 /// Classifies the portfolio on `date`. Deterministic: units come out in id order, and
 /// nothing depends on the order of files or rows.
+///
+/// "What changed" compares with the recorded decisions and with the previous
+/// classification: the rules applied on the date of the last `classify` decision before
+/// `date` (score and class then, and whether the class moved since).
 pub fn classify(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Classification {
+    let mut now = classify_once(engine, strategy, date);
+    let previous_date = engine
+        .model()
+        .timeline
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Classify { .. }) && c.date < date)
+        .map(|c| c.date)
+        .max();
+    if let Some(previous_date) = previous_date {
+        let before = classify_once(engine, strategy, previous_date);
+        now.previous_date = Some(previous_date);
+        for unit in &mut now.units {
+            let then = before.units.iter().find(|u| u.unit == unit.unit);
+            unit.previous_class = then.and_then(|u| u.class.clone());
+            unit.previous_score = then.map(|u| u.score);
+            let note = match then {
+                None => format!("; not classified on {previous_date}"),
+                Some(t) if t.class != unit.class => {
+                    format!("; was {} on {previous_date} (score {:.1})", t.class.clone().unwrap_or_else(|| "no class".into()), t.score)
+                }
+                Some(t) if (t.score - unit.score).abs() > 1e-9 => format!("; score {:.1} on {previous_date}", t.score),
+                Some(_) => String::new(),
+            };
+            unit.change.push_str(&note);
+        }
+    }
+    now
+}
+
+fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Classification {
     let model = engine.model();
     let timeline = engine.timeline();
     let calendar = model.group.calendar();
@@ -267,10 +307,12 @@ pub fn classify(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Classi
             recorded,
             previous,
             change,
+            previous_class: None,
+            previous_score: None,
             growth,
             margin,
             size_value,
         });
     }
-    Classification { date, fiscal_year: label(year), units, absent, problems }
+    Classification { date, fiscal_year: label(year), units, absent, previous_date: None, problems }
 }

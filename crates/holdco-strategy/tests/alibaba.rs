@@ -149,3 +149,22 @@ fn the_reallocation_rate_counts_money_moved_between_units() {
     assert!((reallocation.moved - 3_000.0).abs() < 1e-3, "{reallocation:?}");
     assert!((reallocation.rate - 3_000.0 / 396_325.0).abs() < 1e-8, "{reallocation:?}");
 }
+
+#[test]
+fn the_2025_classification_says_what_changed_since_2023() {
+    let model = example();
+    let strategy = check(&model).0.strategy.unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let result = classify(&engine, &strategy, date("2025-05-15"));
+    assert_eq!(result.previous_date, Some(date("2023-11-16")));
+    assert_eq!(result.fiscal_year, "FY2025");
+    let eleme = result.units.iter().find(|u| u.unit.as_str() == "eleme").unwrap();
+    assert_eq!((eleme.class.as_deref(), eleme.score, eleme.previous_score), (Some("core"), 50.0, Some(43.75)));
+    assert!(eleme.change.ends_with("score 43.8 on 2023-11-16"), "{}", eleme.change);
+    let xianyu = result.units.iter().find(|u| u.unit.as_str() == "xianyu").unwrap();
+    assert_eq!(xianyu.change, "strategic_innovation since 2023-11-16");
+    // Growth and margin of FY2025 restated into the 2025 structure (the portfolio matrix).
+    let cloud = result.units.iter().find(|u| u.unit.as_str() == "cloud_intelligence").unwrap();
+    assert!((cloud.growth.unwrap() - (118_028.0 / 106_374.0 - 1.0)).abs() < 1e-9, "{:?}", cloud.growth);
+    assert!((cloud.margin.unwrap() - 10_556.0 / 118_028.0).abs() < 1e-9, "{:?}", cloud.margin);
+}
