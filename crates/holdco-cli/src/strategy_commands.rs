@@ -225,6 +225,14 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             }
             align_right(&mut table, [1]);
             println!("\n{table}");
+            if !plan.realisations.is_empty() {
+                let items: Vec<String> = plan
+                    .realisations
+                    .iter()
+                    .map(|r| format!("{} ({}{}) {} in {}", r.unit, r.class, r.form.as_ref().map(|f| format!(", {f}")).unwrap_or_default(), number(r.amount, false), r.year))
+                    .collect();
+                println!("disposal proceeds in the budget: {}", items.join("; "));
+            }
             if let Some(r) = &plan.reallocation {
                 println!("reallocation against the previous plan: {:.1}% ({} of {} moved between units)", r.rate * 100.0, number(r.moved, false), number(r.base, false));
             }

@@ -160,6 +160,21 @@ pub struct YearMoney {
     pub unused: f64,
 }
 
+/// Cash from a non-core disposal feeding the budget.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Realisation {
+    /// Unit sold.
+    pub unit: UnitId,
+    /// Its class in the plan.
+    pub class: String,
+    /// The class policy's form of realisation (sale, listing, spin_off), when declared.
+    pub form: Option<String>,
+    /// Year the cash arrives.
+    pub year: i32,
+    /// Amount.
+    pub amount: f64,
+}
+
 /// A constraint that binds, with its shadow price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Binding {
@@ -201,6 +216,8 @@ pub struct Plan {
     pub binding: Vec<Binding>,
     /// Against the previous plan, when one is given.
     pub reallocation: Option<Reallocation>,
+    /// Disposal proceeds added to the budgets, with the realisation policy of their class.
+    pub realisations: Vec<Realisation>,
     /// The solver used, and where the shadow prices come from.
     pub method: String,
 }
@@ -287,7 +304,17 @@ pub fn solve(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
         let base = before.values().sum::<f64>().max(now.values().sum::<f64>());
         Reallocation { moved: clean(moved, scale), base: clean(base, scale), rate: if base > 0.0 { moved / base } else { 0.0 } }
     });
+    let realisations = capital
+        .proceeds
+        .iter()
+        .map(|p| {
+            let class = class_of(&p.unit);
+            let form = strategy.and_then(|s| s.class(&class)).and_then(|c| c.policy.realisation.clone());
+            Realisation { unit: p.unit.clone(), class, form, year: p.year, amount: p.amount }
+        })
+        .collect();
     Ok(Plan {
+        realisations,
         name: capital.name.clone(),
         currency: capital.currency.clone(),
         objective: solution.objective,

@@ -104,6 +104,9 @@ fn the_2025_plan_spends_the_380bn_and_the_proceeds() {
     // The total binds at the value of the marginal tranche (Taobao AI, 1.15 - 0.5 x 0.10).
     let total_binding = plan.binding.iter().find(|b| b.constraint == "total").unwrap();
     assert!((total_binding.shadow_price - 1.10).abs() < 1e-4, "{}", total_binding.shadow_price);
+    // The proceeds come from the non-core units, whose policy is to sell.
+    assert_eq!(plan.realisations.len(), 3);
+    assert!(plan.realisations.iter().all(|r| r.class == "non_core" && r.form.as_deref() == Some("sale")), "{:?}", plan.realisations);
     let cycle = plan.binding.iter().find(|b| b.constraint == "cycle_xianyu_2026").unwrap();
     assert!((cycle.shadow_price + 0.05).abs() < 1e-4, "{}", cycle.shadow_price);
 }
