@@ -58,9 +58,9 @@ fn problems_summary(count: usize) -> String {
 
 /// `holdco check DIR`.
 pub fn check(dir: &Path) -> Result<ExitCode> {
-    match load_folder(dir)? {
+    match crate::bulk::load_folder(dir)? {
         Ok(model) => {
-            let (timeline, _) = validate(&model);
+            let (timeline, _) = holdco_core::bulk_validate::validate(&model);
             println!(
                 "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
                 dir.display(),
@@ -105,7 +105,7 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
 /// `holdco import DIR`: validates the folder merged with what the store holds, then writes
 /// it in one transaction.
 pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<ExitCode> {
-    let incoming = match load_folder(dir)? {
+    let incoming = match crate::bulk::load_folder(dir)? {
         Ok(model) => model,
         Err(problems) => {
             print_problems(dir, &problems);
@@ -120,7 +120,7 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
         let mut merged = incoming.clone();
         let incoming_keys: std::collections::HashSet<&FactKey> = incoming.facts.iter().map(|f| &f.key).collect();
         merged.facts.extend(existing.facts.into_iter().filter(|f| !incoming_keys.contains(&f.key)));
-        let (_, problems) = validate(&merged);
+        let (_, problems) = holdco_core::bulk_validate::validate(&merged);
         if !problems.is_empty() {
             print_problems(dir, &problems);
             eprintln!("{} once merged with the facts already in {}; the store was not changed", problems_summary(problems.len()), context.db.display());

@@ -1,6 +1,7 @@
 //! `holdco`: the command-line face of holdco. It parses arguments, reads files and the
 //! store, calls the core and renders the answers; it holds no domain logic.
 
+mod bulk;
 mod commands;
 mod folder;
 mod render;

@@ -18,6 +18,7 @@ pub mod format;
 pub mod rollup;
 pub mod timeline;
 pub mod validate;
+pub mod bulk_validate;
 pub mod calibrate;
 pub mod reconcile;
 pub mod synth;

@@ -5,6 +5,7 @@
 //! stays free of IO; the CLI reads and writes the disk.
 
 mod csv_files;
+mod fast_facts;
 mod toml_files;
 mod write;
 
@@ -90,12 +91,12 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
         .get(TIMELINE_FILE)
         .map(|bytes| toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, &mut problems))
         .unwrap_or_default();
-    let mut facts = Vec::new();
-    for (path, bytes) in files {
-        if path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path)) {
-            facts.extend(csv_files::parse_facts(path, bytes, calendar, &mut problems));
-        }
-    }
+    let fact_files: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(path, _)| *path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path)))
+        .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+        .collect();
+    let facts = fast_facts::parse_fact_files(&fact_files, calendar, &mut problems);
     let fx = files
         .get(FX_FILE)
         .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, &mut problems))
