@@ -29,6 +29,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0002_documents.sql",
         sql: include_str!("../../migrations/sqlite/0002_documents.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_fact_segments.sql",
+        sql: include_str!("../../migrations/sqlite/0003_fact_segments.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

@@ -1,25 +1,26 @@
 //! [`SqliteStore`]: the embedded backend, one SQLite file per group (or a database in memory).
 //!
-//! Facts live in columns, one row per revision, keyed by the fact key and revision number, so
-//! SQL can read them directly; the small parts of a model (group, metrics, changes, rates)
+//! Facts an import records for the first time are written by series, one row of `facts` per
+//! series with its periods and values as JSON arrays (`segments`); later revisions live in
+//! `fact_revisions`, one row per revision keyed by the fact key and revision number. SQL reads
+//! both through the `current_facts` view. The small parts of a model (group, metrics, changes, rates)
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
 //! migrations in `migrations/sqlite/`.
 
 mod migrations;
+mod segments;
 
-use crate::merge::{self, Latest, Outcome, Tally};
+use crate::merge::{self, Latest, Tally};
 use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError};
 use chrono::NaiveDate;
 use holdco_core::{
     Basis, Change, Currency, Fact, FactKey, FxRate, Granularity, Group, Metric, MetricId, Model,
     Period, UnitId,
 };
-use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
 use rusqlite::{
     params, Connection, OptionalExtension, Row, Statement, Transaction, TransactionBehavior,
 };
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::path::Path;
 use std::time::Duration;
 
@@ -192,7 +193,7 @@ impl Store for SqliteStore {
             .connection
             .prepare_cached(
                 "SELECT f.revision, f.value, f.currency, f.source, f.import_id, i.label, i.imported_at
-                 FROM facts AS f JOIN imports AS i ON i.id = f.import_id
+                 FROM fact_revisions AS f JOIN imports AS i ON i.id = f.import_id
                  WHERE f.unit = ?1 AND f.period_start = ?2 AND f.granularity = ?3 AND f.metric = ?4
                    AND f.counterparty = ?5 AND f.basis = ?6 AND f.structure = ?7
                  ORDER BY f.revision",
@@ -214,6 +215,10 @@ impl Store for SqliteStore {
                 import_label: row.get(5).map_err(&failed)?,
                 imported_at: row.get(6).map_err(&failed)?,
             });
+        }
+        if history.is_empty() {
+            // A key the facts table does not hold has at most its first revision, in a segment.
+            return segments::history(&self.connection, key);
         }
         Ok(history)
     }
@@ -346,14 +351,14 @@ const INSERT_BATCH: usize = 64;
 fn insert_facts_sql(rows: usize) -> String {
     let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
     format!(
-        "INSERT INTO facts (unit, period_start, granularity, metric, counterparty, basis, structure, \
+        "INSERT INTO fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure, \
          revision, value, currency, source, import_id, is_current) VALUES {}",
         vec![row; rows].join(", ")
     )
 }
 
 /// Marks a revision as superseded.
-const RETIRE_FACT: &str = "UPDATE facts SET is_current = 0
+const RETIRE_FACT: &str = "UPDATE fact_revisions SET is_current = 0
     WHERE unit = ?1 AND period_start = ?2 AND granularity = ?3 AND metric = ?4
       AND counterparty = ?5 AND basis = ?6 AND structure = ?7 AND revision = ?8";
 
@@ -361,48 +366,113 @@ const RETIRE_FACT: &str = "UPDATE facts SET is_current = 0
 const CURRENT_FACTS: &str =
     "SELECT unit, period_start, granularity, metric, counterparty, basis, structure,
            revision, value, currency, source
-    FROM facts
+    FROM fact_revisions
     WHERE is_current = 1
     ORDER BY unit, period_start, granularity, metric, counterparty, basis, structure";
 
 /// Merges the incoming facts into the stored revisions.
 ///
-/// Incoming facts are put in key order (files written by holdco already are), which puts any
-/// repeated key next to its twin and keeps B-tree writes local. The stored current facts are
-/// then walked beside them in the same order: one pass, no lookups, nothing held in memory.
+/// Keys the store does not hold go into segments, one row per series. Every other fact is
+/// compared with the latest stored revision of its key: unchanged ones write nothing, revised
+/// ones a new row in the facts table (after copying a first revision that only a segment held
+/// into the table, so that the table keeps the whole history of the key).
 fn write_facts(
     transaction: &Transaction<'_>,
     incoming: &Model,
     import_id: i64,
 ) -> Result<Tally, StoreError> {
     let failed = database("writing facts");
-    let mut ordered: Vec<&Fact> = incoming.facts.iter().collect();
-    if !ordered.windows(2).all(|pair| pair[0].key < pair[1].key) {
-        ordered.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        if let Some(pair) = ordered.windows(2).find(|pair| pair[0].key == pair[1].key) {
-            let key = merge::describe_key(&pair[0].key, incoming.group.calendar());
-            return Err(StoreError::DuplicateFact { key });
-        }
-    }
-    let outcomes = compare_with_stored(transaction, &ordered)?;
-    let mut retire = transaction.prepare_cached(RETIRE_FACT).map_err(&failed)?;
+    let calendar = incoming.group.calendar();
+    let holds_facts: bool = transaction
+        .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+        .map_err(&failed)?;
     let mut tally = Tally::default();
-    let mut rows = Vec::new();
-    for (fact, outcome) in ordered.into_iter().zip(outcomes) {
+    if !holds_facts && !segments::any(transaction)? {
+        let all: Vec<&Fact> = incoming.facts.iter().collect();
+        segments::write(transaction, &all, import_id, calendar)?;
+        tally.new = all.len();
+        return Ok(tally);
+    }
+    let stored = stored_latest(transaction)?;
+    let mut new = Vec::new();
+    let mut rows: Vec<(&Fact, u32)> = Vec::new();
+    let mut seen: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
+    let mut retire = transaction.prepare_cached(RETIRE_FACT).map_err(&failed)?;
+    let mut copy = transaction.prepare_cached(COPY_FIRST_REVISION).map_err(&failed)?;
+    for fact in &incoming.facts {
+        let Some(held) = stored.get(&fact.key) else {
+            new.push(fact);
+            continue;
+        };
+        if seen.insert(&fact.key, ()).is_some() {
+            return Err(StoreError::DuplicateFact { key: merge::describe_key(&fact.key, calendar) });
+        }
+        let latest = merge::Latest {
+            revision: held.revision,
+            value: held.fact.value,
+            currency: held.fact.currency.as_ref().map(Currency::as_str),
+            source: held.fact.source.as_deref(),
+        };
+        let outcome = merge::outcome(Some(latest), fact);
         tally.count(outcome);
         let Some(revision) = outcome.revision() else {
             continue;
         };
-        if revision > 1 {
-            let key = KeyColumns::of(&fact.key);
-            retire
-                .execute(key.params_with(revision - 1))
+        let key = KeyColumns::of(&fact.key);
+        match held.segment_import {
+            Some((first_import, position)) => {
+                segments::supersede(transaction, &fact.key, first_import, position)?;
+                copy.execute(params![
+                    key.unit,
+                    key.period_start,
+                    key.granularity,
+                    key.metric,
+                    key.counterparty,
+                    key.basis,
+                    key.structure.as_ref(),
+                    held.fact.value,
+                    held.fact.currency.as_ref().map(Currency::as_str),
+                    held.fact.source.as_deref(),
+                    first_import,
+                ])
                 .map_err(&failed)?;
+            }
+            None => {
+                retire.execute(key.params_with(revision - 1)).map_err(&failed)?;
+            }
         }
         rows.push((fact, revision));
     }
+    tally.new = new.len();
+    segments::write(transaction, &new, import_id, calendar)?;
     insert_facts(transaction, &rows, import_id).map_err(&failed)?;
     Ok(tally)
+}
+
+/// Copies a first revision that only a segment holds into the facts table, superseded.
+const COPY_FIRST_REVISION: &str = "INSERT INTO fact_revisions (unit, period_start, granularity, metric,
+    counterparty, basis, structure, revision, value, currency, source, import_id, is_current)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, 0)";
+
+/// The latest stored revision of a key, and the import of the segment holding it when the
+/// facts table does not.
+struct Held {
+    fact: Fact,
+    revision: u32,
+    segment_import: Option<(i64, usize)>,
+}
+
+/// The latest revision of every stored key.
+fn stored_latest(connection: &Connection) -> Result<segments::FastMap<FactKey, Held>, StoreError> {
+    let mut held: segments::FastMap<FactKey, Held> = segments::FastMap::default();
+    for segment_fact in segments::read(connection, None)? {
+        let key = segment_fact.fact.key.clone();
+        held.insert(key, Held { fact: segment_fact.fact, revision: 1, segment_import: Some((segment_fact.import_id, segment_fact.position)) });
+    }
+    for (fact, revision) in table_facts(connection)? {
+        held.insert(fact.key.clone(), Held { fact, revision, segment_import: None });
+    }
+    Ok(held)
 }
 
 /// Inserts fact rows (a fact and its revision number), in batches of [`INSERT_BATCH`].
@@ -450,58 +520,46 @@ fn bind_fact_rows(
     Ok(())
 }
 
-/// What each incoming fact (in key order) does to the stored history of its key.
-fn compare_with_stored(
-    transaction: &Transaction<'_>,
-    ordered: &[&Fact],
-) -> Result<Vec<Outcome>, StoreError> {
-    let failed = database("reading facts");
-    let holds_facts: bool = transaction
-        .query_row("SELECT EXISTS (SELECT 1 FROM facts)", [], |row| row.get(0))
-        .map_err(&failed)?;
-    if !holds_facts {
-        return Ok(vec![Outcome::New; ordered.len()]);
+/// The latest revision of every stored fact: the facts table's current rows, and the facts
+/// of segments whose key the table does not hold (in no particular order).
+fn load_facts(connection: &Connection) -> Result<Vec<Fact>, StoreError> {
+    let table = table_facts(connection)?;
+    let mut in_table: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
+    for (fact, _) in &table {
+        in_table.insert(&fact.key, ());
     }
-    let mut statement = transaction.prepare(CURRENT_FACTS).map_err(&failed)?;
-    let mut rows = statement.query([]).map_err(&failed)?;
-    rows.advance().map_err(&failed)?;
-    let mut outcomes = Vec::with_capacity(ordered.len());
-    for fact in ordered {
-        let wanted = KeyColumns::of(&fact.key);
-        let latest = loop {
-            let Some(row) = rows.get() else {
-                break None;
-            };
-            match KeyColumns::read(row)?.cmp(&wanted) {
-                Ordering::Less => rows.advance().map_err(&failed)?,
-                Ordering::Equal => break Some(read_latest(row)?),
-                Ordering::Greater => break None,
-            }
-        };
-        outcomes.push(merge::outcome(latest, fact));
-    }
-    Ok(outcomes)
+    let mut facts: Vec<Fact> = segments::read(connection, None)?
+        .into_iter()
+        .map(|segment_fact| segment_fact.fact)
+        .filter(|fact| !in_table.contains_key(&fact.key))
+        .collect();
+    drop(in_table);
+    facts.extend(table.into_iter().map(|(fact, _)| fact));
+    Ok(facts)
 }
 
-/// The latest revision of every stored fact, in key order.
-fn load_facts(connection: &Connection) -> Result<Vec<Fact>, StoreError> {
+/// The current rows of the facts table with their revision numbers, in key order.
+fn table_facts(connection: &Connection) -> Result<Vec<(Fact, u32)>, StoreError> {
     let failed = database("reading facts");
     let mut statement = connection.prepare(CURRENT_FACTS).map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
     let mut facts = Vec::new();
     while let Some(row) = rows.next().map_err(&failed)? {
         let latest = read_latest(row)?;
-        facts.push(Fact {
-            key: KeyColumns::read(row)?.to_key()?,
-            value: latest.value,
-            currency: latest
-                .currency
-                .map(Currency::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            source: latest.source.map(str::to_string),
-            origin: store_origin(),
-        });
+        facts.push((
+            Fact {
+                key: KeyColumns::read(row)?.to_key()?,
+                value: latest.value,
+                currency: latest
+                    .currency
+                    .map(Currency::parse)
+                    .transpose()
+                    .map_err(corrupt)?,
+                source: latest.source.map(str::to_string),
+                origin: store_origin(),
+            },
+            latest.revision,
+        ));
     }
     Ok(facts)
 }

@@ -1,0 +1,330 @@
+//! Fact segments (migration 0003): the facts an import records for the first time, written
+//! one row of the `facts` table per series with periods and values as JSON arrays, and read
+//! back as facts.
+//!
+//! The `fact_revisions` table is the revision log; see the migration for how the two combine.
+
+use super::{corrupt, database, KeyColumns};
+use crate::merge;
+use crate::{store_origin, FactRevision, StoreError};
+use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period, UnitId};
+use holdco_core::Fact;
+use rusqlite::{params, Connection, Transaction};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, non-cryptographic hasher for grouping millions of facts by series in memory
+/// (the Fx multiply-rotate scheme); the keys are the store's own, never adversarial.
+#[derive(Default)]
+pub(super) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, value: u8) {
+        self.write_u64(u64::from(value));
+    }
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map keyed with [`FxHasher`].
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The series of a fact: its key without the period start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SeriesKey<'a> {
+    unit: &'a str,
+    granularity: Granularity,
+    metric: &'a str,
+    counterparty: &'a str,
+    basis: Basis,
+}
+
+impl<'a> SeriesKey<'a> {
+    fn of(key: &'a FactKey) -> Self {
+        SeriesKey {
+            unit: key.unit.as_str(),
+            granularity: key.period.granularity,
+            metric: key.metric.as_str(),
+            counterparty: key.counterparty.as_ref().map_or("", UnitId::as_str),
+            basis: key.basis,
+        }
+    }
+}
+
+/// Writes facts new to the store as segments of import `import_id`; refuses two facts with
+/// one key.
+pub(super) fn write(
+    transaction: &Transaction<'_>,
+    facts: &[&Fact],
+    import_id: i64,
+    calendar: FiscalCalendar,
+) -> Result<(), StoreError> {
+    let mut series: FastMap<SeriesKey<'_>, Vec<u32>> = FastMap::default();
+    for (index, fact) in facts.iter().enumerate() {
+        series.entry(SeriesKey::of(&fact.key)).or_default().push(index as u32);
+    }
+    // Rows go in primary-key order, so the B-tree only ever appends.
+    let mut ordered: Vec<(KeyColumns<'_>, Vec<u32>)> = series
+        .into_values()
+        .map(|members| (KeyColumns::of(&facts[members[0] as usize].key), members))
+        .collect();
+    ordered.sort_unstable_by(|(a, _), (b, _)| {
+        (a.unit, a.granularity, a.metric, a.counterparty, a.basis, &a.structure).cmp(&(
+            b.unit,
+            b.granularity,
+            b.metric,
+            b.counterparty,
+            b.basis,
+            &b.structure,
+        ))
+    });
+    let failed = database("writing facts");
+    let mut insert = transaction
+        .prepare_cached(
+            "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
+                 import_id, periods, figures, extras)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(&failed)?;
+    let unstorable = |error: serde_json::Error| StoreError::Unstorable {
+        item: "a series of facts".to_string(),
+        reason: error.to_string(),
+    };
+    let mut starts: Vec<i32> = Vec::new();
+    let mut figures: Vec<f64> = Vec::new();
+    for (columns, mut members) in ordered {
+        members.sort_unstable_by_key(|index| facts[*index as usize].key.period.start);
+        if let Some(pair) = members.windows(2).find(|pair| {
+            facts[pair[0] as usize].key.period.start == facts[pair[1] as usize].key.period.start
+        }) {
+            let key = merge::describe_key(&facts[pair[0] as usize].key, calendar);
+            return Err(StoreError::DuplicateFact { key });
+        }
+        starts.clear();
+        figures.clear();
+        let mut has_extras = false;
+        for index in &members {
+            let fact = facts[*index as usize];
+            starts.push(fact.key.period.start);
+            figures.push(fact.value);
+            has_extras |= fact.currency.is_some() || fact.source.is_some();
+        }
+        let extras = if has_extras {
+            let pairs: Vec<(Option<&str>, Option<&str>)> = members
+                .iter()
+                .map(|index| {
+                    let fact = facts[*index as usize];
+                    (fact.currency.as_ref().map(Currency::as_str), fact.source.as_deref())
+                })
+                .collect();
+            Some(serde_json::to_string(&pairs).map_err(unstorable)?)
+        } else {
+            None
+        };
+        // Finite doubles only (checked before writing): serde_json writes the shortest text
+        // that reads back to the same bits.
+        let periods = serde_json::to_string(&starts).map_err(unstorable)?;
+        let values = serde_json::to_string(&figures).map_err(unstorable)?;
+        insert
+            .execute(params![
+                columns.unit,
+                columns.granularity,
+                columns.metric,
+                columns.counterparty,
+                columns.basis,
+                columns.structure.as_ref(),
+                import_id,
+                periods,
+                values,
+                extras,
+            ])
+            .map_err(&failed)?;
+    }
+    Ok(())
+}
+
+/// A fact as a segment holds it: revision 1 of its key, recorded by `import_id`.
+pub(super) struct SegmentFact {
+    /// The fact, with the store's origin.
+    pub fact: Fact,
+    /// The import that recorded it (part of the segment's primary key).
+    pub import_id: i64,
+    /// Its position in the segment's arrays.
+    pub position: usize,
+}
+
+/// Every current fact of every segment (those not superseded), in no particular order;
+/// `only` keeps the fact of one key.
+pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Vec<SegmentFact>, StoreError> {
+    let failed = database("reading facts");
+    let all = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id,
+                      periods, figures, extras, superseded
+               FROM facts";
+    let one = format!(
+        "{all} WHERE unit = ?1 AND granularity = ?2 AND metric = ?3 AND counterparty = ?4
+                 AND basis = ?5 AND structure = ?6"
+    );
+    let mut statement = connection
+        .prepare_cached(if only.is_some() { &one } else { all })
+        .map_err(&failed)?;
+    let wanted = only.map(KeyColumns::of);
+    let mut rows = match &wanted {
+        Some(key) => statement.query(params![
+            key.unit,
+            key.granularity,
+            key.metric,
+            key.counterparty,
+            key.basis,
+            key.structure.as_ref()
+        ]),
+        None => statement.query([]),
+    }
+    .map_err(&failed)?;
+    let mut facts = Vec::new();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let integer = |index| row.get::<_, i64>(index).map_err(database("reading facts"));
+        let columns = KeyColumns {
+            unit: super::text(row, 0)?,
+            period_start: 0,
+            granularity: super::text(row, 1)?,
+            metric: super::text(row, 2)?,
+            counterparty: super::text(row, 3)?,
+            basis: integer(4)?,
+            structure: std::borrow::Cow::Borrowed(super::text(row, 5)?),
+        };
+        let series = columns.to_key()?;
+        let import_id = integer(6)?;
+        let starts: Vec<i32> = merge::decode("facts", super::text(row, 7)?)?;
+        let figures: Vec<f64> = merge::decode("facts", super::text(row, 8)?)?;
+        let extras: Option<Vec<(Option<String>, Option<String>)>> = match super::optional_text(row, 9)? {
+            Some(text) => Some(merge::decode("facts", text)?),
+            None => None,
+        };
+        let superseded: Vec<usize> = merge::decode("facts", super::text(row, 10)?)?;
+        if figures.len() != starts.len() || extras.as_ref().is_some_and(|pairs| pairs.len() != starts.len()) {
+            return Err(corrupt(format!("a series of {} periods holds another number of values, currencies or sources", starts.len())));
+        }
+        let mut live = vec![true; starts.len()];
+        for position in superseded {
+            if let Some(flag) = live.get_mut(position) {
+                *flag = false;
+            }
+        }
+        let mut currencies: Vec<(String, Currency)> = Vec::new();
+        for (position, start) in starts.into_iter().enumerate() {
+            if !live[position] || only.is_some_and(|key| key.period.start != start) {
+                continue;
+            }
+            let (currency, source) = match &extras {
+                Some(pairs) => pairs[position].clone(),
+                None => (None, None),
+            };
+            let currency = match currency {
+                None => None,
+                Some(code) => match currencies.iter().find(|(text, _)| *text == code) {
+                    Some((_, parsed)) => Some(parsed.clone()),
+                    None => {
+                        let parsed = Currency::parse(&code).map_err(corrupt)?;
+                        currencies.push((code, parsed.clone()));
+                        Some(parsed)
+                    }
+                },
+            };
+            facts.push(SegmentFact {
+                fact: Fact {
+                    key: FactKey {
+                        unit: series.unit.clone(),
+                        period: Period::new(start, series.period.granularity),
+                        metric: series.metric.clone(),
+                        counterparty: series.counterparty.clone(),
+                        basis: series.basis,
+                    },
+                    value: figures[position],
+                    currency,
+                    source,
+                    origin: store_origin(),
+                },
+                import_id,
+                position,
+            });
+        }
+    }
+    Ok(facts)
+}
+
+/// Marks the fact at `position` of a segment as superseded by the revision log.
+pub(super) fn supersede(
+    transaction: &Transaction<'_>,
+    key: &FactKey,
+    import_id: i64,
+    position: usize,
+) -> Result<(), StoreError> {
+    let columns = KeyColumns::of(key);
+    transaction
+        .prepare_cached(
+            "UPDATE facts SET superseded = json_insert(superseded, '$[#]', ?8)
+             WHERE unit = ?1 AND granularity = ?2 AND metric = ?3 AND counterparty = ?4
+               AND basis = ?5 AND structure = ?6 AND import_id = ?7",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                columns.unit,
+                columns.granularity,
+                columns.metric,
+                columns.counterparty,
+                columns.basis,
+                columns.structure.as_ref(),
+                import_id,
+                position as i64,
+            ])
+        })
+        .map_err(database("writing facts"))?;
+    Ok(())
+}
+
+/// The history of a key that only a segment holds: its one revision, or nothing.
+pub(super) fn history(connection: &Connection, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {
+    let failed = database("reading a fact's history");
+    let mut history = Vec::new();
+    for held in read(connection, Some(key))? {
+        let (label, imported_at): (String, i64) = connection
+            .query_row("SELECT label, imported_at FROM imports WHERE id = ?1", [held.import_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .map_err(&failed)?;
+        history.push(FactRevision {
+            revision: 1,
+            value: held.fact.value,
+            currency: held.fact.currency,
+            source: held.fact.source,
+            import_id: held.import_id,
+            import_label: label,
+            imported_at,
+        });
+    }
+    Ok(history)
+}
+
+/// True when any segment exists.
+pub(super) fn any(connection: &Connection) -> Result<bool, StoreError> {
+    connection
+        .query_row("SELECT EXISTS (SELECT 1 FROM facts)", [], |row| row.get(0))
+        .map_err(database("reading facts"))
+}
