@@ -5,12 +5,11 @@
 //! Tests hold the two equal on every bad-input fixture; `holdco check` and `holdco import`
 //! use this one.
 
-use crate::model::{Aggregation, Basis, Diagnostic, FactKey, Measure, Metric, Model};
+use crate::model::{Aggregation, Basis, Diagnostic, Measure, Metric, Model};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// Facts checked by one task.
 const CHUNK_FACTS: usize = 1 << 16;
@@ -125,32 +124,72 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
 
 /// Every fact whose key an earlier fact already has, with its problem, in fact order.
 ///
-/// Keys are hashed once in parallel, then split into shards by hash so that each shard's
-/// table is built on its own thread; within a shard facts are met in file order, so the first
-/// of two equal keys is the one reported against.
+/// Facts are grouped by series (the key without the period), with ids compared as numbers:
+/// each distinct id string is numbered once, found by the address of the shared string
+/// before its text. Each thread groups a contiguous part of the facts; the parts' groups are
+/// merged in order, and each series is sorted by period on its own, so equal keys end up
+/// side by side in file order.
 fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
-    type Hasher = BuildHasherDefault<rustc_hash::FxHasher>;
-    let hasher = Hasher::default();
-    let hashes: Vec<u64> = model.facts.par_iter().map(|fact| hasher.hash_one(&fact.key)).collect();
-    let shards = (rayon::current_num_threads() * 4).max(1) as u64;
-    let mut found: Vec<(usize, Diagnostic)> = (0..shards)
+    let facts = &model.facts;
+    let parts = rayon::current_num_threads().max(1);
+    let part_size = facts.len().div_ceil(parts).max(1);
+    let grouped: Vec<(Vec<&str>, FxHashMap<SeriesKey, Vec<u32>>)> = facts
+        .par_chunks(part_size)
+        .enumerate()
+        .map(|(part, slice)| {
+            let mut numbering = Numbering::default();
+            let mut series: FxHashMap<SeriesKey, Vec<u32>> = FxHashMap::default();
+            for (offset, fact) in slice.iter().enumerate() {
+                let key = &fact.key;
+                let mut number = |text| numbering.number(text);
+                let (basis, structure) = basis_numbers(key.basis);
+                let series_key = SeriesKey {
+                    unit: number(key.unit.as_str()),
+                    metric: number(key.metric.as_str()),
+                    counterparty: key.counterparty.as_ref().map_or(u32::MAX, |unit| number(unit.as_str())),
+                    granularity: key.period.granularity,
+                    basis,
+                    structure,
+                };
+                series.entry(series_key).or_default().push((part * part_size + offset) as u32);
+            }
+            (numbering.texts, series)
+        })
+        .collect();
+    // Merge the parts: renumber each part's ids by text, and append its members in order.
+    let mut global: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut merged: FxHashMap<SeriesKey, Vec<u32>> = FxHashMap::default();
+    for (texts, series) in grouped {
+        let renumber: Vec<u32> = texts
+            .iter()
+            .map(|text| {
+                let next = global.len() as u32;
+                *global.entry(text).or_insert(next)
+            })
+            .collect();
+        for (mut key, members) in series {
+            key.unit = renumber[key.unit as usize];
+            key.metric = renumber[key.metric as usize];
+            if key.counterparty != u32::MAX {
+                key.counterparty = renumber[key.counterparty as usize];
+            }
+            merged.entry(key).or_default().extend(members);
+        }
+    }
+    let series: Vec<Vec<u32>> = merged.into_values().collect();
+    let mut found: Vec<(usize, Diagnostic)> = series
         .into_par_iter()
-        .flat_map_iter(|shard| {
-            let mut seen: FxHashMap<&FactKey, usize> = FxHashMap::default();
-            seen.reserve(model.facts.len() / shards as usize + 16);
+        .flat_map_iter(|mut members| {
+            members.sort_by_key(|index| facts[*index as usize].key.period.start);
             let mut found = Vec::new();
-            for (index, hash) in hashes.iter().enumerate() {
-                if (hash >> 32) % shards != shard {
-                    continue;
-                }
-                let fact = &model.facts[index];
-                // Like the one-table check, a repeated key is reported against the latest
-                // fact before it with that key.
-                if let Some(first) = seen.insert(&fact.key, index) {
-                    let first = &model.facts[first].origin;
+            for pair in members.windows(2) {
+                let (earlier, later) = (&facts[pair[0] as usize], &facts[pair[1] as usize]);
+                if earlier.key.period.start == later.key.period.start {
+                    // Like the one-table check, a repeated key is reported against the latest
+                    // fact before it with that key (the stable sort keeps file order).
                     found.push((
-                        index,
-                        Diagnostic::at(&fact.origin, Some("unit"), format!("duplicate fact: same unit, period, metric, counterparty and basis as {first}")),
+                        pair[1] as usize,
+                        Diagnostic::at(&later.origin, Some("unit"), format!("duplicate fact: same unit, period, metric, counterparty and basis as {}", earlier.origin)),
                     ));
                 }
             }
@@ -159,6 +198,55 @@ fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
         .collect();
     found.sort_unstable_by_key(|(index, _)| *index);
     found
+}
+
+/// Numbers for distinct id texts, found by the address of the shared string before its text.
+#[derive(Default)]
+struct Numbering<'m> {
+    texts: Vec<&'m str>,
+    by_text: FxHashMap<&'m str, u32>,
+    by_address: FxHashMap<(usize, usize), u32>,
+}
+
+impl<'m> Numbering<'m> {
+    fn number(&mut self, text: &'m str) -> u32 {
+        let address = (text.as_ptr() as usize, text.len());
+        if let Some(number) = self.by_address.get(&address) {
+            return *number;
+        }
+        let number = match self.by_text.get(text) {
+            Some(number) => *number,
+            None => {
+                let number = self.texts.len() as u32;
+                self.texts.push(text);
+                self.by_text.insert(text, number);
+                number
+            }
+        };
+        self.by_address.insert(address, number);
+        number
+    }
+}
+
+/// The basis as numbers: its variant, and the structure date's day number when restated.
+fn basis_numbers(basis: Basis) -> (u8, i32) {
+    match basis {
+        Basis::Reported => (0, 0),
+        Basis::Restated { structure } => (1, chrono::Datelike::num_days_from_ce(&structure)),
+        Basis::Plan => (2, 0),
+        Basis::Estimate => (3, 0),
+    }
+}
+
+/// A fact key without its period start, with ids as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    unit: u32,
+    metric: u32,
+    counterparty: u32,
+    granularity: crate::period::Granularity,
+    basis: u8,
+    structure: i32,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use super::{corrupt, database, KeyColumns};
 use crate::merge;
 use crate::{store_origin, FactRevision, StoreError};
-use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period, UnitId};
+use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period};
 use holdco_core::Fact;
 use rusqlite::{params, Connection, Transaction};
 use std::collections::HashMap;
@@ -39,50 +39,49 @@ impl Hasher for FxHasher {
         self.write_u64(value as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits, which pick the bucket, as weak as the input's low
+        // bits (zero for aligned addresses): rotate the strong high bits down.
+        self.0.rotate_left(26)
     }
 }
 
 /// A hash map keyed with [`FxHasher`].
 pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// The series of a fact: its key without the period start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct SeriesKey<'a> {
-    unit: &'a str,
-    granularity: Granularity,
-    metric: &'a str,
-    counterparty: &'a str,
-    basis: Basis,
-}
-
-impl<'a> SeriesKey<'a> {
-    fn of(key: &'a FactKey) -> Self {
-        SeriesKey {
-            unit: key.unit.as_str(),
-            granularity: key.period.granularity,
-            metric: key.metric.as_str(),
-            counterparty: key.counterparty.as_ref().map_or("", UnitId::as_str),
-            basis: key.basis,
-        }
-    }
-}
-
 /// Writes facts new to the store as segments of import `import_id`; refuses two facts with
 /// one key.
-pub(super) fn write(
+pub(super) fn write<'a>(
     transaction: &Transaction<'_>,
-    facts: &[&Fact],
+    facts: &[&'a Fact],
     import_id: i64,
     calendar: FiscalCalendar,
 ) -> Result<(), StoreError> {
-    let mut series: FastMap<SeriesKey<'_>, Vec<u32>> = FastMap::default();
+    // Ids are shared strings, and a parser hands out the same one for the same text many
+    // times: each distinct string gets a number, found by its address before its text, so
+    // grouping compares integers, not text, for every fact.
+    let mut by_text: FastMap<&str, u32> = FastMap::default();
+    let mut by_address: FastMap<(usize, usize), u32> = FastMap::default();
+    let mut number = |text: &'a str| -> u32 {
+        let address = (text.as_ptr() as usize, text.len());
+        if let Some(number) = by_address.get(&address) {
+            return *number;
+        }
+        let next = by_text.len() as u32;
+        let number = *by_text.entry(text).or_insert(next);
+        by_address.insert(address, number);
+        number
+    };
+    let mut numbered: FastMap<(u32, u32, u32, Granularity, Basis), Vec<u32>> = FastMap::default();
     for (index, fact) in facts.iter().enumerate() {
-        series.entry(SeriesKey::of(&fact.key)).or_default().push(index as u32);
+        let key = &fact.key;
+        let counterparty = key.counterparty.as_ref().map_or(u32::MAX, |unit| number(unit.as_str()));
+        let series = (number(key.unit.as_str()), number(key.metric.as_str()), counterparty, key.period.granularity, key.basis);
+        numbered.entry(series).or_default().push(index as u32);
     }
+    let series: Vec<Vec<u32>> = numbered.into_values().collect();
     // Rows go in primary-key order, so the B-tree only ever appends.
     let mut ordered: Vec<(KeyColumns<'_>, Vec<u32>)> = series
-        .into_values()
+        .into_iter()
         .map(|members| (KeyColumns::of(&facts[members[0] as usize].key), members))
         .collect();
     ordered.sort_unstable_by(|(a, _), (b, _)| {
