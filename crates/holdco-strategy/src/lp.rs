@@ -153,6 +153,12 @@ impl Lp {
         Ok(Solution { objective, x, duals })
     }
 
+    /// True when some allocation satisfies every row outside the groups in `skip` (the
+    /// objective plays no part, so the answer is never "unbounded").
+    pub fn feasible_without(&self, skip: &BTreeSet<String>) -> bool {
+        !matches!(self.solve_with(skip, false), Err(LpError::Infeasible))
+    }
+
     /// Solves the whole programme.
     pub fn solve(&self) -> Result<Solution, LpError> {
         self.solve_without(&BTreeSet::new())
@@ -172,7 +178,7 @@ impl Lp {
         let groups = self.groups();
         for group in &groups {
             dropped.insert(group.clone());
-            if !matches!(self.solve_with(&dropped, false), Err(LpError::Infeasible)) {
+            if self.feasible_without(&dropped) {
                 dropped.remove(group);
             }
         }

@@ -47,6 +47,7 @@ prop_compose! {
         tranches in prop::collection::vec((0usize..6, 1.0f64..800.0, 0usize..3, 0usize..3, -0.5f64..2.0, 0.0f64..1.0), 1..15),
         floors in prop::collection::vec((0usize..6, 0.0f64..50.0, 0usize..3), 0..3),
         caps in prop::collection::vec((0usize..6, 0.0f64..300.0, 0usize..3), 0..3),
+        cycles in prop::collection::vec((0usize..6, 0.0f64..20.0), 0..2),
         risk_aversion in 0.0f64..1.0,
     ) -> Capital {
         Capital {
@@ -68,7 +69,7 @@ prop_compose! {
             }).collect(),
             floors: floors.iter().map(|(u, amount, y)| UnitBound { unit: unit(*u), amount: *amount, years: (YEARS[*y], YEARS[*y]), note: None, line: 1 }).collect(),
             caps: caps.iter().map(|(u, amount, y)| UnitBound { unit: unit(*u), amount: *amount, years: (YEARS[*y], YEARS[*y]), note: None, line: 1 }).collect(),
-            cycles: Vec::new(),
+            cycles: cycles.iter().map(|(u, amount)| UnitBound { unit: unit(*u), amount: *amount, years: (YEARS[0], YEARS[2]), note: None, line: 1 }).collect(),
             previous: Vec::new(),
         }
     }
@@ -111,12 +112,30 @@ proptest! {
                     let got = per_unit_year.get(&(floor.unit.clone(), floor.years.0)).copied().unwrap_or(0.0);
                     prop_assert!(got >= floor.amount - tolerance(floor.amount), "floor {floor:?}: {got}");
                 }
+                for cycle in &capital.cycles {
+                    for year in YEARS {
+                        let got = per_unit_year.get(&(cycle.unit.clone(), year)).copied().unwrap_or(0.0);
+                        prop_assert!(got >= cycle.amount - tolerance(cycle.amount), "cycle {cycle:?} in {year}: {got}");
+                    }
+                }
                 for cap in &capital.caps {
                     let got = per_unit_year.get(&(cap.unit.clone(), cap.years.0)).copied().unwrap_or(0.0);
                     prop_assert!(got <= cap.amount + tolerance(cap.amount), "cap {cap:?}: {got}");
                 }
             }
-            Err(PlanError::Infeasible(conflict)) => prop_assert!(!conflict.is_empty()),
+            Err(PlanError::Infeasible(conflict)) => {
+                prop_assert!(!conflict.is_empty());
+                // The conflict is irreducible: infeasible on its own, feasible without any one of it.
+                let lp = plan::build(&capital, Some(&strategy), &classes).lp;
+                let groups = lp.conflict();
+                let others: std::collections::BTreeSet<String> = lp.groups().into_iter().filter(|g| !groups.contains(g)).collect();
+                prop_assert!(!lp.feasible_without(&others));
+                for group in &groups {
+                    let mut without = others.clone();
+                    without.insert(group.clone());
+                    prop_assert!(lp.feasible_without(&without), "{group} is not needed");
+                }
+            }
             Err(other) => prop_assert!(false, "{other:?}"),
         }
     }
