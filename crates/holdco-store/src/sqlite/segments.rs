@@ -71,18 +71,46 @@ pub(super) fn write<'a>(
         by_address.insert(address, number);
         number
     };
-    let mut numbered: FastMap<(u32, u32, u32, Granularity, Basis), Vec<u32>> = FastMap::default();
+    // Each fact gets its series number; a counting sort then lays the facts out series by
+    // series in one array (no growing list per series).
+    let mut series_numbers: FastMap<(u32, u32, u32, Granularity, Basis), u32> = FastMap::default();
+    let mut first_of_series: Vec<u32> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut series_of: Vec<u32> = Vec::with_capacity(facts.len());
     for (index, fact) in facts.iter().enumerate() {
         let key = &fact.key;
         let counterparty = key.counterparty.as_ref().map_or(u32::MAX, |unit| number(unit.as_str()));
         let series = (number(key.unit.as_str()), number(key.metric.as_str()), counterparty, key.period.granularity, key.basis);
-        numbered.entry(series).or_default().push(index as u32);
+        let next = first_of_series.len() as u32;
+        let found = *series_numbers.entry(series).or_insert(next);
+        if found == next {
+            first_of_series.push(index as u32);
+            counts.push(0);
+        }
+        counts[found as usize] += 1;
+        series_of.push(found);
     }
-    let series: Vec<Vec<u32>> = numbered.into_values().collect();
+    drop(series_numbers);
+    let mut offsets = Vec::with_capacity(counts.len() + 1);
+    let mut total = 0;
+    offsets.push(0);
+    for count in &counts {
+        total += count;
+        offsets.push(total);
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; facts.len()];
+    for (index, series) in series_of.iter().enumerate() {
+        let slot = &mut cursor[*series as usize];
+        order[*slot] = index as u32;
+        *slot += 1;
+    }
+    drop(series_of);
     // Rows go in primary-key order, so the B-tree only ever appends.
-    let mut ordered: Vec<(KeyColumns<'_>, Vec<u32>)> = series
-        .into_iter()
-        .map(|members| (KeyColumns::of(&facts[members[0] as usize].key), members))
+    let mut ordered: Vec<(KeyColumns<'_>, std::ops::Range<usize>)> = first_of_series
+        .iter()
+        .enumerate()
+        .map(|(series, first)| (KeyColumns::of(&facts[*first as usize].key), offsets[series]..offsets[series + 1]))
         .collect();
     ordered.sort_unstable_by(|(a, _), (b, _)| {
         (a.unit, a.granularity, a.metric, a.counterparty, a.basis, &a.structure).cmp(&(
@@ -108,7 +136,8 @@ pub(super) fn write<'a>(
     };
     let mut starts: Vec<i32> = Vec::new();
     let mut figures: Vec<f64> = Vec::new();
-    for (columns, mut members) in ordered {
+    for (columns, range) in ordered {
+        let members = &mut order[range];
         members.sort_unstable_by_key(|index| facts[*index as usize].key.period.start);
         if let Some(pair) = members.windows(2).find(|pair| {
             facts[pair[0] as usize].key.period.start == facts[pair[1] as usize].key.period.start
@@ -119,7 +148,7 @@ pub(super) fn write<'a>(
         starts.clear();
         figures.clear();
         let mut has_extras = false;
-        for index in &members {
+        for index in members.iter() {
             let fact = facts[*index as usize];
             starts.push(fact.key.period.start);
             figures.push(fact.value);
