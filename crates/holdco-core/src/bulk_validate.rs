@@ -133,13 +133,15 @@ fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
     let facts = &model.facts;
     let parts = rayon::current_num_threads().max(1);
     let part_size = facts.len().div_ceil(parts).max(1);
-    let grouped: Vec<(Vec<&str>, FxHashMap<SeriesKey, Vec<u32>>)> = facts
+    // Each part numbers its ids and series and tags every fact with its series number.
+    let grouped: Vec<(Vec<&str>, Vec<SeriesKey>, Vec<u32>)> = facts
         .par_chunks(part_size)
-        .enumerate()
-        .map(|(part, slice)| {
+        .map(|slice| {
             let mut numbering = Numbering::default();
-            let mut series: FxHashMap<SeriesKey, Vec<u32>> = FxHashMap::default();
-            for (offset, fact) in slice.iter().enumerate() {
+            let mut numbers: FxHashMap<SeriesKey, u32> = FxHashMap::default();
+            let mut keys: Vec<SeriesKey> = Vec::new();
+            let mut series_of: Vec<u32> = Vec::with_capacity(slice.len());
+            for fact in slice {
                 let key = &fact.key;
                 let mut number = |text| numbering.number(text);
                 let (basis, structure) = basis_numbers(key.basis);
@@ -151,37 +153,68 @@ fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
                     basis,
                     structure,
                 };
-                series.entry(series_key).or_default().push((part * part_size + offset) as u32);
+                let next = keys.len() as u32;
+                let found = *numbers.entry(series_key).or_insert(next);
+                if found == next {
+                    keys.push(series_key);
+                }
+                series_of.push(found);
             }
-            (numbering.texts, series)
+            (numbering.texts, keys, series_of)
         })
         .collect();
-    // Merge the parts: renumber each part's ids by text, and append its members in order.
-    let mut global: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut merged: FxHashMap<SeriesKey, Vec<u32>> = FxHashMap::default();
-    for (texts, series) in grouped {
-        let renumber: Vec<u32> = texts
+    // Merge the parts: renumber each part's ids by text and its series by key.
+    let mut global_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut global_series: FxHashMap<SeriesKey, u32> = FxHashMap::default();
+    let mut series_of: Vec<u32> = Vec::with_capacity(facts.len());
+    for (texts, keys, part_series) in grouped {
+        let ids: Vec<u32> = texts
             .iter()
             .map(|text| {
-                let next = global.len() as u32;
-                *global.entry(text).or_insert(next)
+                let next = global_ids.len() as u32;
+                *global_ids.entry(text).or_insert(next)
             })
             .collect();
-        for (mut key, members) in series {
-            key.unit = renumber[key.unit as usize];
-            key.metric = renumber[key.metric as usize];
-            if key.counterparty != u32::MAX {
-                key.counterparty = renumber[key.counterparty as usize];
-            }
-            merged.entry(key).or_default().extend(members);
-        }
+        let renumbered: Vec<u32> = keys
+            .into_iter()
+            .map(|mut key| {
+                key.unit = ids[key.unit as usize];
+                key.metric = ids[key.metric as usize];
+                if key.counterparty != u32::MAX {
+                    key.counterparty = ids[key.counterparty as usize];
+                }
+                let next = global_series.len() as u32;
+                *global_series.entry(key).or_insert(next)
+            })
+            .collect();
+        series_of.extend(part_series.into_iter().map(|local| renumbered[local as usize]));
     }
-    let series: Vec<Vec<u32>> = merged.into_values().collect();
-    let mut found: Vec<(usize, Diagnostic)> = series
-        .into_par_iter()
-        .flat_map_iter(|mut members| {
-            members.sort_by_key(|index| facts[*index as usize].key.period.start);
+    // A counting sort lays the facts out series by series, in file order within each.
+    let mut offsets = vec![0usize; global_series.len() + 1];
+    for series in &series_of {
+        offsets[*series as usize + 1] += 1;
+    }
+    for series in 0..global_series.len() {
+        offsets[series + 1] += offsets[series];
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; facts.len()];
+    for (index, series) in series_of.iter().enumerate() {
+        let slot = &mut cursor[*series as usize];
+        order[*slot] = index as u32;
+        *slot += 1;
+    }
+    let start_of = |index: &u32| facts[*index as usize].key.period.start;
+    let mut found: Vec<(usize, Diagnostic)> = offsets
+        .par_windows(2)
+        .flat_map_iter(|range| {
+            let members = &order[range[0]..range[1]];
             let mut found = Vec::new();
+            if members.windows(2).all(|pair| start_of(&pair[0]) < start_of(&pair[1])) {
+                return found; // the common case: in period order already, no repeats
+            }
+            let mut members = members.to_vec();
+            members.sort_by_key(start_of);
             for pair in members.windows(2) {
                 let (earlier, later) = (&facts[pair[0] as usize], &facts[pair[1] as usize]);
                 if earlier.key.period.start == later.key.period.start {
