@@ -14,8 +14,10 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-/// Bytes of a file parsed by one task: large enough to amortise the interning tables.
-const CHUNK_BYTES: usize = 4 << 20;
+/// Bytes of a file parsed by one task: large enough to amortise the interning tables and to
+/// keep few copies of each id string (each chunk makes its own, and validation and the store
+/// number ids by address), small enough to share a file between threads.
+const CHUNK_BYTES: usize = 16 << 20;
 
 /// Columns of a fact file by position: the index into [`FACT_COLUMNS`] of each field.
 struct Layout {
