@@ -257,14 +257,16 @@ impl Synth {
             let roll = rng.below(100);
             // Keep the population steady: create when units run low.
             let roll = if alive < units / 2 + 2 { 0 } else { roll };
+            // With the root alone there is nothing to move, merge or sell: create under it.
+            let only_root = state.alive_list.len() <= 1;
             let kind = match roll {
-                0..=14 => {
-                    let parent = if rng.below(3) == 0 { 0 } else { pick(&mut rng, &state) };
+                _ if only_root || roll <= 14 => {
+                    let parent = if only_root || rng.below(3) == 0 { 0 } else { pick(&mut rng, &state) };
                     let unit = state.add(Some(parent), month);
                     let id = UnitId::parse(&format!("u{unit}")).expect("valid");
                     ids.push(id.clone());
                     currency_of.push(if rng.below(4) == 0 { 1 + rng.below(SYNTH_CURRENCIES.len()) as u8 } else { 0 });
-                    ChangeKind::Create { unit: id, name: format!("Unit {unit}"), parent: Some(id_of(&ids, parent)), unit_kind: "company".into(), acquired: roll % 2 == 0, ownership: 1.0 }
+                    ChangeKind::Create { unit: id, name: format!("Unit {unit}"), parent: Some(id_of(&ids, parent)), unit_kind: "company".into(), acquired: roll % 2 == 0 && !only_root, ownership: 1.0 }
                 }
                 15..=29 => {
                     let unit = pick(&mut rng, &state);
@@ -511,6 +513,19 @@ pub fn change_kinds(model: &Model) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiny_groups_with_many_changes_terminate_and_stay_valid() {
+        // A group can shrink to its root alone; the generator must then create, not spin.
+        for seed in 0..300 {
+            for units in 2..6 {
+                let spec = SynthSpec { units, facts: 200, changes: 60, seed, months: Some(12), metrics: Some(3), ..SynthSpec::default() };
+                let model = Synth::generate(&spec).into_model();
+                let (_, problems) = crate::validate::validate(&model);
+                assert!(problems.is_empty(), "seed {seed}, {units} units: {:?}", problems.first());
+            }
+        }
+    }
 
     #[test]
     fn generated_models_are_valid_and_deterministic() {
