@@ -8,6 +8,7 @@ use holdco_core::calibrate::{self, Calibration};
 use holdco_core::format::{read_model, write_model};
 use holdco_core::period::parse_range;
 use holdco_core::reconcile::{self, Tolerance};
+use holdco_core::columnar::{rollup_from_table, FactTable};
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::validate::validate;
 use holdco_core::{Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId};
@@ -326,9 +327,16 @@ pub struct RollupArgs {
     /// Output currency (needs FX rates); the reporting currency when omitted.
     #[arg(long)]
     currency: Option<String>,
+    /// Always use the explainable engine, even on large models (shows own remainders and
+    /// eliminations as lines).
+    #[arg(long)]
+    exact: bool,
     #[command(flatten)]
     format: crate::FormatFlags,
 }
+
+/// Models with at least this many facts answer roll-ups on the columnar path.
+const FAST_PATH_FACTS: usize = 100_000;
 
 /// Node, periods, view, structure and basis: shared by rollup and explain.
 #[derive(clap::Args, Debug)]
@@ -391,7 +399,15 @@ pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
     let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
-    let answer = engine.rollup(&query)?;
+    // Large models take the columnar path when it covers the query (same node values).
+    let fast = (model.facts.len() >= FAST_PATH_FACTS && !args.exact)
+        .then(|| FactTable::from_model(&model, &engine).and_then(|table| rollup_from_table(&engine, &table, &query)).ok())
+        .flatten();
+    let took_fast_path = fast.is_some();
+    let answer = match fast {
+        Some(answer) => answer,
+        None => engine.rollup(&query)?,
+    };
     let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
     match args.format.output() {
         Output::Json => render::print_json(&answer)?,
@@ -431,6 +447,9 @@ pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
             }
             if !answer.excluded.is_empty() {
                 println!("  organic: left out {}", answer.excluded.join(", "));
+            }
+            if took_fast_path {
+                println!("  columnar path: each node's own remainder and eliminations are inside its figure (--exact shows them as lines)");
             }
             println!("  explain a figure: holdco explain {} --node ID --period P{}", answer.metric, if query.view == View::Reported { String::new() } else { format!(" --view {}", query.view) });
         }

@@ -173,3 +173,37 @@ fn queries_point_at_the_fix() {
     holdco(&db).args(["rollup", "profit", "--period", "FY2024"]).assert().code(2).stderr(predicate::str::contains("unknown metric `profit`"));
     holdco(&db).args(["explain", "revenue", "--node", "cloud", "--period", "FY2024"]).assert().code(2).stderr(predicate::str::contains("unknown unit `cloud`"));
 }
+
+#[test]
+fn large_models_answer_on_the_columnar_path_with_the_engines_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("big");
+    let db = dir.path().join("unused.db");
+    holdco(&db).args(["gen"]).arg(&model).args(["--units", "300", "--facts", "130000", "--changes", "60", "--months", "24", "--seed", "3"]).assert().success();
+    let run = |exact: bool| -> Vec<(String, String, Option<f64>)> {
+        let mut command = holdco(&db);
+        command.arg("--model").arg(&model).args(["rollup", "revenue", "--view", "restated", "--periods", "2016-01..2016-12", "--depth", "2", "--json"]);
+        if exact {
+            command.arg("--exact");
+        }
+        let output = command.assert().success().get_output().stdout.clone();
+        let json: serde_json::Value = serde_json::from_slice(&output).unwrap();
+        json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "node")
+            .map(|r| (r["node"].as_str().unwrap().to_string(), r["period"].as_str().unwrap().to_string(), r["value"].as_f64()))
+            .collect()
+    };
+    let fast = run(false);
+    let exact = run(true);
+    assert_eq!(fast.len(), exact.len());
+    for ((a, p, x), (b, q, y)) in fast.iter().zip(&exact) {
+        assert_eq!((a, p), (b, q));
+        match (x, y) {
+            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * (1.0 + x.abs()), "{a} {p}: {x} vs {y}"),
+            (x, y) => assert_eq!(x, y, "{a} {p}"),
+        }
+    }
+}

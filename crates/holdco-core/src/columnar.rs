@@ -978,3 +978,94 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
     }
     out
 }
+
+/// Answers an engine [`crate::rollup::Query`] from a fact table when the fast path covers it
+/// (additive metrics or ratios of them, periods recorded as such): the same node values as
+/// [`Engine::rollup`], without the lines that split a node into its own remainder and the
+/// eliminations between its children (those are folded into the node).
+pub fn rollup_from_table(engine: &Engine, table: &FactTable, query: &crate::rollup::Query) -> Result<crate::rollup::Rollup, ColumnarError> {
+    use crate::model::Measure;
+    use crate::rollup::{BasisFilter, RollupRow, RowKind};
+    let model = engine.model();
+    let definition = model.metric(&query.metric).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", query.metric)))?;
+    let (metrics, ratio) = match &definition.aggregation {
+        Aggregation::Flow | Aggregation::Stock => (vec![query.metric.clone()], false),
+        Aggregation::Ratio { numerator, denominator } => (vec![numerator.clone(), denominator.clone()], true),
+        Aggregation::NonAdditive => return Err(ColumnarError::Unsupported("not additive".into())),
+    };
+    let basis = match query.basis {
+        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Plan => Basis::Plan,
+        BasisFilter::Estimate => Basis::Estimate,
+        BasisFilter::Restated(structure) => Basis::Restated { structure },
+    };
+    let fast = fast_rollup(
+        engine,
+        table,
+        &FastQuery { metrics, periods: query.periods.clone(), view: query.view, structure: query.structure, node: query.node.clone(), depth: query.depth, basis },
+    )?;
+    let timeline = engine.timeline();
+    let calendar = model.group.calendar();
+    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+    let display_date = match query.view {
+        View::Reported => query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target),
+        _ => target,
+    };
+    let display = engine.structure(display_date);
+    let top = match &query.node {
+        Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
+        None => timeline.root,
+    };
+    let stock = definition.aggregation == Aggregation::Stock;
+    let mut rates = Vec::new();
+    for period in &query.periods {
+        rates.push(engine.output_rate(query, *period, definition.measure, stock).map_err(|e| ColumnarError::Unsupported(e.to_string()))?);
+    }
+    let mut rows = Vec::new();
+    for (line_index, line) in fast.lines.iter().enumerate() {
+        let (unit, kind, depth) = match line {
+            FastLine::Node(u) => (*u, RowKind::Node, display.depth[*u as usize].saturating_sub(display.depth[top as usize])),
+            FastLine::Discontinued(u) => (*u, RowKind::Discontinued, 1),
+            FastLine::Outside(u) => (*u, RowKind::OutsideStructure, 1),
+        };
+        let record = timeline.record(unit);
+        let name = match kind {
+            RowKind::Node => record.name_on(display_date).to_string(),
+            RowKind::Discontinued => format!("discontinued: {}", record.last_name()),
+            _ => format!("not in the {target} structure: {}", record.last_name()),
+        };
+        for (j, period) in query.periods.iter().enumerate() {
+            let value = if ratio {
+                match (fast.get(0, line_index, j), fast.get(1, line_index, j)) {
+                    (Some(n), Some(d)) if d != 0.0 => Some(n / d),
+                    _ => None,
+                }
+            } else {
+                fast.get(0, line_index, j).map(|v| v / rates[j])
+            };
+            let value = if kind == RowKind::Node { value } else { value.or(Some(0.0)) };
+            rows.push(RollupRow {
+                node: record.id.to_string(),
+                name: name.clone(),
+                depth,
+                kind: kind.clone(),
+                period: period.label(calendar),
+                metric: query.metric.to_string(),
+                value,
+                minority: 0.0,
+                eliminated: 0.0,
+                gap: None,
+            });
+        }
+    }
+    let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
+    Ok(crate::rollup::Rollup {
+        metric: query.metric.to_string(),
+        view: query.view,
+        structure: display_date,
+        currency: (definition.measure == Measure::Currency).then(|| query.currency.clone().unwrap_or_else(|| model.group.currency.clone()).to_string()),
+        periods: query.periods.iter().map(|p| p.label(calendar)).collect(),
+        rows,
+        excluded: excluded.iter().map(|u| timeline.record(*u).id.to_string()).collect(),
+    })
+}

@@ -258,7 +258,8 @@ fn same_basis_key(basis: &Basis) -> Basis {
 impl<'m> Engine<'m> {
     /// Builds the engine; refuses an invalid model with its problems.
     pub fn new(model: &'m Model) -> Result<Self, QueryError> {
-        let (timeline, problems) = crate::validate::validate(model);
+        // The bulk validator finds the same problems as `validate::validate`, faster on large models.
+        let (timeline, problems) = crate::bulk_validate::validate(model);
         if !problems.is_empty() {
             return Err(QueryError::InvalidModel(problems));
         }
@@ -679,7 +680,7 @@ impl<'m> Engine<'m> {
         query.structure.unwrap_or_else(|| self.latest_structure_date())
     }
 
-    fn output_rate(&self, query: &Query, period: Period, measure: Measure, stock: bool) -> Result<f64, QueryError> {
+    pub(crate) fn output_rate(&self, query: &Query, period: Period, measure: Measure, stock: bool) -> Result<f64, QueryError> {
         match &query.currency {
             Some(currency) if measure == Measure::Currency && currency != &self.model.group.currency => self
                 .rate_of(currency, period, stock)
