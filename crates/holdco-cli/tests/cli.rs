@@ -1,19 +1,12 @@
 //! The `holdco` binary as a user meets it: commands on the bundled example, error messages
 //! for bad input, and the store left untouched when an import fails.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")
-}
+mod common;
 
-fn holdco(db: &Path) -> Command {
-    let mut command = Command::cargo_bin("holdco").unwrap();
-    command.arg("--db").arg(db).env_remove("HOLDCO_DB");
-    command
-}
+use common::{example, holdco};
 
 /// Copies the example into a temporary folder, to break it.
 fn example_copy(dir: &Path) -> PathBuf {

@@ -1,19 +1,12 @@
 //! `holdco classify` and `holdco plan` as a user meets them, and the strategy documents in
 //! check, import and export (all or nothing).
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")
-}
+mod common;
 
-fn holdco(db: &Path) -> Command {
-    let mut command = Command::cargo_bin("holdco").unwrap();
-    command.arg("--db").arg(db).env_remove("HOLDCO_DB");
-    command
-}
+use common::{example, holdco};
 
 /// Copies the model files of the example (not its tools or docs) into `dir/model`.
 fn example_copy(dir: &Path) -> PathBuf {

@@ -1,0 +1,16 @@
+//! Helpers shared by the CLI test binaries: the bundled example and the `holdco` command.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// The bundled Alibaba example folder.
+pub fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")
+}
+
+/// `holdco --db DB`, isolated from a `HOLDCO_DB` in the environment.
+pub fn holdco(db: &Path) -> Command {
+    let mut command = Command::cargo_bin("holdco").unwrap();
+    command.arg("--db").arg(db).env_remove("HOLDCO_DB");
+    command
+}
