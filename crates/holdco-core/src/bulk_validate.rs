@@ -9,7 +9,6 @@ use crate::model::{Aggregation, Basis, Diagnostic, Measure, Metric, Model};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::HashMap;
 
 /// Facts checked by one task.
 const CHUNK_FACTS: usize = 1 << 16;
@@ -110,15 +109,7 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
         problems.push(problem);
     }
     problems.extend(duplicates.map(|(_, problem)| problem));
-    let mut rates = HashMap::new();
-    for rate in &model.fx {
-        if rate.currency == model.group.currency {
-            problems.push(Diagnostic::at(&rate.origin, Some("currency"), format!("{} is the reporting currency; it needs no rate", rate.currency)));
-        }
-        if let Some(first) = rates.insert((rate.currency.clone(), rate.period), &rate.origin) {
-            problems.push(Diagnostic::at(&rate.origin, Some("period"), format!("duplicate rate for {} {} (first at {first})", rate.currency, rate.period.label(calendar))));
-        }
-    }
+    crate::validate::check_rates(model, &mut problems);
     (timeline, problems)
 }
 

@@ -72,6 +72,15 @@ impl Tolerance {
     }
 }
 
+impl Check {
+    /// A comparison, judged against the tolerance.
+    #[allow(clippy::too_many_arguments)]
+    fn new(kind: CheckKind, unit: String, metric: &str, period: String, basis: &Basis, published: f64, computed: f64, tolerance: Tolerance, detail: String) -> Check {
+        let difference = published - computed;
+        Check { kind, unit, metric: metric.to_string(), period, basis: basis_label(basis), published, computed, difference, ok: tolerance.allows(published, difference), detail }
+    }
+}
+
 fn basis_label(basis: &Basis) -> String {
     match basis {
         Basis::Restated { structure } => format!("restated@{structure}"),
@@ -121,19 +130,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             continue; // mixed currencies: compared after translation by the roll-up instead
         }
         let published = sums[key];
-        let difference = published - computed;
-        checks.push(Check {
-            kind: CheckKind::Total,
-            unit: timeline.record(*unit).id.to_string(),
-            metric: metric.clone(),
-            period: period.label(calendar),
-            basis: basis_label(basis),
-            published,
-            computed: *computed,
-            difference,
-            ok: tolerance.allows(published, difference),
-            detail: format!("sum of {}", units.join(" + ")),
-        });
+        checks.push(Check::new(CheckKind::Total, timeline.record(*unit).id.to_string(), metric, period.label(calendar), basis, published, *computed, tolerance, format!("sum of {}", units.join(" + "))));
     }
 
     // 2. Published restatements against holdco's restatement of the reported figures.
@@ -155,19 +152,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         };
         let Ok(rollup) = engine.rollup(&query) else { continue };
         let Some(computed) = rollup.rows.first().and_then(|r| r.value) else { continue };
-        let difference = published - computed;
-        checks.push(Check {
-            kind: CheckKind::Restatement,
-            unit: record.id.to_string(),
-            metric: metric.clone(),
-            period: period.label(calendar),
-            basis: basis_label(basis),
-            published: *published,
-            computed,
-            difference,
-            ok: tolerance.allows(*published, difference),
-            detail: format!("reported figures restated into the {structure} structure"),
-        });
+        checks.push(Check::new(CheckKind::Restatement, record.id.to_string(), metric, period.label(calendar), basis, *published, computed, tolerance, format!("reported figures restated into the {structure} structure")));
     }
 
     // 3. A recorded period against its recorded finer periods (when they cover it).
@@ -182,19 +167,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             continue;
         }
         let computed = if stock { values.last().copied().flatten().unwrap_or(0.0) } else { values.iter().flatten().sum() };
-        let difference = published - computed;
-        checks.push(Check {
-            kind: CheckKind::Periods,
-            unit: timeline.record(*unit).id.to_string(),
-            metric: metric.clone(),
-            period: period.label(calendar),
-            basis: basis_label(basis),
-            published: *published,
-            computed,
-            difference,
-            ok: tolerance.allows(*published, difference),
-            detail: format!("{} of {}", if stock { "last" } else { "sum" }, children.iter().map(|c| c.label(calendar)).collect::<Vec<_>>().join(" + ")),
-        });
+        checks.push(Check::new(CheckKind::Periods, timeline.record(*unit).id.to_string(), metric, period.label(calendar), basis, *published, computed, tolerance, format!("{} of {}", if stock { "last" } else { "sum" }, children.iter().map(|c| c.label(calendar)).collect::<Vec<_>>().join(" + "))));
     }
     checks.sort_by(|a, b| (a.kind, &a.metric, &a.period, &a.unit, &a.basis).cmp(&(b.kind, &b.metric, &b.period, &b.unit, &b.basis)));
     Ok(checks)

@@ -78,6 +78,13 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
             problems.push(at("unit", format!("duplicate fact: same unit, period, metric, counterparty and basis as {first}")));
         }
     }
+    check_rates(model, &mut problems);
+    (timeline, problems)
+}
+
+/// FX rates: none for the reporting currency, one per currency and period.
+pub(crate) fn check_rates(model: &Model, problems: &mut Vec<Diagnostic>) {
+    let calendar = model.group.calendar();
     let mut rates = HashMap::new();
     for rate in &model.fx {
         if rate.currency == model.group.currency {
@@ -87,5 +94,4 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
             problems.push(Diagnostic::at(&rate.origin, Some("period"), format!("duplicate rate for {} {} (first at {first})", rate.currency, rate.period.label(calendar))));
         }
     }
-    (timeline, problems)
 }

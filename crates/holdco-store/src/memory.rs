@@ -146,15 +146,7 @@ impl Store for MemoryStore {
             facts_revised: tally.revised,
             facts_unchanged: tally.unchanged,
         });
-        Ok(ImportSummary {
-            import_id,
-            facts_new: tally.new,
-            facts_revised: tally.revised,
-            facts_unchanged: tally.unchanged,
-            changes: incoming.timeline.len(),
-            metrics: incoming.metrics.len(),
-            fx_rates: incoming.fx.len(),
-        })
+        Ok(tally.summary(import_id, incoming))
     }
 
     fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {

@@ -222,6 +222,21 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// The summary an import reports for these counts.
+    pub(crate) fn summary(&self, import_id: i64, incoming: &holdco_core::Model) -> crate::ImportSummary {
+        crate::ImportSummary {
+            import_id,
+            facts_new: self.new,
+            facts_revised: self.revised,
+            facts_unchanged: self.unchanged,
+            changes: incoming.timeline.len(),
+            metrics: incoming.metrics.len(),
+            fx_rates: incoming.fx.len(),
+        }
+    }
+}
+
+impl Tally {
     /// Counts one outcome.
     pub fn count(&mut self, outcome: Outcome) {
         match outcome {

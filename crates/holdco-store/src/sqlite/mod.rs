@@ -176,15 +176,7 @@ impl Store for SqliteStore {
         transaction
             .commit()
             .map_err(database("committing the import"))?;
-        Ok(ImportSummary {
-            import_id,
-            facts_new: tally.new,
-            facts_revised: tally.revised,
-            facts_unchanged: tally.unchanged,
-            changes: incoming.timeline.len(),
-            metrics: incoming.metrics.len(),
-            fx_rates: incoming.fx.len(),
-        })
+        Ok(tally.summary(import_id, incoming))
     }
 
     fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {
