@@ -4,7 +4,8 @@ use anyhow::{bail, Context, Result};
 use holdco_core::format::{is_model_file, ModelFiles};
 use std::path::{Path, PathBuf};
 
-/// Reads every model file under `dir` (group.toml, timeline.toml, facts.csv, facts/*.csv, fx.csv).
+/// Reads every model file under `dir` (group.toml, timeline.toml, facts.csv, facts/*.csv,
+/// fx.csv, the strategy documents and scenarios/*.toml).
 pub fn read(dir: &Path) -> Result<ModelFiles> {
     if !dir.is_dir() {
         bail!("{} is not a folder (expected a model folder holding group.toml and timeline.toml; see docs/format.md)", dir.display());
@@ -14,10 +15,10 @@ pub fn read(dir: &Path) -> Result<ModelFiles> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if entry.path().is_dir() && name == "facts" {
+        if entry.path().is_dir() && (name == "facts" || name == "scenarios") {
             for inner in std::fs::read_dir(entry.path())? {
                 let inner = inner?;
-                let inner_name = format!("facts/{}", inner.file_name().to_string_lossy());
+                let inner_name = format!("{name}/{}", inner.file_name().to_string_lossy());
                 candidates.push((inner_name, inner.path()));
             }
         } else {

@@ -9,7 +9,7 @@ mod fast_facts;
 mod toml_files;
 mod write;
 
-use crate::model::{Diagnostic, Model};
+use crate::model::{Change, Diagnostic, Group, Metric, Model};
 use std::collections::BTreeMap;
 
 pub use write::write_model;
@@ -32,14 +32,30 @@ pub const FX_FILE: &str = "fx.csv";
 /// back unchanged; their meaning belongs to the `holdco-strategy` crate.
 pub const DOCUMENT_FILES: [&str; 3] = ["strategy.toml", "assessments.csv", "capital.toml"];
 
+/// Folder of scenario files (`scenarios/NAME.toml`), kept as documents; their meaning
+/// belongs to the `holdco-scenario` crate.
+pub const SCENARIOS_DIR: &str = "scenarios";
+
+/// True for the paths kept as documents: the strategy files and `scenarios/*.toml`.
+pub fn is_document_file(path: &str) -> bool {
+    DOCUMENT_FILES.contains(&path)
+        || (path.starts_with("scenarios/") && path.ends_with(".toml") && path.len() > 15 && !path[10..].contains('/'))
+}
+
 /// True for the paths a model folder may hold that this module reads.
 pub fn is_model_file(path: &str) -> bool {
     path == GROUP_FILE
         || path == TIMELINE_FILE
         || path == FACTS_FILE
         || path == FX_FILE
-        || DOCUMENT_FILES.contains(&path)
+        || is_document_file(path)
         || (path.starts_with("facts/") && path.ends_with(".csv") && !path[6..].contains('/'))
+}
+
+/// Parses `[[change]]` entries written as in timeline.toml from another file (a scenario's
+/// future changes), with diagnostics naming `path` and its lines.
+pub fn parse_changes(path: &str, bytes: &[u8], group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+    toml_files::parse_timeline(path, bytes, group, metrics, problems)
 }
 
 /// Decodes a file as UTF-8 text, accepting a byte-order mark; reports the line of the first
@@ -102,11 +118,9 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
         .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, &mut problems))
         .unwrap_or_default();
     let mut documents = std::collections::BTreeMap::new();
-    for name in DOCUMENT_FILES {
-        if let Some(bytes) = files.get(name) {
-            if let Some(text) = decode(name, bytes, &mut problems) {
-                documents.insert(name.to_string(), text.to_string());
-            }
+    for (name, bytes) in files.iter().filter(|(name, _)| is_document_file(name)) {
+        if let Some(text) = decode(name, bytes, &mut problems) {
+            documents.insert(name.to_string(), text.to_string());
         }
     }
     let model = Model { group, metrics, timeline, facts, fx, documents };
