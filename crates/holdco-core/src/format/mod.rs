@@ -52,10 +52,11 @@ pub fn is_model_file(path: &str) -> bool {
         || (path.starts_with("facts/") && path.ends_with(".csv") && !path[6..].contains('/'))
 }
 
-/// Parses `[[change]]` entries written as in timeline.toml from another file (a scenario's
-/// future changes), with diagnostics naming `path` and its lines.
-pub fn parse_changes(path: &str, bytes: &[u8], group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
-    toml_files::parse_timeline(path, bytes, group, metrics, problems)
+/// Parses the `[[change]]` entries, written as in timeline.toml, of a file that holds other
+/// tables too (a scenario's future changes), with diagnostics naming `path` and its lines.
+/// TOML syntax errors are not reported here: the file's owner reports them.
+pub fn parse_changes(path: &str, text: &str, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+    toml_files::parse_embedded_changes(path, text, group, metrics, problems)
 }
 
 /// Decodes a file as UTF-8 text, accepting a byte-order mark; reports the line of the first

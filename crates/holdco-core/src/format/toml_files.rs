@@ -287,19 +287,38 @@ struct TimelineFile {
 const CHANGE_FIELDS: &str =
     "id, date, kind, unit, name, parent, unit_kind, ownership, units, into, parts, share, consolidation, proceeds, proceeds_currency, buyer, class, note, source";
 
+/// The `[[change]]` entries of a file that holds other tables too (a scenario).
+#[derive(serde::Deserialize)]
+struct ChangesOnly {
+    #[serde(default)]
+    change: Vec<Spanned<Fields>>,
+}
+
 /// Parses timeline.toml; changes with problems are left out and reported.
 pub(super) fn parse_timeline(path: &str, bytes: &[u8], group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
     let Some(text) = decode(path, bytes, problems) else { return Vec::new() };
-    let file: TimelineFile = match toml::from_str(text) {
-        Ok(file) => file,
+    match toml::from_str::<TimelineFile>(text) {
+        Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
         Err(error) => {
             problems.push(toml_error(path, text, &error));
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+/// Parses the `[[change]]` entries of a file whose other tables belong to someone else
+/// (a scenario file); TOML syntax errors are left to that owner to report.
+pub(super) fn parse_embedded_changes(path: &str, text: &str, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+    match toml::from_str::<ChangesOnly>(text) {
+        Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn parse_change_tables(path: &str, text: &str, tables: Vec<Spanned<Fields>>, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut ids: BTreeMap<String, u32> = BTreeMap::new();
-    for table in file.change {
+    for table in tables {
         let mut entry = Entry::new(path, text, table);
         let id = entry.opt_str("id");
         let date = entry.req_date("date");
