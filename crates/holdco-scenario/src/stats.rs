@@ -1,1 +1,639 @@
-//! (being written)
+//! Streaming statistics whose memory does not grow with the number of paths: [`Moments`]
+//! (count, mean, variance, extremes) and [`Sketch`] (quantiles to a stated relative accuracy).
+//! Both merge, so each thread summarises its own paths and the summaries are combined.
+
+use serde::{Serialize, Serializer};
+
+/// Count, mean, variance and extremes of a stream of values (Welford's update; Chan et al.'s
+/// formula to merge). Floating-point merges are exact only up to rounding, so a
+/// reproducible run merges its parts in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    count: u64,
+    mean: f64,
+    /// Sum of squared deviations from the mean.
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Moments {
+    fn default() -> Moments {
+        Moments { count: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+impl Moments {
+    /// No values yet.
+    pub fn new() -> Moments {
+        Moments::default()
+    }
+
+    /// Adds one value.
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    /// Adds the values summarised by `other` (Chan, Golub and LeVeque's pairwise update).
+    pub fn merge(&mut self, other: &Moments) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = *other;
+            return;
+        }
+        let (na, nb) = (self.count as f64, other.count as f64);
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        self.mean += delta * nb / n;
+        self.m2 += other.m2 + delta * delta * na * nb / n;
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// The number of values.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The mean (0 when there are no values).
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// The sample standard deviation (divisor n - 1; 0 for fewer than two values).
+    pub fn sd(&self) -> f64 {
+        if self.count < 2 {
+            0.0
+        } else {
+            (self.m2.max(0.0) / (self.count - 1) as f64).sqrt()
+        }
+    }
+
+    /// The standard error of the mean, `sd / sqrt(n)` (0 for fewer than two values).
+    pub fn se(&self) -> f64 {
+        if self.count < 2 {
+            0.0
+        } else {
+            self.sd() / (self.count as f64).sqrt()
+        }
+    }
+
+    /// The smallest value (NaN when there are none).
+    pub fn min(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.min
+        }
+    }
+
+    /// The largest value (NaN when there are none).
+    pub fn max(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.max
+        }
+    }
+}
+
+/// Serialised as `{ count, mean, sd, se, min, max }`; min and max are null when empty.
+impl Serialize for Moments {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            count: u64,
+            mean: f64,
+            sd: f64,
+            se: f64,
+            min: Option<f64>,
+            max: Option<f64>,
+        }
+        let extreme = |v: f64| (self.count > 0).then_some(v);
+        Shown { count: self.count, mean: self.mean, sd: self.sd(), se: self.se(), min: extreme(self.min), max: extreme(self.max) }.serialize(serializer)
+    }
+}
+
+/// Values closer to zero than this are counted in the zero bucket (and reported as 0).
+pub const ZERO_THRESHOLD: f64 = 1e-12;
+/// The most buckets kept per sign. When the magnitudes seen span more than
+/// `gamma^MAX_BUCKETS` (about 6e17 at the default accuracy), the buckets of the smallest
+/// magnitudes are collapsed into the lowest kept one, so quantiles that fall among those
+/// smallest magnitudes lose their accuracy guarantee, and memory stays bounded.
+pub const MAX_BUCKETS: usize = 4096;
+/// The default relative accuracy of [`Sketch`] quantiles.
+pub const DEFAULT_ALPHA: f64 = 0.005;
+
+/// Bucket arrays grow in steps of this many buckets, so their memory depends on the range
+/// of values seen and not on the order in which it was discovered.
+const BUCKET_STEP: usize = 64;
+
+fn capacity_for(len: usize) -> usize {
+    len.div_ceil(BUCKET_STEP) * BUCKET_STEP
+}
+
+/// Counts in consecutive logarithmic buckets, `counts[k]` for bucket `offset + k`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Buckets {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+impl Buckets {
+    fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    fn highest(&self) -> i32 {
+        self.offset + self.counts.len() as i32 - 1
+    }
+
+    /// Adds `n` to bucket `index`. Keeps at most [`MAX_BUCKETS`] buckets below the highest
+    /// index seen, folding lower ones into the lowest kept bucket. The result depends only
+    /// on the multiset of indices added, never on their order, so merges are exact.
+    fn add(&mut self, index: i32, n: u64) {
+        let cap = MAX_BUCKETS as i32;
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.reserve_exact(capacity_for(1));
+            self.counts.push(n);
+            return;
+        }
+        let highest = self.highest();
+        if index > highest {
+            let floor = index - cap + 1;
+            if floor > self.offset {
+                // Fold the buckets that fall out of the window into its lowest bucket.
+                let drop = ((floor - self.offset) as usize).min(self.counts.len());
+                let folded: u64 = self.counts.drain(..drop).sum();
+                self.offset = floor;
+                if self.counts.is_empty() {
+                    self.counts.push(0);
+                }
+                self.counts[0] += folded;
+            }
+            let len = (index - self.offset + 1) as usize;
+            if len > self.counts.capacity() {
+                self.counts.reserve_exact(capacity_for(len) - self.counts.len());
+            }
+            self.counts.resize(len, 0);
+            self.counts[len - 1] += n;
+            return;
+        }
+        let index = index.max(highest - cap + 1);
+        if index < self.offset {
+            let grow = (self.offset - index) as usize;
+            let mut grown = Vec::with_capacity(capacity_for(grow + self.counts.len()).max(self.counts.capacity()));
+            grown.resize(grow, 0);
+            grown.extend_from_slice(&self.counts);
+            self.counts = grown;
+            self.offset = index;
+        }
+        self.counts[(index - self.offset) as usize] += n;
+    }
+
+    fn merge(&mut self, other: &Buckets) {
+        // Highest first, so the window is settled before the low buckets arrive.
+        for (k, &n) in other.counts.iter().enumerate().rev() {
+            if n > 0 {
+                self.add(other.offset + k as i32, n);
+            }
+        }
+    }
+
+    /// (index, count) of non-empty buckets, lowest index first.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        self.counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (self.offset + k as i32, *n))
+    }
+}
+
+/// A mergeable quantile sketch with relative accuracy `alpha` (DDSketch, Masson, Rim and Lee
+/// 2019) for values of any sign.
+///
+/// A positive value `x` is counted in bucket `ceil(log_gamma(x))` with
+/// `gamma = (1 + alpha) / (1 - alpha)`, so every value in a bucket lies within `alpha`
+/// (relative) of the bucket's representative `2 gamma^i / (gamma + 1)`; negative values use a
+/// mirror set of buckets by magnitude, and values within [`ZERO_THRESHOLD`] of zero a zero
+/// bucket. Count, minimum and maximum are exact. Memory is bounded by [`MAX_BUCKETS`] per
+/// sign, whatever the number of values. Bucket counts are integers, so merging is exact: the
+/// merge of sketches of the parts equals the sketch of the whole, in any order.
+/// Non-finite values are ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sketch {
+    alpha: f64,
+    /// `ln(gamma)`.
+    log_gamma: f64,
+    positive: Buckets,
+    negative: Buckets,
+    zero: u64,
+    count: u64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Sketch {
+    fn default() -> Sketch {
+        Sketch::new(DEFAULT_ALPHA)
+    }
+}
+
+impl Sketch {
+    /// An empty sketch with relative accuracy `alpha`, kept within [1e-6, 0.5] (a non-finite
+    /// value gives [`DEFAULT_ALPHA`]). Sketches merge only with sketches of the same `alpha`.
+    pub fn new(alpha: f64) -> Sketch {
+        let alpha = if alpha.is_finite() { alpha.clamp(1e-6, 0.5) } else { DEFAULT_ALPHA };
+        let log_gamma = ((1.0 + alpha) / (1.0 - alpha)).ln();
+        Sketch { alpha, log_gamma, positive: Buckets::default(), negative: Buckets::default(), zero: 0, count: 0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+
+    /// The relative accuracy.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    #[inline]
+    fn index(&self, magnitude: f64) -> i32 {
+        (libm::log(magnitude) / self.log_gamma).ceil() as i32
+    }
+
+    /// The representative value of bucket `index`: within `alpha` of everything in it.
+    fn representative(&self, index: i32) -> f64 {
+        2.0 * libm::exp(index as f64 * self.log_gamma) / (1.0 + libm::exp(self.log_gamma))
+    }
+
+    /// The interval of magnitudes counted in bucket `index`: (gamma^(i-1), gamma^i].
+    fn bounds(&self, index: i32) -> (f64, f64) {
+        (libm::exp((index - 1) as f64 * self.log_gamma), libm::exp(index as f64 * self.log_gamma))
+    }
+
+    /// Adds one value (non-finite values are ignored).
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.push_n(x, 1);
+    }
+
+    /// Adds `n` copies of a value (non-finite values are ignored).
+    pub fn push_n(&mut self, x: f64, n: u64) {
+        if !x.is_finite() || n == 0 {
+            return;
+        }
+        self.count += n;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        if x > ZERO_THRESHOLD {
+            let index = self.index(x);
+            self.positive.add(index, n);
+        } else if x < -ZERO_THRESHOLD {
+            let index = self.index(-x);
+            self.negative.add(index, n);
+        } else {
+            self.zero += n;
+        }
+    }
+
+    /// Adds the values of another sketch. Exact: the result does not depend on the order
+    /// of merges. Both sketches should have the same `alpha`; if they do not, `other`'s
+    /// buckets are read as if they had this sketch's.
+    pub fn merge(&mut self, other: &Sketch) {
+        self.positive.merge(&other.positive);
+        self.negative.merge(&other.negative);
+        self.zero += other.zero;
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// The number of values.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The smallest value (exact; NaN when empty).
+    pub fn min(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.min
+        }
+    }
+
+    /// The largest value (exact; NaN when empty).
+    pub fn max(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.max
+        }
+    }
+
+    /// Buckets in increasing order of value: (sign, index, count), sign -1, 0 or 1.
+    fn ordered(&self) -> impl Iterator<Item = (i8, i32, u64)> + '_ {
+        let negative = self.negative.iter().rev().map(|(i, n)| (-1i8, i, n));
+        let zero = (self.zero > 0).then_some((0i8, 0, self.zero));
+        let positive = self.positive.iter().map(|(i, n)| (1i8, i, n));
+        negative.chain(zero).chain(positive)
+    }
+
+    fn value_of(&self, sign: i8, index: i32) -> f64 {
+        match sign {
+            0 => 0.0,
+            s => f64::from(s) * self.representative(index),
+        }
+    }
+
+    /// The `q`-quantile, `q` in [0, 1]: the minimum at 0, the maximum at 1, and otherwise
+    /// within `alpha` (relative) of the order statistic of rank `floor(q (n - 1))` (within
+    /// [`ZERO_THRESHOLD`] for values counted as zero). NaN when empty or `q` is NaN.
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 || q.is_nan() {
+            return f64::NAN;
+        }
+        if q <= 0.0 {
+            return self.min;
+        }
+        if q >= 1.0 {
+            return self.max;
+        }
+        let rank = (q * (self.count - 1) as f64).floor() as u64;
+        let mut seen = 0u64;
+        for (sign, index, n) in self.ordered() {
+            seen += n;
+            if seen > rank {
+                return self.value_of(sign, index).clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+
+    /// About how many values are greater than `t` (exact below the minimum and at or above
+    /// the maximum; otherwise up to the bucket holding `t`).
+    pub fn count_above(&self, t: f64) -> u64 {
+        if self.count == 0 || t >= self.max {
+            return 0;
+        }
+        if t < self.min {
+            return self.count;
+        }
+        self.ordered().filter(|(sign, index, _)| self.value_of(*sign, *index) > t).map(|(_, _, n)| n).sum()
+    }
+
+    /// A histogram for charting: `bins` equal-width bins `(lo, hi, share)` over the
+    /// P0.5-P99.5 range (or min to max if that range is empty), where `share` is the fraction
+    /// of all values in the bin (values outside the range are left out, so shares add up to
+    /// about 0.99). Each bucket's count is spread evenly over its interval. Empty for an
+    /// empty sketch or zero bins; one bin holding everything when all values are equal.
+    pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, f64)> {
+        if self.count == 0 || bins == 0 {
+            return Vec::new();
+        }
+        let (mut lo, mut hi) = (self.quantile(0.005), self.quantile(0.995));
+        if hi <= lo {
+            (lo, hi) = (self.min, self.max);
+        }
+        if hi <= lo {
+            return vec![(lo, hi, 1.0)];
+        }
+        let width = (hi - lo) / bins as f64;
+        let mut mass = vec![0.0; bins];
+        let total = self.count as f64;
+        for (sign, index, n) in self.ordered() {
+            let (a, b) = match sign {
+                0 => (0.0, 0.0),
+                1 => self.bounds(index),
+                _ => {
+                    let (a, b) = self.bounds(index);
+                    (-b, -a)
+                }
+            };
+            // The exact extremes bound every bucket.
+            let (a, b) = (a.clamp(self.min, self.max), b.clamp(self.min, self.max));
+            let share = n as f64 / total;
+            if b - a <= 0.0 {
+                if (lo..=hi).contains(&a) {
+                    mass[(((a - lo) / width) as usize).min(bins - 1)] += share;
+                }
+                continue;
+            }
+            let (from, to) = (a.max(lo), b.min(hi));
+            if to <= from {
+                continue;
+            }
+            let first = (((from - lo) / width) as usize).min(bins - 1);
+            let last = (((to - lo) / width) as usize).min(bins - 1);
+            for (k, slot) in mass.iter_mut().enumerate().take(last + 1).skip(first) {
+                let (bin_lo, bin_hi) = (lo + k as f64 * width, lo + (k + 1) as f64 * width);
+                let overlap = to.min(bin_hi) - from.max(bin_lo);
+                if overlap > 0.0 {
+                    *slot += share * overlap / (b - a);
+                }
+            }
+        }
+        mass.iter().enumerate().map(|(k, m)| (lo + k as f64 * width, if k + 1 == bins { hi } else { lo + (k + 1) as f64 * width }, *m)).collect()
+    }
+
+    /// The bytes this sketch occupies, its bucket arrays included (at most about
+    /// `2 * 8 * MAX_BUCKETS` plus a constant, whatever the number of values).
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Sketch>() + (self.positive.counts.capacity() + self.negative.counts.capacity()) * std::mem::size_of::<u64>()
+    }
+
+    /// Whether no value has been added.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0 && self.positive.is_empty() && self.negative.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{bits, key, std_normal, stream_id};
+
+    fn normals(n: usize, path: u64) -> impl Iterator<Item = f64> {
+        let k = key(17, stream_id("stats test"), path);
+        (0..n as u64).map(move |s| std_normal(bits(k, s)))
+    }
+
+    fn sample_size() -> usize {
+        if cfg!(debug_assertions) {
+            200_000
+        } else {
+            1_000_000
+        }
+    }
+
+    #[test]
+    fn moments_match_two_pass_and_merge() {
+        let xs: Vec<f64> = normals(10_001, 1).map(|z| 100.0 + 3.0 * z).collect();
+        let mut all = Moments::new();
+        xs.iter().for_each(|x| all.push(*x));
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!((all.mean() - mean).abs() < 1e-10 && (all.sd() - sd).abs() < 1e-10);
+        assert!((all.se() - sd / n.sqrt()).abs() < 1e-12);
+        assert_eq!(all.min(), xs.iter().cloned().fold(f64::INFINITY, f64::min));
+        assert_eq!(all.max(), xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+        let (mut a, mut b) = (Moments::new(), Moments::new());
+        xs[..3000].iter().for_each(|x| a.push(*x));
+        xs[3000..].iter().for_each(|x| b.push(*x));
+        a.merge(&b);
+        a.merge(&Moments::new());
+        assert_eq!(a.count(), all.count());
+        assert!((a.mean() - all.mean()).abs() < 1e-10 && (a.sd() - all.sd()).abs() < 1e-10);
+        assert_eq!((a.min(), a.max()), (all.min(), all.max()));
+        let mut empty = Moments::new();
+        assert!(empty.min().is_nan() && empty.sd() == 0.0 && empty.se() == 0.0);
+        empty.merge(&all);
+        assert_eq!(empty, all);
+        let json = serde_json::to_string(&Moments::new()).unwrap();
+        assert_eq!(json, r#"{"count":0,"mean":0.0,"sd":0.0,"se":0.0,"min":null,"max":null}"#);
+    }
+
+    /// Every checked quantile lies within alpha of the exact order statistic.
+    fn check_quantiles(values: &mut [f64], sketch: &Sketch) {
+        values.sort_unstable_by(f64::total_cmp);
+        let n = values.len();
+        assert_eq!(sketch.count(), n as u64);
+        assert_eq!(sketch.quantile(0.0), values[0]);
+        assert_eq!(sketch.quantile(1.0), values[n - 1]);
+        for q in [0.001, 0.01, 0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.95, 0.99, 0.999] {
+            let exact = values[(q * (n - 1) as f64).floor() as usize];
+            let got = sketch.quantile(q);
+            let tolerance = sketch.alpha() * exact.abs() * (1.0 + 1e-12) + ZERO_THRESHOLD;
+            assert!((got - exact).abs() <= tolerance, "q {q}: sketch {got}, exact {exact}");
+        }
+    }
+
+    #[test]
+    fn quantiles_are_within_alpha() {
+        let n = sample_size();
+        let mut lognormal: Vec<f64> = normals(n, 2).map(|z| (2.0 + 1.5 * z).exp()).collect();
+        let mut normal: Vec<f64> = normals(n, 3).map(|z| 1000.0 + 50.0 * z).collect();
+        let mut mixed: Vec<f64> = normals(n, 4).map(|z| 0.3 + z * z * z).collect();
+        for values in [&mut lognormal, &mut normal, &mut mixed] {
+            let mut sketch = Sketch::new(DEFAULT_ALPHA);
+            values.iter().for_each(|x| sketch.push(*x));
+            check_quantiles(values, &sketch);
+        }
+        // Exact zeros and a coarser accuracy.
+        let mut with_zeros: Vec<f64> = normals(10_000, 5).map(|z| if z.abs() < 0.5 { 0.0 } else { -z }).collect();
+        let mut sketch = Sketch::new(0.02);
+        with_zeros.iter().for_each(|x| sketch.push(*x));
+        check_quantiles(&mut with_zeros, &sketch);
+    }
+
+    #[test]
+    fn merging_halves_equals_the_whole() {
+        let values: Vec<f64> = normals(100_000, 6).map(|z| 5.0 * z + 1.0).collect();
+        let mut whole = Sketch::default();
+        values.iter().for_each(|x| whole.push(*x));
+        let (mut a, mut b) = (Sketch::default(), Sketch::default());
+        values[..37_000].iter().for_each(|x| a.push(*x));
+        values[37_000..].iter().for_each(|x| b.push(*x));
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        for q in (0..=100).map(|i| i as f64 / 100.0) {
+            assert_eq!(ab.quantile(q).to_bits(), whole.quantile(q).to_bits(), "q {q}");
+            assert_eq!(ba.quantile(q).to_bits(), whole.quantile(q).to_bits(), "q {q}");
+        }
+        assert_eq!(ab.count(), whole.count());
+        assert_eq!(ab.histogram(30), whole.histogram(30));
+    }
+
+    #[test]
+    fn collapsing_keeps_memory_bounded_and_merges_exact() {
+        // Magnitudes spanning 1e-10 to 1e300 need far more than MAX_BUCKETS buckets.
+        let values: Vec<f64> = (0..20_000).map(|i| 10f64.powf(-10.0 + 310.0 * ((i * 7919) % 20_000) as f64 / 20_000.0)).collect();
+        let mut whole = Sketch::default();
+        values.iter().for_each(|x| whole.push(*x));
+        assert!(whole.positive.counts.len() <= MAX_BUCKETS);
+        assert!(whole.memory_bytes() <= std::mem::size_of::<Sketch>() + 2 * 8 * 2 * MAX_BUCKETS);
+        let mut parts = [Sketch::default(), Sketch::default(), Sketch::default()];
+        for (i, x) in values.iter().enumerate() {
+            parts[i % 3].push(*x);
+        }
+        let mut merged = parts[2].clone();
+        merged.merge(&parts[0]);
+        merged.merge(&parts[1]);
+        for q in [0.0, 0.01, 0.2, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(merged.quantile(q).to_bits(), whole.quantile(q).to_bits(), "q {q}");
+        }
+        // The quantiles within the kept window (the top ~17.8 decades, here above 1e282)
+        // keep their accuracy.
+        let mut sorted = values.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let exact = sorted[(0.99 * (sorted.len() - 1) as f64) as usize];
+        assert!(exact > 1e283);
+        assert!((whole.quantile(0.99) - exact).abs() <= DEFAULT_ALPHA * exact * (1.0 + 1e-12));
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_the_number_of_values() {
+        // A bounded distribution covers the same buckets whatever the sample size.
+        let sizes = [100_000u64, 1_000_000 / if cfg!(debug_assertions) { 2 } else { 1 }];
+        let memory: Vec<usize> = sizes
+            .iter()
+            .map(|&n| {
+                let mut sketch = Sketch::default();
+                let k = key(3, 3, 3);
+                (0..n).for_each(|s| sketch.push(1.0 + 999.0 * crate::rng::uniform(bits(k, s))));
+                sketch.memory_bytes()
+            })
+            .collect();
+        assert_eq!(memory[0], memory[1]);
+        // An unbounded one stays under the cap.
+        let mut sketch = Sketch::default();
+        normals(sample_size(), 9).for_each(|z| sketch.push((3.0 * z).exp() - 1.0));
+        assert!(sketch.memory_bytes() <= std::mem::size_of::<Sketch>() + 2 * 8 * 2 * MAX_BUCKETS);
+    }
+
+    #[test]
+    fn edge_cases() {
+        let mut sketch = Sketch::new(f64::NAN);
+        assert_eq!(sketch.alpha(), DEFAULT_ALPHA);
+        assert!(sketch.quantile(0.5).is_nan() && sketch.histogram(10).is_empty() && sketch.count_above(0.0) == 0);
+        sketch.push(f64::NAN);
+        sketch.push(f64::INFINITY);
+        assert!(sketch.is_empty());
+        sketch.push_n(7.0, 5);
+        assert_eq!(sketch.quantile(0.3), 7.0);
+        assert_eq!(sketch.histogram(10), vec![(7.0, 7.0, 1.0)]);
+        assert_eq!((sketch.count_above(6.0), sketch.count_above(7.0)), (5, 0));
+        assert!(sketch.quantile(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn counts_above_and_histogram_shares() {
+        let values: Vec<f64> = normals(100_000, 8).collect();
+        let mut sketch = Sketch::default();
+        values.iter().for_each(|x| sketch.push(*x));
+        for t in [-2.0, -0.5, 0.0, 0.7, 2.5] {
+            let exact = values.iter().filter(|x| **x > t).count() as f64;
+            // Only values in t's bucket (relative width 2 alpha) can be misplaced.
+            let slack = values.iter().filter(|x| (**x - t).abs() <= 2.0 * DEFAULT_ALPHA * t.abs() + ZERO_THRESHOLD).count() as f64;
+            assert!((sketch.count_above(t) as f64 - exact).abs() <= slack, "t {t}");
+        }
+        let bins = sketch.histogram(40);
+        assert_eq!(bins.len(), 40);
+        let total: f64 = bins.iter().map(|b| b.2).sum();
+        assert!((total - 0.99).abs() < 0.002, "shares add up to {total}");
+        for pair in bins.windows(2) {
+            assert!(pair[0].1 <= pair[1].0 + 1e-12 && pair[0].0 < pair[0].1);
+        }
+        // The middle bin holds about its normal probability.
+        let (lo, hi, share) = bins[20];
+        let expected = crate::rng::norm_cdf(hi) - crate::rng::norm_cdf(lo);
+        assert!((share - expected).abs() < 4.0 * (expected / 100_000.0).sqrt(), "{share} vs {expected}");
+    }
+}
