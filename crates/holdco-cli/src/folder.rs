@@ -7,10 +7,19 @@ use std::path::{Path, PathBuf};
 /// Reads every model file under `dir` (group.toml, timeline.toml, facts.csv, facts/*.csv,
 /// fx.csv, the strategy documents and scenarios/*.toml).
 pub fn read(dir: &Path) -> Result<ModelFiles> {
+    let mut files = ModelFiles::new();
+    for (name, path) in read_names(dir)? {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.insert(name, bytes);
+    }
+    Ok(files)
+}
+
+/// The model files [`read`] reads: their names in the folder and their paths.
+pub fn read_names(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     if !dir.is_dir() {
         bail!("{} is not a folder (expected a model folder holding group.toml and timeline.toml; see docs/format.md)", dir.display());
     }
-    let mut files = ModelFiles::new();
     let mut candidates: Vec<(String, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
@@ -25,13 +34,8 @@ pub fn read(dir: &Path) -> Result<ModelFiles> {
             candidates.push((name, entry.path()));
         }
     }
-    for (name, path) in candidates {
-        if is_model_file(&name) && path.is_file() {
-            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.insert(name, bytes);
-        }
-    }
-    Ok(files)
+    candidates.retain(|(name, path)| is_model_file(name) && path.is_file());
+    Ok(candidates)
 }
 
 /// Writes files into `dir`, creating folders as needed.

@@ -5,6 +5,7 @@
 //! Tests hold the two equal on every bad-input fixture; `holdco check` and `holdco import`
 //! use this one.
 
+use crate::format::fact_columns::{FactColumns, NONE};
 use crate::model::{Aggregation, Basis, Diagnostic, Measure, Metric, Model};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
@@ -111,6 +112,88 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
     problems.extend(duplicates.map(|(_, problem)| problem));
     crate::validate::check_rates(model, &mut problems);
     (timeline, problems)
+}
+
+/// True when a model read as columns ([`crate::format::fact_columns`]) has no problem at
+/// all: `model` holds everything but the facts, `columns` the facts. Checks what
+/// [`validate`] checks, once per series where the rule is the same for every fact of a
+/// series (unit, metric, counterparty, lives of units over the series' first and last
+/// periods) and per row otherwise (currencies); sorts each series by period and refuses a
+/// repeated key. It never explains a problem: on `false`, validate the model read by
+/// [`crate::format::read_model`] for the diagnostics.
+pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
+    if !model.facts.is_empty() {
+        return false;
+    }
+    let (timeline, problems) = validate(model);
+    if !problems.is_empty() || !columns.sort_series() {
+        return false;
+    }
+    let mut metrics: FxHashMap<&str, &Metric> = FxHashMap::default();
+    for metric in &model.metrics {
+        metrics.entry(metric.id.as_str()).or_insert(metric);
+    }
+    let rate_currencies: FxHashSet<&str> = model.fx.iter().map(|r| r.currency.as_str()).collect();
+    let currency_ok: Vec<bool> = columns
+        .currencies
+        .iter()
+        .map(|currency| currency == &model.group.currency || rate_currencies.contains(currency.as_str()))
+        .collect();
+    let units: Vec<Option<&crate::timeline::UnitRecord>> =
+        columns.units.iter().map(|unit| timeline.unit(unit).map(|index| timeline.record(index))).collect();
+    let columns = &*columns;
+    (0..columns.series.len()).into_par_iter().with_min_len(256).all(|series| {
+        let s = &columns.series[series];
+        let rows = columns.rows(series);
+        if rows.is_empty() {
+            return true;
+        }
+        let Some(metric) = metrics.get(columns.metrics[s.metric as usize].as_str()) else { return false };
+        if matches!(metric.aggregation, Aggregation::Ratio { .. }) {
+            return false;
+        }
+        if metric.aggregation == Aggregation::NonAdditive && s.counterparty != NONE {
+            return false;
+        }
+        let currencies = &columns.currency[rows.clone()];
+        let currencies_ok = if metric.measure == Measure::Currency {
+            currencies.iter().all(|c| *c == NONE || currency_ok[*c as usize])
+        } else {
+            currencies.iter().all(|c| *c == NONE)
+        };
+        if !currencies_ok {
+            return false;
+        }
+        // Sorted by start, one granularity: the first period ends first, the last starts last.
+        let first = crate::period::Period::new(columns.starts[rows.start], s.granularity);
+        let last = crate::period::Period::new(columns.starts[rows.end - 1], s.granularity);
+        let lives_over = |record: &crate::timeline::UnitRecord| {
+            record.created <= first.last_day() && record.ended.is_none_or(|(end, _)| end > last.first_day())
+        };
+        let Some(record) = units[s.unit as usize] else { return false };
+        match s.basis {
+            Basis::Restated { structure } => {
+                if !record.alive_on(structure) || !(0..=9999).contains(&chrono::Datelike::year(&structure)) {
+                    return false;
+                }
+            }
+            _ => {
+                if !lives_over(record) {
+                    return false;
+                }
+            }
+        }
+        if s.counterparty != NONE {
+            if s.counterparty == s.unit {
+                return false;
+            }
+            match units[s.counterparty as usize] {
+                Some(record) if lives_over(record) => {}
+                _ => return false,
+            }
+        }
+        true
+    })
 }
 
 /// Every fact whose key an earlier fact already has, with its problem, in fact order.
@@ -330,6 +413,40 @@ parent = "g"
         );
         files.insert("facts.csv".into(), facts.as_bytes().to_vec());
         files
+    }
+
+    /// The columnar check passes exactly the folders the reference path finds no problem in.
+    #[test]
+    fn columns_are_valid_exactly_when_the_reference_finds_nothing() {
+        let header = "unit,period,metric,value,currency,counterparty,basis,structure\n";
+        let cases = [
+            ("a,FY2021,revenue,1,,,,\na,FY2022,revenue,2,,,,\n", true),
+            ("a,FY2022,revenue,1,,,,\na,FY2021,revenue,2,,,,\n", true),
+            ("a,FY2021,revenue,1,CNY,,,\na,FY2021,dau,2,,g,,\n", false),
+            ("a,FY2021,dau,2,,,,\na,2021Q1,revenue,1,CNY,g,,\n", true),
+            ("a,FY2021,revenue,1,,,,\na,FY2021,revenue,2,,,,\n", false),
+            ("a,FY2022,revenue,1,,,,\na,FY2021,revenue,2,,,,\na,FY2022,revenue,3,,,,\n", false),
+            ("b,FY2021,revenue,1,,,,\n", false),
+            ("a,FY2019,revenue,1,,,,\n", false),
+            ("a,FY2021,revenue,1,,,,\na,FY2019,revenue,1,,,,\n", false),
+            ("a,FY2021,revenue,1,EUR,,,\n", false),
+            ("a,FY2021,dau,1,USD,,,\n", false),
+            ("a,FY2021,margin,1,,,,\n", false),
+            ("a,FY2021,nothing,1,,,,\n", false),
+            ("a,FY2021,revenue,1,,a,,\n", false),
+            ("a,FY2021,revenue,1,,z,,\n", false),
+            ("a,FY2019,revenue,1,,,restated,2021-01-01\n", true),
+            ("a,FY2021,revenue,1,,,restated,2019-01-01\n", false),
+            ("a,FY2021,revenue,1,,,plan,\na,FY2021,revenue,1,,,estimate,\n", true),
+        ];
+        for (rows, valid) in cases {
+            let files = files(&format!("{header}{rows}"));
+            let (model, problems) = read_model(&files);
+            let (_, more) = super::validate(&model.expect("a model"));
+            assert_eq!(problems.is_empty() && more.is_empty(), valid, "{rows}: {problems:?} {more:?}");
+            let (model, mut columns) = crate::format::fact_columns::read_model_columns(&files).expect("readable");
+            assert_eq!(super::columns_valid(&model, &mut columns), valid, "{rows}");
+        }
     }
 
     #[test]

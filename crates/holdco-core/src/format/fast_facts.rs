@@ -17,21 +17,21 @@ use rustc_hash::FxHashMap;
 /// Bytes of a file parsed by one task: large enough to amortise the interning tables and to
 /// keep few copies of each id string (each chunk makes its own, and validation and the store
 /// number ids by address), small enough to share a file between threads.
-const CHUNK_BYTES: usize = 16 << 20;
+pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 /// Columns of a fact file by position: the index into [`FACT_COLUMNS`] of each field.
-struct Layout {
+pub(super) struct Layout {
     /// For each of the nine known columns, its position in a row.
-    position: [Option<usize>; 9],
-    width: usize,
+    pub(super) position: [Option<usize>; 9],
+    pub(super) width: usize,
 }
 
 /// One line-aligned piece of a file's rows.
-struct Chunk<'a> {
-    file: usize,
-    text: &'a str,
+pub(super) struct Chunk<'a> {
+    pub(super) file: usize,
+    pub(super) text: &'a str,
     /// One-based line number of the first line of `text`.
-    first_line: u32,
+    pub(super) first_line: u32,
 }
 
 /// Parses every fact file (in the order given) and appends the facts and any problems, in
@@ -121,7 +121,7 @@ fn parse_in_chunks(
 
 /// Checks that a file suits the fast reader and reads its header: the layout, the text after
 /// the header and the line number where that text starts.
-fn prepare(bytes: &[u8]) -> Option<(Layout, &str, u32)> {
+pub(super) fn prepare(bytes: &[u8]) -> Option<(Layout, &str, u32)> {
     let mut ignored = Vec::new();
     let text = decode("", bytes, &mut ignored)?;
     if text.as_bytes().iter().any(|b| *b == b'"' || *b == b'\r') {
@@ -144,7 +144,7 @@ fn prepare(bytes: &[u8]) -> Option<(Layout, &str, u32)> {
 }
 
 /// Cuts the rows of a file into chunks that end at line ends.
-fn split<'a>(file: usize, rows: &'a str, first_line: u32, chunk_bytes: usize, chunks: &mut Vec<Chunk<'a>>) {
+pub(super) fn split<'a>(file: usize, rows: &'a str, first_line: u32, chunk_bytes: usize, chunks: &mut Vec<Chunk<'a>>) {
     let mut start = 0;
     let mut line = first_line;
     let bytes = rows.as_bytes();
@@ -237,13 +237,13 @@ fn parse_chunk<'a>(path: &str, layout: &Layout, chunk: &Chunk<'a>, calendar: Fis
 }
 
 /// A field by its column in [`FACT_COLUMNS`], trimmed; None when absent or empty.
-fn field<'a>(layout: &Layout, fields: &[&'a str], column: usize) -> Option<&'a str> {
+pub(super) fn field<'a>(layout: &Layout, fields: &[&'a str], column: usize) -> Option<&'a str> {
     let index = layout.position[column]?;
     Some(fields[index].trim()).filter(|s| !s.is_empty())
 }
 
 /// The same date parse as the csv-crate reader's.
-fn parse_date(text: &str) -> Result<NaiveDate, String> {
+pub(super) fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
 }
 

@@ -6,6 +6,7 @@
 
 mod csv_files;
 mod fast_facts;
+pub mod fact_columns;
 mod toml_files;
 mod write;
 

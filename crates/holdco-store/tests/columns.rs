@@ -1,0 +1,116 @@
+//! The columnar import ([`SqliteStore::import_columns`]) stores exactly what the reference
+//! import of the same facts as a model stores: the same rows, the same model read back, the
+//! same histories, and later imports merge with it the same way.
+
+use holdco_core::format::fact_columns::read_model_columns;
+use holdco_core::format::{read_model, write_model};
+use holdco_core::synth::{Synth, SynthSpec};
+use holdco_core::{Basis, Currency, Model};
+use holdco_store::{SqliteStore, Store};
+use tempfile::TempDir;
+
+/// A generated group with a few sources, plan and restated figures mixed in.
+fn generated(seed: u64) -> Model {
+    let spec = SynthSpec { units: 40, facts: 6_000, changes: 25, seed, months: Some(30), ..SynthSpec::default() };
+    let mut model = Synth::generate(&spec).into_model();
+    let late = model.timeline.iter().map(|change| change.date).max().expect("changes");
+    for (index, fact) in model.facts.iter_mut().enumerate() {
+        match index % 97 {
+            0 => fact.source = Some(format!("annual report {} p {}", index % 5, index % 3)),
+            1 => fact.key.basis = Basis::Plan,
+            2 => fact.key.basis = Basis::Restated { structure: late },
+            3 if fact.currency.is_none() => fact.currency = Some(Currency::parse("usd").unwrap()),
+            _ => {}
+        }
+    }
+    model
+}
+
+/// Every row of a table or view, as text, in a fixed order.
+fn rows(path: &std::path::Path, sql: &str) -> Vec<Vec<String>> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection.prepare(sql).unwrap();
+    let width = statement.column_count();
+    let rows = statement
+        .query_map([], |row| {
+            (0..width)
+                .map(|index| row.get_ref(index).map(|value| format!("{value:?}")))
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+const FACT_ROWS: &str = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id, periods,
+    figures, extras, superseded FROM facts ORDER BY unit, granularity, metric, counterparty, basis, structure";
+const CURRENT: &str = "SELECT * FROM current_facts
+    ORDER BY unit, period_start, granularity, metric, counterparty, basis, structure";
+
+#[test]
+fn columns_store_what_the_reference_import_stores() {
+    for seed in [1, 2, 3] {
+        let files = write_model(&generated(seed));
+        let (reference, problems) = read_model(&files);
+        assert!(problems.is_empty(), "{problems:?}");
+        let reference = reference.unwrap();
+        let (without_facts, mut columns) = read_model_columns(&files).expect("a folder the fast reader takes");
+        assert_eq!(columns.len(), reference.facts.len());
+        // The mixed-in figures make some generated groups invalid (a restated figure of a
+        // unit gone by then, a currency on headcount): the columnar check says so exactly when
+        // the reference check finds a problem. The store takes them either way.
+        let (_, problems) = holdco_core::bulk_validate::validate(&reference);
+        assert_eq!(holdco_core::bulk_validate::columns_valid(&without_facts, &mut columns), problems.is_empty());
+        assert!(columns.sort_series());
+
+        let folder = TempDir::new().unwrap();
+        let (slow_path, fast_path) = (folder.path().join("slow.db"), folder.path().join("fast.db"));
+        let mut slow = SqliteStore::open(&slow_path).unwrap();
+        let mut fast = SqliteStore::open(&fast_path).unwrap();
+        assert!(!fast.holds_facts().unwrap());
+        let slow_summary = slow.import(&reference, "folder").unwrap();
+        let fast_summary = fast.import_columns(&without_facts, &columns, "folder").unwrap().expect("a store without facts");
+        assert_eq!(fast_summary, slow_summary);
+        assert!(fast.holds_facts().unwrap());
+        assert_eq!(fast.load().unwrap(), slow.load().unwrap());
+        assert_eq!(rows(&fast_path, FACT_ROWS), rows(&slow_path, FACT_ROWS));
+        assert_eq!(rows(&fast_path, CURRENT), rows(&slow_path, CURRENT));
+        assert_eq!(
+            rows(&fast_path, "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports"),
+            rows(&slow_path, "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports")
+        );
+        for fact in reference.facts.iter().step_by(211) {
+            let mut fast_history = fast.fact_history(&fact.key).unwrap();
+            let mut slow_history = slow.fact_history(&fact.key).unwrap();
+            assert_eq!(fast_history.len(), 1);
+            fast_history[0].imported_at = 0;
+            slow_history[0].imported_at = 0;
+            assert_eq!(fast_history, slow_history);
+        }
+
+        // A store with facts refuses the columnar path and writes nothing; the reference
+        // import then revises the same way in both.
+        assert!(fast.import_columns(&without_facts, &columns, "again").unwrap().is_none());
+        assert_eq!(fast.imports().unwrap().len(), 1);
+        let mut revised = reference.clone();
+        for fact in revised.facts.iter_mut().step_by(7) {
+            fact.value += 1.0;
+        }
+        let a = fast.import(&revised, "revised").unwrap();
+        let b = slow.import(&revised, "revised").unwrap();
+        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert_eq!(fast.load().unwrap(), slow.load().unwrap());
+        assert_eq!(rows(&fast_path, CURRENT), rows(&slow_path, CURRENT));
+    }
+}
+
+#[test]
+fn the_columnar_import_refuses_a_model_with_facts() {
+    let model = generated(4);
+    let files = write_model(&model);
+    let (_, columns) = read_model_columns(&files).unwrap();
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    assert!(store.import_columns(&model, &columns, "x").is_err());
+    assert_eq!(store.load().unwrap(), None);
+}
