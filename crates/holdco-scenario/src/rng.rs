@@ -274,6 +274,23 @@ pub fn std_normal(bits: u64) -> f64 {
     slow_normal(bits)
 }
 
+/// Standard normals for a batch of keys: `out[k * steps + t]` is the normal of step `t` of key
+/// `keys[k]`, equal to `std_normal(bits(keys[k], t))` bit for bit (whatever the batch size or
+/// the position of the key in it). Fills the first `keys.len() * steps` values of `out`, which
+/// must hold at least that many; the rest is left alone.
+pub fn fill_normals(keys: &[u64], steps: usize, out: &mut [f64]) {
+    let n = keys.len() * steps;
+    assert!(out.len() >= n, "fill_normals: out holds {} values, {} keys x {} steps need {}", out.len(), keys.len(), steps, n);
+    if steps == 0 {
+        return;
+    }
+    for (row, &key) in out[..n].chunks_exact_mut(steps).zip(keys) {
+        for (t, z) in row.iter_mut().enumerate() {
+            *z = std_normal(bits(key, t as u64));
+        }
+    }
+}
+
 /// The rare path of the ziggurat: the wedges, the tail, and retries with re-mixed bits.
 #[cold]
 #[inline(never)]
@@ -545,6 +562,22 @@ mod tests {
         let chi2: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
         let dof = (cells - 1) as f64;
         assert!(chi2 < dof + 4.0 * (2.0 * dof).sqrt(), "chi-square {chi2} with {dof} degrees of freedom");
+    }
+
+    #[test]
+    fn fill_normals_matches_std_normal() {
+        let s = stream_key(5, stream_id("batch"));
+        for (count, steps) in [(0, 10), (1, 1), (3, 0), (50, 10), (7, 13), (1, 37), (64, 3)] {
+            let keys: Vec<u64> = (0..count as u64).map(|p| path_key(s, p * 31 + 7)).collect();
+            let mut out = vec![f64::NAN; count * steps + 3];
+            fill_normals(&keys, steps, &mut out);
+            for (k, &key) in keys.iter().enumerate() {
+                for t in 0..steps {
+                    assert_eq!(out[k * steps + t].to_bits(), std_normal(bits(key, t as u64)).to_bits(), "key {k} step {t} of {count} x {steps}");
+                }
+            }
+            assert!(out[count * steps..].iter().all(|x| x.is_nan()), "values past the batch are left alone");
+        }
     }
 
     #[test]
