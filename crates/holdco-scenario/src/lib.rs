@@ -20,3 +20,32 @@ pub mod dist;
 pub mod rng;
 pub mod stats;
 pub mod svg;
+pub mod compile;
+pub mod engine;
+pub mod report;
+pub mod spec;
+
+use holdco_core::{Diagnostic, Model};
+
+/// Checks every scenario of `model` (which must be valid itself): the files, inheritance,
+/// the branch each makes of the timeline, and whether each can be projected and valued.
+/// Returns every problem found, each with file, line and field.
+pub fn check(model: &Model) -> Vec<Diagnostic> {
+    let (scenarios, mut problems) = spec::read_all(model);
+    for scenario in scenarios.values() {
+        // A scenario whose files already have problems is not compiled: its missing values
+        // would only repeat them.
+        let files: Vec<String> = scenario.chain.iter().map(|name| format!("{}/{name}.toml", spec::DIR)).collect();
+        if problems.iter().any(|p| files.contains(&p.file)) {
+            continue;
+        }
+        if let Err(found) = compile::compile(model, scenario) {
+            for diagnostic in found {
+                if !problems.contains(&diagnostic) {
+                    problems.push(diagnostic);
+                }
+            }
+        }
+    }
+    problems
+}

@@ -1,0 +1,76 @@
+//! Loading the bundled Alibaba example and building small projections by hand.
+
+use holdco_core::format::{is_model_file, read_model, ModelFiles};
+use holdco_core::Model;
+use holdco_scenario::dist::Dist;
+use holdco_scenario::engine::{Basis, Correlation, Method, Part, Projection, Var};
+use std::path::Path;
+
+/// The example folder's files (facts and scenarios included).
+pub fn example_files() -> ModelFiles {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba");
+    let mut files = ModelFiles::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if entry.path().is_dir() && (name == "facts" || name == "scenarios") {
+            for inner in std::fs::read_dir(entry.path()).unwrap() {
+                let inner = inner.unwrap();
+                files.insert(format!("{name}/{}", inner.file_name().to_string_lossy()), std::fs::read(inner.path()).unwrap());
+            }
+        } else if is_model_file(&name) {
+            files.insert(name, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
+
+/// The example model.
+pub fn example() -> Model {
+    let (model, problems) = read_model(&example_files());
+    assert!(problems.is_empty(), "{problems:#?}");
+    model.expect("model parses")
+}
+
+/// The example with one scenario file replaced (or added).
+pub fn with_scenario(name: &str, text: &str) -> Model {
+    let mut model = example();
+    model.documents.insert(format!("scenarios/{name}.toml"), text.to_string());
+    model
+}
+
+/// One part, held in full, valued by a multiple of EBITA in `year`.
+pub fn part(unit: &str, revenue0: f64, growth: Dist, margin: Dist, multiple: Dist) -> Part {
+    Part {
+        unit: unit.into(),
+        name: unit.into(),
+        revenue0,
+        growth: Var::one(format!("unit.{unit}.growth"), growth),
+        margin: Var::one(format!("unit.{unit}.margin"), margin),
+        multiple: Var::one(format!("unit.{unit}.multiple"), multiple),
+        basis: Basis::Ebita,
+        capital: Vec::new(),
+        elasticity: 0.0,
+        held: 1.0,
+        direct: 0.0,
+        report: 1.0,
+        dis_synergy: None,
+        status: "held".into(),
+    }
+}
+
+/// A projection of `parts` over `years`, the multiple applied in `year`.
+pub fn projection(name: &str, parts: Vec<Part>, years: usize, year: usize) -> Projection {
+    Projection {
+        name: name.into(),
+        years: (1..=years).map(|y| format!("Y{y}")).collect(),
+        parts,
+        correlation: Correlation::None,
+        method: Method::Multiple { year, rate: None },
+        net_cash: None,
+        other_assets: None,
+        discount: None,
+        costs: Vec::new(),
+        proceeds: Vec::new(),
+    }
+}
