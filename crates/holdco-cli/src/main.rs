@@ -5,6 +5,7 @@ mod bulk;
 mod commands;
 mod folder;
 mod render;
+mod scenario_commands;
 mod strategy_commands;
 
 use clap::{Parser, Subcommand};
@@ -91,6 +92,8 @@ enum Command {
     Classify(strategy_commands::ClassifyArgs),
     /// Solve the capital plan of capital.toml and explain it.
     Plan(strategy_commands::PlanArgs),
+    /// Scenarios: branches of the timeline valued by sum of the parts under uncertainty.
+    Scenario(scenario_commands::ScenarioArgs),
     /// Write a synthetic group of the requested size (deterministic from the seed).
     Gen(commands::GenArgs),
     /// The revisions of one fact (every import that changed it).
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => commands::gen(&args),
         Command::Classify(args) => strategy_commands::classify(&context, &args),
         Command::Plan(args) => strategy_commands::plan(&context, &args),
+        Command::Scenario(args) => scenario_commands::scenario(&context, &args),
         Command::Revisions { unit, metric, period, basis, counterparty, json } => {
             commands::revisions(&context, &unit, &metric, &period, &basis, counterparty.as_deref(), json)
         }
