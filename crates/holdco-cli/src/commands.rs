@@ -45,6 +45,7 @@ fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnostic>>
     if problems.is_empty() {
         // The strategy documents are checked against a model that is valid itself.
         problems.extend(holdco_strategy::check(&model).1);
+        problems.extend(holdco_scenario::check(&model));
     }
     if problems.is_empty() {
         Ok(Ok(model))
