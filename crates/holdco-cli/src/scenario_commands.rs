@@ -339,7 +339,7 @@ fn print_fans(results: &[&ScenarioResult]) {
         table.add_row(cells);
     }
     align_right(&mut table, 1..=2 * results.len());
-    println!("\nProjected group figures (parts at their consolidation factor):\n{table}");
+    println!("\nProjected group figures (the parts at their consolidation factor, eliminations included where they are a part):\n{table}");
 }
 
 fn print_tornado(tornado: &Tornado) {

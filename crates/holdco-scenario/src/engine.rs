@@ -168,7 +168,7 @@ impl Projection {
     /// Names of the bridge lines, in order: one per part, then the group items.
     pub fn line_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.parts.iter().map(|p| p.name.clone()).collect();
-        names.extend(["dis-synergies", "holding discount", "separation costs", "sale and listing proceeds", "net cash", "other assets"].map(String::from));
+        names.extend(["dis-synergies", "holding discount", "separation and integration costs", "sale and listing proceeds", "net cash", "other assets"].map(String::from));
         names
     }
 

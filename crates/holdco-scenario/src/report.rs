@@ -249,7 +249,7 @@ pub fn charts(results: &[&ScenarioResult], tornado: &Tornado) -> Vec<(String, St
         ("value.svg".into(), svg::histogram(&format!("Value to shareholders, {title}"), &format!("{currency} millions"), &densities)),
         (
             "tornado.svg".into(),
-            svg::tornado(&format!("What moves {} most (each assumption at P10 and P90, others at median)", tornado.measure), &format!("{currency} millions"), tornado.base, &tornado_bars(tornado)),
+            svg::tornado(&format!("What moves {} most", tornado.measure), &format!("{currency} millions"), tornado.base, &tornado_bars(tornado)),
         ),
     ]
 }

@@ -87,3 +87,22 @@ fn diff_lists_changes_and_assumptions() {
     assert!(keys.contains(&"separation.spin-off-cloud.cost"));
     assert!(!keys.contains(&"valuation.net_cash"));
 }
+
+#[test]
+fn growth_from_history_is_the_units_restated_yearly_growth() {
+    let mut model = example();
+    let text = model.documents["scenarios/keep-cloud.toml"].replace(
+        "growth = { dist = \"normal\", mean = 0.04, sd = 0.03, note = \"Assumption, informed by FY2025 growth of 4.2% (508,375 vs 487,771 restated).\" }",
+        "growth = { dist = \"history\" }",
+    );
+    assert_ne!(text, model.documents["scenarios/keep-cloud.toml"]);
+    model.documents.insert("scenarios/keep-cloud.toml".into(), text);
+    let (scenarios, problems) = spec::read_all(&model);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let keep = compile(&model, &scenarios["keep-cloud"]).unwrap();
+    let china = keep.parts.iter().find(|p| p.unit == "china_commerce").unwrap();
+    let holdco_scenario::dist::Dist::Empirical(values) = &china.growth.dists[0] else { panic!("{:?}", china.growth.dists) };
+    // FY2025 over FY2024, restated into the 2025 structure: 508,375 / 487,771 - 1.
+    assert!(values.iter().any(|g| (g - (508_375.0 / 487_771.0 - 1.0)).abs() < 1e-3), "{values:?}");
+    assert!(values.len() >= 2);
+}
