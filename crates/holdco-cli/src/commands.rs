@@ -109,13 +109,14 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
 pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<ExitCode> {
     let timing = std::env::var_os("HOLDCO_TIMING").is_some();
     let started = std::time::Instant::now();
-    // A store without facts takes a valid folder on the columnar path: facts read into
-    // columns, validated by series and written by series, with no `Fact` built. Anything
-    // else (bad input, strategy documents, facts already stored) takes the path below, whose
-    // diagnostics and merge are the reference. HOLDCO_REFERENCE_IMPORT=1 always takes the
-    // reference path (tests hold the two equal).
+    // A valid folder takes the columnar path when the merge is simple (a store without facts,
+    // or one whose facts the folder holds unchanged, plus new ones): facts read into columns,
+    // validated by series and written by series, with no `Fact` built. Anything else (bad
+    // input, strategy documents, revised or missing facts, a revision log) takes the path
+    // below, whose diagnostics and merge are the reference. HOLDCO_REFERENCE_IMPORT=1 always
+    // takes the reference path (tests hold the two equal).
     let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
-    if !reference_only && (!context.db.exists() || !open_store(context)?.holds_facts()?) {
+    if !reference_only && (!context.db.exists() || !open_store(context)?.holds_revisions()?) {
         if let Some((model, columns)) = crate::bulk::load_folder_columns(dir)? {
             if timing {
                 eprintln!("import: read and validated {} facts as columns in {:.2?}", columns.len(), started.elapsed());

@@ -48,10 +48,30 @@ const FACT_ROWS: &str = "SELECT unit, granularity, metric, counterparty, basis, 
 const CURRENT: &str = "SELECT * FROM current_facts
     ORDER BY unit, period_start, granularity, metric, counterparty, basis, structure";
 
+/// A folder's model and its columns (sorted by period within each series).
+fn columns_of(model: &Model) -> (Model, holdco_core::format::fact_columns::FactColumns) {
+    let (without_facts, mut columns) = read_model_columns(&write_model(model)).expect("a folder the fast reader takes");
+    assert!(columns.sort_series());
+    (without_facts, columns)
+}
+
+/// Both stores hold the same rows, model and import log.
+fn assert_same(fast: &SqliteStore, fast_path: &std::path::Path, slow: &SqliteStore, slow_path: &std::path::Path) {
+    assert_eq!(fast.load().unwrap(), slow.load().unwrap());
+    assert_eq!(rows(fast_path, FACT_ROWS), rows(slow_path, FACT_ROWS));
+    assert_eq!(rows(fast_path, CURRENT), rows(slow_path, CURRENT));
+    assert_eq!(rows(fast_path, "SELECT count(*) FROM fact_revisions"), rows(slow_path, "SELECT count(*) FROM fact_revisions"));
+    let log = "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports";
+    assert_eq!(rows(fast_path, log), rows(slow_path, log));
+}
+
 #[test]
 fn columns_store_what_the_reference_import_stores() {
     for seed in [1, 2, 3] {
-        let files = write_model(&generated(seed));
+        let full = generated(seed);
+        let mut partial = full.clone();
+        partial.facts = full.facts.iter().enumerate().filter(|(index, _)| index % 5 != 0).map(|(_, fact)| fact.clone()).collect();
+        let files = write_model(&partial);
         let (reference, problems) = read_model(&files);
         assert!(problems.is_empty(), "{problems:?}");
         let reference = reference.unwrap();
@@ -73,13 +93,8 @@ fn columns_store_what_the_reference_import_stores() {
         let fast_summary = fast.import_columns(&without_facts, &columns, "folder").unwrap().expect("a store without facts");
         assert_eq!(fast_summary, slow_summary);
         assert!(fast.holds_facts().unwrap());
-        assert_eq!(fast.load().unwrap(), slow.load().unwrap());
-        assert_eq!(rows(&fast_path, FACT_ROWS), rows(&slow_path, FACT_ROWS));
-        assert_eq!(rows(&fast_path, CURRENT), rows(&slow_path, CURRENT));
-        assert_eq!(
-            rows(&fast_path, "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports"),
-            rows(&slow_path, "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports")
-        );
+        assert!(!fast.holds_revisions().unwrap());
+        assert_same(&fast, &fast_path, &slow, &slow_path);
         for fact in reference.facts.iter().step_by(211) {
             let mut fast_history = fast.fact_history(&fact.key).unwrap();
             let mut slow_history = slow.fact_history(&fact.key).unwrap();
@@ -89,19 +104,40 @@ fn columns_store_what_the_reference_import_stores() {
             assert_eq!(fast_history, slow_history);
         }
 
-        // A store with facts refuses the columnar path and writes nothing; the reference
-        // import then revises the same way in both.
-        assert!(fast.import_columns(&without_facts, &columns, "again").unwrap().is_none());
-        assert_eq!(fast.imports().unwrap().len(), 1);
-        let mut revised = reference.clone();
+        // The same folder again: every fact unchanged, nothing written.
+        let a = fast.import_columns(&without_facts, &columns, "again").unwrap().expect("unchanged facts");
+        let b = slow.import(&reference, "again").unwrap();
+        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert_eq!((a.facts_new, a.facts_unchanged), (0, reference.facts.len()));
+        assert_same(&fast, &fast_path, &slow, &slow_path);
+
+        // The whole group: the missing fifth comes as new segments, the rest unchanged.
+        let (full_without_facts, full_columns) = columns_of(&full);
+        let a = fast.import_columns(&full_without_facts, &full_columns, "full").unwrap().expect("new and unchanged facts");
+        let (full_reference, _) = read_model(&write_model(&full));
+        let full_reference = full_reference.unwrap();
+        let b = slow.import(&full_reference, "full").unwrap();
+        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert!(a.facts_new > 0 && a.facts_unchanged > 0);
+        assert_same(&fast, &fast_path, &slow, &slow_path);
+
+        // A folder lacking stored facts, or revising one, needs the reference merge: the
+        // columnar import answers None and writes nothing.
+        assert!(fast.import_columns(&without_facts, &columns, "partial").unwrap().is_none());
+        let mut revised = full_reference.clone();
         for fact in revised.facts.iter_mut().step_by(7) {
             fact.value += 1.0;
         }
+        let (revised_without_facts, revised_columns) = columns_of(&revised);
+        assert!(fast.import_columns(&revised_without_facts, &revised_columns, "revised").unwrap().is_none());
+        assert_same(&fast, &fast_path, &slow, &slow_path);
         let a = fast.import(&revised, "revised").unwrap();
         let b = slow.import(&revised, "revised").unwrap();
         assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
-        assert_eq!(fast.load().unwrap(), slow.load().unwrap());
-        assert_eq!(rows(&fast_path, CURRENT), rows(&slow_path, CURRENT));
+        assert_same(&fast, &fast_path, &slow, &slow_path);
+        // With a revision log, the columnar import stays out.
+        assert!(fast.holds_revisions().unwrap());
+        assert!(fast.import_columns(&revised_without_facts, &revised_columns, "again").unwrap().is_none());
     }
 }
 

@@ -122,6 +122,32 @@ impl FactColumns {
         true
     }
 
+    /// The rows whose `keep` is true, with the same tables and series (some maybe empty).
+    pub fn subset(&self, keep: &[bool]) -> FactColumns {
+        let mut out = FactColumns {
+            units: self.units.clone(),
+            metrics: self.metrics.clone(),
+            currencies: self.currencies.clone(),
+            sources: self.sources.clone(),
+            series: self.series.clone(),
+            offsets: Vec::with_capacity(self.offsets.len()),
+            ..FactColumns::default()
+        };
+        out.offsets.push(0);
+        for series in 0..self.series.len() {
+            for row in self.rows(series).filter(|row| keep[*row]) {
+                out.starts.push(self.starts[row]);
+                out.values.push(self.values[row]);
+                out.currency.push(self.currency[row]);
+                if !self.source.is_empty() {
+                    out.source.push(self.source[row]);
+                }
+            }
+            out.offsets.push(out.starts.len());
+        }
+        out
+    }
+
     /// The key of series `series` with period start `start`.
     pub fn key(&self, series: usize, start: i32) -> FactKey {
         let s = &self.series[series];

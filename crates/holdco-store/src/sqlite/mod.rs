@@ -106,13 +106,25 @@ impl SqliteStore {
         Ok(in_log || segments::any(&self.connection)?)
     }
 
+    /// True when the store holds revisions beyond the first of some fact (the revision log
+    /// has rows); [`SqliteStore::import_columns`] then always answers `None`.
+    pub fn holds_revisions(&self) -> Result<bool, StoreError> {
+        self.connection
+            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+            .map_err(database("reading facts"))
+    }
+
     /// [`Store::import`] of a model whose facts come as columns (`incoming.facts` must be
     /// empty; `facts` sorted by period within each series, e.g. by
-    /// [`holdco_core::bulk_validate::columns_valid`]), into a store that holds no fact yet.
+    /// [`holdco_core::bulk_validate::columns_valid`]), when the merge is simple: the store
+    /// holds no fact yet, or only first revisions (segments) whose every key the columns hold
+    /// with the same value, currency and source.
     ///
-    /// Returns `Ok(None)` and writes nothing when the store holds facts already (use
-    /// [`Store::import`] then). Otherwise it stores exactly what [`Store::import`] of the same
-    /// facts as a model would, in one transaction, writing series straight from the columns.
+    /// Returns `Ok(None)` and writes nothing otherwise (a revision log, a stored key the
+    /// columns lack — it would need validating against the incoming timeline — or a revised
+    /// figure: use [`Store::import`] then). When it answers, it stores exactly what
+    /// [`Store::import`] of the same facts as a model would, in one transaction: unchanged
+    /// facts write nothing, new ones are written as series straight from the columns.
     pub fn import_columns(
         &mut self,
         incoming: &Model,
@@ -127,9 +139,9 @@ impl SqliteStore {
         }
         let encoded = merge::check_and_encode(incoming)?;
         // The first facts of a store are most of its pages. When no other connection has the
-        // file open, a rollback journal instead of the write-ahead log writes them once, into
-        // the file, rather than into the log and then again into the file; the journal holds
-        // only the few pages that existed before. The log comes back right after.
+        // file open, a rollback journal instead of the write-ahead log writes new pages once,
+        // into the file, rather than into the log and then again into the file; the journal
+        // holds only the pages that existed before. The log comes back right after.
         let was_wal = self.location != ":memory:"
             && journal_mode(&self.connection, "DELETE").ok().is_some_and(|mode| mode.eq_ignore_ascii_case("delete"));
         let result = self.import_columns_in_transaction(incoming, &encoded, facts, label);
@@ -149,6 +161,7 @@ impl SqliteStore {
         facts: &holdco_core::format::fact_columns::FactColumns,
         label: &str,
     ) -> Result<Option<ImportSummary>, StoreError> {
+        let total = facts.len();
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -156,14 +169,23 @@ impl SqliteStore {
         let in_log: bool = transaction
             .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
             .map_err(database("reading facts"))?;
-        if in_log || segments::any(&transaction)? {
+        if in_log {
             return Ok(None);
         }
+        // Facts the segments hold already: unchanged ones write nothing, the others are new.
+        let mut new_facts = None;
+        if segments::any(&transaction)? {
+            let Some(unchanged) = segments::unchanged_rows(&transaction, facts)? else { return Ok(None) };
+            let keep: Vec<bool> = unchanged.iter().map(|same| !same).collect();
+            new_facts = Some(facts.subset(&keep));
+        }
+        let facts = new_facts.as_ref().unwrap_or(facts);
+        let unchanged = total - facts.len();
         transaction
             .execute(
                 "INSERT INTO imports (label, imported_at, facts_new, facts_revised, facts_unchanged)
-                 VALUES (?1, ?2, ?3, 0, 0)",
-                params![label, merge::unix_now(), facts.len() as i64],
+                 VALUES (?1, ?2, ?3, 0, ?4)",
+                params![label, merge::unix_now(), facts.len() as i64, unchanged as i64],
             )
             .map_err(database("recording the import"))?;
         let import_id = transaction.last_insert_rowid();
@@ -181,7 +203,7 @@ impl SqliteStore {
         if timing {
             eprintln!("store: committed at {:.2?}", started.elapsed());
         }
-        let tally = Tally { new: facts.len(), ..Tally::default() };
+        let tally = Tally { new: facts.len(), unchanged, ..Tally::default() };
         Ok(Some(tally.summary(import_id, incoming)))
     }
 

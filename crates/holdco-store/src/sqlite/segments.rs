@@ -485,3 +485,85 @@ fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar)
     };
     Ok(EncodedSeries { periods, figures, extras })
 }
+
+/// Compares the stored segments with incoming columns (every series sorted by period): for
+/// each incoming row, true when a segment holds its key with the same value, currency and
+/// source. `None` when the reference merge is needed: a stored key the columns lack (it
+/// must be validated against the incoming timeline), a revised figure, or a segment with
+/// superseded facts.
+pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> Result<Option<Vec<bool>>, StoreError> {
+    let failed = database("reading facts");
+    let granularity = |g: Granularity| match g {
+        Granularity::Month => "month",
+        Granularity::Quarter => "quarter",
+        Granularity::Year => "year",
+    };
+    let mut by_key: FastMap<(String, &str, String, String, i64, String), usize> = FastMap::default();
+    for (series, s) in columns.series.iter().enumerate() {
+        let (basis, structure) = match s.basis {
+            Basis::Reported => (0, String::new()),
+            Basis::Restated { structure } => (1, structure.format("%Y-%m-%d").to_string()),
+            Basis::Plan => (2, String::new()),
+            Basis::Estimate => (3, String::new()),
+        };
+        let counterparty = if s.counterparty == NONE { String::new() } else { columns.units[s.counterparty as usize].to_string() };
+        let key = (
+            columns.units[s.unit as usize].to_string(),
+            granularity(s.granularity),
+            columns.metrics[s.metric as usize].to_string(),
+            counterparty,
+            basis,
+            structure,
+        );
+        by_key.insert(key, series);
+    }
+    let mut unchanged = vec![false; columns.len()];
+    let mut statement = connection
+        .prepare("SELECT unit, granularity, metric, counterparty, basis, structure, periods, figures, extras, superseded FROM facts")
+        .map_err(&failed)?;
+    let mut rows = statement.query([]).map_err(&failed)?;
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let text = |index| super::text(row, index);
+        if text(9)? != "[]" {
+            return Ok(None);
+        }
+        let granularity = match text(1)? {
+            "month" => "month",
+            "quarter" => "quarter",
+            "year" => "year",
+            other => return Err(corrupt(format!("unknown granularity `{other}`"))),
+        };
+        let basis = row.get::<_, i64>(4).map_err(&failed)?;
+        let key = (text(0)?.to_string(), granularity, text(2)?.to_string(), text(3)?.to_string(), basis, text(5)?.to_string());
+        let Some(series) = by_key.get(&key) else { return Ok(None) };
+        let starts: Vec<i32> = merge::decode("facts", text(6)?)?;
+        let figures: Vec<f64> = merge::decode("facts", text(7)?)?;
+        let extras: Option<Vec<(Option<String>, Option<String>)>> = match super::optional_text(row, 8)? {
+            Some(text) => Some(merge::decode("facts", text)?),
+            None => None,
+        };
+        if figures.len() != starts.len() || extras.as_ref().is_some_and(|pairs| pairs.len() != starts.len()) {
+            return Err(corrupt(format!("a series of {} periods holds another number of values, currencies or sources", starts.len())));
+        }
+        let range = columns.rows(*series);
+        let incoming = &columns.starts[range.clone()];
+        for (position, start) in starts.iter().enumerate() {
+            let Ok(offset) = incoming.binary_search(start) else { return Ok(None) };
+            let at = range.start + offset;
+            let (currency, source) = match &extras {
+                Some(pairs) => (pairs[position].0.as_deref(), pairs[position].1.as_deref()),
+                None => (None, None),
+            };
+            let incoming_currency = columns.currency[at];
+            let incoming_source = columns.source_of(at);
+            let same = figures[position].to_bits() == columns.values[at].to_bits()
+                && currency == (incoming_currency != NONE).then(|| columns.currencies[incoming_currency as usize].as_str())
+                && source == (incoming_source != NONE).then(|| columns.sources[incoming_source as usize].as_str());
+            if !same || unchanged[at] {
+                return Ok(None);
+            }
+            unchanged[at] = true;
+        }
+    }
+    Ok(Some(unchanged))
+}
