@@ -4,10 +4,12 @@
 //! basis) with two narrow columns per row: the period (an index into a dictionary) and
 //! the value, ten bytes a fact. The decomposition of recorded totals (a fact minus the
 //! facts recorded below it) depends only on the data, so it is done once when the table is
-//! built. A query then compiles its view into a weight table per (unit, period) — lineage
-//! times ownership, already summed into the lines asked for — and makes a single pass over
-//! the values. Results equal [`crate::rollup::Engine`]'s (a property test holds them to it);
-//! queries the fast path does not cover say so and the caller uses the engine.
+//! built. A query is compiled into a [`FastPlan`]: a weight table per (unit, period) —
+//! lineage times ownership, already summed into the lines asked for — resolved into, for
+//! each series, the runs of answer cells its rows add into. Running the plan is a single
+//! pass over the values, which a caller asking the same question again can repeat without
+//! compiling anything. Results equal [`crate::rollup::Engine`]'s (a property test holds them
+//! to it); queries the fast path does not cover say so and the caller uses the engine.
 
 use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{Aggregation, Basis, ChangeKind, Model};
@@ -358,14 +360,22 @@ pub struct FastRollup {
     pub lines: Vec<FastLine>,
     /// Periods.
     pub periods: Vec<Period>,
-    /// Values, indexed `(metric * lines + line) * periods + period`.
-    pub values: Vec<Option<f64>>,
+    /// Sums, indexed `(metric * lines + line) * periods + period` (0 where nothing landed).
+    sums: Vec<f64>,
+    /// Whether anything landed in each cell.
+    landed: Vec<bool>,
 }
 
 impl FastRollup {
     /// The value of a metric, line and period.
     pub fn get(&self, metric: usize, line: usize, period: usize) -> Option<f64> {
-        self.values[(metric * self.lines.len() + line) * self.periods.len() + period]
+        let cell = (metric * self.lines.len() + line) * self.periods.len() + period;
+        self.landed[cell].then_some(self.sums[cell])
+    }
+
+    /// Every cell's value in `(metric * lines + line) * periods + period` order.
+    pub fn values(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.sums.iter().zip(&self.landed).map(|(v, t)| t.then_some(*v))
     }
 }
 
@@ -389,524 +399,675 @@ pub struct FastQuery {
     pub basis: Basis,
 }
 
-/// Runs a fast roll-up.
+/// Runs a fast roll-up: compiles the query into a [`FastPlan`] and runs it once.
 pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Result<FastRollup, ColumnarError> {
-    let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
+    let plan = FastPlan::prepare(engine, table, query)?;
     let clock = std::time::Instant::now();
-    let model = engine.model();
-    let timeline = engine.timeline();
-    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
-    let node = match &query.node {
-        Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
-        None => timeline.root,
-    };
-    // Metrics: additive only; each named metric gets its own share group when a split names it.
-    let mut metric_indexes = Vec::new();
-    for id in &query.metrics {
-        let index = model.metrics.iter().position(|m| &m.id == id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
-        if !matches!(model.metrics[index].aggregation, Aggregation::Flow | Aggregation::Stock) {
-            return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
-        }
-        metric_indexes.push(index as u16);
+    let answer = plan.run();
+    if std::env::var_os("HOLDCO_PROFILE").is_some() {
+        eprintln!("  [profile] run {:?}", clock.elapsed());
     }
-    // Every query period must be recorded as such: the fast path adds no finer periods.
-    let mut query_of_period: Vec<u32> = vec![u32::MAX; table.periods.len()];
-    for (j, period) in query.periods.iter().enumerate() {
-        if let Ok(p) = table.periods.binary_search(period) {
-            query_of_period[p] = j as u32;
+    Ok(answer)
+}
+
+/// One step of the pass: add `len` consecutive rows from `src` (each times its rate, from
+/// `rate` in the plan's rate table, and times `w`) into `len` consecutive cells from `dst`.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    src: usize,
+    dst: u32,
+    len: u32,
+    /// Offset in the rate table; 0 is the reporting currency (no rate to apply).
+    rate: u32,
+    w: f64,
+}
+
+/// A fast roll-up compiled for one fact table and one query: the lines, the lineage and
+/// ownership weights of every unit and period already resolved into, for each series, the
+/// cells its rows add into. [`FastPlan::run`] then makes the pass over the values; a caller
+/// asking the same question again (the same structure date, view, basis, metrics and
+/// periods) keeps the plan and pays only for the pass.
+#[derive(Clone)]
+pub struct FastPlan<'t> {
+    table: &'t FactTable,
+    metrics: Vec<MetricId>,
+    periods: Vec<Period>,
+    lines: Vec<FastLine>,
+    /// The pass, chunk by chunk, series by series in table order.
+    ops: Vec<Vec<Op>>,
+    /// Row 0: ones; then per currency, its flow row and its stock row over the table's periods.
+    rates: Vec<f64>,
+    /// Recorded totals: (cell, adjustment, rate, weight), taken off after the pass.
+    adjust: Vec<(usize, usize, f64, f64)>,
+    /// Lines whose sum is the top node's figure (when it is rebuilt from them).
+    first_level: Vec<u32>,
+    reconstruct_top: bool,
+    /// Intercompany eliminations: (cell, row, rate, ownership, weight, far side's weight).
+    intercompany: Vec<(usize, usize, f64, f64, f64, f64)>,
+}
+
+impl<'t> FastPlan<'t> {
+    /// Compiles a fast roll-up for a table; says `Unsupported` when the fast path does not
+    /// cover the query.
+    pub fn prepare(engine: &Engine, table: &'t FactTable, query: &FastQuery) -> Result<FastPlan<'t>, ColumnarError> {
+        let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
+        let clock = std::time::Instant::now();
+        let model = engine.model();
+        let timeline = engine.timeline();
+        let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+        let node = match &query.node {
+            Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
+            None => timeline.root,
+        };
+        // Metrics: additive only; each named metric gets its own share group when a split names it.
+        let mut metric_indexes = Vec::new();
+        for id in &query.metrics {
+            let index = model.metrics.iter().position(|m| &m.id == id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
+            if !matches!(model.metrics[index].aggregation, Aggregation::Flow | Aggregation::Stock) {
+                return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
+            }
+            metric_indexes.push(index as u16);
         }
-    }
-    // Only when the table holds periods finer than some query period can a row be one the
-    // engine would add up into a coarser period.
-    let finer_periods = table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
-    for (s, key) in table.series.iter().enumerate() {
-        if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
-            continue;
+        // Every query period must be recorded as such: the fast path adds no finer periods.
+        let mut query_of_period: Vec<u32> = vec![u32::MAX; table.periods.len()];
+        for (j, period) in query.periods.iter().enumerate() {
+            if let Ok(p) = table.periods.binary_search(period) {
+                query_of_period[p] = j as u32;
+            }
         }
-        let rows = table.offsets[s]..table.offsets[s + 1];
-        let exact: Vec<u32> = rows.clone().map(|r| query_of_period[table.period[r] as usize]).filter(|j| *j != u32::MAX).collect();
-        for r in rows {
-            let period = table.periods[table.period[r] as usize];
-            if query_of_period[table.period[r] as usize] != u32::MAX {
+        // Only when the table holds periods finer than some query period can a row be one the
+        // engine would add up into a coarser period.
+        let finer_periods = table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
+        for (s, key) in table.series.iter().enumerate() {
+            if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
                 continue;
             }
-            // A finer row inside a query period the series has no exact row for: the engine
-            // would build the period from finer ones.
-            if query.periods.iter().enumerate().any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32))) {
-                return Err(ColumnarError::Unsupported("a period would be built from finer periods".into()));
+            let rows = table.offsets[s]..table.offsets[s + 1];
+            let exact: Vec<u32> = rows.clone().map(|r| query_of_period[table.period[r] as usize]).filter(|j| *j != u32::MAX).collect();
+            for r in rows {
+                let period = table.periods[table.period[r] as usize];
+                if query_of_period[table.period[r] as usize] != u32::MAX {
+                    continue;
+                }
+                // A finer row inside a query period the series has no exact row for: the engine
+                // would build the period from finer ones.
+                if query.periods.iter().enumerate().any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32))) {
+                    return Err(ColumnarError::Unsupported("a period would be built from finer periods".into()));
+                }
             }
         }
-    }
-    let split_metrics = metrics_with_own_shares(model);
-    // Group 0: metrics that follow default shares; one group per metric with its own.
-    let mut group_metric: Vec<MetricId> = vec![query.metrics.first().cloned().unwrap_or_else(|| model.metrics[0].id.clone())];
-    let mut group_of: Vec<usize> = Vec::new();
-    for id in &query.metrics {
-        if split_metrics.contains(id) {
-            group_of.push(group_metric.len());
-            group_metric.push(id.clone());
-        } else {
-            group_of.push(0);
-        }
-    }
-    if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
-        // Group 0 unused but harmless.
-    } else if let Some(first_default) = query.metrics.iter().find(|m| !split_metrics.contains(m)) {
-        group_metric[0] = first_default.clone();
-    }
-    // Lines, as the engine shows them.
-    let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
-    let mut lines: Vec<FastLine> = Vec::new();
-    let mut line_of: HashMap<FastLine, u32> = HashMap::new();
-    let dates: Vec<NaiveDate> = match query.view {
-        View::Reported => {
-            let last = query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target);
-            std::iter::once(last).chain(query.periods.iter().rev().map(|p| p.last_day())).collect()
-        }
-        _ => vec![target],
-    };
-    for date in &dates {
-        let structure = engine.structure(*date);
-        if !structure.alive[node as usize] {
-            continue;
-        }
-        for (unit, _) in structure.descendants(node, query.depth) {
-            let line = FastLine::Node(unit);
-            if !line_of.contains_key(&line) {
-                line_of.insert(line, lines.len() as u32);
-                lines.push(line);
+        let split_metrics = metrics_with_own_shares(model);
+        // Group 0: metrics that follow default shares; one group per metric with its own.
+        let mut group_metric: Vec<MetricId> = vec![query.metrics.first().cloned().unwrap_or_else(|| model.metrics[0].id.clone())];
+        let mut group_of: Vec<usize> = Vec::new();
+        for id in &query.metrics {
+            if split_metrics.contains(id) {
+                group_of.push(group_metric.len());
+                group_metric.push(id.clone());
+            } else {
+                group_of.push(0);
             }
         }
-    }
-    if lines.is_empty() {
-        return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
-    }
-    let is_root = node == timeline.root;
-    // With lines below the top node, every landing inside one of them also lands in the top
-    // node: rebuild the top from the first level instead of adding each fact twice.
-    let first_level: Vec<u32> = lines.iter().enumerate().filter_map(|(i, l)| match l {
-        FastLine::Node(u) if engine.structure(dates[0]).parent[*u as usize] == Some(node) => Some(i as u32),
-        _ => None,
-    }).collect();
-    let reconstruct_top = query.depth > 0 && query.view != View::Reported;
-    // Dense units: those with series of the basis and metrics asked.
-    let mut metric_slot: Vec<u32> = vec![u32::MAX; model.metrics.len()];
-    for (mi, m) in metric_indexes.iter().enumerate() {
-        metric_slot[*m as usize] = mi as u32;
-    }
-    let mut dense: Vec<u32> = vec![u32::MAX; timeline.units.len()];
-    let mut dense_units: Vec<UnitIndex> = Vec::new();
-    for key in &table.series {
-        if key.basis == query.basis && metric_slot[key.metric as usize] != u32::MAX && dense[key.unit as usize] == u32::MAX {
-            dense[key.unit as usize] = dense_units.len() as u32;
-            dense_units.push(key.unit);
+        if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
+            // Group 0 unused but harmless.
+        } else if let Some(first_default) = query.metrics.iter().find(|m| !split_metrics.contains(m)) {
+            group_metric[0] = first_default.clone();
         }
-    }
-    let n_periods = query.periods.len();
-    // Restating, every landing on a unit is in the target structure: the lines each unit
-    // counts in, found once by walking up from it.
-    let chains: Vec<Vec<u32>> = if query.view == View::Reported {
-        Vec::new()
-    } else {
-        let structure = engine.structure(target);
-        (0..timeline.units.len() as UnitIndex)
-            .map(|unit| {
-                if !structure.alive[unit as usize] {
-                    return Vec::new();
-                }
-                let mut chain = Vec::new();
-                let mut below_line = false;
-                for ancestor in structure.ancestors(unit) {
-                    if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
-                        if ancestor == node && below_line && reconstruct_top {
-                            continue;
-                        }
-                        chain.push(*line);
-                        below_line = true;
-                    }
-                }
-                chain
-            })
-            .collect()
-    };
-    // Line weights of one landing set, including discontinued lines for the group.
-    let membership = |landings: &[(Target, f64)], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>, skip_top: bool| -> Vec<(u32, f64)> {
-        let mut out: Vec<(u32, f64)> = Vec::new();
-        let mut add = |line: u32, w: f64| match out.iter_mut().find(|(l, _)| *l == line) {
-            Some(entry) => entry.1 += w,
-            None => out.push((line, w)),
+        // Lines, as the engine shows them.
+        let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
+        let mut lines: Vec<FastLine> = Vec::new();
+        let mut line_of: HashMap<FastLine, u32> = HashMap::new();
+        let dates: Vec<NaiveDate> = match query.view {
+            View::Reported => {
+                let last = query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target);
+                std::iter::once(last).chain(query.periods.iter().rev().map(|p| p.last_day())).collect()
+            }
+            _ => vec![target],
         };
-        for (place, weight) in landings {
-            let w = weight * factor;
-            match *place {
-                Target::Unit(unit, date) if date == target && !chains.is_empty() && skip_top == reconstruct_top => {
-                    for line in &chains[unit as usize] {
-                        add(*line, w);
-                    }
+        for date in &dates {
+            let structure = engine.structure(*date);
+            if !structure.alive[node as usize] {
+                continue;
+            }
+            for (unit, _) in structure.descendants(node, query.depth) {
+                let line = FastLine::Node(unit);
+                if !line_of.contains_key(&line) {
+                    line_of.insert(line, lines.len() as u32);
+                    lines.push(line);
                 }
-                Target::Unit(unit, date) => {
-                    let structure = engine.structure(date);
+            }
+        }
+        if lines.is_empty() {
+            return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
+        }
+        let is_root = node == timeline.root;
+        // With lines below the top node, every landing inside one of them also lands in the top
+        // node: rebuild the top from the first level instead of adding each fact twice.
+        let first_level: Vec<u32> = lines.iter().enumerate().filter_map(|(i, l)| match l {
+            FastLine::Node(u) if engine.structure(dates[0]).parent[*u as usize] == Some(node) => Some(i as u32),
+            _ => None,
+        }).collect();
+        let reconstruct_top = query.depth > 0 && query.view != View::Reported;
+        // Dense units: those with series of the basis and metrics asked.
+        let mut metric_slot: Vec<u32> = vec![u32::MAX; model.metrics.len()];
+        for (mi, m) in metric_indexes.iter().enumerate() {
+            metric_slot[*m as usize] = mi as u32;
+        }
+        let mut dense: Vec<u32> = vec![u32::MAX; timeline.units.len()];
+        let mut dense_units: Vec<UnitIndex> = Vec::new();
+        for key in &table.series {
+            if key.basis == query.basis && metric_slot[key.metric as usize] != u32::MAX && dense[key.unit as usize] == u32::MAX {
+                dense[key.unit as usize] = dense_units.len() as u32;
+                dense_units.push(key.unit);
+            }
+        }
+        let n_periods = query.periods.len();
+        // Restating, every landing on a unit is in the target structure: the lines each unit
+        // counts in, found once by walking up from it.
+        let chains: Vec<Vec<u32>> = if query.view == View::Reported {
+            Vec::new()
+        } else {
+            let structure = engine.structure(target);
+            (0..timeline.units.len() as UnitIndex)
+                .map(|unit| {
+                    if !structure.alive[unit as usize] {
+                        return Vec::new();
+                    }
+                    let mut chain = Vec::new();
                     let mut below_line = false;
                     for ancestor in structure.ancestors(unit) {
                         if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
-                            // The top node's figure is rebuilt from its first-level lines
-                            // after the pass, so most facts feed a single line.
-                            if ancestor == node && below_line && skip_top {
+                            if ancestor == node && below_line && reconstruct_top {
                                 continue;
                             }
-                            add(*line, w);
+                            chain.push(*line);
                             below_line = true;
                         }
                     }
-                }
-                Target::Discontinued(unit) | Target::Outside(unit) => {
-                    if is_root {
-                        add(0, w);
-                        let special = if matches!(place, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
-                        let next = lines.len() as u32;
-                        let line = *line_of.entry(special).or_insert_with(|| {
-                            lines.push(special);
-                            next
-                        });
-                        add(line, w);
-                    }
-                }
-            }
-        }
-        out
-    };
-    let land = |unit: UnitIndex, date: NaiveDate, metric: &MetricId| -> Vec<(Target, f64)> {
-        match query.view {
-            View::Reported => vec![(Target::Unit(unit, date), 1.0)],
-            View::Restated | View::Organic => {
-                let mut out = Vec::new();
-                engine.lineage_weights(unit, (date, usize::MAX), target, metric, &mut out, 1.0);
-                out
-            }
-        }
-    };
-    // A unit whose history never moves (no merge, split or end) and whose ownership never
-    // changes, anywhere above it, lands the same way from every date when restating: its
-    // weights are compiled once, not once per period.
-    let static_units: Vec<bool> = if query.view == View::Reported {
-        vec![false; dense_units.len()]
-    } else {
-        dense_units
-            .iter()
-            .map(|unit| {
-                let record = timeline.record(*unit);
-                let plain = |u: UnitIndex| {
-                    let stakes = &timeline.record(u).stakes;
-                    stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
-                };
-                record.events.is_empty() && plain(*unit) && record.parents.iter().all(|(_, p)| ancestors_ever(timeline, *p).into_iter().all(plain))
-            })
-            .collect()
-    };
-    if profile {
-        eprintln!("  [profile] setup {:?}", clock.elapsed());
-    }
-    // The weight table: per group, unit and query period, a slot into a flat pool of
-    // (line, weight) lists. Identical lists share a slot.
-    let mut slots: Vec<Vec<u32>> = vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()];
-    let mut uniform: Vec<Vec<bool>> = vec![vec![false; dense_units.len()]; group_metric.len()];
-    let mut pool_start: Vec<usize> = vec![0];
-    let mut pool_line: Vec<u32> = Vec::new();
-    let mut pool_weight: Vec<f64> = Vec::new();
-    let mut push_entry = |entry: Vec<(u32, f64)>| -> u32 {
-        for (line, w) in entry {
-            pool_line.push(line);
-            pool_weight.push(w);
-        }
-        pool_start.push(pool_line.len());
-        (pool_start.len() - 2) as u32
-    };
-    let mut cache: HashMap<(usize, UnitIndex, u64, u64), u32> = HashMap::new();
-    let mut static_slot: Vec<u32> = vec![u32::MAX; dense_units.len()];
-    for (g, metric) in group_metric.iter().enumerate() {
-        for (d, unit) in dense_units.iter().enumerate() {
-            if excluded.contains(unit) {
-                continue;
-            }
-            if static_units[d] {
-                // The same for every metric group: compile once, share the slot.
-                let slot = if g > 0 && static_slot[d] != u32::MAX {
-                    static_slot[d]
-                } else {
-                    let entry = match chains.get(*unit as usize).filter(|_| timeline.record(*unit).alive_on(target)) {
-                        Some(chain) => chain.iter().map(|l| (*l, 1.0)).collect(),
-                        None => membership(&land(*unit, target.max(timeline.record(*unit).created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top),
-                    };
-                    push_entry(entry)
-                };
-                static_slot[d] = slot;
-                slots[g][d * n_periods..(d + 1) * n_periods].fill(slot);
-                uniform[g][d] = true;
-                continue;
-            }
-            let mut previous: Option<((u64, u64), u32)> = None;
-            for (j, period) in query.periods.iter().enumerate() {
-                let date = FactTable::fact_date(engine, *unit, *period, query.basis);
-                let (factor, _) = timeline.ownership_on(*unit, date);
-                // Restating, the landing depends on the date only through the next history
-                // event; as reported, on the structure of the date itself.
-                let moment = match query.view {
-                    View::Reported => date.num_days_from_ce() as u64,
-                    _ => engine.first_event_after(*unit, date) as u64,
-                };
-                if let Some((seen, slot)) = previous.filter(|(seen, _)| *seen == (moment, factor.to_bits())) {
-                    let _ = seen;
-                    slots[g][d * n_periods + j] = slot;
-                    continue;
-                }
-                let key = (g, *unit, moment, factor.to_bits());
-                let slot = match cache.get(&key) {
-                    Some(slot) => *slot,
-                    None => {
-                        let entry = membership(&land(*unit, date, metric), factor, &mut lines, &mut line_of, reconstruct_top);
-                        let slot = push_entry(entry);
-                        cache.insert(key, slot);
-                        slot
-                    }
-                };
-                slots[g][d * n_periods + j] = slot;
-                previous = Some(((moment, factor.to_bits()), slot));
-            }
-            let row = &slots[g][d * n_periods..(d + 1) * n_periods];
-            uniform[g][d] = row.iter().all(|s| *s == row[0]);
-        }
-    }
-    if profile {
-        eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_units.iter().filter(|s| **s).count(), dense_units.len());
-    }
-    // Rates per currency and table period, for flows (average) and stocks (closing).
-    let rates: Vec<Vec<(f64, f64)>> = table
-        .currencies
-        .iter()
-        .enumerate()
-        .map(|(c, currency)| {
-            table
-                .periods
-                .iter()
-                .map(|p| if c == 0 { (1.0, 1.0) } else { (engine.rate_of(currency, *p, false).unwrap_or(f64::NAN), engine.rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
+                    chain
+                })
                 .collect()
-        })
-        .collect();
-    let n_lines = lines.len();
-    let n_metrics = metric_indexes.len();
-    let cells = n_metrics * n_lines * n_periods;
-    let flow_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.0).collect()).collect();
-    let stock_rates: Vec<Vec<f64>> = rates.iter().map(|r| r.iter().map(|x| x.1).collect()).collect();
-    let identity = query_of_period.iter().enumerate().all(|(p, j)| *j as usize == p);
-    let organic = !excluded.is_empty();
-    let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
-    let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
-    // The pass over the facts, series by series, in a fixed number of chunks (whatever the
-    // number of threads) added up in a fixed order: results are bit-identical on any
-    // number of threads.
-    let run = |series: std::ops::Range<usize>| -> (Vec<f64>, Vec<bool>, bool) {
-    let mut acc = vec![0.0f64; cells];
-    let mut touched = vec![false; cells];
-    let mut missing_rate = false;
-    let mut sums = vec![0.0f64; n_periods];
-    let mut seen = vec![false; n_periods];
-    for s in series {
-        let key = &table.series[s];
-        if key.basis != query.basis {
-            continue;
+        };
+        // Line weights of one landing set, including discontinued lines for the group.
+        let membership = |landings: &[(Target, f64)], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>, skip_top: bool| -> Vec<(u32, f64)> {
+            let mut out: Vec<(u32, f64)> = Vec::new();
+            let mut add = |line: u32, w: f64| match out.iter_mut().find(|(l, _)| *l == line) {
+                Some(entry) => entry.1 += w,
+                None => out.push((line, w)),
+            };
+            for (place, weight) in landings {
+                let w = weight * factor;
+                match *place {
+                    Target::Unit(unit, date) if date == target && !chains.is_empty() && skip_top == reconstruct_top => {
+                        for line in &chains[unit as usize] {
+                            add(*line, w);
+                        }
+                    }
+                    Target::Unit(unit, date) => {
+                        let structure = engine.structure(date);
+                        let mut below_line = false;
+                        for ancestor in structure.ancestors(unit) {
+                            if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                                // The top node's figure is rebuilt from its first-level lines
+                                // after the pass, so most facts feed a single line.
+                                if ancestor == node && below_line && skip_top {
+                                    continue;
+                                }
+                                add(*line, w);
+                                below_line = true;
+                            }
+                        }
+                    }
+                    Target::Discontinued(unit) | Target::Outside(unit) => {
+                        if is_root {
+                            add(0, w);
+                            let special = if matches!(place, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
+                            let next = lines.len() as u32;
+                            let line = *line_of.entry(special).or_insert_with(|| {
+                                lines.push(special);
+                                next
+                            });
+                            add(line, w);
+                        }
+                    }
+                }
+            }
+            out
+        };
+        let land = |unit: UnitIndex, date: NaiveDate, metric: &MetricId| -> Vec<(Target, f64)> {
+            match query.view {
+                View::Reported => vec![(Target::Unit(unit, date), 1.0)],
+                View::Restated | View::Organic => {
+                    let mut out = Vec::new();
+                    engine.lineage_weights(unit, (date, usize::MAX), target, metric, &mut out, 1.0);
+                    out
+                }
+            }
+        };
+        // A unit whose history never moves (no merge, split or end) and whose ownership never
+        // changes, anywhere above it, lands the same way from every date when restating: its
+        // weights are compiled once, not once per period.
+        let static_units: Vec<bool> = if query.view == View::Reported {
+            vec![false; dense_units.len()]
+        } else {
+            dense_units
+                .iter()
+                .map(|unit| {
+                    let record = timeline.record(*unit);
+                    let plain = |u: UnitIndex| {
+                        let stakes = &timeline.record(u).stakes;
+                        stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+                    };
+                    record.events.is_empty() && plain(*unit) && record.parents.iter().all(|(_, p)| ancestors_ever(timeline, *p).into_iter().all(plain))
+                })
+                .collect()
+        };
+        if profile {
+            eprintln!("  [profile] setup {:?}", clock.elapsed());
         }
-        let mi = metric_slot[key.metric as usize] as usize;
-        if mi == u32::MAX as usize || (organic && excluded.contains(&key.unit)) {
-            continue;
+        // The weight table: per group, unit and query period, a slot into a flat pool of
+        // (line, weight) lists. Identical lists share a slot.
+        let mut slots: Vec<Vec<u32>> = vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()];
+        let mut uniform: Vec<Vec<bool>> = vec![vec![false; dense_units.len()]; group_metric.len()];
+        let mut pool_start: Vec<usize> = vec![0];
+        let mut pool_line: Vec<u32> = Vec::new();
+        let mut pool_weight: Vec<f64> = Vec::new();
+        let mut push_entry = |entry: Vec<(u32, f64)>| -> u32 {
+            for (line, w) in entry {
+                pool_line.push(line);
+                pool_weight.push(w);
+            }
+            pool_start.push(pool_line.len());
+            (pool_start.len() - 2) as u32
+        };
+        let mut cache: HashMap<(usize, UnitIndex, u64, u64), u32> = HashMap::new();
+        let mut static_slot: Vec<u32> = vec![u32::MAX; dense_units.len()];
+        for (g, metric) in group_metric.iter().enumerate() {
+            for (d, unit) in dense_units.iter().enumerate() {
+                if excluded.contains(unit) {
+                    continue;
+                }
+                if static_units[d] {
+                    // The same for every metric group: compile once, share the slot.
+                    let slot = if g > 0 && static_slot[d] != u32::MAX {
+                        static_slot[d]
+                    } else {
+                        let entry = match chains.get(*unit as usize).filter(|_| timeline.record(*unit).alive_on(target)) {
+                            Some(chain) => chain.iter().map(|l| (*l, 1.0)).collect(),
+                            None => membership(&land(*unit, target.max(timeline.record(*unit).created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top),
+                        };
+                        push_entry(entry)
+                    };
+                    static_slot[d] = slot;
+                    slots[g][d * n_periods..(d + 1) * n_periods].fill(slot);
+                    uniform[g][d] = true;
+                    continue;
+                }
+                let mut previous: Option<((u64, u64), u32)> = None;
+                for (j, period) in query.periods.iter().enumerate() {
+                    let date = FactTable::fact_date(engine, *unit, *period, query.basis);
+                    let (factor, _) = timeline.ownership_on(*unit, date);
+                    // Restating, the landing depends on the date only through the next history
+                    // event; as reported, on the structure of the date itself.
+                    let moment = match query.view {
+                        View::Reported => date.num_days_from_ce() as u64,
+                        _ => engine.first_event_after(*unit, date) as u64,
+                    };
+                    if let Some((seen, slot)) = previous.filter(|(seen, _)| *seen == (moment, factor.to_bits())) {
+                        let _ = seen;
+                        slots[g][d * n_periods + j] = slot;
+                        continue;
+                    }
+                    let key = (g, *unit, moment, factor.to_bits());
+                    let slot = match cache.get(&key) {
+                        Some(slot) => *slot,
+                        None => {
+                            let entry = membership(&land(*unit, date, metric), factor, &mut lines, &mut line_of, reconstruct_top);
+                            let slot = push_entry(entry);
+                            cache.insert(key, slot);
+                            slot
+                        }
+                    };
+                    slots[g][d * n_periods + j] = slot;
+                    previous = Some(((moment, factor.to_bits()), slot));
+                }
+                let row = &slots[g][d * n_periods..(d + 1) * n_periods];
+                uniform[g][d] = row.iter().all(|s| *s == row[0]);
+            }
         }
-        let stock = is_stock[key.metric as usize];
-        let g = group_of[mi];
-        let d = dense[key.unit as usize] as usize;
-        let unit_slots = &slots[g][d * n_periods..(d + 1) * n_periods];
-        let rate_row = if stock { &stock_rates[key.currency as usize] } else { &flow_rates[key.currency as usize] };
-        let base = mi * n_lines;
-        let rows = table.offsets[s]..table.offsets[s + 1];
-        let first = rows.start;
-        let count = rows.len();
-        let contiguous = identity && count > 0 && (table.period[first + count - 1] - table.period[first]) as usize == count - 1;
-        if uniform[g][d] && contiguous {
-            // One landing for every period and one row per period in a run: a straight,
-            // vectorisable pass per line.
-            let p0 = table.period[first] as usize;
-            let values = &table.value[first..first + count];
-            let rates = &rate_row[p0..p0 + count];
-            let slot = unit_slots[0] as usize;
+        if profile {
+            eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_units.iter().filter(|s| **s).count(), dense_units.len());
+        }
+        // Rates per currency and table period, for flows (average) and stocks (closing).
+        let rates: Vec<Vec<(f64, f64)>> = table
+            .currencies
+            .iter()
+            .enumerate()
+            .map(|(c, currency)| {
+                table
+                    .periods
+                    .iter()
+                    .map(|p| if c == 0 { (1.0, 1.0) } else { (engine.rate_of(currency, *p, false).unwrap_or(f64::NAN), engine.rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
+                    .collect()
+            })
+            .collect();
+        if profile {
+            eprintln!("  [profile] rates {:?}", clock.elapsed());
+        }
+        let n_lines = lines.len();
+        let n_metrics = metric_indexes.len();
+        let n_table_periods = table.periods.len();
+        let mut rate_table: Vec<f64> = vec![1.0; n_table_periods];
+        for row in &rates {
+            rate_table.extend(row.iter().map(|x| x.0));
+            rate_table.extend(row.iter().map(|x| x.1));
+        }
+        let rate_row = |currency: u8, stock: bool| -> usize { if currency == 0 { 0 } else { (1 + 2 * currency as usize + usize::from(stock)) * n_table_periods } };
+        let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
+        // Runs of table periods asked as consecutive query periods: (first, last, query index of
+        // the first).
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for (p, j) in query_of_period.iter().enumerate() {
+            if *j == u32::MAX {
+                continue;
+            }
+            match runs.last_mut() {
+                Some(run) if run.1 + 1 == p && run.2 + (p - run.0) == *j as usize => run.1 = p,
+                _ => runs.push((p, p, *j as usize)),
+            }
+        }
+        let organic = !excluded.is_empty();
+        let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
+        // The pass as a list of ops, series by series in table order: each adds a run of rows
+        // with consecutive periods and one landing into a run of cells of one (metric, line).
+        let block = n_lines * n_periods;
+        if n_metrics * block > u32::MAX as usize || rate_table.len() > u32::MAX as usize {
+            return Err(ColumnarError::Unsupported("too many cells".into()));
+        }
+        let emit = |ops: &mut Vec<Op>, slot: u32, mi: usize, src: usize, len: usize, j: usize, rate: usize| {
+            let slot = slot as usize;
             for k in pool_start[slot]..pool_start[slot + 1] {
-                let (line, w) = (pool_line[k] as usize, pool_weight[k]);
-                let cells = (base + line) * n_periods + p0;
-                let target = &mut acc[cells..cells + count];
-                if key.currency == 0 {
-                    // Reporting currency: no rate to apply.
-                    for (a, v) in target.iter_mut().zip(values) {
-                        *a += v * w;
+                let dst = (mi * n_lines + pool_line[k] as usize) * n_periods + j;
+                ops.push(Op { src, dst: dst as u32, len: len as u32, rate: rate as u32, w: pool_weight[k] });
+            }
+        };
+        // The ops of a range of series, in table order, and whether a rate they need is missing.
+        let build = |series: std::ops::Range<usize>| -> (Vec<Op>, bool) {
+            let mut ops: Vec<Op> = Vec::with_capacity(series.len());
+            let mut missing_rate = false;
+            for s in series {
+                let key = &table.series[s];
+                if key.basis != query.basis {
+                    continue;
+                }
+                let mi = metric_slot[key.metric as usize] as usize;
+                if mi == u32::MAX as usize || (organic && excluded.contains(&key.unit)) {
+                    continue;
+                }
+                let g = group_of[mi];
+                let d = dense[key.unit as usize] as usize;
+                let unit_slots = &slots[g][d * n_periods..(d + 1) * n_periods];
+                let rate = rate_row(key.currency, is_stock[key.metric as usize]);
+                let gaps = key.currency != 0 && rate_gaps[key.currency as usize];
+                let rows = table.offsets[s]..table.offsets[s + 1];
+                if rows.is_empty() {
+                    continue;
+                }
+                let (first, count) = (rows.start, rows.len());
+                let (p_first, p_last) = (table.period[first] as usize, table.period[rows.end - 1] as usize);
+                if uniform[g][d] && p_last - p_first == count - 1 {
+                    // One landing for every period and one row per period: one op per run of
+                    // query periods (and per line).
+                    for &(a, b, j0) in &runs {
+                        let (lo, hi) = (a.max(p_first), b.min(p_last));
+                        if lo > hi {
+                            continue;
+                        }
+                        emit(&mut ops, unit_slots[0], mi, first + (lo - p_first), hi - lo + 1, j0 + (lo - a), rate + lo);
+                        if gaps {
+                            missing_rate |= rate_table[rate + lo..=rate + hi].iter().any(|r| r.is_nan());
+                        }
                     }
                 } else {
-                    for ((a, v), r) in target.iter_mut().zip(values).zip(rates) {
-                        *a += v * r * w;
-                    }
-                }
-                touched[cells..cells + count].fill(true);
-            }
-            if rate_gaps[key.currency as usize] {
-                missing_rate |= rates.iter().any(|r| r.is_nan());
-            }
-        } else if uniform[g][d] {
-            // One landing for every period: add the series up per period, then spread the
-            // sums over its lines.
-            for r in rows {
-                let p = table.period[r] as usize;
-                let j = query_of_period[p];
-                if j == u32::MAX {
-                    continue;
-                }
-                sums[j as usize] += table.value[r] * rate_row[p];
-                seen[j as usize] = true;
-            }
-            let slot = unit_slots[0] as usize;
-            for k in pool_start[slot]..pool_start[slot + 1] {
-                let (line, w) = (pool_line[k] as usize, pool_weight[k]);
-                let cells = (base + line) * n_periods;
-                for j in 0..n_periods {
-                    if seen[j] {
-                        acc[cells + j] += sums[j] * w;
-                        touched[cells + j] = true;
+                    let mut r = first;
+                    while r < rows.end {
+                        let p = table.period[r] as usize;
+                        let j = query_of_period[p];
+                        if j == u32::MAX {
+                            r += 1;
+                            continue;
+                        }
+                        let slot = unit_slots[j as usize];
+                        let mut e = r + 1;
+                        while e < rows.end {
+                            let q = table.period[e] as usize;
+                            if q != p + (e - r) || query_of_period[q] != j + (e - r) as u32 || unit_slots[query_of_period[q] as usize] != slot {
+                                break;
+                            }
+                            e += 1;
+                        }
+                        emit(&mut ops, slot, mi, r, e - r, j as usize, rate + p);
+                        if gaps {
+                            missing_rate |= rate_table[rate + p..rate + p + (e - r)].iter().any(|r| r.is_nan());
+                        }
+                        r = e;
                     }
                 }
             }
-            for j in 0..n_periods {
-                missing_rate |= sums[j].is_nan();
-                sums[j] = 0.0;
-                seen[j] = false;
+            (ops, missing_rate)
+        };
+        // The pass is cut into a fixed number of chunks of consecutive series (whatever the
+        // number of threads), balanced by rows and each read straight through, like the
+        // floor's chunks; each chunk adds into cells of its own, and the chunks' cells are added
+        // up in chunk order: results are bit-identical on any number of threads.
+        let total_rows = table.len().max(1);
+        let mut bounds = vec![0usize];
+        for k in 1..PASS_CHUNKS {
+            let row = total_rows * k / PASS_CHUNKS;
+            bounds.push(table.offsets.partition_point(|o| *o < row).min(table.series.len()).max(*bounds.last().expect("non-empty")));
+        }
+        bounds.push(table.series.len());
+        let built: Vec<(Vec<Op>, bool)> = {
+            use rayon::prelude::*;
+            bounds.windows(2).map(|w| w[0]..w[1]).collect::<Vec<_>>().into_par_iter().map(build).collect()
+        };
+        if profile {
+            eprintln!("  [profile] ops {:?}", clock.elapsed());
+        }
+        if built.iter().any(|(_, missing)| *missing) {
+            return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
+        }
+        let ops: Vec<Vec<Op>> = built.into_iter().map(|(ops, _)| ops).collect();
+        // Recorded totals: take off what the units below them recorded.
+        let mut adjust = Vec::new();
+        for (index, adjustment) in table.adjustments.iter().enumerate() {
+            if adjustment.basis != query.basis || excluded.contains(&adjustment.above) {
+                continue;
             }
-        } else {
-            for r in rows {
-                let p = table.period[r] as usize;
-                let j = query_of_period[p];
-                if j == u32::MAX {
-                    continue;
-                }
-                let v = table.value[r] * rate_row[p];
-                missing_rate |= v.is_nan();
-                let slot = unit_slots[j as usize] as usize;
-                for k in pool_start[slot]..pool_start[slot + 1] {
-                    let cell = (base + pool_line[k] as usize) * n_periods + j as usize;
-                    acc[cell] += v * pool_weight[k];
-                    touched[cell] = true;
-                }
-            }
-        }
-    }
-    (acc, touched, missing_rate)
-    };
-    let total_rows = table.len().max(1);
-    let mut bounds = vec![0usize];
-    for k in 1..PASS_CHUNKS {
-        let row = total_rows * k / PASS_CHUNKS;
-        bounds.push(table.offsets.partition_point(|o| *o < row).min(table.series.len()).max(*bounds.last().expect("non-empty")));
-    }
-    bounds.push(table.series.len());
-    let ranges: Vec<std::ops::Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
-    let parts: Vec<(Vec<f64>, Vec<bool>, bool)> = {
-        use rayon::prelude::*;
-        ranges.into_par_iter().map(run).collect()
-    };
-    let mut acc = vec![0.0f64; cells];
-    let mut touched = vec![false; cells];
-    let mut missing_rate = false;
-    for (part_acc, part_touched, part_missing) in parts {
-        for ((a, t), (pa, pt)) in acc.iter_mut().zip(touched.iter_mut()).zip(part_acc.iter().zip(&part_touched)) {
-            *a += pa;
-            *t |= pt;
-        }
-        missing_rate |= part_missing;
-    }
-    if profile {
-        eprintln!("  [profile] pass {:?}", clock.elapsed());
-    }
-    if missing_rate {
-        return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
-    }
-    // Recorded totals: take off what the units below them recorded.
-    for adjustment in &table.adjustments {
-        if adjustment.basis != query.basis || excluded.contains(&adjustment.above) {
-            continue;
-        }
-        let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else { continue };
-        let j = query_of_period[adjustment.period as usize];
-        if j == u32::MAX {
-            continue;
-        }
-        let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
-        let rate = if stock { rates[adjustment.currency as usize][adjustment.period as usize].1 } else { rates[adjustment.currency as usize][adjustment.period as usize].0 };
-        let landings = land(adjustment.above, adjustment.date, &group_metric[group_of[mi]]);
-        let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
-        for (line, w) in membership(&landings, factor, &mut lines, &mut line_of, reconstruct_top) {
-            if line as usize >= n_lines {
-                return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
-            }
-            let cell = (mi * n_lines + line as usize) * n_periods + j as usize;
-            acc[cell] -= adjustment.value * rate * w;
-            touched[cell] = true;
-        }
-    }
-    if reconstruct_top {
-        for mi in 0..n_metrics {
-            for &line in &first_level {
-                let from = (mi * n_lines + line as usize) * n_periods;
-                let to = (mi * n_lines) * n_periods;
-                for j in 0..n_periods {
-                    if touched[from + j] {
-                        acc[to + j] += acc[from + j];
-                        touched[to + j] = true;
-                    }
-                }
-            }
-        }
-    }
-    // Intercompany: eliminated where both sides land in a line.
-    for (s, key) in table.series.iter().enumerate() {
-        let Some(other) = key.counterparty else { continue };
-        if key.basis != query.basis || excluded.contains(&key.unit) {
-            continue;
-        }
-        let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
-        let metric = &group_metric[group_of[mi]];
-        let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
-        for r in table.offsets[s]..table.offsets[s + 1] {
-            let p = table.period[r] as usize;
-            let j = query_of_period[p];
+            let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else { continue };
+            let j = query_of_period[adjustment.period as usize];
             if j == u32::MAX {
                 continue;
             }
-            let period = table.periods[p];
-            let date = FactTable::fact_date(engine, key.unit, period, key.basis);
-            let (factor, _) = timeline.ownership_on(key.unit, date);
-            let rate = if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 };
-            let amount = table.value[r] * rate * factor;
-            let side = membership(&land(key.unit, date, metric), 1.0, &mut lines, &mut line_of, false);
-            let other_date = timeline.record(other).last_day_until(period.last_day());
-            let far = membership(&land(other, other_date, metric), 1.0, &mut lines, &mut line_of, false);
-            for (line, w) in &side {
-                if *line as usize >= n_lines || !matches!(lines[*line as usize], FastLine::Node(_)) {
+            let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
+            let rate = if stock { rates[adjustment.currency as usize][adjustment.period as usize].1 } else { rates[adjustment.currency as usize][adjustment.period as usize].0 };
+            let landings = land(adjustment.above, adjustment.date, &group_metric[group_of[mi]]);
+            let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
+            for (line, w) in membership(&landings, factor, &mut lines, &mut line_of, reconstruct_top) {
+                if line as usize >= n_lines {
+                    return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
+                }
+                adjust.push(((mi * n_lines + line as usize) * n_periods + j as usize, index, rate, w));
+            }
+        }
+        // Intercompany: eliminated where both sides land in a line.
+        let mut intercompany = Vec::new();
+        for (s, key) in table.series.iter().enumerate() {
+            let Some(other) = key.counterparty else { continue };
+            if key.basis != query.basis || excluded.contains(&key.unit) {
+                continue;
+            }
+            let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
+            let metric = &group_metric[group_of[mi]];
+            let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
+            for r in table.offsets[s]..table.offsets[s + 1] {
+                let p = table.period[r] as usize;
+                let j = query_of_period[p];
+                if j == u32::MAX {
                     continue;
                 }
-                if let Some((_, w2)) = far.iter().find(|(l, _)| l == line) {
-                    let cell = (mi * n_lines + *line as usize) * n_periods + j as usize;
-                    acc[cell] -= amount * w * w2;
+                let period = table.periods[p];
+                let date = FactTable::fact_date(engine, key.unit, period, key.basis);
+                let (factor, _) = timeline.ownership_on(key.unit, date);
+                let rate = if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 };
+                let side = membership(&land(key.unit, date, metric), 1.0, &mut lines, &mut line_of, false);
+                let other_date = timeline.record(other).last_day_until(period.last_day());
+                let far = membership(&land(other, other_date, metric), 1.0, &mut lines, &mut line_of, false);
+                for (line, w) in &side {
+                    if *line as usize >= n_lines || !matches!(lines[*line as usize], FastLine::Node(_)) {
+                        continue;
+                    }
+                    if let Some((_, w2)) = far.iter().find(|(l, _)| l == line) {
+                        intercompany.push(((mi * n_lines + *line as usize) * n_periods + j as usize, r, rate, factor, *w, *w2));
+                    }
                 }
             }
         }
+        if profile {
+            eprintln!("  [profile] plan {:?} ({} ops)", clock.elapsed(), ops.iter().map(Vec::len).sum::<usize>());
+        }
+        Ok(FastPlan {
+            table,
+            metrics: query.metrics.clone(),
+            periods: query.periods.clone(),
+            lines: lines[..n_lines].to_vec(),
+            ops,
+            rates: rate_table,
+            adjust,
+            first_level,
+            reconstruct_top,
+            intercompany,
+        })
     }
-    let values = acc.iter().zip(&touched).map(|(v, t)| t.then_some(*v)).collect();
-    if profile {
-        eprintln!("  [profile] done {:?}", clock.elapsed());
+
+    /// The lines the answer will have.
+    pub fn lines(&self) -> &[FastLine] {
+        &self.lines
     }
-    Ok(FastRollup { metrics: query.metrics.clone(), lines: lines[..n_lines].to_vec(), periods: query.periods.clone(), values })
+
+    /// Makes the pass over the fact values and returns the answer.
+    pub fn run(&self) -> FastRollup {
+        use rayon::prelude::*;
+        let n_lines = self.lines.len();
+        let n_periods = self.periods.len();
+        let block = n_lines * n_periods;
+        let n_metrics = self.metrics.len();
+        let cells = n_metrics * block;
+        // The first chunk adds into the answer's cells, the others into cells of their own.
+        let mut sums = vec![0.0f64; cells];
+        let mut landed = vec![false; cells];
+        let mut others: Vec<(Vec<f64>, Vec<bool>)> = (1..self.ops.len()).map(|_| (vec![0.0f64; cells], vec![false; cells])).collect();
+        {
+            let mut parts: Vec<(&[Op], &mut [f64], &mut [bool])> = vec![(&self.ops[0], &mut sums[..], &mut landed[..])];
+            for (k, (s, l)) in others.iter_mut().enumerate() {
+                parts.push((&self.ops[k + 1], &mut s[..], &mut l[..]));
+            }
+            parts.into_par_iter().for_each(|(ops, s, l)| self.pass(ops, s, l));
+        }
+        // Then, metric by metric (in parallel over whole metrics): the other chunks' cells in
+        // chunk order, recorded totals, the top node and intercompany eliminations.
+        let pieces = PASS_CHUNKS.min(n_metrics).max(1);
+        let bounds: Vec<usize> = (0..=pieces).map(|k| n_metrics * k / pieces * block).collect();
+        {
+            let mut parts = Vec::with_capacity(pieces);
+            let (mut rest_sums, mut rest_landed) = (&mut sums[..], &mut landed[..]);
+            for w in bounds.windows(2) {
+                let (s, more_sums) = std::mem::take(&mut rest_sums).split_at_mut(w[1] - w[0]);
+                let (l, more_landed) = std::mem::take(&mut rest_landed).split_at_mut(w[1] - w[0]);
+                rest_sums = more_sums;
+                rest_landed = more_landed;
+                parts.push((w[0], s, l));
+            }
+            let others = &others;
+            parts.into_par_iter().for_each(|(base, s, l)| {
+                let n = s.len();
+                for (other_sums, other_landed) in others {
+                    for (a, b) in s.iter_mut().zip(&other_sums[base..base + n]) {
+                        *a += b;
+                    }
+                    for (a, b) in l.iter_mut().zip(&other_landed[base..base + n]) {
+                        *a |= b;
+                    }
+                }
+                self.finish(base, s, l);
+            });
+        }
+        FastRollup { metrics: self.metrics.clone(), lines: self.lines.clone(), periods: self.periods.clone(), sums, landed }
+    }
+
+    /// One chunk of the pass.
+    #[inline(never)]
+    fn pass(&self, ops: &[Op], acc: &mut [f64], touched: &mut [bool]) {
+        let values = &self.table.value;
+        for op in ops {
+            let len = op.len as usize;
+            let dst = op.dst as usize;
+            let target = &mut acc[dst..dst + len];
+            let from = &values[op.src..op.src + len];
+            let w = op.w;
+            if op.rate == 0 && w == 1.0 {
+                // Reporting currency, whole landing: add the values as they are (the same
+                // bits as multiplying by one).
+                for (a, v) in target.iter_mut().zip(from) {
+                    *a += v;
+                }
+            } else if op.rate == 0 {
+                for (a, v) in target.iter_mut().zip(from) {
+                    *a += v * w;
+                }
+            } else {
+                let rates = &self.rates[op.rate as usize..op.rate as usize + len];
+                for ((a, v), r) in target.iter_mut().zip(from).zip(rates) {
+                    *a += v * r * w;
+                }
+            }
+            touched[dst..dst + len].fill(true);
+        }
+    }
+
+    /// For the cells from `base` (whole metrics): recorded totals, the top node and
+    /// intercompany eliminations, in that order.
+    fn finish(&self, base: usize, acc: &mut [f64], touched: &mut [bool]) {
+        let values = &self.table.value;
+        let cells = base..base + acc.len();
+        for &(cell, index, rate, w) in &self.adjust {
+            if cells.contains(&cell) {
+                acc[cell - base] -= self.table.adjustments[index].value * rate * w;
+                touched[cell - base] = true;
+            }
+        }
+        let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
+        if self.reconstruct_top && n_lines * n_periods > 0 {
+            for m in 0..acc.len() / (n_lines * n_periods) {
+                let to = m * n_lines * n_periods;
+                for &line in &self.first_level {
+                    let from = (m * n_lines + line as usize) * n_periods;
+                    for j in 0..n_periods {
+                        if touched[from + j] {
+                            acc[to + j] += acc[from + j];
+                            touched[to + j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        for &(cell, row, rate, factor, w, w2) in &self.intercompany {
+            if cells.contains(&cell) {
+                let amount = values[row] * rate * factor;
+                acc[cell - base] -= amount * w * w2;
+            }
+        }
+    }
 }
 
 /// The lineage a fast query compiles, as plain tables (for comparisons with other engines):

@@ -1,13 +1,17 @@
 //! The columnar fast path must give the engine's figures: on generated groups (every kind of
 //! change, currencies, intercompany, stakes) and on the Alibaba example.
 
-use holdco_core::columnar::{fast_rollup, FactTable, FastLine, FastQuery};
+use holdco_core::columnar::{fast_rollup, FactTable, FastLine, FastPlan, FastQuery};
 use holdco_core::rollup::{BasisFilter, Engine, Query, RowKind, View};
 use holdco_core::synth::{Synth, SynthSpec};
 use holdco_core::*;
 use proptest::prelude::*;
 
 fn compare(model: &Model, periods: &[Period], metrics: &[&str], view: View, structure: Option<chrono::NaiveDate>, depth: u32) -> usize {
+    compare_below(model, periods, metrics, view, structure, None, depth)
+}
+
+fn compare_below(model: &Model, periods: &[Period], metrics: &[&str], view: View, structure: Option<chrono::NaiveDate>, node: Option<UnitId>, depth: u32) -> usize {
     let mut compared = 0;
     let engine = Engine::new(model).unwrap();
     let table = FactTable::from_model(model, &engine).unwrap();
@@ -16,7 +20,7 @@ fn compare(model: &Model, periods: &[Period], metrics: &[&str], view: View, stru
         periods: periods.to_vec(),
         view,
         structure,
-        node: None,
+        node: node.clone(),
         depth,
         basis: Basis::Reported,
     };
@@ -26,7 +30,7 @@ fn compare(model: &Model, periods: &[Period], metrics: &[&str], view: View, stru
     };
     for (mi, metric) in metrics.iter().enumerate() {
         let slow = engine
-            .rollup(&Query { metric: MetricId::parse(metric).unwrap(), periods: periods.to_vec(), view, structure, node: None, depth, currency: None, basis: BasisFilter::Reported })
+            .rollup(&Query { metric: MetricId::parse(metric).unwrap(), periods: periods.to_vec(), view, structure, node: node.clone(), depth, currency: None, basis: BasisFilter::Reported })
             .unwrap();
         for (li, line) in fast.lines.iter().enumerate() {
             let FastLine::Node(unit) = line else { continue };
@@ -119,8 +123,64 @@ fn fast_path_is_bit_identical_on_one_and_two_threads() {
         pool.install(|| {
             let engine = Engine::new(&model).unwrap();
             let table = FactTable::from_model(&model, &engine).unwrap();
-            fast_rollup(&engine, &table, &query).unwrap().values.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
+            fast_rollup(&engine, &table, &query).unwrap().values().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
         })
     };
     assert_eq!(run(1), run(2));
+}
+
+#[test]
+fn a_kept_plan_answers_like_a_fresh_query() {
+    let spec = SynthSpec { units: 80, facts: 30_000, changes: 50, seed: 5, months: Some(36), metrics: Some(4), ..SynthSpec::default() };
+    let model = Synth::generate(&spec).into_model();
+    let engine = Engine::new(&model).unwrap();
+    let table = FactTable::from_model(&model, &engine).unwrap();
+    let first = Period::parse("2015-04", model.group.calendar()).unwrap();
+    let bits = |values: Vec<Option<f64>>| values.into_iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>();
+    let mut checked = 0;
+    for view in [View::Reported, View::Restated, View::Organic] {
+        for (depth, periods) in [(0, 6..30), (1, 0..36), (2, 12..13)] {
+            let query = FastQuery {
+                metrics: ["revenue", "ebita"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
+                periods: periods.map(|k| first.shift(k)).collect(),
+                view,
+                structure: None,
+                node: None,
+                depth,
+                basis: Basis::Reported,
+            };
+            let Ok(fresh) = fast_rollup(&engine, &table, &query) else { continue };
+            let plan = FastPlan::prepare(&engine, &table, &query).unwrap();
+            assert_eq!(plan.lines(), &fresh.lines[..]);
+            let once = plan.run();
+            let again = plan.run();
+            assert_eq!(bits(once.values().collect()), bits(fresh.values().collect()));
+            assert_eq!(bits(again.values().collect()), bits(fresh.values().collect()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+}
+
+#[test]
+fn fast_path_equals_engine_below_a_node_for_some_periods() {
+    // The single-node question of P1: one node, one metric, the last periods only.
+    let mut compared = 0;
+    for seed in [3, 17, 29] {
+        let spec = SynthSpec { units: 60, facts: 8_000, changes: 40, seed, months: Some(24), metrics: Some(3), depth: 3, ..SynthSpec::default() };
+        let model = Synth::generate(&spec).into_model();
+        let engine = Engine::new(&model).unwrap();
+        let first = Period::parse("2015-04", model.group.calendar()).unwrap();
+        let periods: Vec<Period> = (10..24).map(|k| first.shift(k)).collect();
+        let structure = engine.structure(engine.latest_structure_date());
+        let root = engine.timeline().root;
+        let Some(node) = (0..engine.timeline().units.len() as u32).find(|u| structure.alive[*u as usize] && structure.parent[*u as usize] == Some(root)) else { continue };
+        let node = engine.timeline().record(node).id.clone();
+        for view in [View::Reported, View::Restated] {
+            for depth in [0, 1] {
+                compared += compare_below(&model, &periods, &["revenue"], view, None, Some(node.clone()), depth);
+            }
+        }
+    }
+    assert!(compared > 0);
 }
