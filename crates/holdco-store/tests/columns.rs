@@ -150,3 +150,26 @@ fn the_columnar_import_refuses_a_model_with_facts() {
     assert!(store.import_columns(&model, &columns, "x").is_err());
     assert_eq!(store.load().unwrap(), None);
 }
+
+#[test]
+fn the_columnar_import_works_beside_another_connection_and_leaves_the_log_on() {
+    let model = generated(5);
+    let (without_facts, columns) = columns_of(&model);
+    let folder = TempDir::new().unwrap();
+    let path = folder.path().join("shared.db");
+    let mut writer = SqliteStore::open(&path).unwrap();
+    let reader = SqliteStore::open(&path).unwrap();
+    assert_eq!(reader.load().unwrap(), None);
+    let summary = writer.import_columns(&without_facts, &columns, "shared").unwrap().expect("a store without facts");
+    assert_eq!(summary.facts_new, columns.len());
+    assert_eq!(reader.load().unwrap(), writer.load().unwrap());
+    drop(reader);
+    let mut alone = SqliteStore::open(folder.path().join("alone.db")).unwrap();
+    alone.import_columns(&without_facts, &columns, "alone").unwrap().expect("a store without facts");
+    assert_eq!(alone.load().unwrap(), writer.load().unwrap());
+    for file in ["shared.db", "alone.db"] {
+        let connection = rusqlite::Connection::open(folder.path().join(file)).unwrap();
+        let mode: String = connection.pragma_query_value(None, "journal_mode", |row| row.get(0)).unwrap();
+        assert_eq!(mode, "wal", "{file}");
+    }
+}

@@ -142,14 +142,18 @@ impl SqliteStore {
         // file open, a rollback journal instead of the write-ahead log writes new pages once,
         // into the file, rather than into the log and then again into the file; the journal
         // holds only the pages that existed before. The log comes back right after.
-        let was_wal = self.location != ":memory:"
-            && journal_mode(&self.connection, "DELETE").ok().is_some_and(|mode| mode.eq_ignore_ascii_case("delete"));
+        // Without waiting: a reader holding the file keeps the log, and this import with it.
+        let switched = self.location != ":memory:" && {
+            let _ = self.connection.busy_timeout(Duration::ZERO);
+            let mode = journal_mode(&self.connection, "DELETE");
+            let _ = self.connection.busy_timeout(Duration::from_secs(10));
+            mode.ok().is_some_and(|mode| mode.eq_ignore_ascii_case("delete"))
+        };
         let result = self.import_columns_in_transaction(incoming, &encoded, facts, label);
-        if was_wal {
-            let mode = journal_mode(&self.connection, "WAL")?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::database("switching the journal back", rusqlite::Error::InvalidQuery));
-            }
+        if switched {
+            // Best effort: the import has committed (or rolled back) either way, and every
+            // open of the store sets the write-ahead log again.
+            let _ = journal_mode(&self.connection, "WAL");
         }
         result
     }
