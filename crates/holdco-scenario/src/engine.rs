@@ -192,10 +192,22 @@ impl Projection {
     }
 }
 
-/// Where a path's random inputs come from.
+/// Paths computed together, one per lane: every operation of the kernel runs over a
+/// `[f64; LANES]`, which the compiler turns into vector instructions. A lane does exactly
+/// the arithmetic a lone path would, so results do not depend on how paths are grouped.
+pub const LANES: usize = 8;
+
+type Lanes = [f64; LANES];
+const ZERO: Lanes = [0.0; LANES];
+
+/// Where the random inputs of a group of paths come from.
 pub trait Scores {
-    /// The key of a stream on this path.
-    fn key(&self, stream: u64) -> u64;
+    /// The key of a stream for the path in `lane`.
+    fn key(&self, stream: u64, lane: usize) -> u64;
+    /// The keys of a stream for every lane.
+    fn keys(&self, stream: u64) -> [u64; LANES] {
+        std::array::from_fn(|lane| self.key(stream, lane))
+    }
     /// The normal score of step `step` of a keyed stream.
     fn z(&self, key: u64, step: u64) -> f64;
     /// A uniform in (0, 1) for step `step` of a keyed stream.
@@ -215,16 +227,21 @@ pub trait Scores {
     }
 }
 
-/// Random scores of one path.
+/// Random scores of the paths `first..first + LANES`.
 struct Random {
     seed: u64,
-    path: u64,
+    first: u64,
 }
 
 impl Scores for Random {
     #[inline]
-    fn key(&self, stream: u64) -> u64 {
-        rng::key(self.seed, stream, self.path)
+    fn key(&self, stream: u64, lane: usize) -> u64 {
+        rng::key(self.seed, stream, self.first + lane as u64)
+    }
+    #[inline]
+    fn keys(&self, stream: u64) -> [u64; LANES] {
+        let stream_key = rng::stream_key(self.seed, stream);
+        std::array::from_fn(|lane| rng::path_key(stream_key, self.first + lane as u64))
     }
     #[inline]
     fn z(&self, key: u64, step: u64) -> f64 {
@@ -233,6 +250,9 @@ impl Scores for Random {
     #[inline]
     fn u(&self, key: u64, step: u64) -> f64 {
         rng::uniform(rng::bits(key, step))
+    }
+    fn fill(&self, keys: &[u64], steps: usize, out: &mut [f64]) {
+        rng::fill_normals(keys, steps, out);
     }
 }
 
@@ -243,7 +263,7 @@ struct Shocked {
 }
 
 impl Scores for Shocked {
-    fn key(&self, stream: u64) -> u64 {
+    fn key(&self, stream: u64, _lane: usize) -> u64 {
         stream
     }
     fn z(&self, key: u64, _step: u64) -> f64 {
@@ -278,258 +298,316 @@ fn sample(dist: &Dist, scores: &impl Scores, key: u64, step: u64) -> f64 {
     }
 }
 
-/// One draw of a per-path input.
+/// One draw of a per-path input, for every lane.
 #[inline]
-fn draw(var: &Var, scores: &impl Scores) -> f64 {
+fn draw(var: &Var, scores: &impl Scores) -> Lanes {
     match &var.dists[..] {
-        [Dist::Fixed(value)] => *value,
-        [dist] if dist.is_fixed() => dist.at_z(0.0),
-        dists => sample(&dists[0], scores, scores.key(var.stream), 0),
+        [Dist::Fixed(value)] => [*value; LANES],
+        [dist] if dist.is_fixed() => [dist.at_z(0.0); LANES],
+        [Dist::Triangular { min, mode, max }] => {
+            // Dist::quantile's formula, computed on all lanes at once (both branches, then
+            // a select), so the draw is the same bits as one lane at a time.
+            let keys = scores.keys(var.stream);
+            let p: Lanes = std::array::from_fn(|lane| scores.u(keys[lane], 0));
+            let (min, mode, max) = (*min, *mode, *max);
+            let width = max - min;
+            let below = (mode - min) / width;
+            std::array::from_fn(|l| {
+                let low = min + (p[l] * width * (mode - min)).sqrt();
+                let high = max - ((1.0 - p[l]) * width * (max - mode)).sqrt();
+                if p[l] <= below {
+                    low
+                } else {
+                    high
+                }
+            })
+        }
+        dists => {
+            let keys = scores.keys(var.stream);
+            std::array::from_fn(|lane| sample(&dists[0], scores, keys[lane], 0))
+        }
     }
 }
 
-/// Scratch space for one path, reused: per part-year arrays are laid out year-major
-/// (`[t * parts + u]`) so the yearly loop runs over contiguous parts.
+/// Scratch space for one group of paths, reused.
 #[derive(Default)]
 struct Scratch {
     keys: Vec<u64>,
-    z: Vec<f64>,
-    e: Vec<f64>,
-    factor: Vec<f64>,
-    growth: Vec<f64>,
-    margin: Vec<f64>,
-    keep: Vec<f64>,
-    revenue: Vec<f64>,
-    pv: Vec<f64>,
-    lost: Vec<f64>,
-    at_multiple: Vec<f64>,
-    last_cash: Vec<f64>,
-    last_lost: Vec<f64>,
-    discount_factors: Vec<f64>,
+    raw: Vec<f64>,
+    z: Vec<Lanes>,
+    e: Vec<Lanes>,
+    factor: Vec<Lanes>,
+    discount_factors: Vec<Lanes>,
+    fan: Vec<Lanes>,
+    part_z: Vec<Lanes>,
 }
 
-/// One path's results.
+/// The results of a group of paths, one per lane.
 struct PathOut {
-    value: f64,
-    lines: Vec<f64>,
-    revenue: Vec<f64>,
-    ebita: Vec<f64>,
+    value: Lanes,
+    lines: Vec<Lanes>,
+    revenue: Vec<Lanes>,
+    ebita: Vec<Lanes>,
 }
 
 impl PathOut {
     fn new(projection: &Projection) -> PathOut {
         let years = projection.years.len();
-        PathOut { value: 0.0, lines: vec![0.0; projection.parts.len() + 6], revenue: vec![0.0; years], ebita: vec![0.0; years] }
+        PathOut { value: ZERO, lines: vec![ZERO; projection.parts.len() + 6], revenue: vec![ZERO; years], ebita: vec![ZERO; years] }
     }
 }
 
-/// Lanes of the partial sums across parts (fixed, so sums are the same on every machine).
-const LANES: usize = 8;
 
-/// Sum of `a[i] * b[i]` in a fixed order: LANES partial sums, then their sum.
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0; LANES];
-    let chunks = a.len() / LANES;
-    for c in 0..chunks {
-        for j in 0..LANES {
-            lanes[j] += a[c * LANES + j] * b[c * LANES + j];
+
+/// Values a group of `LANES` paths of one projection, with the widest vector instructions
+/// the processor has. Only additions, multiplications, divisions and comparisons run in
+/// vectors, never fused or approximate ones, so every variant gives the same bits.
+fn path(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F (checked just above).
+            return unsafe { path_avx512(projection, scores, scratch, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            return unsafe { path_avx2(projection, scores, scratch, out) };
         }
     }
-    let mut total = 0.0;
-    for i in chunks * LANES..a.len() {
-        total += a[i] * b[i];
-    }
-    lanes.iter().sum::<f64>() + total
+    path_body(projection, scores, scratch, out)
 }
 
-fn reset(v: &mut Vec<f64>, len: usize, value: f64) {
-    v.clear();
-    v.resize(len, value);
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn path_avx512(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+    path_body(projection, scores, scratch, out)
 }
 
-/// Values one path of one projection.
-fn path(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn path_avx2(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+    path_body(projection, scores, scratch, out)
+}
+
+#[inline(always)]
+fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
     let years = projection.years.len();
     let n = projection.parts.len();
-    out.lines.iter_mut().for_each(|v| *v = 0.0);
-    // 1. Growth scores, one row of years per part, then correlated.
+    // 1. Growth scores: one row of years per part and lane, drawn in one batch.
     scratch.keys.clear();
-    scratch.keys.extend(projection.parts.iter().map(|p| scores.key(p.growth.stream)));
-    reset(&mut scratch.z, n * years, 0.0);
-    scores.fill(&scratch.keys, years, &mut scratch.z);
+    for part in &projection.parts {
+        scratch.keys.extend(scores.keys(part.growth.stream));
+    }
+    scratch.raw.clear();
+    scratch.raw.resize(n * LANES * years, 0.0);
+    scores.fill(&scratch.keys, years, &mut scratch.raw);
     let correlation = if scores.correlated() { &projection.correlation } else { &Correlation::None };
+    // The common factor's loading on each year's score (a, b), or a full matrix applied to
+    // every part's scores up front.
+    let mut loadings = None;
+    scratch.factor.clear();
+    scratch.z.clear();
     match correlation {
         Correlation::None => {}
         Correlation::Factor(rho) => {
-            let key = scores.key(rng::stream_id(FACTOR));
             let (a, b) = (rho.sqrt(), (1.0 - rho).sqrt());
-            scratch.factor.clear();
-            scratch.factor.extend((0..years).map(|t| a * scores.z(key, t as u64)));
-            for row in scratch.z.chunks_exact_mut(years) {
-                for (z, f) in row.iter_mut().zip(&scratch.factor) {
-                    *z = f + b * *z;
-                }
-            }
+            let keys = scores.keys(rng::stream_id(FACTOR));
+            scratch.factor.extend((0..years).map(|t| std::array::from_fn(|lane| a * scores.z(keys[lane], t as u64))));
+            loadings = Some(b);
         }
         Correlation::Matrix(factor) => {
             scratch.e.clear();
-            scratch.e.extend_from_slice(&scratch.z);
-            for t in 0..years {
-                for u in 0..n {
-                    let mut z = 0.0;
-                    for (j, l) in factor[u].iter().enumerate().take(u + 1) {
-                        z += l * scratch.e[j * years + t];
+            for u in 0..n {
+                for t in 0..years {
+                    scratch.e.push(std::array::from_fn(|lane| scratch.raw[(u * LANES + lane) * years + t]));
+                }
+            }
+            for u in 0..n {
+                for t in 0..years {
+                    let mut z = ZERO;
+                    for (j, c) in factor[u].iter().enumerate().take(u + 1) {
+                        let e = &scratch.e[j * years + t];
+                        for l in 0..LANES {
+                            z[l] += c * e[l];
+                        }
                     }
-                    scratch.z[u * years + t] = z;
+                    scratch.z.push(z);
                 }
             }
         }
     }
-    // 2. Growth, margins and dis-synergies per part and year (year-major).
-    reset(&mut scratch.growth, n * years, 0.0);
-    reset(&mut scratch.margin, n * years, 0.0);
-    reset(&mut scratch.keep, n * years, 1.0);
-    let mut multiples = [0.0f64; 0].to_vec();
-    multiples.reserve(n);
-    for (u, part) in projection.parts.iter().enumerate() {
-        let row = &scratch.z[u * years..(u + 1) * years];
-        match &part.growth.dists[..] {
-            [Dist::Normal { mean, sd }] => {
-                for (t, z) in row.iter().enumerate() {
-                    scratch.growth[t * n + u] = mean + sd * z;
-                }
-            }
-            _ => {
-                for (t, z) in row.iter().enumerate() {
-                    scratch.growth[t * n + u] = part.growth.at(t, *z);
-                }
-            }
-        }
-        if part.held + part.direct == 0.0 && part.report == 0.0 {
-            multiples.push(0.0);
-            continue;
-        }
-        match &part.margin.dists[..] {
-            [dist] => {
-                let m = if dist.is_fixed() { dist.at_z(0.0) } else { sample(dist, scores, scores.key(part.margin.stream), 0) };
-                for t in 0..years {
-                    scratch.margin[t * n + u] = m;
-                }
-            }
-            dists => {
-                let key = scores.key(part.margin.stream);
-                for t in 0..years {
-                    scratch.margin[t * n + u] = sample(&dists[t.min(dists.len() - 1)], scores, key, 0);
-                }
-            }
-        }
-        if let Some((var, from)) = &part.dis_synergy {
-            let ds = draw(var, scores);
-            for t in (*from).min(years)..years {
-                scratch.keep[t * n + u] = 1.0 - ds;
-            }
-        }
-        multiples.push(draw(&part.multiple, scores));
-    }
-    // 3. Valuation inputs of the path.
+    // 2. Valuation inputs of the paths.
+    scratch.discount_factors.clear();
     let (multiple_year, dcf) = match &projection.method {
         Method::Multiple { year, rate } => {
-            let r = rate.as_ref().map(|r| draw(r, scores)).unwrap_or(0.0);
-            scratch.discount_factors.clear();
-            scratch.discount_factors.push((1.0 + r).powi(-(*year as i32 - 1)));
+            let r = rate.as_ref().map(|r| draw(r, scores)).unwrap_or(ZERO);
+            scratch.discount_factors.push(std::array::from_fn(|l| (1.0 + r[l]).powi(-(*year as i32 - 1))));
             (*year - 1, None)
         }
         Method::Dcf { wacc, terminal_growth, conversion } => {
-            let w = draw(wacc, scores);
-            let g = draw(terminal_growth, scores);
-            let c = draw(conversion, scores);
-            scratch.discount_factors.clear();
-            let mut factor = 1.0;
+            let (w, g, c) = (draw(wacc, scores), draw(terminal_growth, scores), draw(conversion, scores));
+            let mut factor = [1.0; LANES];
             for _ in 0..years {
-                factor /= 1.0 + w;
+                for l in 0..LANES {
+                    factor[l] /= 1.0 + w[l];
+                }
                 scratch.discount_factors.push(factor);
             }
             (usize::MAX, Some((w, g, c)))
         }
     };
-    // 4. Years, all parts at once.
-    scratch.revenue.clear();
-    scratch.revenue.extend(projection.parts.iter().map(|p| p.revenue0));
-    let report: Vec<f64> = projection.parts.iter().map(|p| p.report).collect();
-    let elastic = projection.parts.iter().any(|p| p.elasticity != 0.0);
-    for v in [&mut scratch.pv, &mut scratch.lost, &mut scratch.at_multiple, &mut scratch.last_cash, &mut scratch.last_lost] {
-        reset(v, n, 0.0);
+    // 3. Part by part, year by year, every lane at once; a part's state stays in registers.
+    //    The group's yearly figures gather in 8 partial sums (part u in partial u mod 8),
+    //    added in order at the end: the same sum on every machine.
+    let Scratch { raw, z: correlated_z, factor: factor_scores, discount_factors, fan, part_z, .. } = scratch;
+    part_z.clear();
+    part_z.resize(years, ZERO);
+    fan.clear();
+    fan.resize(2 * years * 8, ZERO);
+    let mut held_value = ZERO;
+    for line in out.lines.iter_mut() {
+        *line = ZERO;
     }
-    let mut ebita = vec![0.0; n];
-    for t in 0..years {
-        let growth = &scratch.growth[t * n..(t + 1) * n];
-        let margin = &scratch.margin[t * n..(t + 1) * n];
-        let keep = &scratch.keep[t * n..(t + 1) * n];
-        if elastic {
-            for (u, part) in projection.parts.iter().enumerate() {
-                let revenue = scratch.revenue[u];
-                let extra = if part.elasticity != 0.0 && revenue > 0.0 { part.elasticity * part.capital.get(t).copied().unwrap_or(0.0) / revenue } else { 0.0 };
-                scratch.revenue[u] = revenue * (1.0 + growth[u] + extra).max(0.0);
-            }
-        } else {
-            for (revenue, g) in scratch.revenue.iter_mut().zip(growth) {
-                *revenue *= (1.0 + g).max(0.0);
-            }
-        }
-        for u in 0..n {
-            ebita[u] = scratch.revenue[u] * margin[u] * keep[u];
-        }
-        out.revenue[t] = dot(&report, &scratch.revenue);
-        out.ebita[t] = dot(&report, &ebita);
-        if let Some((_, _, c)) = dcf {
-            let df = c * scratch.discount_factors[t];
-            for u in 0..n {
-                let gross = scratch.revenue[u] * margin[u];
-                scratch.pv[u] += gross * df;
-                scratch.lost[u] += (gross - ebita[u]) * df;
-            }
-            if t + 1 == years {
-                for u in 0..n {
-                    let gross = scratch.revenue[u] * margin[u];
-                    scratch.last_cash[u] = c * gross;
-                    scratch.last_lost[u] = c * (gross - ebita[u]);
+    for (u, part) in projection.parts.iter().enumerate() {
+        // This part's scores, year-major.
+        let zs = &mut part_z[..];
+        if correlated_z.is_empty() {
+            for (lane, row) in raw[u * LANES * years..(u + 1) * LANES * years].chunks_exact(years).enumerate() {
+                for (t, z) in row.iter().enumerate() {
+                    zs[t][lane] = *z;
                 }
             }
-        } else if t == multiple_year {
-            for (u, part) in projection.parts.iter().enumerate() {
-                let gross = scratch.revenue[u] * margin[u];
-                let x = match part.basis {
-                    Basis::Ebita => gross,
-                    Basis::Revenue => scratch.revenue[u],
-                };
-                scratch.at_multiple[u] = multiples[u] * x * scratch.discount_factors[0];
-                scratch.lost[u] = scratch.at_multiple[u] * (1.0 - keep[u]);
+            if let Some(b) = loadings {
+                for (z, f) in zs.iter_mut().zip(factor_scores.iter()) {
+                    for l in 0..LANES {
+                        z[l] = f[l] + b * z[l];
+                    }
+                }
+            }
+        } else {
+            zs.copy_from_slice(&correlated_z[u * years..(u + 1) * years]);
+        }
+        let active = part.held + part.direct != 0.0 || part.report != 0.0;
+        if !active {
+            continue;
+        }
+        let single_margin = (part.margin.dists.len() == 1).then(|| draw(&part.margin, scores));
+        let margin_keys = if single_margin.is_none() { scores.keys(part.margin.stream) } else { [0; LANES] };
+        let (ds, ds_from) = match &part.dis_synergy {
+            Some((var, from)) => (draw(var, scores), *from),
+            None => (ZERO, usize::MAX),
+        };
+        let multiple = draw(&part.multiple, scores);
+        let normal_growth = match &part.growth.dists[..] {
+            [Dist::Normal { mean, sd }] => Some((*mean, *sd)),
+            _ => None,
+        };
+        let mut revenue = [part.revenue0; LANES];
+        let (mut pv, mut lost, mut at_multiple, mut last_cash, mut last_lost) = (ZERO, ZERO, ZERO, ZERO, ZERO);
+        let partial = u % 8;
+        for t in 0..years {
+            let z = &zs[t];
+            let g: Lanes = match normal_growth {
+                Some((mean, sd)) => std::array::from_fn(|l| mean + sd * z[l]),
+                None => std::array::from_fn(|l| part.growth.at(t, z[l])),
+            };
+            if part.elasticity != 0.0 {
+                let capital = part.capital.get(t).copied().unwrap_or(0.0);
+                for l in 0..LANES {
+                    let extra = if revenue[l] > 0.0 { part.elasticity * capital / revenue[l] } else { 0.0 };
+                    revenue[l] *= (1.0 + g[l] + extra).max(0.0);
+                }
+            } else {
+                for l in 0..LANES {
+                    revenue[l] *= (1.0 + g[l]).max(0.0);
+                }
+            }
+            let margin: Lanes = match single_margin {
+                Some(m) => m,
+                None => {
+                    let dist = &part.margin.dists[t.min(part.margin.dists.len() - 1)];
+                    std::array::from_fn(|lane| sample(dist, scores, margin_keys[lane], 0))
+                }
+            };
+            let keep: Lanes = if t >= ds_from { std::array::from_fn(|l| 1.0 - ds[l]) } else { [1.0; LANES] };
+            let mut gross = ZERO;
+            let mut ebita = ZERO;
+            for l in 0..LANES {
+                gross[l] = revenue[l] * margin[l];
+                ebita[l] = gross[l] * keep[l];
+            }
+            let (fan_revenue, fan_ebita) = fan.split_at_mut(years * 8);
+            let (acc_r, acc_e) = (&mut fan_revenue[t * 8 + partial], &mut fan_ebita[t * 8 + partial]);
+            for l in 0..LANES {
+                acc_r[l] += part.report * revenue[l];
+                acc_e[l] += part.report * ebita[l];
+            }
+            if let Some((_, _, c)) = &dcf {
+                let df = &discount_factors[t];
+                for l in 0..LANES {
+                    let cash = c[l] * df[l];
+                    pv[l] += gross[l] * cash;
+                    lost[l] += (gross[l] - ebita[l]) * cash;
+                    last_cash[l] = c[l] * gross[l];
+                    last_lost[l] = c[l] * (gross[l] - ebita[l]);
+                }
+            } else if t == multiple_year {
+                let df = &discount_factors[0];
+                for l in 0..LANES {
+                    let x = match part.basis {
+                        Basis::Ebita => gross[l],
+                        Basis::Revenue => revenue[l],
+                    };
+                    at_multiple[l] = multiple[l] * x * df[l];
+                    lost[l] = at_multiple[l] * (1.0 - keep[l]);
+                }
             }
         }
-    }
-    // 5. The sum of the parts.
-    let mut held_value = 0.0;
-    for (u, part) in projection.parts.iter().enumerate() {
         let owned = part.held + part.direct;
-        let (gross, lost) = match dcf {
-            Some((w, g, _)) => {
-                let terminal = scratch.discount_factors[years - 1] * (1.0 + g) / (w - g);
-                (scratch.pv[u] + scratch.last_cash[u] * terminal, scratch.lost[u] + scratch.last_lost[u] * terminal)
-            }
-            None => (scratch.at_multiple[u], scratch.lost[u]),
-        };
-        out.lines[u] = owned * gross;
-        out.lines[n] -= owned * lost;
-        held_value += part.held * (gross - lost);
+        for l in 0..LANES {
+            let (gross, lost) = match &dcf {
+                Some((w, g, _)) => {
+                    let terminal = discount_factors[years - 1][l] * (1.0 + g[l]) / (w[l] - g[l]);
+                    (pv[l] + last_cash[l] * terminal, lost[l] + last_lost[l] * terminal)
+                }
+                None => (at_multiple[l], lost[l]),
+            };
+            out.lines[u][l] = owned * gross;
+            out.lines[n][l] -= owned * lost;
+            held_value[l] += part.held * (gross - lost);
+        }
     }
-    let discount = projection.discount.as_ref().map(|d| draw(d, scores)).unwrap_or(0.0);
-    out.lines[n + 1] = -discount * held_value;
-    out.lines[n + 2] = -projection.costs.iter().map(|c| draw(c, scores)).sum::<f64>();
-    out.lines[n + 3] = projection.proceeds.iter().map(|c| draw(c, scores)).sum::<f64>();
-    out.lines[n + 4] = projection.net_cash.as_ref().map(|v| draw(v, scores)).unwrap_or(0.0);
-    out.lines[n + 5] = projection.other_assets.as_ref().map(|v| draw(v, scores)).unwrap_or(0.0);
-    out.value = out.lines.iter().sum();
+    for t in 0..years {
+        for (which, target) in [&mut out.revenue, &mut out.ebita].into_iter().enumerate() {
+            let mut total = ZERO;
+            for acc in &fan[which * years * 8 + t * 8..which * years * 8 + (t + 1) * 8] {
+                for l in 0..LANES {
+                    total[l] += acc[l];
+                }
+            }
+            target[t] = total;
+        }
+    }
+    // 4. Group items.
+    let discount = projection.discount.as_ref().map(|d| draw(d, scores)).unwrap_or(ZERO);
+    let sum = |vars: &[Var]| vars.iter().fold(ZERO, |mut acc, v| {
+        let x = draw(v, scores);
+        for l in 0..LANES {
+            acc[l] += x[l];
+        }
+        acc
+    });
+    let (costs, proceeds) = (sum(&projection.costs), sum(&projection.proceeds));
+    let net_cash = projection.net_cash.as_ref().map(|v| draw(v, scores)).unwrap_or(ZERO);
+    let other = projection.other_assets.as_ref().map(|v| draw(v, scores)).unwrap_or(ZERO);
+    for l in 0..LANES {
+        out.lines[n + 1][l] = -discount[l] * held_value[l];
+        out.lines[n + 2][l] = -costs[l];
+        out.lines[n + 3][l] = proceeds[l];
+        out.lines[n + 4][l] = net_cash[l];
+        out.lines[n + 5][l] = other[l];
+        out.value[l] = out.lines.iter().map(|line| line[l]).sum();
+    }
 }
 
 /// Streaming statistics of one scenario.
@@ -559,17 +637,17 @@ impl Stats {
         }
     }
 
-    fn push(&mut self, out: &PathOut) {
-        self.value.push(out.value);
-        self.value_sketch.push(out.value);
+    fn push(&mut self, out: &PathOut, lane: usize) {
+        self.value.push(out.value[lane]);
+        self.value_sketch.push(out.value[lane]);
         for (m, v) in self.lines.iter_mut().zip(&out.lines) {
-            m.push(*v);
+            m.push(v[lane]);
         }
         for (s, v) in self.revenue.iter_mut().zip(&out.revenue) {
-            s.push(*v);
+            s.push(v[lane]);
         }
         for (s, v) in self.ebita.iter_mut().zip(&out.ebita) {
-            s.push(*v);
+            s.push(v[lane]);
         }
     }
 
@@ -653,22 +731,29 @@ fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64) -> C
     let mut diff = (projections.len() > 1).then(DiffStats::new);
     let mut outs: Vec<PathOut> = projections.iter().map(|p| PathOut::new(p)).collect();
     let mut scratch = Scratch::default();
-    for index in first..last {
-        let scores = Random { seed, path: index };
+    let mut group = first;
+    while group < last {
+        let scores = Random { seed, first: group };
         for (k, projection) in projections.iter().enumerate() {
             path(projection, &scores, &mut scratch, &mut outs[k]);
-            stats[k].push(&outs[k]);
         }
-        if let Some(diff) = &mut diff {
-            let d = outs[0].value - outs[1].value;
-            diff.moments.push(d);
-            diff.sketch.push(d);
-            if d > 0.0 {
-                diff.wins += 1;
-            } else if d == 0.0 {
-                diff.ties += 1;
+        // Paths past `last` (a partial last group) are computed and dropped.
+        for lane in 0..((last - group) as usize).min(LANES) {
+            for (k, out) in outs.iter().enumerate() {
+                stats[k].push(out, lane);
+            }
+            if let Some(diff) = &mut diff {
+                let d = outs[0].value[lane] - outs[1].value[lane];
+                diff.moments.push(d);
+                diff.sketch.push(d);
+                if d > 0.0 {
+                    diff.wins += 1;
+                } else if d == 0.0 {
+                    diff.ties += 1;
+                }
             }
         }
+        group += LANES as u64;
     }
     ChunkStats { stats, diff }
 }
@@ -708,7 +793,7 @@ pub fn value_at(projection: &Projection, shock: Option<(&str, f64)>) -> f64 {
     let mut scratch = Scratch::default();
     let mut out = PathOut::new(projection);
     path(projection, &scores, &mut scratch, &mut out);
-    out.value
+    out.value[0]
 }
 
 /// One bar of the tornado: how far one assumption at its P10 and P90 moves the result.

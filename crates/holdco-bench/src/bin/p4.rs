@@ -68,18 +68,31 @@ fn peak_rss_mb() -> f64 {
     status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()).map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
 }
 
-fn run(projection: &Projection, paths: u64, threads: usize) -> Result<(Duration, Simulation)> {
+/// CPU time of the whole process (all threads, exited ones included), from
+/// /proc/self/stat in clock ticks of 10 ms: on a shared machine it counts our work, not the
+/// time others held the cores.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// One timed run: wall time, CPU time and the result.
+fn run(projection: &Projection, paths: u64, threads: usize) -> Result<(Duration, f64, Simulation)> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    let start = Instant::now();
+    pool.install(|| ());
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let simulation = pool.install(|| engine::simulate(&[projection], paths, SEED, &|_| {}));
-    Ok((start.elapsed(), simulation))
+    Ok((start.elapsed(), cpu_seconds() - cpu, simulation))
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("probe") {
         let paths: u64 = args.get(1).context("probe N")?.parse()?;
-        let (time, simulation) = run(&model(), paths, 2)?;
+        let (time, _, simulation) = run(&model(), paths, 2)?;
         println!("{{\"paths\": {paths}, \"seconds\": {:.3}, \"mean\": {}, \"peak_rss_mb\": {:.1}}}", time.as_secs_f64(), simulation.stats[0].value.mean(), peak_rss_mb());
         return Ok(());
     }
@@ -117,11 +130,15 @@ fn main() -> Result<()> {
     let projection = model();
     println!("P4: {paths} paths x {UNITS} units x {YEARS} years, one scenario (DCF per unit, common factor, holding discount)");
     let mut best = [Duration::MAX, Duration::MAX];
+    let mut best_cpu = f64::INFINITY;
     let mut result = None;
     for _ in 0..repeat {
         for (k, threads) in [1usize, 2].into_iter().enumerate() {
-            let (time, simulation) = run(&projection, paths, threads)?;
+            let (time, cpu, simulation) = run(&projection, paths, threads)?;
             best[k] = best[k].min(time);
+            if threads == 1 {
+                best_cpu = best_cpu.min(cpu);
+            }
             if let Some(previous) = &result {
                 let previous: &Simulation = previous;
                 if previous.stats[0].value.mean().to_bits() != simulation.stats[0].value.mean().to_bits() {
@@ -137,7 +154,13 @@ fn main() -> Result<()> {
     let q = |p: f64| stats.value_sketch.quantile(p);
     let revenue_mean_last = stats.revenue[YEARS - 1].quantile(0.5);
     println!("  holdco: mean {:.1} (se {:.2}), sd {:.1}, P5 {:.1}, P50 {:.1}, P95 {:.1}; median revenue in year {YEARS} {:.1}", value.mean(), value.se(), value.sd(), q(0.05), q(0.5), q(0.95), revenue_mean_last);
-    println!("  holdco, 1 thread:  {:.3} s (best of {repeat}) = {:.1} ns per unit-year", best[0].as_secs_f64(), best[0].as_secs_f64() * 1e9 / (paths as f64 * (UNITS * YEARS) as f64));
+    let unit_years = paths as f64 * (UNITS * YEARS) as f64;
+    println!(
+        "  holdco, 1 thread:  {:.3} s wall, {:.3} s CPU (best of {repeat}) = {:.2} ns CPU per unit-year",
+        best[0].as_secs_f64(),
+        best_cpu,
+        best_cpu * 1e9 / unit_years
+    );
     println!("  holdco, 2 threads: {:.3} s (best of {repeat}); speed-up {:.2}x", best[1].as_secs_f64(), best[0].as_secs_f64() / best[1].as_secs_f64());
     println!("  peak RSS so far: {:.1} MB", peak_rss_mb());
     if !numpy {
@@ -150,7 +173,7 @@ fn main() -> Result<()> {
     }
     let report: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii_end())?;
     let field = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
-    let (n_mean, n_sd, n_seconds) = (field("mean"), field("sd"), field("best"));
+    let (n_mean, n_sd, n_seconds, n_cpu) = (field("mean"), field("sd"), field("best"), field("best_cpu"));
     println!(
         "  numpy:  mean {:.1}, sd {:.1}, P5 {:.1}, P50 {:.1}, P95 {:.1}; median revenue in year {YEARS} {:.1}",
         n_mean,
@@ -176,6 +199,16 @@ fn main() -> Result<()> {
     if !(mean_ok && sd_ok) {
         bail!("holdco and numpy disagree beyond Monte Carlo error: no time is reported");
     }
-    println!("  numpy (1 core): {:.3} s (best of {repeat}) -> holdco per core is {:.1}x numpy (target >= 20x)", n_seconds, n_seconds / best[0].as_secs_f64());
+    println!(
+        "  numpy (1 core): {:.3} s wall, {:.3} s CPU (best of {repeat}) = {:.2} ns CPU per unit-year",
+        n_seconds,
+        n_cpu,
+        n_cpu * 1e9 / unit_years
+    );
+    println!(
+        "  holdco per core is {:.1}x numpy by CPU time ({:.1}x by wall time, 1 thread each; target >= 20x)",
+        n_cpu / best_cpu,
+        n_seconds / best[0].as_secs_f64()
+    );
     Ok(())
 }
