@@ -12,8 +12,8 @@
 //! [`fill_normals`] are part of the file format in all but name: a seed written in a scenario
 //! must give the same numbers on every platform, instruction set and thread count, and in every
 //! release. They use only integer arithmetic, IEEE-754 operations that are correctly rounded
-//! everywhere (add, subtract, multiply, exact conversions), constant tables written in this
-//! file, and for the rare far tail `exp`/`log`/`erfc` from the pure-Rust `libm` crate (the same
+//! everywhere (add, subtract, multiply, fused multiply-add, exact conversions), constant tables
+//! written in this file, and for the rare far tail `exp`/`log`/`erfc` from the pure-Rust `libm` crate (the same
 //! code on every platform, unlike the system's). Any change to them is a breaking change for
 //! saved seeds. (The normals changed once, from a ziggurat to the inversion below, so that
 //! they vectorise.)
@@ -121,8 +121,8 @@ const P_SCALE: f64 = 1.0 / (1u64 << 53) as f64;
 // The upper-tail quantile z(p) (P(Z > z) = p) on each octave of p, as a polynomial in
 // w = m - 1.5, m in [1, 2) being the mantissa of p: QUANTILE[k][s] is the coefficient of w^k
 // in octave s. Fitted (Chebyshev interpolation at 200 points from a 40-digit erfinv, then
-// written in powers of w) so that, evaluated as in `std_normal` (Horner, separate multiply and
-// add), the error in z times the density is below 7e-10 everywhere: the distribution function
+// written in powers of w) so that, evaluated as in `std_normal` (Horner with fused
+// multiply-adds), the error in z times the density is below 7e-10 everywhere: the distribution function
 // of the draws is within 1e-9 of the normal's, which `quantile_polynomials_are_accurate`
 // re-checks against `norm_quantile`.
 #[rustfmt::skip]
@@ -155,13 +155,15 @@ fn octave_and_w(p: f64) -> (u64, f64) {
     (FIRST_EXPONENT.wrapping_sub(pb >> 52), f64::from_bits((pb & LOW52) | ONE_BITS) - 1.5)
 }
 
-/// The polynomial of octave `s` at `w`, by Horner with separate multiplies and adds (as the
-/// vector code does it).
+/// The polynomial of octave `s` at `w`, by Horner with fused multiply-adds `fma(a, b, c) =
+/// a * b + c` rounded once: the processor's instruction ([`f64::mul_add`] where the `fma`
+/// feature is enabled) or `libm::fma` (pure Rust, the same on every platform), which give the
+/// same bits because both are correctly rounded.
 #[inline(always)]
-fn octave_polynomial(s: usize, w: f64) -> f64 {
+fn octave_polynomial(s: usize, w: f64, fma: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let mut z = QUANTILE[DEGREE][s];
     for coefficients in QUANTILE[..DEGREE].iter().rev() {
-        z = z.mul_add(w, coefficients[s]);
+        z = fma(z, w, coefficients[s]);
     }
     z
 }
@@ -195,24 +197,28 @@ pub fn std_normal(bits: u64) -> f64 {
             return unsafe { std_normal_fma(bits) };
         }
     }
-    normal_of(bits)
+    #[cfg(target_arch = "aarch64")]
+    {
+        // The fused multiply-add is part of the base instruction set.
+        return normal_of(bits, f64::mul_add);
+    }
+    #[allow(unreachable_code)]
+    normal_of(bits, libm::fma)
 }
 
-/// [`normal_of`] with the processor's fused multiply-add (the same bits as the software one).
+/// [`std_normal`] with the processor's fused multiply-add.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
 unsafe fn std_normal_fma(bits: u64) -> f64 {
-    normal_of(bits)
+    normal_of(bits, f64::mul_add)
 }
 
-/// The body of [`std_normal`]. Its multiply-adds are fused (`mul_add`: one correctly rounded
-/// operation, the same bits from the processor's instruction and from the C library's software
-/// `fma` on processors without one).
+/// The body of [`std_normal`], with a correctly rounded fused multiply-add `fma`.
 #[inline(always)]
-fn normal_of(bits: u64) -> f64 {
+fn normal_of(bits: u64, fma: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let p = tail_probability(bits);
     let (octave, w) = octave_and_w(p);
-    let z = if octave < OCTAVES as u64 { octave_polynomial(octave as usize, w) } else { tail_quantile(p) };
+    let z = if octave < OCTAVES as u64 { octave_polynomial(octave as usize, w, fma) } else { tail_quantile(p) };
     // The sign by XOR (symmetric even where the polynomial crosses zero by 1e-10).
     f64::from_bits(z.to_bits() ^ (bits & SIGN))
 }
@@ -261,9 +267,9 @@ fn write_counters(keys: &[u64], steps: usize, out: &mut [f64]) {
 }
 
 /// [`std_normal`] of [`mix`] eight lanes at a time, with the same operations in the same order
-/// (integer operations, exact conversions, separately rounded multiplies and adds), so every
-/// lane gives the bits of the scalar function. The coefficient tables of the 16 octaves sit in
-/// two registers each and are read with one permute per coefficient.
+/// (integer operations, exact conversions, correctly rounded adds, multiplies and fused
+/// multiply-adds), so every lane gives the bits of the scalar function. The coefficient tables
+/// of the 16 octaves sit in two registers each and are read with one permute per coefficient.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::*;
@@ -529,7 +535,7 @@ mod tests {
                 let w = -0.5 + i as f64 / 4000.0 * (1.0 - f64::EPSILON);
                 let p = (1.5 + w) * 2f64.powi(-(s as i32) - 2);
                 let exact = -norm_quantile(p);
-                let z = octave_polynomial(s, w);
+                let z = octave_polynomial(s, w, libm::fma);
                 let density = gauss(exact) / (2.0 * std::f64::consts::PI).sqrt();
                 let cdf_error = (z - exact).abs() * density;
                 worst = worst.max(cdf_error);
@@ -628,11 +634,13 @@ mod tests {
 
     #[test]
     fn fused_multiply_add_is_the_same_in_software() {
-        // This function is compiled without the fma feature, so `normal_of` here calls the
-        // C library's fma; `std_normal` uses the processor's where it has one.
+        // The pure-Rust fma against the processor's (where it has one) and against the C
+        // library's (`mul_add` in a function compiled without the fma feature).
         for i in 0..draws(200_000) as u64 {
             let b = bits(key(8, 1, i / 16), i % 16);
-            assert_eq!(normal_of(b).to_bits(), std_normal(b).to_bits(), "bits {b:#x}");
+            let software = normal_of(b, libm::fma).to_bits();
+            assert_eq!(software, std_normal(b).to_bits(), "bits {b:#x}");
+            assert_eq!(software, normal_of(b, f64::mul_add).to_bits(), "bits {b:#x}");
         }
     }
 
