@@ -646,6 +646,118 @@ mod tests {
         }
     }
 
+    /// Normals as the engine draws them: `calls` batches of 50 consecutive path keys x 10 steps.
+    fn engine_batches(seed: u64, calls: usize, mut each: impl FnMut(&[f64])) {
+        let base = stream_key(seed, stream_id("batch statistics"));
+        let (keys_per_call, steps) = (50usize, 10usize);
+        let mut keys = vec![0u64; keys_per_call];
+        let mut out = vec![0.0; keys_per_call * steps];
+        for call in 0..calls {
+            for (i, k) in keys.iter_mut().enumerate() {
+                *k = path_key(base, (call * keys_per_call + i) as u64);
+            }
+            fill_normals(&keys, steps, &mut out);
+            each(&out);
+        }
+    }
+
+    /// Sample correlation of pairs.
+    fn pair_correlation(pairs: &[(f64, f64)]) -> f64 {
+        let n = pairs.len() as f64;
+        let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for &(x, y) in pairs {
+            sxy += (x - mx) * (y - my);
+            sxx += (x - mx) * (x - mx);
+            syy += (y - my) * (y - my);
+        }
+        sxy / (sxx * syy).sqrt()
+    }
+
+    #[test]
+    fn normals_of_neighbouring_steps_and_keys_are_independent() {
+        // Correlations of the draws and of their squares (dependence in size), between adjacent
+        // steps of a key and between adjacent keys at a step: each has standard error 1/sqrt(n).
+        let (mut steps, mut keys) = (Vec::new(), Vec::new());
+        engine_batches(17, draws(1000), |out| {
+            for row in 0..50 {
+                for t in 0..10 {
+                    let z = out[row * 10 + t];
+                    if t + 1 < 10 {
+                        steps.push((z, out[row * 10 + t + 1]));
+                    }
+                    if row + 1 < 50 {
+                        keys.push((z, out[(row + 1) * 10 + t]));
+                    }
+                }
+            }
+        });
+        let squares = |pairs: &[(f64, f64)]| pairs.iter().map(|&(x, y)| (x * x, y * y)).collect::<Vec<_>>();
+        for (label, pairs) in [("steps", &steps), ("keys", &keys)] {
+            let se = 1.0 / (pairs.len() as f64).sqrt();
+            within(&format!("correlation of adjacent {label}"), pair_correlation(pairs), 0.0, se);
+            within(&format!("correlation of squares of adjacent {label}"), pair_correlation(&squares(pairs)), 0.0, se);
+        }
+    }
+
+    /// The distribution at 10^8 draws, as the engine draws them (a few seconds in release). Run with
+    /// `cargo test --release -p holdco-scenario --lib -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn normal_statistics_at_1e8() {
+        let calls = 200_000; // x 500 = 10^8
+        let cells = 2000;
+        let tail_edge = -norm_quantile(2f64.powi(-17));
+        let thresholds = [1.0, 2.0, 3.0, 4.0, tail_edge, 5.0];
+        let (mut s1, mut s2, mut s3, mut s4) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let (mut above, mut below) = ([0u64; 6], [0u64; 6]);
+        let mut counts = vec![0u64; cells];
+        let mut largest = 0.0f64;
+        engine_batches(2026, calls, |out| {
+            // Sums per batch first, so that the running sums do not lose digits.
+            let (mut b1, mut b2, mut b3, mut b4) = (0.0, 0.0, 0.0, 0.0);
+            for &z in out {
+                let z2 = z * z;
+                b1 += z;
+                b2 += z2;
+                b3 += z2 * z;
+                b4 += z2 * z2;
+                for (i, &t) in thresholds.iter().enumerate() {
+                    above[i] += (z > t) as u64;
+                    below[i] += (z < -t) as u64;
+                }
+                counts[((norm_cdf(z) * cells as f64) as usize).min(cells - 1)] += 1;
+                largest = largest.max(z.abs());
+            }
+            (s1, s2, s3, s4) = (s1 + b1, s2 + b2, s3 + b3, s4 + b4);
+        });
+        let nf = (calls * 500) as f64;
+        within("mean", s1 / nf, 0.0, (1.0 / nf).sqrt());
+        within("variance", s2 / nf, 1.0, (2.0 / nf).sqrt());
+        within("skewness", s3 / nf, 0.0, (15.0 / nf).sqrt());
+        within("kurtosis", s4 / nf, 3.0, (96.0 / nf).sqrt());
+        for (i, &t) in thresholds.iter().enumerate() {
+            let p = norm_cdf(-t);
+            let se = (p * (1.0 - p) / nf).sqrt();
+            within(&format!("P(Z>{t:.2})"), above[i] as f64 / nf, p, se);
+            within(&format!("P(Z<-{t:.2})"), below[i] as f64 / nf, p, se);
+            println!("P(Z>{t:.2}) = {:.4e} and P(Z<-{t:.2}) = {:.4e}, expected {p:.4e} (se {se:.1e})", above[i] as f64 / nf, below[i] as f64 / nf);
+        }
+        // Kolmogorov-Smirnov on the cell edges (a lower bound of the statistic over all points,
+        // and the cells are 5e-4 wide) and chi-square over the equiprobable cells.
+        let (mut cumulative, mut d) = (0u64, 0.0f64);
+        for (i, &c) in counts.iter().enumerate() {
+            cumulative += c;
+            d = d.max((cumulative as f64 / nf - (i + 1) as f64 / cells as f64).abs());
+        }
+        let expected = nf / cells as f64;
+        let chi2: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
+        let dof = (cells - 1) as f64;
+        println!("10^8 draws: mean {:.2e}, variance {:.6}, KS sqrt(n) D = {:.3}, chi-square {chi2:.0} on {dof} degrees of freedom, largest |z| {largest:.2}", s1 / nf, s2 / nf, d * nf.sqrt());
+        assert!(d * nf.sqrt() < 1.95, "KS statistic sqrt(n) D = {}", d * nf.sqrt());
+        assert!(chi2 < dof + 4.0 * (2.0 * dof).sqrt(), "chi-square {chi2} with {dof} degrees of freedom");
+    }
+
     #[test]
     fn fused_multiply_add_is_the_same_in_software() {
         // The pure-Rust fma against the processor's (where it has one) and against the C
