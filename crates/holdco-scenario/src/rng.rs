@@ -242,7 +242,11 @@ pub fn fill_normals(keys: &[u64], steps: usize, out: &mut [f64]) {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the features the function is compiled for are present.
             unsafe { avx512::fill(keys, steps, out) };
             return;
@@ -280,26 +284,29 @@ mod avx512 {
     use super::*;
     use std::arch::x86_64::*;
 
+    /// The leading zeros of `2 (bits & LOW52) + 1` in the first octave.
+    const LZ_OFFSET: usize = 11;
+
     /// [`fill_normals`] once `out` has been cut to the batch and `steps` is not 0.
-    #[target_feature(enable = "avx512f,avx512dq,fma")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
     pub(super) unsafe fn fill(keys: &[u64], steps: usize, out: &mut [f64]) {
         write_counters(keys, steps, out);
+        // Each row of coefficients rotated so that octave s sits at (s + LZ_OFFSET) mod 16.
         let tables: [(__m512d, __m512d); DEGREE + 1] = std::array::from_fn(|k| {
-            // SAFETY: each row holds 16 values, read as two unaligned vectors of 8.
-            unsafe { (_mm512_loadu_pd(QUANTILE[k].as_ptr()), _mm512_loadu_pd(QUANTILE[k].as_ptr().add(8))) }
+            let rotated: [f64; OCTAVES] = std::array::from_fn(|i| QUANTILE[k][(i + OCTAVES - LZ_OFFSET % OCTAVES) % OCTAVES]);
+            // SAFETY: 16 values, read as two unaligned vectors of 8.
+            unsafe { (_mm512_loadu_pd(rotated.as_ptr()), _mm512_loadu_pd(rotated.as_ptr().add(8))) }
         });
         let k = Constants {
             tables,
             c1: _mm512_set1_epi64(0xbf58_476d_1ce4_e5b9_u64 as i64),
             c2: _mm512_set1_epi64(0x94d0_49bb_1331_11eb_u64 as i64),
-            low52: _mm512_set1_epi64(LOW52 as i64),
+            low53: _mm512_set1_epi64((LOW52 << 1 | 1) as i64),
+            one: _mm512_set1_epi64(1),
             one_bits: _mm512_set1_epi64(ONE_BITS as i64),
             sign: _mm512_set1_epi64(SIGN as i64),
-            first: _mm512_set1_epi64(FIRST_EXPONENT as i64),
-            octaves: _mm512_set1_epi64(OCTAVES as i64),
-            half: _mm512_set1_pd(0.5),
+            last_lz: _mm512_set1_epi64((LZ_OFFSET + OCTAVES - 1) as i64),
             one_and_half: _mm512_set1_pd(1.5),
-            p_scale: _mm512_set1_pd(P_SCALE),
         };
         // Four vectors per round, so that independent chains of operations overlap.
         let mut rounds = out.chunks_exact_mut(32);
@@ -327,14 +334,12 @@ mod avx512 {
         tables: [(__m512d, __m512d); DEGREE + 1],
         c1: __m512i,
         c2: __m512i,
-        low52: __m512i,
+        low53: __m512i,
+        one: __m512i,
         one_bits: __m512i,
         sign: __m512i,
-        first: __m512i,
-        octaves: __m512i,
-        half: __m512d,
+        last_lz: __m512i,
         one_and_half: __m512d,
-        p_scale: __m512d,
     }
 
     /// Eight counters (as bits) to their normals, in place.
@@ -347,15 +352,16 @@ mod avx512 {
         let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)), k.c1);
         let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)), k.c2);
         let b = _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
-        // tail_probability and octave_and_w
-        let p = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_and_si512(b, k.low52)), k.half), k.p_scale);
-        let pb = _mm512_castpd_si512(p);
-        let octave = _mm512_sub_epi64(k.first, _mm512_srli_epi64(pb, 52));
-        let w = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(_mm512_and_si512(pb, k.low52), k.one_bits)), k.one_and_half);
-        // octave_polynomial (the same operations), the coefficients picked by the octave's low
-        // 4 bits.
+        // tail_probability and octave_and_w, in integers: p = v / 2^54 with v = 2 (b & LOW52) + 1
+        // (below 2^53, so p is exact), whose leading zeros give the exponent of p (the octave
+        // is lz - 11, and the tables are rotated to be read at lz mod 16) and whose bits
+        // shifted up to bit 52 are the mantissa.
+        let v = _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi64(b, 1), k.low53), k.one);
+        let lz = _mm512_lzcnt_epi64(v);
+        let w = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64(_mm512_sllv_epi64(v, lz), 11), k.one_bits)), k.one_and_half);
+        // octave_polynomial (the same operations), the coefficients picked by the octave.
         let t = &k.tables;
-        let c = |j: usize| _mm512_permutex2var_pd(t[j].0, octave, t[j].1);
+        let c = |j: usize| _mm512_permutex2var_pd(t[j].0, lz, t[j].1);
         let w2 = _mm512_mul_pd(w, w);
         let w4 = _mm512_mul_pd(w2, w2);
         let w8 = _mm512_mul_pd(w4, w4);
@@ -366,12 +372,11 @@ mod avx512 {
         let p89 = _mm512_fmadd_pd(c(9), w, c(8));
         let q03 = _mm512_fmadd_pd(p23, w2, p01);
         let q47 = _mm512_fmadd_pd(p67, w2, p45);
-        let r07 = _mm512_fmadd_pd(q47, w4, q03);
-        let z = _mm512_fmadd_pd(p89, w8, r07);
+        let z = _mm512_fmadd_pd(p89, w8, _mm512_fmadd_pd(q47, w4, q03));
         let z = _mm512_xor_si512(_mm512_castpd_si512(z), _mm512_and_si512(b, k.sign));
         // SAFETY: as above.
         unsafe { _mm512_storeu_si512(ptr as *mut _, z) };
-        let tail = _mm512_cmpge_epu64_mask(octave, k.octaves);
+        let tail = _mm512_cmpgt_epu64_mask(lz, k.last_lz);
         if tail != 0 {
             let mut words = [0u64; 8];
             // SAFETY: 8 words.
