@@ -540,6 +540,13 @@ impl<'t> FastPlan<'t> {
         if lines.is_empty() {
             return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
         }
+        // The line of each unit that is one, for lookups while walking up the tree.
+        let mut node_line: Vec<u32> = vec![u32::MAX; timeline.units.len()];
+        for (i, line) in lines.iter().enumerate() {
+            if let FastLine::Node(unit) = line {
+                node_line[*unit as usize] = i as u32;
+            }
+        }
         let is_root = node == timeline.root;
         // With lines below the top node, every landing inside one of them also lands in the top
         // node: rebuild the top from the first level instead of adding each fact twice.
@@ -575,12 +582,15 @@ impl<'t> FastPlan<'t> {
                     }
                     let mut chain = Vec::new();
                     let mut below_line = false;
-                    for ancestor in structure.ancestors(unit) {
-                        if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                    let mut current = Some(unit);
+                    while let Some(ancestor) = current {
+                        current = structure.parent[ancestor as usize];
+                        let line = node_line[ancestor as usize];
+                        if line != u32::MAX {
                             if ancestor == node && below_line && reconstruct_top {
                                 continue;
                             }
-                            chain.push(*line);
+                            chain.push(line);
                             below_line = true;
                         }
                     }
@@ -607,7 +617,7 @@ impl<'t> FastPlan<'t> {
                         let structure = engine.structure(date);
                         let mut below_line = false;
                         for ancestor in structure.ancestors(unit) {
-                            if let Some(line) = line_of.get(&FastLine::Node(ancestor)) {
+                            if let Some(line) = Some(&node_line[ancestor as usize]).filter(|l| **l != u32::MAX) {
                                 // The top node's figure is rebuilt from its first-level lines
                                 // after the pass, so most facts feed a single line.
                                 if ancestor == node && below_line && skip_top {
