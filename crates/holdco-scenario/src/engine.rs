@@ -289,7 +289,7 @@ impl Scores for Shocked {
 /// normal score, other distributions from a uniform through their quantile function (the
 /// same law, without a normal CDF per draw). The same (key, step) gives comonotone draws
 /// across the years of a path for distributions of one family.
-#[inline]
+#[inline(always)]
 fn sample(dist: &Dist, scores: &impl Scores, key: u64, step: u64) -> f64 {
     match dist {
         Dist::Fixed(value) => *value,
@@ -299,7 +299,7 @@ fn sample(dist: &Dist, scores: &impl Scores, key: u64, step: u64) -> f64 {
 }
 
 /// One draw of a per-path input, for every lane.
-#[inline]
+#[inline(always)]
 fn draw(var: &Var, scores: &impl Scores) -> Lanes {
     match &var.dists[..] {
         [Dist::Fixed(value)] => [*value; LANES],
@@ -358,6 +358,12 @@ impl PathOut {
 }
 
 
+
+/// `f + b z` on every lane (a whole-array operation, so it compiles to one vector op).
+#[inline(always)]
+fn add_scaled(f: &Lanes, b: f64, z: &Lanes) -> Lanes {
+    std::array::from_fn(|l| f[l] + b * z[l])
+}
 
 /// Values a group of `LANES` paths of one projection, with the widest vector instructions
 /// the processor has. Only additions, multiplications, divisions and comparisons run in
@@ -479,9 +485,7 @@ fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratc
             }
             if let Some(b) = loadings {
                 for (z, f) in zs.iter_mut().zip(factor_scores.iter()) {
-                    for l in 0..LANES {
-                        z[l] = f[l] + b * z[l];
-                    }
+                    *z = add_scaled(f, b, z);
                 }
             }
         } else {
