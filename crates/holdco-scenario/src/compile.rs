@@ -559,9 +559,12 @@ fn correlation(scenario: &Scenario, parts: &[Part], problems: &mut Vec<Diagnosti
     Correlation::Matrix(corr::factor(&full))
 }
 
+/// Capital allocated to a unit in a projection year: ((unit, year index), amount).
+type CapitalCell = ((String, usize), f64);
+
 /// Capital per (unit, projection year index) from the model's capital plan: a calendar year
 /// feeds the projection year that starts in it.
-fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<((String, usize), f64)>, String> {
+fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, String> {
     let (documents, problems) = holdco_strategy::check(model);
     if let Some(first) = problems.first() {
         return Err(format!("the capital plan has problems ({}: {}); run `holdco check`", first.file, first.message));

@@ -428,10 +428,10 @@ fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratc
                     scratch.e.push(std::array::from_fn(|lane| scratch.raw[(u * LANES + lane) * years + t]));
                 }
             }
-            for u in 0..n {
+            for (u, row) in factor.iter().enumerate().take(n) {
                 for t in 0..years {
                     let mut z = ZERO;
-                    for (j, c) in factor[u].iter().enumerate().take(u + 1) {
+                    for (j, c) in row.iter().enumerate().take(u + 1) {
                         let e = &scratch.e[j * years + t];
                         for l in 0..LANES {
                             z[l] += c * e[l];
