@@ -198,6 +198,10 @@ impl Projection {
 pub const LANES: usize = 8;
 
 type Lanes = [f64; LANES];
+/// Years a path can have in the yearly keys' numbering (horizons are at most 100 years).
+const YEAR_SLOTS: u64 = 128;
+/// Salt that separates yearly streams (growth scores) from per-path ones of the same name.
+const YEARLY: u64 = 0x5945_4152_4c59_0001;
 const ZERO: Lanes = [0.0; LANES];
 
 /// Where the random inputs of a group of paths come from.
@@ -207,6 +211,14 @@ pub trait Scores {
     /// The keys of a stream for every lane.
     fn keys(&self, stream: u64) -> [u64; LANES] {
         std::array::from_fn(|lane| self.key(stream, lane))
+    }
+    /// The key of a yearly stream's year `t` for this group of paths: the year's draws for
+    /// the group are steps `0..LANES` of it, one per lane (so a batch comes out year by year,
+    /// lanes side by side).
+    fn year_key(&self, stream: u64, t: usize) -> u64;
+    /// [`Scores::year_key`] for years `0..years`, appended to `out`.
+    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
+        out.extend((0..years).map(|t| self.year_key(stream, t)));
     }
     /// The normal score of step `step` of a keyed stream.
     fn z(&self, key: u64, step: u64) -> f64;
@@ -244,6 +256,17 @@ impl Scores for Random {
         std::array::from_fn(|lane| rng::path_key(stream_key, self.first + lane as u64))
     }
     #[inline]
+    fn year_key(&self, stream: u64, t: usize) -> u64 {
+        // Groups start at multiples of LANES (chunks are multiples of it), so (group, year)
+        // names the draws of paths first..first+LANES in year t, whatever the horizon.
+        rng::path_key(rng::stream_key(self.seed, stream ^ YEARLY), (self.first / LANES as u64) * YEAR_SLOTS + t as u64)
+    }
+    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
+        let stream_key = rng::stream_key(self.seed, stream ^ YEARLY);
+        let base = (self.first / LANES as u64) * YEAR_SLOTS;
+        out.extend((0..years).map(|t| rng::path_key(stream_key, base + t as u64)));
+    }
+    #[inline]
     fn z(&self, key: u64, step: u64) -> f64 {
         rng::std_normal(rng::bits(key, step))
     }
@@ -264,6 +287,9 @@ struct Shocked {
 
 impl Scores for Shocked {
     fn key(&self, stream: u64, _lane: usize) -> u64 {
+        stream
+    }
+    fn year_key(&self, stream: u64, _t: usize) -> u64 {
         stream
     }
     fn z(&self, key: u64, _step: u64) -> f64 {
@@ -402,11 +428,12 @@ fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratc
     // 1. Growth scores: one row of years per part and lane, drawn in one batch.
     scratch.keys.clear();
     for part in &projection.parts {
-        scratch.keys.extend(scores.keys(part.growth.stream));
+        scores.extend_year_keys(part.growth.stream, years, &mut scratch.keys);
     }
     scratch.raw.clear();
-    scratch.raw.resize(n * LANES * years, 0.0);
-    scores.fill(&scratch.keys, years, &mut scratch.raw);
+    scratch.raw.resize(n * years * LANES, 0.0);
+    // raw[(u * years + t) * LANES + lane]: part u, year t, lane.
+    scores.fill(&scratch.keys, LANES, &mut scratch.raw);
     let correlation = if scores.correlated() { &projection.correlation } else { &Correlation::None };
     // The common factor's loading on each year's score (a, b), or a full matrix applied to
     // every part's scores up front.
@@ -425,7 +452,7 @@ fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratc
             scratch.e.clear();
             for u in 0..n {
                 for t in 0..years {
-                    scratch.e.push(std::array::from_fn(|lane| scratch.raw[(u * LANES + lane) * years + t]));
+                    scratch.e.push(std::array::from_fn(|lane| scratch.raw[(u * years + t) * LANES + lane]));
                 }
             }
             for (u, row) in factor.iter().enumerate().take(n) {
@@ -478,15 +505,13 @@ fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratc
         // This part's scores, year-major.
         let zs = &mut part_z[..];
         if correlated_z.is_empty() {
-            for (lane, row) in raw[u * LANES * years..(u + 1) * LANES * years].chunks_exact(years).enumerate() {
-                for (t, z) in row.iter().enumerate() {
-                    zs[t][lane] = *z;
-                }
-            }
-            if let Some(b) = loadings {
-                for (z, f) in zs.iter_mut().zip(factor_scores.iter()) {
-                    *z = add_scaled(f, b, z);
-                }
+            let block = &raw[u * years * LANES..(u + 1) * years * LANES];
+            for ((z, e), f) in zs.iter_mut().zip(block.chunks_exact(LANES)).zip(factor_scores.iter().chain(std::iter::repeat(&ZERO))) {
+                let e: &Lanes = e.try_into().expect("chunks of LANES");
+                *z = match loadings {
+                    Some(b) => add_scaled(f, b, e),
+                    None => *e,
+                };
             }
         } else {
             zs.copy_from_slice(&correlated_z[u * years..(u + 1) * years]);
