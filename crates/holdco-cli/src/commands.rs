@@ -427,6 +427,11 @@ impl Scope {
 
 /// `holdco rollup`.
 pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
+    if context.model.is_none() && !args.exact {
+        if let Some(code) = rollup_from_store(context, args)? {
+            return Ok(code);
+        }
+    }
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
     let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
@@ -439,6 +444,56 @@ pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
         Some(answer) => answer,
         None => engine.rollup(&query)?,
     };
+    print_rollup(&model, &query, &answer, took_fast_path, args)
+}
+
+/// The columnar roll-up straight from the store: the model without its facts (checked
+/// against the query first, so a wrong metric, node or period is reported at once), then
+/// the facts read from the series rows into a `FactTable` without a `Fact` each. `None`
+/// when this path does not apply (a revision log, fewer than [`FAST_PATH_FACTS`] facts, a
+/// query the columnar path does not cover): the caller loads the whole model.
+fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<ExitCode>> {
+    let timing = std::env::var_os("HOLDCO_TIMING").is_some();
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        if timing {
+            eprintln!("  [timing] rollup {name}: {:?}", started.elapsed());
+        }
+    };
+    if !context.db.exists() {
+        return Ok(None);
+    }
+    let store = open_store(context)?;
+    // The model and the facts are read one after the other: an import in between (seen as a
+    // new entry of the import log) sends the query to the full load, which reads one snapshot.
+    let last_import = |store: &SqliteStore| -> Result<Option<i64>> { Ok(store.imports()?.last().map(|record| record.id)) };
+    let imported = last_import(&store)?;
+    let Some(model) = store.load_without_facts()? else { return Ok(None) };
+    let Ok(engine) = Engine::new(&model) else { return Ok(None) };
+    let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
+    // The engine on the model without facts finds the query's errors (metric, node, periods,
+    // rates), which do not depend on the facts, in milliseconds.
+    engine.rollup(&query)?;
+    // Only the facts of the metrics asked are read: the roll-up of a metric depends on its
+    // own facts alone.
+    let metrics = match model.metric(&query.metric).map(|m| &m.aggregation) {
+        Some(Aggregation::Flow | Aggregation::Stock) => vec![query.metric.clone()],
+        Some(Aggregation::Ratio { numerator, denominator }) => vec![numerator.clone(), denominator.clone()],
+        _ => return Ok(None),
+    };
+    phase("model without facts");
+    let Some((table, facts)) = store.fact_table(&engine, Some(&metrics))? else { return Ok(None) };
+    phase("facts into columns");
+    if facts < FAST_PATH_FACTS || last_import(&store)? != imported {
+        return Ok(None);
+    }
+    let Ok(answer) = rollup_from_table(&engine, &table, &query) else { return Ok(None) };
+    phase("columnar roll-up");
+    drop(table);
+    print_rollup(&model, &query, &answer, true, args).map(Some)
+}
+
+fn print_rollup(model: &Model, query: &Query, answer: &holdco_core::rollup::Rollup, took_fast_path: bool, args: &RollupArgs) -> Result<ExitCode> {
     let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
     match args.format.output() {
         Output::Json => render::print_json(&answer)?,

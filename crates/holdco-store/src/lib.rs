@@ -83,6 +83,20 @@ pub struct ImportSummary {
     pub fx_rates: usize,
 }
 
+/// One stored series of facts (one unit, metric, granularity, counterparty and basis) as
+/// columns: read by [`SqliteStore::fact_series`] without building a [`holdco_core::Fact`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSeries {
+    /// The series: every field of a fact key but the period's start (which is 0 here).
+    pub key: FactKey,
+    /// Period starts (month indexes), one per fact.
+    pub starts: Vec<i32>,
+    /// Values, one per fact.
+    pub values: Vec<f64>,
+    /// Currencies, one per fact; `None` when no fact of the series has one.
+    pub currencies: Option<Vec<Option<Currency>>>,
+}
+
 /// One entry of the import log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRecord {

@@ -7,11 +7,12 @@
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
 //! migrations in `migrations/sqlite/`.
 
+mod fact_series;
 mod migrations;
 mod segments;
 
 use crate::merge::{self, Latest, Tally};
-use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError};
+use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError, StoredSeries};
 use chrono::NaiveDate;
 use holdco_core::{
     Basis, Change, Currency, Fact, FactKey, FxRate, Granularity, Group, Metric, MetricId, Model,
@@ -104,6 +105,45 @@ impl SqliteStore {
             .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
             .map_err(&failed)?;
         Ok(in_log || segments::any(&self.connection)?)
+    }
+
+    /// The current model without its facts (group, metrics, timeline, FX rates, documents),
+    /// or `None` when nothing has been imported yet: what a query needs besides the facts,
+    /// read in milliseconds whatever the number of facts.
+    pub fn load_without_facts(&self) -> Result<Option<Model>, StoreError> {
+        let transaction = self
+            .connection
+            .unchecked_transaction()
+            .map_err(database("starting to load"))?;
+        load_parts(&transaction)
+    }
+
+    /// The current facts as series columns, when the store holds only first revisions (no
+    /// revision log): then they are exactly the facts [`Store::load`] gives. `metrics` keeps
+    /// the facts of those metrics only (`None`: all); the count returned with them is that of
+    /// every fact in the store. `None` when the revision log has rows (use [`Store::load`]).
+    /// Series come in no particular order.
+    pub fn fact_series(
+        &self,
+        metrics: Option<&[MetricId]>,
+    ) -> Result<Option<(Vec<StoredSeries>, usize)>, StoreError> {
+        fact_series::read(&self.connection, metrics)
+    }
+
+    /// The current facts (of `metrics`, or all) as a [`holdco_core::columnar::FactTable`]
+    /// for `engine` (built on the store's model, with or without facts), straight from the
+    /// series rows: the table [`holdco_core::columnar::FactTable::from_model`] builds from the
+    /// loaded model's facts of those metrics; with it the number of facts in the store (of
+    /// every metric). `None` when the store has a revision log or the table refuses the facts
+    /// (then load the model).
+    pub fn fact_table(
+        &self,
+        engine: &holdco_core::rollup::Engine,
+        metrics: Option<&[MetricId]>,
+    ) -> Result<Option<(holdco_core::columnar::FactTable, usize)>, StoreError> {
+        Ok(self.fact_series(metrics)?.and_then(|(series, facts)| {
+            fact_series::table(&series, engine).map(|table| (table, facts))
+        }))
     }
 
     /// True when the store holds revisions beyond the first of some fact (the revision log
@@ -237,43 +277,10 @@ impl Store for SqliteStore {
             .connection
             .unchecked_transaction()
             .map_err(database("starting to load"))?;
-        let group_body: Option<String> = transaction
-            .query_row(
-                "SELECT body FROM model_group WHERE singleton = 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(database("loading the group"))?;
-        let Some(group_body) = group_body else {
+        let Some(mut model) = load_parts(&transaction)? else {
             return Ok(None);
         };
-        let group: Group = merge::decode("model_group", &group_body)?;
-        let metrics: Vec<Metric> = bodies(
-            &transaction,
-            "metrics",
-            "SELECT body FROM metrics ORDER BY position",
-        )?;
-        let timeline: Vec<Change> = bodies(
-            &transaction,
-            "changes",
-            "SELECT body FROM changes ORDER BY sequence",
-        )?;
-        let fx: Vec<FxRate> = bodies(
-            &transaction,
-            "fx_rates",
-            "SELECT body FROM fx_rates ORDER BY position",
-        )?;
-        let facts = load_facts(&transaction)?;
-        let documents = load_documents(&transaction)?;
-        let mut model = Model {
-            group,
-            metrics,
-            timeline,
-            facts,
-            fx,
-            documents,
-        };
+        model.facts = load_facts(&transaction)?;
         model.canonicalize();
         Ok(Some(model))
     }
@@ -376,6 +383,48 @@ impl Store for SqliteStore {
 }
 
 /// The stored documents, by path.
+/// The model of the last import without its facts, or `None` when there is none.
+fn load_parts(transaction: &Transaction<'_>) -> Result<Option<Model>, StoreError> {
+    let group_body: Option<String> = transaction
+        .query_row(
+            "SELECT body FROM model_group WHERE singleton = 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(database("loading the group"))?;
+    let Some(group_body) = group_body else {
+        return Ok(None);
+    };
+    let group: Group = merge::decode("model_group", &group_body)?;
+    let metrics: Vec<Metric> = bodies(
+        transaction,
+        "metrics",
+        "SELECT body FROM metrics ORDER BY position",
+    )?;
+    let timeline: Vec<Change> = bodies(
+        transaction,
+        "changes",
+        "SELECT body FROM changes ORDER BY sequence",
+    )?;
+    let fx: Vec<FxRate> = bodies(
+        transaction,
+        "fx_rates",
+        "SELECT body FROM fx_rates ORDER BY position",
+    )?;
+    let documents = load_documents(transaction)?;
+    let mut model = Model {
+        group,
+        metrics,
+        timeline,
+        facts: Vec::new(),
+        fx,
+        documents,
+    };
+    model.canonicalize();
+    Ok(Some(model))
+}
+
 fn load_documents(connection: &Connection) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
     let failed = database("loading the documents");
     let mut statement = connection.prepare("SELECT path, body FROM documents ORDER BY path").map_err(&failed)?;

@@ -1,0 +1,87 @@
+//! `holdco rollup` on a large store reads the model without its facts and the facts straight
+//! from the series rows into columns; its figures must be the engine's (`--exact`) and those
+//! of the columnar path over the loaded model (`--model`). A store with a revision log takes
+//! the full load.
+
+use holdco_store::{SqliteStore, Store};
+use std::path::Path;
+
+#[allow(dead_code)]
+mod common;
+
+use common::holdco;
+
+type Rows = Vec<(String, String, Option<f64>)>;
+
+fn rollup(db: &Path, model: Option<&Path>, exact: bool) -> (Rows, String) {
+    let mut command = holdco(db);
+    if let Some(model) = model {
+        command.arg("--model").arg(model);
+    }
+    command.env("HOLDCO_TIMING", "1").args(["rollup", "revenue", "--view", "restated", "--periods", "2016-01..2016-12", "--depth", "2", "--json"]);
+    if exact {
+        command.arg("--exact");
+    }
+    let output = command.assert().success().get_output().clone();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "node")
+        .map(|r| (r["node"].as_str().unwrap().to_string(), r["period"].as_str().unwrap().to_string(), r["value"].as_f64()))
+        .collect();
+    (rows, String::from_utf8(output.stderr).unwrap())
+}
+
+fn assert_close(fast: &Rows, exact: &Rows) {
+    assert_eq!(fast.len(), exact.len());
+    assert!(!fast.is_empty());
+    for ((a, p, x), (b, q, y)) in fast.iter().zip(exact) {
+        assert_eq!((a, p), (b, q));
+        match (x, y) {
+            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * (1.0 + x.abs()), "{a} {p}: {x} vs {y}"),
+            (x, y) => assert_eq!(x, y, "{a} {p}"),
+        }
+    }
+}
+
+#[test]
+fn large_stores_answer_from_columns_read_straight_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("big");
+    let db = dir.path().join("store.db");
+    holdco(&db).args(["gen"]).arg(&model).args(["--units", "300", "--facts", "130000", "--changes", "60", "--months", "24", "--seed", "3"]).assert().success();
+    holdco(&db).arg("import").arg(&model).assert().success();
+
+    let (from_store, timing) = rollup(&db, None, false);
+    assert!(timing.contains("facts into columns"), "the store path was not taken: {timing}");
+    let (exact, _) = rollup(&db, None, true);
+    assert_close(&from_store, &exact);
+    let (from_model, _) = rollup(&db, Some(&model), false);
+    assert_close(&from_store, &from_model);
+
+    // Errors come from the model without facts.
+    holdco(&db)
+        .args(["rollup", "profit", "--period", "2016-01"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown metric `profit`"));
+
+    // A revision: the store path steps aside and the answer holds the revised figure.
+    let mut store = SqliteStore::open(&db).unwrap();
+    let mut current = store.load().unwrap().unwrap();
+    let revised = current
+        .facts
+        .iter()
+        .position(|f| f.key.metric.as_str() == "revenue" && f.key.basis == holdco_core::Basis::Reported && f.key.counterparty.is_none() && f.key.period.label(current.group.calendar()).starts_with("2016"))
+        .expect("a revenue fact in 2016");
+    current.facts[revised].value += 1000.0;
+    store.import(&current, "revised").unwrap();
+    drop(store);
+    let (after, timing) = rollup(&db, None, false);
+    assert!(!timing.contains("facts into columns"), "{timing}");
+    let (exact_after, _) = rollup(&db, None, true);
+    assert_close(&after, &exact_after);
+    assert_ne!(after, from_store);
+}
