@@ -89,20 +89,12 @@ impl Moments {
 
     /// The smallest value (NaN when there are none).
     pub fn min(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.min
-        }
+        seen(self.count, self.min)
     }
 
     /// The largest value (NaN when there are none).
     pub fn max(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.max
-        }
+        seen(self.count, self.max)
     }
 }
 
@@ -319,20 +311,12 @@ impl Sketch {
 
     /// The smallest value (exact; NaN when empty).
     pub fn min(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.min
-        }
+        seen(self.count, self.min)
     }
 
     /// The largest value (exact; NaN when empty).
     pub fn max(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.max
-        }
+        seen(self.count, self.max)
     }
 
     /// Buckets in increasing order of value: (sign, index, count), sign -1, 0 or 1.
@@ -635,5 +619,14 @@ mod tests {
         let (lo, hi, share) = bins[20];
         let expected = crate::rng::norm_cdf(hi) - crate::rng::norm_cdf(lo);
         assert!((share - expected).abs() < 4.0 * (expected / 100_000.0).sqrt(), "{share} vs {expected}");
+    }
+}
+
+/// A statistic that exists only once something was seen: NaN before.
+fn seen(count: u64, value: f64) -> f64 {
+    if count == 0 {
+        f64::NAN
+    } else {
+        value
     }
 }
