@@ -5,7 +5,7 @@ use crate::render::{self, align_right, number, Output};
 use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::NaiveDate;
 use holdco_core::calibrate::{self, Calibration};
-use holdco_core::format::{read_model, write_model};
+use holdco_core::format::write_model;
 use holdco_core::period::parse_range;
 use holdco_core::reconcile::{self, Tolerance};
 use holdco_core::columnar::{rollup_from_table, FactTable};
@@ -35,25 +35,6 @@ fn print_problems(dir: &Path, problems: &[Diagnostic]) {
     }
 }
 
-/// Parses and validates a folder; Err(problems) when anything is wrong.
-fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnostic>>> {
-    let files = folder::read(dir)?;
-    let (model, mut problems) = read_model(&files);
-    let Some(model) = model else { return Ok(Err(problems)) };
-    let (_, more) = validate(&model);
-    problems.extend(more);
-    if problems.is_empty() {
-        // The strategy documents are checked against a model that is valid itself.
-        problems.extend(holdco_strategy::check(&model).1);
-        problems.extend(holdco_scenario::check(&model));
-    }
-    if problems.is_empty() {
-        Ok(Ok(model))
-    } else {
-        Ok(Err(problems))
-    }
-}
-
 fn problems_summary(count: usize) -> String {
     format!("{count} problem{} found", if count == 1 { "" } else { "s" })
 }
@@ -62,7 +43,9 @@ fn problems_summary(count: usize) -> String {
 pub fn check(dir: &Path) -> Result<ExitCode> {
     match crate::bulk::load_folder(dir)? {
         Ok(model) => {
-            let (timeline, _) = holdco_core::bulk_validate::validate(&model);
+            // The folder is valid: replaying the log for the count is enough (no second
+            // validation of every fact).
+            let (timeline, _) = holdco_core::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
             println!(
                 "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
                 dir.display(),
@@ -89,7 +72,7 @@ fn open_store(context: &Context) -> Result<SqliteStore> {
 /// The model to query: from `--model DIR`, or the store.
 pub(crate) fn current_model(context: &Context) -> Result<Model> {
     if let Some(dir) = &context.model {
-        return match load_folder(dir)? {
+        return match crate::bulk::load_folder(dir)? {
             Ok(model) => Ok(model),
             Err(problems) => {
                 print_problems(dir, &problems);
