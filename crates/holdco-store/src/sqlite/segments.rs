@@ -14,6 +14,11 @@ use rusqlite::{params, Connection, Transaction};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// One series row: its key, the import that wrote it, periods, figures and extras.
+const INSERT_SERIES: &str = "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
+     import_id, periods, figures, extras)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
 /// A fast, non-cryptographic hasher for grouping millions of facts by series in memory
 /// (the Fx multiply-rotate scheme); the keys are the store's own, never adversarial.
 #[derive(Default)]
@@ -125,11 +130,7 @@ pub(super) fn write<'a>(
     });
     let failed = database("writing facts");
     let mut insert = transaction
-        .prepare_cached(
-            "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
-                 import_id, periods, figures, extras)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
+        .prepare_cached(INSERT_SERIES)
         .map_err(&failed)?;
     let unstorable = |error: serde_json::Error| StoreError::Unstorable {
         item: "a series of facts".to_string(),
@@ -403,11 +404,7 @@ pub(super) fn write_columns(
         .collect();
     ordered.sort_unstable();
     let mut insert = transaction
-        .prepare_cached(
-            "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
-                 import_id, periods, figures, extras)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
+        .prepare_cached(INSERT_SERIES)
         .map_err(&failed)?;
     // One thread encodes series as JSON, batch by batch, while this one inserts them.
     const BATCH: usize = 512;
