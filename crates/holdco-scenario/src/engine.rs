@@ -103,6 +103,29 @@ pub struct Part {
     pub status: String,
 }
 
+impl Part {
+    /// A part held in full and reported in full, valued on EBITA, with no capital and no
+    /// dis-synergy: the usual starting point, its fields then adjusted as needed.
+    pub fn held(unit: &str, revenue0: f64, growth: Var, margin: Var, multiple: Var) -> Part {
+        Part {
+            unit: unit.into(),
+            name: unit.into(),
+            revenue0,
+            growth,
+            margin,
+            multiple,
+            basis: Basis::Ebita,
+            capital: Vec::new(),
+            elasticity: 0.0,
+            held: 1.0,
+            direct: 0.0,
+            report: 1.0,
+            dis_synergy: None,
+            status: "held".into(),
+        }
+    }
+}
+
 /// How parts are valued.
 #[derive(Debug, Clone)]
 pub enum Method {

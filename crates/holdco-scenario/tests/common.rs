@@ -3,7 +3,7 @@
 use holdco_core::format::{is_model_file, read_model, ModelFiles};
 use holdco_core::Model;
 use holdco_scenario::dist::Dist;
-use holdco_scenario::engine::{Basis, Correlation, Method, Part, Projection, Var};
+use holdco_scenario::engine::{Correlation, Method, Part, Projection, Var};
 use std::path::Path;
 
 /// The example folder's files (facts and scenarios included).
@@ -39,24 +39,10 @@ pub fn with_scenario(name: &str, text: &str) -> Model {
     model
 }
 
-/// One part, held in full, valued by a multiple of EBITA in `year`.
+/// One part, held in full, valued by a multiple of EBITA.
 pub fn part(unit: &str, revenue0: f64, growth: Dist, margin: Dist, multiple: Dist) -> Part {
-    Part {
-        unit: unit.into(),
-        name: unit.into(),
-        revenue0,
-        growth: Var::one(format!("unit.{unit}.growth"), growth),
-        margin: Var::one(format!("unit.{unit}.margin"), margin),
-        multiple: Var::one(format!("unit.{unit}.multiple"), multiple),
-        basis: Basis::Ebita,
-        capital: Vec::new(),
-        elasticity: 0.0,
-        held: 1.0,
-        direct: 0.0,
-        report: 1.0,
-        dis_synergy: None,
-        status: "held".into(),
-    }
+    let var = |what: &str, dist| Var::one(format!("unit.{unit}.{what}"), dist);
+    Part::held(unit, revenue0, var("growth", growth), var("margin", margin), var("multiple", multiple))
 }
 
 /// A projection of `parts` over `years`, the multiple applied in `year`.

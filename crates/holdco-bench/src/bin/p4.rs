@@ -10,7 +10,7 @@
 
 use anyhow::{bail, Context, Result};
 use holdco_scenario::dist::Dist;
-use holdco_scenario::engine::{self, Basis, Correlation, Method, Part, Projection, Simulation, Var};
+use holdco_scenario::engine::{self, Correlation, Method, Part, Projection, Simulation, Var};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -27,22 +27,17 @@ fn model() -> Projection {
     let parts = (0..UNITS)
         .map(|u| {
             let uf = u as f64;
-            Part {
-                unit: format!("u{u:02}"),
-                name: format!("unit {u}"),
-                revenue0: 1000.0 + 100.0 * uf,
-                growth: Var::one(format!("unit.u{u:02}.growth"), Dist::Normal { mean: 0.03 + 0.002 * uf, sd: 0.05 + 0.001 * uf }),
-                margin: Var::one(format!("unit.u{u:02}.margin"), Dist::Triangular { min: 0.05, mode: 0.15, max: 0.25 + 0.001 * uf }),
-                multiple: Var::one(format!("unit.u{u:02}.multiple"), Dist::Fixed(0.0)),
-                basis: Basis::Ebita,
-                capital: Vec::new(),
-                elasticity: 0.0,
-                held: 1.0,
-                direct: 0.0,
-                report: 1.0,
-                dis_synergy: None,
-                status: "held".into(),
-            }
+            let unit = format!("u{u:02}");
+            let var = |what: &str, dist| Var::one(format!("unit.{unit}.{what}"), dist);
+            let mut part = Part::held(
+                &unit,
+                1000.0 + 100.0 * uf,
+                var("growth", Dist::Normal { mean: 0.03 + 0.002 * uf, sd: 0.05 + 0.001 * uf }),
+                var("margin", Dist::Triangular { min: 0.05, mode: 0.15, max: 0.25 + 0.001 * uf }),
+                var("multiple", Dist::Fixed(0.0)),
+            );
+            part.name = format!("unit {u}");
+            part
         })
         .collect();
     Projection {
