@@ -169,12 +169,10 @@ pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Dia
     // Capital plan, when a part needs it.
     let needs_capital = scenario.parts().iter().any(|p| number(scenario, &format!("unit.{p}.capital_elasticity")).is_some_and(|e| e != 0.0));
     let mut capital: BTreeMap<(String, usize), f64> = BTreeMap::new();
-    let mut capital_units: Vec<UnitId> = Vec::new();
     if needs_capital {
         match plan_capital(model, &periods) {
             Ok(found) => {
                 for ((unit, t), amount) in found {
-                    capital_units.extend(UnitId::parse(&unit).ok());
                     *capital.entry((unit, t)).or_default() += amount;
                 }
             }
@@ -346,21 +344,17 @@ pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Dia
             _ => Basis::Ebita,
         };
         let elasticity = number(scenario, &format!("{prefix}.capital_elasticity")).unwrap_or(0.0);
-        let capital_by_year: Vec<f64> = (0..years)
-            .map(|t| {
-                capital
-                    .iter()
-                    .filter(|((u, year), _)| {
-                        *year == t
-                            && UnitId::parse(u).ok().and_then(|u| timeline.unit(&u)).is_some_and(|i| {
-                                let s = engine.structure(source_date);
-                                s.alive[i as usize] && s.in_subtree(i, index)
-                            })
-                    })
-                    .map(|(_, amount)| amount)
-                    .sum()
-            })
-            .collect();
+        // Capital of the part: allocations to it or to any unit below it.
+        let mut capital_by_year = vec![0.0; years];
+        if !capital.is_empty() {
+            let source_structure = engine.structure(source_date);
+            for ((u, t), amount) in &capital {
+                let below = UnitId::parse(u).ok().and_then(|u| timeline.unit(&u)).is_some_and(|i| source_structure.alive[i as usize] && source_structure.in_subtree(i, index));
+                if below {
+                    capital_by_year[*t] += amount;
+                }
+            }
+        }
         // Status at the end of the horizon.
         let (mut held, mut direct, mut report, mut status) = (0.0, 0.0, 0.0, String::new());
         if alive_at_end {

@@ -138,6 +138,7 @@ impl Scenario {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)] // note, source and change are accepted here; changes are read by core
 struct File {
     title: Option<String>,
     description: Option<String>,
@@ -255,7 +256,6 @@ pub fn parse(model: &Model, path: &str, text: &str, problems: &mut Vec<Diagnosti
             return None;
         }
     };
-    let _ = (&file.note, &file.source, &file.change);
     let changes = parse_changes(path, text, &model.group, &model.metrics, problems);
     let mut assumptions = BTreeMap::new();
     if let Some(horizon) = &file.horizon {
