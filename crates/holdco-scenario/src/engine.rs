@@ -229,20 +229,12 @@ const ZERO: Lanes = [0.0; LANES];
 
 /// Where the random inputs of a group of paths come from.
 pub trait Scores {
-    /// The key of a stream for the path in `lane`.
-    fn key(&self, stream: u64, lane: usize) -> u64;
-    /// The keys of a stream for every lane.
-    fn keys(&self, stream: u64) -> [u64; LANES] {
-        std::array::from_fn(|lane| self.key(stream, lane))
-    }
-    /// The key of a yearly stream's year `t` for this group of paths: the year's draws for
-    /// the group are steps `0..LANES` of it, one per lane (so a batch comes out year by year,
-    /// lanes side by side).
-    fn year_key(&self, stream: u64, t: usize) -> u64;
-    /// [`Scores::year_key`] for years `0..years`, appended to `out`.
-    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
-        out.extend((0..years).map(|t| self.year_key(stream, t)));
-    }
+    /// The keys of a per-path stream, one per lane (feed them to `z`/`u` with step 0).
+    fn keys(&self, stream: u64) -> [u64; LANES];
+    /// The keys of a yearly stream for years `0..years`, appended to `out`: year t's draws
+    /// for the group are steps `0..LANES` of its key, one per lane, so a batch comes out
+    /// year by year with the lanes side by side.
+    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>);
     /// The normal score of step `step` of a keyed stream.
     fn z(&self, key: u64, step: u64) -> f64;
     /// A uniform in (0, 1) for step `step` of a keyed stream.
@@ -270,21 +262,13 @@ struct Random {
 
 impl Scores for Random {
     #[inline]
-    fn key(&self, stream: u64, lane: usize) -> u64 {
-        rng::key(self.seed, stream, self.first + lane as u64)
-    }
-    #[inline]
     fn keys(&self, stream: u64) -> [u64; LANES] {
         let stream_key = rng::stream_key(self.seed, stream);
         std::array::from_fn(|lane| rng::path_key(stream_key, self.first + lane as u64))
     }
-    #[inline]
-    fn year_key(&self, stream: u64, t: usize) -> u64 {
+    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
         // Groups start at multiples of LANES (chunks are multiples of it), so (group, year)
         // names the draws of paths first..first+LANES in year t, whatever the horizon.
-        rng::path_key(rng::stream_key(self.seed, stream ^ YEARLY), (self.first / LANES as u64) * YEAR_SLOTS + t as u64)
-    }
-    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
         let stream_key = rng::stream_key(self.seed, stream ^ YEARLY);
         let base = (self.first / LANES as u64) * YEAR_SLOTS;
         out.extend((0..years).map(|t| rng::path_key(stream_key, base + t as u64)));
@@ -309,11 +293,11 @@ struct Shocked {
 }
 
 impl Scores for Shocked {
-    fn key(&self, stream: u64, _lane: usize) -> u64 {
-        stream
+    fn keys(&self, stream: u64) -> [u64; LANES] {
+        [stream; LANES]
     }
-    fn year_key(&self, stream: u64, _t: usize) -> u64 {
-        stream
+    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
+        out.extend(std::iter::repeat_n(stream, years));
     }
     fn z(&self, key: u64, _step: u64) -> f64 {
         if key == self.stream {
