@@ -175,6 +175,8 @@ fn p1(facts: usize, units: usize, changes: usize, seed: u64, dir: &Path, duckdb:
     if !answer.values().zip(cold.values()).all(|(a, b)| a.map(f64::to_bits) == b.map(f64::to_bits)) {
         bail!("the warm and cold answers differ");
     }
+    // A digest of every cell's bits: a change to the pass that keeps the answer keeps it.
+    let digest = answer.values().fold(0xcbf2_9ce4_8422_2325u64, |h, v| (h ^ v.map_or(1, |v| v.to_bits() ^ 0x5555)).wrapping_mul(0x100_0000_01b3).rotate_left(17));
     // The contenders take turns, round after round, so a busy moment on this shared
     // machine falls on all of them alike; each reports its best round.
     let (mut floor_time, mut holdco_time, mut cold_time, mut prepare_time) = (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
@@ -219,6 +221,7 @@ fn p1(facts: usize, units: usize, changes: usize, seed: u64, dir: &Path, duckdb:
     );
     println!("  single node ({}), revenue, 40 months: {:.2} ms cold, {:.2} ms warm", top.map(|t| t.to_string()).unwrap_or_default(), ms(single_time), ms(single_warm));
     println!("  P6 peak RSS of this run: {rss:.0} MB (target <= 400 MB at 10M facts)");
+    println!("  answer digest (bits of every cell): {digest:016x}");
     println!("  threads: {} (holdco's pass and the floor both cut the rows into {} fixed chunks)", rayon::current_num_threads(), holdco_core::columnar::PASS_CHUNKS);
     if !duckdb {
         return Ok(());

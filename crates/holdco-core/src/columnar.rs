@@ -62,6 +62,8 @@ pub struct FactTable {
     /// Currency dictionary: index 0 is the reporting currency.
     pub currencies: Vec<Currency>,
     adjustments: Vec<Adjustment>,
+    /// Per series: the period of its first row and of its last.
+    spans: Vec<(u16, u16)>,
 }
 
 /// Collects rows, then sorts them into a [`FactTable`].
@@ -157,7 +159,7 @@ impl FactTableBuilder {
             row.0 = series_rank[row.0 as usize];
             row.1 = period_rank[row.1 as usize];
         }
-        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_unstable_by_key(|row| (row.0, row.1));
         let series: Vec<SeriesKey> = series_order.iter().map(|s| series_list[*s as usize]).collect();
         let periods: Vec<Period> = period_order.iter().map(|p| period_list[*p as usize]).collect();
         let mut offsets = Vec::with_capacity(series.len() + 1);
@@ -187,7 +189,8 @@ impl FactTableBuilder {
             offsets.push(rows.len());
         }
         drop(rows);
-        let mut table = FactTable { series, offsets, period, value, periods, currencies, adjustments: Vec::new() };
+        let spans = offsets.windows(2).map(|w| if w[0] < w[1] { (period[w[0]], period[w[1] - 1]) } else { (0, 0) }).collect();
+        let mut table = FactTable { series, offsets, period, value, periods, currencies, adjustments: Vec::new(), spans };
         table.adjustments = table.decompose(engine);
         Ok(table)
     }
@@ -362,20 +365,26 @@ pub struct FastRollup {
     pub periods: Vec<Period>,
     /// Sums, indexed `(metric * lines + line) * periods + period` (0 where nothing landed).
     sums: Vec<f64>,
-    /// Whether anything landed in each cell.
-    landed: Vec<bool>,
+    /// Whether anything landed in each cell: per (metric, line), `words` words of one bit per period.
+    landed: Vec<u64>,
+    words: usize,
 }
 
 impl FastRollup {
     /// The value of a metric, line and period.
     pub fn get(&self, metric: usize, line: usize, period: usize) -> Option<f64> {
-        let cell = (metric * self.lines.len() + line) * self.periods.len() + period;
-        self.landed[cell].then_some(self.sums[cell])
+        let row = metric * self.lines.len() + line;
+        let landed = self.landed[row * self.words + period / 64] >> (period % 64) & 1 != 0;
+        landed.then_some(self.sums[row * self.periods.len() + period])
     }
 
     /// Every cell's value in `(metric * lines + line) * periods + period` order.
     pub fn values(&self) -> impl Iterator<Item = Option<f64>> + '_ {
-        self.sums.iter().zip(&self.landed).map(|(v, t)| t.then_some(*v))
+        let n_periods = self.periods.len().max(1);
+        self.sums.iter().enumerate().map(move |(cell, v)| {
+            let (row, period) = (cell / n_periods, cell % n_periods);
+            (self.landed[row * self.words + period / 64] >> (period % 64) & 1 != 0).then_some(*v)
+        })
     }
 }
 
@@ -410,31 +419,47 @@ pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Res
     Ok(answer)
 }
 
-/// One step of the pass: add `len` consecutive rows from `src` (each times its rate, from
-/// `rate` in the plan's rate table, and times `w`) into `len` consecutive cells from `dst`.
-#[derive(Debug, Clone, Copy)]
-struct Op {
-    src: usize,
-    dst: u32,
-    len: u32,
-    /// Offset in the rate table; 0 is the reporting currency (no rate to apply).
-    rate: u32,
-    w: f64,
-}
+/// Series ahead of the one being added whose rows the pass asks the memory for: the hardware
+/// prefetchers stop at each 4 KB page, and the pass reads each series' rows once.
+const PREFETCH_SERIES: usize = 8;
 
-/// A fast roll-up compiled for one fact table and one query: the lines, the lineage and
-/// ownership weights of every unit and period already resolved into, for each series, the
-/// cells its rows add into. [`FastPlan::run`] then makes the pass over the values; a caller
-/// asking the same question again (the same structure date, view, basis, metrics and
-/// periods) keeps the plan and pays only for the pass.
+/// A flag on a unit's slot: the slot is an index into the per-period slots, not a pool entry.
+const PER_PERIOD: u32 = 1 << 31;
+
+/// A fast roll-up compiled for one fact table and one query: the lines, and the lineage and
+/// ownership weights of every unit and period as (line, weight) lists that each series' rows
+/// add into. [`FastPlan::run`] then makes the pass over the values, resolving each series
+/// into runs of answer cells as it reads them; a caller asking the same question again (the
+/// same structure date, view, basis, metrics and periods) keeps the plan and pays only for
+/// the pass.
 #[derive(Clone)]
 pub struct FastPlan<'t> {
     table: &'t FactTable,
     metrics: Vec<MetricId>,
     periods: Vec<Period>,
     lines: Vec<FastLine>,
-    /// The pass, chunk by chunk, series by series in table order.
-    ops: Vec<Vec<Op>>,
+    basis: Basis,
+    /// Per model metric: its index in the query (u32::MAX when not asked) and whether it is a stock.
+    metric_slot: Vec<u32>,
+    is_stock: Vec<bool>,
+    /// Per query metric: its weight group.
+    group_of: Vec<u32>,
+    /// Per unit: left out (organic view).
+    excluded: Vec<bool>,
+    /// Per weight group and unit: a pool entry for every period, or (with [`PER_PERIOD`]) the
+    /// start of its slots per query period in `period_slots`.
+    unit_slots: Vec<u32>,
+    period_slots: Vec<u32>,
+    /// Pool entry `e` is the (line, weight) pairs `pool_start[e]..pool_start[e + 1]`.
+    pool_start: Vec<u32>,
+    pool_line: Vec<u32>,
+    pool_weight: Vec<f64>,
+    /// Per table period: its query period (u32::MAX when not asked).
+    query_of_period: Vec<u32>,
+    /// Runs of table periods asked as consecutive query periods: (first, last, query index of the first).
+    runs: Vec<(usize, usize, usize)>,
+    /// The pass's chunks of consecutive series.
+    bounds: Vec<usize>,
     /// Row 0: ones; then per currency, its flow row and its stock row over the table's periods.
     rates: Vec<f64>,
     /// Recorded totals: (cell, adjustment, rate, weight), taken off after the pass.
@@ -531,8 +556,8 @@ impl<'t> FastPlan<'t> {
             }
             for (unit, _) in structure.descendants(node, query.depth) {
                 let line = FastLine::Node(unit);
-                if !line_of.contains_key(&line) {
-                    line_of.insert(line, lines.len() as u32);
+                if let std::collections::hash_map::Entry::Vacant(entry) = line_of.entry(line) {
+                    entry.insert(lines.len() as u32);
                     lines.push(line);
                 }
             }
@@ -555,49 +580,64 @@ impl<'t> FastPlan<'t> {
             _ => None,
         }).collect();
         let reconstruct_top = query.depth > 0 && query.view != View::Reported;
-        // Dense units: those with series of the basis and metrics asked.
+        // Metrics asked, by the model's metric index.
         let mut metric_slot: Vec<u32> = vec![u32::MAX; model.metrics.len()];
         for (mi, m) in metric_indexes.iter().enumerate() {
             metric_slot[*m as usize] = mi as u32;
         }
-        let mut dense: Vec<u32> = vec![u32::MAX; timeline.units.len()];
-        let mut dense_units: Vec<UnitIndex> = Vec::new();
-        for key in &table.series {
-            if key.basis == query.basis && metric_slot[key.metric as usize] != u32::MAX && dense[key.unit as usize] == u32::MAX {
-                dense[key.unit as usize] = dense_units.len() as u32;
-                dense_units.push(key.unit);
+        let n_units = timeline.units.len();
+        let n_periods = query.periods.len();
+        let mut is_excluded = vec![false; n_units];
+        for unit in &excluded {
+            is_excluded[*unit as usize] = true;
+        }
+        // Whether a unit has a series the query reads (the table's series are sorted by unit).
+        let dense = |unit: UnitIndex| -> bool {
+            let from = table.series.partition_point(|k| k.unit < unit);
+            table.series[from..].iter().take_while(|k| k.unit == unit).any(|k| k.basis == query.basis && metric_slot[k.metric as usize] != u32::MAX)
+        };
+        let restating = query.view != View::Reported;
+        // Restating, every landing on a unit is in the target structure, and counts in the
+        // lines of its nearest ancestor (or itself) that is a line: each such line's chain of
+        // lines is listed once (chain 0 is empty), and each unit walks up to its own.
+        let mut chains: Vec<Vec<u32>> = vec![Vec::new()];
+        let mut unit_chain: Vec<u32> = vec![0; n_units];
+        if restating {
+            let structure = engine.structure(target);
+            let mut chain_of_line: Vec<u32> = vec![u32::MAX; lines.len()];
+            for unit in 0..n_units as UnitIndex {
+                if !structure.alive[unit as usize] {
+                    continue;
+                }
+                let mut current = Some(unit);
+                while let Some(ancestor) = current {
+                    let line = node_line[ancestor as usize];
+                    if line != u32::MAX {
+                        if chain_of_line[line as usize] == u32::MAX {
+                            let mut chain = Vec::new();
+                            let mut below_line = false;
+                            let mut up = Some(ancestor);
+                            while let Some(a) = up {
+                                up = structure.parent[a as usize];
+                                let line = node_line[a as usize];
+                                if line != u32::MAX {
+                                    if a == node && below_line && reconstruct_top {
+                                        continue;
+                                    }
+                                    chain.push(line);
+                                    below_line = true;
+                                }
+                            }
+                            chain_of_line[line as usize] = chains.len() as u32;
+                            chains.push(chain);
+                        }
+                        unit_chain[unit as usize] = chain_of_line[line as usize];
+                        break;
+                    }
+                    current = structure.parent[ancestor as usize];
+                }
             }
         }
-        let n_periods = query.periods.len();
-        // Restating, every landing on a unit is in the target structure: the lines each unit
-        // counts in, found once by walking up from it.
-        let chains: Vec<Vec<u32>> = if query.view == View::Reported {
-            Vec::new()
-        } else {
-            let structure = engine.structure(target);
-            (0..timeline.units.len() as UnitIndex)
-                .map(|unit| {
-                    if !structure.alive[unit as usize] {
-                        return Vec::new();
-                    }
-                    let mut chain = Vec::new();
-                    let mut below_line = false;
-                    let mut current = Some(unit);
-                    while let Some(ancestor) = current {
-                        current = structure.parent[ancestor as usize];
-                        let line = node_line[ancestor as usize];
-                        if line != u32::MAX {
-                            if ancestor == node && below_line && reconstruct_top {
-                                continue;
-                            }
-                            chain.push(line);
-                            below_line = true;
-                        }
-                    }
-                    chain
-                })
-                .collect()
-        };
         // Line weights of one landing set, including discontinued lines for the group.
         let membership = |landings: &[(Target, f64)], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>, skip_top: bool| -> Vec<(u32, f64)> {
             let mut out: Vec<(u32, f64)> = Vec::new();
@@ -608,8 +648,8 @@ impl<'t> FastPlan<'t> {
             for (place, weight) in landings {
                 let w = weight * factor;
                 match *place {
-                    Target::Unit(unit, date) if date == target && !chains.is_empty() && skip_top == reconstruct_top => {
-                        for line in &chains[unit as usize] {
+                    Target::Unit(unit, date) if date == target && restating && skip_top == reconstruct_top => {
+                        for line in &chains[unit_chain[unit as usize] as usize] {
                             add(*line, w);
                         }
                     }
@@ -656,99 +696,161 @@ impl<'t> FastPlan<'t> {
         };
         // A unit whose history never moves (no merge, split or end) and whose ownership never
         // changes, anywhere above it, lands the same way from every date when restating: its
-        // weights are compiled once, not once per period.
-        let static_units: Vec<bool> = if query.view == View::Reported {
-            vec![false; dense_units.len()]
+        // weights are compiled once, not once per period. Ownership is plain when a unit is
+        // fully held and consolidated all along; a unit is static when it has no history
+        // events and no unit it was ever below (itself included) is anything but plain: the
+        // units reaching a non-plain one, found by walking down from each non-plain unit
+        // through every unit ever below it.
+        let static_unit: Vec<bool> = if !restating {
+            vec![false; n_units]
         } else {
-            dense_units
-                .iter()
-                .map(|unit| {
-                    let record = timeline.record(*unit);
-                    let plain = |u: UnitIndex| {
-                        let stakes = &timeline.record(u).stakes;
-                        stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
-                    };
-                    record.events.is_empty() && plain(*unit) && record.parents.iter().all(|(_, p)| ancestors_ever(timeline, *p).into_iter().all(plain))
-                })
-                .collect()
+            let plain = |u: usize| {
+                let stakes = &timeline.units[u].stakes;
+                stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+            };
+            let mut below_start = vec![0u32; n_units + 1];
+            for record in &timeline.units {
+                for (_, parent) in &record.parents {
+                    if let Some(p) = parent {
+                        below_start[*p as usize + 1] += 1;
+                    }
+                }
+            }
+            for u in 0..n_units {
+                below_start[u + 1] += below_start[u];
+            }
+            let mut fill = below_start.clone();
+            let mut below = vec![0 as UnitIndex; below_start[n_units] as usize];
+            for (u, record) in timeline.units.iter().enumerate() {
+                for (_, parent) in &record.parents {
+                    if let Some(p) = parent {
+                        below[fill[*p as usize] as usize] = u as UnitIndex;
+                        fill[*p as usize] += 1;
+                    }
+                }
+            }
+            let mut tainted: Vec<bool> = (0..n_units).map(|u| !plain(u)).collect();
+            let mut stack: Vec<usize> = (0..n_units).filter(|u| tainted[*u]).collect();
+            while let Some(u) = stack.pop() {
+                for c in &below[below_start[u] as usize..below_start[u + 1] as usize] {
+                    if !tainted[*c as usize] {
+                        tainted[*c as usize] = true;
+                        stack.push(*c as usize);
+                    }
+                }
+            }
+            (0..n_units).map(|u| !tainted[u] && timeline.units[u].events.is_empty()).collect()
         };
         if profile {
             eprintln!("  [profile] setup {:?}", clock.elapsed());
         }
-        // The weight table: per group, unit and query period, a slot into a flat pool of
-        // (line, weight) lists. Identical lists share a slot.
-        let mut slots: Vec<Vec<u32>> = vec![vec![u32::MAX; dense_units.len() * n_periods]; group_metric.len()];
-        let mut uniform: Vec<Vec<bool>> = vec![vec![false; dense_units.len()]; group_metric.len()];
-        let mut pool_start: Vec<usize> = vec![0];
+        // The weights: per group and unit, a slot into a flat pool of (line, weight) lists, or
+        // slots per query period for units whose landing changes over the periods.
+        let mut unit_slots: Vec<u32> = vec![u32::MAX; group_metric.len() * n_units];
+        let mut period_slots: Vec<u32> = Vec::new();
+        let mut pool_start: Vec<u32> = vec![0];
         let mut pool_line: Vec<u32> = Vec::new();
         let mut pool_weight: Vec<f64> = Vec::new();
-        let mut push_entry = |entry: Vec<(u32, f64)>| -> u32 {
+        let mut push_entry = |entry: &[(u32, f64)]| -> u32 {
             for (line, w) in entry {
-                pool_line.push(line);
-                pool_weight.push(w);
+                pool_line.push(*line);
+                pool_weight.push(*w);
             }
-            pool_start.push(pool_line.len());
+            pool_start.push(pool_line.len() as u32);
             (pool_start.len() - 2) as u32
         };
-        let mut cache: HashMap<(usize, UnitIndex, u64, u64), u32> = HashMap::new();
-        let mut static_slot: Vec<u32> = vec![u32::MAX; dense_units.len()];
+        // Static units alive on the structure date land on their chain of lines, weight 1.
+        let chain_slots: Vec<u32> = chains.iter().map(|chain| push_entry(&chain.iter().map(|l| (*l, 1.0)).collect::<Vec<_>>())).collect();
+        let last_days: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
+        let mut cache: rustc_hash::FxHashMap<(usize, UnitIndex, u64, u64), u32> = rustc_hash::FxHashMap::default();
+        let mut moments: Vec<(u64, u64)> = Vec::with_capacity(n_periods);
+        let mut row_slots: Vec<u32> = Vec::with_capacity(n_periods);
         for (g, metric) in group_metric.iter().enumerate() {
-            for (d, unit) in dense_units.iter().enumerate() {
-                if excluded.contains(unit) {
+            for unit in 0..n_units as UnitIndex {
+                let u = unit as usize;
+                if is_excluded[u] {
                     continue;
                 }
-                if static_units[d] {
+                let record = timeline.record(unit);
+                if static_unit[u] && record.alive_on(target) {
+                    unit_slots[g * n_units + u] = chain_slots[unit_chain[u] as usize];
+                    continue;
+                }
+                if !dense(unit) {
+                    continue;
+                }
+                if static_unit[u] {
                     // The same for every metric group: compile once, share the slot.
-                    let slot = if g > 0 && static_slot[d] != u32::MAX {
-                        static_slot[d]
+                    unit_slots[g * n_units + u] = if g > 0 {
+                        unit_slots[u]
                     } else {
-                        let entry = match chains.get(*unit as usize).filter(|_| timeline.record(*unit).alive_on(target)) {
-                            Some(chain) => chain.iter().map(|l| (*l, 1.0)).collect(),
-                            None => membership(&land(*unit, target.max(timeline.record(*unit).created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top),
-                        };
-                        push_entry(entry)
+                        let entry = membership(&land(unit, target.max(record.created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top);
+                        push_entry(&entry)
                     };
-                    static_slot[d] = slot;
-                    slots[g][d * n_periods..(d + 1) * n_periods].fill(slot);
-                    uniform[g][d] = true;
                     continue;
                 }
-                let mut previous: Option<((u64, u64), u32)> = None;
-                for (j, period) in query.periods.iter().enumerate() {
-                    let date = FactTable::fact_date(engine, *unit, *period, query.basis);
-                    let (factor, _) = timeline.ownership_on(*unit, date);
+                moments.clear();
+                for last_day in &last_days {
+                    let date = match query.basis {
+                        Basis::Restated { structure } => structure,
+                        _ => record.last_day_until(*last_day),
+                    };
+                    let (factor, _) = timeline.ownership_on(unit, date);
                     // Restating, the landing depends on the date only through the next history
                     // event; as reported, on the structure of the date itself.
                     let moment = match query.view {
                         View::Reported => date.num_days_from_ce() as u64,
-                        _ => engine.first_event_after(*unit, date) as u64,
+                        _ => engine.first_event_after(unit, date) as u64,
                     };
-                    if let Some((seen, slot)) = previous.filter(|(seen, _)| *seen == (moment, factor.to_bits())) {
-                        let _ = seen;
-                        slots[g][d * n_periods + j] = slot;
+                    moments.push((moment, factor.to_bits()));
+                }
+                row_slots.clear();
+                let mut previous: Option<((u64, u64), u32)> = None;
+                for (j, (moment, factor_bits)) in moments.iter().enumerate() {
+                    if let Some((_, slot)) = previous.filter(|(seen, _)| *seen == (*moment, *factor_bits)) {
+                        row_slots.push(slot);
                         continue;
                     }
-                    let key = (g, *unit, moment, factor.to_bits());
+                    let key = (g, unit, *moment, *factor_bits);
                     let slot = match cache.get(&key) {
                         Some(slot) => *slot,
                         None => {
-                            let entry = membership(&land(*unit, date, metric), factor, &mut lines, &mut line_of, reconstruct_top);
-                            let slot = push_entry(entry);
+                            let date = match query.basis {
+                                Basis::Restated { structure } => structure,
+                                _ => record.last_day_until(last_days[j]),
+                            };
+                            let entry = membership(&land(unit, date, metric), f64::from_bits(*factor_bits), &mut lines, &mut line_of, reconstruct_top);
+                            let slot = push_entry(&entry);
                             cache.insert(key, slot);
                             slot
                         }
                     };
-                    slots[g][d * n_periods + j] = slot;
-                    previous = Some(((moment, factor.to_bits()), slot));
+                    row_slots.push(slot);
+                    previous = Some(((*moment, *factor_bits), slot));
                 }
-                let row = &slots[g][d * n_periods..(d + 1) * n_periods];
-                uniform[g][d] = row.iter().all(|s| *s == row[0]);
+                unit_slots[g * n_units + u] = if let Some(first) = row_slots.first().filter(|first| row_slots.iter().all(|s| s == *first)) {
+                    *first
+                } else {
+                    let start = period_slots.len() as u32 | PER_PERIOD;
+                    period_slots.extend_from_slice(&row_slots);
+                    start
+                };
             }
         }
         if profile {
-            eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_units.iter().filter(|s| **s).count(), dense_units.len());
+            eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_unit.iter().filter(|s| **s).count(), n_units);
         }
-        // Rates per currency and table period, for flows (average) and stocks (closing).
+        // Rates per currency and table period, for flows (average) and stocks (closing): the
+        // model's first rate recorded for the currency and period, else the engine's (built
+        // from finer periods).
+        let mut recorded: rustc_hash::FxHashMap<(&str, Period), &crate::model::FxRate> = rustc_hash::FxHashMap::default();
+        for rate in model.fx.iter().rev() {
+            recorded.insert((rate.currency.as_str(), rate.period), rate);
+        }
+        let rate_of = |currency: &Currency, period: Period, stock: bool| match recorded.get(&(currency.as_str(), period)) {
+            Some(rate) => Some(if stock { rate.closing } else { rate.average }),
+            None => engine.rate_of(currency, period, stock),
+        };
         let rates: Vec<Vec<(f64, f64)>> = table
             .currencies
             .iter()
@@ -757,7 +859,7 @@ impl<'t> FastPlan<'t> {
                 table
                     .periods
                     .iter()
-                    .map(|p| if c == 0 { (1.0, 1.0) } else { (engine.rate_of(currency, *p, false).unwrap_or(f64::NAN), engine.rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
+                    .map(|p| if c == 0 { (1.0, 1.0) } else { (rate_of(currency, *p, false).unwrap_or(f64::NAN), rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
                     .collect()
             })
             .collect();
@@ -772,7 +874,6 @@ impl<'t> FastPlan<'t> {
             rate_table.extend(row.iter().map(|x| x.0));
             rate_table.extend(row.iter().map(|x| x.1));
         }
-        let rate_row = |currency: u8, stock: bool| -> usize { if currency == 0 { 0 } else { (1 + 2 * currency as usize + usize::from(stock)) * n_table_periods } };
         let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
         // Runs of table periods asked as consecutive query periods: (first, last, query index of
         // the first).
@@ -786,86 +887,25 @@ impl<'t> FastPlan<'t> {
                 _ => runs.push((p, p, *j as usize)),
             }
         }
-        let organic = !excluded.is_empty();
         let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
-        // The pass as a list of ops, series by series in table order: each adds a run of rows
-        // with consecutive periods and one landing into a run of cells of one (metric, line).
-        let block = n_lines * n_periods;
-        if n_metrics * block > u32::MAX as usize || rate_table.len() > u32::MAX as usize {
+        if n_metrics * n_lines * n_periods > u32::MAX as usize || rate_table.len() > u32::MAX as usize {
             return Err(ColumnarError::Unsupported("too many cells".into()));
         }
-        let emit = |ops: &mut Vec<Op>, slot: u32, mi: usize, src: usize, len: usize, j: usize, rate: usize| {
-            let slot = slot as usize;
-            for k in pool_start[slot]..pool_start[slot + 1] {
-                let dst = (mi * n_lines + pool_line[k] as usize) * n_periods + j;
-                ops.push(Op { src, dst: dst as u32, len: len as u32, rate: rate as u32, w: pool_weight[k] });
-            }
-        };
-        // The ops of a range of series, in table order, and whether a rate they need is missing.
-        let build = |series: std::ops::Range<usize>| -> (Vec<Op>, bool) {
-            let mut ops: Vec<Op> = Vec::with_capacity(series.len());
-            let mut missing_rate = false;
-            for s in series {
-                let key = &table.series[s];
-                if key.basis != query.basis {
+        // A rate the pass would need is missing: a row asked, in a currency with gaps.
+        if rate_gaps.iter().any(|g| *g) {
+            for (s, key) in table.series.iter().enumerate() {
+                if key.currency == 0 || !rate_gaps[key.currency as usize] || key.basis != query.basis || metric_slot[key.metric as usize] == u32::MAX || is_excluded[key.unit as usize] {
                     continue;
                 }
-                let mi = metric_slot[key.metric as usize] as usize;
-                if mi == u32::MAX as usize || (organic && excluded.contains(&key.unit)) {
-                    continue;
-                }
-                let g = group_of[mi];
-                let d = dense[key.unit as usize] as usize;
-                let unit_slots = &slots[g][d * n_periods..(d + 1) * n_periods];
-                let rate = rate_row(key.currency, is_stock[key.metric as usize]);
-                let gaps = key.currency != 0 && rate_gaps[key.currency as usize];
-                let rows = table.offsets[s]..table.offsets[s + 1];
-                if rows.is_empty() {
-                    continue;
-                }
-                let (first, count) = (rows.start, rows.len());
-                let (p_first, p_last) = (table.period[first] as usize, table.period[rows.end - 1] as usize);
-                if uniform[g][d] && p_last - p_first == count - 1 {
-                    // One landing for every period and one row per period: one op per run of
-                    // query periods (and per line).
-                    for &(a, b, j0) in &runs {
-                        let (lo, hi) = (a.max(p_first), b.min(p_last));
-                        if lo > hi {
-                            continue;
-                        }
-                        emit(&mut ops, unit_slots[0], mi, first + (lo - p_first), hi - lo + 1, j0 + (lo - a), rate + lo);
-                        if gaps {
-                            missing_rate |= rate_table[rate + lo..=rate + hi].iter().any(|r| r.is_nan());
-                        }
-                    }
-                } else {
-                    let mut r = first;
-                    while r < rows.end {
-                        let p = table.period[r] as usize;
-                        let j = query_of_period[p];
-                        if j == u32::MAX {
-                            r += 1;
-                            continue;
-                        }
-                        let slot = unit_slots[j as usize];
-                        let mut e = r + 1;
-                        while e < rows.end {
-                            let q = table.period[e] as usize;
-                            if q != p + (e - r) || query_of_period[q] != j + (e - r) as u32 || unit_slots[query_of_period[q] as usize] != slot {
-                                break;
-                            }
-                            e += 1;
-                        }
-                        emit(&mut ops, slot, mi, r, e - r, j as usize, rate + p);
-                        if gaps {
-                            missing_rate |= rate_table[rate + p..rate + p + (e - r)].iter().any(|r| r.is_nan());
-                        }
-                        r = e;
+                let stock = is_stock[key.metric as usize];
+                for r in table.offsets[s]..table.offsets[s + 1] {
+                    let p = table.period[r] as usize;
+                    if query_of_period[p] != u32::MAX && (if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 }).is_nan() {
+                        return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
                     }
                 }
             }
-            (ops, missing_rate)
-        };
+        }
         // The pass is cut into a fixed number of chunks of consecutive series (whatever the
         // number of threads), balanced by rows and each read straight through, like the
         // floor's chunks; each chunk adds into cells of its own, and the chunks' cells are added
@@ -877,21 +917,10 @@ impl<'t> FastPlan<'t> {
             bounds.push(table.offsets.partition_point(|o| *o < row).min(table.series.len()).max(*bounds.last().expect("non-empty")));
         }
         bounds.push(table.series.len());
-        let built: Vec<(Vec<Op>, bool)> = {
-            use rayon::prelude::*;
-            bounds.windows(2).map(|w| w[0]..w[1]).collect::<Vec<_>>().into_par_iter().map(build).collect()
-        };
-        if profile {
-            eprintln!("  [profile] ops {:?}", clock.elapsed());
-        }
-        if built.iter().any(|(_, missing)| *missing) {
-            return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
-        }
-        let ops: Vec<Vec<Op>> = built.into_iter().map(|(ops, _)| ops).collect();
         // Recorded totals: take off what the units below them recorded.
         let mut adjust = Vec::new();
         for (index, adjustment) in table.adjustments.iter().enumerate() {
-            if adjustment.basis != query.basis || excluded.contains(&adjustment.above) {
+            if adjustment.basis != query.basis || is_excluded[adjustment.above as usize] {
                 continue;
             }
             let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else { continue };
@@ -914,7 +943,7 @@ impl<'t> FastPlan<'t> {
         let mut intercompany = Vec::new();
         for (s, key) in table.series.iter().enumerate() {
             let Some(other) = key.counterparty else { continue };
-            if key.basis != query.basis || excluded.contains(&key.unit) {
+            if key.basis != query.basis || is_excluded[key.unit as usize] {
                 continue;
             }
             let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
@@ -944,14 +973,27 @@ impl<'t> FastPlan<'t> {
             }
         }
         if profile {
-            eprintln!("  [profile] plan {:?} ({} ops)", clock.elapsed(), ops.iter().map(Vec::len).sum::<usize>());
+            eprintln!("  [profile] plan {:?}", clock.elapsed());
         }
+        lines.truncate(n_lines);
         Ok(FastPlan {
             table,
             metrics: query.metrics.clone(),
             periods: query.periods.clone(),
-            lines: lines[..n_lines].to_vec(),
-            ops,
+            lines,
+            basis: query.basis,
+            metric_slot,
+            is_stock,
+            group_of: group_of.iter().map(|g| *g as u32).collect(),
+            excluded: is_excluded,
+            unit_slots,
+            period_slots,
+            pool_start,
+            pool_line,
+            pool_weight,
+            query_of_period,
+            runs,
+            bounds,
             rates: rate_table,
             adjust,
             first_level,
@@ -970,102 +1012,206 @@ impl<'t> FastPlan<'t> {
         use rayon::prelude::*;
         let n_lines = self.lines.len();
         let n_periods = self.periods.len();
-        let block = n_lines * n_periods;
         let n_metrics = self.metrics.len();
+        let block = n_lines * n_periods;
         let cells = n_metrics * block;
-        // The first chunk adds into the answer's cells, the others into cells of their own.
+        let words = n_periods.div_ceil(64);
+        // Each chunk adds into cells of its own, laid out line by line (a unit's series, one
+        // per metric, feed one stretch of them), and marks the periods it touched in each
+        // (line, metric) row.
+        let chunks: Vec<(Vec<f64>, Vec<u64>)> = self
+            .bounds
+            .par_windows(2)
+            .map(|w| {
+                let mut acc = vec![0.0f64; cells];
+                let mut touched = vec![0u64; n_lines * n_metrics * words];
+                self.pass(w[0]..w[1], &mut acc, &mut touched);
+                (acc, touched)
+            })
+            .collect();
+        // Then, in parallel over whole metrics: the chunks' cells added up in chunk order into
+        // the answer's (metric, line, period) layout, then recorded totals, the top node and
+        // intercompany eliminations.
         let mut sums = vec![0.0f64; cells];
-        let mut landed = vec![false; cells];
-        let mut others: Vec<(Vec<f64>, Vec<bool>)> = (1..self.ops.len()).map(|_| (vec![0.0f64; cells], vec![false; cells])).collect();
-        {
-            let mut parts: Vec<(&[Op], &mut [f64], &mut [bool])> = vec![(&self.ops[0], &mut sums[..], &mut landed[..])];
-            for (k, (s, l)) in others.iter_mut().enumerate() {
-                parts.push((&self.ops[k + 1], &mut s[..], &mut l[..]));
-            }
-            parts.into_par_iter().for_each(|(ops, s, l)| self.pass(ops, s, l));
-        }
-        // Then, metric by metric (in parallel over whole metrics): the other chunks' cells in
-        // chunk order, recorded totals, the top node and intercompany eliminations.
+        let mut landed = vec![0u64; n_metrics * n_lines * words];
         let pieces = PASS_CHUNKS.min(n_metrics).max(1);
-        let bounds: Vec<usize> = (0..=pieces).map(|k| n_metrics * k / pieces * block).collect();
+        let bounds: Vec<usize> = (0..=pieces).map(|k| n_metrics * k / pieces).collect();
         {
             let mut parts = Vec::with_capacity(pieces);
             let (mut rest_sums, mut rest_landed) = (&mut sums[..], &mut landed[..]);
             for w in bounds.windows(2) {
-                let (s, more_sums) = std::mem::take(&mut rest_sums).split_at_mut(w[1] - w[0]);
-                let (l, more_landed) = std::mem::take(&mut rest_landed).split_at_mut(w[1] - w[0]);
+                let (s, more_sums) = std::mem::take(&mut rest_sums).split_at_mut((w[1] - w[0]) * block);
+                let (l, more_landed) = std::mem::take(&mut rest_landed).split_at_mut((w[1] - w[0]) * n_lines * words);
                 rest_sums = more_sums;
                 rest_landed = more_landed;
                 parts.push((w[0], s, l));
             }
-            let others = &others;
-            parts.into_par_iter().for_each(|(base, s, l)| {
-                let n = s.len();
-                for (other_sums, other_landed) in others {
-                    for (a, b) in s.iter_mut().zip(&other_sums[base..base + n]) {
-                        *a += b;
-                    }
-                    for (a, b) in l.iter_mut().zip(&other_landed[base..base + n]) {
-                        *a |= b;
+            let chunks = &chunks;
+            parts.into_par_iter().for_each(|(first_metric, s, l)| {
+                if n_periods > 0 {
+                    for (row, (out, out_landed)) in s.chunks_mut(n_periods).zip(l.chunks_mut(words)).enumerate() {
+                        let (m, line) = (first_metric + row / n_lines, row % n_lines);
+                        let inner = line * n_metrics + m;
+                        for (k, (acc, touched)) in chunks.iter().enumerate() {
+                            let from = &acc[inner * n_periods..(inner + 1) * n_periods];
+                            if k == 0 {
+                                out.copy_from_slice(from);
+                            } else {
+                                for (a, b) in out.iter_mut().zip(from) {
+                                    *a += b;
+                                }
+                            }
+                            for (a, b) in out_landed.iter_mut().zip(&touched[inner * words..(inner + 1) * words]) {
+                                *a |= b;
+                            }
+                        }
                     }
                 }
-                self.finish(base, s, l);
+                self.finish(first_metric * block, s, l);
             });
         }
-        FastRollup { metrics: self.metrics.clone(), lines: self.lines.clone(), periods: self.periods.clone(), sums, landed }
+        FastRollup { metrics: self.metrics.clone(), lines: self.lines.clone(), periods: self.periods.clone(), sums, landed, words }
     }
 
-    /// One chunk of the pass.
+    /// Whether the pass reads series `s`: a series of the basis and a metric asked, of a unit
+    /// not left out and landing somewhere, with rows.
+    #[inline(always)]
+    fn reads(&self, s: usize) -> bool {
+        let key = &self.table.series[s];
+        let mi = self.metric_slot[key.metric as usize];
+        if key.basis != self.basis || mi == u32::MAX || self.excluded[key.unit as usize] || self.table.offsets[s] == self.table.offsets[s + 1] {
+            return false;
+        }
+        let slot = self.unit_slots[self.group_of[mi as usize] as usize * self.excluded.len() + key.unit as usize];
+        slot & PER_PERIOD != 0 || self.pool_start[slot as usize] != self.pool_start[slot as usize + 1]
+    }
+
+    /// One chunk of the pass: its series in table order, each resolved into runs of rows with
+    /// consecutive periods and one landing, each added (times FX rate and weight) into a run
+    /// of cells of every line it feeds.
     #[inline(never)]
-    fn pass(&self, ops: &[Op], acc: &mut [f64], touched: &mut [bool]) {
-        let values = &self.table.value;
-        for op in ops {
-            let len = op.len as usize;
-            let dst = op.dst as usize;
-            let target = &mut acc[dst..dst + len];
-            let from = &values[op.src..op.src + len];
-            let w = op.w;
-            if op.rate == 0 && w == 1.0 {
-                // Reporting currency, whole landing: add the values as they are (the same
-                // bits as multiplying by one).
-                for (a, v) in target.iter_mut().zip(from) {
-                    *a += v;
+    fn pass(&self, series: std::ops::Range<usize>, acc: &mut [f64], touched: &mut [u64]) {
+        let table = self.table;
+        let values = &table.value;
+        let n_units = self.excluded.len();
+        let n_periods = self.periods.len();
+        let n_metrics = self.metrics.len();
+        let n_table_periods = table.periods.len();
+        let words = n_periods.div_ceil(64);
+        // Adds rows `src..src + len` into cells from query period `j` of every line of a pool
+        // entry.
+        let mut feed = |entry: u32, mi: usize, src: usize, len: usize, j: usize, rate: usize, acc: &mut [f64]| {
+            let from = &values[src..src + len];
+            for k in self.pool_start[entry as usize] as usize..self.pool_start[entry as usize + 1] as usize {
+                let row = self.pool_line[k] as usize * n_metrics + mi;
+                let dst = row * n_periods + j;
+                let target = &mut acc[dst..dst + len];
+                let w = self.pool_weight[k];
+                if rate == 0 && w == 1.0 {
+                    // Reporting currency, whole landing: add the values as they are (the same
+                    // bits as multiplying by one).
+                    for (a, v) in target.iter_mut().zip(from) {
+                        *a += v;
+                    }
+                } else if rate == 0 {
+                    for (a, v) in target.iter_mut().zip(from) {
+                        *a += v * w;
+                    }
+                } else {
+                    let rates = &self.rates[rate..rate + len];
+                    for ((a, v), r) in target.iter_mut().zip(from).zip(rates) {
+                        *a += v * r * w;
+                    }
                 }
-            } else if op.rate == 0 {
-                for (a, v) in target.iter_mut().zip(from) {
-                    *a += v * w;
-                }
-            } else {
-                let rates = &self.rates[op.rate as usize..op.rate as usize + len];
-                for ((a, v), r) in target.iter_mut().zip(from).zip(rates) {
-                    *a += v * r * w;
+                let bits = &mut touched[row * words..(row + 1) * words];
+                let (mut lo, hi) = (j, j + len);
+                while lo < hi {
+                    let (word, bit) = (lo / 64, lo % 64);
+                    let n = (64 - bit).min(hi - lo);
+                    bits[word] |= (u64::MAX >> (64 - n)) << bit;
+                    lo += n;
                 }
             }
-            touched[dst..dst + len].fill(true);
+        };
+        for s in series.clone() {
+            // Ask for the rows of a series some way ahead, if the query reads it.
+            if s + PREFETCH_SERIES < series.end && self.reads(s + PREFETCH_SERIES) {
+                let rows = table.offsets[s + PREFETCH_SERIES]..table.offsets[s + PREFETCH_SERIES + 1];
+                for r in rows.clone().step_by(8) {
+                    prefetch(&values[r]);
+                }
+                prefetch(&values[rows.end - 1]);
+            }
+            if !self.reads(s) {
+                continue;
+            }
+            let rows = table.offsets[s]..table.offsets[s + 1];
+            let key = &table.series[s];
+            let mi = self.metric_slot[key.metric as usize] as usize;
+            let slot = self.unit_slots[self.group_of[mi] as usize * n_units + key.unit as usize];
+            let rate = if key.currency == 0 { 0 } else { (1 + 2 * key.currency as usize + usize::from(self.is_stock[key.metric as usize])) * n_table_periods };
+            let (first, count) = (rows.start, rows.len());
+            let (p_first, p_last) = table.spans[s];
+            let (p_first, p_last) = (p_first as usize, p_last as usize);
+            if slot & PER_PERIOD == 0 && p_last - p_first == count - 1 {
+                // One landing for every period and one row per period: one run of rows per run
+                // of query periods.
+                for &(a, b, j0) in &self.runs {
+                    let (lo, hi) = (a.max(p_first), b.min(p_last));
+                    if lo <= hi {
+                        feed(slot, mi, first + (lo - p_first), hi - lo + 1, j0 + (lo - a), if rate == 0 { 0 } else { rate + lo }, acc);
+                    }
+                }
+            } else {
+                let slot_of = |j: u32| if slot & PER_PERIOD == 0 { slot } else { self.period_slots[(slot & !PER_PERIOD) as usize + j as usize] };
+                let mut r = first;
+                while r < rows.end {
+                    let p = table.period[r] as usize;
+                    let j = self.query_of_period[p];
+                    if j == u32::MAX {
+                        r += 1;
+                        continue;
+                    }
+                    let entry = slot_of(j);
+                    let mut e = r + 1;
+                    while e < rows.end {
+                        let q = table.period[e] as usize;
+                        if q != p + (e - r) || self.query_of_period[q] != j + (e - r) as u32 || slot_of(self.query_of_period[q]) != entry {
+                            break;
+                        }
+                        e += 1;
+                    }
+                    feed(entry, mi, r, e - r, j as usize, if rate == 0 { 0 } else { rate + p }, acc);
+                    r = e;
+                }
+            }
         }
     }
 
     /// For the cells from `base` (whole metrics): recorded totals, the top node and
     /// intercompany eliminations, in that order.
-    fn finish(&self, base: usize, acc: &mut [f64], touched: &mut [bool]) {
+    fn finish(&self, base: usize, acc: &mut [f64], touched: &mut [u64]) {
         let values = &self.table.value;
         let cells = base..base + acc.len();
+        let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
+        let words = n_periods.div_ceil(64);
+        let bit = |cell: usize| ((cell / n_periods) * words + (cell % n_periods) / 64, 1u64 << (cell % n_periods % 64));
         for &(cell, index, rate, w) in &self.adjust {
             if cells.contains(&cell) {
                 acc[cell - base] -= self.table.adjustments[index].value * rate * w;
-                touched[cell - base] = true;
+                let (word, mask) = bit(cell - base);
+                touched[word] |= mask;
             }
         }
-        let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
         if self.reconstruct_top && n_lines * n_periods > 0 {
             for m in 0..acc.len() / (n_lines * n_periods) {
-                let to = m * n_lines * n_periods;
+                let to = m * n_lines;
                 for &line in &self.first_level {
-                    let from = (m * n_lines + line as usize) * n_periods;
+                    let from = m * n_lines + line as usize;
                     for j in 0..n_periods {
-                        if touched[from + j] {
-                            acc[to + j] += acc[from + j];
-                            touched[to + j] = true;
+                        if touched[from * words + j / 64] >> (j % 64) & 1 != 0 {
+                            acc[to * n_periods + j] += acc[from * n_periods + j];
+                            touched[to * words + j / 64] |= 1 << (j % 64);
                         }
                     }
                 }
@@ -1078,6 +1224,19 @@ impl<'t> FastPlan<'t> {
             }
         }
     }
+}
+
+/// Asks the memory for the cache line holding `value` (a hint; nothing on other targets).
+#[inline(always)]
+fn prefetch(value: &f64) {
+    // SAFETY: SSE is part of every x86_64 target, and a prefetch reads nothing the program
+    // sees and never faults (here, besides, the address is that of a live reference).
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((value as *const f64).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The lineage a fast query compiles, as plain tables (for comparisons with other engines):
