@@ -428,7 +428,7 @@ fn short(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{bits, key, std_normal, stream_id};
+    use crate::rng::{draw_bits, key, std_normal, stream_id};
 
     fn parse(text: &str) -> Result<Dist, DistError> {
         let table: toml::Table = toml::from_str(&format!("x = {text}")).expect("test input is TOML");
@@ -523,7 +523,7 @@ mod tests {
         let n = if cfg!(debug_assertions) { 200_000 } else { 2_000_000 };
         for (d, dist) in all().into_iter().enumerate() {
             let k = key(5, stream_id("dist test"), d as u64);
-            let xs: Vec<f64> = (0..n as u64).map(|s| dist.at_z(std_normal(bits(k, s)))).collect();
+            let xs: Vec<f64> = (0..n as u64).map(|s| dist.at_z(std_normal(draw_bits(k, s)))).collect();
             let nf = n as f64;
             let mean = xs.iter().sum::<f64>() / nf;
             let m2 = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / nf;

@@ -215,38 +215,25 @@ impl Projection {
     }
 }
 
-/// Paths computed together, one per lane: every operation of the kernel runs over a
-/// `[f64; LANES]`, which the compiler turns into vector instructions. A lane does exactly
-/// the arithmetic a lone path would, so results do not depend on how paths are grouped.
-pub const LANES: usize = 8;
+/// Paths computed together: every array of the kernel holds one value per path of a block,
+/// and its loops run over the block's paths, which the compiler turns into vector
+/// instructions. A path gets exactly the arithmetic it would get alone, so results do not
+/// depend on how paths are grouped.
+pub const BLOCK: usize = 128;
 
-type Lanes = [f64; LANES];
-/// Years a path can have in the yearly keys' numbering (horizons are at most 100 years).
-const YEAR_SLOTS: u64 = 128;
 /// Salt that separates yearly streams (growth scores) from per-path ones of the same name.
 const YEARLY: u64 = 0x5945_4152_4c59_0001;
-const ZERO: Lanes = [0.0; LANES];
 
-/// Where the random inputs of a group of paths come from.
+/// Where the random inputs of a block of paths come from. Each method fills `out` with one
+/// value per path of the block.
 pub trait Scores {
-    /// The keys of a per-path stream, one per lane (feed them to `z`/`u` with step 0).
-    fn keys(&self, stream: u64) -> [u64; LANES];
-    /// The keys of a yearly stream for years `0..years`, appended to `out`: year t's draws
-    /// for the group are steps `0..LANES` of its key, one per lane, so a batch comes out
-    /// year by year with the lanes side by side.
-    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>);
-    /// The normal score of step `step` of a keyed stream.
-    fn z(&self, key: u64, step: u64) -> f64;
-    /// A uniform in (0, 1) for step `step` of a keyed stream.
-    fn u(&self, key: u64, step: u64) -> f64;
-    /// Normal scores of steps `0..steps` of every key: `out[k * steps + t]`.
-    fn fill(&self, keys: &[u64], steps: usize, out: &mut [f64]) {
-        for (k, key) in keys.iter().enumerate() {
-            for t in 0..steps {
-                out[k * steps + t] = self.z(*key, t as u64);
-            }
-        }
-    }
+    /// Normal scores of a per-path stream.
+    fn normals(&self, stream: u64, out: &mut [f64]);
+    /// Normal scores of a yearly stream in year `year` (0-based).
+    fn yearly_normals(&self, stream: u64, year: usize, out: &mut [f64]);
+    /// Uniforms in (0, 1) of a per-path stream, from the same random bits as
+    /// [`Scores::normals`] (comonotone with them).
+    fn uniforms(&self, stream: u64, out: &mut [f64]);
     /// False when scores are set by hand and must reach the inputs as given (a tornado
     /// shock on one unit's growth moves that growth to its P90, not a factor-diluted share).
     fn correlated(&self) -> bool {
@@ -254,35 +241,23 @@ pub trait Scores {
     }
 }
 
-/// Random scores of the paths `first..first + LANES`.
+/// Random scores of the paths `first..first + out.len()`: a per-path stream draws step
+/// `path` of its key, a yearly stream step `path` of its year's key.
 struct Random {
     seed: u64,
     first: u64,
 }
 
 impl Scores for Random {
-    #[inline]
-    fn keys(&self, stream: u64) -> [u64; LANES] {
-        let stream_key = rng::stream_key(self.seed, stream);
-        std::array::from_fn(|lane| rng::path_key(stream_key, self.first + lane as u64))
+    fn normals(&self, stream: u64, out: &mut [f64]) {
+        rng::normal_run(rng::stream_key(self.seed, stream), self.first, out);
     }
-    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
-        // Groups start at multiples of LANES (chunks are multiples of it), so (group, year)
-        // names the draws of paths first..first+LANES in year t, whatever the horizon.
-        let stream_key = rng::stream_key(self.seed, stream ^ YEARLY);
-        let base = (self.first / LANES as u64) * YEAR_SLOTS;
-        out.extend((0..years).map(|t| rng::path_key(stream_key, base + t as u64)));
+    fn yearly_normals(&self, stream: u64, year: usize, out: &mut [f64]) {
+        let key = rng::path_key(rng::stream_key(self.seed, stream ^ YEARLY), year as u64);
+        rng::normal_run(key, self.first, out);
     }
-    #[inline]
-    fn z(&self, key: u64, step: u64) -> f64 {
-        rng::std_normal(rng::bits(key, step))
-    }
-    #[inline]
-    fn u(&self, key: u64, step: u64) -> f64 {
-        rng::uniform(rng::bits(key, step))
-    }
-    fn fill(&self, keys: &[u64], steps: usize, out: &mut [f64]) {
-        rng::fill_normals(keys, steps, out);
+    fn uniforms(&self, stream: u64, out: &mut [f64]) {
+        rng::uniform_run(rng::stream_key(self.seed, stream), self.first, out);
     }
 }
 
@@ -293,356 +268,531 @@ struct Shocked {
 }
 
 impl Scores for Shocked {
-    fn keys(&self, stream: u64) -> [u64; LANES] {
-        [stream; LANES]
+    fn normals(&self, stream: u64, out: &mut [f64]) {
+        out.fill(if stream == self.stream { self.z } else { 0.0 });
     }
-    fn extend_year_keys(&self, stream: u64, years: usize, out: &mut Vec<u64>) {
-        out.extend(std::iter::repeat_n(stream, years));
+    fn yearly_normals(&self, stream: u64, _year: usize, out: &mut [f64]) {
+        self.normals(stream, out);
     }
-    fn z(&self, key: u64, _step: u64) -> f64 {
-        if key == self.stream {
-            self.z
-        } else {
-            0.0
-        }
-    }
-    fn u(&self, key: u64, _step: u64) -> f64 {
-        if key == self.stream {
-            rng::norm_cdf(self.z)
-        } else {
-            0.5
-        }
+    fn uniforms(&self, stream: u64, out: &mut [f64]) {
+        out.fill(if stream == self.stream { rng::norm_cdf(self.z) } else { 0.5 });
     }
     fn correlated(&self) -> bool {
         self.stream == rng::stream_id(FACTOR)
     }
 }
 
-/// One draw of an input that is not correlated with others: normal and lognormal from a
-/// normal score, other distributions from a uniform through their quantile function (the
-/// same law, without a normal CDF per draw). The same (key, step) gives comonotone draws
-/// across the years of a path for distributions of one family.
+/// `dist` applied in place to the scores `zs` (normal and lognormal) or uniforms `us`
+/// (other families): one draw per path, the same law as [`Dist::at_z`] of a normal score
+/// without a normal CDF per draw. Written to `out`.
 #[inline(always)]
-fn sample(dist: &Dist, scores: &impl Scores, key: u64, step: u64) -> f64 {
-    match dist {
-        Dist::Fixed(value) => *value,
-        Dist::Normal { .. } | Dist::LogNormal { .. } => dist.at_z(scores.z(key, step)),
-        _ => dist.quantile(scores.u(key, step)),
-    }
-}
-
-/// One draw of a per-path input, for every lane.
-#[inline(always)]
-fn draw(var: &Var, scores: &impl Scores) -> Lanes {
-    match &var.dists[..] {
-        [Dist::Fixed(value)] => [*value; LANES],
-        [dist] if dist.is_fixed() => [dist.at_z(0.0); LANES],
-        [Dist::Triangular { min, mode, max }] => {
-            // Dist::quantile's formula, computed on all lanes at once (both branches, then
-            // a select), so the draw is the same bits as one lane at a time.
-            let keys = scores.keys(var.stream);
-            let p: Lanes = std::array::from_fn(|lane| scores.u(keys[lane], 0));
-            let (min, mode, max) = (*min, *mode, *max);
+fn apply(dist: &Dist, zs: &[f64], us: &[f64], out: &mut [f64]) {
+    match *dist {
+        Dist::Fixed(value) => out.fill(value),
+        Dist::Normal { mean, sd } => {
+            for (x, &z) in out.iter_mut().zip(zs) {
+                *x = mean + sd * z;
+            }
+        }
+        Dist::LogNormal { .. } => {
+            for (x, &z) in out.iter_mut().zip(zs) {
+                *x = dist.at_z(z);
+            }
+        }
+        Dist::Triangular { min, mode, max } if max - min > 0.0 => {
+            // Dist::quantile's formula with both branches computed and one selected, so the
+            // loop runs in vector lanes with the same bits.
             let width = max - min;
             let below = (mode - min) / width;
-            std::array::from_fn(|l| {
-                let low = min + (p[l] * width * (mode - min)).sqrt();
-                let high = max - ((1.0 - p[l]) * width * (max - mode)).sqrt();
-                if p[l] <= below {
-                    low
-                } else {
-                    high
-                }
-            })
+            for (x, &p) in out.iter_mut().zip(us) {
+                let low = min + (p * width * (mode - min)).sqrt();
+                let high = max - ((1.0 - p) * width * (max - mode)).sqrt();
+                *x = if p <= below { low } else { high };
+            }
         }
-        dists => {
-            let keys = scores.keys(var.stream);
-            std::array::from_fn(|lane| sample(&dists[0], scores, keys[lane], 0))
+        _ => {
+            for (x, &p) in out.iter_mut().zip(us) {
+                *x = dist.quantile(p);
+            }
         }
     }
 }
 
-/// Scratch space for one group of paths, reused.
+/// Which scores a distribution is drawn from.
+fn wants_normal(dist: &Dist) -> bool {
+    matches!(dist, Dist::Normal { .. } | Dist::LogNormal { .. })
+}
+
+/// One draw of a per-path input for every path of the block (its first distribution; see
+/// [`Var::at`] for yearly ones), written to `out`. `spare` is scratch of the same length.
+#[inline(always)]
+fn draw(var: &Var, scores: &impl Scores, out: &mut [f64], spare: &mut [f64]) {
+    let dist = &var.dists[0];
+    if dist.is_fixed() {
+        out.fill(dist.at_z(0.0));
+    } else if wants_normal(dist) {
+        scores.normals(var.stream, spare);
+        apply(dist, spare, &[], out);
+    } else {
+        scores.uniforms(var.stream, spare);
+        apply(dist, &[], spare, out);
+    }
+}
+
+/// Scratch arrays for one block of paths, reused from block to block.
 #[derive(Default)]
 struct Scratch {
-    keys: Vec<u64>,
+    /// Growth scores of every part and year (correlation by a matrix only).
     raw: Vec<f64>,
-    z: Vec<Lanes>,
-    e: Vec<Lanes>,
-    factor: Vec<Lanes>,
-    discount_factors: Vec<Lanes>,
-    fan: Vec<Lanes>,
-    part_z: Vec<Lanes>,
+    /// The common factor's part of each year's score, `sqrt(rho) F_t`.
+    factor: Vec<f64>,
+    /// Discount factors per year (DCF) or the one of the multiple's year.
+    discount_factors: Vec<f64>,
+    /// Conversion x discount factor per year (DCF).
+    cash: Vec<f64>,
+    /// Per-path valuation inputs: WACC or rate, terminal growth, conversion.
+    w: Vec<f64>,
+    g: Vec<f64>,
+    c: Vec<f64>,
+    /// A part's state and inputs.
+    z: Vec<f64>,
+    revenue: Vec<f64>,
+    margin: Vec<f64>,
+    margin_z: Vec<f64>,
+    margin_u: Vec<f64>,
+    keep: Vec<f64>,
+    multiple: Vec<f64>,
+    gross: Vec<f64>,
+    ebita: Vec<f64>,
+    pv: Vec<f64>,
+    lost: Vec<f64>,
+    held_value: Vec<f64>,
+    item: Vec<f64>,
+    spare: Vec<f64>,
 }
 
-/// The results of a group of paths, one per lane.
-struct PathOut {
-    value: Lanes,
-    lines: Vec<Lanes>,
-    revenue: Vec<Lanes>,
-    ebita: Vec<Lanes>,
+/// Sets `v` to `n` copies of `x`.
+fn reset(v: &mut Vec<f64>, n: usize, x: f64) {
+    v.clear();
+    v.resize(n, x);
 }
 
-impl PathOut {
-    fn new(projection: &Projection) -> PathOut {
+/// The results of a block of paths: `value[p]`, `lines[k * BLOCK + p]`,
+/// `revenue[t * BLOCK + p]`, `ebita[t * BLOCK + p]` for path `p` of the block.
+struct BlockOut {
+    len: usize,
+    value: Vec<f64>,
+    lines: Vec<f64>,
+    revenue: Vec<f64>,
+    ebita: Vec<f64>,
+}
+
+impl BlockOut {
+    fn new(projection: &Projection) -> BlockOut {
         let years = projection.years.len();
-        PathOut { value: ZERO, lines: vec![ZERO; projection.parts.len() + 6], revenue: vec![ZERO; years], ebita: vec![ZERO; years] }
+        BlockOut { len: 0, value: vec![0.0; BLOCK], lines: vec![0.0; (projection.parts.len() + 6) * BLOCK], revenue: vec![0.0; years * BLOCK], ebita: vec![0.0; years * BLOCK] }
+    }
+
+    fn line(&self, k: usize) -> &[f64] {
+        &self.lines[k * BLOCK..k * BLOCK + self.len]
     }
 }
 
-
-
-/// `f + b z` on every lane (a whole-array operation, so it compiles to one vector op).
-#[inline(always)]
-fn add_scaled(f: &Lanes, b: f64, z: &Lanes) -> Lanes {
-    std::array::from_fn(|l| f[l] + b * z[l])
+/// What a part's year updates, one value per path.
+struct YearState<'a> {
+    pv: &'a mut [f64],
+    lost: &'a mut [f64],
+    gross: &'a mut [f64],
+    ebita: &'a mut [f64],
+    fan_revenue: &'a mut [f64],
+    fan_ebita: &'a mut [f64],
 }
 
-/// Values a group of `LANES` paths of one projection, with the widest vector instructions
-/// the processor has. Only additions, multiplications, divisions and comparisons run in
-/// vectors, never fused or approximate ones, so every variant gives the same bits.
-fn path(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+/// One year of a part over the block: EBITA before and after dis-synergies, the group's
+/// yearly sums, and with `cash` (conversion x discount factor) the discounted cash flow
+/// and what the dis-synergies take from it. Slices passed separately so the compiler knows
+/// they do not overlap and keeps the loop in vector lanes.
+#[inline(always)]
+fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option<&[f64]>, st: YearState<'_>) {
+    let n = revenue.len();
+    let (margin, keep) = (&margin[..n], &keep[..n]);
+    let (gross_out, ebita_out, fan_r, fan_e) = (&mut st.gross[..n], &mut st.ebita[..n], &mut st.fan_revenue[..n], &mut st.fan_ebita[..n]);
+    match cash {
+        Some(cash) => {
+            let (cash, pv, lost) = (&cash[..n], &mut st.pv[..n], &mut st.lost[..n]);
+            for p in 0..n {
+                let gross = revenue[p] * margin[p];
+                let ebita = gross * keep[p];
+                fan_r[p] += report * revenue[p];
+                fan_e[p] += report * ebita;
+                let cash = cash[p];
+                pv[p] += gross * cash;
+                lost[p] += (gross - ebita) * cash;
+                gross_out[p] = gross;
+                ebita_out[p] = ebita;
+            }
+        }
+        None => {
+            for p in 0..n {
+                let gross = revenue[p] * margin[p];
+                let ebita = gross * keep[p];
+                fan_r[p] += report * revenue[p];
+                fan_e[p] += report * ebita;
+                gross_out[p] = gross;
+                ebita_out[p] = ebita;
+            }
+        }
+    }
+}
+
+/// One year of a part in the common case ([`block_body`] says which): growth from the
+/// score `e` (with the common factor's share `f + b e` if `factor = (f, b)`), revenue,
+/// EBITA, the group's yearly sums and the discounted cash, in one pass. The same operations
+/// as the general loop of [`block_body`], so the same bits. (Keeping revenue and cash in
+/// registers across the years, eight paths at a time, was tried: slower, the compiler then
+/// keeps the yearly sums' updates out of vector registers or checks bounds in the loop.)
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), report: f64, cash: &[f64], margin: &[f64], revenue: &mut [f64], fan: (&mut [f64], &mut [f64]), pv: &mut [f64]) {
+    let n = e.len();
+    let (cash, margin, revenue, fan_r, fan_e, pv) = (&cash[..n], &margin[..n], &mut revenue[..n], &mut fan.0[..n], &mut fan.1[..n], &mut pv[..n]);
+    let step = |p: usize, z: f64, revenue: &mut [f64], fan_r: &mut [f64], fan_e: &mut [f64], pv: &mut [f64]| {
+        let g = mean + sd * z;
+        let r = revenue[p] * (1.0 + g).max(0.0);
+        revenue[p] = r;
+        let gross = r * margin[p];
+        fan_r[p] += report * r;
+        fan_e[p] += report * gross;
+        pv[p] += gross * cash[p];
+    };
+    match factor {
+        Some((f, b)) => {
+            let f = &f[..n];
+            for p in 0..n {
+                step(p, f[p] + b * e[p], revenue, fan_r, fan_e, pv);
+            }
+        }
+        None => {
+            for p in 0..n {
+                step(p, e[p], revenue, fan_r, fan_e, pv);
+            }
+        }
+    }
+}
+
+/// A part's value on each path of the block (DCF: plus the terminal value of the last
+/// year's cash, `terminal = (conversion, WACC, terminal growth, last discount factor)`):
+/// its bridge line at the group's share `owned`, what dis-synergies take (subtracted from
+/// `lost_line`), and its value net of them at the share `held` added to `held_value`.
+#[inline(always)]
+fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64], &[f64], &[f64])>, state: (&[f64], &[f64], &[f64], &[f64]), line: &mut [f64], lost_line: &mut [f64], held_value: &mut [f64]) {
+    let n = line.len();
+    let (pv, lost, gross, ebita) = (&state.0[..n], &state.1[..n], &state.2[..n], &state.3[..n]);
+    let (lost_line, held_value) = (&mut lost_line[..n], &mut held_value[..n]);
+    match terminal {
+        Some((c, w, g, df)) => {
+            let (c, w, g, df) = (&c[..n], &w[..n], &g[..n], &df[..n]);
+            for p in 0..n {
+                let terminal = df[p] * (1.0 + g[p]) / (w[p] - g[p]);
+                let (last_cash, last_lost) = (c[p] * gross[p], c[p] * (gross[p] - ebita[p]));
+                let (value, lost) = (pv[p] + last_cash * terminal, lost[p] + last_lost * terminal);
+                line[p] = owned * value;
+                lost_line[p] -= owned * lost;
+                held_value[p] += held * (value - lost);
+            }
+        }
+        None => {
+            for p in 0..n {
+                line[p] = owned * pv[p];
+                lost_line[p] -= owned * lost[p];
+                held_value[p] += held * (pv[p] - lost[p]);
+            }
+        }
+    }
+}
+
+/// Values a block of `len` paths (at most [`BLOCK`]) of one projection, with the widest
+/// vector instructions the processor has. Only additions, multiplications, divisions,
+/// square roots and comparisons run in vectors, never fused or approximate ones, so every
+/// variant gives the same bits.
+fn block(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (checked just above).
-            return unsafe { path_avx512(projection, scores, scratch, out) };
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+            // SAFETY: the processor has AVX-512F and DQ (checked just above).
+            return unsafe { block_avx512(projection, scores, len, scratch, out) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { path_avx2(projection, scores, scratch, out) };
+            return unsafe { block_avx2(projection, scores, len, scratch, out) };
         }
     }
-    path_body(projection, scores, scratch, out)
+    block_body(projection, scores, len, scratch, out)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn path_avx512(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
-    path_body(projection, scores, scratch, out)
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn block_avx512(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+    block_body(projection, scores, len, scratch, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn path_avx2(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
-    path_body(projection, scores, scratch, out)
+unsafe fn block_avx2(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+    block_body(projection, scores, len, scratch, out)
 }
 
 #[inline(always)]
-fn path_body(projection: &Projection, scores: &impl Scores, scratch: &mut Scratch, out: &mut PathOut) {
+fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
     let years = projection.years.len();
     let n = projection.parts.len();
-    // 1. Growth scores: one row of years per part and lane, drawn in one batch.
-    scratch.keys.clear();
-    for part in &projection.parts {
-        scores.extend_year_keys(part.growth.stream, years, &mut scratch.keys);
+    out.len = len;
+    let s = scratch;
+    // Every array is written before it is read, except the running sum of held value.
+    for v in [&mut s.z, &mut s.revenue, &mut s.margin, &mut s.margin_z, &mut s.margin_u, &mut s.keep, &mut s.multiple, &mut s.gross, &mut s.ebita, &mut s.pv, &mut s.lost, &mut s.held_value, &mut s.item, &mut s.spare, &mut s.w, &mut s.g, &mut s.c] {
+        if v.len() != len {
+            reset(v, len, 0.0);
+        }
     }
-    scratch.raw.clear();
-    scratch.raw.resize(n * years * LANES, 0.0);
-    // raw[(u * years + t) * LANES + lane]: part u, year t, lane.
-    scores.fill(&scratch.keys, LANES, &mut scratch.raw);
+    s.held_value.fill(0.0);
+    // 1. Correlation of the growth scores: a common factor (its share of each year's score
+    //    here, the rest added part by part), or a matrix applied to all parts' scores.
     let correlation = if scores.correlated() { &projection.correlation } else { &Correlation::None };
-    // The common factor's loading on each year's score (a, b), or a full matrix applied to
-    // every part's scores up front.
-    let mut loadings = None;
-    scratch.factor.clear();
-    scratch.z.clear();
+    let mut loading = None;
+    reset(&mut s.factor, 0, 0.0);
+    reset(&mut s.raw, 0, 0.0);
     match correlation {
         Correlation::None => {}
         Correlation::Factor(rho) => {
             let (a, b) = (rho.sqrt(), (1.0 - rho).sqrt());
-            let keys = scores.keys(rng::stream_id(FACTOR));
-            scratch.factor.extend((0..years).map(|t| std::array::from_fn(|lane| a * scores.z(keys[lane], t as u64))));
-            loadings = Some(b);
-        }
-        Correlation::Matrix(factor) => {
-            scratch.e.clear();
-            for u in 0..n {
-                for t in 0..years {
-                    scratch.e.push(std::array::from_fn(|lane| scratch.raw[(u * years + t) * LANES + lane]));
+            reset(&mut s.factor, years * len, 0.0);
+            for (t, f) in s.factor.chunks_exact_mut(len).enumerate() {
+                scores.yearly_normals(rng::stream_id(FACTOR), t, f);
+                for x in f.iter_mut() {
+                    *x *= a;
                 }
             }
-            for (u, row) in factor.iter().enumerate().take(n) {
+            loading = Some(b);
+        }
+        Correlation::Matrix(factor) => {
+            // raw[(u * years + t) * len + p]: the independent scores, then z = L e in place
+            // from the last part to the first (each row reads only earlier parts).
+            reset(&mut s.raw, n * years * len, 0.0);
+            for (u, part) in projection.parts.iter().enumerate() {
                 for t in 0..years {
-                    let mut z = ZERO;
-                    for (j, c) in row.iter().enumerate().take(u + 1) {
-                        let e = &scratch.e[j * years + t];
-                        for l in 0..LANES {
-                            z[l] += c * e[l];
+                    scores.yearly_normals(part.growth.stream, t, &mut s.raw[(u * years + t) * len..(u * years + t + 1) * len]);
+                }
+            }
+            for u in (0..n).rev() {
+                let row = &factor[u];
+                for t in 0..years {
+                    for p in 0..len {
+                        let mut z = 0.0;
+                        for (j, c) in row.iter().enumerate().take(u + 1) {
+                            z += c * s.raw[(j * years + t) * len + p];
                         }
+                        s.z[p] = z;
                     }
-                    scratch.z.push(z);
+                    s.raw[(u * years + t) * len..(u * years + t + 1) * len].copy_from_slice(&s.z);
                 }
             }
         }
     }
     // 2. Valuation inputs of the paths.
-    scratch.discount_factors.clear();
+    reset(&mut s.discount_factors, 0, 0.0);
     let (multiple_year, dcf) = match &projection.method {
         Method::Multiple { year, rate } => {
-            let r = rate.as_ref().map(|r| draw(r, scores)).unwrap_or(ZERO);
-            scratch.discount_factors.push(std::array::from_fn(|l| (1.0 + r[l]).powi(-(*year as i32 - 1))));
-            (*year - 1, None)
+            match rate {
+                Some(rate) => draw(rate, scores, &mut s.w, &mut s.spare),
+                None => s.w.fill(0.0),
+            }
+            s.discount_factors.extend(s.w.iter().map(|r| (1.0 + r).powi(-(*year as i32 - 1))));
+            (*year - 1, false)
         }
         Method::Dcf { wacc, terminal_growth, conversion } => {
-            let (w, g, c) = (draw(wacc, scores), draw(terminal_growth, scores), draw(conversion, scores));
-            let mut factor = [1.0; LANES];
-            for _ in 0..years {
-                for l in 0..LANES {
-                    factor[l] /= 1.0 + w[l];
+            draw(wacc, scores, &mut s.w, &mut s.spare);
+            draw(terminal_growth, scores, &mut s.g, &mut s.spare);
+            draw(conversion, scores, &mut s.c, &mut s.spare);
+            reset(&mut s.discount_factors, years * len, 0.0);
+            s.spare.fill(1.0);
+            for t in 0..years {
+                for p in 0..len {
+                    s.spare[p] /= 1.0 + s.w[p];
                 }
-                scratch.discount_factors.push(factor);
+                s.discount_factors[t * len..(t + 1) * len].copy_from_slice(&s.spare);
             }
-            (usize::MAX, Some((w, g, c)))
+            // Cash per unit of EBITA, discounted, per year.
+            reset(&mut s.cash, years * len, 0.0);
+            for (cash, df) in s.cash.chunks_exact_mut(len).zip(s.discount_factors.chunks_exact(len)) {
+                for ((x, &c), &d) in cash.iter_mut().zip(&s.c).zip(df) {
+                    *x = c * d;
+                }
+            }
+            (usize::MAX, true)
         }
     };
-    // 3. Part by part, year by year, every lane at once; a part's state stays in registers.
-    //    The group's yearly figures gather in 8 partial sums (part u in partial u mod 8),
-    //    added in order at the end: the same sum on every machine.
-    let Scratch { raw, z: correlated_z, factor: factor_scores, discount_factors, fan, part_z, .. } = scratch;
-    part_z.clear();
-    part_z.resize(years, ZERO);
-    fan.clear();
-    fan.resize(2 * years * 8, ZERO);
-    let mut held_value = ZERO;
-    for line in out.lines.iter_mut() {
-        *line = ZERO;
-    }
+    // 3. Part by part, year by year, over the block's paths.
+    out.revenue[..years * BLOCK].fill(0.0);
+    out.ebita[..years * BLOCK].fill(0.0);
+    let dis_synergies = n * BLOCK;
+    out.lines[dis_synergies..dis_synergies + len].fill(0.0);
     for (u, part) in projection.parts.iter().enumerate() {
-        // This part's scores, year-major.
-        let zs = &mut part_z[..];
-        if correlated_z.is_empty() {
-            let block = &raw[u * years * LANES..(u + 1) * years * LANES];
-            for ((z, e), f) in zs.iter_mut().zip(block.chunks_exact(LANES)).zip(factor_scores.iter().chain(std::iter::repeat(&ZERO))) {
-                let e: &Lanes = e.try_into().expect("chunks of LANES");
-                *z = match loadings {
-                    Some(b) => add_scaled(f, b, e),
-                    None => *e,
-                };
-            }
-        } else {
-            zs.copy_from_slice(&correlated_z[u * years..(u + 1) * years]);
-        }
         let active = part.held + part.direct != 0.0 || part.report != 0.0;
         if !active {
+            out.lines[u * BLOCK..u * BLOCK + len].fill(0.0);
             continue;
         }
-        let single_margin = (part.margin.dists.len() == 1).then(|| draw(&part.margin, scores));
-        let margin_keys = if single_margin.is_none() { scores.keys(part.margin.stream) } else { [0; LANES] };
-        let (ds, ds_from) = match &part.dis_synergy {
-            Some((var, from)) => (draw(var, scores), *from),
-            None => (ZERO, usize::MAX),
+        // Margin: one draw per path, or one score per path read through each year's law.
+        let yearly_margin = part.margin.dists.len() > 1;
+        if yearly_margin {
+            scores.normals(part.margin.stream, &mut s.margin_z);
+            scores.uniforms(part.margin.stream, &mut s.margin_u);
+        } else {
+            draw(&part.margin, scores, &mut s.margin, &mut s.spare);
+        }
+        let ds_from = match &part.dis_synergy {
+            Some((var, from)) => {
+                draw(var, scores, &mut s.item, &mut s.spare);
+                *from
+            }
+            None => usize::MAX,
         };
-        let multiple = draw(&part.multiple, scores);
-        let normal_growth = match &part.growth.dists[..] {
-            [Dist::Normal { mean, sd }] => Some((*mean, *sd)),
+        if dcf {
+            s.multiple.fill(0.0);
+        } else {
+            draw(&part.multiple, scores, &mut s.multiple, &mut s.spare);
+        }
+        s.revenue.fill(part.revenue0);
+        s.pv.fill(0.0);
+        s.lost.fill(0.0);
+        s.keep.fill(1.0);
+        // The common case in one pass per year: normal growth (with the common factor's share
+        // if any), one margin per path, DCF, no capital effect, no dis-synergy. The same
+        // operations as the general loop below, so the same bits.
+        let fused = match (&part.growth.dists[..], correlation) {
+            ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_)) if dcf && !yearly_margin && part.elasticity == 0.0 && ds_from == usize::MAX => Some((*mean, *sd)),
             _ => None,
         };
-        let mut revenue = [part.revenue0; LANES];
-        let (mut pv, mut lost, mut at_multiple, mut last_cash, mut last_lost) = (ZERO, ZERO, ZERO, ZERO, ZERO);
-        let partial = u % 8;
-        for t in 0..years {
-            let z = &zs[t];
-            let g: Lanes = match normal_growth {
-                Some((mean, sd)) => std::array::from_fn(|l| mean + sd * z[l]),
-                None => std::array::from_fn(|l| part.growth.at(t, z[l])),
-            };
+        if let Some((mean, sd)) = fused {
+            for t in 0..years {
+                scores.yearly_normals(part.growth.stream, t, &mut s.z);
+                let factor = loading.map(|b| (&s.factor[t * len..(t + 1) * len], b));
+                let fan = (&mut out.revenue[t * BLOCK..t * BLOCK + len], &mut out.ebita[t * BLOCK..t * BLOCK + len]);
+                fused_year(&s.z, factor, (mean, sd), part.report, &s.cash[t * len..(t + 1) * len], &s.margin, &mut s.revenue, fan, &mut s.pv);
+            }
+            for ((gross, ebita), (&r, &m)) in s.gross.iter_mut().zip(s.ebita.iter_mut()).zip(s.revenue.iter().zip(&s.margin)) {
+                *gross = r * m;
+                *ebita = *gross;
+            }
+        }
+        for t in (0..years).filter(|_| fused.is_none()) {
+            // Growth: this part's score, with the common factor's share if any.
+            match correlation {
+                Correlation::Matrix(_) => s.z.copy_from_slice(&s.raw[(u * years + t) * len..(u * years + t + 1) * len]),
+                _ => scores.yearly_normals(part.growth.stream, t, &mut s.z),
+            }
+            if let Some(b) = loading {
+                for (z, &f) in s.z.iter_mut().zip(&s.factor[t * len..(t + 1) * len]) {
+                    *z = f + b * *z;
+                }
+            }
+            let dist = &part.growth.dists[t.min(part.growth.dists.len() - 1)];
+            match *dist {
+                Dist::Normal { mean, sd } => {
+                    for z in s.z.iter_mut() {
+                        *z = mean + sd * *z;
+                    }
+                }
+                _ => {
+                    for z in s.z.iter_mut() {
+                        *z = dist.at_z(*z);
+                    }
+                }
+            }
             if part.elasticity != 0.0 {
                 let capital = part.capital.get(t).copied().unwrap_or(0.0);
-                for l in 0..LANES {
-                    let extra = if revenue[l] > 0.0 { part.elasticity * capital / revenue[l] } else { 0.0 };
-                    revenue[l] *= (1.0 + g[l] + extra).max(0.0);
+                for (r, &g) in s.revenue.iter_mut().zip(&s.z) {
+                    let extra = if *r > 0.0 { part.elasticity * capital / *r } else { 0.0 };
+                    *r *= (1.0 + g + extra).max(0.0);
                 }
             } else {
-                for l in 0..LANES {
-                    revenue[l] *= (1.0 + g[l]).max(0.0);
+                for (r, &g) in s.revenue.iter_mut().zip(&s.z) {
+                    *r *= (1.0 + g).max(0.0);
                 }
             }
-            let margin: Lanes = match single_margin {
-                Some(m) => m,
-                None => {
-                    let dist = &part.margin.dists[t.min(part.margin.dists.len() - 1)];
-                    std::array::from_fn(|lane| sample(dist, scores, margin_keys[lane], 0))
-                }
-            };
-            let keep: Lanes = if t >= ds_from { std::array::from_fn(|l| 1.0 - ds[l]) } else { [1.0; LANES] };
-            let mut gross = ZERO;
-            let mut ebita = ZERO;
-            for l in 0..LANES {
-                gross[l] = revenue[l] * margin[l];
-                ebita[l] = gross[l] * keep[l];
+            if yearly_margin {
+                let dist = &part.margin.dists[t.min(part.margin.dists.len() - 1)];
+                apply(dist, &s.margin_z, &s.margin_u, &mut s.margin);
             }
-            let (fan_revenue, fan_ebita) = fan.split_at_mut(years * 8);
-            let (acc_r, acc_e) = (&mut fan_revenue[t * 8 + partial], &mut fan_ebita[t * 8 + partial]);
-            for l in 0..LANES {
-                acc_r[l] += part.report * revenue[l];
-                acc_e[l] += part.report * ebita[l];
-            }
-            if let Some((_, _, c)) = &dcf {
-                let df = &discount_factors[t];
-                for l in 0..LANES {
-                    let cash = c[l] * df[l];
-                    pv[l] += gross[l] * cash;
-                    lost[l] += (gross[l] - ebita[l]) * cash;
-                    last_cash[l] = c[l] * gross[l];
-                    last_lost[l] = c[l] * (gross[l] - ebita[l]);
+            if t == ds_from {
+                for (k, &d) in s.keep.iter_mut().zip(&s.item) {
+                    *k = 1.0 - d;
                 }
-            } else if t == multiple_year {
-                let df = &discount_factors[0];
-                for l in 0..LANES {
+            }
+            let report = part.report;
+            let fan_r = &mut out.revenue[t * BLOCK..t * BLOCK + len];
+            let fan_e = &mut out.ebita[t * BLOCK..t * BLOCK + len];
+            let cash = if dcf { Some(&s.cash[t * len..(t + 1) * len]) } else { None };
+            let state = YearState { pv: &mut s.pv, lost: &mut s.lost, gross: &mut s.gross, ebita: &mut s.ebita, fan_revenue: fan_r, fan_ebita: fan_e };
+            year(&s.revenue, &s.margin, &s.keep, report, cash, state);
+            if !dcf && t == multiple_year {
+                {
+                    let df = &s.discount_factors[..len];
                     let x = match part.basis {
-                        Basis::Ebita => gross[l],
-                        Basis::Revenue => revenue[l],
+                        Basis::Ebita => &s.gross,
+                        Basis::Revenue => &s.revenue,
                     };
-                    at_multiple[l] = multiple[l] * x * df[l];
-                    lost[l] = at_multiple[l] * (1.0 - keep[l]);
+                    for p in 0..len {
+                        s.pv[p] = s.multiple[p] * x[p] * df[p];
+                        s.lost[p] = s.pv[p] * (1.0 - s.keep[p]);
+                    }
                 }
             }
         }
+        // The part's value (DCF: plus the terminal value of the last year's cash), its
+        // bridge line and its share in the value the holding discount applies to.
         let owned = part.held + part.direct;
-        for l in 0..LANES {
-            let (gross, lost) = match &dcf {
-                Some((w, g, _)) => {
-                    let terminal = discount_factors[years - 1][l] * (1.0 + g[l]) / (w[l] - g[l]);
-                    (pv[l] + last_cash[l] * terminal, lost[l] + last_lost[l] * terminal)
-                }
-                None => (at_multiple[l], lost[l]),
-            };
-            out.lines[u][l] = owned * gross;
-            out.lines[n][l] -= owned * lost;
-            held_value[l] += part.held * (gross - lost);
-        }
-    }
-    for t in 0..years {
-        for (which, target) in [&mut out.revenue, &mut out.ebita].into_iter().enumerate() {
-            let mut total = ZERO;
-            for acc in &fan[which * years * 8 + t * 8..which * years * 8 + (t + 1) * 8] {
-                for l in 0..LANES {
-                    total[l] += acc[l];
-                }
-            }
-            target[t] = total;
-        }
+        let (head, tail) = out.lines.split_at_mut(dis_synergies);
+        let terminal = if dcf { Some((&s.c[..], &s.w[..], &s.g[..], &s.discount_factors[(years - 1) * len..years * len])) } else { None };
+        close_part(owned, part.held, terminal, (&s.pv, &s.lost, &s.gross, &s.ebita), &mut head[u * BLOCK..u * BLOCK + len], &mut tail[..len], &mut s.held_value);
     }
     // 4. Group items.
-    let discount = projection.discount.as_ref().map(|d| draw(d, scores)).unwrap_or(ZERO);
-    let sum = |vars: &[Var]| vars.iter().fold(ZERO, |mut acc, v| {
-        let x = draw(v, scores);
-        for l in 0..LANES {
-            acc[l] += x[l];
+    let item = |var: Option<&Var>, target: &mut [f64], spare: &mut [f64]| match var {
+        Some(var) => draw(var, scores, target, spare),
+        None => target.fill(0.0),
+    };
+    let held_value = std::mem::take(&mut s.held_value);
+    {
+        let line = &mut out.lines[(n + 1) * BLOCK..(n + 1) * BLOCK + len];
+        item(projection.discount.as_ref(), line, &mut s.spare);
+        for (x, &h) in line.iter_mut().zip(&held_value) {
+            *x = -*x * h;
         }
-        acc
-    });
-    let (costs, proceeds) = (sum(&projection.costs), sum(&projection.proceeds));
-    let net_cash = projection.net_cash.as_ref().map(|v| draw(v, scores)).unwrap_or(ZERO);
-    let other = projection.other_assets.as_ref().map(|v| draw(v, scores)).unwrap_or(ZERO);
-    for l in 0..LANES {
-        out.lines[n + 1][l] = -discount[l] * held_value[l];
-        out.lines[n + 2][l] = -costs[l];
-        out.lines[n + 3][l] = proceeds[l];
-        out.lines[n + 4][l] = net_cash[l];
-        out.lines[n + 5][l] = other[l];
-        out.value[l] = out.lines.iter().map(|line| line[l]).sum();
+    }
+    s.held_value = held_value;
+    for (k, vars, sign) in [(2, &projection.costs, -1.0), (3, &projection.proceeds, 1.0)] {
+        let line = &mut out.lines[(n + k) * BLOCK..(n + k) * BLOCK + len];
+        line.fill(0.0);
+        for var in vars {
+            draw(var, scores, &mut s.item, &mut s.spare);
+            for (x, &v) in line.iter_mut().zip(&s.item) {
+                *x += v;
+            }
+        }
+        if sign < 0.0 {
+            for x in line.iter_mut() {
+                *x = -*x;
+            }
+        }
+    }
+    item(projection.net_cash.as_ref(), &mut out.lines[(n + 4) * BLOCK..(n + 4) * BLOCK + len], &mut s.spare);
+    item(projection.other_assets.as_ref(), &mut out.lines[(n + 5) * BLOCK..(n + 5) * BLOCK + len], &mut s.spare);
+    let value = &mut out.value[..len];
+    value.fill(0.0);
+    for k in 0..n + 6 {
+        for (v, &x) in value.iter_mut().zip(&out.lines[k * BLOCK..k * BLOCK + len]) {
+            *v += x;
+        }
     }
 }
 
@@ -673,17 +823,16 @@ impl Stats {
         }
     }
 
-    fn push(&mut self, out: &PathOut, lane: usize) {
-        self.value.push(out.value[lane]);
-        self.value_sketch.push(out.value[lane]);
-        for (m, v) in self.lines.iter_mut().zip(&out.lines) {
-            m.push(v[lane]);
+    fn push(&mut self, out: &BlockOut) {
+        let len = out.len;
+        self.value.push_slice(&out.value[..len]);
+        self.value_sketch.push_slice(&out.value[..len]);
+        for (k, m) in self.lines.iter_mut().enumerate() {
+            m.push_slice(out.line(k));
         }
-        for (s, v) in self.revenue.iter_mut().zip(&out.revenue) {
-            s.push(v[lane]);
-        }
-        for (s, v) in self.ebita.iter_mut().zip(&out.ebita) {
-            s.push(v[lane]);
+        for (t, (r, e)) in self.revenue.iter_mut().zip(self.ebita.iter_mut()).enumerate() {
+            r.push_slice(&out.revenue[t * BLOCK..t * BLOCK + len]);
+            e.push_slice(&out.ebita[t * BLOCK..t * BLOCK + len]);
         }
     }
 
@@ -765,31 +914,28 @@ struct ChunkStats {
 fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64) -> ChunkStats {
     let mut stats: Vec<Stats> = projections.iter().map(|p| Stats::new(p)).collect();
     let mut diff = (projections.len() > 1).then(DiffStats::new);
-    let mut outs: Vec<PathOut> = projections.iter().map(|p| PathOut::new(p)).collect();
+    let mut outs: Vec<BlockOut> = projections.iter().map(|p| BlockOut::new(p)).collect();
     let mut scratch = Scratch::default();
-    let mut group = first;
-    while group < last {
-        let scores = Random { seed, first: group };
+    let mut d = vec![0.0; BLOCK];
+    let mut start = first;
+    while start < last {
+        let len = ((last - start) as usize).min(BLOCK);
+        let scores = Random { seed, first: start };
         for (k, projection) in projections.iter().enumerate() {
-            path(projection, &scores, &mut scratch, &mut outs[k]);
+            block(projection, &scores, len, &mut scratch, &mut outs[k]);
+            stats[k].push(&outs[k]);
         }
-        // Paths past `last` (a partial last group) are computed and dropped.
-        for lane in 0..((last - group) as usize).min(LANES) {
-            for (k, out) in outs.iter().enumerate() {
-                stats[k].push(out, lane);
+        if let Some(diff) = &mut diff {
+            let d = &mut d[..len];
+            for ((d, &a), &b) in d.iter_mut().zip(&outs[0].value[..len]).zip(&outs[1].value[..len]) {
+                *d = a - b;
             }
-            if let Some(diff) = &mut diff {
-                let d = outs[0].value[lane] - outs[1].value[lane];
-                diff.moments.push(d);
-                diff.sketch.push(d);
-                if d > 0.0 {
-                    diff.wins += 1;
-                } else if d == 0.0 {
-                    diff.ties += 1;
-                }
-            }
+            diff.moments.push_slice(d);
+            diff.sketch.push_slice(d);
+            diff.wins += d.iter().filter(|&&d| d > 0.0).count() as u64;
+            diff.ties += d.iter().filter(|&&d| d == 0.0).count() as u64;
         }
-        group += LANES as u64;
+        start += len as u64;
     }
     ChunkStats { stats, diff }
 }
@@ -827,8 +973,8 @@ pub fn value_at(projection: &Projection, shock: Option<(&str, f64)>) -> f64 {
         None => Shocked { stream: 0, z: 0.0 },
     };
     let mut scratch = Scratch::default();
-    let mut out = PathOut::new(projection);
-    path(projection, &scores, &mut scratch, &mut out);
+    let mut out = BlockOut::new(projection);
+    block(projection, &scores, 1, &mut scratch, &mut out);
     out.value[0]
 }
 
