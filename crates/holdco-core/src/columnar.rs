@@ -502,7 +502,7 @@ impl<'t> FastPlan<'t> {
         }
         // Only when the table holds periods finer than some query period can a row be one the
         // engine would add up into a coarser period.
-        let finer_periods = table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
+        let finer_periods = query.periods.iter().any(|q| q.granularity != crate::period::Granularity::Month) && table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
         for (s, key) in table.series.iter().enumerate() {
             if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
                 continue;
@@ -761,22 +761,73 @@ impl<'t> FastPlan<'t> {
         };
         // Static units alive on the structure date land on their chain of lines, weight 1.
         let chain_slots: Vec<u32> = chains.iter().map(|chain| push_entry(&chain.iter().map(|l| (*l, 1.0)).collect::<Vec<_>>())).collect();
+        // The units that need more than their chain of lines: those with series the query
+        // reads that are not static, or not alive on the structure date. For those not static,
+        // what their landing depends on in each query period, the same for every metric group:
+        // (moment, ownership factor).
+        let fact_date = |record: &crate::timeline::UnitRecord, last_day: NaiveDate| match query.basis {
+            Basis::Restated { structure } => structure,
+            _ => record.last_day_until(last_day),
+        };
         let last_days: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
+        let mut needed: Vec<bool> = vec![false; n_units];
+        let mut moments_of: Vec<usize> = vec![0; n_units];
+        let mut moments: Vec<(u64, u64)> = Vec::new();
+        let mut breaks: Vec<NaiveDate> = Vec::new();
+        for unit in 0..n_units as UnitIndex {
+            let u = unit as usize;
+            let record = timeline.record(unit);
+            if is_excluded[u] || (static_unit[u] && record.alive_on(target)) || !dense(unit) {
+                continue;
+            }
+            needed[u] = true;
+            if static_unit[u] {
+                continue;
+            }
+            moments_of[u] = moments.len();
+            // Its ownership changes only on the dates of the stakes and parents of the units it
+            // was ever below (itself included), and restating, its landing only on the dates of
+            // its history events: from one date to a later one with none of those dates in
+            // between, nothing is computed again.
+            breaks.clear();
+            for a in ancestors_ever(timeline, Some(unit)) {
+                let above = timeline.record(a);
+                breaks.extend(above.stakes.iter().map(|s| s.0).chain(above.parents.iter().map(|p| p.0)));
+            }
+            if restating {
+                breaks.extend(record.events.iter().map(|e| e.date));
+            }
+            breaks.sort_unstable();
+            breaks.dedup();
+            let mut known: Option<(NaiveDate, (u64, u64))> = None;
+            for last_day in &last_days {
+                let date = fact_date(record, *last_day);
+                let same = known.filter(|(seen, _)| *seen <= date && breaks[breaks.partition_point(|b| b <= seen)..].first().is_none_or(|b| *b > date)).map(|(_, moment)| moment);
+                let factor = match same {
+                    Some((_, factor)) => factor,
+                    None => timeline.ownership_on(unit, date).0.to_bits(),
+                };
+                // Restating, the landing depends on the date only through the next history
+                // event; as reported, on the structure of the date itself.
+                let moment = match (query.view, same) {
+                    (View::Reported, _) => date.num_days_from_ce() as u64,
+                    (_, Some((moment, _))) => moment,
+                    _ => engine.first_event_after(unit, date) as u64,
+                };
+                known = Some((date, (moment, factor)));
+                moments.push((moment, factor));
+            }
+        }
         let mut cache: rustc_hash::FxHashMap<(usize, UnitIndex, u64, u64), u32> = rustc_hash::FxHashMap::default();
-        let mut moments: Vec<(u64, u64)> = Vec::with_capacity(n_periods);
         let mut row_slots: Vec<u32> = Vec::with_capacity(n_periods);
         for (g, metric) in group_metric.iter().enumerate() {
             for unit in 0..n_units as UnitIndex {
                 let u = unit as usize;
-                if is_excluded[u] {
-                    continue;
-                }
                 let record = timeline.record(unit);
-                if static_unit[u] && record.alive_on(target) {
-                    unit_slots[g * n_units + u] = chain_slots[unit_chain[u] as usize];
-                    continue;
-                }
-                if !dense(unit) {
+                if !needed[u] {
+                    if !is_excluded[u] && static_unit[u] && record.alive_on(target) {
+                        unit_slots[g * n_units + u] = chain_slots[unit_chain[u] as usize];
+                    }
                     continue;
                 }
                 if static_unit[u] {
@@ -789,21 +840,7 @@ impl<'t> FastPlan<'t> {
                     };
                     continue;
                 }
-                moments.clear();
-                for last_day in &last_days {
-                    let date = match query.basis {
-                        Basis::Restated { structure } => structure,
-                        _ => record.last_day_until(*last_day),
-                    };
-                    let (factor, _) = timeline.ownership_on(unit, date);
-                    // Restating, the landing depends on the date only through the next history
-                    // event; as reported, on the structure of the date itself.
-                    let moment = match query.view {
-                        View::Reported => date.num_days_from_ce() as u64,
-                        _ => engine.first_event_after(unit, date) as u64,
-                    };
-                    moments.push((moment, factor.to_bits()));
-                }
+                let moments = &moments[moments_of[u]..moments_of[u] + n_periods];
                 row_slots.clear();
                 let mut previous: Option<((u64, u64), u32)> = None;
                 for (j, (moment, factor_bits)) in moments.iter().enumerate() {
@@ -815,11 +852,7 @@ impl<'t> FastPlan<'t> {
                     let slot = match cache.get(&key) {
                         Some(slot) => *slot,
                         None => {
-                            let date = match query.basis {
-                                Basis::Restated { structure } => structure,
-                                _ => record.last_day_until(last_days[j]),
-                            };
-                            let entry = membership(&land(unit, date, metric), f64::from_bits(*factor_bits), &mut lines, &mut line_of, reconstruct_top);
+                            let entry = membership(&land(unit, fact_date(record, last_days[j]), metric), f64::from_bits(*factor_bits), &mut lines, &mut line_of, reconstruct_top);
                             let slot = push_entry(&entry);
                             cache.insert(key, slot);
                             slot
