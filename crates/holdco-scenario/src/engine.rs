@@ -231,6 +231,10 @@ pub trait Scores {
     fn normals(&self, stream: u64, out: &mut [f64]);
     /// Normal scores of a yearly stream in year `year` (0-based).
     fn yearly_normals(&self, stream: u64, year: usize, out: &mut [f64]);
+    /// The keys of a yearly stream for years `0..years` with the first draw of the block,
+    /// appended to `out`, when [`Scores::yearly_normals`] is [`rng::normal_run`] of them (so
+    /// a kernel may draw the same numbers itself); nothing otherwise.
+    fn yearly_keys(&self, _stream: u64, _years: usize, _out: &mut Vec<(u64, u64)>) {}
     /// Uniforms in (0, 1) of a per-path stream, from the same random bits as
     /// [`Scores::normals`] (comonotone with them).
     fn uniforms(&self, stream: u64, out: &mut [f64]);
@@ -255,6 +259,10 @@ impl Scores for Random {
     fn yearly_normals(&self, stream: u64, year: usize, out: &mut [f64]) {
         let key = rng::path_key(rng::stream_key(self.seed, stream ^ YEARLY), year as u64);
         rng::normal_run(key, self.first, out);
+    }
+    fn yearly_keys(&self, stream: u64, years: usize, out: &mut Vec<(u64, u64)>) {
+        let stream_key = rng::stream_key(self.seed, stream ^ YEARLY);
+        out.extend((0..years).map(|t| (rng::path_key(stream_key, t as u64), self.first)));
     }
     fn uniforms(&self, stream: u64, out: &mut [f64]) {
         rng::uniform_run(rng::stream_key(self.seed, stream), self.first, out);
@@ -300,14 +308,15 @@ fn apply(dist: &Dist, zs: &[f64], us: &[f64], out: &mut [f64]) {
             }
         }
         Dist::Triangular { min, mode, max } if max - min > 0.0 => {
-            // Dist::quantile's formula with both branches computed and one selected, so the
-            // loop runs in vector lanes with the same bits.
+            // Dist::quantile's formula, written with selects so the loop runs in vector lanes
+            // with the same bits.
             let width = max - min;
             let below = (mode - min) / width;
             for (x, &p) in out.iter_mut().zip(us) {
-                let low = min + (p * width * (mode - min)).sqrt();
-                let high = max - ((1.0 - p) * width * (max - mode)).sqrt();
-                *x = if p <= below { low } else { high };
+                // One square root: of the branch's argument, selected first.
+                let lower = p <= below;
+                let root = (if lower { p * width * (mode - min) } else { (1.0 - p) * width * (max - mode) }).sqrt();
+                *x = if lower { min + root } else { max - root };
             }
         }
         _ => {
@@ -350,10 +359,14 @@ struct Scratch {
     discount_factors: Vec<f64>,
     /// Conversion x discount factor per year (DCF).
     cash: Vec<f64>,
+    /// Terminal value per unit of the last year's cash, discounted (DCF).
+    terminal: Vec<f64>,
     /// Per-path valuation inputs: WACC or rate, terminal growth, conversion.
     w: Vec<f64>,
     g: Vec<f64>,
     c: Vec<f64>,
+    /// Keys of a part's yearly growth stream and the block's first draw.
+    keys: Vec<(u64, u64)>,
     /// A part's state and inputs.
     z: Vec<f64>,
     revenue: Vec<f64>,
@@ -447,8 +460,11 @@ fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option
 
 /// One year of a part in the common case ([`block_body`] says which): growth from the
 /// score `e` (with the common factor's share `f + b e` if `factor = (f, b)`), revenue,
-/// EBITA, the group's yearly sums and the discounted cash, in one pass. The same operations
-/// as the general loop of [`block_body`], so the same bits. (Keeping revenue and cash in
+/// EBITA, the group's yearly sums and the discounted cash, in one pass. The same law as
+/// the general loop of [`block_body`]; products that are added go through fused
+/// multiply-adds (`mul_add`, correctly rounded on every platform: the processor's
+/// instruction or libm's), as in the AVX-512 kernel [`vector::fused_part`], so both give the
+/// same bits. (Keeping revenue and cash in
 /// registers across the years, eight paths at a time, was tried: slower, the compiler then
 /// keeps the yearly sums' updates out of vector registers or checks bounds in the loop.)
 #[inline(always)]
@@ -457,19 +473,19 @@ fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), 
     let n = e.len();
     let (cash, margin, revenue, fan_r, fan_e, pv) = (&cash[..n], &margin[..n], &mut revenue[..n], &mut fan.0[..n], &mut fan.1[..n], &mut pv[..n]);
     let step = |p: usize, z: f64, revenue: &mut [f64], fan_r: &mut [f64], fan_e: &mut [f64], pv: &mut [f64]| {
-        let g = mean + sd * z;
+        let g = sd.mul_add(z, mean);
         let r = revenue[p] * (1.0 + g).max(0.0);
         revenue[p] = r;
         let gross = r * margin[p];
-        fan_r[p] += report * r;
-        fan_e[p] += report * gross;
-        pv[p] += gross * cash[p];
+        fan_r[p] = report.mul_add(r, fan_r[p]);
+        fan_e[p] = report.mul_add(gross, fan_e[p]);
+        pv[p] = gross.mul_add(cash[p], pv[p]);
     };
     match factor {
         Some((f, b)) => {
             let f = &f[..n];
             for p in 0..n {
-                step(p, f[p] + b * e[p], revenue, fan_r, fan_e, pv);
+                step(p, b.mul_add(e[p], f[p]), revenue, fan_r, fan_e, pv);
             }
         }
         None => {
@@ -480,20 +496,122 @@ fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), 
     }
 }
 
+/// Whether the AVX-512 kernel of the common case may run.
+static VECTOR_KERNEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Allows or forbids the AVX-512 kernel of the common case (allowed by default). It gives
+/// the same bits as the portable code; forbidding it exists to check exactly that.
+#[doc(hidden)]
+pub fn allow_vector_kernel(allow: bool) {
+    VECTOR_KERNEL.store(allow, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The common case of [`fused_year`] for every year of a part, written for AVX-512: the
+/// growth scores drawn in registers by the same vector code as [`rng::normal_run`], sixteen
+/// paths at a time with their revenue and discounted cash kept in registers across the
+/// years. The same operations (fused multiply-adds included) on the same numbers as
+/// [`fused_year`], so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod vector {
+    use super::BLOCK;
+    use crate::rng::avx512::{available, Normals};
+    use std::arch::x86_64::*;
+
+    /// Horizons up to this many years keep a draw counter per year in registers.
+    const MAX_YEARS: usize = 16;
+
+    /// Whether [`fused_part`] can run: it is allowed ([`super::allow_vector_kernel`]), the
+    /// processor has the features, the horizon is short enough and the block is whole groups
+    /// of sixteen paths.
+    pub(super) fn usable(years: usize, len: usize) -> bool {
+        years <= MAX_YEARS && len % 16 == 0 && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed) && available()
+    }
+
+    /// What a part brings to the kernel (yearly arrays indexed `t * len + p`).
+    pub(super) struct Part<'a> {
+        /// Mean and standard deviation of the yearly growth.
+        pub growth: (f64, f64),
+        /// Factor the part enters the group's yearly sums with.
+        pub report: f64,
+        /// Base-year revenue.
+        pub revenue0: f64,
+        /// The common factor's share of each year's score and the own score's loading.
+        pub factor: Option<(&'a [f64], f64)>,
+        /// Conversion x discount factor per year.
+        pub cash: &'a [f64],
+        /// Margin per path.
+        pub margin: &'a [f64],
+    }
+
+    /// Revenue in the last year and discounted cash of every path of the block, the group's
+    /// yearly sums (`fan`, stride [`BLOCK`]) added to. `keys[t]` = (key of year t, first
+    /// draw), the first draw even.
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 F, DQ and CD and FMA ([`usable`]).
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
+    pub(super) unsafe fn fused_part(keys: &[(u64, u64)], x: &Part<'_>, len: usize, fan: (&mut [f64], &mut [f64]), revenue: &mut [f64], pv: &mut [f64]) {
+        let years = keys.len();
+        assert!(years <= MAX_YEARS && len % 16 == 0);
+        assert!(x.cash.len() >= years * len && x.margin.len() >= len && revenue.len() >= len && pv.len() >= len);
+        assert!(fan.0.len() >= (years.max(1) - 1) * BLOCK + len && fan.1.len() >= (years.max(1) - 1) * BLOCK + len);
+        if let Some((f, _)) = x.factor {
+            assert!(f.len() >= years * len);
+        }
+        let k = Normals::new();
+        let zero = _mm512_setzero_pd();
+        let (one, mean, sd, report, revenue0) = (_mm512_set1_pd(1.0), _mm512_set1_pd(x.growth.0), _mm512_set1_pd(x.growth.1), _mm512_set1_pd(x.report), _mm512_set1_pd(x.revenue0));
+        let loading = _mm512_set1_pd(x.factor.map_or(0.0, |(_, b)| b));
+        let mut counters = [_mm512_setzero_si512(); MAX_YEARS];
+        for (c, &(key, first)) in counters.iter_mut().zip(keys) {
+            *c = Normals::counters(key, first);
+        }
+        let (fan_r, fan_e) = (fan.0.as_mut_ptr(), fan.1.as_mut_ptr());
+        let (cash, margin, factor) = (x.cash.as_ptr(), x.margin.as_ptr(), x.factor.map(|(f, _)| f.as_ptr()));
+        // SAFETY (the loop): every offset below is within the lengths asserted above
+        // (p + 8 <= len; rows t * len and t * BLOCK with t < years).
+        for g in (0..len).step_by(16) {
+            let mut state = [(revenue0, zero, _mm512_loadu_pd(margin.add(g))), (revenue0, zero, _mm512_loadu_pd(margin.add(g + 8)))];
+            for (t, counter) in counters.iter_mut().enumerate().take(years) {
+                let (z0, z1) = k.normals(k.mix(*counter));
+                *counter = k.next(*counter);
+                for (h, (e, (r, v, m))) in [z0, z1].into_iter().zip(state.iter_mut()).enumerate() {
+                    let p = g + 8 * h;
+                    let z = match factor {
+                        Some(f) => _mm512_fmadd_pd(loading, e, _mm512_loadu_pd(f.add(t * len + p))),
+                        None => e,
+                    };
+                    let growth = _mm512_fmadd_pd(sd, z, mean);
+                    *r = _mm512_mul_pd(*r, _mm512_max_pd(_mm512_add_pd(one, growth), zero));
+                    let gross = _mm512_mul_pd(*r, *m);
+                    let (fr, fe) = (fan_r.add(t * BLOCK + p), fan_e.add(t * BLOCK + p));
+                    _mm512_storeu_pd(fr, _mm512_fmadd_pd(report, *r, _mm512_loadu_pd(fr)));
+                    _mm512_storeu_pd(fe, _mm512_fmadd_pd(report, gross, _mm512_loadu_pd(fe)));
+                    *v = _mm512_fmadd_pd(gross, _mm512_loadu_pd(cash.add(t * len + p)), *v);
+                }
+            }
+            for (h, (r, v, _)) in state.iter().enumerate() {
+                _mm512_storeu_pd(revenue.as_mut_ptr().add(g + 8 * h), *r);
+                _mm512_storeu_pd(pv.as_mut_ptr().add(g + 8 * h), *v);
+            }
+        }
+    }
+}
+
 /// A part's value on each path of the block (DCF: plus the terminal value of the last
-/// year's cash, `terminal = (conversion, WACC, terminal growth, last discount factor)`):
+/// year's cash, `terminal = (conversion, terminal value per unit of that cash)`):
 /// its bridge line at the group's share `owned`, what dis-synergies take (subtracted from
 /// `lost_line`), and its value net of them at the share `held` added to `held_value`.
 #[inline(always)]
-fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64], &[f64], &[f64])>, state: (&[f64], &[f64], &[f64], &[f64]), line: &mut [f64], lost_line: &mut [f64], held_value: &mut [f64]) {
+fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64])>, state: (&[f64], &[f64], &[f64], &[f64]), line: &mut [f64], lost_line: &mut [f64], held_value: &mut [f64]) {
     let n = line.len();
     let (pv, lost, gross, ebita) = (&state.0[..n], &state.1[..n], &state.2[..n], &state.3[..n]);
     let (lost_line, held_value) = (&mut lost_line[..n], &mut held_value[..n]);
     match terminal {
-        Some((c, w, g, df)) => {
-            let (c, w, g, df) = (&c[..n], &w[..n], &g[..n], &df[..n]);
+        Some((c, terminal)) => {
+            let (c, terminal) = (&c[..n], &terminal[..n]);
             for p in 0..n {
-                let terminal = df[p] * (1.0 + g[p]) / (w[p] - g[p]);
+                let terminal = terminal[p];
                 let (last_cash, last_lost) = (c[p] * gross[p], c[p] * (gross[p] - ebita[p]));
                 let (value, lost) = (pv[p] + last_cash * terminal, lost[p] + last_lost * terminal);
                 line[p] = owned * value;
@@ -512,9 +630,10 @@ fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64], &[f64], &
 }
 
 /// Values a block of `len` paths (at most [`BLOCK`]) of one projection, with the widest
-/// vector instructions the processor has. Only additions, multiplications, divisions,
-/// square roots and comparisons run in vectors, never fused or approximate ones, so every
-/// variant gives the same bits.
+/// vector instructions the processor has. Only correctly rounded operations run in vectors
+/// (additions, multiplications, divisions, square roots, comparisons, and fused
+/// multiply-adds where the code asks for them with `mul_add`), never approximate ones, so
+/// every variant gives the same bits.
 fn block(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -522,8 +641,8 @@ fn block(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mu
             // SAFETY: the processor has AVX-512F and DQ (checked just above).
             return unsafe { block_avx512(projection, scores, len, scratch, out) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the processor has AVX2 and FMA (checked just above).
             return unsafe { block_avx2(projection, scores, len, scratch, out) };
         }
     }
@@ -537,7 +656,7 @@ unsafe fn block_avx512(projection: &Projection, scores: &impl Scores, len: usize
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn block_avx2(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
     block_body(projection, scores, len, scratch, out)
 }
@@ -615,11 +734,17 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             draw(conversion, scores, &mut s.c, &mut s.spare);
             reset(&mut s.discount_factors, years * len, 0.0);
             s.spare.fill(1.0);
-            for t in 0..years {
-                for p in 0..len {
-                    s.spare[p] /= 1.0 + s.w[p];
+            for row in s.discount_factors.chunks_exact_mut(len) {
+                for ((factor, d), &w) in row.iter_mut().zip(s.spare.iter_mut()).zip(&s.w) {
+                    *d /= 1.0 + w;
+                    *factor = *d;
                 }
-                s.discount_factors[t * len..(t + 1) * len].copy_from_slice(&s.spare);
+            }
+            // The Gordon terminal value per unit of the last year's cash, discounted.
+            reset(&mut s.terminal, len, 0.0);
+            let last = &s.discount_factors[(years - 1) * len..years * len];
+            for p in 0..len {
+                s.terminal[p] = last[p] * (1.0 + s.g[p]) / (s.w[p] - s.g[p]);
             }
             // Cash per unit of EBITA, discounted, per year.
             reset(&mut s.cash, years * len, 0.0);
@@ -673,6 +798,31 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_)) if dcf && !yearly_margin && part.elasticity == 0.0 && ds_from == usize::MAX => Some((*mean, *sd)),
             _ => None,
         };
+        // With AVX-512, the common case draws its scores in registers (same bits).
+        #[cfg(target_arch = "x86_64")]
+        let vector_done = match fused {
+            Some(growth) if vector::usable(years, len) => {
+                s.keys.clear();
+                scores.yearly_keys(part.growth.stream, years, &mut s.keys);
+                s.keys.retain(|&(_, first)| first % 2 == 0);
+                s.keys.len() == years && {
+                    let inputs = vector::Part { growth, report: part.report, revenue0: part.revenue0, factor: loading.map(|b| (&s.factor[..], b)), cash: &s.cash, margin: &s.margin };
+                    // SAFETY: `usable` checked that the processor has the features.
+                    unsafe { vector::fused_part(&s.keys, &inputs, len, (&mut out.revenue, &mut out.ebita), &mut s.revenue, &mut s.pv) };
+                    true
+                }
+            }
+            _ => false,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector_done = false;
+        if vector_done {
+            for ((gross, ebita), (&r, &m)) in s.gross.iter_mut().zip(s.ebita.iter_mut()).zip(s.revenue.iter().zip(&s.margin)) {
+                *gross = r * m;
+                *ebita = *gross;
+            }
+        }
+        let fused = fused.filter(|_| !vector_done);
         if let Some((mean, sd)) = fused {
             for t in 0..years {
                 scores.yearly_normals(part.growth.stream, t, &mut s.z);
@@ -685,7 +835,7 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
                 *ebita = *gross;
             }
         }
-        for t in (0..years).filter(|_| fused.is_none()) {
+        for t in (0..years).filter(|_| fused.is_none() && !vector_done) {
             // Growth: this part's score, with the common factor's share if any.
             match correlation {
                 Correlation::Matrix(_) => s.z.copy_from_slice(&s.raw[(u * years + t) * len..(u * years + t + 1) * len]),
@@ -753,7 +903,7 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         // bridge line and its share in the value the holding discount applies to.
         let owned = part.held + part.direct;
         let (head, tail) = out.lines.split_at_mut(dis_synergies);
-        let terminal = if dcf { Some((&s.c[..], &s.w[..], &s.g[..], &s.discount_factors[(years - 1) * len..years * len])) } else { None };
+        let terminal = if dcf { Some((&s.c[..], &s.terminal[..])) } else { None };
         close_part(owned, part.held, terminal, (&s.pv, &s.lost, &s.gross, &s.ebita), &mut head[u * BLOCK..u * BLOCK + len], &mut tail[..len], &mut s.held_value);
     }
     // 4. Group items.

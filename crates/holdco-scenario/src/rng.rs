@@ -243,13 +243,13 @@ pub fn uniform_run(key: u64, first: u64, out: &mut [f64]) {
 /// multiply-adds), so every lane gives the bits of the scalar function. The coefficient tables
 /// of the 32 octaves sit in two registers each and are read with one permute per coefficient.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use super::*;
     use std::arch::x86_64::*;
 
     /// True when the processor has what the functions below are compiled for.
     #[inline]
-    pub(super) fn available() -> bool {
+    pub(crate) fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("avx512cd")
@@ -260,26 +260,17 @@ mod avx512 {
     /// turning the mixed bits of a round into sixteen values; the ends one at a time by
     /// `single`. A round starts at an even draw, so its counters are whole.
     #[inline(always)]
-    unsafe fn rounds(key: u64, first: u64, out: &mut [f64], single: impl Fn(u32) -> f64, each: impl Fn(__m512i, &mut [f64])) {
+    unsafe fn rounds(k: &Normals, key: u64, first: u64, out: &mut [f64], single: impl Fn(u32) -> f64, each: impl Fn(__m512i, &mut [f64])) {
         let mut i = 0usize;
         if first & 1 == 1 && !out.is_empty() {
             out[0] = single(draw_bits(key, first));
             i = 1;
         }
-        let counter0 = (first + i as u64) >> 1;
-        let start = key.wrapping_add(counter0.wrapping_mul(GOLDEN));
-        let lanes: [u64; 8] = std::array::from_fn(|j| start.wrapping_add((j as u64).wrapping_mul(GOLDEN)));
-        // SAFETY: 8 words.
-        let mut counter = unsafe { _mm512_loadu_si512(lanes.as_ptr() as *const _) };
-        let step = _mm512_set1_epi64(8u64.wrapping_mul(GOLDEN) as i64);
-        let (c1, c2) = (_mm512_set1_epi64(0xbf58_476d_1ce4_e5b9_u64 as i64), _mm512_set1_epi64(0x94d0_49bb_1331_11eb_u64 as i64));
+        // SAFETY: the caller is compiled with AVX-512.
+        let mut counter = unsafe { Normals::counters(key, first + i as u64) };
         while i + 16 <= out.len() {
-            let x = counter;
-            let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)), c1);
-            let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)), c2);
-            let b = _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
-            each(b, &mut out[i..i + 16]);
-            counter = _mm512_add_epi64(counter, step);
+            each(k.mix(counter), &mut out[i..i + 16]);
+            counter = k.next(counter);
             i += 16;
         }
         for (j, v) in out[i..].iter_mut().enumerate() {
@@ -287,43 +278,114 @@ mod avx512 {
         }
     }
 
+    /// The constants of the vector normal: the coefficient tables (two registers of 16 per
+    /// coefficient) and the bit masks.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Normals {
+        tables: [(__m512, __m512); DEGREE + 1],
+        low31: __m512i,
+        one: __m512i,
+        mantissa: __m512i,
+        one_bits: __m512i,
+        sign: __m512i,
+        one_and_half: __m512,
+        c1: __m512i,
+        c2: __m512i,
+        step: __m512i,
+    }
+
+    impl Normals {
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
+        pub(crate) fn new() -> Normals {
+            let tables: [(__m512, __m512); DEGREE + 1] = std::array::from_fn(|k| {
+                // SAFETY: 32 values, read as two unaligned vectors of 16.
+                unsafe { (_mm512_loadu_ps(QUANTILE[k].as_ptr()), _mm512_loadu_ps(QUANTILE[k].as_ptr().add(16))) }
+            });
+            Normals {
+                tables,
+                low31: _mm512_set1_epi32(0x7fff_ffff),
+                one: _mm512_set1_epi32(1),
+                mantissa: _mm512_set1_epi32(0x7f_ffff),
+                one_bits: _mm512_set1_epi32(0x3f80_0000),
+                sign: _mm512_set1_epi32(0x8000_0000_u32 as i32),
+                one_and_half: _mm512_set1_ps(1.5),
+                c1: _mm512_set1_epi64(0xbf58_476d_1ce4_e5b9_u64 as i64),
+                c2: _mm512_set1_epi64(0x94d0_49bb_1331_11eb_u64 as i64),
+                step: _mm512_set1_epi64(8u64.wrapping_mul(GOLDEN) as i64),
+            }
+        }
+
+        /// The counters of draws `first..first + 16` of `key` (`first` even): eight words,
+        /// one per mix.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
+        pub(crate) fn counters(key: u64, first: u64) -> __m512i {
+            let start = key.wrapping_add((first >> 1).wrapping_mul(GOLDEN));
+            let lanes: [u64; 8] = std::array::from_fn(|j| start.wrapping_add((j as u64).wrapping_mul(GOLDEN)));
+            // SAFETY: 8 words.
+            unsafe { _mm512_loadu_si512(lanes.as_ptr() as *const _) }
+        }
+
+        /// The counters sixteen draws further on.
+        #[inline(always)]
+        pub(crate) fn next(&self, counters: __m512i) -> __m512i {
+            // SAFETY: only called from functions compiled with AVX-512.
+            unsafe { _mm512_add_epi64(counters, self.step) }
+        }
+
+        /// [`mix`] of eight counters.
+        #[inline(always)]
+        pub(crate) fn mix(&self, x: __m512i) -> __m512i {
+            // SAFETY: only called from functions compiled with AVX-512.
+            unsafe {
+                let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)), self.c1);
+                let x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)), self.c2);
+                _mm512_xor_si512(x, _mm512_srli_epi64(x, 31))
+            }
+        }
+
+        /// The sixteen normals of sixteen 32-bit draws `x` (the halves of eight mixes, low
+        /// then high), as two vectors of eight `f64`: draws 0..8 and 8..16.
+        #[inline(always)]
+        pub(crate) fn normals(&self, x: __m512i) -> (__m512d, __m512d) {
+            // SAFETY: only called from functions compiled with AVX-512 (F, DQ, CD) and FMA.
+            unsafe {
+                let flip = _mm512_srli_epi32(_mm512_srai_epi32(x, 31), 1);
+                let v = _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(_mm512_xor_si512(x, flip), self.low31), 1), self.one);
+                let lz = _mm512_lzcnt_epi32(v);
+                let m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), self.mantissa), self.one_bits);
+                let w = _mm512_sub_ps(_mm512_castsi512_ps(m), self.one_and_half);
+                let t = &self.tables;
+                let c = |j: usize| _mm512_permutex2var_ps(t[j].0, lz, t[j].1);
+                let w2 = _mm512_mul_ps(w, w);
+                let w4 = _mm512_mul_ps(w2, w2);
+                let p01 = _mm512_fmadd_ps(c(1), w, c(0));
+                let p23 = _mm512_fmadd_ps(c(3), w, c(2));
+                let p45 = _mm512_fmadd_ps(c(5), w, c(4));
+                let p67 = _mm512_fmadd_ps(c(7), w, c(6));
+                let z = _mm512_fmadd_ps(_mm512_fmadd_ps(p67, w2, p45), w4, _mm512_fmadd_ps(p23, w2, p01));
+                let z = _mm512_max_ps(z, _mm512_setzero_ps());
+                let z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), _mm512_andnot_si512(x, self.sign)));
+                (_mm512_cvtps_pd(_mm512_castps512_ps256(z)), _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(z)))
+            }
+        }
+    }
+
     /// [`super::normal_run`].
     #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
     pub(super) unsafe fn normal_run(key: u64, first: u64, out: &mut [f64]) {
-        let tables: [(__m512, __m512); DEGREE + 1] = std::array::from_fn(|k| {
-            // SAFETY: 32 values, read as two unaligned vectors of 16.
-            unsafe { (_mm512_loadu_ps(QUANTILE[k].as_ptr()), _mm512_loadu_ps(QUANTILE[k].as_ptr().add(16))) }
-        });
-        let low31 = _mm512_set1_epi32(0x7fff_ffff);
-        let one = _mm512_set1_epi32(1);
-        let mantissa = _mm512_set1_epi32(0x7f_ffff);
-        let one_bits = _mm512_set1_epi32(0x3f80_0000);
-        let sign = _mm512_set1_epi32(0x8000_0000_u32 as i32);
-        let one_and_half = _mm512_set1_ps(1.5);
-        // SAFETY (all of the closure): the features are enabled for this function, and the
-        // slice holds 16 values.
+        let k = Normals::new();
+        // SAFETY (the closure): the features are enabled for this function, and the slice
+        // holds 16 values.
         let each = |x: __m512i, out: &mut [f64]| unsafe {
-            let flip = _mm512_srli_epi32(_mm512_srai_epi32(x, 31), 1);
-            let v = _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(_mm512_xor_si512(x, flip), low31), 1), one);
-            let lz = _mm512_lzcnt_epi32(v);
-            let m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), mantissa), one_bits);
-            let w = _mm512_sub_ps(_mm512_castsi512_ps(m), one_and_half);
-            let c = |j: usize| _mm512_permutex2var_ps(tables[j].0, lz, tables[j].1);
-            let w2 = _mm512_mul_ps(w, w);
-            let w4 = _mm512_mul_ps(w2, w2);
-            let p01 = _mm512_fmadd_ps(c(1), w, c(0));
-            let p23 = _mm512_fmadd_ps(c(3), w, c(2));
-            let p45 = _mm512_fmadd_ps(c(5), w, c(4));
-            let p67 = _mm512_fmadd_ps(c(7), w, c(6));
-            let z = _mm512_fmadd_ps(_mm512_fmadd_ps(p67, w2, p45), w4, _mm512_fmadd_ps(p23, w2, p01));
-            let z = _mm512_max_ps(z, _mm512_setzero_ps());
-            let z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), _mm512_andnot_si512(x, sign)));
+            let (low, high) = k.normals(x);
             let ptr = out.as_mut_ptr();
-            _mm512_storeu_pd(ptr, _mm512_cvtps_pd(_mm512_castps512_ps256(z)));
-            _mm512_storeu_pd(ptr.add(8), _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(z)));
+            _mm512_storeu_pd(ptr, low);
+            _mm512_storeu_pd(ptr.add(8), high);
         };
         // SAFETY: the features are enabled for this function.
-        unsafe { rounds(key, first, out, |x| std_normal_fma(x), each) }
+        unsafe { rounds(&k, key, first, out, |x| std_normal_fma(x), each) }
     }
 
     /// [`super::uniform_run`].
@@ -341,7 +403,7 @@ mod avx512 {
             _mm512_storeu_pd(ptr.add(8), _mm512_mul_pd(_mm512_add_pd(high, half), scale));
         };
         // SAFETY: the features are enabled for this function.
-        unsafe { rounds(key, first, out, uniform, each) }
+        unsafe { rounds(&Normals::new(), key, first, out, uniform, each) }
     }
 }
 

@@ -40,9 +40,11 @@ impl Moments {
         self.max = self.max.max(x);
     }
 
-    /// The moments of a block of values, computed in two passes around the first value
-    /// (exact for a constant block) with eight partial sums, so the loops run in vector
-    /// lanes; the same bits on every machine. NaN-free input is assumed for the extremes.
+    /// The moments of a block of values, from the sums of the deviations from the first value
+    /// and of their squares (exact for a constant block; the first value is within the
+    /// block's range, so the subtraction loses at most a few bits), in eight partial sums so
+    /// the loop runs in vector lanes; the same bits on every machine. NaN-free input is
+    /// assumed for the extremes.
     pub fn of(xs: &[f64]) -> Moments {
         #[cfg(target_arch = "x86_64")]
         {
@@ -64,18 +66,29 @@ impl Moments {
         let Some(&shift) = xs.first() else {
             return Moments::new();
         };
-        let n = xs.len() as f64;
-        let mean = shift + lanes_sum(xs, |x| x - shift) / n;
-        let m2 = lanes_sum(xs, |x| (x - mean) * (x - mean));
-        let (mut low, mut high) = ([shift; 8], [shift; 8]);
+        // One pass: sums of the deviations from the first value and of their squares, and
+        // the extremes, in eight lanes.
+        let (mut s1, mut s2, mut low, mut high) = ([0.0f64; 8], [0.0f64; 8], [shift; 8], [shift; 8]);
         let chunks = xs.chunks_exact(8);
         let rest = chunks.remainder();
         for chunk in chunks {
             for l in 0..8 {
+                let d = chunk[l] - shift;
+                s1[l] += d;
+                s2[l] += d * d;
                 low[l] = if chunk[l] < low[l] { chunk[l] } else { low[l] };
                 high[l] = if chunk[l] > high[l] { chunk[l] } else { high[l] };
             }
         }
+        let pairwise = |a: [f64; 8]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        let (mut sum, mut squares) = (pairwise(s1), pairwise(s2));
+        for &x in rest {
+            sum += x - shift;
+            squares += (x - shift) * (x - shift);
+        }
+        let n = xs.len() as f64;
+        let mean = shift + sum / n;
+        let m2 = (squares - sum * (sum / n)).max(0.0);
         let (mut min, mut max) = (shift, shift);
         for &x in low.iter().chain(rest) {
             min = min.min(x);
@@ -164,26 +177,6 @@ impl Serialize for Moments {
         let extreme = |v: f64| (self.count > 0).then_some(v);
         Shown { count: self.count, mean: self.mean, sd: self.sd(), se: self.se(), min: extreme(self.min), max: extreme(self.max) }.serialize(serializer)
     }
-}
-
-/// The sum of `f(x)` over `xs` in eight interleaved partial sums added pairwise at the end
-/// (then the remainder in order): a fixed order of additions that the compiler can keep in
-/// vector lanes.
-#[inline(always)]
-fn lanes_sum(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for l in 0..8 {
-            acc[l] += f(chunk[l]);
-        }
-    }
-    let mut total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for &x in rest {
-        total += f(x);
-    }
-    total
 }
 
 /// Values closer to zero than this are counted in the zero bucket (and reported as 0).
