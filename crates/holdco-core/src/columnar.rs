@@ -363,9 +363,10 @@ pub struct FastRollup {
     pub lines: Vec<FastLine>,
     /// Periods.
     pub periods: Vec<Period>,
-    /// Sums, indexed `(metric * lines + line) * periods + period` (0 where nothing landed).
+    /// Sums, laid out as the pass adds them: indexed `(line * metrics + metric) * periods +
+    /// period` (0 where nothing landed).
     sums: Vec<f64>,
-    /// Whether anything landed in each cell: per (metric, line), `words` words of one bit per period.
+    /// Whether anything landed in each cell: per (line, metric), `words` words of one bit per period.
     landed: Vec<u64>,
     words: usize,
 }
@@ -373,18 +374,15 @@ pub struct FastRollup {
 impl FastRollup {
     /// The value of a metric, line and period.
     pub fn get(&self, metric: usize, line: usize, period: usize) -> Option<f64> {
-        let row = metric * self.lines.len() + line;
+        let row = line * self.metrics.len() + metric;
         let landed = self.landed[row * self.words + period / 64] >> (period % 64) & 1 != 0;
         landed.then_some(self.sums[row * self.periods.len() + period])
     }
 
     /// Every cell's value in `(metric * lines + line) * periods + period` order.
     pub fn values(&self) -> impl Iterator<Item = Option<f64>> + '_ {
-        let n_periods = self.periods.len().max(1);
-        self.sums.iter().enumerate().map(move |(cell, v)| {
-            let (row, period) = (cell / n_periods, cell % n_periods);
-            (self.landed[row * self.words + period / 64] >> (period % 64) & 1 != 0).then_some(*v)
-        })
+        let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
+        (0..self.metrics.len()).flat_map(move |m| (0..n_lines).flat_map(move |l| (0..n_periods).map(move |j| self.get(m, l, j))))
     }
 }
 
@@ -969,7 +967,7 @@ impl<'t> FastPlan<'t> {
                 if line as usize >= n_lines {
                     return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
                 }
-                adjust.push(((mi * n_lines + line as usize) * n_periods + j as usize, index, rate, w));
+                adjust.push(((line as usize * n_metrics + mi) * n_periods + j as usize, index, rate, w));
             }
         }
         // Intercompany: eliminated where both sides land in a line.
@@ -1000,7 +998,7 @@ impl<'t> FastPlan<'t> {
                         continue;
                     }
                     if let Some((_, w2)) = far.iter().find(|(l, _)| l == line) {
-                        intercompany.push(((mi * n_lines + *line as usize) * n_periods + j as usize, r, rate, factor, *w, *w2));
+                        intercompany.push(((*line as usize * n_metrics + mi) * n_periods + j as usize, r, rate, factor, *w, *w2));
                     }
                 }
             }
@@ -1046,13 +1044,12 @@ impl<'t> FastPlan<'t> {
         let n_lines = self.lines.len();
         let n_periods = self.periods.len();
         let n_metrics = self.metrics.len();
-        let block = n_lines * n_periods;
-        let cells = n_metrics * block;
+        let cells = n_lines * n_metrics * n_periods;
         let words = n_periods.div_ceil(64);
         // Each chunk adds into cells of its own, laid out line by line (a unit's series, one
         // per metric, feed one stretch of them), and marks the periods it touched in each
         // (line, metric) row.
-        let chunks: Vec<(Vec<f64>, Vec<u64>)> = self
+        let mut chunks: Vec<(Vec<f64>, Vec<u64>)> = self
             .bounds
             .par_windows(2)
             .map(|w| {
@@ -1062,47 +1059,22 @@ impl<'t> FastPlan<'t> {
                 (acc, touched)
             })
             .collect();
-        // Then, in parallel over whole metrics: the chunks' cells added up in chunk order into
-        // the answer's (metric, line, period) layout, then recorded totals, the top node and
-        // intercompany eliminations.
-        let mut sums = vec![0.0f64; cells];
-        let mut landed = vec![0u64; n_metrics * n_lines * words];
-        let pieces = PASS_CHUNKS.min(n_metrics).max(1);
-        let bounds: Vec<usize> = (0..=pieces).map(|k| n_metrics * k / pieces).collect();
-        {
-            let mut parts = Vec::with_capacity(pieces);
-            let (mut rest_sums, mut rest_landed) = (&mut sums[..], &mut landed[..]);
-            for w in bounds.windows(2) {
-                let (s, more_sums) = std::mem::take(&mut rest_sums).split_at_mut((w[1] - w[0]) * block);
-                let (l, more_landed) = std::mem::take(&mut rest_landed).split_at_mut((w[1] - w[0]) * n_lines * words);
-                rest_sums = more_sums;
-                rest_landed = more_landed;
-                parts.push((w[0], s, l));
-            }
-            let chunks = &chunks;
-            parts.into_par_iter().for_each(|(first_metric, s, l)| {
-                if n_periods > 0 {
-                    for (row, (out, out_landed)) in s.chunks_mut(n_periods).zip(l.chunks_mut(words)).enumerate() {
-                        let (m, line) = (first_metric + row / n_lines, row % n_lines);
-                        let inner = line * n_metrics + m;
-                        for (k, (acc, touched)) in chunks.iter().enumerate() {
-                            let from = &acc[inner * n_periods..(inner + 1) * n_periods];
-                            if k == 0 {
-                                out.copy_from_slice(from);
-                            } else {
-                                for (a, b) in out.iter_mut().zip(from) {
-                                    *a += b;
-                                }
-                            }
-                            for (a, b) in out_landed.iter_mut().zip(&touched[inner * words..(inner + 1) * words]) {
-                                *a |= b;
-                            }
-                        }
-                    }
+        // The other chunks' cells added to the first's, in chunk order (in parallel over
+        // halves of the cells), then recorded totals, the top node and intercompany
+        // eliminations.
+        let (mut sums, mut landed) = chunks.remove(0);
+        let half = cells.div_ceil(PASS_CHUNKS).max(1);
+        for (other, other_landed) in &chunks {
+            sums.par_chunks_mut(half).zip(other.par_chunks(half)).for_each(|(a, b)| {
+                for (a, b) in a.iter_mut().zip(b) {
+                    *a += b;
                 }
-                self.finish(first_metric * block, s, l);
             });
+            for (a, b) in landed.iter_mut().zip(other_landed) {
+                *a |= b;
+            }
         }
+        self.finish(&mut sums, &mut landed);
         FastRollup { metrics: self.metrics.clone(), lines: self.lines.clone(), periods: self.periods.clone(), sums, landed, words }
     }
 
@@ -1221,40 +1193,45 @@ impl<'t> FastPlan<'t> {
         }
     }
 
-    /// For the cells from `base` (whole metrics): recorded totals, the top node and
-    /// intercompany eliminations, in that order.
-    fn finish(&self, base: usize, acc: &mut [f64], touched: &mut [u64]) {
+    /// Recorded totals, the top node and intercompany eliminations, in that order, on the
+    /// added-up cells.
+    fn finish(&self, acc: &mut [f64], touched: &mut [u64]) {
         let values = &self.table.value;
-        let cells = base..base + acc.len();
-        let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
+        let (n_lines, n_metrics, n_periods) = (self.lines.len(), self.metrics.len(), self.periods.len());
         let words = n_periods.div_ceil(64);
-        let bit = |cell: usize| ((cell / n_periods) * words + (cell % n_periods) / 64, 1u64 << (cell % n_periods % 64));
         for &(cell, index, rate, w) in &self.adjust {
-            if cells.contains(&cell) {
-                acc[cell - base] -= self.table.adjustments[index].value * rate * w;
-                let (word, mask) = bit(cell - base);
-                touched[word] |= mask;
-            }
+            acc[cell] -= self.table.adjustments[index].value * rate * w;
+            touched[(cell / n_periods) * words + (cell % n_periods) / 64] |= 1 << (cell % n_periods % 64);
         }
         if self.reconstruct_top && n_lines * n_periods > 0 {
-            for m in 0..acc.len() / (n_lines * n_periods) {
-                let to = m * n_lines;
-                for &line in &self.first_level {
-                    let from = m * n_lines + line as usize;
-                    for j in 0..n_periods {
-                        if touched[from * words + j / 64] >> (j % 64) & 1 != 0 {
-                            acc[to * n_periods + j] += acc[from * n_periods + j];
-                            touched[to * words + j / 64] |= 1 << (j % 64);
+            // The top node is line 0: its rows, one per metric, come first.
+            let (top, rest) = acc.split_at_mut(n_metrics * n_periods);
+            let (top_touched, rest_touched) = touched.split_at_mut(n_metrics * words);
+            for &line in &self.first_level {
+                let from = (line as usize - 1) * n_metrics;
+                for m in 0..n_metrics {
+                    let (to_cells, from_cells) = (&mut top[m * n_periods..(m + 1) * n_periods], &rest[(from + m) * n_periods..(from + m + 1) * n_periods]);
+                    let (to_bits, from_bits) = (&mut top_touched[m * words..(m + 1) * words], &rest_touched[(from + m) * words..(from + m + 1) * words]);
+                    for (w, (to_word, from_word)) in to_bits.iter_mut().zip(from_bits).enumerate() {
+                        let span = w * 64..((w + 1) * 64).min(n_periods);
+                        let full = u64::MAX >> (64 - span.len());
+                        if *from_word == full {
+                            for (a, b) in to_cells[span.clone()].iter_mut().zip(&from_cells[span]) {
+                                *a += b;
+                            }
+                        } else {
+                            for j in span.filter(|j| from_word >> (j % 64) & 1 != 0) {
+                                to_cells[j] += from_cells[j];
+                            }
                         }
+                        *to_word |= from_word;
                     }
                 }
             }
         }
         for &(cell, row, rate, factor, w, w2) in &self.intercompany {
-            if cells.contains(&cell) {
-                let amount = values[row] * rate * factor;
-                acc[cell - base] -= amount * w * w2;
-            }
+            let amount = values[row] * rate * factor;
+            acc[cell] -= amount * w * w2;
         }
     }
 }
