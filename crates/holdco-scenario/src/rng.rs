@@ -1,31 +1,32 @@
 //! Counter-based random numbers: every draw is a pure function of (seed, variable stream,
-//! path index, step), so a run gives bit-identical results on any number of threads, and two
+//! draw index), so a run gives bit-identical results on any number of threads, and two
 //! scenarios that share a variable see the same draws on the same path (common random
 //! numbers, which makes their comparison paired).
 //!
-//! There is no generator state to carry around. The engine derives a key once per
-//! (seed, stream, path) with [`key`] (or [`stream_key`] then [`path_key`], to hoist the first
-//! part out of the path loop) and asks [`bits`] for the 64 random bits of each step; [`uniform`]
-//! and [`std_normal`] turn those bits into numbers.
+//! There is no generator state to carry around. A variable's draws come from a key:
+//! [`stream_key`]`(seed, stream)` for a per-path variable, and [`path_key`] of it per year for
+//! a yearly one; draw `i` of a key (the engine uses the path's index) is [`draw_bits`], the
+//! 32-bit half `i & 1` of [`bits`]`(key, i >> 1)` (SplitMix64 read at a position), so one mix
+//! serves two draws. [`uniform`] and [`std_normal`] turn 32 bits into numbers; [`normal_run`]
+//! and [`uniform_run`] fill a run of consecutive draws.
 //!
-//! **Stability.** [`stream_id`], [`mix`], [`key`], [`bits`], [`uniform`], [`std_normal`] and
-//! [`fill_normals`] are part of the file format in all but name: a seed written in a scenario
-//! must give the same numbers on every platform, instruction set and thread count, and in every
-//! release. They use only integer arithmetic, IEEE-754 operations that are correctly rounded
-//! everywhere (add, subtract, multiply, fused multiply-add, exact conversions), constant tables
-//! written in this file, and for the rare far tail `exp`/`log`/`erfc` from the pure-Rust `libm` crate (the same
-//! code on every platform, unlike the system's). Any change to them is a breaking change for
-//! saved seeds. (The normals changed once, from a ziggurat to the inversion below, so that
-//! they vectorise.)
+//! **Stability.** [`stream_id`], [`mix`], [`stream_key`], [`path_key`], [`bits`],
+//! [`draw_bits`], [`uniform`], [`std_normal`] and the runs are part of the file format in all
+//! but name: a seed written in a scenario must give the same numbers on every platform,
+//! instruction set and thread count, and in every release. They use only integer arithmetic,
+//! IEEE-754 operations that are correctly rounded everywhere (add, subtract, multiply, fused
+//! multiply-add, exact conversions) and constant tables written in this file. Any change to
+//! them is a breaking change for saved seeds. (The normals changed twice: from a ziggurat to
+//! an inversion in f64 from 64 bits, so that they vectorise, then to the inversion in f32 from
+//! 32 bits below, twice as fast; results moved within their Monte Carlo error.)
 //!
-//! **Speed.** [`std_normal`] inverts the distribution function with a degree-9 polynomial per
-//! octave of the tail probability (no branch, no `log` or `sqrt`; the far tail, 1 draw in
-//! 65,536, is exact). [`fill_normals`] computes a batch of keys x steps eight at a time with
-//! AVX-512 where the processor has it (detected at run time), giving the same bits as the
-//! scalar function. Measured on the development machine (release build, the `timing_*` tests
-//! below, AMD EPYC Zen 5, 2 shared cores, CPU time): `fill_normals` about 1.0 ns per normal
-//! (up to 2 ns when the machine is loaded), of which about 0.55 ns is mixing the bits; one
-//! [`std_normal`] at a time 3.3 to 5.7 ns. Draw in batches where speed matters.
+//! **Speed.** [`std_normal`] inverts the distribution function with a degree-7 polynomial per
+//! octave of the tail probability in f32 (no branch, no `log` or `sqrt`, no tail case: 32
+//! octaves cover every probability 31 bits give). [`normal_run`] computes sixteen at a time
+//! with AVX-512 where the processor has it (detected at run time), giving the same bits as
+//! the scalar function. Measured on the development machine (release build, the ignored
+//! `timing_runs` test below, AMD EPYC Zen 5, 2 shared cores, CPU time, another benchmark
+//! running): `normal_run` 0.37 ns per normal, `uniform_run` 0.12-0.14 ns (mostly the mixing).
 
 /// The 64-bit golden ratio, the SplitMix64 increment: odd, with well-spread bits.
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
