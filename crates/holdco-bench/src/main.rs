@@ -144,7 +144,7 @@ fn p1(facts: usize, units: usize, changes: usize, seed: u64, dir: &Path, duckdb:
         table.column_bytes() / 1_000_000
     );
     let query = FastQuery { metrics: metrics.clone(), periods: months.clone(), view: View::Restated, structure: None, node: None, depth: 1, basis: Basis::Reported };
-    // Cold: compile the query (lines, lineage and ownership weights, each series' cells)
+    // Cold: compile the query (lines, lineage and ownership weights per unit and period)
     // and make the pass. Warm: the pass with the compiled plan kept from an earlier query on
     // the same structure date; the symmetric comparison with DuckDB, which is handed the
     // lineage-weight and unit-to-node tables ready-made and untimed.

@@ -5,10 +5,10 @@
 //! the value, ten bytes a fact. The decomposition of recorded totals (a fact minus the
 //! facts recorded below it) depends only on the data, so it is done once when the table is
 //! built. A query is compiled into a [`FastPlan`]: a weight table per (unit, period) —
-//! lineage times ownership, already summed into the lines asked for — resolved into, for
-//! each series, the runs of answer cells its rows add into. Running the plan is a single
-//! pass over the values, which a caller asking the same question again can repeat without
-//! compiling anything. Results equal [`crate::rollup::Engine`]'s (a property test holds them
+//! lineage times ownership, already summed into the lines asked for, one entry shared by
+//! every unit that lands the same way. Running the plan is a single pass over the values
+//! that resolves each series, as it reads it, into runs of rows added into runs of answer
+//! cells; a caller asking the same question again can repeat it without compiling anything. Results equal [`crate::rollup::Engine`]'s (a property test holds them
 //! to it); queries the fast path does not cover say so and the caller uses the engine.
 
 use crate::ids::{Currency, MetricId, UnitId};
