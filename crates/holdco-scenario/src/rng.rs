@@ -241,8 +241,10 @@ pub fn uniform_run(key: u64, first: u64, out: &mut [f64]) {
 
 /// [`std_normal`] of [`mix`] sixteen lanes at a time, with the same operations in the same
 /// order (integer operations, exact conversions, correctly rounded adds, multiplies and fused
-/// multiply-adds), so every lane gives the bits of the scalar function. The coefficient tables
-/// of the 32 octaves sit in two registers each and are read with one permute per coefficient.
+/// multiply-adds), so every lane gives the bits of the scalar function. The coefficients of
+/// the first 16 octaves sit in one register each and are read with one permute per
+/// coefficient (a two-register table for all 32 octaves needs a copy per read and more
+/// registers than the kernel can spare); the 1 draw in 65,536 beyond reads the whole table.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use super::*;
@@ -279,11 +281,14 @@ pub(crate) mod avx512 {
         }
     }
 
-    /// The constants of the vector normal: the coefficient tables (two registers of 16 per
-    /// coefficient) and the bit masks.
+    /// The constants of the vector normal: the coefficient tables and the bit masks.
     #[derive(Clone, Copy)]
     pub(crate) struct Normals {
-        tables: [(__m512, __m512); DEGREE + 1],
+        /// The first 16 octaves of each coefficient (one register each, read with a
+        /// single-source permute); the deeper octaves (1 draw in 65,536) read the whole
+        /// table from memory.
+        tables: [__m512; DEGREE + 1],
+        last_octave: __m512i,
         low31: __m512i,
         one: __m512i,
         mantissa: __m512i,
@@ -299,12 +304,13 @@ pub(crate) mod avx512 {
         #[inline]
         #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
         pub(crate) fn new() -> Normals {
-            let tables: [(__m512, __m512); DEGREE + 1] = std::array::from_fn(|k| {
-                // SAFETY: 32 values, read as two unaligned vectors of 16.
-                unsafe { (_mm512_loadu_ps(QUANTILE[k].as_ptr()), _mm512_loadu_ps(QUANTILE[k].as_ptr().add(16))) }
+            let tables: [__m512; DEGREE + 1] = std::array::from_fn(|k| {
+                // SAFETY: the first 16 of 32 values.
+                unsafe { _mm512_loadu_ps(QUANTILE[k].as_ptr()) }
             });
             Normals {
                 tables,
+                last_octave: _mm512_set1_epi32(15),
                 low31: _mm512_set1_epi32(0x7fff_ffff),
                 one: _mm512_set1_epi32(1),
                 mantissa: _mm512_set1_epi32(0x7f_ffff),
@@ -358,14 +364,27 @@ pub(crate) mod avx512 {
                 let m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), self.mantissa), self.one_bits);
                 let w = _mm512_sub_ps(_mm512_castsi512_ps(m), self.one_and_half);
                 let t = &self.tables;
-                let c = |j: usize| _mm512_permutex2var_ps(t[j].0, lz, t[j].1);
                 let w2 = _mm512_mul_ps(w, w);
                 let w4 = _mm512_mul_ps(w2, w2);
-                let p01 = _mm512_fmadd_ps(c(1), w, c(0));
-                let p23 = _mm512_fmadd_ps(c(3), w, c(2));
-                let p45 = _mm512_fmadd_ps(c(5), w, c(4));
-                let p67 = _mm512_fmadd_ps(c(7), w, c(6));
-                let z = _mm512_fmadd_ps(_mm512_fmadd_ps(p67, w2, p45), w4, _mm512_fmadd_ps(p23, w2, p01));
+                // octave_polynomial, the coefficient j read by `$c(j)`.
+                macro_rules! polynomial {
+                    ($c:expr) => {{
+                        let c = $c;
+                        let p01 = _mm512_fmadd_ps(c(1), w, c(0));
+                        let p23 = _mm512_fmadd_ps(c(3), w, c(2));
+                        let p45 = _mm512_fmadd_ps(c(5), w, c(4));
+                        let p67 = _mm512_fmadd_ps(c(7), w, c(6));
+                        _mm512_fmadd_ps(_mm512_fmadd_ps(p67, w2, p45), w4, _mm512_fmadd_ps(p23, w2, p01))
+                    }};
+                }
+                let mut z = polynomial!(|j: usize| _mm512_permutexvar_ps(lz, t[j]));
+                let deep = _mm512_cmpgt_epu32_mask(lz, self.last_octave);
+                if deep != 0 {
+                    // Octaves 16 and beyond (1 draw in 65,536): the whole table, in place (a
+                    // call here would make the kernels save their registers every round).
+                    let whole = polynomial!(|j: usize| _mm512_permutex2var_ps(t[j], lz, _mm512_loadu_ps(QUANTILE[j].as_ptr().add(16))));
+                    z = _mm512_mask_blend_ps(deep, z, whole);
+                }
                 let z = _mm512_max_ps(z, _mm512_setzero_ps());
                 let z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), _mm512_andnot_si512(x, self.sign)));
                 (_mm512_cvtps_pd(_mm512_castps512_ps256(z)), _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(z)))
