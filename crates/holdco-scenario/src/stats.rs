@@ -200,7 +200,12 @@ fn index_of(magnitude: f64, multiplier: f64) -> i32 {
     let s = f64::from_bits((bits & ((1 << 52) - 1)) | 0x3ff0_0000_0000_0000) - 1.0;
     let (a, b, c) = CUBIC;
     let interpolated = exponent as f64 + ((a * s + b) * s + c) * s;
-    (interpolated * multiplier).ceil() as i32
+    let index = (interpolated * multiplier).ceil();
+    // Within i32 and not NaN before an unchecked conversion (a saturating `as` keeps the
+    // compiler from converting in vector lanes); indices of real magnitudes are far inside.
+    let index = if index.is_nan() { 0.0 } else { index.clamp(-1e9, 1e9) };
+    // SAFETY: finite and within the range of i32 (checked just above).
+    unsafe { index.to_int_unchecked::<i32>() }
 }
 
 /// [`index_of`] of the magnitude of each value, in vector lanes where the processor has
@@ -448,7 +453,7 @@ impl Sketch {
     /// Adds a block of values (non-finite ones are ignored), indexing them in vector lanes:
     /// the same sketch as adding them one by one.
     pub fn push_slice(&mut self, xs: &[f64]) {
-        const STRIDE: usize = 64;
+        const STRIDE: usize = 128;
         let mut indices = [0i32; STRIDE];
         for block in xs.chunks(STRIDE) {
             let (low, high) = index_block(block, self.multiplier, &mut indices);
