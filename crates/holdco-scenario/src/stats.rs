@@ -66,16 +66,22 @@ impl Moments {
         let Some(&shift) = xs.first() else {
             return Moments::new();
         };
-        // One pass: sums of the deviations from the first value and of their squares, and
-        // the extremes, in eight lanes.
+        // Sums of the deviations from the first value and of their squares, then the
+        // extremes, in eight lanes (two loops: the compiler keeps each in vector registers).
         let (mut s1, mut s2, mut low, mut high) = ([0.0f64; 8], [0.0f64; 8], [shift; 8], [shift; 8]);
         let chunks = xs.chunks_exact(8);
         let rest = chunks.remainder();
-        for chunk in chunks {
+        for chunk in chunks.clone() {
+            let chunk: &[f64; 8] = chunk.try_into().expect("chunks of 8");
             for l in 0..8 {
                 let d = chunk[l] - shift;
                 s1[l] += d;
                 s2[l] += d * d;
+            }
+        }
+        for chunk in chunks {
+            let chunk: &[f64; 8] = chunk.try_into().expect("chunks of 8");
+            for l in 0..8 {
                 low[l] = if chunk[l] < low[l] { chunk[l] } else { low[l] };
                 high[l] = if chunk[l] > high[l] { chunk[l] } else { high[l] };
             }
