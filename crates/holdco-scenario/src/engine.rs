@@ -468,7 +468,7 @@ fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option
 /// registers across the years, eight paths at a time, was tried: slower, the compiler then
 /// keeps the yearly sums' updates out of vector registers or checks bounds in the loop.)
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // indexed loops: one index for six slices
 fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), report: f64, cash: &[f64], margin: &[f64], revenue: &mut [f64], fan: (&mut [f64], &mut [f64]), pv: &mut [f64]) {
     let n = e.len();
     let (cash, margin, revenue, fan_r, fan_e, pv) = (&cash[..n], &margin[..n], &mut revenue[..n], &mut fan.0[..n], &mut fan.1[..n], &mut pv[..n]);
@@ -524,7 +524,7 @@ mod vector {
     /// processor has the features, the horizon is short enough and the block is whole groups
     /// of sixteen paths.
     pub(super) fn usable(years: usize, len: usize) -> bool {
-        years <= MAX_YEARS && len % 16 == 0 && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed) && available()
+        years <= MAX_YEARS && len.is_multiple_of(16) && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed) && available()
     }
 
     /// What a part brings to the kernel (yearly arrays indexed `t * len + p`).
@@ -552,7 +552,7 @@ mod vector {
     #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
     pub(super) unsafe fn fused_part(keys: &[(u64, u64)], x: &Part<'_>, len: usize, fan: (&mut [f64], &mut [f64]), revenue: &mut [f64], pv: &mut [f64]) {
         let years = keys.len();
-        assert!(years <= MAX_YEARS && len % 16 == 0);
+        assert!(years <= MAX_YEARS && len.is_multiple_of(16));
         assert!(x.cash.len() >= years * len && x.margin.len() >= len && revenue.len() >= len && pv.len() >= len);
         assert!(fan.0.len() >= (years.max(1) - 1) * BLOCK + len && fan.1.len() >= (years.max(1) - 1) * BLOCK + len);
         if let Some((f, _)) = x.factor {
@@ -743,8 +743,8 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             // The Gordon terminal value per unit of the last year's cash, discounted.
             reset(&mut s.terminal, len, 0.0);
             let last = &s.discount_factors[(years - 1) * len..years * len];
-            for p in 0..len {
-                s.terminal[p] = last[p] * (1.0 + s.g[p]) / (s.w[p] - s.g[p]);
+            for (((terminal, &df), &g), &w) in s.terminal.iter_mut().zip(last).zip(&s.g).zip(&s.w) {
+                *terminal = df * (1.0 + g) / (w - g);
             }
             // Cash per unit of EBITA, discounted, per year.
             reset(&mut s.cash, years * len, 0.0);

@@ -566,7 +566,7 @@ mod tests {
 
     /// The correlation of uniforms from pairs of draws, over `n` pairs.
     fn correlation(n: usize, pair: impl Fn(u64) -> (u32, u32)) -> f64 {
-        let pairs: Vec<(f64, f64)> = (0..n as u64).map(|i| pair(i)).map(|(a, b)| (uniform(a), uniform(b))).collect();
+        let pairs: Vec<(f64, f64)> = (0..n as u64).map(pair).map(|(a, b)| (uniform(a), uniform(b))).collect();
         pair_correlation(&pairs)
     }
 

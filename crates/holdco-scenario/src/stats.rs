@@ -223,7 +223,7 @@ fn index_block(xs: &[f64], multiplier: f64, out: &mut [i32]) -> (f64, f64) {
         for (slot, &x) in out.iter_mut().zip(xs) {
             *slot = index_of(x.abs(), multiplier);
         }
-        // Lane-wise extremes; comparisons skip a NaN, so it is flagged apart (NaN != NaN).
+        // Lane-wise extremes; comparisons skip a NaN, so it is flagged apart.
         let (mut low, mut high, mut nan) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8], [false; 8]);
         let chunks = xs.chunks_exact(8);
         let rest = chunks.remainder();
@@ -232,7 +232,7 @@ fn index_block(xs: &[f64], multiplier: f64, out: &mut [i32]) -> (f64, f64) {
                 let x = chunk[l];
                 low[l] = if x < low[l] { x } else { low[l] };
                 high[l] = if x > high[l] { x } else { high[l] };
-                nan[l] |= x != x;
+                nan[l] |= x.is_nan();
             }
         }
         let (mut min, mut max, mut any_nan) = (f64::INFINITY, f64::NEG_INFINITY, nan.iter().any(|&b| b));
@@ -660,6 +660,15 @@ impl Sketch {
     }
 }
 
+/// A statistic that exists only once something was seen: NaN before.
+fn seen(count: u64, value: f64) -> f64 {
+    if count == 0 {
+        f64::NAN
+    } else {
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,14 +852,5 @@ mod tests {
         let (lo, hi, share) = bins[20];
         let expected = crate::rng::norm_cdf(hi) - crate::rng::norm_cdf(lo);
         assert!((share - expected).abs() < 4.0 * (expected / 100_000.0).sqrt(), "{share} vs {expected}");
-    }
-}
-
-/// A statistic that exists only once something was seen: NaN before.
-fn seen(count: u64, value: f64) -> f64 {
-    if count == 0 {
-        f64::NAN
-    } else {
-        value
     }
 }
