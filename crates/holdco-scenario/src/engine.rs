@@ -473,8 +473,8 @@ fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), 
     let n = e.len();
     let (cash, margin, revenue, fan_r, fan_e, pv) = (&cash[..n], &margin[..n], &mut revenue[..n], &mut fan.0[..n], &mut fan.1[..n], &mut pv[..n]);
     let step = |p: usize, z: f64, revenue: &mut [f64], fan_r: &mut [f64], fan_e: &mut [f64], pv: &mut [f64]| {
-        let g = sd.mul_add(z, mean);
-        let r = revenue[p] * (1.0 + g).max(0.0);
+        // 1 + growth in one rounding: (1 + mean) + sd z.
+        let r = revenue[p] * sd.mul_add(z, 1.0 + mean).max(0.0);
         revenue[p] = r;
         let gross = r * margin[p];
         fan_r[p] = report.mul_add(r, fan_r[p]);
@@ -560,7 +560,7 @@ mod vector {
         }
         let k = Normals::new();
         let zero = _mm512_setzero_pd();
-        let (one, mean, sd, report, revenue0) = (_mm512_set1_pd(1.0), _mm512_set1_pd(x.growth.0), _mm512_set1_pd(x.growth.1), _mm512_set1_pd(x.report), _mm512_set1_pd(x.revenue0));
+        let (one_plus_mean, sd, report, revenue0) = (_mm512_set1_pd(1.0 + x.growth.0), _mm512_set1_pd(x.growth.1), _mm512_set1_pd(x.report), _mm512_set1_pd(x.revenue0));
         let loading = _mm512_set1_pd(x.factor.map_or(0.0, |(_, b)| b));
         let mut counters = [_mm512_setzero_si512(); MAX_YEARS];
         for (c, &(key, first)) in counters.iter_mut().zip(keys) {
@@ -581,8 +581,8 @@ mod vector {
                         Some(f) => _mm512_fmadd_pd(loading, e, _mm512_loadu_pd(f.add(t * len + p))),
                         None => e,
                     };
-                    let growth = _mm512_fmadd_pd(sd, z, mean);
-                    *r = _mm512_mul_pd(*r, _mm512_max_pd(_mm512_add_pd(one, growth), zero));
+                    let growth = _mm512_fmadd_pd(sd, z, one_plus_mean);
+                    *r = _mm512_mul_pd(*r, _mm512_max_pd(growth, zero));
                     let gross = _mm512_mul_pd(*r, *m);
                     let (fr, fe) = (fan_r.add(t * BLOCK + p), fan_e.add(t * BLOCK + p));
                     _mm512_storeu_pd(fr, _mm512_fmadd_pd(report, *r, _mm512_loadu_pd(fr)));
@@ -595,6 +595,22 @@ mod vector {
                 _mm512_storeu_pd(pv.as_mut_ptr().add(g + 8 * h), *v);
             }
         }
+    }
+}
+
+/// [`close_part`] for a DCF part without dis-synergy (EBITA = gross = revenue x margin in
+/// the last year, nothing lost), from the revenue, margin and discounted cash: the same
+/// operations on the same numbers (the dis-synergy line and `value - lost` are unchanged by
+/// a zero), so the same bits.
+#[inline(always)]
+fn close_fused(owned: f64, held: f64, (c, terminal): (&[f64], &[f64]), (revenue, margin, pv): (&[f64], &[f64], &[f64]), line: &mut [f64], held_value: &mut [f64]) {
+    let n = line.len();
+    let (c, terminal, revenue, margin, pv, held_value) = (&c[..n], &terminal[..n], &revenue[..n], &margin[..n], &pv[..n], &mut held_value[..n]);
+    for p in 0..n {
+        let gross = revenue[p] * margin[p];
+        let value = pv[p] + (c[p] * gross) * terminal[p];
+        line[p] = owned * value;
+        held_value[p] += held * value;
     }
 }
 
@@ -782,15 +798,9 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             }
             None => usize::MAX,
         };
-        if dcf {
-            s.multiple.fill(0.0);
-        } else {
+        if !dcf {
             draw(&part.multiple, scores, &mut s.multiple, &mut s.spare);
         }
-        s.revenue.fill(part.revenue0);
-        s.pv.fill(0.0);
-        s.lost.fill(0.0);
-        s.keep.fill(1.0);
         // The common case in one pass per year: normal growth (with the common factor's share
         // if any), one margin per path, DCF, no capital effect, no dis-synergy. The same
         // operations as the general loop below, so the same bits.
@@ -817,12 +827,16 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         #[cfg(not(target_arch = "x86_64"))]
         let vector_done = false;
         if vector_done {
-            for ((gross, ebita), (&r, &m)) in s.gross.iter_mut().zip(s.ebita.iter_mut()).zip(s.revenue.iter().zip(&s.margin)) {
-                *gross = r * m;
-                *ebita = *gross;
-            }
+            // No dis-synergy: EBITA is the gross figure and nothing is lost, which
+            // `close_fused` writes without the arrays that say so.
+            let terminal = (&s.c[..], &s.terminal[..]);
+            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
+            continue;
         }
-        let fused = fused.filter(|_| !vector_done);
+        s.revenue.fill(part.revenue0);
+        s.pv.fill(0.0);
+        s.lost.fill(0.0);
+        s.keep.fill(1.0);
         if let Some((mean, sd)) = fused {
             for t in 0..years {
                 scores.yearly_normals(part.growth.stream, t, &mut s.z);
