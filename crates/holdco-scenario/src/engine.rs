@@ -12,7 +12,7 @@
 
 use crate::dist::Dist;
 use crate::rng;
-use crate::stats::{Moments, Sketch};
+use crate::stats::{MomentSums, Moments, Sketch};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -973,6 +973,9 @@ pub struct Stats {
     pub revenue: Vec<Sketch>,
     /// Group EBITA per year: quantiles.
     pub ebita: Vec<Sketch>,
+    /// Running sums of the value and the lines within a chunk, settled into the moments at
+    /// its end ([`Stats::settle`]).
+    sums: Vec<MomentSums>,
 }
 
 impl Stats {
@@ -984,19 +987,29 @@ impl Stats {
             lines: vec![Moments::new(); projection.parts.len() + 6],
             revenue: (0..years).map(|_| Sketch::new(SKETCH_ALPHA)).collect(),
             ebita: (0..years).map(|_| Sketch::new(SKETCH_ALPHA)).collect(),
+            sums: vec![MomentSums::new(); projection.parts.len() + 7],
         }
     }
 
     fn push(&mut self, out: &BlockOut) {
         let len = out.len;
-        self.value.push_slice(&out.value[..len]);
+        let (value, lines) = self.sums.split_first_mut().expect("sums of the value and the lines");
+        value.push_slice(&out.value[..len]);
         self.value_sketch.push_slice(&out.value[..len]);
-        for (k, m) in self.lines.iter_mut().enumerate() {
+        for (k, m) in lines.iter_mut().enumerate() {
             m.push_slice(out.line(k));
         }
         for (t, (r, e)) in self.revenue.iter_mut().zip(self.ebita.iter_mut()).enumerate() {
             r.push_slice(&out.revenue[t * BLOCK..t * BLOCK + len]);
             e.push_slice(&out.ebita[t * BLOCK..t * BLOCK + len]);
+        }
+    }
+
+    /// Moves the running sums into the moments.
+    fn settle(&mut self) {
+        for (m, sums) in std::iter::once(&mut self.value).chain(self.lines.iter_mut()).zip(self.sums.iter_mut()) {
+            m.merge(&sums.moments());
+            *sums = MomentSums::new();
         }
     }
 
@@ -1026,11 +1039,13 @@ pub struct DiffStats {
     pub wins: u64,
     /// Paths where A == B.
     pub ties: u64,
+    /// Running sums of A - B within a chunk, settled into `moments` at its end.
+    sums: MomentSums,
 }
 
 impl DiffStats {
     fn new() -> DiffStats {
-        DiffStats { moments: Moments::new(), sketch: Sketch::new(SKETCH_ALPHA), wins: 0, ties: 0 }
+        DiffStats { moments: Moments::new(), sketch: Sketch::new(SKETCH_ALPHA), wins: 0, ties: 0, sums: MomentSums::new() }
     }
 
     fn merge(&mut self, other: &DiffStats) {
@@ -1094,12 +1109,19 @@ fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64) -> C
             for ((d, &a), &b) in d.iter_mut().zip(&outs[0].value[..len]).zip(&outs[1].value[..len]) {
                 *d = a - b;
             }
-            diff.moments.push_slice(d);
+            diff.sums.push_slice(d);
             diff.sketch.push_slice(d);
             diff.wins += d.iter().filter(|&&d| d > 0.0).count() as u64;
             diff.ties += d.iter().filter(|&&d| d == 0.0).count() as u64;
         }
         start += len as u64;
+    }
+    for s in &mut stats {
+        s.settle();
+    }
+    if let Some(diff) = &mut diff {
+        diff.moments.merge(&diff.sums.moments());
+        diff.sums = MomentSums::new();
     }
     ChunkStats { stats, diff }
 }
