@@ -140,10 +140,13 @@ const QUANTILE: [[f32; OCTAVES]; DEGREE + 1] = [
 /// lies in octave `lz`, and the bits below its leading one are `p`'s mantissa.
 #[inline(always)]
 fn octave_and_w(x: u32) -> (usize, f32) {
-    let flip = ((x as i32 >> 31) as u32) >> 1;
-    let v = (((x ^ flip) & 0x7fff_ffff) << 1) | 1;
+    // k = the low 31 bits, complemented when the top bit is set (XOR with the sign spread
+    // over the word; the top bit itself leaves with the shift).
+    let v = ((x ^ (x as i32 >> 31) as u32) << 1) | 1;
     let lz = v.leading_zeros();
-    let m = f32::from_bits((((v << lz) >> 8) & 0x7f_ffff) | 0x3f80_0000);
+    // The leading one lands on bit 23, the lowest exponent bit: OR-ing the exponent of 0.5
+    // makes the number 1.m in [1, 2).
+    let m = f32::from_bits(((v << lz) >> 8) | 0x3f00_0000);
     (lz as usize, m - 1.5)
 }
 
@@ -289,10 +292,8 @@ pub(crate) mod avx512 {
         /// table from memory.
         tables: [__m512; DEGREE + 1],
         last_octave: __m512i,
-        low31: __m512i,
         one: __m512i,
-        mantissa: __m512i,
-        one_bits: __m512i,
+        half_bits: __m512i,
         sign: __m512i,
         one_and_half: __m512,
         c1: __m512i,
@@ -311,10 +312,8 @@ pub(crate) mod avx512 {
             Normals {
                 tables,
                 last_octave: _mm512_set1_epi32(15),
-                low31: _mm512_set1_epi32(0x7fff_ffff),
                 one: _mm512_set1_epi32(1),
-                mantissa: _mm512_set1_epi32(0x7f_ffff),
-                one_bits: _mm512_set1_epi32(0x3f80_0000),
+                half_bits: _mm512_set1_epi32(0x3f00_0000),
                 sign: _mm512_set1_epi32(0x8000_0000_u32 as i32),
                 one_and_half: _mm512_set1_ps(1.5),
                 c1: _mm512_set1_epi64(0xbf58_476d_1ce4_e5b9_u64 as i64),
@@ -358,10 +357,9 @@ pub(crate) mod avx512 {
         pub(crate) fn normals(&self, x: __m512i) -> (__m512d, __m512d) {
             // SAFETY: only called from functions compiled with AVX-512 (F, DQ, CD) and FMA.
             unsafe {
-                let flip = _mm512_srli_epi32(_mm512_srai_epi32(x, 31), 1);
-                let v = _mm512_or_si512(_mm512_slli_epi32(_mm512_and_si512(_mm512_xor_si512(x, flip), self.low31), 1), self.one);
+                let v = _mm512_or_si512(_mm512_slli_epi32(_mm512_xor_si512(x, _mm512_srai_epi32(x, 31)), 1), self.one);
                 let lz = _mm512_lzcnt_epi32(v);
-                let m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), self.mantissa), self.one_bits);
+                let m = _mm512_or_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), self.half_bits);
                 let w = _mm512_sub_ps(_mm512_castsi512_ps(m), self.one_and_half);
                 let t = &self.tables;
                 let w2 = _mm512_mul_ps(w, w);
