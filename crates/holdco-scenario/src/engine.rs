@@ -405,10 +405,6 @@ impl BlockOut {
         let years = projection.years.len();
         BlockOut { len: 0, value: vec![0.0; BLOCK], lines: vec![0.0; (projection.parts.len() + 6) * BLOCK], revenue: vec![0.0; years * BLOCK], ebita: vec![0.0; years * BLOCK] }
     }
-
-    fn line(&self, k: usize) -> &[f64] {
-        &self.lines[k * BLOCK..k * BLOCK + self.len]
-    }
 }
 
 /// What a part's year updates, one value per path.
@@ -996,9 +992,7 @@ impl Stats {
         let (value, lines) = self.sums.split_first_mut().expect("sums of the value and the lines");
         value.push_slice(&out.value[..len]);
         self.value_sketch.push_slice(&out.value[..len]);
-        for (k, m) in lines.iter_mut().enumerate() {
-            m.push_slice(out.line(k));
-        }
+        MomentSums::push_rows(lines, &out.lines, BLOCK, len);
         for (t, (r, e)) in self.revenue.iter_mut().zip(self.ebita.iter_mut()).enumerate() {
             r.push_slice(&out.revenue[t * BLOCK..t * BLOCK + len]);
             e.push_slice(&out.ebita[t * BLOCK..t * BLOCK + len]);

@@ -155,6 +155,29 @@ impl MomentSums {
         self.push_body(xs)
     }
 
+    /// [`MomentSums::push_slice`] of row `k` of `rows` (`len` values from `k * stride`) into
+    /// `sums[k]`, for every `k`: one call for many series of one block.
+    pub fn push_rows(sums: &mut [MomentSums], rows: &[f64], stride: usize, len: usize) {
+        #[inline(always)]
+        fn body(sums: &mut [MomentSums], rows: &[f64], stride: usize, len: usize) {
+            for (k, s) in sums.iter_mut().enumerate() {
+                s.push_body(&rows[k * stride..k * stride + len]);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512dq")]
+            unsafe fn avx512(sums: &mut [MomentSums], rows: &[f64], stride: usize, len: usize) {
+                body(sums, rows, stride, len)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                // SAFETY: the processor has the features (checked just above).
+                return unsafe { avx512(sums, rows, stride, len) };
+            }
+        }
+        body(sums, rows, stride, len)
+    }
+
     /// [`MomentSums::push_slice`], compiled for whatever target it is inlined into.
     #[inline(always)]
     fn push_body(&mut self, xs: &[f64]) {
