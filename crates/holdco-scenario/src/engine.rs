@@ -365,8 +365,14 @@ struct Scratch {
     w: Vec<f64>,
     g: Vec<f64>,
     c: Vec<f64>,
-    /// Keys of a part's yearly growth stream and the block's first draw.
+    /// Keys of a part's yearly growth stream and the block's first draw (and of the next
+    /// part's, when two go through the vector kernel together).
     keys: Vec<(u64, u64)>,
+    keys2: Vec<(u64, u64)>,
+    /// The second part's margin, revenue and discounted cash in the vector kernel.
+    margin2: Vec<f64>,
+    revenue2: Vec<f64>,
+    pv2: Vec<f64>,
     /// A part's state and inputs.
     z: Vec<f64>,
     revenue: Vec<f64>,
@@ -459,7 +465,7 @@ fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option
 /// EBITA, the group's yearly sums and the discounted cash, in one pass. The same law as
 /// the general loop of [`block_body`]; products that are added go through fused
 /// multiply-adds (`mul_add`, correctly rounded on every platform: the processor's
-/// instruction or libm's), as in the AVX-512 kernel [`vector::fused_part`], so both give the
+/// instruction or libm's), as in the AVX-512 kernel [`vector::fused_parts`], so both give the
 /// same bits. (Keeping revenue and cash in
 /// registers across the years, eight paths at a time, was tried: slower, the compiler then
 /// keeps the yearly sums' updates out of vector registers or checks bounds in the loop.)
@@ -516,14 +522,14 @@ mod vector {
     /// Horizons up to this many years keep a draw counter per year in registers.
     const MAX_YEARS: usize = 16;
 
-    /// Whether [`fused_part`] can run: it is allowed ([`super::allow_vector_kernel`]), the
+    /// Whether [`fused_parts`] can run: it is allowed ([`super::allow_vector_kernel`]), the
     /// processor has the features, the horizon is short enough and the block is whole groups
     /// of sixteen paths.
     pub(super) fn usable(years: usize, len: usize) -> bool {
         years <= MAX_YEARS && len.is_multiple_of(16) && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed) && available()
     }
 
-    /// What a part brings to the kernel (yearly arrays indexed `t * len + p`).
+    /// What a part brings to the kernel.
     pub(super) struct Part<'a> {
         /// Mean and standard deviation of the yearly growth.
         pub growth: (f64, f64),
@@ -531,64 +537,99 @@ mod vector {
         pub report: f64,
         /// Base-year revenue.
         pub revenue0: f64,
+        /// Margin per path.
+        pub margin: &'a [f64],
+        /// (key of year t, first draw) of the growth scores, the first draw even.
+        pub keys: &'a [(u64, u64)],
+    }
+
+    /// What the parts share (yearly arrays indexed `t * len + p`).
+    pub(super) struct Shared<'a> {
         /// The common factor's share of each year's score and the own score's loading.
         pub factor: Option<(&'a [f64], f64)>,
         /// Conversion x discount factor per year.
         pub cash: &'a [f64],
-        /// Margin per path.
-        pub margin: &'a [f64],
     }
 
-    /// Revenue in the last year and discounted cash of every path of the block, the group's
-    /// yearly sums (`fan`, stride [`BLOCK`]) added to. `keys[t]` = (key of year t, first
-    /// draw), the first draw even.
+    /// Revenue in the last year and discounted cash of every path of the block for `P`
+    /// parts taken together (their yearly sums updated in part order: the bits of one part
+    /// after the other, with each year's factor, cash and sums read once), the group's
+    /// yearly sums (`fan`, stride [`BLOCK`]) added to. `out[q]` = (revenue, discounted cash)
+    /// of part q.
     ///
     /// # Safety
     /// The processor must have AVX-512 F, DQ and CD and FMA ([`usable`]).
     #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
-    pub(super) unsafe fn fused_part(keys: &[(u64, u64)], x: &Part<'_>, len: usize, fan: (&mut [f64], &mut [f64]), revenue: &mut [f64], pv: &mut [f64]) {
-        let years = keys.len();
+    #[allow(clippy::needless_range_loop)] // years, halves and parts index several arrays each
+    pub(super) unsafe fn fused_parts<const P: usize>(parts: [&Part<'_>; P], shared: &Shared<'_>, len: usize, fan: (&mut [f64], &mut [f64]), mut out: [(&mut [f64], &mut [f64]); P]) {
+        let years = parts[0].keys.len();
         assert!(years <= MAX_YEARS && len.is_multiple_of(16));
-        assert!(x.cash.len() >= years * len && x.margin.len() >= len && revenue.len() >= len && pv.len() >= len);
+        assert!(shared.cash.len() >= years * len);
         assert!(fan.0.len() >= (years.max(1) - 1) * BLOCK + len && fan.1.len() >= (years.max(1) - 1) * BLOCK + len);
-        if let Some((f, _)) = x.factor {
+        for (x, (revenue, pv)) in parts.iter().zip(&out) {
+            assert!(x.keys.len() == years && x.margin.len() >= len && revenue.len() >= len && pv.len() >= len);
+        }
+        if let Some((f, _)) = shared.factor {
             assert!(f.len() >= years * len);
         }
         let k = Normals::new();
         let zero = _mm512_setzero_pd();
-        let (one_plus_mean, sd, report, revenue0) = (_mm512_set1_pd(1.0 + x.growth.0), _mm512_set1_pd(x.growth.1), _mm512_set1_pd(x.report), _mm512_set1_pd(x.revenue0));
-        let loading = _mm512_set1_pd(x.factor.map_or(0.0, |(_, b)| b));
-        let mut counters = [_mm512_setzero_si512(); MAX_YEARS];
-        for (c, &(key, first)) in counters.iter_mut().zip(keys) {
-            *c = Normals::counters(key, first);
+        let one_plus_mean: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(1.0 + parts[q].growth.0));
+        let sd: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(parts[q].growth.1));
+        let report: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(parts[q].report));
+        let loading = _mm512_set1_pd(shared.factor.map_or(0.0, |(_, b)| b));
+        let mut counters = [[_mm512_setzero_si512(); MAX_YEARS]; P];
+        for (c, x) in counters.iter_mut().zip(&parts) {
+            for (c, &(key, first)) in c.iter_mut().zip(x.keys) {
+                *c = Normals::counters(key, first);
+            }
         }
         let (fan_r, fan_e) = (fan.0.as_mut_ptr(), fan.1.as_mut_ptr());
-        let (cash, margin, factor) = (x.cash.as_ptr(), x.margin.as_ptr(), x.factor.map(|(f, _)| f.as_ptr()));
+        let (cash, factor) = (shared.cash.as_ptr(), shared.factor.map(|(f, _)| f.as_ptr()));
         // SAFETY (the loop): every offset below is within the lengths asserted above
         // (p + 8 <= len; rows t * len and t * BLOCK with t < years).
         for g in (0..len).step_by(16) {
-            let mut state = [(revenue0, zero, _mm512_loadu_pd(margin.add(g))), (revenue0, zero, _mm512_loadu_pd(margin.add(g + 8)))];
-            for (t, counter) in counters.iter_mut().enumerate().take(years) {
-                let (z0, z1) = k.normals(k.mix(*counter));
-                *counter = k.next(*counter);
-                for (h, (e, (r, v, m))) in [z0, z1].into_iter().zip(state.iter_mut()).enumerate() {
+            // (revenue, discounted cash, margin) of part q on paths g + 8h..g + 8h + 8.
+            let mut state: [[(__m512d, __m512d, __m512d); 2]; P] = std::array::from_fn(|q| {
+                let m = parts[q].margin.as_ptr();
+                let revenue0 = _mm512_set1_pd(parts[q].revenue0);
+                [(revenue0, zero, _mm512_loadu_pd(m.add(g))), (revenue0, zero, _mm512_loadu_pd(m.add(g + 8)))]
+            });
+            for t in 0..years {
+                let scores: [(__m512d, __m512d); P] = std::array::from_fn(|q| {
+                    let z = k.normals(k.mix(counters[q][t]));
+                    counters[q][t] = k.next(counters[q][t]);
+                    z
+                });
+                for h in 0..2 {
                     let p = g + 8 * h;
-                    let z = match factor {
-                        Some(f) => _mm512_fmadd_pd(loading, e, _mm512_loadu_pd(f.add(t * len + p))),
-                        None => e,
-                    };
-                    let growth = _mm512_fmadd_pd(sd, z, one_plus_mean);
-                    *r = _mm512_mul_pd(*r, _mm512_max_pd(growth, zero));
-                    let gross = _mm512_mul_pd(*r, *m);
+                    let f = factor.map(|f| _mm512_loadu_pd(f.add(t * len + p)));
+                    let c = _mm512_loadu_pd(cash.add(t * len + p));
                     let (fr, fe) = (fan_r.add(t * BLOCK + p), fan_e.add(t * BLOCK + p));
-                    _mm512_storeu_pd(fr, _mm512_fmadd_pd(report, *r, _mm512_loadu_pd(fr)));
-                    _mm512_storeu_pd(fe, _mm512_fmadd_pd(report, gross, _mm512_loadu_pd(fe)));
-                    *v = _mm512_fmadd_pd(gross, _mm512_loadu_pd(cash.add(t * len + p)), *v);
+                    let (mut sum_r, mut sum_e) = (_mm512_loadu_pd(fr), _mm512_loadu_pd(fe));
+                    for q in 0..P {
+                        let e = if h == 0 { scores[q].0 } else { scores[q].1 };
+                        let z = match f {
+                            Some(f) => _mm512_fmadd_pd(loading, e, f),
+                            None => e,
+                        };
+                        let (r, v, m) = &mut state[q][h];
+                        let growth = _mm512_fmadd_pd(sd[q], z, one_plus_mean[q]);
+                        *r = _mm512_mul_pd(*r, _mm512_max_pd(growth, zero));
+                        let gross = _mm512_mul_pd(*r, *m);
+                        sum_r = _mm512_fmadd_pd(report[q], *r, sum_r);
+                        sum_e = _mm512_fmadd_pd(report[q], gross, sum_e);
+                        *v = _mm512_fmadd_pd(gross, c, *v);
+                    }
+                    _mm512_storeu_pd(fr, sum_r);
+                    _mm512_storeu_pd(fe, sum_e);
                 }
             }
-            for (h, (r, v, _)) in state.iter().enumerate() {
-                _mm512_storeu_pd(revenue.as_mut_ptr().add(g + 8 * h), *r);
-                _mm512_storeu_pd(pv.as_mut_ptr().add(g + 8 * h), *v);
+            for (part, (revenue, pv)) in state.iter().zip(out.iter_mut()) {
+                for (h, (r, v, _)) in part.iter().enumerate() {
+                    _mm512_storeu_pd(revenue.as_mut_ptr().add(g + 8 * h), *r);
+                    _mm512_storeu_pd(pv.as_mut_ptr().add(g + 8 * h), *v);
+                }
             }
         }
     }
@@ -680,7 +721,7 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
     out.len = len;
     let s = scratch;
     // Every array is written before it is read, except the running sum of held value.
-    for v in [&mut s.z, &mut s.revenue, &mut s.margin, &mut s.margin_z, &mut s.margin_u, &mut s.keep, &mut s.multiple, &mut s.gross, &mut s.ebita, &mut s.pv, &mut s.lost, &mut s.held_value, &mut s.item, &mut s.spare, &mut s.w, &mut s.g, &mut s.c] {
+    for v in [&mut s.margin2, &mut s.revenue2, &mut s.pv2, &mut s.z, &mut s.revenue, &mut s.margin, &mut s.margin_z, &mut s.margin_u, &mut s.keep, &mut s.multiple, &mut s.gross, &mut s.ebita, &mut s.pv, &mut s.lost, &mut s.held_value, &mut s.item, &mut s.spare, &mut s.w, &mut s.g, &mut s.c] {
         if v.len() != len {
             reset(v, len, 0.0);
         }
@@ -773,7 +814,17 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
     out.ebita[..years * BLOCK].fill(0.0);
     let dis_synergies = n * BLOCK;
     out.lines[dis_synergies..dis_synergies + len].fill(0.0);
+    // The common case in one pass per year: normal growth (with the common factor's share if
+    // any), one margin per path, DCF, no capital effect, no dis-synergy.
+    let common = |part: &Part| match (&part.growth.dists[..], correlation) {
+        ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_)) if dcf && part.margin.dists.len() == 1 && part.elasticity == 0.0 && part.dis_synergy.is_none() && part.held + part.direct + part.report.abs() != 0.0 => Some((*mean, *sd)),
+        _ => None,
+    };
+    let mut done_with = None;
     for (u, part) in projection.parts.iter().enumerate() {
+        if done_with == Some(u) {
+            continue;
+        }
         let active = part.held + part.direct != 0.0 || part.report != 0.0;
         if !active {
             out.lines[u * BLOCK..u * BLOCK + len].fill(0.0);
@@ -797,14 +848,9 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         if !dcf {
             draw(&part.multiple, scores, &mut s.multiple, &mut s.spare);
         }
-        // The common case in one pass per year: normal growth (with the common factor's share
-        // if any), one margin per path, DCF, no capital effect, no dis-synergy. The same
-        // operations as the general loop below, so the same bits.
-        let fused = match (&part.growth.dists[..], correlation) {
-            ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_)) if dcf && !yearly_margin && part.elasticity == 0.0 && ds_from == usize::MAX => Some((*mean, *sd)),
-            _ => None,
-        };
-        // With AVX-512, the common case draws its scores in registers (same bits).
+        let fused = common(part).filter(|_| !yearly_margin && ds_from == usize::MAX);
+        // With AVX-512, the common case draws its scores in registers, two parts at a time
+        // when the next part is also common (same bits as one by one).
         #[cfg(target_arch = "x86_64")]
         let vector_done = match fused {
             Some(growth) if vector::usable(years, len) => {
@@ -812,9 +858,30 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
                 scores.yearly_keys(part.growth.stream, years, &mut s.keys);
                 s.keys.retain(|&(_, first)| first % 2 == 0);
                 s.keys.len() == years && {
-                    let inputs = vector::Part { growth, report: part.report, revenue0: part.revenue0, factor: loading.map(|b| (&s.factor[..], b)), cash: &s.cash, margin: &s.margin };
-                    // SAFETY: `usable` checked that the processor has the features.
-                    unsafe { vector::fused_part(&s.keys, &inputs, len, (&mut out.revenue, &mut out.ebita), &mut s.revenue, &mut s.pv) };
+                    let next = projection.parts.get(u + 1).and_then(|next| common(next).map(|g| (next, g)));
+                    let first = vector::Part { growth, report: part.report, revenue0: part.revenue0, margin: &s.margin, keys: &s.keys };
+                    let shared = vector::Shared { factor: loading.map(|b| (&s.factor[..], b)), cash: &s.cash };
+                    let fan = (&mut out.revenue[..], &mut out.ebita[..]);
+                    match next {
+                        Some((next, growth)) => {
+                            draw(&next.margin, scores, &mut s.margin2, &mut s.spare);
+                            s.keys2.clear();
+                            scores.yearly_keys(next.growth.stream, years, &mut s.keys2);
+                            let second = vector::Part { growth, report: next.report, revenue0: next.revenue0, margin: &s.margin2, keys: &s.keys2 };
+                            // SAFETY: `usable` checked that the processor has the features.
+                            unsafe { vector::fused_parts([&first, &second], &shared, len, fan, [(&mut s.revenue, &mut s.pv), (&mut s.revenue2, &mut s.pv2)]) };
+                            let terminal = (&s.c[..], &s.terminal[..]);
+                            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
+                            close_fused(next.held + next.direct, next.held, terminal, (&s.revenue2, &s.margin2, &s.pv2), &mut out.lines[(u + 1) * BLOCK..(u + 1) * BLOCK + len], &mut s.held_value);
+                            done_with = Some(u + 1);
+                        }
+                        None => {
+                            // SAFETY: as above.
+                            unsafe { vector::fused_parts([&first], &shared, len, fan, [(&mut s.revenue, &mut s.pv)]) };
+                            let terminal = (&s.c[..], &s.terminal[..]);
+                            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
+                        }
+                    }
                     true
                 }
             }
@@ -823,10 +890,6 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         #[cfg(not(target_arch = "x86_64"))]
         let vector_done = false;
         if vector_done {
-            // No dis-synergy: EBITA is the gross figure and nothing is lost, which
-            // `close_fused` writes without the arrays that say so.
-            let terminal = (&s.c[..], &s.terminal[..]);
-            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
             continue;
         }
         s.revenue.fill(part.revenue0);

@@ -189,10 +189,11 @@ fn a_fixed_dcf_matches_its_closed_form() {
 #[test]
 fn the_vector_kernel_gives_the_bits_of_the_portable_code() {
     // The common case (normal growth with a common factor, one margin per path, DCF) goes
-    // through the AVX-512 kernel where the processor has it; 5,000 paths end in a block of
-    // 8 that the portable code takes either way. Forbidding the kernel must change nothing.
+    // through the AVX-512 kernel where the processor has it (five parts: two pairs and one
+    // alone); 5,000 paths end in a block of 8 that the portable code takes either way.
+    // Forbidding the kernel must change nothing.
     let growth = |k: f64| Dist::Normal { mean: 0.03 + 0.01 * k, sd: 0.05 + 0.01 * k };
-    let parts = (0..4).map(|k| part(&format!("u{k}"), 100.0 + 10.0 * k as f64, growth(k as f64), Dist::Triangular { min: 0.1, mode: 0.2, max: 0.3 }, Dist::Fixed(0.0))).collect();
+    let parts = (0..5).map(|k| part(&format!("u{k}"), 100.0 + 10.0 * k as f64, growth(k as f64), Dist::Triangular { min: 0.1, mode: 0.2, max: 0.3 }, Dist::Fixed(0.0))).collect();
     let mut p = projection("v", parts, 7, 1);
     p.parts[3].report = 0.5;
     p.correlation = Correlation::Factor(0.3);
