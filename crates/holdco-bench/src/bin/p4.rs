@@ -4,7 +4,8 @@
 //! of both are compared within Monte Carlo error before any time is printed.
 //!
 //! Usage:
-//!   p4 [--paths N] [--repeat R] [--seed S] [--no-numpy]   time holdco (1 and 2 threads) and numpy
+//!   p4 [--paths N] [--repeat R] [--seed S] [--no-numpy] [--portable]
+//!                                                 time holdco (1 and 2 threads) and numpy
 //!   p4 memory                                     peak RSS at 100k and at 1M paths
 //!   p4 probe N                                    (internal) one run, prints its peak RSS
 
@@ -120,6 +121,8 @@ fn main() -> Result<()> {
                 i += 1;
             }
             "--no-numpy" => numpy = false,
+            // The portable loop instead of the AVX-512 kernel (same bits, for comparison).
+            "--portable" => engine::allow_vector_kernel(false),
             "--seed" => {
                 seed = args.get(i + 1).context("--seed S")?.parse()?;
                 i += 1;
