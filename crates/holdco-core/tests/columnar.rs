@@ -109,24 +109,31 @@ fn fast_path_is_bit_identical_on_one_and_two_threads() {
     let model = Synth::generate(&spec).into_model();
     let calendar = model.group.calendar();
     let first = Period::parse("2015-04", calendar).unwrap();
-    let query = FastQuery {
+    let query = three_metrics((0..36).map(|k| first.shift(k)).collect(), View::Restated);
+    assert_eq!(answer_bits(&model, &query, 1), answer_bits(&model, &query, 2));
+}
+
+/// Revenue, EBITA and headcount over `periods` in `view`, two levels below the top.
+fn three_metrics(periods: Vec<Period>, view: View) -> FastQuery {
+    FastQuery {
         metrics: ["revenue", "ebita", "headcount"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
-        periods: (0..36).map(|k| first.shift(k)).collect(),
-        view: View::Restated,
+        periods,
+        view,
         structure: None,
         node: None,
         depth: 2,
         basis: Basis::Reported,
-    };
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| {
-            let engine = Engine::new(&model).unwrap();
-            let table = FactTable::from_model(&model, &engine).unwrap();
-            fast_rollup(&engine, &table, &query).unwrap().values().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
-        })
-    };
-    assert_eq!(run(1), run(2));
+    }
+}
+
+/// The bits of every cell of the fast path's answer, computed on `threads` threads.
+fn answer_bits(model: &holdco_core::Model, query: &FastQuery, threads: usize) -> Vec<Option<u64>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| {
+        let engine = Engine::new(model).unwrap();
+        let table = FactTable::from_model(model, &engine).unwrap();
+        fast_rollup(&engine, &table, query).unwrap().values().map(|v| v.map(f64::to_bits)).collect()
+    })
 }
 
 #[test]
@@ -222,23 +229,7 @@ fn fast_path_with_gaps_is_bit_identical_on_one_and_two_threads() {
     });
     let first = Period::parse("2015-04", model.group.calendar()).unwrap();
     for view in [View::Reported, View::Restated, View::Organic] {
-        let query = FastQuery {
-            metrics: ["revenue", "ebita", "headcount"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
-            periods: (0..36).rev().map(|k| first.shift(k)).collect(),
-            view,
-            structure: None,
-            node: None,
-            depth: 2,
-            basis: Basis::Reported,
-        };
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| {
-                let engine = Engine::new(&model).unwrap();
-                let table = FactTable::from_model(&model, &engine).unwrap();
-                fast_rollup(&engine, &table, &query).unwrap().values().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
-            })
-        };
-        assert_eq!(run(1), run(2), "{view}");
+        let query = three_metrics((0..36).rev().map(|k| first.shift(k)).collect(), view);
+        assert_eq!(answer_bits(&model, &query, 1), answer_bits(&model, &query, 2), "{view}");
     }
 }
