@@ -908,7 +908,7 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
                 *ebita = *gross;
             }
         }
-        for t in (0..years).filter(|_| fused.is_none() && !vector_done) {
+        for t in (0..years).filter(|_| fused.is_none()) {
             // Growth: this part's score, with the common factor's share if any.
             match correlation {
                 Correlation::Matrix(_) => s.z.copy_from_slice(&s.raw[(u * years + t) * len..(u * years + t + 1) * len]),
@@ -959,16 +959,14 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             let state = YearState { pv: &mut s.pv, lost: &mut s.lost, gross: &mut s.gross, ebita: &mut s.ebita, fan_revenue: fan_r, fan_ebita: fan_e };
             year(&s.revenue, &s.margin, &s.keep, report, cash, state);
             if !dcf && t == multiple_year {
-                {
-                    let df = &s.discount_factors[..len];
-                    let x = match part.basis {
-                        Basis::Ebita => &s.gross,
-                        Basis::Revenue => &s.revenue,
-                    };
-                    for p in 0..len {
-                        s.pv[p] = s.multiple[p] * x[p] * df[p];
-                        s.lost[p] = s.pv[p] * (1.0 - s.keep[p]);
-                    }
+                let df = &s.discount_factors[..len];
+                let x = match part.basis {
+                    Basis::Ebita => &s.gross,
+                    Basis::Revenue => &s.revenue,
+                };
+                for p in 0..len {
+                    s.pv[p] = s.multiple[p] * x[p] * df[p];
+                    s.lost[p] = s.pv[p] * (1.0 - s.keep[p]);
                 }
             }
         }
