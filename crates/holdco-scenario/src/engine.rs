@@ -365,8 +365,8 @@ struct Scratch {
     w: Vec<f64>,
     g: Vec<f64>,
     c: Vec<f64>,
-    /// Keys of a part's yearly growth stream and the block's first draw (and of the next
-    /// part's, when two go through the vector kernel together).
+    /// Keys of a part's yearly growth stream and the block's first draw, and of the next
+    /// part's when two go through the vector kernel together.
     keys: Vec<(u64, u64)>,
     keys2: Vec<(u64, u64)>,
     /// The second part's margin, revenue and discounted cash in the vector kernel.
@@ -466,9 +466,10 @@ fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option
 /// the general loop of [`block_body`]; products that are added go through fused
 /// multiply-adds (`mul_add`, correctly rounded on every platform: the processor's
 /// instruction or libm's), as in the AVX-512 kernel [`vector::fused_parts`], so both give the
-/// same bits. (Keeping revenue and cash in
-/// registers across the years, eight paths at a time, was tried: slower, the compiler then
-/// keeps the yearly sums' updates out of vector registers or checks bounds in the loop.)
+/// same bits. (Keeping revenue and cash in registers across the years in portable code,
+/// eight paths at a time, was tried: slower, the compiler then kept the yearly sums'
+/// updates out of vector registers or checked bounds in the loop; the AVX-512 kernel does
+/// it with explicit vector instructions.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // indexed loops: one index for six slices
 fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), report: f64, cash: &[f64], margin: &[f64], revenue: &mut [f64], fan: (&mut [f64], &mut [f64]), pv: &mut [f64]) {
