@@ -203,8 +203,9 @@ unsafe fn std_normal_fma(x: u32) -> f64 {
 #[inline(always)]
 fn normal_of(x: u32, fma: impl Fn(f32, f32, f32) -> f32) -> f64 {
     let (octave, w) = octave_and_w(x);
-    // Not below zero (the polynomial may cross it by 5e-7 next to p = 1/2), so the draws
-    // stay monotone across the middle; then the sign by XOR, positive for the upper half.
+    // Not below zero (a guard: next to p = 1/2 the polynomial is within 5e-7 of zero, and a
+    // sign change there would break monotonicity across the middle); then the sign by XOR,
+    // positive for the upper half.
     let z = octave_polynomial(octave, w, fma).max(0.0);
     f64::from(f32::from_bits(z.to_bits() ^ (!x & 0x8000_0000)))
 }
