@@ -1146,18 +1146,30 @@ struct ChunkStats {
     diff: Option<DiffStats>,
 }
 
-fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64) -> ChunkStats {
+/// What a worker reuses from chunk to chunk: scratch arrays and block results (every
+/// array is written before it is read, so what a previous chunk left does not matter).
+struct Workspace {
+    scratch: Scratch,
+    outs: Vec<BlockOut>,
+    d: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(projections: &[&Projection]) -> Workspace {
+        Workspace { scratch: Scratch::default(), outs: projections.iter().map(|p| BlockOut::new(p)).collect(), d: vec![0.0; BLOCK] }
+    }
+}
+
+fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64, work: &mut Workspace) -> ChunkStats {
     let mut stats: Vec<Stats> = projections.iter().map(|p| Stats::new(p)).collect();
     let mut diff = (projections.len() > 1).then(DiffStats::new);
-    let mut outs: Vec<BlockOut> = projections.iter().map(|p| BlockOut::new(p)).collect();
-    let mut scratch = Scratch::default();
-    let mut d = vec![0.0; BLOCK];
+    let Workspace { scratch, outs, d } = work;
     let mut start = first;
     while start < last {
         let len = ((last - start) as usize).min(BLOCK);
         let scores = Random { seed, first: start };
         for (k, projection) in projections.iter().enumerate() {
-            block(projection, &scores, len, &mut scratch, &mut outs[k]);
+            block(projection, &scores, len, scratch, &mut outs[k]);
             stats[k].push(&outs[k]);
         }
         if let Some(diff) = &mut diff {
@@ -1192,7 +1204,7 @@ pub fn simulate(projections: &[&Projection], paths: u64, seed: u64, progress: &(
     while next < chunks {
         let wave_end = (next + WAVE).min(chunks);
         let results: Vec<ChunkStats> =
-            (next..wave_end).into_par_iter().map(|c| run_chunk(projections, seed, c * CHUNK, ((c + 1) * CHUNK).min(paths))).collect();
+            (next..wave_end).into_par_iter().map_init(|| Workspace::new(projections), |work, c| run_chunk(projections, seed, c * CHUNK, ((c + 1) * CHUNK).min(paths), work)).collect();
         for chunk in &results {
             for (a, b) in total.stats.iter_mut().zip(&chunk.stats) {
                 a.merge(b);
