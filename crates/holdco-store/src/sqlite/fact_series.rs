@@ -6,7 +6,7 @@
 //! the series rows (less their superseded positions, which such a store does not have) are
 //! exactly the current facts. Otherwise the callers use [`crate::Store::load`].
 
-use super::{corrupt, database, KeyColumns};
+use super::{corrupt, database, Currencies, KeyColumns};
 use crate::{StoreError, StoredSeries};
 use holdco_core::columnar::{FactTable, FactTableBuilder, SeriesKey};
 use holdco_core::rollup::Engine;
@@ -114,22 +114,8 @@ fn decode(raw: &RawSeries) -> Result<StoredSeries, StoreError> {
         None => None,
         Some(text) => {
             let pairs: Vec<(Option<String>, Option<String>)> = crate::merge::decode("facts", text)?;
-            let mut parsed: Vec<(String, Currency)> = Vec::new();
-            let mut list = Vec::with_capacity(pairs.len());
-            for (code, _) in pairs {
-                list.push(match code {
-                    None => None,
-                    Some(code) => match parsed.iter().find(|(text, _)| *text == code) {
-                        Some((_, c)) => Some(c.clone()),
-                        None => {
-                            let c = Currency::parse(&code).map_err(corrupt)?;
-                            parsed.push((code, c.clone()));
-                            Some(c)
-                        }
-                    },
-                });
-            }
-            Some(list)
+            let mut parsed = Currencies::default();
+            Some(pairs.into_iter().map(|(code, _)| code.map(|code| parsed.get(code)).transpose()).collect::<Result<Vec<_>, _>>()?)
         }
     };
     if values.len() != starts.len() || currencies.as_ref().is_some_and(|c| c.len() != starts.len())

@@ -765,25 +765,11 @@ impl<'a> KeyColumns<'a> {
         KeyColumns {
             unit: key.unit.as_str(),
             period_start: i64::from(key.period.start),
-            granularity: match key.period.granularity {
-                Granularity::Month => "month",
-                Granularity::Quarter => "quarter",
-                Granularity::Year => "year",
-            },
+            granularity: granularity_text(key.period.granularity),
             metric: key.metric.as_str(),
             counterparty: key.counterparty.as_ref().map_or("", UnitId::as_str),
-            basis: match key.basis {
-                Basis::Reported => 0,
-                Basis::Restated { .. } => 1,
-                Basis::Plan => 2,
-                Basis::Estimate => 3,
-            },
-            structure: match key.basis {
-                Basis::Restated { structure } => {
-                    Cow::Owned(structure.format("%Y-%m-%d").to_string())
-                }
-                _ => Cow::Borrowed(""),
-            },
+            basis: basis_columns(key.basis).0,
+            structure: basis_columns(key.basis).1,
         }
     }
 
@@ -808,12 +794,7 @@ impl<'a> KeyColumns<'a> {
                 self.period_start
             ))
         })?;
-        let granularity = match self.granularity {
-            "month" => Granularity::Month,
-            "quarter" => Granularity::Quarter,
-            "year" => Granularity::Year,
-            other => return Err(corrupt(format!("unknown granularity `{other}`"))),
-        };
+        let granularity = parse_granularity(self.granularity)?;
         let basis = match self.basis {
             0 => Basis::Reported,
             1 => Basis::Restated {
@@ -860,6 +841,52 @@ impl<'a> KeyColumns<'a> {
             self.structure.as_ref(),
             revision,
         )
+    }
+}
+
+/// A granularity as the facts table stores it.
+fn granularity_text(granularity: Granularity) -> &'static str {
+    match granularity {
+        Granularity::Month => "month",
+        Granularity::Quarter => "quarter",
+        Granularity::Year => "year",
+    }
+}
+
+/// A granularity from the facts table's text.
+fn parse_granularity(text: &str) -> Result<Granularity, StoreError> {
+    match text {
+        "month" => Ok(Granularity::Month),
+        "quarter" => Ok(Granularity::Quarter),
+        "year" => Ok(Granularity::Year),
+        other => Err(corrupt(format!("unknown granularity `{other}`"))),
+    }
+}
+
+/// A basis as the facts table stores it: its code and the structure date (empty unless
+/// restated).
+fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
+    match basis {
+        Basis::Reported => (0, Cow::Borrowed("")),
+        Basis::Restated { structure } => (1, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
+        Basis::Plan => (2, Cow::Borrowed("")),
+        Basis::Estimate => (3, Cow::Borrowed("")),
+    }
+}
+
+/// Currency codes read from the store, each parsed once.
+#[derive(Default)]
+struct Currencies(Vec<(String, Currency)>);
+
+impl Currencies {
+    /// The currency of a stored code.
+    fn get(&mut self, code: String) -> Result<Currency, StoreError> {
+        if let Some((_, currency)) = self.0.iter().find(|(text, _)| *text == code) {
+            return Ok(currency.clone());
+        }
+        let currency = Currency::parse(&code).map_err(corrupt)?;
+        self.0.push((code, currency.clone()));
+        Ok(currency)
     }
 }
 

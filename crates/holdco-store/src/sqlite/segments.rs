@@ -4,13 +4,14 @@
 //!
 //! The `fact_revisions` table is the revision log; see the migration for how the two combine.
 
-use super::{corrupt, database, KeyColumns};
+use super::{basis_columns, corrupt, database, granularity_text, parse_granularity, Currencies, KeyColumns};
 use crate::merge;
 use crate::{store_origin, FactRevision, StoreError};
 use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period};
 use holdco_core::Fact;
 use holdco_core::format::fact_columns::{FactColumns, NONE};
 use rusqlite::{params, Connection, Transaction};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -257,7 +258,7 @@ pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Ve
                 *flag = false;
             }
         }
-        let mut currencies: Vec<(String, Currency)> = Vec::new();
+        let mut currencies = Currencies::default();
         for (position, start) in starts.into_iter().enumerate() {
             if !live[position] || only.is_some_and(|key| key.period.start != start) {
                 continue;
@@ -266,17 +267,7 @@ pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Ve
                 Some(pairs) => pairs[position].clone(),
                 None => (None, None),
             };
-            let currency = match currency {
-                None => None,
-                Some(code) => match currencies.iter().find(|(text, _)| *text == code) {
-                    Some((_, parsed)) => Some(parsed.clone()),
-                    None => {
-                        let parsed = Currency::parse(&code).map_err(corrupt)?;
-                        currencies.push((code, parsed.clone()));
-                        Some(parsed)
-                    }
-                },
-            };
+            let currency = currency.map(|code| currencies.get(code)).transpose()?;
             facts.push(SegmentFact {
                 fact: Fact {
                     key: FactKey {
@@ -369,31 +360,19 @@ pub(super) fn write_columns(
     calendar: FiscalCalendar,
 ) -> Result<(), StoreError> {
     let failed = database("writing facts");
-    let granularity = |g: Granularity| match g {
-        Granularity::Month => "month",
-        Granularity::Quarter => "quarter",
-        Granularity::Year => "year",
-    };
-    let basis = |b: Basis| -> (i64, String) {
-        match b {
-            Basis::Reported => (0, String::new()),
-            Basis::Restated { structure } => (1, structure.format("%Y-%m-%d").to_string()),
-            Basis::Plan => (2, String::new()),
-            Basis::Estimate => (3, String::new()),
-        }
-    };
+
     // Rows go in primary-key order, so the B-tree only ever appends.
-    let mut ordered: Vec<(&str, &str, &str, &str, i64, String, usize)> = columns
+    let mut ordered: Vec<(&str, &str, &str, &str, i64, Cow<str>, usize)> = columns
         .series
         .iter()
         .enumerate()
         .filter(|(series, _)| !columns.rows(*series).is_empty())
         .map(|(series, s)| {
-            let (code, structure) = basis(s.basis);
+            let (code, structure) = basis_columns(s.basis);
             let counterparty = if s.counterparty == NONE { "" } else { columns.units[s.counterparty as usize].as_str() };
             (
                 columns.units[s.unit as usize].as_str(),
-                granularity(s.granularity),
+                granularity_text(s.granularity),
                 columns.metrics[s.metric as usize].as_str(),
                 counterparty,
                 code,
@@ -490,23 +469,14 @@ fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar)
 /// superseded facts.
 pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> Result<Option<Vec<bool>>, StoreError> {
     let failed = database("reading facts");
-    let granularity = |g: Granularity| match g {
-        Granularity::Month => "month",
-        Granularity::Quarter => "quarter",
-        Granularity::Year => "year",
-    };
     let mut by_key: FastMap<(String, &str, String, String, i64, String), usize> = FastMap::default();
     for (series, s) in columns.series.iter().enumerate() {
-        let (basis, structure) = match s.basis {
-            Basis::Reported => (0, String::new()),
-            Basis::Restated { structure } => (1, structure.format("%Y-%m-%d").to_string()),
-            Basis::Plan => (2, String::new()),
-            Basis::Estimate => (3, String::new()),
-        };
+        let (basis, structure) = basis_columns(s.basis);
+        let structure = structure.into_owned();
         let counterparty = if s.counterparty == NONE { String::new() } else { columns.units[s.counterparty as usize].to_string() };
         let key = (
             columns.units[s.unit as usize].to_string(),
-            granularity(s.granularity),
+            granularity_text(s.granularity),
             columns.metrics[s.metric as usize].to_string(),
             counterparty,
             basis,
@@ -524,12 +494,7 @@ pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> 
         if text(9)? != "[]" {
             return Ok(None);
         }
-        let granularity = match text(1)? {
-            "month" => "month",
-            "quarter" => "quarter",
-            "year" => "year",
-            other => return Err(corrupt(format!("unknown granularity `{other}`"))),
-        };
+        let granularity = granularity_text(parse_granularity(text(1)?)?);
         let basis = row.get::<_, i64>(4).map_err(&failed)?;
         let key = (text(0)?.to_string(), granularity, text(2)?.to_string(), text(3)?.to_string(), basis, text(5)?.to_string());
         let Some(series) = by_key.get(&key) else { return Ok(None) };
