@@ -8,7 +8,7 @@
 //! blank lines, odd headers) — and the caller then uses [`super::read_model`], whose
 //! diagnostics are the reference. So this path never has to report a problem itself.
 
-use super::fast_facts::{field, parse_date, prepare, Chunk, Layout, CHUNK_BYTES};
+use super::fast_facts::{field, interned, parse_date, prepare, quick_basis, Chunk, Layout, CHUNK_BYTES};
 use super::{csv_files::parse_number, is_model_file, read_model, ModelFiles, FACTS_FILE};
 use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{Basis, Fact, FactKey, Model, Origin};
@@ -295,6 +295,15 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
+/// The number of a text within a chunk, once `valid` accepts it (asked on its first sight
+/// only); `None` when it does not.
+fn checked_number<'a>(table: &mut FxHashMap<&'a str, u32>, texts: &mut Vec<&'a str>, text: &'a str, valid: impl FnOnce(&str) -> bool) -> Option<u32> {
+    match table.get(text) {
+        Some(number) => Some(*number),
+        None => valid(text).then(|| number(table, texts, text)),
+    }
+}
+
 /// Numbers a text within a chunk.
 fn number<'a>(table: &mut FxHashMap<&'a str, u32>, texts: &mut Vec<&'a str>, text: &'a str) -> u32 {
     *table.entry(text).or_insert_with(|| {
@@ -390,13 +399,7 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         let unit = if same(unit_text, last_unit.0) {
             last_unit.1
         } else {
-            let unit = match units.get(unit_text) {
-                Some(unit) => *unit,
-                None => {
-                    UnitId::parse(unit_text).ok()?;
-                    number(&mut units, &mut out.units, unit_text)
-                }
-            };
+            let unit = checked_number(&mut units, &mut out.units, unit_text, |t| UnitId::parse(t).is_ok())?;
             last_unit = (unit_text, unit);
             unit
         };
@@ -404,14 +407,7 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         let period = match last_period {
             (text, Some(period)) if same(text, period_text) => period,
             _ => {
-                let period = match periods.get(period_text) {
-                    Some(period) => *period,
-                    None => {
-                        let period = Period::parse(period_text, calendar).ok()?;
-                        periods.insert(period_text, period);
-                        period
-                    }
-                };
+                let period = interned(&mut periods, period_text, |t| Period::parse(t, calendar))?;
                 last_period = (period_text, Some(period));
                 period
             }
@@ -423,54 +419,23 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         } else if out.metrics.first().is_some_and(|text| same(text, metric_text)) {
             0
         } else {
-            match metrics.get(metric_text) {
-                Some(metric) => *metric,
-                None => {
-                    MetricId::parse(metric_text).ok()?;
-                    number(&mut metrics, &mut out.metrics, metric_text)
-                }
-            }
+            checked_number(&mut metrics, &mut out.metrics, metric_text, |t| MetricId::parse(t).is_ok())?
         };
         last_metric = metric;
         let value = parse_value(get(3)?)?;
         let currency = match get(4) {
             None => NONE,
-            Some(text) => match currencies.get(text) {
-                Some(currency) => *currency,
-                None => {
-                    Currency::parse(text).ok()?;
-                    number(&mut currencies, &mut out.currencies, text)
-                }
-            },
+            Some(text) => checked_number(&mut currencies, &mut out.currencies, text, |t| Currency::parse(t).is_ok())?,
         };
         let counterparty = match get(5) {
             None => NONE,
-            Some(text) => match units.get(text) {
-                Some(unit) => *unit,
-                None => {
-                    UnitId::parse(text).ok()?;
-                    number(&mut units, &mut out.units, text)
-                }
-            },
+            Some(text) => checked_number(&mut units, &mut out.units, text, |t| UnitId::parse(t).is_ok())?,
         };
         let structure = match get(7) {
             None => None,
-            Some(text) => Some(match dates.get(text) {
-                Some(date) => *date,
-                None => {
-                    let date = parse_date(text).ok()?;
-                    dates.insert(text, date);
-                    date
-                }
-            }),
+            Some(text) => Some(interned(&mut dates, text, parse_date)?),
         };
-        let basis = match (get(6).unwrap_or("reported"), structure) {
-            ("reported", None) => Basis::Reported,
-            ("plan", None) => Basis::Plan,
-            ("estimate", None) => Basis::Estimate,
-            ("restated", Some(structure)) => Basis::Restated { structure },
-            _ => return None,
-        };
+        let basis = quick_basis(get(6), structure)?;
         if let Some(text) = get(8) {
             if out.source.is_empty() {
                 out.source.resize(out.starts.len(), NONE);

@@ -174,7 +174,8 @@ struct Interned<'a> {
     dates: FxHashMap<&'a str, NaiveDate>,
 }
 
-fn interned<'a, T: Clone>(
+/// The parsed value of a text, parsed on its first sight only.
+pub(super) fn interned<'a, T: Clone>(
     table: &mut FxHashMap<&'a str, T>,
     text: &'a str,
     parse: impl FnOnce(&str) -> Result<T, String>,
@@ -185,6 +186,18 @@ fn interned<'a, T: Clone>(
     let value = parse(text).ok()?;
     table.insert(text, value.clone());
     Some(value)
+}
+
+/// The basis of a row from its `basis` and `structure` fields when they make a valid pair
+/// (`None` sends the row to the reference parser, which says what is wrong).
+pub(super) fn quick_basis(text: Option<&str>, structure: Option<NaiveDate>) -> Option<Basis> {
+    match (text.unwrap_or("reported"), structure) {
+        ("reported", None) => Some(Basis::Reported),
+        ("plan", None) => Some(Basis::Plan),
+        ("estimate", None) => Some(Basis::Estimate),
+        ("restated", Some(structure)) => Some(Basis::Restated { structure }),
+        _ => None,
+    }
 }
 
 /// Parses the rows of one chunk; None when any line needs the csv-crate reader.
@@ -216,13 +229,7 @@ fn parse_chunk<'a>(path: &str, layout: &Layout, chunk: &Chunk<'a>, calendar: Fis
             Some(text) => Some(interned(&mut tables.dates, text, parse_date)?),
             None => None,
         };
-        let basis = match (get(6).unwrap_or("reported"), structure) {
-            ("reported", None) => Basis::Reported,
-            ("plan", None) => Basis::Plan,
-            ("estimate", None) => Basis::Estimate,
-            ("restated", Some(structure)) => Basis::Restated { structure },
-            _ => return None,
-        };
+        let basis = quick_basis(get(6), structure)?;
         let source = get(8).map(str::to_string);
         let line = chunk.first_line + offset as u32;
         facts.push(Fact {
