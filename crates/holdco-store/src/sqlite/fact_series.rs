@@ -189,14 +189,8 @@ pub(super) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTabl
             None => None,
         };
         let mut first_row = 0;
+        let currency_at = |r: usize| foreign_currency(stored, r, &model.group.currency);
         for row in 0..=stored.starts.len() {
-            let currency_at = |r: usize| {
-                stored
-                    .currencies
-                    .as_ref()
-                    .and_then(|c| c[r].as_ref())
-                    .filter(|c| **c != model.group.currency)
-            };
             if row == stored.starts.len()
                 || (row > first_row && currency_at(row) != currency_at(first_row))
             {
@@ -222,13 +216,7 @@ pub(super) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTabl
     let clock = std::time::Instant::now();
     for (series_key, index, first) in keyed {
         let stored = &series[index];
-        let currency_at = |r: usize| {
-            stored
-                .currencies
-                .as_ref()
-                .and_then(|c| c[r].as_ref())
-                .filter(|c| **c != model.group.currency)
-        };
+        let currency_at = |r: usize| foreign_currency(stored, r, &model.group.currency);
         let currency = currency_at(first);
         for row in first..stored.starts.len() {
             if row > first && currency_at(row) != currency {
@@ -247,6 +235,11 @@ pub(super) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTabl
     let table = builder.finish(engine).ok();
     profile("table", clock);
     table
+}
+
+/// The currency of row `row` of a stored series when it is not the group's.
+fn foreign_currency<'a>(stored: &'a StoredSeries, row: usize, group: &Currency) -> Option<&'a Currency> {
+    stored.currencies.as_ref().and_then(|c| c[row].as_ref()).filter(|c| *c != group)
 }
 
 /// With HOLDCO_PROFILE set, the time a phase took (as the core's columnar path prints).
