@@ -333,20 +333,29 @@ fn suggestion(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
 }
 
 /// A lower-triangular `L` with `L L^T = m`, for correlating normal scores: `z = L e` has
-/// correlation `m` when `e` are independent standard normals. A Cholesky factorisation that
-/// also works for positive *semi*definite matrices (perfectly correlated or redundant
-/// variables): a pivot below 1e-10 of its diagonal entry is set to zero along with its
-/// column, which for a PSD matrix reproduces `m` to about 1e-10. `m` should pass [`check`];
-/// it is read as in [`nearest_correlation`] and never causes a panic.
+/// correlation `m` when `e` are independent standard normals. Also for positive
+/// *semi*definite matrices (perfectly correlated or redundant variables). A well-conditioned
+/// matrix (every Cholesky pivot at least 1e-6 of its diagonal entry) takes the Cholesky
+/// factorisation; otherwise a small pivot would be divided by (an error of 1e-16 in it
+/// grows to 1e-8 in `L L^T` and more), so `L` comes from the eigen-decomposition instead:
+/// `B = V diag(sqrt(max(lambda, 0)))` and `L = R^T` from the QR factorisation of `B^T`,
+/// accurate to about 1e-14 whatever the rank. `m` should pass [`check`]; it is read as in
+/// [`nearest_correlation`] and never causes a panic.
 pub fn factor(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let (a, n) = symmetric_flat(m);
+    let l = cholesky(&a, n).unwrap_or_else(|| semidefinite_factor(a, n));
+    to_rows(&l, n)
+}
+
+/// The Cholesky factor (row-major), or `None` when a pivot falls below 1e-6 of its
+/// diagonal entry.
+fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for j in 0..n {
         let diagonal = a[j * n + j];
         let pivot = diagonal - (0..j).map(|k| l[j * n + k] * l[j * n + k]).sum::<f64>();
-        if pivot <= 1e-10 * diagonal.abs().max(1.0) {
-            // Variable j is (numerically) a combination of the earlier ones: no new factor.
-            continue;
+        if !(pivot >= 1e-6 * diagonal.abs().max(1.0)) {
+            return None;
         }
         let root = pivot.sqrt();
         l[j * n + j] = root;
@@ -355,7 +364,52 @@ pub fn factor(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
             l[i * n + j] = (a[i * n + j] - sum) / root;
         }
     }
-    to_rows(&l, n)
+    Some(l)
+}
+
+/// A lower-triangular factor of a symmetric positive semidefinite matrix (row-major): with
+/// `B = V diag(sqrt(max(lambda, 0)))` from the eigen-decomposition, `B B^T` is the matrix
+/// (negative eigenvalues from rounding clipped), and Householder QR of `B^T = Q R` gives
+/// `B B^T = R^T R`, so `L = R^T` (rows of `R` negated where needed so the diagonal is
+/// not negative).
+fn semidefinite_factor(a: Vec<f64>, n: usize) -> Vec<f64> {
+    let (values, vectors) = jacobi(a, n, true);
+    // c = B^T: c[k][i] = V[i][k] sqrt(lambda_k).
+    let mut c = vec![0.0; n * n];
+    for k in 0..n {
+        let scale = values[k].max(0.0).sqrt();
+        for i in 0..n {
+            c[k * n + i] = vectors[i * n + k] * scale;
+        }
+    }
+    for j in 0..n {
+        let norm = (j..n).map(|i| c[i * n + j] * c[i * n + j]).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        let alpha = if c[j * n + j] > 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (j..n).map(|i| c[i * n + j]).collect();
+        v[0] -= alpha;
+        let v_norm2: f64 = v.iter().map(|x| x * x).sum();
+        if v_norm2 == 0.0 {
+            continue;
+        }
+        for col in j..n {
+            let dot: f64 = v.iter().enumerate().map(|(r, vr)| vr * c[(j + r) * n + col]).sum();
+            let f = 2.0 * dot / v_norm2;
+            for (r, vr) in v.iter().enumerate() {
+                c[(j + r) * n + col] -= f * vr;
+            }
+        }
+    }
+    let mut l = vec![0.0; n * n];
+    for j in 0..n {
+        let sign = if c[j * n + j] < 0.0 { -1.0 } else { 1.0 };
+        for i in j..n {
+            l[i * n + j] = sign * c[j * n + i];
+        }
+    }
+    l
 }
 
 #[cfg(test)]
@@ -470,6 +524,7 @@ mod tests {
             let symmetric: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| if i <= j { c[i][j] } else { c[j][i] }).collect()).collect();
             prop_assert!(check(&symmetric).is_ok(), "{:?}", check(&symmetric));
             let l = factor(&symmetric);
+            prop_assert!(l.iter().enumerate().all(|(i, row)| row[i + 1..].iter().all(|v| *v == 0.0)), "L is lower triangular");
             prop_assert!(distance(&product(&l), &symmetric) < 1e-8);
         }
     }
