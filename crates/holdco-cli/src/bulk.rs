@@ -2,7 +2,7 @@
 //! core's parallel validation (the same problems in the same order as the one-table check,
 //! in a fraction of the time on folders of millions of facts).
 
-use crate::folder;
+use holdco_folder as folder;
 use anyhow::{Context, Result};
 use holdco_core::format::fact_columns::{read_model_columns, FactColumns};
 use holdco_core::format::{read_model, ModelFiles};

@@ -1,6 +1,6 @@
 //! One function per subcommand: read inputs, call the core, render.
 
-use crate::folder;
+use holdco_folder as folder;
 use crate::render::{self, align_right, number, Output};
 use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::NaiveDate;

@@ -3,7 +3,6 @@
 
 mod bulk;
 mod commands;
-mod folder;
 mod render;
 mod scenario_commands;
 mod strategy_commands;

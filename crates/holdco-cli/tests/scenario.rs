@@ -11,16 +11,7 @@ use common::{example, holdco};
 /// Copies the example's model files, scenarios included, into `dir/model`.
 fn example_copy(dir: &Path) -> PathBuf {
     let target = dir.join("model");
-    for sub in ["facts", "scenarios"] {
-        std::fs::create_dir_all(target.join(sub)).unwrap();
-        for entry in std::fs::read_dir(example().join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, target.join(sub).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    for name in ["group.toml", "timeline.toml", "strategy.toml", "assessments.csv", "capital.toml"] {
-        std::fs::copy(example().join(name), target.join(name)).unwrap();
-    }
+    holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
     target
 }
 

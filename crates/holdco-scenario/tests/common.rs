@@ -1,28 +1,15 @@
 //! Loading the bundled Alibaba example and building small projections by hand.
 
-use holdco_core::format::{is_model_file, read_model, ModelFiles};
+use holdco_core::format::{read_model, ModelFiles};
 use holdco_core::Model;
 use holdco_scenario::dist::Dist;
 use holdco_scenario::engine::{Correlation, Method, Part, Projection, Var};
 use std::path::Path;
 
-/// The example folder's files (facts and scenarios included).
+/// The example folder's model files (facts and scenarios included), read as the command
+/// line reads a folder.
 pub fn example_files() -> ModelFiles {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba");
-    let mut files = ModelFiles::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if entry.path().is_dir() && (name == "facts" || name == "scenarios") {
-            for inner in std::fs::read_dir(entry.path()).unwrap() {
-                let inner = inner.unwrap();
-                files.insert(format!("{name}/{}", inner.file_name().to_string_lossy()), std::fs::read(inner.path()).unwrap());
-            }
-        } else if is_model_file(&name) {
-            files.insert(name, std::fs::read(entry.path()).unwrap());
-        }
-    }
-    files
+    holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")).expect("the example folder reads")
 }
 
 /// The example model.

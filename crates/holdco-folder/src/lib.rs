@@ -1,4 +1,6 @@
-//! Reading a model folder from disk into [`ModelFiles`] and writing one back.
+//! Reading a model folder from disk into [`ModelFiles`] and writing one back: the file
+//! IO that `holdco-core` (pure) leaves to its callers, shared by the command-line tool and
+//! the test suites that load the bundled example.
 
 use anyhow::{bail, Context, Result};
 use holdco_core::format::{is_model_file, ModelFiles};
