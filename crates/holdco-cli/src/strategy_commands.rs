@@ -170,8 +170,7 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             eprintln!("loosen one of them in capital.toml or strategy.toml and run `holdco plan` again");
             return Ok(ExitCode::from(1));
         }
-        Err(PlanError::Unbounded) => bail!("the plan is unbounded: give every tranche an amount"),
-        Err(PlanError::Solver(message)) => bail!("the solver failed: {message}"),
+        Err(other) => bail!("the plan cannot be made: {other}"),
     };
     if let Some(path) = &args.svg {
         let order: Vec<String> = documents.strategy.as_ref().map(|s| s.classes.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();

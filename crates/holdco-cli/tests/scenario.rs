@@ -99,3 +99,24 @@ fn scenario_files_round_trip_through_the_store() {
         assert_eq!(std::fs::read(out.join("scenarios").join(name)).unwrap(), std::fs::read(example().join("scenarios").join(name)).unwrap(), "{name}");
     }
 }
+
+#[test]
+fn an_infeasible_capital_plan_is_left_to_plan_and_stops_only_the_scenarios_that_need_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = example_copy(dir.path());
+    let capital = model.join("capital.toml");
+    let text = std::fs::read_to_string(&capital).unwrap() + "\n[[floor]]\nunit = \"xianyu\"\namount = 5000\nyears = [2025, 2025]\n";
+    std::fs::write(&capital, text).unwrap();
+    let db = dir.path().join("none.db");
+    // The model still loads: check passes and plan names the conflict (exit 1).
+    holdco(&db).arg("check").arg(&model).assert().success();
+    holdco(&db).arg("--model").arg(&model).arg("plan").assert().code(1).stderr(predicate::str::contains("floor of xianyu in 2025"));
+    // A scenario that takes capital from the plan says why it cannot run, and where to look.
+    holdco(&db)
+        .arg("--model")
+        .arg(&model)
+        .args(["scenario", "run", "keep-cloud", "--paths", "1000"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("capital plan cannot be solved").and(predicate::str::contains("holdco plan")));
+}

@@ -11,14 +11,7 @@ use common::{example, holdco};
 /// Copies the model files of the example (not its tools or docs) into `dir/model`.
 fn example_copy(dir: &Path) -> PathBuf {
     let target = dir.join("model");
-    std::fs::create_dir_all(target.join("facts")).unwrap();
-    for name in ["group.toml", "timeline.toml", "strategy.toml", "assessments.csv", "capital.toml"] {
-        std::fs::copy(example().join(name), target.join(name)).unwrap();
-    }
-    for entry in std::fs::read_dir(example().join("facts")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, target.join("facts").join(path.file_name().unwrap())).unwrap();
-    }
+    holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
     target
 }
 

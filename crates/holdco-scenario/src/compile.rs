@@ -66,6 +66,17 @@ pub fn branch(model: &Model, scenario: &Scenario) -> Model {
 
 /// Compiles a scenario. Every problem is returned (file, line, field, what was expected).
 pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Diagnostic>> {
+    compile_with(model, scenario, true)
+}
+
+/// [`compile`], for checking the scenario's files: a capital plan that cannot be solved is
+/// the plan's problem (`holdco plan` names the conflicting constraints), not the file's, so
+/// it does not make the scenario invalid and the model still loads.
+pub(crate) fn check(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Diagnostic>> {
+    compile_with(model, scenario, false)
+}
+
+fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem: bool) -> Result<Projection, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let calendar = model.group.calendar();
     // Horizon.
@@ -176,7 +187,8 @@ pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Dia
                     *capital.entry((unit, t)).or_default() += amount;
                 }
             }
-            Err(message) => {
+            Err(CapitalIssue::Infeasible(_)) if !infeasible_plan_is_a_problem => {}
+            Err(CapitalIssue::Infeasible(message) | CapitalIssue::Other(message)) => {
                 let key = scenario.parts().into_iter().map(|p| format!("unit.{p}.capital_elasticity")).find(|k| scenario.get(k).is_some()).unwrap_or_default();
                 if let Some(a) = scenario.get(&key) {
                     problems.push(at(a, message));
@@ -556,19 +568,28 @@ fn correlation(scenario: &Scenario, parts: &[Part], problems: &mut Vec<Diagnosti
 /// Capital allocated to a unit in a projection year: ((unit, year index), amount).
 type CapitalCell = ((String, usize), f64);
 
+/// Why capital could not be taken from the plan.
+enum CapitalIssue {
+    /// The plan's constraints conflict (or the solver failed): the plan's problem.
+    Infeasible(String),
+    /// The plan is missing or its documents have problems.
+    Other(String),
+}
+
 /// Capital per (unit, projection year index) from the model's capital plan: a calendar year
 /// feeds the projection year that starts in it.
-fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, String> {
+fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, CapitalIssue> {
     let (documents, problems) = holdco_strategy::check(model);
     if let Some(first) = problems.first() {
-        return Err(format!("the capital plan has problems ({}: {}); run `holdco check`", first.file, first.message));
+        return Err(CapitalIssue::Other(format!("the capital plan has problems ({}: {}); run `holdco check`", first.file, first.message)));
     }
     let Some(capital) = documents.capital.as_ref() else {
-        return Err("capital_elasticity needs a capital plan (capital.toml) to take allocations from; add one or drop the elasticity".into());
+        return Err(CapitalIssue::Other("capital_elasticity needs a capital plan (capital.toml) to take allocations from; add one or drop the elasticity".into()));
     };
-    let engine = Engine::new(model).map_err(|e| e.to_string())?;
+    let engine = Engine::new(model).map_err(|e| CapitalIssue::Other(e.to_string()))?;
     let classes = holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
-    let plan = holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes).map_err(|e| format!("the capital plan cannot be solved: {e:?}; run `holdco plan`"))?;
+    let plan = holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes)
+        .map_err(|e| CapitalIssue::Infeasible(format!("the capital plan cannot be solved ({e}); run `holdco plan`")))?;
     let mut out = Vec::new();
     for allocation in &plan.allocation {
         if let Some(t) = periods.iter().position(|p| p.first_day().format("%Y").to_string() == allocation.year.to_string()) {

@@ -29,7 +29,8 @@ use holdco_core::{Diagnostic, Model};
 
 /// Checks every scenario of `model` (which must be valid itself): the files, inheritance,
 /// the branch each makes of the timeline, and whether each can be projected and valued.
-/// Returns every problem found, each with file, line and field.
+/// Returns every problem found, each with file, line and field. A capital plan that cannot
+/// be solved is left to `holdco plan` (running such a scenario says so).
 pub fn check(model: &Model) -> Vec<Diagnostic> {
     let (scenarios, mut problems) = spec::read_all(model);
     for scenario in scenarios.values() {
@@ -39,7 +40,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
         if problems.iter().any(|p| files.contains(&p.file)) {
             continue;
         }
-        if let Err(found) = compile::compile(model, scenario) {
+        if let Err(found) = compile::check(model, scenario) {
             for diagnostic in found {
                 if !problems.contains(&diagnostic) {
                     problems.push(diagnostic);

@@ -233,6 +233,16 @@ pub enum PlanError {
     Solver(String),
 }
 
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Infeasible(conflict) => write!(f, "infeasible, these constraints conflict: {}", conflict.join("; ")),
+            PlanError::Unbounded => write!(f, "unbounded: give every tranche an amount"),
+            PlanError::Solver(message) => write!(f, "the solver failed: {message}"),
+        }
+    }
+}
+
 /// Drops solver noise around zero (interior-point answers are accurate to about 1e-8 of
 /// the problem's scale); other values are kept as solved, and rounded only for display.
 fn clean(value: f64, scale: f64) -> f64 {
