@@ -354,7 +354,7 @@ fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     for j in 0..n {
         let diagonal = a[j * n + j];
         let pivot = diagonal - (0..j).map(|k| l[j * n + k] * l[j * n + k]).sum::<f64>();
-        if !(pivot >= 1e-6 * diagonal.abs().max(1.0)) {
+        if pivot.is_nan() || pivot < 1e-6 * diagonal.abs().max(1.0) {
             return None;
         }
         let root = pivot.sqrt();

@@ -362,7 +362,9 @@ pub(super) fn write_columns(
     let failed = database("writing facts");
 
     // Rows go in primary-key order, so the B-tree only ever appends.
-    let mut ordered: Vec<(&str, &str, &str, &str, i64, Cow<str>, usize)> = columns
+    // (unit, granularity, metric, counterparty, basis, structure, series): a row's key.
+    type RowKey<'a> = (&'a str, &'a str, &'a str, &'a str, i64, Cow<'a, str>, usize);
+    let mut ordered: Vec<RowKey> = columns
         .series
         .iter()
         .enumerate()
