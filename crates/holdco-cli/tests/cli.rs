@@ -6,23 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{example, holdco};
-
-/// Copies the example into a temporary folder, to break it.
-fn example_copy(dir: &Path) -> PathBuf {
-    let target = dir.join("model");
-    std::fs::create_dir_all(target.join("facts")).unwrap();
-    for entry in walk(&example()) {
-        let relative = entry.strip_prefix(example()).unwrap();
-        if relative.starts_with("tools") || relative.extension().is_some_and(|e| e == "md") {
-            continue;
-        }
-        let to = target.join(relative);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, to).unwrap();
-    }
-    target
-}
+use common::{example, example_copy, holdco};
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -2,18 +2,10 @@
 //! or nothing).
 
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{example, holdco};
-
-/// Copies the example's model files, scenarios included, into `dir/model`.
-fn example_copy(dir: &Path) -> PathBuf {
-    let target = dir.join("model");
-    holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
-    target
-}
+use common::{example, example_copy, holdco};
 
 #[test]
 fn run_compare_and_diff_on_the_imported_example() {

@@ -2,18 +2,10 @@
 //! check, import and export (all or nothing).
 
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{example, holdco};
-
-/// Copies the model files of the example (not its tools or docs) into `dir/model`.
-fn example_copy(dir: &Path) -> PathBuf {
-    let target = dir.join("model");
-    holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
-    target
-}
+use common::{example, example_copy, holdco};
 
 #[test]
 fn classify_and_plan_work_on_the_imported_example() {

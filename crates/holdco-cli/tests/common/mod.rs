@@ -14,3 +14,12 @@ pub fn holdco(db: &Path) -> Command {
     command.arg("--db").arg(db).env_remove("HOLDCO_DB");
     command
 }
+
+/// Copies the example's model files (scenarios included; not its tools, docs or charts) into
+/// `dir/model`, to change them in a test.
+#[allow(dead_code)] // not every test binary changes the example
+pub fn example_copy(dir: &Path) -> PathBuf {
+    let target = dir.join("model");
+    holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
+    target
+}
