@@ -59,15 +59,7 @@ pub(super) fn read(
                 continue;
             }
         }
-        let columns = KeyColumns {
-            unit: super::text(row, 0)?,
-            period_start: 0,
-            granularity: super::text(row, 1)?,
-            metric: super::text(row, 2)?,
-            counterparty: super::text(row, 3)?,
-            basis: row.get::<_, i64>(4).map_err(&failed)?,
-            structure: std::borrow::Cow::Borrowed(super::text(row, 5)?),
-        };
+        let columns = KeyColumns::of_segment(row)?;
         raw.push(RawSeries {
             key: columns.to_key()?,
             periods: super::text(row, 6)?.to_string(),

@@ -773,6 +773,21 @@ impl<'a> KeyColumns<'a> {
         }
     }
 
+    /// The key columns of a segment row (unit, granularity, metric, counterparty, basis,
+    /// structure in columns 0 to 5), borrowed; a segment holds many periods, so the period
+    /// start is 0.
+    fn of_segment(row: &'a Row<'_>) -> Result<Self, StoreError> {
+        Ok(KeyColumns {
+            unit: text(row, 0)?,
+            period_start: 0,
+            granularity: text(row, 1)?,
+            metric: text(row, 2)?,
+            counterparty: text(row, 3)?,
+            basis: row.get::<_, i64>(4).map_err(database("reading facts"))?,
+            structure: Cow::Borrowed(text(row, 5)?),
+        })
+    }
+
     /// Columns 0 to 6 of a facts row, borrowed.
     fn read(row: &'a Row<'_>) -> Result<Self, StoreError> {
         let integer = |index| row.get::<_, i64>(index).map_err(database("reading facts"));

@@ -230,18 +230,9 @@ pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Ve
     .map_err(&failed)?;
     let mut facts = Vec::new();
     while let Some(row) = rows.next().map_err(&failed)? {
-        let integer = |index| row.get::<_, i64>(index).map_err(database("reading facts"));
-        let columns = KeyColumns {
-            unit: super::text(row, 0)?,
-            period_start: 0,
-            granularity: super::text(row, 1)?,
-            metric: super::text(row, 2)?,
-            counterparty: super::text(row, 3)?,
-            basis: integer(4)?,
-            structure: std::borrow::Cow::Borrowed(super::text(row, 5)?),
-        };
+        let columns = KeyColumns::of_segment(row)?;
         let series = columns.to_key()?;
-        let import_id = integer(6)?;
+        let import_id = row.get::<_, i64>(6).map_err(database("reading facts"))?;
         let starts: Vec<i32> = merge::decode("facts", super::text(row, 7)?)?;
         let figures: Vec<f64> = merge::decode("facts", super::text(row, 8)?)?;
         let extras: Option<Vec<(Option<String>, Option<String>)>> = match super::optional_text(row, 9)? {
