@@ -479,6 +479,20 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
     Some(out)
 }
 
+/// The whole-file numbers of a chunk's texts (`table` maps a text to its number; a text
+/// seen for the first time is made a value by `make` and appended to `values`).
+fn renumber<'a, T>(texts: &[&'a str], table: &mut FxHashMap<&'a str, u32>, values: &mut Vec<T>, make: impl Fn(&str) -> T) -> Vec<u32> {
+    texts
+        .iter()
+        .map(|text| {
+            *table.entry(*text).or_insert_with(|| {
+                values.push(make(text));
+                values.len() as u32 - 1
+            })
+        })
+        .collect()
+}
+
 /// Joins the chunks' columns: ids and series renumbered by text, rows laid out series by
 /// series (a counting sort), in chunk order within each series.
 fn merge(chunks: Vec<ChunkColumns<'_>>) -> FactColumns {
@@ -494,50 +508,10 @@ fn merge(chunks: Vec<ChunkColumns<'_>>) -> FactColumns {
     let mut source_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
     let mut currency_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
     for chunk in &chunks {
-        let unit_ids: Vec<u32> = chunk
-            .units
-            .iter()
-            .map(|text| {
-                *units.entry(*text).or_insert_with(|| {
-                    columns.units.push(UnitId::parse(text).expect("checked when read"));
-                    columns.units.len() as u32 - 1
-                })
-            })
-            .collect();
-        let metric_ids: Vec<u32> = chunk
-            .metrics
-            .iter()
-            .map(|text| {
-                *metrics.entry(*text).or_insert_with(|| {
-                    columns.metrics.push(MetricId::parse(text).expect("checked when read"));
-                    columns.metrics.len() as u32 - 1
-                })
-            })
-            .collect();
-        currency_maps.push(
-            chunk
-                .currencies
-                .iter()
-                .map(|text| {
-                    *currencies.entry(*text).or_insert_with(|| {
-                        columns.currencies.push(Currency::parse(text).expect("checked when read"));
-                        columns.currencies.len() as u32 - 1
-                    })
-                })
-                .collect(),
-        );
-        source_maps.push(
-            chunk
-                .sources
-                .iter()
-                .map(|text| {
-                    *sources.entry(*text).or_insert_with(|| {
-                        columns.sources.push(text.to_string());
-                        columns.sources.len() as u32 - 1
-                    })
-                })
-                .collect(),
-        );
+        let unit_ids = renumber(&chunk.units, &mut units, &mut columns.units, |t| UnitId::parse(t).expect("checked when read"));
+        let metric_ids = renumber(&chunk.metrics, &mut metrics, &mut columns.metrics, |t| MetricId::parse(t).expect("checked when read"));
+        currency_maps.push(renumber(&chunk.currencies, &mut currencies, &mut columns.currencies, |t| Currency::parse(t).expect("checked when read")));
+        source_maps.push(renumber(&chunk.sources, &mut sources, &mut columns.sources, str::to_string));
         let series_ids: Vec<u32> = chunk
             .series
             .iter()

@@ -762,14 +762,15 @@ struct KeyColumns<'a> {
 
 impl<'a> KeyColumns<'a> {
     fn of(key: &'a FactKey) -> Self {
+        let (basis, structure) = basis_columns(key.basis);
         KeyColumns {
             unit: key.unit.as_str(),
             period_start: i64::from(key.period.start),
             granularity: granularity_text(key.period.granularity),
             metric: key.metric.as_str(),
             counterparty: key.counterparty.as_ref().map_or("", UnitId::as_str),
-            basis: basis_columns(key.basis).0,
-            structure: basis_columns(key.basis).1,
+            basis,
+            structure,
         }
     }
 
