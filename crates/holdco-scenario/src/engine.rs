@@ -739,8 +739,9 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         Correlation::Factor(rho) => {
             let (a, b) = (rho.sqrt(), (1.0 - rho).sqrt());
             reset(&mut s.factor, years * len, 0.0);
+            let stream = rng::stream_id(FACTOR);
             for (t, f) in s.factor.chunks_exact_mut(len).enumerate() {
-                scores.yearly_normals(rng::stream_id(FACTOR), t, f);
+                scores.yearly_normals(stream, t, f);
                 for x in f.iter_mut() {
                     *x *= a;
                 }
