@@ -2,11 +2,11 @@
 //! core's parallel validation (the same problems in the same order as the one-table check,
 //! in a fraction of the time on folders of millions of facts).
 
-use holdco_folder as folder;
 use anyhow::{Context, Result};
 use holdco_core::format::fact_columns::{read_model_columns, FactColumns};
 use holdco_core::format::{read_model, ModelFiles};
 use holdco_core::{Diagnostic, Model};
+use holdco_folder as folder;
 use std::path::Path;
 
 /// Parses and validates a folder; Err(problems) when anything is wrong.
@@ -14,7 +14,9 @@ pub fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnost
     let files = folder::read(dir)?;
     let (model, mut problems) = read_model(&files);
     drop(files);
-    let Some(model) = model else { return Ok(Err(problems)) };
+    let Some(model) = model else {
+        return Ok(Err(problems));
+    };
     let (_, more) = holdco_core::bulk_validate::validate(&model);
     problems.extend(more);
     if problems.is_empty() {
@@ -44,10 +46,14 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
     };
     let files = read_on_two_threads(dir)?;
     lap("read the files");
-    let Some((model, mut columns)) = read_model_columns(&files) else { return Ok(None) };
+    let Some((model, mut columns)) = read_model_columns(&files) else {
+        return Ok(None);
+    };
     lap("parsed");
     drop(files);
-    if !model.documents.is_empty() || !holdco_core::bulk_validate::columns_valid(&model, &mut columns) {
+    if !model.documents.is_empty()
+        || !holdco_core::bulk_validate::columns_valid(&model, &mut columns)
+    {
         return Ok(None);
     }
     lap("validated");
@@ -62,7 +68,12 @@ fn read_on_two_threads(dir: &Path) -> Result<ModelFiles> {
     let (first, second) = listed.split_at(half);
     let read = |part: &[(String, std::path::PathBuf)]| -> Result<Vec<(String, Vec<u8>)>> {
         part.iter()
-            .map(|(name, path)| Ok((name.clone(), std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)))
+            .map(|(name, path)| {
+                Ok((
+                    name.clone(),
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                ))
+            })
             .collect()
     };
     let (a, b) = std::thread::scope(|scope| {

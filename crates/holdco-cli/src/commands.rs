@@ -1,17 +1,19 @@
 //! One function per subcommand: read inputs, call the core, render.
 
-use holdco_folder as folder;
 use crate::render::{self, align_right, number, Output};
 use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::NaiveDate;
 use holdco_core::calibrate::{self, Calibration};
+use holdco_core::columnar::{rollup_from_table, FactTable};
 use holdco_core::format::write_model;
 use holdco_core::period::parse_range;
 use holdco_core::reconcile::{self, Tolerance};
-use holdco_core::columnar::{rollup_from_table, FactTable};
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::validate::validate;
-use holdco_core::{Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId};
+use holdco_core::{
+    Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId,
+};
+use holdco_folder as folder;
 use holdco_store::{SqliteStore, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -45,7 +47,11 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
         Ok(model) => {
             // The folder is valid: replaying the log for the count is enough (no second
             // validation of every fact).
-            let (timeline, _) = holdco_core::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+            let (timeline, _) = holdco_core::timeline::Timeline::replay(
+                &model.group,
+                &model.metrics,
+                &model.timeline,
+            );
             println!(
                 "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
                 dir.display(),
@@ -59,14 +65,18 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
         }
         Err(problems) => {
             print_problems(dir, &problems);
-            eprintln!("{}; nothing was changed (fix them and run `holdco check` again)", problems_summary(problems.len()));
+            eprintln!(
+                "{}; nothing was changed (fix them and run `holdco check` again)",
+                problems_summary(problems.len())
+            );
             Ok(ExitCode::from(1))
         }
     }
 }
 
 fn open_store(context: &Context) -> Result<SqliteStore> {
-    SqliteStore::open(&context.db).with_context(|| format!("opening the store {}", context.db.display()))
+    SqliteStore::open(&context.db)
+        .with_context(|| format!("opening the store {}", context.db.display()))
 }
 
 /// The model to query: from `--model DIR`, or the store.
@@ -76,7 +86,12 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
             Ok(model) => Ok(model),
             Err(problems) => {
                 print_problems(dir, &problems);
-                bail!("{} in {}; run `holdco check {}`", problems_summary(problems.len()), dir.display(), dir.display())
+                bail!(
+                    "{} in {}; run `holdco check {}`",
+                    problems_summary(problems.len()),
+                    dir.display(),
+                    dir.display()
+                )
             }
         };
     }
@@ -84,7 +99,13 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
         bail!("no store at {}: import a model first with `holdco --db {} import DIR` (or query a folder with --model DIR)", context.db.display(), context.db.display());
     }
     let store = open_store(context)?;
-    store.load()?.ok_or_else(|| anyhow!("the store {} is empty: import a model first with `holdco --db {} import DIR`", context.db.display(), context.db.display()))
+    store.load()?.ok_or_else(|| {
+        anyhow!(
+            "the store {} is empty: import a model first with `holdco --db {} import DIR`",
+            context.db.display(),
+            context.db.display()
+        )
+    })
 }
 
 /// `holdco import DIR`: validates the folder merged with what the store holds, then writes
@@ -102,7 +123,11 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
     if !reference_only && (!context.db.exists() || !open_store(context)?.holds_revisions()?) {
         if let Some((model, columns)) = crate::bulk::load_folder_columns(dir)? {
             if timing {
-                eprintln!("import: read and validated {} facts as columns in {:.2?}", columns.len(), started.elapsed());
+                eprintln!(
+                    "import: read and validated {} facts as columns in {:.2?}",
+                    columns.len(),
+                    started.elapsed()
+                );
             }
             let label = label.clone().unwrap_or_else(|| dir.display().to_string());
             if let Some(summary) = open_store(context)?.import_columns(&model, &columns, &label)? {
@@ -119,7 +144,10 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
         Ok(model) => model,
         Err(problems) => {
             print_problems(dir, &problems);
-            eprintln!("{}; the store was not changed", problems_summary(problems.len()));
+            eprintln!(
+                "{}; the store was not changed",
+                problems_summary(problems.len())
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -128,12 +156,22 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
         // Facts the store holds and the folder does not stay current: check them against
         // the incoming timeline before writing anything.
         let mut merged = incoming.clone();
-        let incoming_keys: std::collections::HashSet<&FactKey> = incoming.facts.iter().map(|f| &f.key).collect();
-        merged.facts.extend(existing.facts.into_iter().filter(|f| !incoming_keys.contains(&f.key)));
+        let incoming_keys: std::collections::HashSet<&FactKey> =
+            incoming.facts.iter().map(|f| &f.key).collect();
+        merged.facts.extend(
+            existing
+                .facts
+                .into_iter()
+                .filter(|f| !incoming_keys.contains(&f.key)),
+        );
         let (_, problems) = holdco_core::bulk_validate::validate(&merged);
         if !problems.is_empty() {
             print_problems(dir, &problems);
-            eprintln!("{} once merged with the facts already in {}; the store was not changed", problems_summary(problems.len()), context.db.display());
+            eprintln!(
+                "{} once merged with the facts already in {}; the store was not changed",
+                problems_summary(problems.len()),
+                context.db.display()
+            );
             return Ok(ExitCode::from(1));
         }
     }
@@ -165,7 +203,10 @@ fn print_import_summary(context: &Context, dir: &Path, summary: &holdco_store::I
 pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
     let model = current_model(context)?;
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() && !force {
-        bail!("{} is not empty: choose an empty folder or pass --force to overwrite", dir.display());
+        bail!(
+            "{} is not empty: choose an empty folder or pass --force to overwrite",
+            dir.display()
+        );
     }
     let files = write_model(&model);
     folder::write(dir, &files)?;
@@ -174,7 +215,8 @@ pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
 }
 
 pub(crate) fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
 }
 
 #[derive(Serialize)]
@@ -189,7 +231,12 @@ struct StructureRow {
 }
 
 /// `holdco structure`.
-pub fn structure(context: &Context, at: Option<&str>, depth: Option<u32>, output: Output) -> Result<ExitCode> {
+pub fn structure(
+    context: &Context,
+    at: Option<&str>,
+    depth: Option<u32>,
+    output: Output,
+) -> Result<ExitCode> {
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
     let date = match at {
@@ -199,7 +246,10 @@ pub fn structure(context: &Context, at: Option<&str>, depth: Option<u32>, output
     let timeline = engine.timeline();
     let structure = engine.structure(date);
     if !structure.alive[timeline.root as usize] {
-        bail!("the group did not exist on {date} (it was created {})", timeline.record(timeline.root).created);
+        bail!(
+            "the group did not exist on {date} (it was created {})",
+            timeline.record(timeline.root).created
+        );
     }
     let rows: Vec<StructureRow> = structure
         .descendants(timeline.root, depth.unwrap_or(u32::MAX))
@@ -225,8 +275,17 @@ pub fn structure(context: &Context, at: Option<&str>, depth: Option<u32>, output
             println!("{} on {date}", model.group.name);
             let mut table = render::table(&["unit", "id", "kind", "owned"]);
             for row in &rows {
-                let owned = if row.ownership == 1.0 { String::new() } else { format!("{:.1}% ({})", row.ownership * 100.0, row.consolidation) };
-                table.add_row(vec![format!("{}{}", "  ".repeat(row.depth as usize), row.name), row.unit.clone(), row.kind.clone(), owned]);
+                let owned = if row.ownership == 1.0 {
+                    String::new()
+                } else {
+                    format!("{:.1}% ({})", row.ownership * 100.0, row.consolidation)
+                };
+                table.add_row(vec![
+                    format!("{}{}", "  ".repeat(row.depth as usize), row.name),
+                    row.unit.clone(),
+                    row.kind.clone(),
+                    owned,
+                ]);
             }
             align_right(&mut table, [3]);
             println!("{table}");
@@ -252,12 +311,19 @@ struct LineageLine {
 }
 
 /// `holdco history UNIT`.
-pub fn history(context: &Context, unit: &str, structure: Option<&str>, json: bool) -> Result<ExitCode> {
+pub fn history(
+    context: &Context,
+    unit: &str,
+    structure: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
     let timeline = engine.timeline();
     let id = UnitId::parse(unit).map_err(|e| anyhow!(e))?;
-    let index = timeline.unit(&id).ok_or_else(|| anyhow!("unknown unit `{unit}`; `holdco structure` lists the units"))?;
+    let index = timeline
+        .unit(&id)
+        .ok_or_else(|| anyhow!("unknown unit `{unit}`; `holdco structure` lists the units"))?;
     let record = timeline.record(index);
     let target = match structure {
         Some(text) => parse_date(text, "structure")?,
@@ -268,41 +334,119 @@ pub fn history(context: &Context, unit: &str, structure: Option<&str>, json: boo
         if !change.kind.units().contains(&&id) {
             continue;
         }
-        let name_of = |u: &UnitId| timeline.unit(u).map(|i| timeline.record(i).name_on(change.date).to_string()).unwrap_or_else(|| u.to_string());
+        let name_of = |u: &UnitId| {
+            timeline
+                .unit(u)
+                .map(|i| timeline.record(i).name_on(change.date).to_string())
+                .unwrap_or_else(|| u.to_string())
+        };
         let what = match &change.kind {
-            holdco_core::ChangeKind::Create { unit: u, name, parent, acquired, .. } if u == &id => {
-                format!("{} as “{name}”{}", if *acquired { "acquired" } else { "created" }, parent.as_ref().map(|p| format!(" under {}", name_of(p))).unwrap_or_default())
+            holdco_core::ChangeKind::Create {
+                unit: u,
+                name,
+                parent,
+                acquired,
+                ..
+            } if u == &id => {
+                format!(
+                    "{} as “{name}”{}",
+                    if *acquired { "acquired" } else { "created" },
+                    parent
+                        .as_ref()
+                        .map(|p| format!(" under {}", name_of(p)))
+                        .unwrap_or_default()
+                )
             }
-            holdco_core::ChangeKind::Create { unit: u, name, .. } => format!("{name} ({u}) created below it"),
+            holdco_core::ChangeKind::Create { unit: u, name, .. } => {
+                format!("{name} ({u}) created below it")
+            }
             holdco_core::ChangeKind::Rename { name, .. } => format!("renamed “{name}”"),
-            holdco_core::ChangeKind::Move { unit: u, parent } if u == &id => format!("moved under {}", name_of(parent)),
-            holdco_core::ChangeKind::Move { unit: u, .. } => format!("{} moved under it", name_of(u)),
-            holdco_core::ChangeKind::Merge { units, into } if into == &id => format!("absorbed {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")),
+            holdco_core::ChangeKind::Move { unit: u, parent } if u == &id => {
+                format!("moved under {}", name_of(parent))
+            }
+            holdco_core::ChangeKind::Move { unit: u, .. } => {
+                format!("{} moved under it", name_of(u))
+            }
+            holdco_core::ChangeKind::Merge { units, into } if into == &id => format!(
+                "absorbed {}",
+                units
+                    .iter()
+                    .map(|u| u.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             holdco_core::ChangeKind::Merge { into, .. } => format!("merged into {}", name_of(into)),
             holdco_core::ChangeKind::Split { unit: u, parts } if u == &id => format!(
                 "split: {}",
-                parts.iter().map(|p| format!("{} {}", p.unit, p.shares.default.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "per metric".into()))).collect::<Vec<_>>().join(", ")
+                parts
+                    .iter()
+                    .map(|p| format!(
+                        "{} {}",
+                        p.unit,
+                        p.shares
+                            .default
+                            .map(|s| format!("{:.1}%", s * 100.0))
+                            .unwrap_or_else(|| "per metric".into())
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             holdco_core::ChangeKind::Split { unit: u, parts } => {
-                let share = parts.iter().find(|p| p.unit == id).and_then(|p| p.shares.default);
-                format!("received {} of {}", share.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "a share".into()), name_of(u))
+                let share = parts
+                    .iter()
+                    .find(|p| p.unit == id)
+                    .and_then(|p| p.shares.default);
+                format!(
+                    "received {} of {}",
+                    share
+                        .map(|s| format!("{:.1}%", s * 100.0))
+                        .unwrap_or_else(|| "a share".into()),
+                    name_of(u)
+                )
             }
-            holdco_core::ChangeKind::Stake { share, consolidation, .. } => format!("stake now {:.1}% ({})", share * 100.0, consolidation.name()),
-            holdco_core::ChangeKind::Divest { proceeds, buyer, .. } => format!(
+            holdco_core::ChangeKind::Stake {
+                share,
+                consolidation,
+                ..
+            } => format!("stake now {:.1}% ({})", share * 100.0, consolidation.name()),
+            holdco_core::ChangeKind::Divest {
+                proceeds, buyer, ..
+            } => format!(
                 "divested{}{}",
-                buyer.as_ref().map(|b| format!(" to {b}")).unwrap_or_default(),
-                proceeds.as_ref().map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency)).unwrap_or_default()
+                buyer
+                    .as_ref()
+                    .map(|b| format!(" to {b}"))
+                    .unwrap_or_default(),
+                proceeds
+                    .as_ref()
+                    .map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency))
+                    .unwrap_or_default()
             ),
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
             holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
         };
-        lines.push(HistoryLine { date: change.date, what, change: change.id.clone(), source: change.source.clone() });
+        lines.push(HistoryLine {
+            date: change.date,
+            what,
+            change: change.id.clone(),
+            source: change.source.clone(),
+        });
     }
     let mut lineage = Vec::new();
-    let facts_metrics: Vec<MetricId> = model.metrics.iter().filter(|m| !matches!(m.aggregation, Aggregation::Ratio { .. })).map(|m| m.id.clone()).collect();
+    let facts_metrics: Vec<MetricId> = model
+        .metrics
+        .iter()
+        .filter(|m| !matches!(m.aggregation, Aggregation::Ratio { .. }))
+        .map(|m| m.id.clone())
+        .collect();
     for metric in &facts_metrics {
         for landing in engine.trace(index, record.created, target, metric) {
-            lineage.push(LineageLine { metric: metric.to_string(), lands_at: landing.0, weight: landing.1, path: landing.2 });
+            lineage.push(LineageLine {
+                metric: metric.to_string(),
+                lands_at: landing.0,
+                weight: landing.1,
+                path: landing.2,
+            });
         }
     }
     if json {
@@ -315,13 +459,22 @@ pub fn history(context: &Context, unit: &str, structure: Option<&str>, json: boo
     println!("{} ({}) — {}", record.last_name(), record.id, record.kind);
     let mut table = render::table(&["date", "what", "change"]);
     for line in &lines {
-        table.add_row(vec![line.date.to_string(), line.what.clone(), line.change.clone().unwrap_or_default()]);
+        table.add_row(vec![
+            line.date.to_string(),
+            line.what.clone(),
+            line.change.clone().unwrap_or_default(),
+        ]);
     }
     println!("{table}");
     println!("\nWhere its history goes in the {target} structure:");
     let mut table = render::table(&["metric", "lands at", "weight", "through"]);
     for line in &lineage {
-        table.add_row(vec![line.metric.clone(), line.lands_at.clone(), format!("{:.4}", line.weight), line.path.join(" → ")]);
+        table.add_row(vec![
+            line.metric.clone(),
+            line.lands_at.clone(),
+            format!("{:.4}", line.weight),
+            line.path.join(" → "),
+        ]);
     }
     align_right(&mut table, [2]);
     println!("{table}");
@@ -373,6 +526,11 @@ pub struct Scope {
     /// Which facts: reported, plan, estimate or restated@YYYY-MM-DD.
     #[arg(long, default_value = "reported")]
     basis: String,
+    /// Restated and organic views: `published` takes the group's own restatements where it
+    /// published them and reported figures carried by lineage elsewhere; `reported` carries
+    /// only reported figures (holdco's own restatement, to compare with the group's).
+    #[arg(long, default_value = "published", value_parser = ["published", "reported"])]
+    from: String,
 }
 
 fn parse_basis(text: &str) -> Result<BasisFilter> {
@@ -382,28 +540,55 @@ fn parse_basis(text: &str) -> Result<BasisFilter> {
         "estimate" => Ok(BasisFilter::Estimate),
         other => match other.strip_prefix("restated@") {
             Some(date) => Ok(BasisFilter::Restated(parse_date(date, "basis")?)),
-            None => bail!("--basis {other}: expected reported, plan, estimate or restated@YYYY-MM-DD"),
+            None => {
+                bail!("--basis {other}: expected reported, plan, estimate or restated@YYYY-MM-DD")
+            }
         },
     }
 }
 
 impl Scope {
-    fn query(&self, model: &Model, metric: &str, depth: u32, currency: Option<&str>) -> Result<Query> {
+    fn query(
+        &self,
+        model: &Model,
+        metric: &str,
+        depth: u32,
+        currency: Option<&str>,
+    ) -> Result<Query> {
         let calendar = model.group.calendar();
         let periods: Vec<Period> = match (&self.period, &self.periods) {
             (Some(p), _) => vec![Period::parse(p, calendar).map_err(|e| anyhow!("--period: {e}"))?],
-            (None, Some(range)) => parse_range(range, calendar).map_err(|e| anyhow!("--periods: {e}"))?,
-            (None, None) => bail!("give --period P or --periods A..B (e.g. --periods FY2023..FY2025)"),
+            (None, Some(range)) => {
+                parse_range(range, calendar).map_err(|e| anyhow!("--periods: {e}"))?
+            }
+            (None, None) => {
+                bail!("give --period P or --periods A..B (e.g. --periods FY2023..FY2025)")
+            }
         };
         Ok(Query {
             metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
             periods,
             view: View::parse(&self.view).map_err(|e| anyhow!("--view: {e}"))?,
-            structure: self.structure.as_deref().map(|s| parse_date(s, "structure")).transpose()?,
-            node: self.node.as_deref().map(UnitId::parse).transpose().map_err(|e| anyhow!("--node: {e}"))?,
+            structure: self
+                .structure
+                .as_deref()
+                .map(|s| parse_date(s, "structure"))
+                .transpose()?,
+            node: self
+                .node
+                .as_deref()
+                .map(UnitId::parse)
+                .transpose()
+                .map_err(|e| anyhow!("--node: {e}"))?,
             depth,
-            currency: currency.map(Currency::parse).transpose().map_err(|e| anyhow!("--currency: {e}"))?,
-            basis: parse_basis(&self.basis)?,
+            currency: currency
+                .map(Currency::parse)
+                .transpose()
+                .map_err(|e| anyhow!("--currency: {e}"))?,
+            basis: match (parse_basis(&self.basis)?, self.from.as_str()) {
+                (BasisFilter::Reported, "reported") => BasisFilter::ReportedOnly,
+                (basis, _) => basis,
+            },
         })
     }
 }
@@ -417,10 +602,16 @@ pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
     }
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
-    let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
+    let query = args
+        .scope
+        .query(&model, &args.metric, args.depth, args.currency.as_deref())?;
     // Large models take the columnar path when it covers the query (same node values).
     let fast = (model.facts.len() >= FAST_PATH_FACTS && !args.exact)
-        .then(|| FactTable::from_model(&model, &engine).and_then(|table| rollup_from_table(&engine, &table, &query)).ok())
+        .then(|| {
+            FactTable::from_model(&model, &engine)
+                .and_then(|table| rollup_from_table(&engine, &table, &query))
+                .ok()
+        })
         .flatten();
     let took_fast_path = fast.is_some();
     let answer = match fast {
@@ -449,11 +640,19 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
     let store = open_store(context)?;
     // The model and the facts are read one after the other: an import in between (seen as a
     // new entry of the import log) sends the query to the full load, which reads one snapshot.
-    let last_import = |store: &SqliteStore| -> Result<Option<i64>> { Ok(store.imports()?.last().map(|record| record.id)) };
+    let last_import = |store: &SqliteStore| -> Result<Option<i64>> {
+        Ok(store.imports()?.last().map(|record| record.id))
+    };
     let imported = last_import(&store)?;
-    let Some(model) = store.load_without_facts()? else { return Ok(None) };
-    let Ok(engine) = Engine::new(&model) else { return Ok(None) };
-    let query = args.scope.query(&model, &args.metric, args.depth, args.currency.as_deref())?;
+    let Some(model) = store.load_without_facts()? else {
+        return Ok(None);
+    };
+    let Ok(engine) = Engine::new(&model) else {
+        return Ok(None);
+    };
+    let query = args
+        .scope
+        .query(&model, &args.metric, args.depth, args.currency.as_deref())?;
     // The engine on the model without facts finds the query's errors (metric, node, periods,
     // rates), which do not depend on the facts, in milliseconds.
     engine.rollup(&query)?;
@@ -461,49 +660,84 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
     // own facts alone.
     let metrics = match model.metric(&query.metric).map(|m| &m.aggregation) {
         Some(Aggregation::Flow | Aggregation::Stock) => vec![query.metric.clone()],
-        Some(Aggregation::Ratio { numerator, denominator }) => vec![numerator.clone(), denominator.clone()],
+        Some(Aggregation::Ratio {
+            numerator,
+            denominator,
+        }) => vec![numerator.clone(), denominator.clone()],
         _ => return Ok(None),
     };
     phase("model without facts");
-    let Some((table, facts)) = store.fact_table(&engine, Some(&metrics))? else { return Ok(None) };
+    let Some((table, facts)) = store.fact_table(&engine, Some(&metrics))? else {
+        return Ok(None);
+    };
     phase("facts into columns");
     if facts < FAST_PATH_FACTS || last_import(&store)? != imported {
         return Ok(None);
     }
-    let Ok(answer) = rollup_from_table(&engine, &table, &query) else { return Ok(None) };
+    let Ok(answer) = rollup_from_table(&engine, &table, &query) else {
+        return Ok(None);
+    };
     phase("columnar roll-up");
     drop(table);
     print_rollup(&model, &query, &answer, true, args).map(Some)
 }
 
-fn print_rollup(model: &Model, query: &Query, answer: &holdco_core::rollup::Rollup, took_fast_path: bool, args: &RollupArgs) -> Result<ExitCode> {
-    let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
+fn print_rollup(
+    model: &Model,
+    query: &Query,
+    answer: &holdco_core::rollup::Rollup,
+    took_fast_path: bool,
+    args: &RollupArgs,
+) -> Result<ExitCode> {
+    let percent = model
+        .metric(&query.metric)
+        .is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
     match args.format.output() {
         Output::Json => render::print_json(&answer)?,
         Output::Csv => render::print_csv(&answer.rows)?,
         Output::Table => {
-            let scale = model.metric(&query.metric).and_then(|m| m.scale.clone()).map(|s| format!(" {s}")).unwrap_or_default();
-            let unit = answer.currency.as_ref().map(|c| format!(", {c}{scale}")).unwrap_or_default();
+            let scale = model
+                .metric(&query.metric)
+                .and_then(|m| m.scale.clone())
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            let unit = answer
+                .currency
+                .as_ref()
+                .map(|c| format!(", {c}{scale}"))
+                .unwrap_or_default();
             let structure = match query.view {
                 View::Reported => "each period in its own structure".to_string(),
                 _ => format!("in the {} structure", answer.structure),
             };
-            println!("{} ({}{unit}), {}, {structure}", answer.metric, answer.view, model.group.name);
+            println!(
+                "{} ({}{unit}), {}, {structure}",
+                answer.metric, answer.view, model.group.name
+            );
             let mut header = vec!["".to_string()];
             header.extend(answer.periods.iter().cloned());
             let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
             let mut table = render::table(&header_refs);
             let mut notes = Vec::new();
+            let mut marks = ProvenanceMarks::default();
             for line in answer.rows.chunks(answer.periods.len()) {
                 let first = &line[0];
-                let mut cells = vec![format!("{}{}", "  ".repeat(first.depth as usize), first.name)];
+                let mut cells = vec![format!(
+                    "{}{}",
+                    "  ".repeat(first.depth as usize),
+                    first.name
+                )];
                 for row in line {
                     cells.push(match (&row.value, &row.gap) {
                         (_, Some(gap)) => {
                             notes.push(format!("{} {}: {gap}", row.node, row.period));
                             format!("gap[{}]", notes.len())
                         }
-                        (Some(v), None) => number(*v, percent),
+                        (Some(v), None) => format!(
+                            "{}{}",
+                            number(*v, percent),
+                            marks.mark(row.provenance.as_deref())
+                        ),
                         (None, None) => "–".to_string(),
                     });
                 }
@@ -514,16 +748,78 @@ fn print_rollup(model: &Model, query: &Query, answer: &holdco_core::rollup::Roll
             for (i, note) in notes.iter().enumerate() {
                 println!("  [{}] {note}", i + 1);
             }
+            for legend in marks.legend() {
+                println!("  {legend}");
+            }
             if !answer.excluded.is_empty() {
                 println!("  organic: left out {}", answer.excluded.join(", "));
             }
             if took_fast_path {
                 println!("  columnar path: each node's own remainder and eliminations are inside its figure (--exact shows them as lines)");
             }
-            println!("  explain a figure: holdco explain {} --node ID --period P{}", answer.metric, if query.view == View::Reported { String::new() } else { format!(" --view {}", query.view) });
+            println!(
+                "  explain a figure: holdco explain {} --node ID --period P{}",
+                answer.metric,
+                if query.view == View::Reported {
+                    String::new()
+                } else {
+                    format!(" --view {}", query.view)
+                }
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Marks after a figure saying where it comes from, when not every figure of the table is
+/// computed the same way: ` P` published by the group in this structure, ` C` chained from
+/// its restatement into an earlier structure, ` M` a mix; computed and reported figures go
+/// unmarked.
+#[derive(Default)]
+struct ProvenanceMarks {
+    seen: std::collections::BTreeSet<(&'static str, String)>,
+}
+
+impl ProvenanceMarks {
+    fn mark(&mut self, provenance: Option<&str>) -> &'static str {
+        let Some(provenance) = provenance else {
+            return "  ";
+        };
+        let mark = if provenance.contains(" + ") {
+            " M"
+        } else if provenance == "published" || provenance.starts_with("published@") {
+            " P"
+        } else if provenance.starts_with("chained from") {
+            " C"
+        } else {
+            "  "
+        };
+        if mark != "  " {
+            self.seen.insert((mark, provenance.to_string()));
+        }
+        mark
+    }
+
+    fn legend(&self) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for (mark, text) in &self.seen {
+            let what = match mark.trim() {
+                "P" => "published by the group in this structure".to_string(),
+                "C" => format!(
+                    "{text}: the group's restatement into that structure, carried on by lineage"
+                ),
+                _ => format!("{text} (a published figure and figures computed below it)"),
+            };
+            let line = format!("{} = {what}", mark.trim());
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+        if !lines.is_empty() {
+            lines.push("unmarked = computed from reported figures by lineage (--from reported computes every figure)".to_string());
+        }
+        lines
+    }
 }
 
 /// Arguments of `holdco explain`.
@@ -551,7 +847,9 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         render::print_json(&explanation)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let percent = model.metric(&query.metric).is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
+    let percent = model
+        .metric(&query.metric)
+        .is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
     let structure = match explanation.view {
         View::Reported => format!("as reported ({} structure)", explanation.structure),
         view => format!("{view} into the {} structure", explanation.structure),
@@ -562,18 +860,63 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         explanation.name,
         explanation.node,
         explanation.period,
-        explanation.value.map(|v| format!("{}{}", number(v, percent), explanation.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default())).unwrap_or_else(|| "no figure".into())
+        explanation
+            .value
+            .map(|v| format!(
+                "{}{}",
+                number(v, percent),
+                explanation
+                    .currency
+                    .as_ref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ))
+            .unwrap_or_else(|| "no figure".into())
     );
     for part in &explanation.parts {
         if explanation.parts.len() > 1 {
             println!("\n{} = {}", part.metric, number(part.total, false));
         }
-        let mut table = render::table(&["fact", "value", "role", "lineage", "weight", "ownership", "rate", "amount", "lands at"]);
+        let mut table = render::table(&[
+            "fact",
+            "value",
+            "role",
+            "lineage",
+            "weight",
+            "ownership",
+            "rate",
+            "amount",
+            "lands at",
+        ]);
         for fact in &part.facts {
-            let lineage = if fact.lineage.is_empty() { "—".to_string() } else { fact.lineage.iter().map(|s| format!("{} ({})", s.what, s.change)).collect::<Vec<_>>().join(" → ") };
+            let lineage = if fact.lineage.is_empty() {
+                "—".to_string()
+            } else {
+                fact.lineage
+                    .iter()
+                    .map(|s| format!("{} ({})", s.what, s.change))
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            };
             table.add_row(vec![
-                format!("{} {} {}{}", fact.unit, fact.period, fact.basis, fact.counterparty.as_ref().map(|c| format!(" with {c}")).unwrap_or_default()),
-                format!("{}{}", number(fact.value, false), fact.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default()),
+                format!(
+                    "{} {} {}{}",
+                    fact.unit,
+                    fact.period,
+                    fact.basis,
+                    fact.counterparty
+                        .as_ref()
+                        .map(|c| format!(" with {c}"))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "{}{}",
+                    number(fact.value, false),
+                    fact.currency
+                        .as_ref()
+                        .map(|c| format!(" {c}"))
+                        .unwrap_or_default()
+                ),
                 fact.role.clone(),
                 lineage,
                 format!("{:.4}", fact.weight),
@@ -585,7 +928,10 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         }
         for elimination in &part.eliminations {
             table.add_row(vec![
-                format!("{} → {} {}", elimination.unit, elimination.counterparty, elimination.period),
+                format!(
+                    "{} → {} {}",
+                    elimination.unit, elimination.counterparty, elimination.period
+                ),
                 number(elimination.value, false),
                 "intercompany eliminated".into(),
                 String::new(),
@@ -608,7 +954,15 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         let sources: Vec<String> = part
             .facts
             .iter()
-            .filter_map(|f| f.source.as_ref().map(|s| if f.origin.starts_with('<') { format!("{} {}: {s}", f.unit, f.period) } else { format!("{} {}: {s} ({})", f.unit, f.period, f.origin) }))
+            .filter_map(|f| {
+                f.source.as_ref().map(|s| {
+                    if f.origin.starts_with('<') {
+                        format!("{} {}: {s}", f.unit, f.period)
+                    } else {
+                        format!("{} {}: {s} ({})", f.unit, f.period, f.origin)
+                    }
+                })
+            })
             .collect();
         let mut seen = std::collections::BTreeSet::new();
         for source in sources {
@@ -649,32 +1003,65 @@ pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
     let calendar = model.group.calendar();
     let periods = parse_range(&args.period, calendar).map_err(|e| anyhow!("--period: {e}"))?;
     let metrics: Vec<MetricId> = if args.metrics.is_empty() {
-        model.metrics.iter().filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock)).map(|m| m.id.clone()).collect()
+        model
+            .metrics
+            .iter()
+            .filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock))
+            .map(|m| m.id.clone())
+            .collect()
     } else {
-        args.metrics.iter().map(|m| MetricId::parse(m).map_err(|e| anyhow!(e))).collect::<Result<_>>()?
+        args.metrics
+            .iter()
+            .map(|m| MetricId::parse(m).map_err(|e| anyhow!(e)))
+            .collect::<Result<_>>()?
     };
     let request = Calibration {
         changes: args.changes.clone(),
         periods,
         metrics,
-        published: args.published.as_deref().map(|d| parse_date(d, "published")).transpose()?,
+        published: args
+            .published
+            .as_deref()
+            .map(|d| parse_date(d, "published"))
+            .transpose()?,
     };
     let result = calibrate::calibrate(&model, &request)?;
     if args.json {
         render::print_json(&result)?;
     } else {
-        println!("Split shares fitted to figures published in the {} structure:", result.published);
+        println!(
+            "Split shares fitted to figures published in the {} structure:",
+            result.published
+        );
         let mut table = render::table(&["change", "part", "share"]);
         for split in &result.splits {
             for (unit, share) in &split.parts {
-                table.add_row(vec![split.change.clone(), unit.clone(), format!("{:.6}", share)]);
+                table.add_row(vec![
+                    split.change.clone(),
+                    unit.clone(),
+                    format!("{:.6}", share),
+                ]);
             }
         }
         align_right(&mut table, [2]);
         println!("{table}");
-        let mut table = render::table(&["unit", "metric", "period", "published", "fitted", "residual"]);
+        let mut table = render::table(&[
+            "unit",
+            "metric",
+            "period",
+            "published",
+            "fitted",
+            "residual",
+        ]);
         for e in &result.equations {
-            table.add_row(vec![e.unit.clone(), e.metric.clone(), e.period.clone(), number(e.published, false), number(e.fitted, false), format!("{:.3}", e.residual)]);
+            table.add_row(vec![
+                e.unit.clone(),
+                e.metric.clone(),
+                e.period.clone(),
+                number(e.published, false),
+                number(e.fitted, false),
+                format!("{:.3}", e.residual),
+            ]);
         }
         align_right(&mut table, [3, 4, 5]);
         println!("{table}");
@@ -695,13 +1082,21 @@ pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
         }
         let mut store = open_store(context)?;
         store.import(&model, &format!("calibrate {}", args.changes.join(" ")))?;
-        eprintln!("recorded the shares in {} (`holdco export` writes them to timeline.toml)", context.db.display());
+        eprintln!(
+            "recorded the shares in {} (`holdco export` writes them to timeline.toml)",
+            context.db.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `holdco reconcile`.
-pub fn reconcile(context: &Context, tolerance: &str, failures: bool, output: Output) -> Result<ExitCode> {
+pub fn reconcile(
+    context: &Context,
+    tolerance: &str,
+    failures: bool,
+    output: Output,
+) -> Result<ExitCode> {
     let model = current_model(context)?;
     let tolerance = Tolerance::parse(tolerance).map_err(|e| anyhow!("--tolerance: {e}"))?;
     let checks = reconcile::reconcile(&model, tolerance)?;
@@ -711,7 +1106,18 @@ pub fn reconcile(context: &Context, tolerance: &str, failures: bool, output: Out
         Output::Json => render::print_json(&shown)?,
         Output::Csv => render::print_csv(&shown)?,
         Output::Table => {
-            let mut table = render::table(&["check", "unit", "metric", "period", "basis", "published", "computed", "difference", "", "computed as"]);
+            let mut table = render::table(&[
+                "check",
+                "unit",
+                "metric",
+                "period",
+                "basis",
+                "published",
+                "computed",
+                "difference",
+                "",
+                "computed as",
+            ]);
             for c in &shown {
                 table.add_row(vec![
                     format!("{:?}", c.kind).to_lowercase(),
@@ -728,19 +1134,37 @@ pub fn reconcile(context: &Context, tolerance: &str, failures: bool, output: Out
             }
             align_right(&mut table, [5, 6, 7]);
             println!("{table}");
-            println!("{} checks, {} within tolerance, {failed} outside", checks.len(), checks.len() - failed);
+            println!(
+                "{} checks, {} within tolerance, {failed} outside",
+                checks.len(),
+                checks.len() - failed
+            );
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `holdco revisions`.
-pub fn revisions(context: &Context, unit: &str, metric: &str, period: &str, basis: &str, counterparty: Option<&str>, json: bool) -> Result<ExitCode> {
+pub fn revisions(
+    context: &Context,
+    unit: &str,
+    metric: &str,
+    period: &str,
+    basis: &str,
+    counterparty: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
     let store = open_store(context)?;
-    let model = store.load()?.ok_or_else(|| anyhow!("the store {} is empty", context.db.display()))?;
+    let model = store
+        .load()?
+        .ok_or_else(|| anyhow!("the store {} is empty", context.db.display()))?;
     let calendar = model.group.calendar();
     let basis = match parse_basis(basis)? {
-        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Reported | BasisFilter::ReportedOnly => Basis::Reported,
         BasisFilter::Plan => Basis::Plan,
         BasisFilter::Estimate => Basis::Estimate,
         BasisFilter::Restated(structure) => Basis::Restated { structure },
@@ -749,7 +1173,10 @@ pub fn revisions(context: &Context, unit: &str, metric: &str, period: &str, basi
         unit: UnitId::parse(unit).map_err(|e| anyhow!(e))?,
         period: Period::parse(period, calendar).map_err(|e| anyhow!(e))?,
         metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
-        counterparty: counterparty.map(UnitId::parse).transpose().map_err(|e| anyhow!(e))?,
+        counterparty: counterparty
+            .map(UnitId::parse)
+            .transpose()
+            .map_err(|e| anyhow!(e))?,
         basis,
     };
     let history = store.fact_history(&key)?;
@@ -765,7 +1192,12 @@ pub fn revisions(context: &Context, unit: &str, metric: &str, period: &str, basi
     } else {
         let mut table = render::table(&["revision", "value", "import", "source"]);
         for revision in &history {
-            table.add_row(vec![revision.revision.to_string(), number(revision.value, false), revision.import_label.clone(), revision.source.clone().unwrap_or_default()]);
+            table.add_row(vec![
+                revision.revision.to_string(),
+                number(revision.value, false),
+                revision.import_label.clone(),
+                revision.source.clone().unwrap_or_default(),
+            ]);
         }
         align_right(&mut table, [0, 1]);
         println!("{table}");
@@ -808,13 +1240,27 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
     if args.dir.exists() && std::fs::read_dir(&args.dir)?.next().is_some() {
         bail!("{} is not empty: choose a new folder", args.dir.display());
     }
-    let spec = SynthSpec { units: args.units, facts: args.facts, changes: args.changes, seed: args.seed, depth: args.depth.max(1), months: Some(args.months), metrics: args.metrics, ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: args.units,
+        facts: args.facts,
+        changes: args.changes,
+        seed: args.seed,
+        depth: args.depth.max(1),
+        months: Some(args.months),
+        metrics: args.metrics,
+        ..SynthSpec::default()
+    };
     let synth = Synth::generate(&spec);
     let files = write_model(&synth.model);
     folder::write(&args.dir, &files)?;
     let total = synth.fact_count();
     let progress = indicatif::ProgressBar::new(total as u64);
-    progress.set_style(indicatif::ProgressStyle::with_template("{spinner} writing facts {bar:40} {human_pos}/{human_len} ({per_sec}, {eta})").expect("valid template"));
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} writing facts {bar:40} {human_pos}/{human_len} ({per_sec}, {eta})",
+        )
+        .expect("valid template"),
+    );
     let calendar = synth.model.group.calendar();
     let facts_dir = args.dir.join("facts");
     std::fs::create_dir_all(&facts_dir)?;
@@ -830,18 +1276,40 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
                 w.flush()?;
             }
             let path = facts_dir.join(format!("part-{:04}.csv", written / chunk + 1));
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+            let mut w = std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(&path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
             w.write_all(b"unit,period,metric,value,currency,counterparty\n")?;
             writer = Some(w);
         }
         let w = writer.as_mut().expect("opened above");
-        let label = labels.entry(fact.period).or_insert_with(|| fact.period.label(calendar));
+        let label = labels
+            .entry(fact.period)
+            .or_insert_with(|| fact.period.label(calendar));
         number.clear();
         use std::fmt::Write as _;
         let _ = write!(number, "{}", fact.value);
-        let currency = if fact.currency == 0 { "" } else { SYNTH_CURRENCIES[fact.currency as usize - 1] };
-        let counterparty = fact.counterparty.map(|c| synth.unit_id(c).as_str()).unwrap_or("");
-        writeln!(w, "{},{},{},{},{},{}", synth.unit_id(fact.unit), label, metric_names[fact.metric as usize], number, currency, counterparty)?;
+        let currency = if fact.currency == 0 {
+            ""
+        } else {
+            SYNTH_CURRENCIES[fact.currency as usize - 1]
+        };
+        let counterparty = fact
+            .counterparty
+            .map(|c| synth.unit_id(c).as_str())
+            .unwrap_or("");
+        writeln!(
+            w,
+            "{},{},{},{},{},{}",
+            synth.unit_id(fact.unit),
+            label,
+            metric_names[fact.metric as usize],
+            number,
+            currency,
+            counterparty
+        )?;
         written += 1;
         if written % 65_536 == 0 {
             progress.set_position(written as u64);
@@ -852,7 +1320,9 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
     }
     progress.finish_and_clear();
     let mut after_start = synth.model.clone();
-    after_start.timeline.drain(..args.units.max(2).min(after_start.timeline.len()));
+    after_start
+        .timeline
+        .drain(..args.units.max(2).min(after_start.timeline.len()));
     let kinds = holdco_core::synth::change_kinds(&after_start);
     println!(
         "wrote {}: {} units at the start, {} changes ({}), {} months, {} metrics, {} facts, {} FX rates",

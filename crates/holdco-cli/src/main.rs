@@ -141,24 +141,50 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let context = commands::Context { db: cli.db.clone(), model: cli.model.clone() };
+    let context = commands::Context {
+        db: cli.db.clone(),
+        model: cli.model.clone(),
+    };
     let result = match cli.command {
         Command::Check { dir } => commands::check(&dir),
         Command::Import { dir, label } => commands::import(&context, &dir, label),
         Command::Export { dir, force } => commands::export(&context, &dir, force),
-        Command::Structure { at, depth, format } => commands::structure(&context, at.as_deref(), depth, format.output()),
-        Command::History { unit, structure, json } => commands::history(&context, &unit, structure.as_deref(), json),
+        Command::Structure { at, depth, format } => {
+            commands::structure(&context, at.as_deref(), depth, format.output())
+        }
+        Command::History {
+            unit,
+            structure,
+            json,
+        } => commands::history(&context, &unit, structure.as_deref(), json),
         Command::Rollup(args) => commands::rollup(&context, &args),
         Command::Explain(args) => commands::explain(&context, &args),
         Command::Calibrate(args) => commands::calibrate(&context, &args),
-        Command::Reconcile { tolerance, failures, format } => commands::reconcile(&context, &tolerance, failures, format.output()),
+        Command::Reconcile {
+            tolerance,
+            failures,
+            format,
+        } => commands::reconcile(&context, &tolerance, failures, format.output()),
         Command::Gen(args) => commands::gen(&args),
         Command::Classify(args) => strategy_commands::classify(&context, &args),
         Command::Plan(args) => strategy_commands::plan(&context, &args),
         Command::Scenario(args) => scenario_commands::scenario(&context, &args),
-        Command::Revisions { unit, metric, period, basis, counterparty, json } => {
-            commands::revisions(&context, &unit, &metric, &period, &basis, counterparty.as_deref(), json)
-        }
+        Command::Revisions {
+            unit,
+            metric,
+            period,
+            basis,
+            counterparty,
+            json,
+        } => commands::revisions(
+            &context,
+            &unit,
+            &metric,
+            &period,
+            &basis,
+            counterparty.as_deref(),
+            json,
+        ),
     };
     match result {
         Ok(code) => code,

@@ -86,7 +86,10 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
         for problem in &problems {
             eprintln!("{problem}");
         }
-        bail!("{} problem(s) in the scenario files; fix them and run `holdco check DIR`", problems.len());
+        bail!(
+            "{} problem(s) in the scenario files; fix them and run `holdco check DIR`",
+            problems.len()
+        );
     }
     match &args.command {
         ScenarioCommand::List { format } => list(&model, &scenarios, format.output()),
@@ -94,7 +97,13 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
             let scenario = find(&scenarios, name)?;
             let projection = compile(&model, scenario)?;
             let simulation = simulate(&[&projection], options)?;
-            let run = report::run(&projection, &scenario.title, model.group.currency.as_str(), &simulation, options.top);
+            let run = report::run(
+                &projection,
+                &scenario.title,
+                model.group.currency.as_str(),
+                &simulation,
+                options.top,
+            );
             write_charts(options.svg.as_deref(), &[&run.result], &run.tornado)?;
             match options.format.output() {
                 Output::Json => render::print_json(&run)?,
@@ -107,11 +116,24 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
             let (sa, sb) = (find(&scenarios, a)?, find(&scenarios, b)?);
             let (pa, pb) = (compile(&model, sa)?, compile(&model, sb)?);
             let simulation = simulate(&[&pa, &pb], options)?;
-            let comparison = report::compare((&pa, &sa.title), (&pb, &sb.title), model.group.currency.as_str(), &simulation, options.top);
-            write_charts(options.svg.as_deref(), &[&comparison.a, &comparison.b], &comparison.tornado)?;
+            let comparison = report::compare(
+                (&pa, &sa.title),
+                (&pb, &sb.title),
+                model.group.currency.as_str(),
+                &simulation,
+                options.top,
+            );
+            write_charts(
+                options.svg.as_deref(),
+                &[&comparison.a, &comparison.b],
+                &comparison.tornado,
+            )?;
             match options.format.output() {
                 Output::Json => render::print_json(&comparison)?,
-                Output::Csv => render::print_csv(&csv_rows(&[&comparison.a, &comparison.b], Some(&comparison.difference)))?,
+                Output::Csv => render::print_csv(&csv_rows(
+                    &[&comparison.a, &comparison.b],
+                    Some(&comparison.difference),
+                ))?,
                 Output::Table => print_comparison(&comparison),
             }
             Ok(ExitCode::SUCCESS)
@@ -130,13 +152,28 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                     }
                     let mut rows = Vec::new();
                     for c in &diff.changes_only_a {
-                        rows.push(Row { what: "change", key: c, a: "yes", b: "" });
+                        rows.push(Row {
+                            what: "change",
+                            key: c,
+                            a: "yes",
+                            b: "",
+                        });
                     }
                     for c in &diff.changes_only_b {
-                        rows.push(Row { what: "change", key: c, a: "", b: "yes" });
+                        rows.push(Row {
+                            what: "change",
+                            key: c,
+                            a: "",
+                            b: "yes",
+                        });
                     }
                     for d in &diff.assumptions {
-                        rows.push(Row { what: "assumption", key: &d.key, a: d.a.as_deref().unwrap_or(""), b: d.b.as_deref().unwrap_or("") });
+                        rows.push(Row {
+                            what: "assumption",
+                            key: &d.key,
+                            a: d.a.as_deref().unwrap_or(""),
+                            b: d.b.as_deref().unwrap_or(""),
+                        });
                     }
                     render::print_csv(&rows)?;
                 }
@@ -159,7 +196,11 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                     } else {
                         let mut table = render::table(&["assumption", &diff.a, &diff.b]);
                         for d in &diff.assumptions {
-                            table.add_row(vec![d.key.clone(), d.a.clone().unwrap_or_else(|| "–".into()), d.b.clone().unwrap_or_else(|| "–".into())]);
+                            table.add_row(vec![
+                                d.key.clone(),
+                                d.a.clone().unwrap_or_else(|| "–".into()),
+                                d.b.clone().unwrap_or_else(|| "–".into()),
+                            ]);
                         }
                         println!("\nAssumptions that differ:\n{table}");
                     }
@@ -183,7 +224,11 @@ fn compile(model: &Model, scenario: &Scenario) -> Result<Projection> {
         for problem in &problems {
             eprintln!("{problem}");
         }
-        bail!("scenario `{}` cannot be valued: {} problem(s) above", scenario.name, problems.len())
+        bail!(
+            "scenario `{}` cannot be valued: {} problem(s) above",
+            scenario.name,
+            problems.len()
+        )
     })
 }
 
@@ -192,8 +237,18 @@ fn simulate(projections: &[&Projection], options: &RunOptions) -> Result<engine:
         bail!("--paths must be at least 1");
     }
     let bar = ProgressBar::new(options.paths);
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} paths, {eta} left").expect("valid template").progress_chars("=> "));
-    bar.set_message(projections.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(" vs "));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} paths, {eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(
+        projections
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" vs "),
+    );
     let progress = |done: u64| bar.set_position(done);
     let simulation = match options.threads {
         Some(0) => bail!("--threads must be at least 1"),
@@ -249,9 +304,23 @@ fn list(model: &Model, scenarios: &BTreeMap<String, Scenario>, output: Output) -
         Output::Json => render::print_json(&rows)?,
         Output::Csv => render::print_csv(&rows)?,
         Output::Table => {
-            let mut table = render::table(&["scenario", "title", "base", "changes", "assumptions", "ready"]);
+            let mut table = render::table(&[
+                "scenario",
+                "title",
+                "base",
+                "changes",
+                "assumptions",
+                "ready",
+            ]);
             for r in &rows {
-                table.add_row(vec![r.name.clone(), r.title.clone(), r.base.clone(), r.changes.to_string(), r.assumptions.to_string(), r.valuable.clone()]);
+                table.add_row(vec![
+                    r.name.clone(),
+                    r.title.clone(),
+                    r.base.clone(),
+                    r.changes.to_string(),
+                    r.assumptions.to_string(),
+                    r.valuable.clone(),
+                ]);
             }
             align_right(&mut table, [3, 4]);
             println!("{table}");
@@ -266,7 +335,15 @@ fn money(value: f64) -> String {
 }
 
 fn distribution_cells(d: &Distribution) -> Vec<String> {
-    vec![money(d.mean), money(d.se), money(d.p5), money(d.p25), money(d.p50), money(d.p75), money(d.p95)]
+    vec![
+        money(d.mean),
+        money(d.se),
+        money(d.p5),
+        money(d.p25),
+        money(d.p50),
+        money(d.p75),
+        money(d.p95),
+    ]
 }
 
 fn print_header(results: &[&ScenarioResult], paths: u64, seed: u64) {
@@ -280,7 +357,16 @@ fn print_header(results: &[&ScenarioResult], paths: u64, seed: u64) {
 }
 
 fn print_distributions(rows: &[(String, &Distribution)]) {
-    let mut table = render::table(&["value to shareholders", "mean", "± se", "P5", "P25", "P50", "P75", "P95"]);
+    let mut table = render::table(&[
+        "value to shareholders",
+        "mean",
+        "± se",
+        "P5",
+        "P25",
+        "P50",
+        "P75",
+        "P95",
+    ]);
     for (name, d) in rows {
         let mut cells = vec![name.clone()];
         cells.extend(distribution_cells(d));
@@ -299,9 +385,17 @@ fn print_bridge(results: &[&ScenarioResult]) {
             }
         }
     }
-    let header: Vec<String> = std::iter::once("sum of the parts (mean over paths)".to_string()).chain(results.iter().map(|r| r.scenario.clone())).collect();
+    let header: Vec<String> = std::iter::once("sum of the parts (mean over paths)".to_string())
+        .chain(results.iter().map(|r| r.scenario.clone()))
+        .collect();
     let mut table = render::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
-    let find = |r: &ScenarioResult, line: &str| r.bridge.iter().find(|b: &&BridgeLine| b.line == line).map(|b| money(b.mean)).unwrap_or_else(|| "–".into());
+    let find = |r: &ScenarioResult, line: &str| {
+        r.bridge
+            .iter()
+            .find(|b: &&BridgeLine| b.line == line)
+            .map(|b| money(b.mean))
+            .unwrap_or_else(|| "–".into())
+    };
     for line in &lines {
         let mut cells = vec![line.clone()];
         cells.extend(results.iter().map(|r| find(r, line)));
@@ -315,7 +409,13 @@ fn print_bridge(results: &[&ScenarioResult]) {
     let mut parts = render::table(&["part", "name", "scenario", "status", "base-year revenue"]);
     for r in results {
         for p in &r.parts {
-            parts.add_row(vec![p.unit.clone(), p.name.clone(), r.scenario.clone(), p.status.clone(), money(p.revenue0)]);
+            parts.add_row(vec![
+                p.unit.clone(),
+                p.name.clone(),
+                r.scenario.clone(),
+                p.status.clone(),
+                money(p.revenue0),
+            ]);
         }
     }
     align_right(&mut parts, [4]);
@@ -333,8 +433,18 @@ fn print_fans(results: &[&ScenarioResult]) {
     for (t, year) in first.revenue.years.iter().enumerate() {
         let mut cells = vec![year.clone()];
         for r in results {
-            cells.push(format!("{} ({}–{})", money(r.revenue.p50[t]), money(r.revenue.p5[t]), money(r.revenue.p95[t])));
-            cells.push(format!("{} ({}–{})", money(r.ebita.p50[t]), money(r.ebita.p5[t]), money(r.ebita.p95[t])));
+            cells.push(format!(
+                "{} ({}–{})",
+                money(r.revenue.p50[t]),
+                money(r.revenue.p5[t]),
+                money(r.revenue.p95[t])
+            ));
+            cells.push(format!(
+                "{} ({}–{})",
+                money(r.ebita.p50[t]),
+                money(r.ebita.p5[t]),
+                money(r.ebita.p95[t])
+            ));
         }
         table.add_row(cells);
     }
@@ -344,12 +454,21 @@ fn print_fans(results: &[&ScenarioResult]) {
 
 fn print_tornado(tornado: &Tornado) {
     if tornado.swings.is_empty() {
-        println!("\nNo assumption is uncertain: the value is deterministic ({}).", money(tornado.base));
+        println!(
+            "\nNo assumption is uncertain: the value is deterministic ({}).",
+            money(tornado.base)
+        );
         return;
     }
     let mut table = render::table(&["assumption", "at P10", "at P90", "swing", "P10 / P90 input"]);
     for s in &tornado.swings {
-        table.add_row(vec![s.assumption.clone(), money(s.low), money(s.high), money((s.high - s.low).abs()), format!("{} / {}", s.low_note, s.high_note)]);
+        table.add_row(vec![
+            s.assumption.clone(),
+            money(s.low),
+            money(s.high),
+            money((s.high - s.low).abs()),
+            format!("{} / {}", s.low_note, s.high_note),
+        ]);
     }
     align_right(&mut table, 1..=3);
     println!("\nWhat moves {} most (one assumption at its P10 and P90, the others at their medians; at medians: {}):\n{table}", tornado.measure, money(tornado.base));
@@ -365,8 +484,18 @@ fn print_run(run: &report::Run) {
 
 fn print_comparison(c: &report::Comparison) {
     print_header(&[&c.a, &c.b], c.paths, c.seed);
-    print_distributions(&[(c.a.scenario.clone(), &c.a.value), (c.b.scenario.clone(), &c.b.value), (format!("{} - {}", c.a.scenario, c.b.scenario), &c.difference)]);
-    println!("P({} > {}) = {:.3} ± {:.3} (paired: both scenarios on the same paths)", c.a.scenario, c.b.scenario, c.p_a_greater, c.p_a_greater_se);
+    print_distributions(&[
+        (c.a.scenario.clone(), &c.a.value),
+        (c.b.scenario.clone(), &c.b.value),
+        (
+            format!("{} - {}", c.a.scenario, c.b.scenario),
+            &c.difference,
+        ),
+    ]);
+    println!(
+        "P({} > {}) = {:.3} ± {:.3} (paired: both scenarios on the same paths)",
+        c.a.scenario, c.b.scenario, c.p_a_greater, c.p_a_greater_se
+    );
     print_bridge(&[&c.a, &c.b]);
     print_fans(&[&c.a, &c.b]);
     print_tornado(&c.tornado);
@@ -384,19 +513,46 @@ struct CsvRow {
 fn csv_rows(results: &[&ScenarioResult], difference: Option<&Distribution>) -> Vec<CsvRow> {
     let mut rows = Vec::new();
     let distribution = |scenario: &str, d: &Distribution, rows: &mut Vec<CsvRow>| {
-        for (statistic, value) in [("mean", d.mean), ("se", d.se), ("sd", d.sd), ("p5", d.p5), ("p25", d.p25), ("p50", d.p50), ("p75", d.p75), ("p95", d.p95)] {
-            rows.push(CsvRow { scenario: scenario.into(), section: "value", line: "value to shareholders".into(), statistic: statistic.into(), value });
+        for (statistic, value) in [
+            ("mean", d.mean),
+            ("se", d.se),
+            ("sd", d.sd),
+            ("p5", d.p5),
+            ("p25", d.p25),
+            ("p50", d.p50),
+            ("p75", d.p75),
+            ("p95", d.p95),
+        ] {
+            rows.push(CsvRow {
+                scenario: scenario.into(),
+                section: "value",
+                line: "value to shareholders".into(),
+                statistic: statistic.into(),
+                value,
+            });
         }
     };
     for r in results {
         distribution(&r.scenario, &r.value, &mut rows);
         for b in &r.bridge {
-            rows.push(CsvRow { scenario: r.scenario.clone(), section: "bridge", line: b.line.clone(), statistic: "mean".into(), value: b.mean });
+            rows.push(CsvRow {
+                scenario: r.scenario.clone(),
+                section: "bridge",
+                line: b.line.clone(),
+                statistic: "mean".into(),
+                value: b.mean,
+            });
         }
         for (t, year) in r.revenue.years.iter().enumerate() {
             for (name, fan) in [("revenue", &r.revenue), ("ebita", &r.ebita)] {
                 for (statistic, values) in [("p5", &fan.p5), ("p50", &fan.p50), ("p95", &fan.p95)] {
-                    rows.push(CsvRow { scenario: r.scenario.clone(), section: "projection", line: format!("{name} {year}"), statistic: statistic.into(), value: values[t] });
+                    rows.push(CsvRow {
+                        scenario: r.scenario.clone(),
+                        section: "projection",
+                        line: format!("{name} {year}"),
+                        statistic: statistic.into(),
+                        value: values[t],
+                    });
                 }
             }
         }

@@ -46,7 +46,10 @@ fn documents(context: &Context) -> Result<(Model, Documents)> {
         for problem in &problems {
             eprintln!("{problem}");
         }
-        bail!("{} problem(s) in the strategy documents; fix them and run `holdco check DIR`", problems.len());
+        bail!(
+            "{} problem(s) in the strategy documents; fix them and run `holdco check DIR`",
+            problems.len()
+        );
     }
     Ok((model, documents))
 }
@@ -87,7 +90,11 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
     }
     if let Some(path) = &args.svg {
         let classes: Vec<String> = strategy.classes.iter().map(|c| c.id.clone()).collect();
-        let svg = holdco_strategy::svg::matrix(&classification, &classes, &format!("{} portfolio on {}", model.group.name, date));
+        let svg = holdco_strategy::svg::matrix(
+            &classification,
+            &classes,
+            &format!("{} portfolio on {}", model.group.name, date),
+        );
         std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the portfolio matrix to {}", path.display());
     }
@@ -110,8 +117,18 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
         Output::Json => render::print_json(&classification)?,
         Output::Csv => render::print_csv(&rows)?,
         Output::Table => {
-            println!("{} — classification on {date} (computed criteria read {})", strategy.name, classification.fiscal_year);
-            let mut table = render::table(&["unit", "name", "class", "score", "decided by", "what changed"]);
+            println!(
+                "{} — classification on {date} (computed criteria read {})",
+                strategy.name, classification.fiscal_year
+            );
+            let mut table = render::table(&[
+                "unit",
+                "name",
+                "class",
+                "score",
+                "decided by",
+                "what changed",
+            ]);
             for row in &rows {
                 table.add_row(vec![
                     row.unit.clone(),
@@ -124,12 +141,24 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
             }
             align_right(&mut table, [3]);
             println!("{table}");
-            let mut table = render::table(&std::iter::once("unit").chain(strategy.criteria.iter().map(|c| c.id.as_str())).collect::<Vec<_>>());
+            let mut table = render::table(
+                &std::iter::once("unit")
+                    .chain(strategy.criteria.iter().map(|c| c.id.as_str()))
+                    .collect::<Vec<_>>(),
+            );
             for unit in &classification.units {
                 let mut cells = vec![unit.unit.to_string()];
                 for value in &unit.criteria {
                     cells.push(match value.value {
-                        Some(v) if strategy.criteria.iter().any(|c| c.id == value.criterion && matches!(c.source, holdco_strategy::strategy::Source::Computed { .. })) => {
+                        Some(v)
+                            if strategy.criteria.iter().any(|c| {
+                                c.id == value.criterion
+                                    && matches!(
+                                        c.source,
+                                        holdco_strategy::strategy::Source::Computed { .. }
+                                    )
+                            }) =>
+                        {
                             format!("{} (+{:.1})", number(v, true), value.contribution)
                         }
                         Some(v) => format!("{v} (+{:.1})", value.contribution),
@@ -141,12 +170,24 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
             align_right(&mut table, 1..=strategy.criteria.len());
             println!("\nEach criterion's value and its points in the score:\n{table}");
             if !classification.absent.is_empty() {
-                println!("Not in the group on {date}: {}", classification.absent.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+                println!(
+                    "Not in the group on {date}: {}",
+                    classification
+                        .absent
+                        .iter()
+                        .map(|u| u.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             println!("  each unit's evidence: holdco classify --at {date} --json; decisions over time: holdco history UNIT");
         }
     }
-    Ok(if classification.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if classification.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `holdco plan`.
@@ -154,11 +195,19 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let (model, documents) = documents(context)?;
     let capital = need_capital(&documents)?;
     let engine = Engine::new(&model)?;
-    let classes = holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let classes =
+        holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
     if let Some(path) = &args.export_lp {
-        let programme = holdco_strategy::plan::build(capital, documents.strategy.as_ref(), &classes);
-        std::fs::write(path, programme.lp.to_mps("holdco_plan")).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("wrote the linear programme ({} variables, {} rows) to {} (free MPS, maximisation)", programme.lp.names.len(), programme.lp.rows.len(), path.display());
+        let programme =
+            holdco_strategy::plan::build(capital, documents.strategy.as_ref(), &classes);
+        std::fs::write(path, programme.lp.to_mps("holdco_plan"))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote the linear programme ({} variables, {} rows) to {} (free MPS, maximisation)",
+            programme.lp.names.len(),
+            programme.lp.rows.len(),
+            path.display()
+        );
     }
     let plan = match holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes) {
         Ok(plan) => plan,
@@ -167,25 +216,45 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             for item in &conflict {
                 eprintln!("  - {item}");
             }
-            eprintln!("loosen one of them in capital.toml or strategy.toml and run `holdco plan` again");
+            eprintln!(
+                "loosen one of them in capital.toml or strategy.toml and run `holdco plan` again"
+            );
             return Ok(ExitCode::from(1));
         }
         Err(other) => bail!("the plan cannot be made: {other}"),
     };
     if let Some(path) = &args.svg {
-        let order: Vec<String> = documents.strategy.as_ref().map(|s| s.classes.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
-        std::fs::write(path, holdco_strategy::svg::allocation(&plan, &order)).with_context(|| format!("writing {}", path.display()))?;
+        let order: Vec<String> = documents
+            .strategy
+            .as_ref()
+            .map(|s| s.classes.iter().map(|c| c.id.clone()).collect())
+            .unwrap_or_default();
+        std::fs::write(path, holdco_strategy::svg::allocation(&plan, &order))
+            .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the allocation chart to {}", path.display());
     }
     match args.format.output() {
         Output::Json => render::print_json(&plan)?,
         Output::Csv => render::print_csv(&plan.allocation)?,
         Output::Table => {
-            println!("{} ({} millions) — expected value created {}", plan.name, plan.currency, number(plan.objective, false));
+            println!(
+                "{} ({} millions) — expected value created {}",
+                plan.name,
+                plan.currency,
+                number(plan.objective, false)
+            );
             let years: Vec<i32> = plan.years.iter().map(|y| y.year).collect();
-            let header: Vec<String> = ["unit".to_string(), "class".to_string()].into_iter().chain(years.iter().map(|y| y.to_string())).chain(["total".to_string()]).collect();
+            let header: Vec<String> = ["unit".to_string(), "class".to_string()]
+                .into_iter()
+                .chain(years.iter().map(|y| y.to_string()))
+                .chain(["total".to_string()])
+                .collect();
             let mut table = render::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
-            let mut units: Vec<(&str, &str)> = plan.allocation.iter().map(|a| (a.unit.as_str(), a.class.as_str())).collect();
+            let mut units: Vec<(&str, &str)> = plan
+                .allocation
+                .iter()
+                .map(|a| (a.unit.as_str(), a.class.as_str()))
+                .collect();
             units.dedup();
             units.sort_by_key(|(unit, class)| (*class, *unit));
             units.dedup();
@@ -193,7 +262,12 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
                 let mut cells = vec![unit.to_string(), class.to_string()];
                 let mut total = 0.0;
                 for year in &years {
-                    let amount: f64 = plan.allocation.iter().filter(|a| a.unit.as_str() == unit && a.year == *year).map(|a| a.amount).sum();
+                    let amount: f64 = plan
+                        .allocation
+                        .iter()
+                        .filter(|a| a.unit.as_str() == unit && a.year == *year)
+                        .map(|a| a.amount)
+                        .sum();
                     total += amount;
                     cells.push(number(amount, false));
                 }
@@ -216,11 +290,21 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             let mut table = render::table(&["binding constraint", "shadow price", "meaning"]);
             for binding in &plan.binding {
                 let meaning = if binding.shadow_price >= 0.0 {
-                    format!("1 bn {} more here adds {:.3} bn of value", plan.currency, binding.shadow_price)
+                    format!(
+                        "1 bn {} more here adds {:.3} bn of value",
+                        plan.currency, binding.shadow_price
+                    )
                 } else {
-                    format!("raising it by 1 bn {} costs {:.3} bn of value", plan.currency, -binding.shadow_price)
+                    format!(
+                        "raising it by 1 bn {} costs {:.3} bn of value",
+                        plan.currency, -binding.shadow_price
+                    )
                 };
-                table.add_row(vec![binding.description.clone(), format!("{:.4}", binding.shadow_price), meaning]);
+                table.add_row(vec![
+                    binding.description.clone(),
+                    format!("{:.4}", binding.shadow_price),
+                    meaning,
+                ]);
             }
             align_right(&mut table, [1]);
             println!("\n{table}");
@@ -228,12 +312,29 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
                 let items: Vec<String> = plan
                     .realisations
                     .iter()
-                    .map(|r| format!("{} ({}{}) {} in {}", r.unit, r.class, r.form.as_ref().map(|f| format!(", {f}")).unwrap_or_default(), number(r.amount, false), r.year))
+                    .map(|r| {
+                        format!(
+                            "{} ({}{}) {} in {}",
+                            r.unit,
+                            r.class,
+                            r.form
+                                .as_ref()
+                                .map(|f| format!(", {f}"))
+                                .unwrap_or_default(),
+                            number(r.amount, false),
+                            r.year
+                        )
+                    })
                     .collect();
                 println!("disposal proceeds in the budget: {}", items.join("; "));
             }
             if let Some(r) = &plan.reallocation {
-                println!("reallocation against the previous plan: {:.1}% ({} of {} moved between units)", r.rate * 100.0, number(r.moved, false), number(r.base, false));
+                println!(
+                    "reallocation against the previous plan: {:.1}% ({} of {} moved between units)",
+                    r.rate * 100.0,
+                    number(r.moved, false),
+                    number(r.base, false)
+                );
             }
             println!("  {}", plan.method);
         }

@@ -31,7 +31,12 @@ fn append(path: &Path, text: &str) {
 #[test]
 fn check_accepts_the_example() {
     let dir = tempfile::tempdir().unwrap();
-    holdco(&dir.path().join("x.db")).arg("check").arg(example()).assert().success().stdout(predicate::str::contains("ok:"));
+    holdco(&dir.path().join("x.db"))
+        .arg("check")
+        .arg(example())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok:"));
 }
 
 #[test]
@@ -39,16 +44,37 @@ fn check_lists_every_problem_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let model = example_copy(dir.path());
     let facts = model.join("facts/s2_1p6pn.csv");
-    let header = std::fs::read_to_string(&facts).unwrap().lines().next().unwrap().to_string();
+    let header = std::fs::read_to_string(&facts)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let columns = header.split(',').count();
     let pad = ",".repeat(columns - 4);
-    append(&facts, &format!("nowhere,FY2024,revenue,1{pad}\ncloud_intelligence,FY2024,revenue,lots{pad}\n"));
+    append(
+        &facts,
+        &format!("nowhere,FY2024,revenue,1{pad}\ncloud_intelligence,FY2024,revenue,lots{pad}\n"),
+    );
     append(&model.join("timeline.toml"), "\n[[change]]\ndate = 2030-01-01\nkind = \"move\"\nunit = \"ghost\"\nparent = \"alibaba\"\n");
-    let output = holdco(&dir.path().join("x.db")).arg("check").arg(&model).assert().code(1).get_output().stderr.clone();
+    let output = holdco(&dir.path().join("x.db"))
+        .arg("check")
+        .arg(&model)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
     let stderr = String::from_utf8(output).unwrap();
-    assert!(stderr.contains("s2_1p6pn.csv:") && stderr.contains("unit: unknown unit `nowhere`"), "{stderr}");
+    assert!(
+        stderr.contains("s2_1p6pn.csv:") && stderr.contains("unit: unknown unit `nowhere`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("value: `lots` is not a number"), "{stderr}");
-    assert!(stderr.contains("timeline.toml:") && stderr.contains("unknown unit `ghost`"), "{stderr}");
+    assert!(
+        stderr.contains("timeline.toml:") && stderr.contains("unknown unit `ghost`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("3 problems found"), "{stderr}");
 }
 
@@ -66,13 +92,23 @@ fn a_failed_import_leaves_the_store_as_it_was() {
     let text = std::fs::read_to_string(&facts).unwrap();
     let changed = text.replacen("106374", "106375", 1);
     std::fs::write(&facts, format!("{changed}nowhere,FY2024,revenue,1,,,,,\n")).unwrap();
-    holdco(&db).arg("import").arg(&model).assert().code(1).stderr(predicate::str::contains("the store was not changed"));
+    holdco(&db)
+        .arg("import")
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the store was not changed"));
 
     let after = dir.path().join("after");
     holdco(&db).arg("export").arg(&after).assert().success();
     for file in walk(&before) {
         let twin = after.join(file.strip_prefix(&before).unwrap());
-        assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(&twin).unwrap(), "{} changed", file.display());
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            std::fs::read(&twin).unwrap(),
+            "{} changed",
+            file.display()
+        );
     }
 }
 
@@ -80,7 +116,11 @@ fn a_failed_import_leaves_the_store_as_it_was() {
 fn export_round_trips_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.db");
-    holdco(&first).arg("import").arg(example()).assert().success();
+    holdco(&first)
+        .arg("import")
+        .arg(example())
+        .assert()
+        .success();
     let out1 = dir.path().join("out1");
     holdco(&first).arg("export").arg(&out1).assert().success();
     holdco(&first).arg("check").arg(&out1).assert().success();
@@ -92,7 +132,12 @@ fn export_round_trips_through_the_store() {
     assert_eq!(files1.len(), walk(&out2).len());
     for file in files1 {
         let twin = out2.join(file.strip_prefix(&out1).unwrap());
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), std::fs::read_to_string(&twin).unwrap(), "{}", file.display());
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            std::fs::read_to_string(&twin).unwrap(),
+            "{}",
+            file.display()
+        );
     }
 }
 
@@ -105,7 +150,12 @@ fn reimporting_a_changed_figure_keeps_its_history() {
     let facts = model.join("facts/s2_1p6pn.csv");
     let text = std::fs::read_to_string(&facts).unwrap();
     std::fs::write(&facts, text.replacen(",106374,", ",106375,", 1)).unwrap();
-    holdco(&db).arg("import").arg(&model).assert().success().stdout(predicate::str::contains("1 revised"));
+    holdco(&db)
+        .arg("import")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 revised"));
     holdco(&db)
         .args(["revisions", "cloud_intelligence", "revenue", "FY2024"])
         .assert()
@@ -119,7 +169,17 @@ fn rollup_prints_json_and_csv() {
     let db = dir.path().join("store.db");
     holdco(&db).arg("import").arg(example()).assert().success();
     let output = holdco(&db)
-        .args(["rollup", "revenue", "--period", "FY2024", "--view", "restated", "--structure", "2025-04-01", "--json"])
+        .args([
+            "rollup",
+            "revenue",
+            "--period",
+            "FY2024",
+            "--view",
+            "restated",
+            "--structure",
+            "2025-04-01",
+            "--json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -136,19 +196,39 @@ fn rollup_prints_json_and_csv() {
         .args(["rollup", "revenue", "--period", "FY2024", "--csv"])
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("node,name,depth,kind,period,metric,value"));
+        .stdout(predicate::str::starts_with(
+            "node,name,depth,kind,period,metric,value",
+        ));
 }
 
 #[test]
 fn queries_point_at_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("missing.db");
-    holdco(&db).args(["rollup", "revenue", "--period", "FY2024"]).assert().code(2).stderr(predicate::str::contains("import a model first"));
+    holdco(&db)
+        .args(["rollup", "revenue", "--period", "FY2024"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("import a model first"));
     let db = dir.path().join("store.db");
     holdco(&db).arg("import").arg(example()).assert().success();
-    holdco(&db).args(["rollup", "revenue", "--period", "FY2024Q7"]).assert().code(2).stderr(predicate::str::contains("expected a period such as"));
-    holdco(&db).args(["rollup", "profit", "--period", "FY2024"]).assert().code(2).stderr(predicate::str::contains("unknown metric `profit`"));
-    holdco(&db).args(["explain", "revenue", "--node", "cloud", "--period", "FY2024"]).assert().code(2).stderr(predicate::str::contains("unknown unit `cloud`"));
+    holdco(&db)
+        .args(["rollup", "revenue", "--period", "FY2024Q7"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected a period such as"));
+    holdco(&db)
+        .args(["rollup", "profit", "--period", "FY2024"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown metric `profit`"));
+    holdco(&db)
+        .args([
+            "explain", "revenue", "--node", "cloud", "--period", "FY2024",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown unit `cloud`"));
 }
 
 #[test]
@@ -156,10 +236,36 @@ fn large_models_answer_on_the_columnar_path_with_the_engines_figures() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("big");
     let db = dir.path().join("unused.db");
-    holdco(&db).args(["gen"]).arg(&model).args(["--units", "300", "--facts", "130000", "--changes", "60", "--months", "24", "--seed", "3"]).assert().success();
+    holdco(&db)
+        .args(["gen"])
+        .arg(&model)
+        .args([
+            "--units",
+            "300",
+            "--facts",
+            "130000",
+            "--changes",
+            "60",
+            "--months",
+            "24",
+            "--seed",
+            "3",
+        ])
+        .assert()
+        .success();
     let run = |exact: bool| -> Vec<(String, String, Option<f64>)> {
         let mut command = holdco(&db);
-        command.arg("--model").arg(&model).args(["rollup", "revenue", "--view", "restated", "--periods", "2016-01..2016-12", "--depth", "2", "--json"]);
+        command.arg("--model").arg(&model).args([
+            "rollup",
+            "revenue",
+            "--view",
+            "restated",
+            "--periods",
+            "2016-01..2016-12",
+            "--depth",
+            "2",
+            "--json",
+        ]);
         if exact {
             command.arg("--exact");
         }
@@ -170,7 +276,13 @@ fn large_models_answer_on_the_columnar_path_with_the_engines_figures() {
             .unwrap()
             .iter()
             .filter(|r| r["kind"] == "node")
-            .map(|r| (r["node"].as_str().unwrap().to_string(), r["period"].as_str().unwrap().to_string(), r["value"].as_f64()))
+            .map(|r| {
+                (
+                    r["node"].as_str().unwrap().to_string(),
+                    r["period"].as_str().unwrap().to_string(),
+                    r["value"].as_f64(),
+                )
+            })
             .collect()
     };
     let fast = run(false);
@@ -179,7 +291,10 @@ fn large_models_answer_on_the_columnar_path_with_the_engines_figures() {
     for ((a, p, x), (b, q, y)) in fast.iter().zip(&exact) {
         assert_eq!((a, p), (b, q));
         match (x, y) {
-            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * (1.0 + x.abs()), "{a} {p}: {x} vs {y}"),
+            (Some(x), Some(y)) => assert!(
+                (x - y).abs() <= 1e-9 * (1.0 + x.abs()),
+                "{a} {p}: {x} vs {y}"
+            ),
             (x, y) => assert_eq!(x, y, "{a} {p}"),
         }
     }

@@ -18,7 +18,17 @@ fn rollup(db: &Path, model: Option<&Path>, exact: bool) -> (Rows, String) {
     if let Some(model) = model {
         command.arg("--model").arg(model);
     }
-    command.env("HOLDCO_TIMING", "1").args(["rollup", "revenue", "--view", "restated", "--periods", "2016-01..2016-12", "--depth", "2", "--json"]);
+    command.env("HOLDCO_TIMING", "1").args([
+        "rollup",
+        "revenue",
+        "--view",
+        "restated",
+        "--periods",
+        "2016-01..2016-12",
+        "--depth",
+        "2",
+        "--json",
+    ]);
     if exact {
         command.arg("--exact");
     }
@@ -29,7 +39,13 @@ fn rollup(db: &Path, model: Option<&Path>, exact: bool) -> (Rows, String) {
         .unwrap()
         .iter()
         .filter(|r| r["kind"] == "node")
-        .map(|r| (r["node"].as_str().unwrap().to_string(), r["period"].as_str().unwrap().to_string(), r["value"].as_f64()))
+        .map(|r| {
+            (
+                r["node"].as_str().unwrap().to_string(),
+                r["period"].as_str().unwrap().to_string(),
+                r["value"].as_f64(),
+            )
+        })
         .collect();
     (rows, String::from_utf8(output.stderr).unwrap())
 }
@@ -40,7 +56,10 @@ fn assert_close(fast: &Rows, exact: &Rows) {
     for ((a, p, x), (b, q, y)) in fast.iter().zip(exact) {
         assert_eq!((a, p), (b, q));
         match (x, y) {
-            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * (1.0 + x.abs()), "{a} {p}: {x} vs {y}"),
+            (Some(x), Some(y)) => assert!(
+                (x - y).abs() <= 1e-9 * (1.0 + x.abs()),
+                "{a} {p}: {x} vs {y}"
+            ),
             (x, y) => assert_eq!(x, y, "{a} {p}"),
         }
     }
@@ -51,11 +70,30 @@ fn large_stores_answer_from_columns_read_straight_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("big");
     let db = dir.path().join("store.db");
-    holdco(&db).args(["gen"]).arg(&model).args(["--units", "300", "--facts", "130000", "--changes", "60", "--months", "24", "--seed", "3"]).assert().success();
+    holdco(&db)
+        .args(["gen"])
+        .arg(&model)
+        .args([
+            "--units",
+            "300",
+            "--facts",
+            "130000",
+            "--changes",
+            "60",
+            "--months",
+            "24",
+            "--seed",
+            "3",
+        ])
+        .assert()
+        .success();
     holdco(&db).arg("import").arg(&model).assert().success();
 
     let (from_store, timing) = rollup(&db, None, false);
-    assert!(timing.contains("facts into columns"), "the store path was not taken: {timing}");
+    assert!(
+        timing.contains("facts into columns"),
+        "the store path was not taken: {timing}"
+    );
     let (exact, _) = rollup(&db, None, true);
     assert_close(&from_store, &exact);
     let (from_model, _) = rollup(&db, Some(&model), false);
@@ -74,7 +112,15 @@ fn large_stores_answer_from_columns_read_straight_from_the_store() {
     let revised = current
         .facts
         .iter()
-        .position(|f| f.key.metric.as_str() == "revenue" && f.key.basis == holdco_core::Basis::Reported && f.key.counterparty.is_none() && f.key.period.label(current.group.calendar()).starts_with("2016"))
+        .position(|f| {
+            f.key.metric.as_str() == "revenue"
+                && f.key.basis == holdco_core::Basis::Reported
+                && f.key.counterparty.is_none()
+                && f.key
+                    .period
+                    .label(current.group.calendar())
+                    .starts_with("2016")
+        })
         .expect("a revenue fact in 2016");
     current.facts[revised].value += 1000.0;
     store.import(&current, "revised").unwrap();

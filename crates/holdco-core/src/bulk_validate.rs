@@ -24,7 +24,14 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
         metrics.entry(metric.id.as_str()).or_insert(metric);
     }
     let rate_currencies: FxHashSet<&str> = model.fx.iter().map(|r| r.currency.as_str()).collect();
-    let defined_metrics = || model.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ");
+    let defined_metrics = || {
+        model
+            .metrics
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let timeline_ref = &timeline;
     // Per-fact problems, tagged with the fact's index, chunk by chunk in order.
     let per_fact: Vec<Vec<(usize, Diagnostic)>> = model
@@ -137,63 +144,80 @@ pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
     let currency_ok: Vec<bool> = columns
         .currencies
         .iter()
-        .map(|currency| currency == &model.group.currency || rate_currencies.contains(currency.as_str()))
+        .map(|currency| {
+            currency == &model.group.currency || rate_currencies.contains(currency.as_str())
+        })
         .collect();
-    let units: Vec<Option<&crate::timeline::UnitRecord>> =
-        columns.units.iter().map(|unit| timeline.unit(unit).map(|index| timeline.record(index))).collect();
+    let units: Vec<Option<&crate::timeline::UnitRecord>> = columns
+        .units
+        .iter()
+        .map(|unit| timeline.unit(unit).map(|index| timeline.record(index)))
+        .collect();
     let columns = &*columns;
-    (0..columns.series.len()).into_par_iter().with_min_len(256).all(|series| {
-        let s = &columns.series[series];
-        let rows = columns.rows(series);
-        if rows.is_empty() {
-            return true;
-        }
-        let Some(metric) = metrics.get(columns.metrics[s.metric as usize].as_str()) else { return false };
-        if matches!(metric.aggregation, Aggregation::Ratio { .. }) {
-            return false;
-        }
-        if metric.aggregation == Aggregation::NonAdditive && s.counterparty != NONE {
-            return false;
-        }
-        let currencies = &columns.currency[rows.clone()];
-        let currencies_ok = if metric.measure == Measure::Currency {
-            currencies.iter().all(|c| *c == NONE || currency_ok[*c as usize])
-        } else {
-            currencies.iter().all(|c| *c == NONE)
-        };
-        if !currencies_ok {
-            return false;
-        }
-        // Sorted by start, one granularity: the first period ends first, the last starts last.
-        let first = crate::period::Period::new(columns.starts[rows.start], s.granularity);
-        let last = crate::period::Period::new(columns.starts[rows.end - 1], s.granularity);
-        let lives_over = |record: &crate::timeline::UnitRecord| {
-            record.created <= first.last_day() && record.ended.is_none_or(|(end, _)| end > last.first_day())
-        };
-        let Some(record) = units[s.unit as usize] else { return false };
-        match s.basis {
-            Basis::Restated { structure } => {
-                if !record.alive_on(structure) || !(0..=9999).contains(&chrono::Datelike::year(&structure)) {
-                    return false;
-                }
+    (0..columns.series.len())
+        .into_par_iter()
+        .with_min_len(256)
+        .all(|series| {
+            let s = &columns.series[series];
+            let rows = columns.rows(series);
+            if rows.is_empty() {
+                return true;
             }
-            _ => {
-                if !lives_over(record) {
-                    return false;
-                }
-            }
-        }
-        if s.counterparty != NONE {
-            if s.counterparty == s.unit {
+            let Some(metric) = metrics.get(columns.metrics[s.metric as usize].as_str()) else {
+                return false;
+            };
+            if matches!(metric.aggregation, Aggregation::Ratio { .. }) {
                 return false;
             }
-            match units[s.counterparty as usize] {
-                Some(record) if lives_over(record) => {}
-                _ => return false,
+            if metric.aggregation == Aggregation::NonAdditive && s.counterparty != NONE {
+                return false;
             }
-        }
-        true
-    })
+            let currencies = &columns.currency[rows.clone()];
+            let currencies_ok = if metric.measure == Measure::Currency {
+                currencies
+                    .iter()
+                    .all(|c| *c == NONE || currency_ok[*c as usize])
+            } else {
+                currencies.iter().all(|c| *c == NONE)
+            };
+            if !currencies_ok {
+                return false;
+            }
+            // Sorted by start, one granularity: the first period ends first, the last starts last.
+            let first = crate::period::Period::new(columns.starts[rows.start], s.granularity);
+            let last = crate::period::Period::new(columns.starts[rows.end - 1], s.granularity);
+            let lives_over = |record: &crate::timeline::UnitRecord| {
+                record.created <= first.last_day()
+                    && record.ended.is_none_or(|(end, _)| end > last.first_day())
+            };
+            let Some(record) = units[s.unit as usize] else {
+                return false;
+            };
+            match s.basis {
+                Basis::Restated { structure } => {
+                    if !record.alive_on(structure)
+                        || !(0..=9999).contains(&chrono::Datelike::year(&structure))
+                    {
+                        return false;
+                    }
+                }
+                _ => {
+                    if !lives_over(record) {
+                        return false;
+                    }
+                }
+            }
+            if s.counterparty != NONE {
+                if s.counterparty == s.unit {
+                    return false;
+                }
+                match units[s.counterparty as usize] {
+                    Some(record) if lives_over(record) => {}
+                    _ => return false,
+                }
+            }
+            true
+        })
 }
 
 /// Every fact whose key an earlier fact already has, with its problem, in fact order.
@@ -222,7 +246,10 @@ fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
                 let series_key = SeriesKey {
                     unit: number(key.unit.as_str()),
                     metric: number(key.metric.as_str()),
-                    counterparty: key.counterparty.as_ref().map_or(u32::MAX, |unit| number(unit.as_str())),
+                    counterparty: key
+                        .counterparty
+                        .as_ref()
+                        .map_or(u32::MAX, |unit| number(unit.as_str())),
                     granularity: key.period.granularity,
                     basis,
                     structure,
@@ -261,7 +288,11 @@ fn duplicate_problems(model: &Model) -> Vec<(usize, Diagnostic)> {
                 *global_series.entry(key).or_insert(next)
             })
             .collect();
-        series_of.extend(part_series.into_iter().map(|local| renumbered[local as usize]));
+        series_of.extend(
+            part_series
+                .into_iter()
+                .map(|local| renumbered[local as usize]),
+        );
     }
     // A counting sort lays the facts out series by series, in file order within each.
     let mut offsets = vec![0usize; global_series.len() + 1];
@@ -425,7 +456,10 @@ parent = "g"
             ("a,FY2021,revenue,1,CNY,,,\na,FY2021,dau,2,,g,,\n", false),
             ("a,FY2021,dau,2,,,,\na,2021Q1,revenue,1,CNY,g,,\n", true),
             ("a,FY2021,revenue,1,,,,\na,FY2021,revenue,2,,,,\n", false),
-            ("a,FY2022,revenue,1,,,,\na,FY2021,revenue,2,,,,\na,FY2022,revenue,3,,,,\n", false),
+            (
+                "a,FY2022,revenue,1,,,,\na,FY2021,revenue,2,,,,\na,FY2022,revenue,3,,,,\n",
+                false,
+            ),
             ("b,FY2021,revenue,1,,,,\n", false),
             ("a,FY2019,revenue,1,,,,\n", false),
             ("a,FY2021,revenue,1,,,,\na,FY2019,revenue,1,,,,\n", false),
@@ -437,14 +471,22 @@ parent = "g"
             ("a,FY2021,revenue,1,,z,,\n", false),
             ("a,FY2019,revenue,1,,,restated,2021-01-01\n", true),
             ("a,FY2021,revenue,1,,,restated,2019-01-01\n", false),
-            ("a,FY2021,revenue,1,,,plan,\na,FY2021,revenue,1,,,estimate,\n", true),
+            (
+                "a,FY2021,revenue,1,,,plan,\na,FY2021,revenue,1,,,estimate,\n",
+                true,
+            ),
         ];
         for (rows, valid) in cases {
             let files = files(&format!("{header}{rows}"));
             let (model, problems) = read_model(&files);
             let (_, more) = super::validate(&model.expect("a model"));
-            assert_eq!(problems.is_empty() && more.is_empty(), valid, "{rows}: {problems:?} {more:?}");
-            let (model, mut columns) = crate::format::fact_columns::read_model_columns(&files).expect("readable");
+            assert_eq!(
+                problems.is_empty() && more.is_empty(),
+                valid,
+                "{rows}: {problems:?} {more:?}"
+            );
+            let (model, mut columns) =
+                crate::format::fact_columns::read_model_columns(&files).expect("readable");
             assert_eq!(super::columns_valid(&model, &mut columns), valid, "{rows}");
         }
     }

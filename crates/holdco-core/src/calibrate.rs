@@ -102,7 +102,10 @@ fn with_shares(model: &Model, splits: &[(usize, Vec<SplitPart>)], x: &[f64]) -> 
             } else {
                 1.0 - sum
             };
-            part.shares = crate::model::Shares { default: Some(share), per_metric: Default::default() };
+            part.shares = crate::model::Shares {
+                default: Some(share),
+                per_metric: Default::default(),
+            };
         }
         k += n - 1;
         if let ChangeKind::Split { parts, .. } = &mut model.timeline[*index].kind {
@@ -117,7 +120,11 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for col in 0..n {
         let pivot = (col..n).max_by(|i, j| a[*i][col].abs().total_cmp(&a[*j][col].abs()))?;
-        let scale = a.iter().map(|r| r.iter().fold(0.0f64, |m, v| m.max(v.abs()))).fold(0.0f64, f64::max).max(1e-300);
+        let scale = a
+            .iter()
+            .map(|r| r.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+            .fold(0.0f64, f64::max)
+            .max(1e-300);
         if a[pivot][col].abs() <= 1e-12 * scale {
             return None;
         }
@@ -140,11 +147,18 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 }
 
 /// Calibrates the shares of the named splits.
-pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResult, CalibrationError> {
+pub fn calibrate(
+    model: &Model,
+    request: &Calibration,
+) -> Result<CalibrationResult, CalibrationError> {
     let mut splits = Vec::new();
     let mut latest_change = NaiveDate::MIN;
     for id in &request.changes {
-        let found = model.timeline.iter().enumerate().find(|(_, c)| c.id.as_deref() == Some(id.as_str()));
+        let found = model
+            .timeline
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.id.as_deref() == Some(id.as_str()));
         match found {
             Some((index, change)) => match &change.kind {
                 ChangeKind::Split { parts, .. } if parts.len() >= 2 => {
@@ -162,7 +176,13 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
             .facts
             .iter()
             .filter_map(|f| match f.key.basis {
-                Basis::Restated { structure } if structure >= latest_change && request.periods.contains(&f.key.period) && request.metrics.contains(&f.key.metric) => Some(structure),
+                Basis::Restated { structure }
+                    if structure >= latest_change
+                        && request.periods.contains(&f.key.period)
+                        && request.metrics.contains(&f.key.metric) =>
+                {
+                    Some(structure)
+                }
                 _ => None,
             })
             .max()
@@ -171,24 +191,44 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
     let observations: Vec<&crate::model::Fact> = model
         .facts
         .iter()
-        .filter(|f| f.key.basis == Basis::Restated { structure: published } && request.periods.contains(&f.key.period) && request.metrics.contains(&f.key.metric) && f.key.counterparty.is_none())
+        .filter(|f| {
+            f.key.basis
+                == Basis::Restated {
+                    structure: published,
+                }
+                && request.periods.contains(&f.key.period)
+                && request.metrics.contains(&f.key.metric)
+                && f.key.counterparty.is_none()
+        })
         .collect();
     // Nested lines (a segment and a business line inside it) would count the same
     // residual twice: fit the outermost published figures below the group only.
     let observations: Vec<&crate::model::Fact> = {
-        let (timeline, _) = crate::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+        let (timeline, _) =
+            crate::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
         let structure = timeline.structure_on(published);
         observations
             .iter()
             .copied()
             .filter(|fact| {
-                let Some(unit) = timeline.unit(&fact.key.unit) else { return false };
+                let Some(unit) = timeline.unit(&fact.key.unit) else {
+                    return false;
+                };
                 if !structure.alive[unit as usize] {
                     return false;
                 }
-                !structure.ancestors(unit).into_iter().skip(1).filter(|a| *a != timeline.root).any(|a| {
-                    observations.iter().any(|other| other.key.period == fact.key.period && other.key.metric == fact.key.metric && timeline.unit(&other.key.unit) == Some(a))
-                })
+                !structure
+                    .ancestors(unit)
+                    .into_iter()
+                    .skip(1)
+                    .filter(|a| *a != timeline.root)
+                    .any(|a| {
+                        observations.iter().any(|other| {
+                            other.key.period == fact.key.period
+                                && other.key.metric == fact.key.metric
+                                && timeline.unit(&other.key.unit) == Some(a)
+                        })
+                    })
             })
             .collect()
     };
@@ -211,31 +251,57 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
                 node: Some(fact.key.unit.clone()),
                 depth: 0,
                 currency: None,
-                basis: BasisFilter::Reported,
+                basis: BasisFilter::ReportedOnly,
             };
             let rollup = engine.rollup(&query)?;
             values.push(rollup.rows.first().and_then(|r| r.value).unwrap_or(0.0));
         }
         Ok(values)
     };
-    let base: Vec<f64> = splits.iter().flat_map(|(_, p)| vec![1.0 / p.len() as f64; p.len() - 1]).collect();
+    let base: Vec<f64> = splits
+        .iter()
+        .flat_map(|(_, p)| vec![1.0 / p.len() as f64; p.len() - 1])
+        .collect();
     let at_base = evaluate(&base)?;
     let mut columns = Vec::new();
     for j in 0..unknowns {
         let mut x = base.clone();
         x[j] += 0.5;
         let moved = evaluate(&x)?;
-        columns.push(moved.iter().zip(&at_base).map(|(m, b)| (m - b) / 0.5).collect::<Vec<f64>>());
+        columns.push(
+            moved
+                .iter()
+                .zip(&at_base)
+                .map(|(m, b)| (m - b) / 0.5)
+                .collect::<Vec<f64>>(),
+        );
     }
     // Normal equations: (A'A) x = A'(y - b0 + A x0).
     let rows = observations.len();
     let target: Vec<f64> = (0..rows)
-        .map(|i| observations[i].value - at_base[i] + (0..unknowns).map(|j| columns[j][i] * base[j]).sum::<f64>())
+        .map(|i| {
+            observations[i].value - at_base[i]
+                + (0..unknowns).map(|j| columns[j][i] * base[j]).sum::<f64>()
+        })
         .collect();
-    let ata: Vec<Vec<f64>> = (0..unknowns).map(|p| (0..unknowns).map(|q| (0..rows).map(|i| columns[p][i] * columns[q][i]).sum()).collect()).collect();
-    let atb: Vec<f64> = (0..unknowns).map(|p| (0..rows).map(|i| columns[p][i] * target[i]).sum()).collect();
-    let informative = (0..rows).filter(|i| (0..unknowns).any(|j| columns[j][*i].abs() > 1e-12)).count();
-    let x = solve(ata, atb).ok_or_else(|| CalibrationError::Underdetermined(format!("{unknowns} unknown share(s), {informative} informative figure(s)")))?;
+    let ata: Vec<Vec<f64>> = (0..unknowns)
+        .map(|p| {
+            (0..unknowns)
+                .map(|q| (0..rows).map(|i| columns[p][i] * columns[q][i]).sum())
+                .collect()
+        })
+        .collect();
+    let atb: Vec<f64> = (0..unknowns)
+        .map(|p| (0..rows).map(|i| columns[p][i] * target[i]).sum())
+        .collect();
+    let informative = (0..rows)
+        .filter(|i| (0..unknowns).any(|j| columns[j][*i].abs() > 1e-12))
+        .count();
+    let x = solve(ata, atb).ok_or_else(|| {
+        CalibrationError::Underdetermined(format!(
+            "{unknowns} unknown share(s), {informative} informative figure(s)"
+        ))
+    })?;
     let fitted = evaluate(&x)?;
     let calendar = model.group.calendar();
     let equations: Vec<Equation> = observations
@@ -250,10 +316,17 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
             residual: fact.value - fit,
         })
         .collect();
-    let rms_residual = (equations.iter().map(|e| e.residual * e.residual).sum::<f64>() / equations.len() as f64).sqrt();
+    let rms_residual = (equations
+        .iter()
+        .map(|e| e.residual * e.residual)
+        .sum::<f64>()
+        / equations.len() as f64)
+        .sqrt();
     let mut warnings = Vec::new();
     if informative < unknowns {
-        warnings.push(format!("{unknowns} unknowns but only {informative} informative figures"));
+        warnings.push(format!(
+            "{unknowns} unknowns but only {informative} informative figures"
+        ));
     }
     let mut result_splits = Vec::new();
     let mut k = 0;
@@ -270,19 +343,37 @@ pub fn calibrate(model: &Model, request: &Calibration) -> Result<CalibrationResu
             shares.push((part.unit.to_string(), share));
         }
         k += n - 1;
-        result_splits.push(CalibratedSplit { change: model.timeline[*index].id.clone().unwrap_or_default(), parts: shares });
+        result_splits.push(CalibratedSplit {
+            change: model.timeline[*index].id.clone().unwrap_or_default(),
+            parts: shares,
+        });
     }
-    Ok(CalibrationResult { splits: result_splits, equations, rms_residual, published, warnings })
+    Ok(CalibrationResult {
+        splits: result_splits,
+        equations,
+        rms_residual,
+        published,
+        warnings,
+    })
 }
 
 /// Writes calibrated shares into the model's timeline (as default shares, with a note).
 pub fn record(model: &mut Model, result: &CalibrationResult, periods_label: &str) {
     for split in &result.splits {
-        if let Some(change) = model.timeline.iter_mut().find(|c| c.id.as_deref() == Some(split.change.as_str())) {
+        if let Some(change) = model
+            .timeline
+            .iter_mut()
+            .find(|c| c.id.as_deref() == Some(split.change.as_str()))
+        {
             if let ChangeKind::Split { parts, .. } = &mut change.kind {
                 for part in parts.iter_mut() {
-                    if let Some((_, share)) = split.parts.iter().find(|(u, _)| u == part.unit.as_str()) {
-                        part.shares = crate::model::Shares { default: Some((share * 1e6).round() / 1e6), per_metric: Default::default() };
+                    if let Some((_, share)) =
+                        split.parts.iter().find(|(u, _)| u == part.unit.as_str())
+                    {
+                        part.shares = crate::model::Shares {
+                            default: Some((share * 1e6).round() / 1e6),
+                            per_metric: Default::default(),
+                        };
                     }
                 }
                 // Rounding must not break the sum: give the remainder to the last part.
@@ -292,7 +383,9 @@ pub fn record(model: &mut Model, result: &CalibrationResult, periods_label: &str
             }
             let note = format!("shares calibrated by least squares from {periods_label} published under both structures (RMS residual {:.3})", result.rms_residual);
             change.note = Some(match &change.note {
-                Some(old) if !old.contains("calibrated by least squares") => format!("{old}; {note}"),
+                Some(old) if !old.contains("calibrated by least squares") => {
+                    format!("{old}; {note}")
+                }
                 _ => note,
             });
         }

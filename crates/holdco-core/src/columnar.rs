@@ -93,7 +93,14 @@ pub enum ColumnarError {
 impl FactTableBuilder {
     /// A builder for a group reporting in `currency`.
     pub fn new(currency: Currency) -> Self {
-        FactTableBuilder { rows: Vec::new(), series: HashMap::new(), series_list: Vec::new(), periods: HashMap::new(), period_list: Vec::new(), currencies: vec![currency] }
+        FactTableBuilder {
+            rows: Vec::new(),
+            series: HashMap::new(),
+            series_list: Vec::new(),
+            periods: HashMap::new(),
+            period_list: Vec::new(),
+            currencies: vec![currency],
+        }
     }
 
     /// Reserves room for `rows` more rows.
@@ -116,7 +123,12 @@ impl FactTableBuilder {
     }
 
     /// Adds one fact.
-    pub fn push(&mut self, key: SeriesKey, period: Period, value: f64) -> Result<(), ColumnarError> {
+    pub fn push(
+        &mut self,
+        key: SeriesKey,
+        period: Period,
+        value: f64,
+    ) -> Result<(), ColumnarError> {
         let next = self.series_list.len() as u32;
         let series = *self.series.entry(key).or_insert_with(|| next);
         if series == next {
@@ -141,7 +153,13 @@ impl FactTableBuilder {
     /// Sorts the rows by series and period, checks for duplicates and decomposes recorded
     /// totals against the structure each figure was published in.
     pub fn finish(self, engine: &Engine) -> Result<FactTable, ColumnarError> {
-        let FactTableBuilder { mut rows, series_list, period_list, currencies, .. } = self;
+        let FactTableBuilder {
+            mut rows,
+            series_list,
+            period_list,
+            currencies,
+            ..
+        } = self;
         // Dictionaries in sorted order, so the table does not depend on input order.
         let mut series_order: Vec<u32> = (0..series_list.len() as u32).collect();
         series_order.sort_by_key(|s| series_list[*s as usize]);
@@ -160,8 +178,14 @@ impl FactTableBuilder {
             row.1 = period_rank[row.1 as usize];
         }
         rows.sort_unstable_by_key(|row| (row.0, row.1));
-        let series: Vec<SeriesKey> = series_order.iter().map(|s| series_list[*s as usize]).collect();
-        let periods: Vec<Period> = period_order.iter().map(|p| period_list[*p as usize]).collect();
+        let series: Vec<SeriesKey> = series_order
+            .iter()
+            .map(|s| series_list[*s as usize])
+            .collect();
+        let periods: Vec<Period> = period_order
+            .iter()
+            .map(|p| period_list[*p as usize])
+            .collect();
         let mut offsets = Vec::with_capacity(series.len() + 1);
         let mut period = Vec::with_capacity(rows.len());
         let mut value = Vec::with_capacity(rows.len());
@@ -189,8 +213,26 @@ impl FactTableBuilder {
             offsets.push(rows.len());
         }
         drop(rows);
-        let spans = offsets.windows(2).map(|w| if w[0] < w[1] { (period[w[0]], period[w[1] - 1]) } else { (0, 0) }).collect();
-        let mut table = FactTable { series, offsets, period, value, periods, currencies, adjustments: Vec::new(), spans };
+        let spans = offsets
+            .windows(2)
+            .map(|w| {
+                if w[0] < w[1] {
+                    (period[w[0]], period[w[1] - 1])
+                } else {
+                    (0, 0)
+                }
+            })
+            .collect();
+        let mut table = FactTable {
+            series,
+            offsets,
+            period,
+            value,
+            periods,
+            currencies,
+            adjustments: Vec::new(),
+            spans,
+        };
         table.adjustments = table.decompose(engine);
         Ok(table)
     }
@@ -209,7 +251,10 @@ impl FactTable {
 
     /// Bytes held by the row columns.
     pub fn column_bytes(&self) -> usize {
-        self.period.len() * 2 + self.value.len() * 8 + self.offsets.len() * 8 + self.series.len() * std::mem::size_of::<SeriesKey>()
+        self.period.len() * 2
+            + self.value.len() * 8
+            + self.offsets.len() * 8
+            + self.series.len() * std::mem::size_of::<SeriesKey>()
     }
 
     /// Builds a table from a model's facts.
@@ -218,14 +263,40 @@ impl FactTable {
         builder.reserve(model.facts.len());
         let timeline = engine.timeline();
         for fact in &model.facts {
-            let metric = model.metrics.iter().position(|m| m.id == fact.key.metric).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", fact.key.metric)))? as u16;
-            let unit = timeline.unit(&fact.key.unit).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {}", fact.key.unit)))?;
+            let metric = model
+                .metrics
+                .iter()
+                .position(|m| m.id == fact.key.metric)
+                .ok_or_else(|| {
+                    ColumnarError::Unsupported(format!("unknown metric {}", fact.key.metric))
+                })? as u16;
+            let unit = timeline.unit(&fact.key.unit).ok_or_else(|| {
+                ColumnarError::Unsupported(format!("unknown unit {}", fact.key.unit))
+            })?;
             let counterparty = match &fact.key.counterparty {
-                Some(c) => Some(timeline.unit(c).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {c}")))?),
+                Some(c) => Some(
+                    timeline
+                        .unit(c)
+                        .ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {c}")))?,
+                ),
                 None => None,
             };
-            let currency = builder.currency(fact.currency.as_ref().filter(|c| **c != model.group.currency));
-            builder.push(SeriesKey { unit, metric, currency, counterparty, basis: fact.key.basis }, fact.key.period, fact.value)?;
+            let currency = builder.currency(
+                fact.currency
+                    .as_ref()
+                    .filter(|c| **c != model.group.currency),
+            );
+            builder.push(
+                SeriesKey {
+                    unit,
+                    metric,
+                    currency,
+                    counterparty,
+                    basis: fact.key.basis,
+                },
+                fact.key.period,
+                fact.value,
+            )?;
         }
         builder.finish(engine)
     }
@@ -233,7 +304,10 @@ impl FactTable {
     fn fact_date(engine: &Engine, unit: UnitIndex, period: Period, basis: Basis) -> NaiveDate {
         match basis {
             Basis::Restated { structure } => structure,
-            _ => engine.timeline().record(unit).last_day_until(period.last_day()),
+            _ => engine
+                .timeline()
+                .record(unit)
+                .last_day_until(period.last_day()),
         }
     }
 
@@ -245,7 +319,9 @@ impl FactTable {
         let units = engine.timeline().units.len();
         let words = units.div_ceil(64);
         for (s, key) in self.series.iter().enumerate() {
-            let bits = present.entry((key.metric, key.basis)).or_insert_with(|| vec![vec![0u64; words]; self.periods.len()]);
+            let bits = present
+                .entry((key.metric, key.basis))
+                .or_insert_with(|| vec![vec![0u64; words]; self.periods.len()]);
             for r in self.offsets[s]..self.offsets[s + 1] {
                 let p = self.period[r] as usize;
                 bits[p][key.unit as usize / 64] |= 1 << (key.unit % 64);
@@ -267,7 +343,13 @@ impl FactTable {
                 }
             }
             for (unit, record) in timeline.units.iter().enumerate() {
-                if has[unit] && record.parents.iter().any(|(_, p)| ancestors_ever(timeline, *p).into_iter().any(|a| has[a as usize])) {
+                if has[unit]
+                    && record.parents.iter().any(|(_, p)| {
+                        ancestors_ever(timeline, *p)
+                            .into_iter()
+                            .any(|a| has[a as usize])
+                    })
+                {
                     any_nested = true;
                 }
             }
@@ -282,20 +364,39 @@ impl FactTable {
                 let p = self.period[r] as usize;
                 let date = Self::fact_date(engine, key.unit, self.periods[p], key.basis);
                 let structure = engine.structure(date);
-                let above = structure.ancestors(key.unit).into_iter().skip(1).find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0);
+                let above = structure
+                    .ancestors(key.unit)
+                    .into_iter()
+                    .skip(1)
+                    .find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0);
                 if let Some(above) = above {
-                    adjustments.push(Adjustment { above, date, metric: key.metric, period: p as u16, currency: key.currency, basis: key.basis, value: self.value[r] });
+                    adjustments.push(Adjustment {
+                        above,
+                        date,
+                        metric: key.metric,
+                        period: p as u16,
+                        currency: key.currency,
+                        basis: key.basis,
+                        value: self.value[r],
+                    });
                 }
                 // A recorded total above both sides of an intercompany figure is net of it:
                 // give the figure back there, as the engine does.
                 if let Some(other) = key.counterparty {
-                    let net_above = structure
-                        .ancestors(key.unit)
-                        .into_iter()
-                        .skip(1)
-                        .find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0 && structure.in_subtree(other, *a));
+                    let net_above = structure.ancestors(key.unit).into_iter().skip(1).find(|a| {
+                        bits[p][*a as usize / 64] & (1 << (a % 64)) != 0
+                            && structure.in_subtree(other, *a)
+                    });
                     if let Some(net_above) = net_above {
-                        adjustments.push(Adjustment { above: net_above, date, metric: key.metric, period: p as u16, currency: key.currency, basis: key.basis, value: -self.value[r] });
+                        adjustments.push(Adjustment {
+                            above: net_above,
+                            date,
+                            metric: key.metric,
+                            period: p as u16,
+                            currency: key.currency,
+                            basis: key.basis,
+                            value: -self.value[r],
+                        });
                     }
                 }
             }
@@ -304,7 +405,10 @@ impl FactTable {
     }
 }
 
-fn ancestors_ever(timeline: &crate::timeline::Timeline<'_>, start: Option<UnitIndex>) -> Vec<UnitIndex> {
+fn ancestors_ever(
+    timeline: &crate::timeline::Timeline<'_>,
+    start: Option<UnitIndex>,
+) -> Vec<UnitIndex> {
     // Every unit that was ever above `start`, through any of its parents over time.
     let mut seen = Vec::new();
     let mut stack: Vec<UnitIndex> = start.into_iter().collect();
@@ -328,7 +432,12 @@ fn metrics_with_own_shares(model: &Model) -> Vec<MetricId> {
         .timeline
         .iter()
         .filter_map(|c| match &c.kind {
-            ChangeKind::Split { parts, .. } => Some(parts.iter().flat_map(|p| p.shares.per_metric.keys().cloned()).collect::<Vec<_>>()),
+            ChangeKind::Split { parts, .. } => Some(
+                parts
+                    .iter()
+                    .flat_map(|p| p.shares.per_metric.keys().cloned())
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         })
         .flatten()
@@ -382,7 +491,9 @@ impl FastRollup {
     /// Every cell's value in `(metric * lines + line) * periods + period` order.
     pub fn values(&self) -> impl Iterator<Item = Option<f64>> + '_ {
         let (n_lines, n_periods) = (self.lines.len(), self.periods.len());
-        (0..self.metrics.len()).flat_map(move |m| (0..n_lines).flat_map(move |l| (0..n_periods).map(move |j| self.get(m, l, j))))
+        (0..self.metrics.len()).flat_map(move |m| {
+            (0..n_lines).flat_map(move |l| (0..n_periods).map(move |j| self.get(m, l, j)))
+        })
     }
 }
 
@@ -407,7 +518,11 @@ pub struct FastQuery {
 }
 
 /// Runs a fast roll-up: compiles the query into a [`FastPlan`] and runs it once.
-pub fn fast_rollup(engine: &Engine, table: &FactTable, query: &FastQuery) -> Result<FastRollup, ColumnarError> {
+pub fn fast_rollup(
+    engine: &Engine,
+    table: &FactTable,
+    query: &FastQuery,
+) -> Result<FastRollup, ColumnarError> {
     let plan = FastPlan::prepare(engine, table, query)?;
     let clock = std::time::Instant::now();
     let answer = plan.run();
@@ -472,21 +587,36 @@ pub struct FastPlan<'t> {
 impl<'t> FastPlan<'t> {
     /// Compiles a fast roll-up for a table; says `Unsupported` when the fast path does not
     /// cover the query.
-    pub fn prepare(engine: &Engine, table: &'t FactTable, query: &FastQuery) -> Result<FastPlan<'t>, ColumnarError> {
+    pub fn prepare(
+        engine: &Engine,
+        table: &'t FactTable,
+        query: &FastQuery,
+    ) -> Result<FastPlan<'t>, ColumnarError> {
         let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
         let clock = std::time::Instant::now();
         let model = engine.model();
         let timeline = engine.timeline();
-        let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+        let target = query
+            .structure
+            .unwrap_or_else(|| engine.latest_structure_date());
         let node = match &query.node {
-            Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
+            Some(id) => timeline
+                .unit(id)
+                .ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
             None => timeline.root,
         };
         // Metrics: additive only; each named metric gets its own share group when a split names it.
         let mut metric_indexes = Vec::new();
         for id in &query.metrics {
-            let index = model.metrics.iter().position(|m| &m.id == id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
-            if !matches!(model.metrics[index].aggregation, Aggregation::Flow | Aggregation::Stock) {
+            let index = model
+                .metrics
+                .iter()
+                .position(|m| &m.id == id)
+                .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
+            if !matches!(
+                model.metrics[index].aggregation,
+                Aggregation::Flow | Aggregation::Stock
+            ) {
                 return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
             }
             metric_indexes.push(index as u16);
@@ -500,13 +630,24 @@ impl<'t> FastPlan<'t> {
         }
         // Only when the table holds periods finer than some query period can a row be one the
         // engine would add up into a coarser period.
-        let finer_periods = query.periods.iter().any(|q| q.granularity != crate::period::Granularity::Month) && table.periods.iter().any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
+        let finer_periods = query
+            .periods
+            .iter()
+            .any(|q| q.granularity != crate::period::Granularity::Month)
+            && table
+                .periods
+                .iter()
+                .any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
         for (s, key) in table.series.iter().enumerate() {
             if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
                 continue;
             }
             let rows = table.offsets[s]..table.offsets[s + 1];
-            let exact: Vec<u32> = rows.clone().map(|r| query_of_period[table.period[r] as usize]).filter(|j| *j != u32::MAX).collect();
+            let exact: Vec<u32> = rows
+                .clone()
+                .map(|r| query_of_period[table.period[r] as usize])
+                .filter(|j| *j != u32::MAX)
+                .collect();
             for r in rows {
                 let period = table.periods[table.period[r] as usize];
                 if query_of_period[table.period[r] as usize] != u32::MAX {
@@ -514,14 +655,25 @@ impl<'t> FastPlan<'t> {
                 }
                 // A finer row inside a query period the series has no exact row for: the engine
                 // would build the period from finer ones.
-                if query.periods.iter().enumerate().any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32))) {
-                    return Err(ColumnarError::Unsupported("a period would be built from finer periods".into()));
+                if query
+                    .periods
+                    .iter()
+                    .enumerate()
+                    .any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32)))
+                {
+                    return Err(ColumnarError::Unsupported(
+                        "a period would be built from finer periods".into(),
+                    ));
                 }
             }
         }
         let split_metrics = metrics_with_own_shares(model);
         // Group 0: metrics that follow default shares; one group per metric with its own.
-        let mut group_metric: Vec<MetricId> = vec![query.metrics.first().cloned().unwrap_or_else(|| model.metrics[0].id.clone())];
+        let mut group_metric: Vec<MetricId> = vec![query
+            .metrics
+            .first()
+            .cloned()
+            .unwrap_or_else(|| model.metrics[0].id.clone())];
         let mut group_of: Vec<usize> = Vec::new();
         for id in &query.metrics {
             if split_metrics.contains(id) {
@@ -533,17 +685,30 @@ impl<'t> FastPlan<'t> {
         }
         if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
             // Group 0 unused but harmless.
-        } else if let Some(first_default) = query.metrics.iter().find(|m| !split_metrics.contains(m)) {
+        } else if let Some(first_default) =
+            query.metrics.iter().find(|m| !split_metrics.contains(m))
+        {
             group_metric[0] = first_default.clone();
         }
         // Lines, as the engine shows them.
-        let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
+        let excluded = if query.view == View::Organic {
+            engine.organic_exclusions(&query.periods, target)
+        } else {
+            Vec::new()
+        };
         let mut lines: Vec<FastLine> = Vec::new();
         let mut line_of: HashMap<FastLine, u32> = HashMap::new();
         let dates: Vec<NaiveDate> = match query.view {
             View::Reported => {
-                let last = query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target);
-                std::iter::once(last).chain(query.periods.iter().rev().map(|p| p.last_day())).collect()
+                let last = query
+                    .periods
+                    .iter()
+                    .max()
+                    .map(|p| p.last_day())
+                    .unwrap_or(target);
+                std::iter::once(last)
+                    .chain(query.periods.iter().rev().map(|p| p.last_day()))
+                    .collect()
             }
             _ => vec![target],
         };
@@ -561,7 +726,10 @@ impl<'t> FastPlan<'t> {
             }
         }
         if lines.is_empty() {
-            return Err(ColumnarError::Unsupported(format!("{} is not in the viewed structure", timeline.record(node).id)));
+            return Err(ColumnarError::Unsupported(format!(
+                "{} is not in the viewed structure",
+                timeline.record(node).id
+            )));
         }
         // The line of each unit that is one, for lookups while walking up the tree.
         let mut node_line: Vec<u32> = vec![u32::MAX; timeline.units.len()];
@@ -573,10 +741,18 @@ impl<'t> FastPlan<'t> {
         let is_root = node == timeline.root;
         // With lines below the top node, every landing inside one of them also lands in the top
         // node: rebuild the top from the first level instead of adding each fact twice.
-        let first_level: Vec<u32> = lines.iter().enumerate().filter_map(|(i, l)| match l {
-            FastLine::Node(u) if engine.structure(dates[0]).parent[*u as usize] == Some(node) => Some(i as u32),
-            _ => None,
-        }).collect();
+        let first_level: Vec<u32> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l {
+                FastLine::Node(u)
+                    if engine.structure(dates[0]).parent[*u as usize] == Some(node) =>
+                {
+                    Some(i as u32)
+                }
+                _ => None,
+            })
+            .collect();
         let reconstruct_top = query.depth > 0 && query.view != View::Reported;
         // Metrics asked, by the model's metric index.
         let mut metric_slot: Vec<u32> = vec![u32::MAX; model.metrics.len()];
@@ -592,7 +768,10 @@ impl<'t> FastPlan<'t> {
         // Whether a unit has a series the query reads (the table's series are sorted by unit).
         let dense = |unit: UnitIndex| -> bool {
             let from = table.series.partition_point(|k| k.unit < unit);
-            table.series[from..].iter().take_while(|k| k.unit == unit).any(|k| k.basis == query.basis && metric_slot[k.metric as usize] != u32::MAX)
+            table.series[from..]
+                .iter()
+                .take_while(|k| k.unit == unit)
+                .any(|k| k.basis == query.basis && metric_slot[k.metric as usize] != u32::MAX)
         };
         let restating = query.view != View::Reported;
         // Restating, every landing on a unit is in the target structure, and counts in the
@@ -637,7 +816,12 @@ impl<'t> FastPlan<'t> {
             }
         }
         // Line weights of one landing set, including discontinued lines for the group.
-        let membership = |landings: &[(Target, f64)], factor: f64, lines: &mut Vec<FastLine>, line_of: &mut HashMap<FastLine, u32>, skip_top: bool| -> Vec<(u32, f64)> {
+        let membership = |landings: &[(Target, f64)],
+                          factor: f64,
+                          lines: &mut Vec<FastLine>,
+                          line_of: &mut HashMap<FastLine, u32>,
+                          skip_top: bool|
+         -> Vec<(u32, f64)> {
             let mut out: Vec<(u32, f64)> = Vec::new();
             let mut add = |line: u32, w: f64| match out.iter_mut().find(|(l, _)| *l == line) {
                 Some(entry) => entry.1 += w,
@@ -646,7 +830,9 @@ impl<'t> FastPlan<'t> {
             for (place, weight) in landings {
                 let w = weight * factor;
                 match *place {
-                    Target::Unit(unit, date) if date == target && restating && skip_top == reconstruct_top => {
+                    Target::Unit(unit, date)
+                        if date == target && restating && skip_top == reconstruct_top =>
+                    {
                         for line in &chains[unit_chain[unit as usize] as usize] {
                             add(*line, w);
                         }
@@ -655,7 +841,9 @@ impl<'t> FastPlan<'t> {
                         let structure = engine.structure(date);
                         let mut below_line = false;
                         for ancestor in structure.ancestors(unit) {
-                            if let Some(line) = Some(&node_line[ancestor as usize]).filter(|l| **l != u32::MAX) {
+                            if let Some(line) =
+                                Some(&node_line[ancestor as usize]).filter(|l| **l != u32::MAX)
+                            {
                                 // The top node's figure is rebuilt from its first-level lines
                                 // after the pass, so most facts feed a single line.
                                 if ancestor == node && below_line && skip_top {
@@ -669,7 +857,11 @@ impl<'t> FastPlan<'t> {
                     Target::Discontinued(unit) | Target::Outside(unit) => {
                         if is_root {
                             add(0, w);
-                            let special = if matches!(place, Target::Discontinued(_)) { FastLine::Discontinued(unit) } else { FastLine::Outside(unit) };
+                            let special = if matches!(place, Target::Discontinued(_)) {
+                                FastLine::Discontinued(unit)
+                            } else {
+                                FastLine::Outside(unit)
+                            };
                             let next = lines.len() as u32;
                             let line = *line_of.entry(special).or_insert_with(|| {
                                 lines.push(special);
@@ -704,7 +896,9 @@ impl<'t> FastPlan<'t> {
         } else {
             let plain = |u: usize| {
                 let stakes = &timeline.units[u].stakes;
-                stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+                stakes.len() == 1
+                    && stakes[0].1 == 1.0
+                    && stakes[0].2 == crate::model::Consolidation::Full
             };
             let mut below_start = vec![0u32; n_units + 1];
             for record in &timeline.units {
@@ -737,7 +931,9 @@ impl<'t> FastPlan<'t> {
                     }
                 }
             }
-            (0..n_units).map(|u| !tainted[u] && timeline.units[u].events.is_empty()).collect()
+            (0..n_units)
+                .map(|u| !tainted[u] && timeline.units[u].events.is_empty())
+                .collect()
         };
         if profile {
             eprintln!("  [profile] setup {:?}", clock.elapsed());
@@ -758,15 +954,19 @@ impl<'t> FastPlan<'t> {
             (pool_start.len() - 2) as u32
         };
         // Static units alive on the structure date land on their chain of lines, weight 1.
-        let chain_slots: Vec<u32> = chains.iter().map(|chain| push_entry(&chain.iter().map(|l| (*l, 1.0)).collect::<Vec<_>>())).collect();
+        let chain_slots: Vec<u32> = chains
+            .iter()
+            .map(|chain| push_entry(&chain.iter().map(|l| (*l, 1.0)).collect::<Vec<_>>()))
+            .collect();
         // The units that need more than their chain of lines: those with series the query
         // reads that are not static, or not alive on the structure date. For those not static,
         // what their landing depends on in each query period, the same for every metric group:
         // (moment, ownership factor).
-        let fact_date = |record: &crate::timeline::UnitRecord, last_day: NaiveDate| match query.basis {
-            Basis::Restated { structure } => structure,
-            _ => record.last_day_until(last_day),
-        };
+        let fact_date =
+            |record: &crate::timeline::UnitRecord, last_day: NaiveDate| match query.basis {
+                Basis::Restated { structure } => structure,
+                _ => record.last_day_until(last_day),
+            };
         let last_days: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
         let mut needed: Vec<bool> = vec![false; n_units];
         let mut moments_of: Vec<usize> = vec![0; n_units];
@@ -790,7 +990,13 @@ impl<'t> FastPlan<'t> {
             breaks.clear();
             for a in ancestors_ever(timeline, Some(unit)) {
                 let above = timeline.record(a);
-                breaks.extend(above.stakes.iter().map(|s| s.0).chain(above.parents.iter().map(|p| p.0)));
+                breaks.extend(
+                    above
+                        .stakes
+                        .iter()
+                        .map(|s| s.0)
+                        .chain(above.parents.iter().map(|p| p.0)),
+                );
             }
             if restating {
                 breaks.extend(record.events.iter().map(|e| e.date));
@@ -800,7 +1006,14 @@ impl<'t> FastPlan<'t> {
             let mut known: Option<(NaiveDate, (u64, u64))> = None;
             for last_day in &last_days {
                 let date = fact_date(record, *last_day);
-                let same = known.filter(|(seen, _)| *seen <= date && breaks[breaks.partition_point(|b| b <= seen)..].first().is_none_or(|b| *b > date)).map(|(_, moment)| moment);
+                let same = known
+                    .filter(|(seen, _)| {
+                        *seen <= date
+                            && breaks[breaks.partition_point(|b| b <= seen)..]
+                                .first()
+                                .is_none_or(|b| *b > date)
+                    })
+                    .map(|(_, moment)| moment);
                 let factor = match same {
                     Some((_, factor)) => factor,
                     None => timeline.ownership_on(unit, date).0.to_bits(),
@@ -816,7 +1029,8 @@ impl<'t> FastPlan<'t> {
                 moments.push((moment, factor));
             }
         }
-        let mut cache: rustc_hash::FxHashMap<(usize, UnitIndex, u64, u64), u32> = rustc_hash::FxHashMap::default();
+        let mut cache: rustc_hash::FxHashMap<(usize, UnitIndex, u64, u64), u32> =
+            rustc_hash::FxHashMap::default();
         let mut row_slots: Vec<u32> = Vec::with_capacity(n_periods);
         for (g, metric) in group_metric.iter().enumerate() {
             for unit in 0..n_units as UnitIndex {
@@ -833,7 +1047,13 @@ impl<'t> FastPlan<'t> {
                     unit_slots[g * n_units + u] = if g > 0 {
                         unit_slots[u]
                     } else {
-                        let entry = membership(&land(unit, target.max(record.created), metric), 1.0, &mut lines, &mut line_of, reconstruct_top);
+                        let entry = membership(
+                            &land(unit, target.max(record.created), metric),
+                            1.0,
+                            &mut lines,
+                            &mut line_of,
+                            reconstruct_top,
+                        );
                         push_entry(&entry)
                     };
                     continue;
@@ -842,7 +1062,9 @@ impl<'t> FastPlan<'t> {
                 row_slots.clear();
                 let mut previous: Option<((u64, u64), u32)> = None;
                 for (j, (moment, factor_bits)) in moments.iter().enumerate() {
-                    if let Some((_, slot)) = previous.filter(|(seen, _)| *seen == (*moment, *factor_bits)) {
+                    if let Some((_, slot)) =
+                        previous.filter(|(seen, _)| *seen == (*moment, *factor_bits))
+                    {
                         row_slots.push(slot);
                         continue;
                     }
@@ -850,7 +1072,13 @@ impl<'t> FastPlan<'t> {
                     let slot = match cache.get(&key) {
                         Some(slot) => *slot,
                         None => {
-                            let entry = membership(&land(unit, fact_date(record, last_days[j]), metric), f64::from_bits(*factor_bits), &mut lines, &mut line_of, reconstruct_top);
+                            let entry = membership(
+                                &land(unit, fact_date(record, last_days[j]), metric),
+                                f64::from_bits(*factor_bits),
+                                &mut lines,
+                                &mut line_of,
+                                reconstruct_top,
+                            );
                             let slot = push_entry(&entry);
                             cache.insert(key, slot);
                             slot
@@ -859,7 +1087,10 @@ impl<'t> FastPlan<'t> {
                     row_slots.push(slot);
                     previous = Some(((*moment, *factor_bits), slot));
                 }
-                unit_slots[g * n_units + u] = if let Some(first) = row_slots.first().filter(|first| row_slots.iter().all(|s| s == *first)) {
+                unit_slots[g * n_units + u] = if let Some(first) = row_slots
+                    .first()
+                    .filter(|first| row_slots.iter().all(|s| s == *first))
+                {
                     *first
                 } else {
                     let start = period_slots.len() as u32 | PER_PERIOD;
@@ -869,16 +1100,25 @@ impl<'t> FastPlan<'t> {
             }
         }
         if profile {
-            eprintln!("  [profile] weights {:?} ({} slots in the pool, {} static units of {})", clock.elapsed(), pool_start.len() - 1, static_unit.iter().filter(|s| **s).count(), n_units);
+            eprintln!(
+                "  [profile] weights {:?} ({} slots in the pool, {} static units of {})",
+                clock.elapsed(),
+                pool_start.len() - 1,
+                static_unit.iter().filter(|s| **s).count(),
+                n_units
+            );
         }
         // Rates per currency and table period, for flows (average) and stocks (closing): the
         // model's first rate recorded for the currency and period, else the engine's (built
         // from finer periods).
-        let mut recorded: rustc_hash::FxHashMap<(&str, Period), &crate::model::FxRate> = rustc_hash::FxHashMap::default();
+        let mut recorded: rustc_hash::FxHashMap<(&str, Period), &crate::model::FxRate> =
+            rustc_hash::FxHashMap::default();
         for rate in model.fx.iter().rev() {
             recorded.insert((rate.currency.as_str(), rate.period), rate);
         }
-        let rate_of = |currency: &Currency, period: Period, stock: bool| match recorded.get(&(currency.as_str(), period)) {
+        let rate_of = |currency: &Currency, period: Period, stock: bool| match recorded
+            .get(&(currency.as_str(), period))
+        {
             Some(rate) => Some(if stock { rate.closing } else { rate.average }),
             None => engine.rate_of(currency, period, stock),
         };
@@ -890,7 +1130,16 @@ impl<'t> FastPlan<'t> {
                 table
                     .periods
                     .iter()
-                    .map(|p| if c == 0 { (1.0, 1.0) } else { (rate_of(currency, *p, false).unwrap_or(f64::NAN), rate_of(currency, *p, true).unwrap_or(f64::NAN)) })
+                    .map(|p| {
+                        if c == 0 {
+                            (1.0, 1.0)
+                        } else {
+                            (
+                                rate_of(currency, *p, false).unwrap_or(f64::NAN),
+                                rate_of(currency, *p, true).unwrap_or(f64::NAN),
+                            )
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -905,7 +1154,10 @@ impl<'t> FastPlan<'t> {
             rate_table.extend(row.iter().map(|x| x.0));
             rate_table.extend(row.iter().map(|x| x.1));
         }
-        let rate_gaps: Vec<bool> = rates.iter().map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan())).collect();
+        let rate_gaps: Vec<bool> = rates
+            .iter()
+            .map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan()))
+            .collect();
         // Runs of table periods asked as consecutive query periods: (first, last, query index of
         // the first).
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();
@@ -918,20 +1170,38 @@ impl<'t> FastPlan<'t> {
                 _ => runs.push((p, p, *j as usize)),
             }
         }
-        let is_stock: Vec<bool> = model.metrics.iter().map(|m| m.aggregation == Aggregation::Stock).collect();
-        if n_metrics * n_lines * n_periods > u32::MAX as usize || rate_table.len() > u32::MAX as usize {
+        let is_stock: Vec<bool> = model
+            .metrics
+            .iter()
+            .map(|m| m.aggregation == Aggregation::Stock)
+            .collect();
+        if n_metrics * n_lines * n_periods > u32::MAX as usize
+            || rate_table.len() > u32::MAX as usize
+        {
             return Err(ColumnarError::Unsupported("too many cells".into()));
         }
         // A rate the pass would need is missing: a row asked, in a currency with gaps.
         if rate_gaps.iter().any(|g| *g) {
             for (s, key) in table.series.iter().enumerate() {
-                if key.currency == 0 || !rate_gaps[key.currency as usize] || key.basis != query.basis || metric_slot[key.metric as usize] == u32::MAX || is_excluded[key.unit as usize] {
+                if key.currency == 0
+                    || !rate_gaps[key.currency as usize]
+                    || key.basis != query.basis
+                    || metric_slot[key.metric as usize] == u32::MAX
+                    || is_excluded[key.unit as usize]
+                {
                     continue;
                 }
                 let stock = is_stock[key.metric as usize];
                 for r in table.offsets[s]..table.offsets[s + 1] {
                     let p = table.period[r] as usize;
-                    if query_of_period[p] != u32::MAX && (if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 }).is_nan() {
+                    if query_of_period[p] != u32::MAX
+                        && (if stock {
+                            rates[key.currency as usize][p].1
+                        } else {
+                            rates[key.currency as usize][p].0
+                        })
+                        .is_nan()
+                    {
                         return Err(ColumnarError::Unsupported("an FX rate is missing".into()));
                     }
                 }
@@ -945,7 +1215,13 @@ impl<'t> FastPlan<'t> {
         let mut bounds = vec![0usize];
         for k in 1..PASS_CHUNKS {
             let row = total_rows * k / PASS_CHUNKS;
-            bounds.push(table.offsets.partition_point(|o| *o < row).min(table.series.len()).max(*bounds.last().expect("non-empty")));
+            bounds.push(
+                table
+                    .offsets
+                    .partition_point(|o| *o < row)
+                    .min(table.series.len())
+                    .max(*bounds.last().expect("non-empty")),
+            );
         }
         bounds.push(table.series.len());
         // Recorded totals: take off what the units below them recorded.
@@ -954,30 +1230,53 @@ impl<'t> FastPlan<'t> {
             if adjustment.basis != query.basis || is_excluded[adjustment.above as usize] {
                 continue;
             }
-            let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else { continue };
+            let Some(mi) = metric_indexes.iter().position(|m| *m == adjustment.metric) else {
+                continue;
+            };
             let j = query_of_period[adjustment.period as usize];
             if j == u32::MAX {
                 continue;
             }
             let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
-            let rate = if stock { rates[adjustment.currency as usize][adjustment.period as usize].1 } else { rates[adjustment.currency as usize][adjustment.period as usize].0 };
-            let landings = land(adjustment.above, adjustment.date, &group_metric[group_of[mi]]);
+            let rate = if stock {
+                rates[adjustment.currency as usize][adjustment.period as usize].1
+            } else {
+                rates[adjustment.currency as usize][adjustment.period as usize].0
+            };
+            let landings = land(
+                adjustment.above,
+                adjustment.date,
+                &group_metric[group_of[mi]],
+            );
             let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
-            for (line, w) in membership(&landings, factor, &mut lines, &mut line_of, reconstruct_top) {
+            for (line, w) in
+                membership(&landings, factor, &mut lines, &mut line_of, reconstruct_top)
+            {
                 if line as usize >= n_lines {
-                    return Err(ColumnarError::Unsupported("a recorded total lands on a line of its own".into()));
+                    return Err(ColumnarError::Unsupported(
+                        "a recorded total lands on a line of its own".into(),
+                    ));
                 }
-                adjust.push(((line as usize * n_metrics + mi) * n_periods + j as usize, index, rate, w));
+                adjust.push((
+                    (line as usize * n_metrics + mi) * n_periods + j as usize,
+                    index,
+                    rate,
+                    w,
+                ));
             }
         }
         // Intercompany: eliminated where both sides land in a line.
         let mut intercompany = Vec::new();
         for (s, key) in table.series.iter().enumerate() {
-            let Some(other) = key.counterparty else { continue };
+            let Some(other) = key.counterparty else {
+                continue;
+            };
             if key.basis != query.basis || is_excluded[key.unit as usize] {
                 continue;
             }
-            let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else { continue };
+            let Some(mi) = metric_indexes.iter().position(|m| *m == key.metric) else {
+                continue;
+            };
             let metric = &group_metric[group_of[mi]];
             let stock = model.metrics[key.metric as usize].aggregation == Aggregation::Stock;
             for r in table.offsets[s]..table.offsets[s + 1] {
@@ -989,16 +1288,41 @@ impl<'t> FastPlan<'t> {
                 let period = table.periods[p];
                 let date = FactTable::fact_date(engine, key.unit, period, key.basis);
                 let (factor, _) = timeline.ownership_on(key.unit, date);
-                let rate = if stock { rates[key.currency as usize][p].1 } else { rates[key.currency as usize][p].0 };
-                let side = membership(&land(key.unit, date, metric), 1.0, &mut lines, &mut line_of, false);
+                let rate = if stock {
+                    rates[key.currency as usize][p].1
+                } else {
+                    rates[key.currency as usize][p].0
+                };
+                let side = membership(
+                    &land(key.unit, date, metric),
+                    1.0,
+                    &mut lines,
+                    &mut line_of,
+                    false,
+                );
                 let other_date = timeline.record(other).last_day_until(period.last_day());
-                let far = membership(&land(other, other_date, metric), 1.0, &mut lines, &mut line_of, false);
+                let far = membership(
+                    &land(other, other_date, metric),
+                    1.0,
+                    &mut lines,
+                    &mut line_of,
+                    false,
+                );
                 for (line, w) in &side {
-                    if *line as usize >= n_lines || !matches!(lines[*line as usize], FastLine::Node(_)) {
+                    if *line as usize >= n_lines
+                        || !matches!(lines[*line as usize], FastLine::Node(_))
+                    {
                         continue;
                     }
                     if let Some((_, w2)) = far.iter().find(|(l, _)| l == line) {
-                        intercompany.push(((*line as usize * n_metrics + mi) * n_periods + j as usize, r, rate, factor, *w, *w2));
+                        intercompany.push((
+                            (*line as usize * n_metrics + mi) * n_periods + j as usize,
+                            r,
+                            rate,
+                            factor,
+                            *w,
+                            *w2,
+                        ));
                     }
                 }
             }
@@ -1065,17 +1389,26 @@ impl<'t> FastPlan<'t> {
         let (mut sums, mut landed) = chunks.remove(0);
         let half = cells.div_ceil(PASS_CHUNKS).max(1);
         for (other, other_landed) in &chunks {
-            sums.par_chunks_mut(half).zip(other.par_chunks(half)).for_each(|(a, b)| {
-                for (a, b) in a.iter_mut().zip(b) {
-                    *a += b;
-                }
-            });
+            sums.par_chunks_mut(half)
+                .zip(other.par_chunks(half))
+                .for_each(|(a, b)| {
+                    for (a, b) in a.iter_mut().zip(b) {
+                        *a += b;
+                    }
+                });
             for (a, b) in landed.iter_mut().zip(other_landed) {
                 *a |= b;
             }
         }
         self.finish(&mut sums, &mut landed);
-        FastRollup { metrics: self.metrics.clone(), lines: self.lines.clone(), periods: self.periods.clone(), sums, landed, words }
+        FastRollup {
+            metrics: self.metrics.clone(),
+            lines: self.lines.clone(),
+            periods: self.periods.clone(),
+            sums,
+            landed,
+            words,
+        }
     }
 
     /// Whether the pass reads series `s`: a series of the basis and a metric asked, of a unit
@@ -1084,11 +1417,17 @@ impl<'t> FastPlan<'t> {
     fn reads(&self, s: usize) -> bool {
         let key = &self.table.series[s];
         let mi = self.metric_slot[key.metric as usize];
-        if key.basis != self.basis || mi == u32::MAX || self.excluded[key.unit as usize] || self.table.offsets[s] == self.table.offsets[s + 1] {
+        if key.basis != self.basis
+            || mi == u32::MAX
+            || self.excluded[key.unit as usize]
+            || self.table.offsets[s] == self.table.offsets[s + 1]
+        {
             return false;
         }
-        let slot = self.unit_slots[self.group_of[mi as usize] as usize * self.excluded.len() + key.unit as usize];
-        slot & PER_PERIOD != 0 || self.pool_start[slot as usize] != self.pool_start[slot as usize + 1]
+        let slot = self.unit_slots
+            [self.group_of[mi as usize] as usize * self.excluded.len() + key.unit as usize];
+        slot & PER_PERIOD != 0
+            || self.pool_start[slot as usize] != self.pool_start[slot as usize + 1]
     }
 
     /// One chunk of the pass: its series in table order, each resolved into runs of rows with
@@ -1105,9 +1444,17 @@ impl<'t> FastPlan<'t> {
         let words = n_periods.div_ceil(64);
         // Adds rows `src..src + len` into cells from query period `j` of every line of a pool
         // entry.
-        let mut feed = |entry: u32, mi: usize, src: usize, len: usize, j: usize, rate: usize, acc: &mut [f64]| {
+        let mut feed = |entry: u32,
+                        mi: usize,
+                        src: usize,
+                        len: usize,
+                        j: usize,
+                        rate: usize,
+                        acc: &mut [f64]| {
             let from = &values[src..src + len];
-            for k in self.pool_start[entry as usize] as usize..self.pool_start[entry as usize + 1] as usize {
+            for k in self.pool_start[entry as usize] as usize
+                ..self.pool_start[entry as usize + 1] as usize
+            {
                 let row = self.pool_line[k] as usize * n_metrics + mi;
                 let dst = row * n_periods + j;
                 let target = &mut acc[dst..dst + len];
@@ -1141,7 +1488,8 @@ impl<'t> FastPlan<'t> {
         for s in series.clone() {
             // Ask for the rows of a series some way ahead, if the query reads it.
             if s + PREFETCH_SERIES < series.end && self.reads(s + PREFETCH_SERIES) {
-                let rows = table.offsets[s + PREFETCH_SERIES]..table.offsets[s + PREFETCH_SERIES + 1];
+                let rows =
+                    table.offsets[s + PREFETCH_SERIES]..table.offsets[s + PREFETCH_SERIES + 1];
                 for r in rows.clone().step_by(8) {
                     prefetch(&values[r]);
                 }
@@ -1154,7 +1502,12 @@ impl<'t> FastPlan<'t> {
             let key = &table.series[s];
             let mi = self.metric_slot[key.metric as usize] as usize;
             let slot = self.unit_slots[self.group_of[mi] as usize * n_units + key.unit as usize];
-            let rate = if key.currency == 0 { 0 } else { (1 + 2 * key.currency as usize + usize::from(self.is_stock[key.metric as usize])) * n_table_periods };
+            let rate = if key.currency == 0 {
+                0
+            } else {
+                (1 + 2 * key.currency as usize + usize::from(self.is_stock[key.metric as usize]))
+                    * n_table_periods
+            };
             let (first, count) = (rows.start, rows.len());
             let (p_first, p_last) = table.spans[s];
             let (p_first, p_last) = (p_first as usize, p_last as usize);
@@ -1164,11 +1517,25 @@ impl<'t> FastPlan<'t> {
                 for &(a, b, j0) in &self.runs {
                     let (lo, hi) = (a.max(p_first), b.min(p_last));
                     if lo <= hi {
-                        feed(slot, mi, first + (lo - p_first), hi - lo + 1, j0 + (lo - a), if rate == 0 { 0 } else { rate + lo }, acc);
+                        feed(
+                            slot,
+                            mi,
+                            first + (lo - p_first),
+                            hi - lo + 1,
+                            j0 + (lo - a),
+                            if rate == 0 { 0 } else { rate + lo },
+                            acc,
+                        );
                     }
                 }
             } else {
-                let slot_of = |j: u32| if slot & PER_PERIOD == 0 { slot } else { self.period_slots[(slot & !PER_PERIOD) as usize + j as usize] };
+                let slot_of = |j: u32| {
+                    if slot & PER_PERIOD == 0 {
+                        slot
+                    } else {
+                        self.period_slots[(slot & !PER_PERIOD) as usize + j as usize]
+                    }
+                };
                 let mut r = first;
                 while r < rows.end {
                     let p = table.period[r] as usize;
@@ -1181,12 +1548,23 @@ impl<'t> FastPlan<'t> {
                     let mut e = r + 1;
                     while e < rows.end {
                         let q = table.period[e] as usize;
-                        if q != p + (e - r) || self.query_of_period[q] != j + (e - r) as u32 || slot_of(self.query_of_period[q]) != entry {
+                        if q != p + (e - r)
+                            || self.query_of_period[q] != j + (e - r) as u32
+                            || slot_of(self.query_of_period[q]) != entry
+                        {
                             break;
                         }
                         e += 1;
                     }
-                    feed(entry, mi, r, e - r, j as usize, if rate == 0 { 0 } else { rate + p }, acc);
+                    feed(
+                        entry,
+                        mi,
+                        r,
+                        e - r,
+                        j as usize,
+                        if rate == 0 { 0 } else { rate + p },
+                        acc,
+                    );
                     r = e;
                 }
             }
@@ -1197,11 +1575,13 @@ impl<'t> FastPlan<'t> {
     /// added-up cells.
     fn finish(&self, acc: &mut [f64], touched: &mut [u64]) {
         let values = &self.table.value;
-        let (n_lines, n_metrics, n_periods) = (self.lines.len(), self.metrics.len(), self.periods.len());
+        let (n_lines, n_metrics, n_periods) =
+            (self.lines.len(), self.metrics.len(), self.periods.len());
         let words = n_periods.div_ceil(64);
         for &(cell, index, rate, w) in &self.adjust {
             acc[cell] -= self.table.adjustments[index].value * rate * w;
-            touched[(cell / n_periods) * words + (cell % n_periods) / 64] |= 1 << (cell % n_periods % 64);
+            touched[(cell / n_periods) * words + (cell % n_periods) / 64] |=
+                1 << (cell % n_periods % 64);
         }
         if self.reconstruct_top && n_lines * n_periods > 0 {
             // The top node is line 0: its rows, one per metric, come first.
@@ -1210,8 +1590,14 @@ impl<'t> FastPlan<'t> {
             for &line in &self.first_level {
                 let from = (line as usize - 1) * n_metrics;
                 for m in 0..n_metrics {
-                    let (to_cells, from_cells) = (&mut top[m * n_periods..(m + 1) * n_periods], &rest[(from + m) * n_periods..(from + m + 1) * n_periods]);
-                    let (to_bits, from_bits) = (&mut top_touched[m * words..(m + 1) * words], &rest_touched[(from + m) * words..(from + m + 1) * words]);
+                    let (to_cells, from_cells) = (
+                        &mut top[m * n_periods..(m + 1) * n_periods],
+                        &rest[(from + m) * n_periods..(from + m + 1) * n_periods],
+                    );
+                    let (to_bits, from_bits) = (
+                        &mut top_touched[m * words..(m + 1) * words],
+                        &rest_touched[(from + m) * words..(from + m + 1) * words],
+                    );
                     for (w, (to_word, from_word)) in to_bits.iter_mut().zip(from_bits).enumerate() {
                         let span = w * 64..((w + 1) * 64).min(n_periods);
                         let full = u64::MAX >> (64 - span.len());
@@ -1243,7 +1629,9 @@ fn prefetch(value: &f64) {
     // sees and never faults (here, besides, the address is that of a live reference).
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((value as *const f64).cast())
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const f64).cast(),
+        )
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
@@ -1264,16 +1652,32 @@ pub struct LineageTables {
 
 /// Exports the lineage a [`FastQuery`] uses, with targets numbered: a unit's index for a
 /// unit, units + index for a discontinued unit, 2 * units + index for one not yet created.
-pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lines: &[FastLine]) -> LineageTables {
+pub fn lineage_tables(
+    engine: &Engine,
+    table: &FactTable,
+    query: &FastQuery,
+    lines: &[FastLine],
+) -> LineageTables {
     let model = engine.model();
     let timeline = engine.timeline();
-    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+    let target = query
+        .structure
+        .unwrap_or_else(|| engine.latest_structure_date());
     let units = timeline.units.len() as u32;
     let split_metrics = metrics_with_own_shares(model);
-    let mut groups: Vec<MetricId> = vec![query.metrics.iter().find(|m| !split_metrics.contains(m)).cloned().unwrap_or_else(|| query.metrics[0].clone())];
+    let mut groups: Vec<MetricId> = vec![query
+        .metrics
+        .iter()
+        .find(|m| !split_metrics.contains(m))
+        .cloned()
+        .unwrap_or_else(|| query.metrics[0].clone())];
     let mut out = LineageTables::default();
     for id in &query.metrics {
-        let index = model.metrics.iter().position(|m| &m.id == id).expect("known metric") as u16;
+        let index = model
+            .metrics
+            .iter()
+            .position(|m| &m.id == id)
+            .expect("known metric") as u16;
         let group = if split_metrics.contains(id) {
             groups.push(id.clone());
             groups.len() - 1
@@ -1282,7 +1686,12 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
         };
         out.metric_group.push((index, group as u8));
     }
-    let mut seen_units: Vec<UnitIndex> = table.series.iter().filter(|k| k.basis == query.basis).map(|k| k.unit).collect();
+    let mut seen_units: Vec<UnitIndex> = table
+        .series
+        .iter()
+        .filter(|k| k.basis == query.basis)
+        .map(|k| k.unit)
+        .collect();
     seen_units.sort_unstable();
     seen_units.dedup();
     let mut targets = std::collections::BTreeSet::new();
@@ -1298,7 +1707,8 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
                         Target::Outside(u) => 2 * units + u,
                     };
                     targets.insert(id);
-                    out.lineage.push((g as u8, *unit, j as u32, id, landing.weight * factor));
+                    out.lineage
+                        .push((g as u8, *unit, j as u32, id, landing.weight * factor));
                 }
             }
         }
@@ -1306,11 +1716,19 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
     let structure = engine.structure(target);
     for id in targets {
         let line = if id < units {
-            structure.ancestors(id).into_iter().find_map(|a| lines.iter().position(|l| *l == FastLine::Node(a) && a != timeline.root))
+            structure.ancestors(id).into_iter().find_map(|a| {
+                lines
+                    .iter()
+                    .position(|l| *l == FastLine::Node(a) && a != timeline.root)
+            })
         } else if id < 2 * units {
-            lines.iter().position(|l| *l == FastLine::Discontinued(id - units))
+            lines
+                .iter()
+                .position(|l| *l == FastLine::Discontinued(id - units))
         } else {
-            lines.iter().position(|l| *l == FastLine::Outside(id - 2 * units))
+            lines
+                .iter()
+                .position(|l| *l == FastLine::Outside(id - 2 * units))
         };
         if let Some(line) = line {
             out.node_of.push((id, line as u32));
@@ -1323,18 +1741,51 @@ pub fn lineage_tables(engine: &Engine, table: &FactTable, query: &FastQuery, lin
 /// (additive metrics or ratios of them, periods recorded as such): the same node values as
 /// [`Engine::rollup`], without the lines that split a node into its own remainder and the
 /// eliminations between its children (those are folded into the node).
-pub fn rollup_from_table(engine: &Engine, table: &FactTable, query: &crate::rollup::Query) -> Result<crate::rollup::Rollup, ColumnarError> {
+pub fn rollup_from_table(
+    engine: &Engine,
+    table: &FactTable,
+    query: &crate::rollup::Query,
+) -> Result<crate::rollup::Rollup, ColumnarError> {
     use crate::model::Measure;
     use crate::rollup::{BasisFilter, RollupRow, RowKind};
     let model = engine.model();
-    let definition = model.metric(&query.metric).ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", query.metric)))?;
+    let definition = model
+        .metric(&query.metric)
+        .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", query.metric)))?;
     let (metrics, ratio) = match &definition.aggregation {
         Aggregation::Flow | Aggregation::Stock => (vec![query.metric.clone()], false),
-        Aggregation::Ratio { numerator, denominator } => (vec![numerator.clone(), denominator.clone()], true),
+        Aggregation::Ratio {
+            numerator,
+            denominator,
+        } => (vec![numerator.clone(), denominator.clone()], true),
         Aggregation::NonAdditive => return Err(ColumnarError::Unsupported("not additive".into())),
     };
+    // The group's own restatements take over from reported facts in the restated and
+    // organic views (layers); the columnar pass reads one basis, so it declines.
+    let target_date = query
+        .structure
+        .unwrap_or_else(|| engine.latest_structure_date());
+    let metric_indexes: Vec<u16> = metrics
+        .iter()
+        .filter_map(|m| {
+            model
+                .metrics
+                .iter()
+                .position(|d| &d.id == m)
+                .map(|i| i as u16)
+        })
+        .collect();
+    let published = table.series.iter().any(|k| {
+        metric_indexes.contains(&k.metric)
+            && matches!(k.basis, Basis::Restated { structure } if structure <= target_date)
+    });
+    if query.basis == BasisFilter::Reported && query.view != View::Reported && published {
+        return Err(ColumnarError::Unsupported(
+            "published restatements are layered over reported facts".into(),
+        ));
+    }
     let basis = match query.basis {
-        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Reported | BasisFilter::ReportedOnly => Basis::Reported,
         BasisFilter::Plan => Basis::Plan,
         BasisFilter::Estimate => Basis::Estimate,
         BasisFilter::Restated(structure) => Basis::Restated { structure },
@@ -1342,29 +1793,55 @@ pub fn rollup_from_table(engine: &Engine, table: &FactTable, query: &crate::roll
     let fast = fast_rollup(
         engine,
         table,
-        &FastQuery { metrics, periods: query.periods.clone(), view: query.view, structure: query.structure, node: query.node.clone(), depth: query.depth, basis },
+        &FastQuery {
+            metrics,
+            periods: query.periods.clone(),
+            view: query.view,
+            structure: query.structure,
+            node: query.node.clone(),
+            depth: query.depth,
+            basis,
+        },
     )?;
     let timeline = engine.timeline();
     let calendar = model.group.calendar();
-    let target = query.structure.unwrap_or_else(|| engine.latest_structure_date());
+    let target = query
+        .structure
+        .unwrap_or_else(|| engine.latest_structure_date());
     let display_date = match query.view {
-        View::Reported => query.periods.iter().max().map(|p| p.last_day()).unwrap_or(target),
+        View::Reported => query
+            .periods
+            .iter()
+            .max()
+            .map(|p| p.last_day())
+            .unwrap_or(target),
         _ => target,
     };
     let display = engine.structure(display_date);
     let top = match &query.node {
-        Some(id) => timeline.unit(id).ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
+        Some(id) => timeline
+            .unit(id)
+            .ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
         None => timeline.root,
     };
     let stock = definition.aggregation == Aggregation::Stock;
     let mut rates = Vec::new();
     for period in &query.periods {
-        rates.push(engine.output_rate(query, *period, definition.measure, stock).map_err(|e| ColumnarError::Unsupported(e.to_string()))?);
+        rates.push(
+            engine
+                .output_rate(query, *period, definition.measure, stock)
+                .map_err(|e| ColumnarError::Unsupported(e.to_string()))?,
+        );
     }
+    let provenance = engine.basis_provenance(basis, query.view, target);
     let mut rows = Vec::new();
     for (line_index, line) in fast.lines.iter().enumerate() {
         let (unit, kind, depth) = match line {
-            FastLine::Node(u) => (*u, RowKind::Node, display.depth[*u as usize].saturating_sub(display.depth[top as usize])),
+            FastLine::Node(u) => (
+                *u,
+                RowKind::Node,
+                display.depth[*u as usize].saturating_sub(display.depth[top as usize]),
+            ),
             FastLine::Discontinued(u) => (*u, RowKind::Discontinued, 1),
             FastLine::Outside(u) => (*u, RowKind::OutsideStructure, 1),
         };
@@ -1383,7 +1860,11 @@ pub fn rollup_from_table(engine: &Engine, table: &FactTable, query: &crate::roll
             } else {
                 fast.get(0, line_index, j).map(|v| v / rates[j])
             };
-            let value = if kind == RowKind::Node { value } else { value.or(Some(0.0)) };
+            let value = if kind == RowKind::Node {
+                value
+            } else {
+                value.or(Some(0.0))
+            };
             rows.push(RollupRow {
                 node: record.id.to_string(),
                 name: name.clone(),
@@ -1395,17 +1876,34 @@ pub fn rollup_from_table(engine: &Engine, table: &FactTable, query: &crate::roll
                 minority: 0.0,
                 eliminated: 0.0,
                 gap: None,
+                provenance: value
+                    .filter(|_| kind == RowKind::Node)
+                    .map(|_| provenance.clone()),
             });
         }
     }
-    let excluded = if query.view == View::Organic { engine.organic_exclusions(&query.periods, target) } else { Vec::new() };
+    let excluded = if query.view == View::Organic {
+        engine.organic_exclusions(&query.periods, target)
+    } else {
+        Vec::new()
+    };
     Ok(crate::rollup::Rollup {
         metric: query.metric.to_string(),
         view: query.view,
         structure: display_date,
-        currency: (definition.measure == Measure::Currency).then(|| query.currency.clone().unwrap_or_else(|| model.group.currency.clone()).to_string()),
+        currency: (definition.measure == Measure::Currency).then(|| {
+            query
+                .currency
+                .clone()
+                .unwrap_or_else(|| model.group.currency.clone())
+                .to_string()
+        }),
         periods: query.periods.iter().map(|p| p.label(calendar)).collect(),
         rows,
-        excluded: excluded.iter().map(|u| timeline.record(*u).id.to_string()).collect(),
+        excluded: excluded
+            .iter()
+            .map(|u| timeline.record(*u).id.to_string())
+            .collect(),
+        engine: "columnar".to_string(),
     })
 }

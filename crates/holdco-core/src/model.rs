@@ -50,7 +50,9 @@ pub struct Group {
 impl Group {
     /// The fiscal calendar periods are labelled in.
     pub fn calendar(&self) -> FiscalCalendar {
-        FiscalCalendar { year_end_month: self.fiscal_year_end.0 }
+        FiscalCalendar {
+            year_end_month: self.fiscal_year_end.0,
+        }
     }
 }
 
@@ -259,7 +261,9 @@ impl ChangeKind {
     /// The name used in files.
     pub fn name(&self) -> &'static str {
         match self {
-            ChangeKind::Create { acquired: false, .. } => "create",
+            ChangeKind::Create {
+                acquired: false, ..
+            } => "create",
             ChangeKind::Create { acquired: true, .. } => "acquire",
             ChangeKind::Rename { .. } => "rename",
             ChangeKind::Move { .. } => "move",
@@ -272,14 +276,34 @@ impl ChangeKind {
         }
     }
 
+    /// Whether the change alters the tree or where history goes (anything but a rename or
+    /// a classification): a published restatement into a structure stays "published" in a
+    /// later structure only when no such change lies between them.
+    pub fn moves_history_or_tree(&self) -> bool {
+        !matches!(
+            self,
+            ChangeKind::Rename { .. } | ChangeKind::Classify { .. }
+        )
+    }
+
     /// Every unit the change names.
     pub fn units(&self) -> Vec<&UnitId> {
         match self {
-            ChangeKind::Create { unit, parent, .. } => std::iter::once(unit).chain(parent.iter()).collect(),
-            ChangeKind::Rename { unit, .. } | ChangeKind::Stake { unit, .. } | ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } | ChangeKind::Classify { unit, .. } => vec![unit],
+            ChangeKind::Create { unit, parent, .. } => {
+                std::iter::once(unit).chain(parent.iter()).collect()
+            }
+            ChangeKind::Rename { unit, .. }
+            | ChangeKind::Stake { unit, .. }
+            | ChangeKind::Divest { unit, .. }
+            | ChangeKind::Close { unit }
+            | ChangeKind::Classify { unit, .. } => vec![unit],
             ChangeKind::Move { unit, parent } => vec![unit, parent],
-            ChangeKind::Merge { units, into } => units.iter().chain(std::iter::once(into)).collect(),
-            ChangeKind::Split { unit, parts } => std::iter::once(unit).chain(parts.iter().map(|p| &p.unit)).collect(),
+            ChangeKind::Merge { units, into } => {
+                units.iter().chain(std::iter::once(into)).collect()
+            }
+            ChangeKind::Split { unit, parts } => std::iter::once(unit)
+                .chain(parts.iter().map(|p| &p.unit))
+                .collect(),
         }
     }
 }
@@ -412,7 +436,8 @@ impl Model {
     /// Puts facts and rates in canonical order (for deterministic export and comparison).
     pub fn canonicalize(&mut self) {
         self.facts.sort_by(|a, b| a.key.cmp(&b.key));
-        self.fx.sort_by(|a, b| (&a.currency, a.period).cmp(&(&b.currency, b.period)));
+        self.fx
+            .sort_by(|a, b| (&a.currency, a.period).cmp(&(&b.currency, b.period)));
     }
 }
 

@@ -21,7 +21,9 @@ impl FiscalCalendar {
         if (1..=12).contains(&year_end_month) {
             Ok(Self { year_end_month })
         } else {
-            Err(format!("fiscal year end month {year_end_month} is not between 1 and 12"))
+            Err(format!(
+                "fiscal year end month {year_end_month} is not between 1 and 12"
+            ))
         }
     }
 
@@ -139,7 +141,11 @@ impl Period {
         }
         if let Some((year_text, month)) = text.split_once('-') {
             let year = year_of(year_text)?;
-            let month: u32 = if month.len() == 2 { month.parse().map_err(|_| bad())? } else { 0 };
+            let month: u32 = if month.len() == 2 {
+                month.parse().map_err(|_| bad())?
+            } else {
+                0
+            };
             if !(1..=12).contains(&month) {
                 return Err(bad());
             }
@@ -198,7 +204,9 @@ impl Period {
 
     /// The last day of the period (e.g. 2024-03-31 for FY2024 of a March year end).
     pub fn last_day(&self) -> NaiveDate {
-        month_first_day(self.end_exclusive()).pred_opt().expect("date in range")
+        month_first_day(self.end_exclusive())
+            .pred_opt()
+            .expect("date in range")
     }
 
     /// True when `other` lies entirely within this period.
@@ -210,8 +218,12 @@ impl Period {
     /// quarter's three months); empty for a month.
     pub fn children(&self) -> Vec<Period> {
         match self.granularity {
-            Granularity::Year => (0..4).map(|q| Period::new(self.start + 3 * q, Granularity::Quarter)).collect(),
-            Granularity::Quarter => (0..3).map(|m| Period::new(self.start + m, Granularity::Month)).collect(),
+            Granularity::Year => (0..4)
+                .map(|q| Period::new(self.start + 3 * q, Granularity::Quarter))
+                .collect(),
+            Granularity::Quarter => (0..3)
+                .map(|m| Period::new(self.start + m, Granularity::Month))
+                .collect(),
             Granularity::Month => Vec::new(),
         }
     }
@@ -222,7 +234,11 @@ impl Period {
     }
 
     /// The period of this granularity that contains `date`, aligned with the fiscal calendar.
-    pub fn containing(date: NaiveDate, granularity: Granularity, calendar: FiscalCalendar) -> Period {
+    pub fn containing(
+        date: NaiveDate,
+        granularity: Granularity,
+        calendar: FiscalCalendar,
+    ) -> Period {
         let index = month_index(date.year(), date.month());
         match granularity {
             Granularity::Month => Period::new(index, granularity),
@@ -260,7 +276,9 @@ pub fn parse_range(text: &str, calendar: FiscalCalendar) -> Result<Vec<Period>, 
                 return Err(format!("`{text}`: the range ends before it starts"));
             }
             if (last.start - first.start) % first.months() != 0 {
-                return Err(format!("`{text}`: the ends are not a whole number of periods apart"));
+                return Err(format!(
+                    "`{text}`: the ends are not a whole number of periods apart"
+                ));
             }
             let count = (last.start - first.start) / first.months() + 1;
             if count > 1200 {
@@ -287,16 +305,27 @@ mod tests {
         assert_eq!(fy.first_day().to_string(), "2024-04-01");
         assert_eq!(fy.last_day().to_string(), "2025-03-31");
         assert_eq!(fy.label(ALIBABA), "FY2025");
-        assert_eq!(Period::parse("2023", ALIBABA).unwrap().label(ALIBABA), "2023");
-        assert_eq!(Period::parse("2023-09", ALIBABA).unwrap().label(ALIBABA), "2023-09");
+        assert_eq!(
+            Period::parse("2023", ALIBABA).unwrap().label(ALIBABA),
+            "2023"
+        );
+        assert_eq!(
+            Period::parse("2023-09", ALIBABA).unwrap().label(ALIBABA),
+            "2023-09"
+        );
         let cal = FiscalCalendar::calendar();
-        assert_eq!(Period::parse("FY2023", cal).unwrap(), Period::parse("2023", cal).unwrap());
+        assert_eq!(
+            Period::parse("FY2023", cal).unwrap(),
+            Period::parse("2023", cal).unwrap()
+        );
         assert_eq!(Period::parse("2023Q4", cal).unwrap().label(cal), "2023Q4");
     }
 
     #[test]
     fn bad_labels_are_refused_with_the_expected_form() {
-        for bad in ["", "2023Q5", "FY23", "2023-13", "20x3", "FY2024Q0", "2023-9"] {
+        for bad in [
+            "", "2023Q5", "FY23", "2023-13", "20x3", "FY2024Q0", "2023-9",
+        ] {
             let err = Period::parse(bad, ALIBABA).unwrap_err();
             assert!(err.contains("expected a period"), "{bad}: {err}");
         }
@@ -305,10 +334,19 @@ mod tests {
     #[test]
     fn containing_aligns_with_the_fiscal_year() {
         let date = NaiveDate::from_ymd_opt(2024, 2, 10).unwrap();
-        assert_eq!(Period::containing(date, Granularity::Year, ALIBABA).label(ALIBABA), "FY2024");
-        assert_eq!(Period::containing(date, Granularity::Quarter, ALIBABA).label(ALIBABA), "FY2024Q4");
+        assert_eq!(
+            Period::containing(date, Granularity::Year, ALIBABA).label(ALIBABA),
+            "FY2024"
+        );
+        assert_eq!(
+            Period::containing(date, Granularity::Quarter, ALIBABA).label(ALIBABA),
+            "FY2024Q4"
+        );
         let range = parse_range("FY2023..FY2025", ALIBABA).unwrap();
         assert_eq!(range.len(), 3);
-        assert_eq!(Period::parse("FY2024", ALIBABA).unwrap().children()[1].label(ALIBABA), "FY2024Q2");
+        assert_eq!(
+            Period::parse("FY2024", ALIBABA).unwrap().children()[1].label(ALIBABA),
+            "FY2024Q2"
+        );
     }
 }

@@ -58,10 +58,26 @@ pub enum Tolerance {
 impl Tolerance {
     /// Parses `0.5` (absolute) or `0.1%` (relative).
     pub fn parse(text: &str) -> Result<Tolerance, String> {
-        let bad = || format!("`{text}` is not a tolerance (expected e.g. 0.5 for absolute or 0.1% for relative)");
+        let bad = || {
+            format!(
+                "`{text}` is not a tolerance (expected e.g. 0.5 for absolute or 0.1% for relative)"
+            )
+        };
         match text.strip_suffix('%') {
-            Some(pct) => pct.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| Tolerance::Relative(v / 100.0)).ok_or_else(bad),
-            None => text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(Tolerance::Absolute).ok_or_else(bad),
+            Some(pct) => pct
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| Tolerance::Relative(v / 100.0))
+                .ok_or_else(bad),
+            None => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Tolerance::Absolute)
+                .ok_or_else(bad),
         }
     }
     fn allows(&self, published: f64, difference: f64) -> bool {
@@ -75,9 +91,30 @@ impl Tolerance {
 impl Check {
     /// A comparison, judged against the tolerance.
     #[allow(clippy::too_many_arguments)]
-    fn new(kind: CheckKind, unit: String, metric: &str, period: String, basis: &Basis, published: f64, computed: f64, tolerance: Tolerance, detail: String) -> Check {
+    fn new(
+        kind: CheckKind,
+        unit: String,
+        metric: &str,
+        period: String,
+        basis: &Basis,
+        published: f64,
+        computed: f64,
+        tolerance: Tolerance,
+        detail: String,
+    ) -> Check {
         let difference = published - computed;
-        Check { kind, unit, metric: metric.to_string(), period, basis: basis_label(basis), published, computed, difference, ok: tolerance.allows(published, difference), detail }
+        Check {
+            kind,
+            unit,
+            metric: metric.to_string(),
+            period,
+            basis: basis_label(basis),
+            published,
+            computed,
+            difference,
+            ok: tolerance.allows(published, difference),
+            detail,
+        }
     }
 }
 
@@ -98,17 +135,42 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
     let mut sums: BTreeMap<(UnitIndex, String, Basis, Period), f64> = BTreeMap::new();
     for fact in &model.facts {
         let unit = timeline.unit(&fact.key.unit).expect("validated");
-        *sums.entry((unit, fact.key.metric.to_string(), fact.key.basis, fact.key.period)).or_insert(0.0) += fact.value;
+        *sums
+            .entry((
+                unit,
+                fact.key.metric.to_string(),
+                fact.key.basis,
+                fact.key.period,
+            ))
+            .or_insert(0.0) += fact.value;
     }
-    let additive: BTreeSet<String> = model.metrics.iter().filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock)).map(|m| m.id.to_string()).collect();
+    let additive: BTreeSet<String> = model
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.aggregation, Aggregation::Flow | Aggregation::Stock))
+        .map(|m| m.id.to_string())
+        .collect();
     let currencies: HashMap<(UnitIndex, String, Basis, Period), bool> = model
         .facts
         .iter()
-        .map(|f| ((timeline.unit(&f.key.unit).expect("validated"), f.key.metric.to_string(), f.key.basis, f.key.period), f.currency.as_ref().is_some_and(|c| c != &model.group.currency)))
+        .map(|f| {
+            (
+                (
+                    timeline.unit(&f.key.unit).expect("validated"),
+                    f.key.metric.to_string(),
+                    f.key.basis,
+                    f.key.period,
+                ),
+                f.currency
+                    .as_ref()
+                    .is_some_and(|c| c != &model.group.currency),
+            )
+        })
         .collect();
 
     // 1. Totals: each recorded figure against the nearest recorded figures below it.
-    let mut below: BTreeMap<(UnitIndex, String, Basis, Period), (f64, Vec<String>)> = BTreeMap::new();
+    let mut below: BTreeMap<(UnitIndex, String, Basis, Period), (f64, Vec<String>)> =
+        BTreeMap::new();
     for ((unit, metric, basis, period), value) in &sums {
         if !additive.contains(metric) {
             continue;
@@ -118,8 +180,15 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             _ => timeline.record(*unit).last_day_until(period.last_day()),
         };
         let structure = engine.structure(date);
-        if let Some(above) = structure.ancestors(*unit).into_iter().skip(1).find(|a| sums.contains_key(&(*a, metric.clone(), *basis, *period))) {
-            let entry = below.entry((above, metric.clone(), *basis, *period)).or_default();
+        if let Some(above) = structure
+            .ancestors(*unit)
+            .into_iter()
+            .skip(1)
+            .find(|a| sums.contains_key(&(*a, metric.clone(), *basis, *period)))
+        {
+            let entry = below
+                .entry((above, metric.clone(), *basis, *period))
+                .or_default();
             entry.0 += value;
             entry.1.push(timeline.record(*unit).id.to_string());
         }
@@ -129,13 +198,51 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         if currencies.get(key).copied().unwrap_or(false) {
             continue; // mixed currencies: compared after translation by the roll-up instead
         }
+        // Only a total whose every part is recorded can be checked against its parts: when a
+        // unit directly below it has no figure (neither its own nor any below it), the sum is
+        // partial and says nothing (docs/semantics.md, 5.4).
+        let date = match basis {
+            Basis::Restated { structure } => *structure,
+            _ => timeline.record(*unit).last_day_until(period.last_day()),
+        };
+        let structure = engine.structure(date);
+        // A unit below that reports (it has a figure on this basis the period before or after)
+        // but has none for this period leaves the sum partial; a line that never reports in
+        // this structure (an elimination line before it was published) does not.
+        let has = |child: UnitIndex, at: Period| {
+            sums.keys().any(|(u, m, b, p)| {
+                m == metric
+                    && b == basis
+                    && *p == at
+                    && structure.alive[*u as usize]
+                    && structure.in_subtree(*u, child)
+            })
+        };
+        let missing = structure.children[*unit as usize]
+            .iter()
+            .any(|c| !has(*c, *period) && (has(*c, period.shift(-1)) || has(*c, period.shift(1))));
+        if missing {
+            continue;
+        }
         let published = sums[key];
-        checks.push(Check::new(CheckKind::Total, timeline.record(*unit).id.to_string(), metric, period.label(calendar), basis, published, *computed, tolerance, format!("sum of {}", units.join(" + "))));
+        checks.push(Check::new(
+            CheckKind::Total,
+            timeline.record(*unit).id.to_string(),
+            metric,
+            period.label(calendar),
+            basis,
+            published,
+            *computed,
+            tolerance,
+            format!("sum of {}", units.join(" + ")),
+        ));
     }
 
     // 2. Published restatements against holdco's restatement of the reported figures.
     for ((unit, metric, basis, period), published) in &sums {
-        let Basis::Restated { structure } = basis else { continue };
+        let Basis::Restated { structure } = basis else {
+            continue;
+        };
         if !additive.contains(metric) {
             continue;
         }
@@ -148,11 +255,25 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             node: Some(record.id.clone()),
             depth: 0,
             currency: None,
-            basis: BasisFilter::Reported,
+            basis: BasisFilter::ReportedOnly,
         };
-        let Ok(rollup) = engine.rollup(&query) else { continue };
-        let Some(computed) = rollup.rows.first().and_then(|r| r.value) else { continue };
-        checks.push(Check::new(CheckKind::Restatement, record.id.to_string(), metric, period.label(calendar), basis, *published, computed, tolerance, format!("reported figures restated into the {structure} structure")));
+        let Ok(rollup) = engine.rollup(&query) else {
+            continue;
+        };
+        let Some(computed) = rollup.rows.first().and_then(|r| r.value) else {
+            continue;
+        };
+        checks.push(Check::new(
+            CheckKind::Restatement,
+            record.id.to_string(),
+            metric,
+            period.label(calendar),
+            basis,
+            *published,
+            computed,
+            tolerance,
+            format!("reported figures restated into the {structure} structure"),
+        ));
     }
 
     // 3. A recorded period against its recorded finer periods (when they cover it).
@@ -160,15 +281,46 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         if !additive.contains(metric) || period.children().is_empty() {
             continue;
         }
-        let stock = model.metrics.iter().any(|m| m.id.as_str() == metric && m.aggregation == Aggregation::Stock);
+        let stock = model
+            .metrics
+            .iter()
+            .any(|m| m.id.as_str() == metric && m.aggregation == Aggregation::Stock);
         let children = period.children();
-        let values: Vec<Option<f64>> = children.iter().map(|c| sums.get(&(*unit, metric.clone(), *basis, *c)).copied()).collect();
+        let values: Vec<Option<f64>> = children
+            .iter()
+            .map(|c| sums.get(&(*unit, metric.clone(), *basis, *c)).copied())
+            .collect();
         if values.iter().any(Option::is_none) {
             continue;
         }
-        let computed = if stock { values.last().copied().flatten().unwrap_or(0.0) } else { values.iter().flatten().sum() };
-        checks.push(Check::new(CheckKind::Periods, timeline.record(*unit).id.to_string(), metric, period.label(calendar), basis, *published, computed, tolerance, format!("{} of {}", if stock { "last" } else { "sum" }, children.iter().map(|c| c.label(calendar)).collect::<Vec<_>>().join(" + "))));
+        let computed = if stock {
+            values.last().copied().flatten().unwrap_or(0.0)
+        } else {
+            values.iter().flatten().sum()
+        };
+        checks.push(Check::new(
+            CheckKind::Periods,
+            timeline.record(*unit).id.to_string(),
+            metric,
+            period.label(calendar),
+            basis,
+            *published,
+            computed,
+            tolerance,
+            format!(
+                "{} of {}",
+                if stock { "last" } else { "sum" },
+                children
+                    .iter()
+                    .map(|c| c.label(calendar))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+        ));
     }
-    checks.sort_by(|a, b| (a.kind, &a.metric, &a.period, &a.unit, &a.basis).cmp(&(b.kind, &b.metric, &b.period, &b.unit, &b.basis)));
+    checks.sort_by(|a, b| {
+        (a.kind, &a.metric, &a.period, &a.unit, &a.basis)
+            .cmp(&(b.kind, &b.metric, &b.period, &b.unit, &b.basis))
+    });
     Ok(checks)
 }

@@ -36,7 +36,9 @@ impl View {
             "reported" => Ok(View::Reported),
             "restated" => Ok(View::Restated),
             "organic" => Ok(View::Organic),
-            other => Err(format!("`{other}` is not a view (expected reported, restated or organic)")),
+            other => Err(format!(
+                "`{other}` is not a view (expected reported, restated or organic)"
+            )),
         }
     }
     /// The name used on the command line.
@@ -52,8 +54,13 @@ impl View {
 /// Which facts a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum BasisFilter {
-    /// Facts as reported (the default).
+    /// The default. As reported in the reported view; in the restated and organic views,
+    /// the group's own published restatements where it made them and reported facts carried
+    /// by lineage elsewhere (docs/semantics.md, section 4).
     Reported,
+    /// Reported facts only, carried by lineage in every view: holdco's own restatement, to
+    /// compare with what the group published (`--from reported`).
+    ReportedOnly,
     /// Plan figures.
     Plan,
     /// Estimates.
@@ -63,11 +70,14 @@ pub enum BasisFilter {
 }
 
 impl BasisFilter {
+    #[allow(dead_code)]
     fn matches(&self, basis: &Basis) -> bool {
         matches!(
             (self, basis),
-            (BasisFilter::Reported, Basis::Reported)
-                | (BasisFilter::Plan, Basis::Plan)
+            (
+                BasisFilter::Reported | BasisFilter::ReportedOnly,
+                Basis::Reported
+            ) | (BasisFilter::Plan, Basis::Plan)
                 | (BasisFilter::Estimate, Basis::Estimate)
         ) || matches!((self, basis), (BasisFilter::Restated(a), Basis::Restated { structure: b }) if a == b)
     }
@@ -156,6 +166,11 @@ pub struct RollupRow {
     pub eliminated: f64,
     /// Why the value is missing or partial, if it is.
     pub gap: Option<String>,
+    /// Where the figure comes from: `reported` (reported view), `published` (the group's own
+    /// restatement into this structure), `chained from DATE` (its restatement into an earlier
+    /// structure, carried on by lineage), `computed` (reported facts carried by lineage), or
+    /// several of them joined by ` + `. None on lines and where nothing is recorded.
+    pub provenance: Option<String>,
 }
 
 /// A full roll-up answer.
@@ -175,6 +190,8 @@ pub struct Rollup {
     pub rows: Vec<RollupRow>,
     /// Units excluded by the organic view.
     pub excluded: Vec<String>,
+    /// Which engine answered: `explainable` (per-fact contributions) or `columnar`.
+    pub engine: String,
 }
 
 /// Where a piece of history lands in the viewed structure.
@@ -222,6 +239,51 @@ struct Contribution {
     economic: f64,
     rate: f64,
     amount: f64,
+    /// Index of the layer it comes from (`Computation::layers`).
+    layer: usize,
+    /// Set when this is the negative of an earlier layer's figure, taken back at a unit
+    /// whose figure a later published restatement gives: says which.
+    replaced: Option<String>,
+}
+
+/// A layer's figure before it is landed in the viewed structure.
+#[derive(Debug, Clone)]
+struct RawContribution {
+    fact: usize,
+    sign: f64,
+    via: UnitIndex,
+    date: NaiveDate,
+    factor: f64,
+    economic: f64,
+    rate: f64,
+    /// sign x value x rate x ownership factor.
+    base: f64,
+}
+
+#[derive(Debug, Clone)]
+struct RawElimination {
+    fact: usize,
+    amount: f64,
+    side: (UnitIndex, NaiveDate),
+    other: (UnitIndex, NaiveDate),
+}
+
+struct RawGap {
+    unit: UnitIndex,
+    date: NaiveDate,
+    above: Option<UnitIndex>,
+    reason: String,
+}
+
+/// One layer of facts (one basis) for one metric and period, not yet landed.
+struct RawLayer {
+    basis: Basis,
+    contributions: Vec<RawContribution>,
+    eliminations: Vec<RawElimination>,
+    gaps: Vec<RawGap>,
+    resolution: BTreeMap<UnitIndex, String>,
+    /// Units with a figure of their own in this layer.
+    covered: Vec<UnitIndex>,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +302,8 @@ struct Computation {
     /// above them lands (which still holds them), and why.
     gaps: Vec<(Vec<Landing>, Option<Vec<Landing>>, String)>,
     resolution: BTreeMap<UnitIndex, String>,
+    /// Provenance label of each layer, lowest priority first.
+    layers: Vec<String>,
 }
 
 /// The query engine over a valid model.
@@ -248,6 +312,8 @@ pub struct Engine<'m> {
     timeline: Timeline<'m>,
     /// Facts by (unit, metric, basis) then period.
     facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
+    /// Periods of the group's published restatements, by metric and structure date.
+    published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
     structures: std::cell::RefCell<HashMap<NaiveDate, std::rc::Rc<Structure>>>,
 }
 
@@ -263,11 +329,16 @@ impl<'m> Engine<'m> {
         if !problems.is_empty() {
             return Err(QueryError::InvalidModel(problems));
         }
-        let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> = HashMap::new();
+        let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> =
+            HashMap::new();
         for (index, fact) in model.facts.iter().enumerate() {
             let unit = timeline.unit(&fact.key.unit).expect("validated");
             facts
-                .entry((unit, fact.key.metric.clone(), same_basis_key(&fact.key.basis)))
+                .entry((
+                    unit,
+                    fact.key.metric.clone(),
+                    same_basis_key(&fact.key.basis),
+                ))
                 .or_default()
                 .entry(fact.key.period)
                 .or_default()
@@ -279,7 +350,26 @@ impl<'m> Engine<'m> {
                 list.sort_by(|a, b| model.facts[*a].key.cmp(&model.facts[*b].key));
             }
         }
-        Ok(Engine { model, timeline, facts, structures: Default::default() })
+        let mut published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
+        for fact in &model.facts {
+            if let Basis::Restated { structure } = fact.key.basis {
+                let periods = published
+                    .entry(fact.key.metric.clone())
+                    .or_default()
+                    .entry(structure)
+                    .or_default();
+                if !periods.contains(&fact.key.period) {
+                    periods.push(fact.key.period);
+                }
+            }
+        }
+        Ok(Engine {
+            model,
+            timeline,
+            facts,
+            published,
+            structures: Default::default(),
+        })
     }
 
     /// The replayed timeline.
@@ -294,25 +384,53 @@ impl<'m> Engine<'m> {
 
     /// The date of the latest change: the structure "today" as far as the model knows.
     pub fn latest_structure_date(&self) -> NaiveDate {
-        self.timeline.changes.iter().map(|c| c.date).max().unwrap_or(NaiveDate::MIN)
+        self.timeline
+            .changes
+            .iter()
+            .map(|c| c.date)
+            .max()
+            .unwrap_or(NaiveDate::MIN)
     }
 
     /// The structure on a date (cached).
     pub fn structure(&self, date: NaiveDate) -> std::rc::Rc<Structure> {
-        self.structures.borrow_mut().entry(date).or_insert_with(|| std::rc::Rc::new(self.timeline.structure_on(date))).clone()
+        self.structures
+            .borrow_mut()
+            .entry(date)
+            .or_insert_with(|| std::rc::Rc::new(self.timeline.structure_on(date)))
+            .clone()
     }
 
     fn unit_index(&self, id: &UnitId) -> Result<UnitIndex, QueryError> {
         self.timeline.unit(id).ok_or_else(|| {
-            let near: Vec<&str> = self.timeline.units.iter().map(|u| u.id.as_str()).filter(|u| u.contains(id.as_str()) || id.as_str().contains(*u)).take(3).collect();
-            let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
+            let near: Vec<&str> = self
+                .timeline
+                .units
+                .iter()
+                .map(|u| u.id.as_str())
+                .filter(|u| u.contains(id.as_str()) || id.as_str().contains(*u))
+                .take(3)
+                .collect();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", near.join(", "))
+            };
             QueryError::UnknownUnit(id.clone(), hint)
         })
     }
 
     fn metric(&self, id: &MetricId) -> Result<&'m crate::model::Metric, QueryError> {
         self.model.metric(id).ok_or_else(|| {
-            QueryError::UnknownMetric(id.clone(), self.model.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "))
+            QueryError::UnknownMetric(
+                id.clone(),
+                self.model
+                    .metrics
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         })
     }
 
@@ -320,13 +438,23 @@ impl<'m> Engine<'m> {
     /// structure of `target` for `metric`.
     /// [`Engine::lineage`] without the explanation: targets and weights only, for the
     /// columnar fast path that compiles thousands of them.
-    pub(crate) fn lineage_weights(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId, out: &mut Vec<(Target, f64)>, scale: f64) {
+    pub(crate) fn lineage_weights(
+        &self,
+        unit: UnitIndex,
+        after: (NaiveDate, usize),
+        target: NaiveDate,
+        metric: &MetricId,
+        out: &mut Vec<(Target, f64)>,
+        scale: f64,
+    ) {
         let record = self.timeline.record(unit);
         let start = record.events.partition_point(|e| (e.date, e.seq) <= after);
         if let Some(event) = record.events.get(start).filter(|e| e.date <= target) {
             let here = (event.date, event.seq);
             match &event.event {
-                HistoryEvent::MergedInto(into) => self.lineage_weights(*into, here, target, metric, out, scale),
+                HistoryEvent::MergedInto(into) => {
+                    self.lineage_weights(*into, here, target, metric, out, scale)
+                }
                 HistoryEvent::Split(parts) => {
                     for (part, spec) in parts {
                         let share = Timeline::part_share(spec, metric);
@@ -335,20 +463,38 @@ impl<'m> Engine<'m> {
                         }
                     }
                 }
-                HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_) => out.push((Target::Discontinued(unit), scale)),
+                HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_) => {
+                    out.push((Target::Discontinued(unit), scale))
+                }
             }
             return;
         }
-        out.push((if record.alive_on(target) { Target::Unit(unit, target) } else { Target::Outside(unit) }, scale));
+        out.push((
+            if record.alive_on(target) {
+                Target::Unit(unit, target)
+            } else {
+                Target::Outside(unit)
+            },
+            scale,
+        ));
     }
 
     /// The index of the first history event of `unit` after `date`: lineage from any date
     /// with the same index is the same.
     pub(crate) fn first_event_after(&self, unit: UnitIndex, date: NaiveDate) -> usize {
-        self.timeline.record(unit).events.partition_point(|e| e.date <= date)
+        self.timeline
+            .record(unit)
+            .events
+            .partition_point(|e| e.date <= date)
     }
 
-    pub(crate) fn lineage(&self, unit: UnitIndex, after: (NaiveDate, usize), target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+    pub(crate) fn lineage(
+        &self,
+        unit: UnitIndex,
+        after: (NaiveDate, usize),
+        target: NaiveDate,
+        metric: &MetricId,
+    ) -> Vec<Landing> {
         let record = self.timeline.record(unit);
         for event in &record.events {
             if (event.date, event.seq) <= after {
@@ -358,9 +504,17 @@ impl<'m> Engine<'m> {
                 break;
             }
             let change = &self.timeline.changes[event.seq];
-            let label = change.id.clone().unwrap_or_else(|| format!("{} {}", change.kind.name(), change.date));
+            let label = change
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", change.kind.name(), change.date));
             let here = (event.date, event.seq);
-            let step = |what: String, weight: f64| LineageStep { change: label.clone(), date: event.date, what, weight };
+            let step = |what: String, weight: f64| LineageStep {
+                change: label.clone(),
+                date: event.date,
+                what,
+                weight,
+            };
             return match &event.event {
                 HistoryEvent::MergedInto(into) => {
                     let name = &self.timeline.record(*into).id;
@@ -382,7 +536,9 @@ impl<'m> Engine<'m> {
                         let name = &self.timeline.record(*part).id;
                         for mut landing in self.lineage(*part, here, target, metric) {
                             landing.weight *= share;
-                            landing.steps.insert(0, step(format!("split: {share} to {name}"), share));
+                            landing
+                                .steps
+                                .insert(0, step(format!("split: {share} to {name}"), share));
                             out.push(landing);
                         }
                     }
@@ -392,35 +548,74 @@ impl<'m> Engine<'m> {
                     let what = match &event.event {
                         HistoryEvent::Divested => "divested".to_string(),
                         HistoryEvent::Closed => "closed".to_string(),
-                        HistoryEvent::LeftWith(top) => format!("left with {}", self.timeline.record(*top).id),
+                        HistoryEvent::LeftWith(top) => {
+                            format!("left with {}", self.timeline.record(*top).id)
+                        }
                         _ => unreachable!(),
                     };
-                    vec![Landing { target: Target::Discontinued(unit), weight: 1.0, steps: vec![step(what, 1.0)] }]
+                    vec![Landing {
+                        target: Target::Discontinued(unit),
+                        weight: 1.0,
+                        steps: vec![step(what, 1.0)],
+                    }]
                 }
             };
         }
-        let target_kind = if record.alive_on(target) { Target::Unit(unit, target) } else { Target::Outside(unit) };
-        vec![Landing { target: target_kind, weight: 1.0, steps: Vec::new() }]
+        let target_kind = if record.alive_on(target) {
+            Target::Unit(unit, target)
+        } else {
+            Target::Outside(unit)
+        };
+        vec![Landing {
+            target: target_kind,
+            weight: 1.0,
+            steps: Vec::new(),
+        }]
     }
 
     /// Where the history `unit` had on `from` lands in the structure of `target`: for each
     /// landing, its place, weight and the changes that carried it.
-    pub fn trace(&self, unit: UnitIndex, from: NaiveDate, target: NaiveDate, metric: &MetricId) -> Vec<(String, f64, Vec<String>)> {
+    pub fn trace(
+        &self,
+        unit: UnitIndex,
+        from: NaiveDate,
+        target: NaiveDate,
+        metric: &MetricId,
+    ) -> Vec<(String, f64, Vec<String>)> {
         let record = self.timeline.record(unit);
-        let after = if from <= record.created { (record.created, record.created_seq) } else { (from, usize::MAX) };
+        let after = if from <= record.created {
+            (record.created, record.created_seq)
+        } else {
+            (from, usize::MAX)
+        };
         self.lineage(unit, after, target, metric)
             .into_iter()
             .map(|landing| {
                 let place = match landing.target {
                     Target::Unit(u, date) => {
                         let structure = self.structure(date);
-                        let path: Vec<String> = structure.ancestors(u).iter().rev().skip(1).map(|a| self.timeline.record(*a).id.to_string()).collect();
+                        let path: Vec<String> = structure
+                            .ancestors(u)
+                            .iter()
+                            .rev()
+                            .skip(1)
+                            .map(|a| self.timeline.record(*a).id.to_string())
+                            .collect();
                         path.join(" / ")
                     }
-                    Target::Discontinued(u) => format!("discontinued ({})", self.timeline.record(u).id),
-                    Target::Outside(u) => format!("not in the {target} structure ({})", self.timeline.record(u).id),
+                    Target::Discontinued(u) => {
+                        format!("discontinued ({})", self.timeline.record(u).id)
+                    }
+                    Target::Outside(u) => format!(
+                        "not in the {target} structure ({})",
+                        self.timeline.record(u).id
+                    ),
                 };
-                let steps = landing.steps.iter().map(|s| format!("{} {}", s.date, s.what)).collect();
+                let steps = landing
+                    .steps
+                    .iter()
+                    .map(|s| format!("{} {}", s.date, s.what))
+                    .collect();
                 (place, landing.weight, steps)
             })
             .collect()
@@ -428,15 +623,32 @@ impl<'m> Engine<'m> {
 
     /// The facts that make up `unit`'s figure for `period`: exactly recorded, or built from
     /// finer periods. Ok(None) when nothing is recorded within the period; Err on a gap.
-    fn resolve(&self, unit: UnitIndex, metric: &MetricId, basis: &Basis, period: Period, aggregation: &Aggregation) -> Result<Option<(Vec<usize>, String)>, String> {
-        let Some(by_period) = self.facts.get(&(unit, metric.clone(), *basis)) else { return Ok(None) };
+    fn resolve(
+        &self,
+        unit: UnitIndex,
+        metric: &MetricId,
+        basis: &Basis,
+        period: Period,
+        aggregation: &Aggregation,
+    ) -> Result<Option<(Vec<usize>, String)>, String> {
+        let Some(by_period) = self.facts.get(&(unit, metric.clone(), *basis)) else {
+            return Ok(None);
+        };
         self.resolve_in(by_period, period, aggregation)
     }
 
-    fn resolve_in(&self, by_period: &BTreeMap<Period, Vec<usize>>, period: Period, aggregation: &Aggregation) -> Result<Option<(Vec<usize>, String)>, String> {
+    fn resolve_in(
+        &self,
+        by_period: &BTreeMap<Period, Vec<usize>>,
+        period: Period,
+        aggregation: &Aggregation,
+    ) -> Result<Option<(Vec<usize>, String)>, String> {
         let calendar = self.model.group.calendar();
         if let Some(facts) = by_period.get(&period) {
-            return Ok(Some((facts.clone(), format!("{} recorded", period.label(calendar)))));
+            return Ok(Some((
+                facts.clone(),
+                format!("{} recorded", period.label(calendar)),
+            )));
         }
         let any_within = by_period.keys().any(|p| period.contains(p) && *p != period);
         if !any_within || period.granularity == Granularity::Month {
@@ -445,10 +657,24 @@ impl<'m> Engine<'m> {
         match aggregation {
             Aggregation::NonAdditive | Aggregation::Ratio { .. } => Ok(None),
             Aggregation::Stock => {
-                let last = *period.children().last().expect("a year or quarter has children");
+                let last = *period
+                    .children()
+                    .last()
+                    .expect("a year or quarter has children");
                 match self.resolve_in(by_period, last, aggregation)? {
-                    Some((facts, how)) => Ok(Some((facts, format!("{} at its end: {how}", period.label(calendar))))),
-                    None => Err(format!("{} has figures within it but none for its last {}", period.label(calendar), if period.granularity == Granularity::Year { "quarter" } else { "month" })),
+                    Some((facts, how)) => Ok(Some((
+                        facts,
+                        format!("{} at its end: {how}", period.label(calendar)),
+                    ))),
+                    None => Err(format!(
+                        "{} has figures within it but none for its last {}",
+                        period.label(calendar),
+                        if period.granularity == Granularity::Year {
+                            "quarter"
+                        } else {
+                            "month"
+                        }
+                    )),
                 }
             }
             Aggregation::Flow => {
@@ -465,25 +691,49 @@ impl<'m> Engine<'m> {
                     }
                 }
                 if missing.is_empty() {
-                    Ok(Some((facts, format!("{} = sum of {}", period.label(calendar), parts.join(" + ")))))
+                    Ok(Some((
+                        facts,
+                        format!("{} = sum of {}", period.label(calendar), parts.join(" + ")),
+                    )))
                 } else {
-                    Err(format!("{} is incomplete: no figure for {}", period.label(calendar), missing.join(", ")))
+                    Err(format!(
+                        "{} is incomplete: no figure for {}",
+                        period.label(calendar),
+                        missing.join(", ")
+                    ))
                 }
             }
         }
     }
 
     /// The rate translating a fact's currency into the reporting currency.
-    fn rate(&self, currency: Option<&Currency>, period: Period, stock: bool) -> Result<f64, String> {
-        let Some(currency) = currency else { return Ok(1.0) };
+    fn rate(
+        &self,
+        currency: Option<&Currency>,
+        period: Period,
+        stock: bool,
+    ) -> Result<f64, String> {
+        let Some(currency) = currency else {
+            return Ok(1.0);
+        };
         if currency == &self.model.group.currency {
             return Ok(1.0);
         }
-        self.rate_of(currency, period, stock).ok_or_else(|| format!("no FX rate for {currency} in {}", period.label(self.model.group.calendar())))
+        self.rate_of(currency, period, stock).ok_or_else(|| {
+            format!(
+                "no FX rate for {currency} in {}",
+                period.label(self.model.group.calendar())
+            )
+        })
     }
 
     pub(crate) fn rate_of(&self, currency: &Currency, period: Period, stock: bool) -> Option<f64> {
-        if let Some(rate) = self.model.fx.iter().find(|r| &r.currency == currency && r.period == period) {
+        if let Some(rate) = self
+            .model
+            .fx
+            .iter()
+            .find(|r| &r.currency == currency && r.period == period)
+        {
             return Some(if stock { rate.closing } else { rate.average });
         }
         let children = period.children();
@@ -493,7 +743,10 @@ impl<'m> Engine<'m> {
         if stock {
             return self.rate_of(currency, *children.last()?, true);
         }
-        let rates: Option<Vec<f64>> = children.iter().map(|c| self.rate_of(currency, *c, false)).collect();
+        let rates: Option<Vec<f64>> = children
+            .iter()
+            .map(|c| self.rate_of(currency, *c, false))
+            .collect();
         let rates = rates?;
         Some(rates.iter().sum::<f64>() / rates.len() as f64)
     }
@@ -503,21 +756,50 @@ impl<'m> Engine<'m> {
         let fact = &self.model.facts[fact];
         match fact.key.basis {
             Basis::Restated { structure } => structure,
-            _ => self.timeline.record(unit).last_day_until(fact.key.period.last_day()),
+            _ => self
+                .timeline
+                .record(unit)
+                .last_day_until(fact.key.period.last_day()),
         }
     }
 
-    pub(crate) fn land(&self, unit: UnitIndex, date: NaiveDate, view: View, target: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+    pub(crate) fn land(
+        &self,
+        unit: UnitIndex,
+        date: NaiveDate,
+        view: View,
+        target: NaiveDate,
+        metric: &MetricId,
+    ) -> Vec<Landing> {
         match view {
-            View::Reported => vec![Landing { target: Target::Unit(unit, date), weight: 1.0, steps: Vec::new() }],
-            View::Restated | View::Organic => self.lineage(unit, (date, usize::MAX), target, metric),
+            View::Reported => vec![Landing {
+                target: Target::Unit(unit, date),
+                weight: 1.0,
+                steps: Vec::new(),
+            }],
+            View::Restated | View::Organic => {
+                self.lineage(unit, (date, usize::MAX), target, metric)
+            }
         }
     }
 
     /// Units the organic view leaves out: acquired, divested or closed within the span.
-    pub(crate) fn organic_exclusions(&self, periods: &[Period], target: NaiveDate) -> Vec<UnitIndex> {
-        let start = periods.iter().map(|p| p.first_day()).min().unwrap_or(target);
-        let end = periods.iter().map(|p| p.last_day()).max().unwrap_or(target).max(target);
+    pub(crate) fn organic_exclusions(
+        &self,
+        periods: &[Period],
+        target: NaiveDate,
+    ) -> Vec<UnitIndex> {
+        let start = periods
+            .iter()
+            .map(|p| p.first_day())
+            .min()
+            .unwrap_or(target);
+        let end = periods
+            .iter()
+            .map(|p| p.last_day())
+            .max()
+            .unwrap_or(target)
+            .max(target);
         self.timeline
             .units
             .iter()
@@ -525,7 +807,11 @@ impl<'m> Engine<'m> {
             .filter(|(_, u)| {
                 let acquired = u.acquired && u.created >= start && u.created <= end;
                 let left = u.events.iter().any(|e| {
-                    matches!(e.event, HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_)) && e.date >= start && e.date <= end
+                    matches!(
+                        e.event,
+                        HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_)
+                    ) && e.date >= start
+                        && e.date <= end
                 });
                 acquired || left
             })
@@ -533,79 +819,219 @@ impl<'m> Engine<'m> {
             .collect()
     }
 
-    fn compute(&self, metric: &MetricId, period: Period, view: View, target: NaiveDate, basis: BasisFilter, excluded: &[UnitIndex]) -> Computation {
+    fn compute(
+        &self,
+        metric: &MetricId,
+        period: Period,
+        view: View,
+        target: NaiveDate,
+        basis: BasisFilter,
+        excluded: &[UnitIndex],
+    ) -> Computation {
+        let layers = self.layers(metric, period, view, target, basis);
+        let mut raws: Vec<RawLayer> = layers
+            .iter()
+            .map(|b| self.compute_layer(metric, period, *b, excluded))
+            .collect();
+        // The single-layer case (every view but restated and organic, or no published
+        // restatement of this period into a structure up to the target) lands directly.
+        if raws.len() == 1 {
+            let raw = raws.pop().expect("one layer");
+            return self.land_layers(vec![raw], metric, view, target);
+        }
+        self.land_layers(raws, metric, view, target)
+    }
+
+    /// The layers of facts a period is built from, lowest priority first: reported facts,
+    /// then each structure date the group published a restatement of this period into (up
+    /// to the target date), oldest first. A later layer replaces what an earlier one says
+    /// about every unit it has a figure for (docs/semantics.md, section 4).
+    fn layers(
+        &self,
+        metric: &MetricId,
+        period: Period,
+        view: View,
+        target: NaiveDate,
+        basis: BasisFilter,
+    ) -> Vec<Basis> {
+        match (view, basis) {
+            (View::Restated | View::Organic, BasisFilter::Reported) => {
+                let mut dates: Vec<NaiveDate> = self
+                    .published
+                    .get(metric)
+                    .map(|by_date| {
+                        by_date
+                            .iter()
+                            .filter(|(date, periods)| {
+                                **date <= target
+                                    && periods.iter().any(|p| period.contains(p) || *p == period)
+                            })
+                            .map(|(date, _)| *date)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                dates.sort();
+                std::iter::once(Basis::Reported)
+                    .chain(
+                        dates
+                            .into_iter()
+                            .map(|structure| Basis::Restated { structure }),
+                    )
+                    .collect()
+            }
+            (_, BasisFilter::ReportedOnly) | (View::Reported, BasisFilter::Reported) => {
+                vec![Basis::Reported]
+            }
+            (_, other) => vec![basis_of(other)],
+        }
+    }
+
+    /// [`Engine::provenance_label`] for the columnar path.
+    pub(crate) fn basis_provenance(&self, basis: Basis, view: View, target: NaiveDate) -> String {
+        self.provenance_label(basis, view, target)
+    }
+
+    /// A label for where a layer's figures come from, seen from the target structure.
+    fn provenance_label(&self, basis: Basis, view: View, target: NaiveDate) -> String {
+        match (basis, view) {
+            (Basis::Reported, View::Reported) => "reported".to_string(),
+            (Basis::Reported, _) => "computed".to_string(),
+            (Basis::Restated { structure }, View::Reported) => format!("published@{structure}"),
+            (Basis::Restated { structure }, _) => {
+                let moved = self.timeline.changes.iter().any(|c| {
+                    c.date > structure && c.date <= target && c.kind.moves_history_or_tree()
+                });
+                if moved {
+                    format!("chained from {structure}")
+                } else {
+                    "published".to_string()
+                }
+            }
+            (Basis::Plan, _) => "plan".to_string(),
+            (Basis::Estimate, _) => "estimate".to_string(),
+        }
+    }
+
+    /// One layer's figures for a period, before they are landed in the viewed structure:
+    /// each fact at the unit it was recorded on, less what the units below it explain.
+    fn compute_layer(
+        &self,
+        metric: &MetricId,
+        period: Period,
+        layer_basis: Basis,
+        excluded: &[UnitIndex],
+    ) -> RawLayer {
         let definition = self.model.metric(metric).expect("checked by caller");
         let stock = definition.aggregation == Aggregation::Stock;
-        let mut computation = Computation { contributions: Vec::new(), eliminations: Vec::new(), gaps: Vec::new(), resolution: BTreeMap::new() };
+        let mut raw = RawLayer {
+            basis: layer_basis,
+            contributions: Vec::new(),
+            eliminations: Vec::new(),
+            gaps: Vec::new(),
+            resolution: BTreeMap::new(),
+            covered: Vec::new(),
+        };
         // Resolve every unit's figure for the period.
-        let mut resolved: HashMap<(UnitIndex, Basis), Vec<usize>> = HashMap::new();
+        let mut resolved: HashMap<UnitIndex, Vec<usize>> = HashMap::new();
         let mut gap_units = Vec::new();
-        let mut keys: Vec<&(UnitIndex, MetricId, Basis)> = self.facts.keys().filter(|(_, m, b)| m == metric && basis.matches(b)).collect();
-        keys.sort_by_key(|(u, _, b)| (*u, *b));
-        for (unit, _, fact_basis) in keys {
-            match self.resolve(*unit, metric, fact_basis, period, &definition.aggregation) {
+        let mut keys: Vec<UnitIndex> = self
+            .facts
+            .keys()
+            .filter(|(_, m, b)| m == metric && *b == layer_basis)
+            .map(|(u, _, _)| *u)
+            .collect();
+        keys.sort();
+        for unit in keys {
+            match self.resolve(unit, metric, &layer_basis, period, &definition.aggregation) {
                 Ok(Some((facts, how))) => {
-                    computation.resolution.insert(*unit, how);
-                    resolved.insert((*unit, *fact_basis), facts);
+                    raw.resolution.insert(unit, how);
+                    resolved.insert(unit, facts);
                 }
                 Ok(None) => {}
-                Err(reason) => gap_units.push((*unit, *fact_basis, reason)),
+                Err(reason) => gap_units.push((unit, reason)),
             }
         }
-        for (unit, fact_basis, reason) in gap_units {
-            let date = self.timeline.record(unit).last_day_until(period.last_day());
+        let layer_date = |unit: UnitIndex| match layer_basis {
+            Basis::Restated { structure } => structure,
+            _ => self.timeline.record(unit).last_day_until(period.last_day()),
+        };
+        for (unit, reason) in gap_units {
+            let date = layer_date(unit);
             // Units below with complete figures define the unit's figure, as they do for a
             // unit with no figure at all: its own incomplete periods are then no gap.
             let structure = self.structure(date);
-            let explained = resolved.keys().any(|(u, b)| *b == fact_basis && *u != unit && structure.alive[*u as usize] && structure.in_subtree(*u, unit));
+            let explained = resolved.keys().any(|u| {
+                *u != unit && structure.alive[*u as usize] && structure.in_subtree(*u, unit)
+            });
             if explained {
-                computation.resolution.insert(unit, format!("{reason}; taken from the units below it"));
+                raw.resolution
+                    .insert(unit, format!("{reason}; taken from the units below it"));
                 continue;
             }
-            let landings = self.land(unit, date, view, target, metric);
-            let structure = self.structure(date);
-            let above = structure.ancestors(unit).into_iter().skip(1).find(|a| resolved.contains_key(&(*a, fact_basis)));
-            let above_landings = above.map(|a| self.land(a, date, view, target, metric));
-            computation.gaps.push((landings, above_landings, format!("{}: {reason}", self.timeline.record(unit).id)));
+            let above = structure
+                .ancestors(unit)
+                .into_iter()
+                .skip(1)
+                .find(|a| resolved.contains_key(a));
+            raw.gaps.push(RawGap {
+                unit,
+                date,
+                above,
+                reason: format!("{}: {reason}", self.timeline.record(unit).id),
+            });
         }
-        let mut entries: Vec<(&(UnitIndex, Basis), &Vec<usize>)> = resolved.iter().collect();
-        entries.sort_by_key(|((u, b), _)| (*u, *b));
-        let mut landing_cache: HashMap<(UnitIndex, NaiveDate), Vec<Landing>> = HashMap::new();
-        let mut landed = |engine: &Self, unit: UnitIndex, date: NaiveDate| -> Vec<Landing> {
-            landing_cache.entry((unit, date)).or_insert_with(|| engine.land(unit, date, view, target, metric)).clone()
-        };
-        for ((unit, fact_basis), facts) in entries {
+        let mut entries: Vec<(&UnitIndex, &Vec<usize>)> = resolved.iter().collect();
+        entries.sort_by_key(|(u, _)| **u);
+        raw.covered = entries.iter().map(|(u, _)| **u).collect();
+        for (unit, facts) in entries {
             for &fact_index in facts {
                 let fact = &self.model.facts[fact_index];
                 let date = self.fact_date(fact_index, *unit);
                 let rate = match self.rate(fact.currency.as_ref(), fact.key.period, stock) {
                     Ok(rate) => rate,
                     Err(reason) => {
-                        computation.gaps.push((landed(self, *unit, date), None, reason));
+                        raw.gaps.push(RawGap {
+                            unit: *unit,
+                            date,
+                            above: None,
+                            reason,
+                        });
                         continue;
                     }
                 };
                 let value = fact.value * rate;
                 // The nearest unit above that carries a figure for this period.
                 let structure = self.structure(date);
-                let above = structure.ancestors(*unit).into_iter().skip(1).find(|a| resolved.contains_key(&(*a, *fact_basis)));
-                let mut push = |sign: f64, via: UnitIndex, computation: &mut Computation| {
+                let above = structure
+                    .ancestors(*unit)
+                    .into_iter()
+                    .skip(1)
+                    .find(|a| resolved.contains_key(a));
+                let push = |sign: f64, via: UnitIndex, raw: &mut RawLayer| {
                     let (factor, economic) = self.timeline.ownership_on(via, date);
-                    for landing in landed(self, via, date) {
-                        let amount = sign * value * factor * landing.weight;
-                        computation.contributions.push(Contribution { fact: fact_index, sign, via, source_date: date, landing, factor, economic, rate, amount });
-                    }
+                    raw.contributions.push(RawContribution {
+                        fact: fact_index,
+                        sign,
+                        via,
+                        date,
+                        factor,
+                        economic,
+                        rate,
+                        base: sign * value * factor,
+                    });
                 };
                 // The organic view leaves the unit out, but still takes it out of the
                 // totals recorded above it.
                 if !excluded.contains(unit) {
-                    push(1.0, *unit, &mut computation);
+                    push(1.0, *unit, &mut raw);
                 }
                 // (When the unit above is itself left out, so is what it held.)
                 if let Some(above) = above.filter(|a| !excluded.contains(a)) {
-                    push(-1.0, above, &mut computation);
+                    push(-1.0, above, &mut raw);
                 }
-                if let (Some(counterparty), false) = (&fact.key.counterparty, excluded.contains(unit)) {
+                if let (Some(counterparty), false) =
+                    (&fact.key.counterparty, excluded.contains(unit))
+                {
                     let other = self.timeline.unit(counterparty).expect("validated");
                     // A recorded total above both sides is published net of this
                     // intercompany figure, while the units below it are gross: give the
@@ -615,27 +1041,269 @@ impl<'m> Engine<'m> {
                         .ancestors(*unit)
                         .into_iter()
                         .skip(1)
-                        .find(|a| resolved.contains_key(&(*a, *fact_basis)) && structure.in_subtree(other, *a));
+                        .find(|a| resolved.contains_key(a) && structure.in_subtree(other, *a));
                     if let Some(net_above) = net_above {
-                        push(1.0, net_above, &mut computation);
+                        push(1.0, net_above, &mut raw);
                     }
                     let (factor, _) = self.timeline.ownership_on(*unit, date);
-                    let other_date = self.timeline.record(other).last_day_until(fact.key.period.last_day());
-                    computation.eliminations.push(EliminationItem {
+                    let other_date = match layer_basis {
+                        Basis::Restated { structure } => structure,
+                        _ => self
+                            .timeline
+                            .record(other)
+                            .last_day_until(fact.key.period.last_day()),
+                    };
+                    raw.eliminations.push(RawElimination {
                         fact: fact_index,
                         amount: value * factor,
-                        side: landed(self, *unit, date),
-                        other: landed(self, other, other_date),
+                        side: (*unit, date),
+                        other: (other, other_date),
                     });
                 }
             }
+        }
+        raw
+    }
+
+    /// Carries a landing on to a later structure date by lineage (lines stay lines).
+    fn advance(&self, landing: &Landing, to: NaiveDate, metric: &MetricId) -> Vec<Landing> {
+        match landing.target {
+            Target::Unit(unit, date) => self
+                .lineage(unit, (date, usize::MAX), to, metric)
+                .into_iter()
+                .map(|mut next| {
+                    next.weight *= landing.weight;
+                    let mut steps = landing.steps.clone();
+                    steps.append(&mut next.steps);
+                    next.steps = steps;
+                    next
+                })
+                .collect(),
+            _ => vec![landing.clone()],
+        }
+    }
+
+    /// Lands every layer's figures in the viewed structure. With more than one layer, each
+    /// published layer in turn takes over the units it has figures for: what earlier layers
+    /// put inside such a unit is replaced (dropped when it lands on the unit itself, kept for
+    /// the detail below it but taken back at the unit otherwise), and gaps inside it are
+    /// covered by its figure.
+    fn land_layers(
+        &self,
+        raws: Vec<RawLayer>,
+        metric: &MetricId,
+        view: View,
+        target: NaiveDate,
+    ) -> Computation {
+        let mut computation = Computation {
+            contributions: Vec::new(),
+            eliminations: Vec::new(),
+            gaps: Vec::new(),
+            resolution: BTreeMap::new(),
+            layers: Vec::new(),
+        };
+        let start = |unit: UnitIndex, date: NaiveDate| Landing {
+            target: Target::Unit(unit, date),
+            weight: 1.0,
+            steps: Vec::new(),
+        };
+        // Pieces: (layer, contribution, landing, replaced-at: which published unit took it back).
+        let mut pieces: Vec<(usize, RawContribution, Landing, Option<String>)> = Vec::new();
+        let mut eliminations: Vec<(usize, RawElimination, Vec<Landing>, Vec<Landing>)> = Vec::new();
+        let mut gaps: Vec<(Vec<Landing>, Option<Vec<Landing>>, String)> = Vec::new();
+        let single = raws.len() == 1;
+        for (layer_index, raw) in raws.into_iter().enumerate() {
+            computation
+                .layers
+                .push(self.provenance_label(raw.basis, view, target));
+            if let (false, Basis::Restated { structure: at }) =
+                (single || layer_index == 0, raw.basis)
+            {
+                // Carry everything so far to this layer's structure and let it take over.
+                let structure = self.structure(at);
+                let covered: Vec<bool> = {
+                    let mut flags = vec![false; self.timeline.units.len()];
+                    for unit in &raw.covered {
+                        if structure.alive[*unit as usize] {
+                            flags[*unit as usize] = true;
+                        }
+                    }
+                    flags
+                };
+                let cover_of = |unit: UnitIndex| {
+                    structure
+                        .ancestors(unit)
+                        .into_iter()
+                        .find(|a| covered[*a as usize])
+                };
+                let mut next = Vec::with_capacity(pieces.len());
+                for (layer, contribution, landing, replaced) in pieces {
+                    for moved in self.advance(&landing, at, metric) {
+                        match moved.target {
+                            Target::Unit(unit, _) => match cover_of(unit) {
+                                Some(cover) if cover == unit => {}
+                                Some(cover) => {
+                                    let name = format!("replaced by the figure published for {} in the {at} structure", self.timeline.record(cover).id);
+                                    let back = Landing {
+                                        target: Target::Unit(cover, at),
+                                        weight: moved.weight,
+                                        steps: moved.steps.clone(),
+                                    };
+                                    let mut taken = contribution.clone();
+                                    taken.base = -taken.base;
+                                    next.push((layer, taken, back, Some(name)));
+                                    next.push((
+                                        layer,
+                                        contribution.clone(),
+                                        moved,
+                                        replaced.clone(),
+                                    ));
+                                }
+                                None => next.push((
+                                    layer,
+                                    contribution.clone(),
+                                    moved,
+                                    replaced.clone(),
+                                )),
+                            },
+                            _ => next.push((layer, contribution.clone(), moved, replaced.clone())),
+                        }
+                    }
+                }
+                pieces = next;
+                let mut kept = Vec::with_capacity(eliminations.len());
+                for (layer, item, side, other) in eliminations {
+                    let side: Vec<Landing> = side
+                        .iter()
+                        .flat_map(|l| self.advance(l, at, metric))
+                        .collect();
+                    let other: Vec<Landing> = other
+                        .iter()
+                        .flat_map(|l| self.advance(l, at, metric))
+                        .collect();
+                    // Intercompany inside one published unit is already netted in its figure.
+                    let inside = |ls: &[Landing]| -> Vec<Option<UnitIndex>> {
+                        ls.iter()
+                            .map(|l| {
+                                if let Target::Unit(u, _) = l.target {
+                                    cover_of(u)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect()
+                    };
+                    let (a, b) = (inside(&side), inside(&other));
+                    let internal = !a.is_empty()
+                        && a.iter().all(|c| c.is_some() && a[0] == *c)
+                        && b.iter().all(|c| *c == a[0]);
+                    if !internal {
+                        kept.push((layer, item, side, other));
+                    }
+                }
+                eliminations = kept;
+                let mut still = Vec::with_capacity(gaps.len());
+                for (landings, above, reason) in gaps {
+                    let landings: Vec<Landing> = landings
+                        .iter()
+                        .flat_map(|l| self.advance(l, at, metric))
+                        .collect();
+                    let mut above: Option<Vec<Landing>> =
+                        above.map(|a| a.iter().flat_map(|l| self.advance(l, at, metric)).collect());
+                    let covers: Vec<Option<UnitIndex>> = landings
+                        .iter()
+                        .map(|l| {
+                            if let Target::Unit(u, _) = l.target {
+                                cover_of(u)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    if !covers.is_empty() && covers.iter().zip(&landings).all(|(c, l)| matches!((c, l.target), (Some(c), Target::Unit(u, _)) if *c == u)) {
+                        continue; // every part of it is published afresh
+                    }
+                    if above.is_none() {
+                        if let Some(Some(cover)) = covers.first() {
+                            above = Some(vec![start(*cover, at)]);
+                        }
+                    }
+                    still.push((landings, above, reason));
+                }
+                gaps = still;
+            }
+            for (unit, how) in raw.resolution {
+                computation.resolution.entry(unit).or_insert(how);
+            }
+            for contribution in raw.contributions {
+                let landing = start(contribution.via, contribution.date);
+                pieces.push((layer_index, contribution, landing, None));
+            }
+            for item in raw.eliminations {
+                let (side, other) = (
+                    vec![start(item.side.0, item.side.1)],
+                    vec![start(item.other.0, item.other.1)],
+                );
+                eliminations.push((layer_index, item, side, other));
+            }
+            for gap in raw.gaps {
+                gaps.push((
+                    vec![start(gap.unit, gap.date)],
+                    gap.above.map(|a| vec![start(a, gap.date)]),
+                    gap.reason,
+                ));
+            }
+        }
+        // Finally land everything in the viewed structure.
+        let finish = |landing: &Landing| -> Vec<Landing> {
+            match (view, landing.target) {
+                (View::Reported, _) => vec![landing.clone()],
+                _ => self.advance(landing, target, metric),
+            }
+        };
+        for (layer, raw, landing, replaced) in pieces {
+            for landing in finish(&landing) {
+                let amount = raw.base * landing.weight;
+                computation.contributions.push(Contribution {
+                    fact: raw.fact,
+                    sign: raw.sign,
+                    via: raw.via,
+                    source_date: raw.date,
+                    landing,
+                    factor: raw.factor,
+                    economic: raw.economic,
+                    rate: raw.rate,
+                    amount,
+                    layer,
+                    replaced: replaced.clone(),
+                });
+            }
+        }
+        for (_, item, side, other) in eliminations {
+            let side = side.iter().flat_map(&finish).collect();
+            let other = other.iter().flat_map(&finish).collect();
+            computation.eliminations.push(EliminationItem {
+                fact: item.fact,
+                amount: item.amount,
+                side,
+                other,
+            });
+        }
+        for (landings, above, reason) in gaps {
+            let landings = landings.iter().flat_map(&finish).collect();
+            let above = above.map(|a| a.iter().flat_map(&finish).collect());
+            computation.gaps.push((landings, above, reason));
         }
         computation
     }
 
     /// Weight of a set of landings within the subtree of `node` (the root holds everything).
     fn weight_in(&self, landings: &[Landing], node: UnitIndex) -> f64 {
-        landings.iter().filter(|l| self.lands_in(&l.target, node)).map(|l| l.weight).sum()
+        landings
+            .iter()
+            .filter(|l| self.lands_in(&l.target, node))
+            .map(|l| l.weight)
+            .sum()
     }
 
     fn lands_in(&self, target: &Target, node: UnitIndex) -> bool {
@@ -651,15 +1319,27 @@ impl<'m> Engine<'m> {
     /// A unit's incomplete figure leaves `node` uncertain when the unit lands in it, unless
     /// a recorded total above the unit lands wholly in the node too (the total still holds
     /// the missing part, so the node's figure is known).
-    fn gap_affects(&self, gap: &(Vec<Landing>, Option<Vec<Landing>>, String), node: UnitIndex) -> bool {
+    fn gap_affects(
+        &self,
+        gap: &(Vec<Landing>, Option<Vec<Landing>>, String),
+        node: UnitIndex,
+    ) -> bool {
         let (landings, above, _) = gap;
         let lands = landings.iter().any(|l| self.lands_in(&l.target, node));
-        let covered = above.as_ref().is_some_and(|a| (self.weight_in(a, node) - 1.0).abs() < 1e-12);
+        // A total carried whole into the node (weight 1), or grossed up into it (a share
+        // above 1 with the rest in an offsetting line), holds the missing part.
+        let covered = above
+            .as_ref()
+            .is_some_and(|a| self.weight_in(a, node) >= 1.0 - 1e-12);
         lands && !covered
     }
 
     /// Value, minority, eliminated and gap of `node` in a computation.
-    fn node_value(&self, computation: &Computation, node: UnitIndex) -> (f64, f64, f64, Option<String>) {
+    fn node_value(
+        &self,
+        computation: &Computation,
+        node: UnitIndex,
+    ) -> (f64, f64, f64, Option<String>) {
         let mut value = 0.0;
         let mut minority = 0.0;
         for c in &computation.contributions {
@@ -670,21 +1350,45 @@ impl<'m> Engine<'m> {
                 }
             }
         }
-        let eliminated: f64 = computation.eliminations.iter().map(|e| e.amount * self.weight_in(&e.side, node) * self.weight_in(&e.other, node)).sum();
-        let gaps: Vec<&str> = computation.gaps.iter().filter(|gap| self.gap_affects(gap, node)).map(|(_, _, r)| r.as_str()).collect();
+        let eliminated: f64 = computation
+            .eliminations
+            .iter()
+            .map(|e| e.amount * self.weight_in(&e.side, node) * self.weight_in(&e.other, node))
+            .sum();
+        let gaps: Vec<&str> = computation
+            .gaps
+            .iter()
+            .filter(|gap| self.gap_affects(gap, node))
+            .map(|(_, _, r)| r.as_str())
+            .collect();
         let gap = (!gaps.is_empty()).then(|| gaps.join("; "));
         (value - eliminated, minority, eliminated, gap)
     }
 
     fn target_date(&self, query: &Query) -> NaiveDate {
-        query.structure.unwrap_or_else(|| self.latest_structure_date())
+        query
+            .structure
+            .unwrap_or_else(|| self.latest_structure_date())
     }
 
-    pub(crate) fn output_rate(&self, query: &Query, period: Period, measure: Measure, stock: bool) -> Result<f64, QueryError> {
+    pub(crate) fn output_rate(
+        &self,
+        query: &Query,
+        period: Period,
+        measure: Measure,
+        stock: bool,
+    ) -> Result<f64, QueryError> {
         match &query.currency {
-            Some(currency) if measure == Measure::Currency && currency != &self.model.group.currency => self
-                .rate_of(currency, period, stock)
-                .ok_or_else(|| QueryError::MissingRate(currency.clone(), period.label(self.model.group.calendar()))),
+            Some(currency)
+                if measure == Measure::Currency && currency != &self.model.group.currency =>
+            {
+                self.rate_of(currency, period, stock).ok_or_else(|| {
+                    QueryError::MissingRate(
+                        currency.clone(),
+                        period.label(self.model.group.calendar()),
+                    )
+                })
+            }
             _ => Ok(1.0),
         }
     }
@@ -706,11 +1410,17 @@ impl<'m> Engine<'m> {
             View::Reported => last_period.last_day(),
             _ => target,
         };
-        let excluded = if query.view == View::Organic { self.organic_exclusions(&query.periods, target) } else { Vec::new() };
+        let excluded = if query.view == View::Organic {
+            self.organic_exclusions(&query.periods, target)
+        } else {
+            Vec::new()
+        };
         // Lines: nodes of the display structure (and, for the reported view, of each period's).
         let mut lines: Vec<(UnitIndex, u32)> = Vec::new();
         let structure_dates: Vec<NaiveDate> = match query.view {
-            View::Reported => std::iter::once(display_date).chain(query.periods.iter().rev().map(|p| p.last_day())).collect(),
+            View::Reported => std::iter::once(display_date)
+                .chain(query.periods.iter().rev().map(|p| p.last_day()))
+                .collect(),
             _ => vec![target],
         };
         for date in &structure_dates {
@@ -730,14 +1440,20 @@ impl<'m> Engine<'m> {
                 Some((end, _)) => format!(" (it existed from {} until {end}; try --structure with a date in that span or --view reported)", record.created),
                 None => format!(" (it exists from {})", record.created),
             };
-            return Err(QueryError::NodeNotInStructure(record.id.clone(), display_date, life));
+            return Err(QueryError::NodeNotInStructure(
+                record.id.clone(),
+                display_date,
+                life,
+            ));
         }
         let mut rows = Vec::new();
         let is_root = node == self.timeline.root;
         // Per period: node values (computing the components for a ratio).
         let mut per_period: Vec<PeriodValues> = Vec::new();
         for period in &query.periods {
-            let values = self.period_values(definition, *period, query, target, &excluded, &lines, is_root, node)?;
+            let values = self.period_values(
+                definition, *period, query, target, &excluded, &lines, is_root, node,
+            )?;
             per_period.push(values);
         }
         // Assemble rows line by line, period by period.
@@ -751,7 +1467,9 @@ impl<'m> Engine<'m> {
                 line_keys.extend(open.pop().expect("non-empty").1);
             }
             line_keys.push(LineKey::Node(*unit, *depth));
-            let has_children = display.children[*unit as usize].iter().any(|c| lines.iter().any(|(u, _)| u == c));
+            let has_children = display.children[*unit as usize]
+                .iter()
+                .any(|c| lines.iter().any(|(u, _)| u == c));
             let mut closing = Vec::new();
             if has_children || (*unit == node && query.depth > 0) {
                 closing.push(LineKey::Own(*unit, depth + 1));
@@ -794,17 +1512,31 @@ impl<'m> Engine<'m> {
                     let record = self.timeline.record(unit);
                     let name = match kind {
                         RowKind::Node => record.name_on(display_date).to_string(),
-                        RowKind::Own => format!("not allocated below {}", record.name_on(display_date)),
-                        RowKind::Eliminations => format!("eliminations within {}", record.name_on(display_date)),
+                        RowKind::Own => {
+                            format!("not allocated below {}", record.name_on(display_date))
+                        }
+                        RowKind::Eliminations => {
+                            format!("eliminations within {}", record.name_on(display_date))
+                        }
                         RowKind::Discontinued => format!("discontinued: {}", record.last_name()),
-                        RowKind::OutsideStructure => format!("not in the {target} structure: {}", record.last_name()),
+                        RowKind::OutsideStructure => {
+                            format!("not in the {target} structure: {}", record.last_name())
+                        }
                     };
                     let cell = values.cells.get(key).cloned().unwrap_or_default();
                     let special = values.special.get(key).copied();
-                    let (value, minority, eliminated, gap) = match kind {
-                        RowKind::Node => (cell.value, cell.minority, cell.eliminated, cell.gap),
-                        RowKind::Discontinued | RowKind::OutsideStructure => (special.or(Some(0.0)), 0.0, 0.0, None),
-                        _ => (cell.value, 0.0, 0.0, None),
+                    let (value, minority, eliminated, gap, provenance) = match kind {
+                        RowKind::Node => (
+                            cell.value,
+                            cell.minority,
+                            cell.eliminated,
+                            cell.gap,
+                            cell.provenance,
+                        ),
+                        RowKind::Discontinued | RowKind::OutsideStructure => {
+                            (special.or(Some(0.0)), 0.0, 0.0, None, None)
+                        }
+                        _ => (cell.value, 0.0, 0.0, None, None),
                     };
                     RollupRow {
                         node: record.id.to_string(),
@@ -817,19 +1549,28 @@ impl<'m> Engine<'m> {
                         minority,
                         eliminated,
                         gap,
+                        provenance,
                     }
                 })
                 .collect();
             // Own and elimination lines appear only where they are not zero.
             let keep = match key {
-                LineKey::Own(..) | LineKey::Eliminations(..) => rows_for_key.iter().any(|r| r.value.is_some_and(|v| v.abs() > 1e-9)),
+                LineKey::Own(..) | LineKey::Eliminations(..) => rows_for_key
+                    .iter()
+                    .any(|r| r.value.is_some_and(|v| v.abs() > 1e-9)),
                 _ => true,
             };
             if keep {
                 rows.extend(rows_for_key);
             }
         }
-        let currency = (definition.measure == Measure::Currency).then(|| query.currency.clone().unwrap_or_else(|| self.model.group.currency.clone()).to_string());
+        let currency = (definition.measure == Measure::Currency).then(|| {
+            query
+                .currency
+                .clone()
+                .unwrap_or_else(|| self.model.group.currency.clone())
+                .to_string()
+        });
         Ok(Rollup {
             metric: query.metric.to_string(),
             view: query.view,
@@ -837,8 +1578,45 @@ impl<'m> Engine<'m> {
             currency,
             periods: query.periods.iter().map(|p| p.label(calendar)).collect(),
             rows,
-            excluded: excluded.iter().map(|u| self.timeline.record(*u).id.to_string()).collect(),
+            excluded: excluded
+                .iter()
+                .map(|u| self.timeline.record(*u).id.to_string())
+                .collect(),
+            engine: "explainable".to_string(),
         })
+    }
+
+    /// Where a node's figure comes from: the layers whose figures make it up (a layer whose
+    /// every figure inside the node was replaced by a later one does not count).
+    fn provenance(&self, computation: &Computation, node: UnitIndex) -> Option<String> {
+        let mut used: Vec<usize> = Vec::new();
+        for layer in 0..computation.layers.len() {
+            let inside: Vec<&Contribution> = computation
+                .contributions
+                .iter()
+                .filter(|c| c.layer == layer && self.lands_in(&c.landing.target, node))
+                .collect();
+            if inside.is_empty() {
+                continue;
+            }
+            let replaced = inside.iter().any(|c| c.replaced.is_some());
+            let net: f64 = inside.iter().map(|c| c.amount).sum();
+            let scale: f64 = inside.iter().map(|c| c.amount.abs()).fold(0.0, f64::max);
+            if !replaced || net.abs() > 1e-9 * scale.max(1.0) {
+                used.push(layer);
+            }
+        }
+        if used.is_empty() {
+            return None;
+        }
+        let mut labels: Vec<&str> = Vec::new();
+        for layer in used.iter().rev() {
+            let label = computation.layers[*layer].as_str();
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        Some(labels.join(" + "))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -860,19 +1638,49 @@ impl<'m> Engine<'m> {
         let display = self.structure(display_date);
         let mut values = PeriodValues::default();
         match &definition.aggregation {
-            Aggregation::Ratio { numerator, denominator } => {
-                let num = self.compute(numerator, period, query.view, target, query.basis, excluded);
-                let den = self.compute(denominator, period, query.view, target, query.basis, excluded);
+            Aggregation::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let num =
+                    self.compute(numerator, period, query.view, target, query.basis, excluded);
+                let den = self.compute(
+                    denominator,
+                    period,
+                    query.view,
+                    target,
+                    query.basis,
+                    excluded,
+                );
                 for (unit, depth) in lines {
                     if !display.alive[*unit as usize] {
                         continue;
                     }
                     let (n, _, _, gap_n) = self.node_value(&num, *unit);
                     let (d, _, _, gap_d) = self.node_value(&den, *unit);
-                    let recorded = num.contributions.iter().any(|c| self.lands_in(&c.landing.target, *unit));
-                    let value = (recorded && d != 0.0 && gap_n.is_none() && gap_d.is_none()).then(|| n / d);
-                    let gap = gap_n.or(gap_d).or_else(|| (recorded && d == 0.0).then(|| "denominator is zero".to_string()));
-                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value, minority: 0.0, eliminated: 0.0, gap });
+                    let recorded = num
+                        .contributions
+                        .iter()
+                        .any(|c| self.lands_in(&c.landing.target, *unit));
+                    let value =
+                        (recorded && d != 0.0 && gap_n.is_none() && gap_d.is_none()).then(|| n / d);
+                    let gap = gap_n.or(gap_d).or_else(|| {
+                        (recorded && d == 0.0).then(|| "denominator is zero".to_string())
+                    });
+                    let provenance = join_provenance([
+                        self.provenance(&num, *unit),
+                        self.provenance(&den, *unit),
+                    ]);
+                    values.cells.insert(
+                        LineKey::Node(*unit, *depth),
+                        Cell {
+                            value,
+                            minority: 0.0,
+                            eliminated: 0.0,
+                            gap,
+                            provenance,
+                        },
+                    );
                 }
             }
             Aggregation::NonAdditive => {
@@ -880,25 +1688,77 @@ impl<'m> Engine<'m> {
                     if !display.alive[*unit as usize] {
                         continue;
                     }
-                    let facts = self.resolve(*unit, &query.metric, &basis_of(query.basis), period, &definition.aggregation).ok().flatten();
-                    let value = facts.map(|(f, _)| f.iter().map(|i| self.model.facts[*i].value).sum::<f64>());
-                    let gap = value.is_none().then(|| "not additive: shown only where recorded".to_string());
-                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value, minority: 0.0, eliminated: 0.0, gap });
+                    let facts = self
+                        .resolve(
+                            *unit,
+                            &query.metric,
+                            &basis_of(query.basis),
+                            period,
+                            &definition.aggregation,
+                        )
+                        .ok()
+                        .flatten();
+                    let value = facts
+                        .map(|(f, _)| f.iter().map(|i| self.model.facts[*i].value).sum::<f64>());
+                    let gap = value
+                        .is_none()
+                        .then(|| "not additive: shown only where recorded".to_string());
+                    let provenance = value.map(|_| {
+                        if query.view == View::Reported {
+                            "reported"
+                        } else {
+                            "as recorded"
+                        }
+                        .to_string()
+                    });
+                    values.cells.insert(
+                        LineKey::Node(*unit, *depth),
+                        Cell {
+                            value,
+                            minority: 0.0,
+                            eliminated: 0.0,
+                            gap,
+                            provenance,
+                        },
+                    );
                 }
             }
             Aggregation::Flow | Aggregation::Stock => {
                 let stock = definition.aggregation == Aggregation::Stock;
                 let rate = self.output_rate(query, period, definition.measure, stock)?;
-                let computation = self.compute(&query.metric, period, query.view, target, query.basis, excluded);
+                let computation = self.compute(
+                    &query.metric,
+                    period,
+                    query.view,
+                    target,
+                    query.basis,
+                    excluded,
+                );
                 for (unit, depth) in lines {
                     if !display.alive[*unit as usize] {
                         continue;
                     }
-                    let recorded = computation.contributions.iter().any(|c| self.lands_in(&c.landing.target, *unit))
-                        || computation.gaps.iter().any(|(l, _, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
+                    let recorded = computation
+                        .contributions
+                        .iter()
+                        .any(|c| self.lands_in(&c.landing.target, *unit))
+                        || computation
+                            .gaps
+                            .iter()
+                            .any(|(l, _, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
                     let (value, minority, eliminated, gap) = self.node_value(&computation, *unit);
                     let shown = (recorded && gap.is_none()).then_some(value / rate);
-                    values.cells.insert(LineKey::Node(*unit, *depth), Cell { value: shown, minority: minority / rate, eliminated: eliminated / rate, gap: gap.clone() });
+                    let provenance = shown.and_then(|_| self.provenance(&computation, *unit));
+                    values.cells.insert(
+                        LineKey::Node(*unit, *depth),
+                        Cell {
+                            value: shown,
+                            minority: minority / rate,
+                            eliminated: eliminated / rate,
+                            gap: gap.clone(),
+                            provenance,
+                        },
+                    );
                     // The node's own remainder and the eliminations between its children.
                     let own: f64 = computation
                         .contributions
@@ -906,11 +1766,30 @@ impl<'m> Engine<'m> {
                         .filter(|c| matches!(c.landing.target, Target::Unit(u, _) if u == *unit))
                         .map(|c| c.amount)
                         .sum();
-                    let children: Vec<UnitIndex> = display.children[*unit as usize].iter().copied().filter(|c| lines.iter().any(|(u, _)| u == c)).collect();
+                    let children: Vec<UnitIndex> = display.children[*unit as usize]
+                        .iter()
+                        .copied()
+                        .filter(|c| lines.iter().any(|(u, _)| u == c))
+                        .collect();
                     if !children.is_empty() || (*unit == top && query.depth > 0) {
-                        let below: f64 = children.iter().map(|c| self.node_value(&computation, *c).2).sum();
-                        values.cells.insert(LineKey::Own(*unit, depth + 1), Cell { value: Some(own / rate), ..Default::default() });
-                        values.cells.insert(LineKey::Eliminations(*unit, depth + 1), Cell { value: Some(-(eliminated - below) / rate), ..Default::default() });
+                        let below: f64 = children
+                            .iter()
+                            .map(|c| self.node_value(&computation, *c).2)
+                            .sum();
+                        values.cells.insert(
+                            LineKey::Own(*unit, depth + 1),
+                            Cell {
+                                value: Some(own / rate),
+                                ..Default::default()
+                            },
+                        );
+                        values.cells.insert(
+                            LineKey::Eliminations(*unit, depth + 1),
+                            Cell {
+                                value: Some(-(eliminated - below) / rate),
+                                ..Default::default()
+                            },
+                        );
                     }
                 }
                 if is_root {
@@ -946,18 +1825,34 @@ impl<'m> Engine<'m> {
         };
         if !self.structure(display_date).alive[node as usize] {
             let record = self.timeline.record(node);
-            return Err(QueryError::NodeNotInStructure(record.id.clone(), display_date, String::new()));
+            return Err(QueryError::NodeNotInStructure(
+                record.id.clone(),
+                display_date,
+                String::new(),
+            ));
         }
-        let excluded = if query.view == View::Organic { self.organic_exclusions(&query.periods, target) } else { Vec::new() };
-        let rollup = self.rollup(&Query { depth: 0, periods: vec![period], ..query.clone() })?;
+        let excluded = if query.view == View::Organic {
+            self.organic_exclusions(&query.periods, target)
+        } else {
+            Vec::new()
+        };
+        let rollup = self.rollup(&Query {
+            depth: 0,
+            periods: vec![period],
+            ..query.clone()
+        })?;
         let value = rollup.rows.first().and_then(|r| r.value);
         let metrics: Vec<MetricId> = match &definition.aggregation {
-            Aggregation::Ratio { numerator, denominator } => vec![numerator.clone(), denominator.clone()],
+            Aggregation::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator.clone(), denominator.clone()],
             _ => vec![query.metric.clone()],
         };
         let mut parts = Vec::new();
         for metric in metrics {
-            let computation = self.compute(&metric, period, query.view, target, query.basis, &excluded);
+            let computation =
+                self.compute(&metric, period, query.view, target, query.basis, &excluded);
             let mut facts = Vec::new();
             for c in &computation.contributions {
                 if !self.lands_in(&c.landing.target, node) {
@@ -966,8 +1861,13 @@ impl<'m> Engine<'m> {
                 let fact = &self.model.facts[c.fact];
                 let lands_at = match c.landing.target {
                     Target::Unit(u, _) => self.timeline.record(u).id.to_string(),
-                    Target::Discontinued(u) => format!("discontinued: {}", self.timeline.record(u).id),
-                    Target::Outside(u) => format!("not in the {target} structure: {}", self.timeline.record(u).id),
+                    Target::Discontinued(u) => {
+                        format!("discontinued: {}", self.timeline.record(u).id)
+                    }
+                    Target::Outside(u) => format!(
+                        "not in the {target} structure: {}",
+                        self.timeline.record(u).id
+                    ),
                 };
                 facts.push(ExplainedFact {
                     unit: fact.key.unit.to_string(),
@@ -979,7 +1879,10 @@ impl<'m> Engine<'m> {
                     role: if c.sign > 0.0 {
                         "own figure".to_string()
                     } else {
-                        format!("less: recorded below {}, within its figure", self.timeline.record(c.via).id)
+                        format!(
+                            "less: recorded below {}, within its figure",
+                            self.timeline.record(c.via).id
+                        )
                     },
                     structure: c.source_date,
                     rate: c.rate,
@@ -1000,7 +1903,12 @@ impl<'m> Engine<'m> {
                     let weight = self.weight_in(&e.side, node) * self.weight_in(&e.other, node);
                     ExplainedElimination {
                         unit: fact.key.unit.to_string(),
-                        counterparty: fact.key.counterparty.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+                        counterparty: fact
+                            .key
+                            .counterparty
+                            .as_ref()
+                            .map(|c| c.to_string())
+                            .unwrap_or_default(),
                         period: fact.key.period.label(calendar),
                         value: e.amount,
                         weight,
@@ -1012,12 +1920,29 @@ impl<'m> Engine<'m> {
             let resolution = computation
                 .resolution
                 .iter()
-                .filter(|(u, _)| facts.iter().any(|f| f.unit == self.timeline.record(**u).id.as_str()))
+                .filter(|(u, _)| {
+                    facts
+                        .iter()
+                        .any(|f| f.unit == self.timeline.record(**u).id.as_str())
+                })
                 .map(|(u, how)| format!("{}: {how}", self.timeline.record(*u).id))
                 .collect();
-            let gaps = computation.gaps.iter().filter(|gap| self.gap_affects(gap, node)).map(|(_, _, r)| r.clone()).collect();
-            let total = facts.iter().map(|f| f.amount).sum::<f64>() + eliminations.iter().map(|e| e.amount).sum::<f64>();
-            parts.push(ExplainedMetric { metric: metric.to_string(), total, facts, eliminations, resolution, gaps });
+            let gaps = computation
+                .gaps
+                .iter()
+                .filter(|gap| self.gap_affects(gap, node))
+                .map(|(_, _, r)| r.clone())
+                .collect();
+            let total = facts.iter().map(|f| f.amount).sum::<f64>()
+                + eliminations.iter().map(|e| e.amount).sum::<f64>();
+            parts.push(ExplainedMetric {
+                metric: metric.to_string(),
+                total,
+                facts,
+                eliminations,
+                resolution,
+                gaps,
+            });
         }
         let record = self.timeline.record(node);
         Ok(Explanation {
@@ -1028,15 +1953,29 @@ impl<'m> Engine<'m> {
             view: query.view,
             structure: display_date,
             value,
-            currency: (definition.measure == Measure::Currency).then(|| self.model.group.currency.to_string()),
+            currency: (definition.measure == Measure::Currency)
+                .then(|| self.model.group.currency.to_string()),
             parts,
         })
     }
 }
 
+/// Joins the provenance of several figures (a ratio's numerator and denominator).
+fn join_provenance<const N: usize>(parts: [Option<String>; N]) -> Option<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for part in parts.into_iter().flatten() {
+        for label in part.split(" + ") {
+            if !labels.iter().any(|l| l == label) {
+                labels.push(label.to_string());
+            }
+        }
+    }
+    (!labels.is_empty()).then(|| labels.join(" + "))
+}
+
 fn basis_of(filter: BasisFilter) -> Basis {
     match filter {
-        BasisFilter::Reported => Basis::Reported,
+        BasisFilter::Reported | BasisFilter::ReportedOnly => Basis::Reported,
         BasisFilter::Plan => Basis::Plan,
         BasisFilter::Estimate => Basis::Estimate,
         BasisFilter::Restated(structure) => Basis::Restated { structure },
@@ -1058,6 +1997,7 @@ struct Cell {
     minority: f64,
     eliminated: f64,
     gap: Option<String>,
+    provenance: Option<String>,
 }
 
 #[derive(Default)]

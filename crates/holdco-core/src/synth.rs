@@ -7,7 +7,10 @@
 //! seconds. Facts are produced lazily so ten million rows never sit in memory.
 
 use crate::ids::{Currency, MetricId, UnitId};
-use crate::model::{Aggregation, Change, ChangeKind, Consolidation, Group, Measure, Metric, Model, Money, Origin, Shares, SplitPart};
+use crate::model::{
+    Aggregation, Change, ChangeKind, Consolidation, Group, Measure, Metric, Model, Money, Origin,
+    Shares, SplitPart,
+};
 use crate::period::{Granularity, Period};
 use chrono::{Datelike, Days, NaiveDate};
 use std::collections::BTreeMap;
@@ -63,7 +66,16 @@ pub struct SynthSpec {
 
 impl Default for SynthSpec {
     fn default() -> Self {
-        SynthSpec { units: 200, facts: 100_000, changes: 50, seed: 1, depth: 4, months: None, metrics: None, intercompany: 0.01 }
+        SynthSpec {
+            units: 200,
+            facts: 100_000,
+            changes: 50,
+            seed: 1,
+            depth: 4,
+            months: None,
+            metrics: None,
+            intercompany: 0.01,
+        }
     }
 }
 
@@ -72,7 +84,10 @@ pub const SYNTH_METRICS: [&str; 3] = ["revenue", "ebita", "headcount"];
 
 /// The id of the synthetic metric with this index.
 pub fn metric_name(index: usize) -> String {
-    SYNTH_METRICS.get(index).map(|m| m.to_string()).unwrap_or_else(|| format!("metric_{index}"))
+    SYNTH_METRICS
+        .get(index)
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| format!("metric_{index}"))
 }
 /// Currencies besides the reporting one (CNY).
 pub const SYNTH_CURRENCIES: [&str; 3] = ["USD", "EUR", "HKD"];
@@ -194,13 +209,21 @@ fn metrics(count: usize) -> Vec<Metric> {
         metric("headcount", "Headcount", Measure::Count, Aggregation::Stock),
     ];
     for index in 3..count {
-        list.push(metric(&metric_name(index), &format!("Metric {index}"), Measure::Currency, Aggregation::Flow));
+        list.push(metric(
+            &metric_name(index),
+            &format!("Metric {index}"),
+            Measure::Currency,
+            Aggregation::Flow,
+        ));
     }
     list.push(metric(
         "ebita_margin",
         "EBITA margin",
         Measure::Percent,
-        Aggregation::Ratio { numerator: MetricId::parse("ebita").expect("valid"), denominator: MetricId::parse("revenue").expect("valid") },
+        Aggregation::Ratio {
+            numerator: MetricId::parse("ebita").expect("valid"),
+            denominator: MetricId::parse("revenue").expect("valid"),
+        },
     ));
     list
 }
@@ -213,36 +236,88 @@ impl Synth {
         let units = spec.units.max(2);
         let leaves_estimate = (units as f64 * 0.75).max(1.0);
         let months = spec.months.unwrap_or(120).max(1);
-        let metric_count = spec.metrics.unwrap_or_else(|| ((spec.facts as f64 / (leaves_estimate * months as f64)).round() as usize).clamp(3, 200));
+        let metric_count = spec.metrics.unwrap_or_else(|| {
+            ((spec.facts as f64 / (leaves_estimate * months as f64)).round() as usize).clamp(3, 200)
+        });
         let group_id = UnitId::parse("group").expect("valid");
-        let mut state = State { parent: Vec::new(), children: Vec::new(), alive: Vec::new(), alive_list: Vec::new(), alive_pos: Vec::new(), leaf_since: Vec::new(), leaf_spans: Vec::new() };
+        let mut state = State {
+            parent: Vec::new(),
+            children: Vec::new(),
+            alive: Vec::new(),
+            alive_list: Vec::new(),
+            alive_pos: Vec::new(),
+            leaf_since: Vec::new(),
+            leaf_spans: Vec::new(),
+        };
         let mut ids: Vec<UnitId> = Vec::new();
         let mut currency_of: Vec<u8> = Vec::new();
         let mut timeline = Vec::new();
         let origin = Origin::default();
-        let change = |date: NaiveDate, kind: ChangeKind, id: Option<String>| Change { id, date, kind, note: None, source: None, origin: origin.clone() };
+        let change = |date: NaiveDate, kind: ChangeKind, id: Option<String>| Change {
+            id,
+            date,
+            kind,
+            note: None,
+            source: None,
+            origin: origin.clone(),
+        };
         // The initial tree: a root, then units spread over `depth` levels.
         state.add(None, 0);
         ids.push(group_id.clone());
         currency_of.push(0);
-        timeline.push(change(start, ChangeKind::Create { unit: group_id.clone(), name: "Synthetic Group 合成集团".into(), parent: None, unit_kind: "group".into(), acquired: false, ownership: 1.0 }, None));
-        let fan = ((units as f64).powf(1.0 / spec.depth.max(1) as f64)).ceil().max(2.0) as usize;
+        timeline.push(change(
+            start,
+            ChangeKind::Create {
+                unit: group_id.clone(),
+                name: "Synthetic Group 合成集团".into(),
+                parent: None,
+                unit_kind: "group".into(),
+                acquired: false,
+                ownership: 1.0,
+            },
+            None,
+        ));
+        let fan = ((units as f64).powf(1.0 / spec.depth.max(1) as f64))
+            .ceil()
+            .max(2.0) as usize;
         for index in 1..units {
             // Breadth-first with a fixed fan-out gives the requested depth.
             let parent = ((index - 1) / fan) as u32;
             let unit = state.add(Some(parent), 0);
             let id = UnitId::parse(&format!("u{unit}")).expect("valid");
-            let currency = if rng.below(4) == 0 { 1 + rng.below(SYNTH_CURRENCIES.len()) as u8 } else { 0 };
+            let currency = if rng.below(4) == 0 {
+                1 + rng.below(SYNTH_CURRENCIES.len()) as u8
+            } else {
+                0
+            };
             ids.push(id.clone());
             currency_of.push(currency);
-            timeline.push(change(start, ChangeKind::Create { unit: id, name: format!("Unit {unit}"), parent: Some(ids[parent as usize].clone()), unit_kind: if parent == 0 { "segment".into() } else { "company".into() }, acquired: false, ownership: 1.0 }, None));
+            timeline.push(change(
+                start,
+                ChangeKind::Create {
+                    unit: id,
+                    name: format!("Unit {unit}"),
+                    parent: Some(ids[parent as usize].clone()),
+                    unit_kind: if parent == 0 {
+                        "segment".into()
+                    } else {
+                        "company".into()
+                    },
+                    acquired: false,
+                    ownership: 1.0,
+                },
+                None,
+            ));
         }
         // Changes spread evenly over the months, several per day when there are many.
         let span_days = (months as u64 * 30).max(1);
         for k in 0..spec.changes {
             let day = 1 + (k as u64 * span_days) / spec.changes.max(1) as u64;
-            let date = start.checked_add_days(Days::new(day)).expect("date in range");
-            let month = ((date.year() - start.year()) * 12 + date.month() as i32 - start.month() as i32) as u32;
+            let date = start
+                .checked_add_days(Days::new(day))
+                .expect("date in range");
+            let month = ((date.year() - start.year()) * 12 + date.month() as i32
+                - start.month() as i32) as u32;
             let alive = state.alive_list.len();
             let pick = |rng: &mut SplitMix, state: &State| -> u32 {
                 // Any alive unit but the root.
@@ -261,29 +336,57 @@ impl Synth {
             let only_root = state.alive_list.len() <= 1;
             let kind = match roll {
                 _ if only_root || roll <= 14 => {
-                    let parent = if only_root || rng.below(3) == 0 { 0 } else { pick(&mut rng, &state) };
+                    let parent = if only_root || rng.below(3) == 0 {
+                        0
+                    } else {
+                        pick(&mut rng, &state)
+                    };
                     let unit = state.add(Some(parent), month);
                     let id = UnitId::parse(&format!("u{unit}")).expect("valid");
                     ids.push(id.clone());
-                    currency_of.push(if rng.below(4) == 0 { 1 + rng.below(SYNTH_CURRENCIES.len()) as u8 } else { 0 });
-                    ChangeKind::Create { unit: id, name: format!("Unit {unit}"), parent: Some(id_of(&ids, parent)), unit_kind: "company".into(), acquired: roll % 2 == 0 && !only_root, ownership: 1.0 }
+                    currency_of.push(if rng.below(4) == 0 {
+                        1 + rng.below(SYNTH_CURRENCIES.len()) as u8
+                    } else {
+                        0
+                    });
+                    ChangeKind::Create {
+                        unit: id,
+                        name: format!("Unit {unit}"),
+                        parent: Some(id_of(&ids, parent)),
+                        unit_kind: "company".into(),
+                        acquired: roll % 2 == 0 && !only_root,
+                        ownership: 1.0,
+                    }
                 }
                 15..=29 => {
                     let unit = pick(&mut rng, &state);
-                    ChangeKind::Rename { unit: id_of(&ids, unit), name: format!("Unit {unit} ({})", k) }
+                    ChangeKind::Rename {
+                        unit: id_of(&ids, unit),
+                        name: format!("Unit {unit} ({})", k),
+                    }
                 }
                 30..=49 => {
                     let unit = pick(&mut rng, &state);
-                    let mut target = if rng.below(4) == 0 { 0 } else { pick(&mut rng, &state) };
+                    let mut target = if rng.below(4) == 0 {
+                        0
+                    } else {
+                        pick(&mut rng, &state)
+                    };
                     if state.is_below(target, unit) {
                         target = 0;
                     }
                     if state.parent[unit as usize] == Some(target) {
-                        ChangeKind::Rename { unit: id_of(&ids, unit), name: format!("Unit {unit} [{k}]") }
+                        ChangeKind::Rename {
+                            unit: id_of(&ids, unit),
+                            name: format!("Unit {unit} [{k}]"),
+                        }
                     } else {
                         state.detach(unit, month);
                         state.attach(unit, target, month);
-                        ChangeKind::Move { unit: id_of(&ids, unit), parent: id_of(&ids, target) }
+                        ChangeKind::Move {
+                            unit: id_of(&ids, unit),
+                            parent: id_of(&ids, target),
+                        }
                     }
                 }
                 50..=64 => {
@@ -299,7 +402,10 @@ impl Synth {
                         state.attach(child, into, month);
                     }
                     state.end(unit, month);
-                    ChangeKind::Merge { units: vec![id_of(&ids, unit)], into: id_of(&ids, into) }
+                    ChangeKind::Merge {
+                        units: vec![id_of(&ids, unit)],
+                        into: id_of(&ids, into),
+                    }
                 }
                 65..=79 => {
                     // A carve-out: part of a unit's history goes to another, with per-metric shares.
@@ -312,12 +418,21 @@ impl Synth {
                     let headcount = 0.05 + 0.9 * rng.unit();
                     let share = (share * 1e4).round() / 1e4;
                     let headcount = (headcount * 1e4).round() / 1e4;
-                    let per = |s: f64, h: f64| Shares { default: Some(s), per_metric: [(MetricId::parse("headcount").expect("valid"), h)].into() };
+                    let per = |s: f64, h: f64| Shares {
+                        default: Some(s),
+                        per_metric: [(MetricId::parse("headcount").expect("valid"), h)].into(),
+                    };
                     ChangeKind::Split {
                         unit: id_of(&ids, unit),
                         parts: vec![
-                            SplitPart { unit: id_of(&ids, unit), shares: per(share, headcount) },
-                            SplitPart { unit: id_of(&ids, other), shares: per(1.0 - share, 1.0 - headcount) },
+                            SplitPart {
+                                unit: id_of(&ids, unit),
+                                shares: per(share, headcount),
+                            },
+                            SplitPart {
+                                unit: id_of(&ids, other),
+                                shares: per(1.0 - share, 1.0 - headcount),
+                            },
                         ],
                     }
                 }
@@ -329,8 +444,16 @@ impl Synth {
                         _ if share > 0.5 => Consolidation::Full,
                         _ => Consolidation::Share,
                     };
-                    let proceeds = (rng.below(2) == 0).then(|| Money { amount: (rng.unit() * 1e6).round(), currency: Currency::parse("CNY").expect("valid") });
-                    ChangeKind::Stake { unit: id_of(&ids, unit), share, consolidation, proceeds }
+                    let proceeds = (rng.below(2) == 0).then(|| Money {
+                        amount: (rng.unit() * 1e6).round(),
+                        currency: Currency::parse("CNY").expect("valid"),
+                    });
+                    ChangeKind::Stake {
+                        unit: id_of(&ids, unit),
+                        share,
+                        consolidation,
+                        proceeds,
+                    }
                 }
                 _ => {
                     // Divest or close a unit and everything below it.
@@ -345,9 +468,18 @@ impl Synth {
                         state.end(*u, month);
                     }
                     if roll % 2 == 0 {
-                        ChangeKind::Divest { unit: id_of(&ids, unit), proceeds: Some(Money { amount: (rng.unit() * 1e6).round(), currency: Currency::parse("CNY").expect("valid") }), buyer: Some("A buyer".into()) }
+                        ChangeKind::Divest {
+                            unit: id_of(&ids, unit),
+                            proceeds: Some(Money {
+                                amount: (rng.unit() * 1e6).round(),
+                                currency: Currency::parse("CNY").expect("valid"),
+                            }),
+                            buyer: Some("A buyer".into()),
+                        }
                     } else {
-                        ChangeKind::Close { unit: id_of(&ids, unit) }
+                        ChangeKind::Close {
+                            unit: id_of(&ids, unit),
+                        }
                     }
                 }
             };
@@ -365,7 +497,8 @@ impl Synth {
         for (c, code) in SYNTH_CURRENCIES.iter().enumerate() {
             let base = [7.0, 7.8, 0.9][c];
             for m in 0..months {
-                let period = Period::containing(start, Granularity::Month, calendar).shift(m as i32);
+                let period =
+                    Period::containing(start, Granularity::Month, calendar).shift(m as i32);
                 let wiggle = 1.0 + 0.05 * ((m as f64) / 7.0 + c as f64).sin();
                 fx.push(crate::model::FxRate {
                     currency: Currency::parse(code).expect("valid"),
@@ -378,14 +511,28 @@ impl Synth {
             }
         }
         let model = Model {
-            group: Group { id: group_id, name: "Synthetic Group 合成集团".into(), currency: Currency::parse("CNY").expect("valid"), fiscal_year_end: (3, 31) },
+            group: Group {
+                id: group_id,
+                name: "Synthetic Group 合成集团".into(),
+                currency: Currency::parse("CNY").expect("valid"),
+                fiscal_year_end: (3, 31),
+            },
             metrics: metrics(metric_count),
             timeline,
             facts: Vec::new(),
             fx,
             documents: Default::default(),
         };
-        Synth { model, spec: spec.clone(), start, months, metric_count, leaf_spans: state.leaf_spans, currency_of, ids }
+        Synth {
+            model,
+            spec: spec.clone(),
+            start,
+            months,
+            metric_count,
+            leaf_spans: state.leaf_spans,
+            currency_of,
+            ids,
+        }
     }
 
     /// Months of facts.
@@ -430,7 +577,9 @@ impl Synth {
     }
 
     fn intercompany_rows(&self) -> usize {
-        self.facts_inner().filter(|f| f.counterparty.is_some()).count()
+        self.facts_inner()
+            .filter(|f| f.counterparty.is_some())
+            .count()
     }
 
     /// Streams the facts, month by month, unit by unit, metric by metric.
@@ -445,41 +594,91 @@ impl Synth {
         let mut rng = SplitMix::new(self.spec.seed.wrapping_mul(31).wrapping_add(7));
         let intercompany = self.spec.intercompany;
         let metric_count = self.metric_count;
-        by_month.into_iter().enumerate().flat_map(move |(m, leaves)| {
-            let period = first.shift(m as i32);
-            let mut rows = Vec::with_capacity(leaves.len() * 3);
-            for (i, unit) in leaves.iter().enumerate() {
-                let size = 100.0 + (*unit % 97) as f64 * 13.0;
-                let revenue = (size * (0.8 + 0.4 * rng.unit()) * 100.0).round() / 100.0;
-                let ebita = (revenue * (-0.1 + 0.35 * rng.unit()) * 100.0).round() / 100.0;
-                let headcount = (size * 3.0 + (rng.below(50) as f64)).round();
-                let currency = self.currency_of[*unit as usize];
-                let counterparty = (leaves.len() > 1 && rng.unit() < intercompany * 3.0).then(|| leaves[(i + 1 + rng.below(leaves.len() - 1)) % leaves.len()]);
-                match counterparty {
-                    Some(other) if other != *unit => {
-                        // Revenue split into an external and an intercompany part.
-                        let inside = (revenue * 0.2 * 100.0).round() / 100.0;
-                        rows.push(SynthFact { unit: *unit, period, metric: 0, value: revenue - inside, currency, counterparty: None });
-                        rows.push(SynthFact { unit: *unit, period, metric: 0, value: inside, currency, counterparty: Some(other) });
+        by_month
+            .into_iter()
+            .enumerate()
+            .flat_map(move |(m, leaves)| {
+                let period = first.shift(m as i32);
+                let mut rows = Vec::with_capacity(leaves.len() * 3);
+                for (i, unit) in leaves.iter().enumerate() {
+                    let size = 100.0 + (*unit % 97) as f64 * 13.0;
+                    let revenue = (size * (0.8 + 0.4 * rng.unit()) * 100.0).round() / 100.0;
+                    let ebita = (revenue * (-0.1 + 0.35 * rng.unit()) * 100.0).round() / 100.0;
+                    let headcount = (size * 3.0 + (rng.below(50) as f64)).round();
+                    let currency = self.currency_of[*unit as usize];
+                    let counterparty = (leaves.len() > 1 && rng.unit() < intercompany * 3.0)
+                        .then(|| leaves[(i + 1 + rng.below(leaves.len() - 1)) % leaves.len()]);
+                    match counterparty {
+                        Some(other) if other != *unit => {
+                            // Revenue split into an external and an intercompany part.
+                            let inside = (revenue * 0.2 * 100.0).round() / 100.0;
+                            rows.push(SynthFact {
+                                unit: *unit,
+                                period,
+                                metric: 0,
+                                value: revenue - inside,
+                                currency,
+                                counterparty: None,
+                            });
+                            rows.push(SynthFact {
+                                unit: *unit,
+                                period,
+                                metric: 0,
+                                value: inside,
+                                currency,
+                                counterparty: Some(other),
+                            });
+                        }
+                        _ => rows.push(SynthFact {
+                            unit: *unit,
+                            period,
+                            metric: 0,
+                            value: revenue,
+                            currency,
+                            counterparty: None,
+                        }),
                     }
-                    _ => rows.push(SynthFact { unit: *unit, period, metric: 0, value: revenue, currency, counterparty: None }),
+                    rows.push(SynthFact {
+                        unit: *unit,
+                        period,
+                        metric: 1,
+                        value: ebita,
+                        currency,
+                        counterparty: None,
+                    });
+                    rows.push(SynthFact {
+                        unit: *unit,
+                        period,
+                        metric: 2,
+                        value: headcount,
+                        currency: 0,
+                        counterparty: None,
+                    });
+                    for metric in 3..metric_count {
+                        let value = (revenue * (0.01 + 0.2 * rng.unit()) * 100.0).round() / 100.0;
+                        rows.push(SynthFact {
+                            unit: *unit,
+                            period,
+                            metric: metric as u8,
+                            value,
+                            currency,
+                            counterparty: None,
+                        });
+                    }
                 }
-                rows.push(SynthFact { unit: *unit, period, metric: 1, value: ebita, currency, counterparty: None });
-                rows.push(SynthFact { unit: *unit, period, metric: 2, value: headcount, currency: 0, counterparty: None });
-                for metric in 3..metric_count {
-                    let value = (revenue * (0.01 + 0.2 * rng.unit()) * 100.0).round() / 100.0;
-                    rows.push(SynthFact { unit: *unit, period, metric: metric as u8, value, currency, counterparty: None });
-                }
-            }
-            rows
-        })
+                rows
+            })
     }
 
     /// The whole model with its facts (for small sizes).
     pub fn into_model(self) -> Model {
         let mut facts = Vec::new();
-        let metric_ids: Vec<MetricId> = (0..self.metric_count).map(|m| MetricId::parse(&metric_name(m)).expect("valid")).collect();
-        let currencies: Vec<Option<Currency>> = std::iter::once(None).chain(SYNTH_CURRENCIES.iter().map(|c| Currency::parse(c).ok())).collect();
+        let metric_ids: Vec<MetricId> = (0..self.metric_count)
+            .map(|m| MetricId::parse(&metric_name(m)).expect("valid"))
+            .collect();
+        let currencies: Vec<Option<Currency>> = std::iter::once(None)
+            .chain(SYNTH_CURRENCIES.iter().map(|c| Currency::parse(c).ok()))
+            .collect();
         for fact in self.facts() {
             facts.push(crate::model::Fact {
                 key: crate::model::FactKey {
@@ -519,10 +718,22 @@ mod tests {
         // A group can shrink to its root alone; the generator must then create, not spin.
         for seed in 0..300 {
             for units in 2..6 {
-                let spec = SynthSpec { units, facts: 200, changes: 60, seed, months: Some(12), metrics: Some(3), ..SynthSpec::default() };
+                let spec = SynthSpec {
+                    units,
+                    facts: 200,
+                    changes: 60,
+                    seed,
+                    months: Some(12),
+                    metrics: Some(3),
+                    ..SynthSpec::default()
+                };
                 let model = Synth::generate(&spec).into_model();
                 let (_, problems) = crate::validate::validate(&model);
-                assert!(problems.is_empty(), "seed {seed}, {units} units: {:?}", problems.first());
+                assert!(
+                    problems.is_empty(),
+                    "seed {seed}, {units} units: {:?}",
+                    problems.first()
+                );
             }
         }
     }
@@ -530,15 +741,30 @@ mod tests {
     #[test]
     fn generated_models_are_valid_and_deterministic() {
         for seed in 1..6 {
-            let spec = SynthSpec { units: 60, facts: 5_000, changes: 120, seed, ..SynthSpec::default() };
+            let spec = SynthSpec {
+                units: 60,
+                facts: 5_000,
+                changes: 120,
+                seed,
+                ..SynthSpec::default()
+            };
             let model = Synth::generate(&spec).into_model();
             let (_, problems) = crate::validate::validate(&model);
-            assert!(problems.is_empty(), "seed {seed}: {:?}", &problems[..problems.len().min(5)]);
+            assert!(
+                problems.is_empty(),
+                "seed {seed}: {:?}",
+                &problems[..problems.len().min(5)]
+            );
             let again = Synth::generate(&spec).into_model();
             assert_eq!(model, again);
             let kinds = change_kinds(&model);
-            for kind in ["create", "acquire", "rename", "move", "merge", "split", "stake", "divest", "close"] {
-                assert!(kinds.contains_key(kind), "seed {seed}: no {kind} in {kinds:?}");
+            for kind in [
+                "create", "acquire", "rename", "move", "merge", "split", "stake", "divest", "close",
+            ] {
+                assert!(
+                    kinds.contains_key(kind),
+                    "seed {seed}: no {kind} in {kinds:?}"
+                );
             }
             assert!(model.facts.iter().any(|f| f.key.counterparty.is_some()));
             assert!(model.facts.iter().any(|f| f.currency.is_some()));

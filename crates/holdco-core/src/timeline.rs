@@ -65,7 +65,11 @@ pub struct UnitRecord {
 }
 
 fn at_date<T: Clone>(history: &[(NaiveDate, T)], date: NaiveDate) -> Option<T> {
-    history.iter().rev().find(|(d, _)| *d <= date).map(|(_, v)| v.clone())
+    history
+        .iter()
+        .rev()
+        .find(|(d, _)| *d <= date)
+        .map(|(_, v)| v.clone())
 }
 
 impl UnitRecord {
@@ -75,7 +79,13 @@ impl UnitRecord {
     }
     /// Its name on `date` (the first name before it was created).
     pub fn name_on(&self, date: NaiveDate) -> &str {
-        self.names.iter().rev().find(|(d, _)| *d <= date).or(self.names.first()).map(|(_, n)| n.as_str()).unwrap_or("")
+        self.names
+            .iter()
+            .rev()
+            .find(|(d, _)| *d <= date)
+            .or(self.names.first())
+            .map(|(_, n)| n.as_str())
+            .unwrap_or("")
     }
     /// The latest name it had.
     pub fn last_name(&self) -> &str {
@@ -87,7 +97,12 @@ impl UnitRecord {
     }
     /// Its stake on `date`: share relative to the parent and consolidation.
     pub fn stake_on(&self, date: NaiveDate) -> (f64, Consolidation) {
-        self.stakes.iter().rev().find(|(d, _, _)| *d <= date).map(|(_, s, c)| (*s, *c)).unwrap_or((1.0, Consolidation::Full))
+        self.stakes
+            .iter()
+            .rev()
+            .find(|(d, _, _)| *d <= date)
+            .map(|(_, s, c)| (*s, *c))
+            .unwrap_or((1.0, Consolidation::Full))
     }
     /// The last day it existed (or `date` itself if it is still alive then).
     pub fn last_day_until(&self, date: NaiveDate) -> NaiveDate {
@@ -150,7 +165,10 @@ impl Structure {
     /// True when `unit` is `node` or below it.
     pub fn in_subtree(&self, unit: UnitIndex, node: UnitIndex) -> bool {
         let (u, n) = (unit as usize, node as usize);
-        self.alive[u] && self.alive[n] && self.enter[n] <= self.enter[u] && self.exit[u] <= self.exit[n]
+        self.alive[u]
+            && self.alive[n]
+            && self.enter[n] <= self.enter[u]
+            && self.exit[u] <= self.exit[n]
     }
     /// `unit` and its ancestors up to the root.
     pub fn ancestors(&self, unit: UnitIndex) -> Vec<UnitIndex> {
@@ -186,7 +204,11 @@ fn problem(change: &Change, field: &str, message: impl Into<String>) -> Diagnost
 impl<'a> Timeline<'a> {
     /// Replays the changes of a group. Returns the timeline of every change that fitted and
     /// a diagnostic for each that did not.
-    pub fn replay(group: &Group, metrics: &[Metric], changes: &'a [Change]) -> (Timeline<'a>, Vec<Diagnostic>) {
+    pub fn replay(
+        group: &Group,
+        metrics: &[Metric],
+        changes: &'a [Change],
+    ) -> (Timeline<'a>, Vec<Diagnostic>) {
         let mut ordered: Vec<&'a Change> = changes.iter().collect();
         ordered.sort_by_key(|c| c.date);
         let mut problems = Vec::new();
@@ -241,13 +263,34 @@ impl<'a> Timeline<'a> {
 
     fn alive(&self, change: &Change, field: &str, id: &UnitId) -> Result<UnitIndex, Diagnostic> {
         match self.unit(id) {
-            None => Err(problem(change, field, format!("unknown unit `{id}` (no change before {} creates it)", change.date))),
+            None => Err(problem(
+                change,
+                field,
+                format!(
+                    "unknown unit `{id}` (no change before {} creates it)",
+                    change.date
+                ),
+            )),
             Some(index) => {
                 let record = self.record(index);
                 if record.created > change.date {
-                    Err(problem(change, field, format!("unit `{id}` does not exist yet on {} (created {})", change.date, record.created)))
+                    Err(problem(
+                        change,
+                        field,
+                        format!(
+                            "unit `{id}` does not exist yet on {} (created {})",
+                            change.date, record.created
+                        ),
+                    ))
                 } else if let Some((end, _)) = record.ended {
-                    Err(problem(change, field, format!("unit `{id}` no longer exists on {} (it ended {end})", change.date)))
+                    Err(problem(
+                        change,
+                        field,
+                        format!(
+                            "unit `{id}` no longer exists on {} (it ended {end})",
+                            change.date
+                        ),
+                    ))
                 } else {
                     Ok(index)
                 }
@@ -285,17 +328,45 @@ impl<'a> Timeline<'a> {
         list.push(unit);
     }
 
-    fn apply(&mut self, group: &Group, metrics: &[Metric], change: &Change, seq: usize, have_root: bool) -> Result<(), Diagnostic> {
+    fn apply(
+        &mut self,
+        group: &Group,
+        metrics: &[Metric],
+        change: &Change,
+        seq: usize,
+        have_root: bool,
+    ) -> Result<(), Diagnostic> {
         let date = change.date;
         match &change.kind {
-            ChangeKind::Create { unit, name, parent, unit_kind, acquired, ownership } => {
+            ChangeKind::Create {
+                unit,
+                name,
+                parent,
+                unit_kind,
+                acquired,
+                ownership,
+            } => {
                 if let Some(existing) = self.unit(unit) {
-                    return Err(problem(change, "unit", format!("unit `{unit}` already exists (created {}); ids are never reused", self.record(existing).created)));
+                    return Err(problem(
+                        change,
+                        "unit",
+                        format!(
+                            "unit `{unit}` already exists (created {}); ids are never reused",
+                            self.record(existing).created
+                        ),
+                    ));
                 }
                 let parent_index = match parent {
                     None => {
                         if have_root {
-                            return Err(problem(change, "parent", format!("missing; only the group root `{}` has no parent", group.id)));
+                            return Err(problem(
+                                change,
+                                "parent",
+                                format!(
+                                    "missing; only the group root `{}` has no parent",
+                                    group.id
+                                ),
+                            ));
                         }
                         if unit != &group.id {
                             return Err(problem(change, "unit", format!("the first unit created must be the group root `{}` from group.toml", group.id)));
@@ -304,7 +375,11 @@ impl<'a> Timeline<'a> {
                     }
                     Some(parent) => {
                         if !have_root {
-                            return Err(problem(change, "unit", format!("the group root `{}` must be created first", group.id)));
+                            return Err(problem(
+                                change,
+                                "unit",
+                                format!("the group root `{}` must be created first", group.id),
+                            ));
                         }
                         Some(self.alive(change, "parent", parent)?)
                     }
@@ -322,7 +397,15 @@ impl<'a> Timeline<'a> {
                     ended: None,
                     names: vec![(date, name.clone())],
                     parents: vec![(date, parent_index)],
-                    stakes: vec![(date, *ownership, if *ownership > 0.5 { Consolidation::Full } else { Consolidation::Share })],
+                    stakes: vec![(
+                        date,
+                        *ownership,
+                        if *ownership > 0.5 {
+                            Consolidation::Full
+                        } else {
+                            Consolidation::Share
+                        },
+                    )],
                     events: Vec::new(),
                 });
                 self.index.insert(unit.clone(), index);
@@ -358,16 +441,28 @@ impl<'a> Timeline<'a> {
                 for unit in units {
                     let index = self.alive(change, "units", unit)?;
                     if index == into_index {
-                        return Err(problem(change, "units", format!("`{unit}` can't be merged into itself")));
+                        return Err(problem(
+                            change,
+                            "units",
+                            format!("`{unit}` can't be merged into itself"),
+                        ));
                     }
                     if index == self.root {
-                        return Err(problem(change, "units", "the group root can't be merged away"));
+                        return Err(problem(
+                            change,
+                            "units",
+                            "the group root can't be merged away",
+                        ));
                     }
                     if self.is_ancestor_or_self(index, into_index, date) {
                         return Err(problem(change, "into", format!("`{into}` is below `{unit}`; move it out before merging `{unit}` into it")));
                     }
                     if merged.contains(&index) {
-                        return Err(problem(change, "units", format!("`{unit}` is listed twice")));
+                        return Err(problem(
+                            change,
+                            "units",
+                            format!("`{unit}` is listed twice"),
+                        ));
                     }
                     merged.push(index);
                 }
@@ -378,7 +473,11 @@ impl<'a> Timeline<'a> {
                     self.detach(index);
                     let record = &mut self.units[index as usize];
                     record.ended = Some((date, seq));
-                    record.events.push(DatedEvent { date, seq, event: HistoryEvent::MergedInto(into_index) });
+                    record.events.push(DatedEvent {
+                        date,
+                        seq,
+                        event: HistoryEvent::MergedInto(into_index),
+                    });
                 }
             }
             ChangeKind::Split { unit, parts } => {
@@ -390,14 +489,29 @@ impl<'a> Timeline<'a> {
                 for part in parts {
                     let part_index = self.alive(change, "parts", &part.unit)?;
                     if resolved.iter().any(|(i, _)| *i == part_index) {
-                        return Err(problem(change, "parts", format!("`{}` is listed twice", part.unit)));
+                        return Err(problem(
+                            change,
+                            "parts",
+                            format!("`{}` is listed twice", part.unit),
+                        ));
                     }
                     if part_index != index && self.is_ancestor_or_self(index, part_index, date) {
-                        return Err(problem(change, "parts", format!("`{}` is below `{unit}`; move it out before splitting `{unit}`", part.unit)));
+                        return Err(problem(
+                            change,
+                            "parts",
+                            format!(
+                                "`{}` is below `{unit}`; move it out before splitting `{unit}`",
+                                part.unit
+                            ),
+                        ));
                     }
                     for metric in part.shares.per_metric.keys() {
                         if !metrics.iter().any(|m| &m.id == metric) {
-                            return Err(problem(change, "parts", format!("unknown metric `{metric}` in shares")));
+                            return Err(problem(
+                                change,
+                                "parts",
+                                format!("unknown metric `{metric}` in shares"),
+                            ));
                         }
                     }
                     resolved.push((part_index, part.clone()));
@@ -406,7 +520,10 @@ impl<'a> Timeline<'a> {
                 if !survives {
                     let children = self.live_children(index, date);
                     if !children.is_empty() {
-                        let names: Vec<String> = children.iter().map(|c| format!("`{}`", self.record(*c).id)).collect();
+                        let names: Vec<String> = children
+                            .iter()
+                            .map(|c| format!("`{}`", self.record(*c).id))
+                            .collect();
                         return Err(problem(change, "unit", format!("`{unit}` still has units below it ({}); move them before it is split away", names.join(", "))));
                     }
                 }
@@ -417,28 +534,55 @@ impl<'a> Timeline<'a> {
                 if !survives {
                     record.ended = Some((date, seq));
                 }
-                record.events.push(DatedEvent { date, seq, event: HistoryEvent::Split(resolved) });
+                record.events.push(DatedEvent {
+                    date,
+                    seq,
+                    event: HistoryEvent::Split(resolved),
+                });
             }
-            ChangeKind::Stake { unit, share, consolidation, .. } => {
+            ChangeKind::Stake {
+                unit,
+                share,
+                consolidation,
+                ..
+            } => {
                 let index = self.alive(change, "unit", unit)?;
                 if index == self.root {
-                    return Err(problem(change, "unit", "the group root's stake can't change"));
+                    return Err(problem(
+                        change,
+                        "unit",
+                        "the group root's stake can't change",
+                    ));
                 }
-                self.units[index as usize].stakes.push((date, *share, *consolidation));
+                self.units[index as usize]
+                    .stakes
+                    .push((date, *share, *consolidation));
             }
             ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } => {
                 let index = self.alive(change, "unit", unit)?;
                 if index == self.root {
-                    return Err(problem(change, "unit", "the group root can't be divested or closed"));
+                    return Err(problem(
+                        change,
+                        "unit",
+                        "the group root can't be divested or closed",
+                    ));
                 }
-                let event = if matches!(change.kind, ChangeKind::Divest { .. }) { HistoryEvent::Divested } else { HistoryEvent::Closed };
+                let event = if matches!(change.kind, ChangeKind::Divest { .. }) {
+                    HistoryEvent::Divested
+                } else {
+                    HistoryEvent::Closed
+                };
                 let mut stack = vec![index];
                 self.detach(index);
                 while let Some(current) = stack.pop() {
                     stack.extend(std::mem::take(&mut self.current_children[current as usize]));
                     let record = &mut self.units[current as usize];
                     record.ended = Some((date, seq));
-                    let event = if current == index { event.clone() } else { HistoryEvent::LeftWith(index) };
+                    let event = if current == index {
+                        event.clone()
+                    } else {
+                        HistoryEvent::LeftWith(index)
+                    };
                     record.events.push(DatedEvent { date, seq, event });
                 }
             }
@@ -448,7 +592,11 @@ impl<'a> Timeline<'a> {
 
     /// Takes a unit out of its parent's current children (when it moves or ends).
     fn detach(&mut self, unit: UnitIndex) {
-        if let Some(parent) = self.units[unit as usize].parents.last().and_then(|(_, p)| *p) {
+        if let Some(parent) = self.units[unit as usize]
+            .parents
+            .last()
+            .and_then(|(_, p)| *p)
+        {
             let pos = self.child_pos[unit as usize] as usize;
             let list = &mut self.current_children[parent as usize];
             if list.get(pos) == Some(&unit) {
@@ -466,7 +614,11 @@ impl<'a> Timeline<'a> {
         let mut steps = Vec::new();
         for (unit, record) in self.units.iter().enumerate() {
             for (date, parent) in &record.parents {
-                steps.push((date.num_days_from_ce(), unit as UnitIndex, parent.unwrap_or(IS_ROOT)));
+                steps.push((
+                    date.num_days_from_ce(),
+                    unit as UnitIndex,
+                    parent.unwrap_or(IS_ROOT),
+                ));
             }
             if let Some((end, _)) = record.ended {
                 steps.push((end.num_days_from_ce(), unit as UnitIndex, ABSENT));
@@ -491,7 +643,10 @@ impl<'a> Timeline<'a> {
         let n = self.units.len();
         let day = date.num_days_from_ce();
         let applied = self.steps.partition_point(|s| s.0 <= day);
-        let snapshot = self.snapshots.partition_point(|(k, _)| *k <= applied).saturating_sub(1);
+        let snapshot = self
+            .snapshots
+            .partition_point(|(k, _)| *k <= applied)
+            .saturating_sub(1);
         let (from, base) = match self.snapshots.get(snapshot) {
             Some((k, state)) => (*k, state.clone()),
             None => (0, vec![ABSENT; n]),
@@ -544,7 +699,16 @@ impl<'a> Timeline<'a> {
                 }
             }
         }
-        Structure { date, parent, alive, children, depth, enter, exit, root: self.root }
+        Structure {
+            date,
+            parent,
+            alive,
+            children,
+            depth,
+            enter,
+            exit,
+            root: self.root,
+        }
     }
 
     /// The effective ownership of `unit` on `date`: the factor its figures enter the group
@@ -586,16 +750,45 @@ mod tests {
         UnitId::parse(text).unwrap()
     }
     fn change(on: &str, kind: ChangeKind) -> Change {
-        Change { id: None, date: date(on), kind, note: None, source: None, origin: Origin::default() }
+        Change {
+            id: None,
+            date: date(on),
+            kind,
+            note: None,
+            source: None,
+            origin: Origin::default(),
+        }
     }
     fn create(on: &str, unit: &str, parent: Option<&str>) -> Change {
-        change(on, ChangeKind::Create { unit: id(unit), name: unit.to_uppercase(), parent: parent.map(id), unit_kind: "unit".into(), acquired: false, ownership: 1.0 })
+        change(
+            on,
+            ChangeKind::Create {
+                unit: id(unit),
+                name: unit.to_uppercase(),
+                parent: parent.map(id),
+                unit_kind: "unit".into(),
+                acquired: false,
+                ownership: 1.0,
+            },
+        )
     }
     fn group() -> Group {
-        Group { id: id("g"), name: "G".into(), currency: crate::Currency::parse("CNY").unwrap(), fiscal_year_end: (12, 31) }
+        Group {
+            id: id("g"),
+            name: "G".into(),
+            currency: crate::Currency::parse("CNY").unwrap(),
+            fiscal_year_end: (12, 31),
+        }
     }
     fn metrics() -> Vec<Metric> {
-        vec![Metric { id: MetricId::parse("revenue").unwrap(), name: "Revenue".into(), measure: Measure::Currency, aggregation: Aggregation::Flow, scale: None, origin: Origin::default() }]
+        vec![Metric {
+            id: MetricId::parse("revenue").unwrap(),
+            name: "Revenue".into(),
+            measure: Measure::Currency,
+            aggregation: Aggregation::Flow,
+            scale: None,
+            origin: Origin::default(),
+        }]
     }
 
     #[test]
@@ -605,16 +798,34 @@ mod tests {
             create("2020-01-01", "a", Some("g")),
             create("2020-01-01", "b", Some("g")),
             create("2020-01-01", "a1", Some("a")),
-            change("2021-01-01", ChangeKind::Move { unit: id("a1"), parent: id("b") }),
-            change("2022-01-01", ChangeKind::Merge { units: vec![id("b")], into: id("a") }),
+            change(
+                "2021-01-01",
+                ChangeKind::Move {
+                    unit: id("a1"),
+                    parent: id("b"),
+                },
+            ),
+            change(
+                "2022-01-01",
+                ChangeKind::Merge {
+                    units: vec![id("b")],
+                    into: id("a"),
+                },
+            ),
         ];
         let (timeline, problems) = Timeline::replay(&group(), &metrics(), &changes);
         assert!(problems.is_empty(), "{problems:?}");
         let a1 = timeline.unit(&id("a1")).unwrap();
         let a = timeline.unit(&id("a")).unwrap();
         let b = timeline.unit(&id("b")).unwrap();
-        assert_eq!(timeline.structure_on(date("2020-06-01")).parent[a1 as usize], Some(a));
-        assert_eq!(timeline.structure_on(date("2021-06-01")).parent[a1 as usize], Some(b));
+        assert_eq!(
+            timeline.structure_on(date("2020-06-01")).parent[a1 as usize],
+            Some(a)
+        );
+        assert_eq!(
+            timeline.structure_on(date("2021-06-01")).parent[a1 as usize],
+            Some(b)
+        );
         let after = timeline.structure_on(date("2022-06-01"));
         assert_eq!(after.parent[a1 as usize], Some(a));
         assert!(!after.alive[b as usize]);
@@ -627,12 +838,33 @@ mod tests {
             create("2020-01-01", "g", None),
             create("2020-01-01", "a", Some("g")),
             create("2020-01-01", "a1", Some("a")),
-            change("2020-02-01", ChangeKind::Move { unit: id("a"), parent: id("a1") }),
-            change("2019-02-01", ChangeKind::Rename { unit: id("a"), name: "x".into() }),
+            change(
+                "2020-02-01",
+                ChangeKind::Move {
+                    unit: id("a"),
+                    parent: id("a1"),
+                },
+            ),
+            change(
+                "2019-02-01",
+                ChangeKind::Rename {
+                    unit: id("a"),
+                    name: "x".into(),
+                },
+            ),
             change("2020-03-01", ChangeKind::Close { unit: id("zz") }),
             change(
                 "2020-04-01",
-                ChangeKind::Split { unit: id("a"), parts: vec![SplitPart { unit: id("g"), shares: Shares { default: Some(1.0), ..Default::default() } }] },
+                ChangeKind::Split {
+                    unit: id("a"),
+                    parts: vec![SplitPart {
+                        unit: id("g"),
+                        shares: Shares {
+                            default: Some(1.0),
+                            ..Default::default()
+                        },
+                    }],
+                },
             ),
         ];
         let (_, problems) = Timeline::replay(&group(), &metrics(), &changes);

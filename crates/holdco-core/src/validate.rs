@@ -29,13 +29,24 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
             }
         }
         if let Some(currency) = &fact.currency {
-            if currency != &model.group.currency && !model.fx.iter().any(|r| &r.currency == currency) {
-                problems.push(at("currency", format!("no FX rates for {currency} in fx.csv (needed to translate into {})", model.group.currency)));
+            if currency != &model.group.currency
+                && !model.fx.iter().any(|r| &r.currency == currency)
+            {
+                problems.push(at(
+                    "currency",
+                    format!(
+                        "no FX rates for {currency} in fx.csv (needed to translate into {})",
+                        model.group.currency
+                    ),
+                ));
             }
         }
         let period_label = key.period.label(calendar);
         match timeline.unit(&key.unit) {
-            None => problems.push(at("unit", format!("unknown unit `{}` (create it in timeline.toml)", key.unit))),
+            None => problems.push(at(
+                "unit",
+                format!("unknown unit `{}` (create it in timeline.toml)", key.unit),
+            )),
             Some(index) => {
                 let record = timeline.record(index);
                 match key.basis {
@@ -61,13 +72,22 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
         }
         if let Some(counterparty) = &key.counterparty {
             if counterparty == &key.unit {
-                problems.push(at("counterparty", "a unit can't be its own counterparty".into()));
+                problems.push(at(
+                    "counterparty",
+                    "a unit can't be its own counterparty".into(),
+                ));
             } else {
                 match timeline.unit(counterparty) {
-                    None => problems.push(at("counterparty", format!("unknown unit `{counterparty}`"))),
+                    None => {
+                        problems.push(at("counterparty", format!("unknown unit `{counterparty}`")))
+                    }
                     Some(index) => {
                         let record = timeline.record(index);
-                        if record.created > key.period.last_day() || record.ended.is_some_and(|(end, _)| end <= key.period.first_day()) {
+                        if record.created > key.period.last_day()
+                            || record
+                                .ended
+                                .is_some_and(|(end, _)| end <= key.period.first_day())
+                        {
                             problems.push(at("counterparty", format!("counterparty `{counterparty}` is not in the group during {period_label}")));
                         }
                     }
@@ -75,7 +95,12 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
             }
         }
         if let Some(first) = seen.insert(key.clone(), &fact.origin) {
-            problems.push(at("unit", format!("duplicate fact: same unit, period, metric, counterparty and basis as {first}")));
+            problems.push(at(
+                "unit",
+                format!(
+                    "duplicate fact: same unit, period, metric, counterparty and basis as {first}"
+                ),
+            ));
         }
     }
     check_rates(model, &mut problems);
@@ -88,10 +113,25 @@ pub(crate) fn check_rates(model: &Model, problems: &mut Vec<Diagnostic>) {
     let mut rates = HashMap::new();
     for rate in &model.fx {
         if rate.currency == model.group.currency {
-            problems.push(Diagnostic::at(&rate.origin, Some("currency"), format!("{} is the reporting currency; it needs no rate", rate.currency)));
+            problems.push(Diagnostic::at(
+                &rate.origin,
+                Some("currency"),
+                format!(
+                    "{} is the reporting currency; it needs no rate",
+                    rate.currency
+                ),
+            ));
         }
         if let Some(first) = rates.insert((rate.currency.clone(), rate.period), &rate.origin) {
-            problems.push(Diagnostic::at(&rate.origin, Some("period"), format!("duplicate rate for {} {} (first at {first})", rate.currency, rate.period.label(calendar))));
+            problems.push(Diagnostic::at(
+                &rate.origin,
+                Some("period"),
+                format!(
+                    "duplicate rate for {} {} (first at {first})",
+                    rate.currency,
+                    rate.period.label(calendar)
+                ),
+            ));
         }
     }
 }

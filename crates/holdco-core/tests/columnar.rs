@@ -7,16 +7,34 @@ use holdco_core::synth::{Synth, SynthSpec};
 use holdco_core::*;
 use proptest::prelude::*;
 
-fn compare(model: &Model, periods: &[Period], metrics: &[&str], view: View, structure: Option<chrono::NaiveDate>, depth: u32) -> usize {
+fn compare(
+    model: &Model,
+    periods: &[Period],
+    metrics: &[&str],
+    view: View,
+    structure: Option<chrono::NaiveDate>,
+    depth: u32,
+) -> usize {
     compare_below(model, periods, metrics, view, structure, None, depth)
 }
 
-fn compare_below(model: &Model, periods: &[Period], metrics: &[&str], view: View, structure: Option<chrono::NaiveDate>, node: Option<UnitId>, depth: u32) -> usize {
+fn compare_below(
+    model: &Model,
+    periods: &[Period],
+    metrics: &[&str],
+    view: View,
+    structure: Option<chrono::NaiveDate>,
+    node: Option<UnitId>,
+    depth: u32,
+) -> usize {
     let mut compared = 0;
     let engine = Engine::new(model).unwrap();
     let table = FactTable::from_model(model, &engine).unwrap();
     let query = FastQuery {
-        metrics: metrics.iter().map(|m| MetricId::parse(m).unwrap()).collect(),
+        metrics: metrics
+            .iter()
+            .map(|m| MetricId::parse(m).unwrap())
+            .collect(),
         periods: periods.to_vec(),
         view,
         structure,
@@ -30,14 +48,26 @@ fn compare_below(model: &Model, periods: &[Period], metrics: &[&str], view: View
     };
     for (mi, metric) in metrics.iter().enumerate() {
         let slow = engine
-            .rollup(&Query { metric: MetricId::parse(metric).unwrap(), periods: periods.to_vec(), view, structure, node: node.clone(), depth, currency: None, basis: BasisFilter::Reported })
+            .rollup(&Query {
+                metric: MetricId::parse(metric).unwrap(),
+                periods: periods.to_vec(),
+                view,
+                structure,
+                node: node.clone(),
+                depth,
+                currency: None,
+                basis: BasisFilter::ReportedOnly,
+            })
             .unwrap();
         for (li, line) in fast.lines.iter().enumerate() {
             let FastLine::Node(unit) = line else { continue };
             let id = engine.timeline().record(*unit).id.to_string();
             for (pi, period) in periods.iter().enumerate() {
                 let label = period.label(model.group.calendar());
-                let row = slow.rows.iter().find(|r| r.node == id && r.kind == RowKind::Node && r.period == label);
+                let row = slow
+                    .rows
+                    .iter()
+                    .find(|r| r.node == id && r.kind == RowKind::Node && r.period == label);
                 let Some(row) = row else { continue };
                 let a = fast.get(mi, li, pi);
                 let b = row.value;
@@ -46,7 +76,10 @@ fn compare_below(model: &Model, periods: &[Period], metrics: &[&str], view: View
                     (None, None) => true,
                     (Some(a), None) | (None, Some(a)) => a == 0.0 && row.gap.is_none(),
                 };
-                assert!(same, "{metric} {id} {label} {view}: fast {a:?} vs engine {b:?}");
+                assert!(
+                    same,
+                    "{metric} {id} {label} {view}: fast {a:?} vs engine {b:?}"
+                );
                 compared += usize::from(b.is_some());
             }
         }
@@ -80,11 +113,19 @@ fn fast_path_equals_engine_on_the_alibaba_example() {
     }
     for entry in std::fs::read_dir(root.join("facts")).unwrap() {
         let path = entry.unwrap().path();
-        files.insert(format!("facts/{}", path.file_name().unwrap().to_string_lossy()), std::fs::read(path).unwrap());
+        files.insert(
+            format!("facts/{}", path.file_name().unwrap().to_string_lossy()),
+            std::fs::read(path).unwrap(),
+        );
     }
     let model = holdco_core::format::read_model(&files).0.unwrap();
     let calendar = model.group.calendar();
-    let years: Vec<Period> = ["FY2019", "FY2020", "FY2021", "FY2022", "FY2023", "FY2024", "FY2025", "FY2026"].iter().map(|p| Period::parse(p, calendar).unwrap()).collect();
+    let years: Vec<Period> = [
+        "FY2019", "FY2020", "FY2021", "FY2022", "FY2023", "FY2024", "FY2025", "FY2026",
+    ]
+    .iter()
+    .map(|p| Period::parse(p, calendar).unwrap())
+    .collect();
     let mut compared = 0;
     for view in [View::Reported, View::Restated] {
         for date in ["2021-10-01", "2024-03-31", "2025-04-01"] {
@@ -93,9 +134,27 @@ fn fast_path_equals_engine_on_the_alibaba_example() {
             let table = FactTable::from_model(&model, &engine).unwrap();
             // Years built from quarters belong to the engine; compare the others.
             for year in &years {
-                let query = FastQuery { metrics: vec![MetricId::parse("revenue").unwrap(), MetricId::parse("adjusted_ebita").unwrap()], periods: vec![*year], view, structure, node: None, depth: 2, basis: Basis::Reported };
+                let query = FastQuery {
+                    metrics: vec![
+                        MetricId::parse("revenue").unwrap(),
+                        MetricId::parse("adjusted_ebita").unwrap(),
+                    ],
+                    periods: vec![*year],
+                    view,
+                    structure,
+                    node: None,
+                    depth: 2,
+                    basis: Basis::Reported,
+                };
                 if fast_rollup(&engine, &table, &query).is_ok() {
-                    compared += compare(&model, &[*year], &["revenue", "adjusted_ebita"], view, structure, 2);
+                    compared += compare(
+                        &model,
+                        &[*year],
+                        &["revenue", "adjusted_ebita"],
+                        view,
+                        structure,
+                        2,
+                    );
                 }
             }
         }
@@ -105,18 +164,32 @@ fn fast_path_equals_engine_on_the_alibaba_example() {
 
 #[test]
 fn fast_path_is_bit_identical_on_one_and_two_threads() {
-    let spec = SynthSpec { units: 120, facts: 60_000, changes: 60, seed: 11, months: Some(36), metrics: Some(4), ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: 120,
+        facts: 60_000,
+        changes: 60,
+        seed: 11,
+        months: Some(36),
+        metrics: Some(4),
+        ..SynthSpec::default()
+    };
     let model = Synth::generate(&spec).into_model();
     let calendar = model.group.calendar();
     let first = Period::parse("2015-04", calendar).unwrap();
     let query = three_metrics((0..36).map(|k| first.shift(k)).collect(), View::Restated);
-    assert_eq!(answer_bits(&model, &query, 1), answer_bits(&model, &query, 2));
+    assert_eq!(
+        answer_bits(&model, &query, 1),
+        answer_bits(&model, &query, 2)
+    );
 }
 
 /// Revenue, EBITA and headcount over `periods` in `view`, two levels below the top.
 fn three_metrics(periods: Vec<Period>, view: View) -> FastQuery {
     FastQuery {
-        metrics: ["revenue", "ebita", "headcount"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
+        metrics: ["revenue", "ebita", "headcount"]
+            .iter()
+            .map(|m| MetricId::parse(m).unwrap())
+            .collect(),
         periods,
         view,
         structure: None,
@@ -128,27 +201,50 @@ fn three_metrics(periods: Vec<Period>, view: View) -> FastQuery {
 
 /// The bits of every cell of the fast path's answer, computed on `threads` threads.
 fn answer_bits(model: &holdco_core::Model, query: &FastQuery, threads: usize) -> Vec<Option<u64>> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
         let engine = Engine::new(model).unwrap();
         let table = FactTable::from_model(model, &engine).unwrap();
-        fast_rollup(&engine, &table, query).unwrap().values().map(|v| v.map(f64::to_bits)).collect()
+        fast_rollup(&engine, &table, query)
+            .unwrap()
+            .values()
+            .map(|v| v.map(f64::to_bits))
+            .collect()
     })
 }
 
 #[test]
 fn a_kept_plan_answers_like_a_fresh_query() {
-    let spec = SynthSpec { units: 80, facts: 30_000, changes: 50, seed: 5, months: Some(36), metrics: Some(4), ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: 80,
+        facts: 30_000,
+        changes: 50,
+        seed: 5,
+        months: Some(36),
+        metrics: Some(4),
+        ..SynthSpec::default()
+    };
     let model = Synth::generate(&spec).into_model();
     let engine = Engine::new(&model).unwrap();
     let table = FactTable::from_model(&model, &engine).unwrap();
     let first = Period::parse("2015-04", model.group.calendar()).unwrap();
-    let bits = |values: Vec<Option<f64>>| values.into_iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>();
+    let bits = |values: Vec<Option<f64>>| {
+        values
+            .into_iter()
+            .map(|v| v.map(f64::to_bits))
+            .collect::<Vec<_>>()
+    };
     let mut checked = 0;
     for view in [View::Reported, View::Restated, View::Organic] {
         for (depth, periods) in [(0, 6..30), (1, 0..36), (2, 12..13)] {
             let query = FastQuery {
-                metrics: ["revenue", "ebita"].iter().map(|m| MetricId::parse(m).unwrap()).collect(),
+                metrics: ["revenue", "ebita"]
+                    .iter()
+                    .map(|m| MetricId::parse(m).unwrap())
+                    .collect(),
                 periods: periods.map(|k| first.shift(k)).collect(),
                 view,
                 structure: None,
@@ -156,13 +252,21 @@ fn a_kept_plan_answers_like_a_fresh_query() {
                 depth,
                 basis: Basis::Reported,
             };
-            let Ok(fresh) = fast_rollup(&engine, &table, &query) else { continue };
+            let Ok(fresh) = fast_rollup(&engine, &table, &query) else {
+                continue;
+            };
             let plan = FastPlan::prepare(&engine, &table, &query).unwrap();
             assert_eq!(plan.lines(), &fresh.lines[..]);
             let once = plan.run();
             let again = plan.run();
-            assert_eq!(bits(once.values().collect()), bits(fresh.values().collect()));
-            assert_eq!(bits(again.values().collect()), bits(fresh.values().collect()));
+            assert_eq!(
+                bits(once.values().collect()),
+                bits(fresh.values().collect())
+            );
+            assert_eq!(
+                bits(again.values().collect()),
+                bits(fresh.values().collect())
+            );
             checked += 1;
         }
     }
@@ -174,18 +278,39 @@ fn fast_path_equals_engine_below_a_node_for_some_periods() {
     // The single-node question of P1: one node, one metric, the last periods only.
     let mut compared = 0;
     for seed in [3, 17, 29] {
-        let spec = SynthSpec { units: 60, facts: 8_000, changes: 40, seed, months: Some(24), metrics: Some(3), depth: 3, ..SynthSpec::default() };
+        let spec = SynthSpec {
+            units: 60,
+            facts: 8_000,
+            changes: 40,
+            seed,
+            months: Some(24),
+            metrics: Some(3),
+            depth: 3,
+            ..SynthSpec::default()
+        };
         let model = Synth::generate(&spec).into_model();
         let engine = Engine::new(&model).unwrap();
         let first = Period::parse("2015-04", model.group.calendar()).unwrap();
         let periods: Vec<Period> = (10..24).map(|k| first.shift(k)).collect();
         let structure = engine.structure(engine.latest_structure_date());
         let root = engine.timeline().root;
-        let Some(node) = (0..engine.timeline().units.len() as u32).find(|u| structure.alive[*u as usize] && structure.parent[*u as usize] == Some(root)) else { continue };
+        let Some(node) = (0..engine.timeline().units.len() as u32)
+            .find(|u| structure.alive[*u as usize] && structure.parent[*u as usize] == Some(root))
+        else {
+            continue;
+        };
         let node = engine.timeline().record(node).id.clone();
         for view in [View::Reported, View::Restated] {
             for depth in [0, 1] {
-                compared += compare_below(&model, &periods, &["revenue"], view, None, Some(node.clone()), depth);
+                compared += compare_below(
+                    &model,
+                    &periods,
+                    &["revenue"],
+                    view,
+                    None,
+                    Some(node.clone()),
+                    depth,
+                );
             }
         }
     }
@@ -198,7 +323,16 @@ fn fast_path_equals_engine_with_gaps_in_series_and_periods_out_of_order() {
     // or every other month cut the rows into several runs.
     let mut compared = 0;
     for seed in [2, 13] {
-        let spec = SynthSpec { units: 50, facts: 6_000, changes: 40, seed, months: Some(24), metrics: Some(3), depth: 3, ..SynthSpec::default() };
+        let spec = SynthSpec {
+            units: 50,
+            facts: 6_000,
+            changes: 40,
+            seed,
+            months: Some(24),
+            metrics: Some(3),
+            depth: 3,
+            ..SynthSpec::default()
+        };
         let mut model = Synth::generate(&spec).into_model();
         let mut k = 0usize;
         model.facts.retain(|_| {
@@ -211,7 +345,14 @@ fn fast_path_equals_engine_with_gaps_in_series_and_periods_out_of_order() {
         let alternate: Vec<Period> = months.iter().step_by(2).cloned().collect();
         for view in [View::Reported, View::Restated, View::Organic] {
             for periods in [&months, &reversed, &alternate] {
-                compared += compare(&model, periods, &["revenue", "ebita", "headcount"], view, None, 2);
+                compared += compare(
+                    &model,
+                    periods,
+                    &["revenue", "ebita", "headcount"],
+                    view,
+                    None,
+                    2,
+                );
             }
         }
     }
@@ -220,7 +361,15 @@ fn fast_path_equals_engine_with_gaps_in_series_and_periods_out_of_order() {
 
 #[test]
 fn fast_path_with_gaps_is_bit_identical_on_one_and_two_threads() {
-    let spec = SynthSpec { units: 90, facts: 40_000, changes: 70, seed: 23, months: Some(36), metrics: Some(4), ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: 90,
+        facts: 40_000,
+        changes: 70,
+        seed: 23,
+        months: Some(36),
+        metrics: Some(4),
+        ..SynthSpec::default()
+    };
     let mut model = Synth::generate(&spec).into_model();
     let mut k = 0usize;
     model.facts.retain(|_| {
@@ -230,6 +379,10 @@ fn fast_path_with_gaps_is_bit_identical_on_one_and_two_threads() {
     let first = Period::parse("2015-04", model.group.calendar()).unwrap();
     for view in [View::Reported, View::Restated, View::Organic] {
         let query = three_metrics((0..36).rev().map(|k| first.shift(k)).collect(), view);
-        assert_eq!(answer_bits(&model, &query, 1), answer_bits(&model, &query, 2), "{view}");
+        assert_eq!(
+            answer_bits(&model, &query, 1),
+            answer_bits(&model, &query, 2),
+            "{view}"
+        );
     }
 }

@@ -6,7 +6,10 @@ use crate::semantics::{FACTS, TIMELINE};
 /// Problems of the sample model with `facts` appended to its facts.
 fn with_facts(extra: &str) -> Vec<String> {
     let facts = format!("{FACTS}{extra}");
-    problems(&files(TIMELINE, &facts, None)).iter().map(|p| p.to_string()).collect()
+    problems(&files(TIMELINE, &facts, None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
 }
 
 fn has(problems: &[String], needle: &str) -> bool {
@@ -21,14 +24,44 @@ fn the_sample_is_clean() {
 #[test]
 fn fact_rows_name_file_line_and_field() {
     let p = with_facts("nobody,FY2022,revenue,1,\na,FY2022Q9,revenue,1,\na,FY2022,profit,1,\na,FY2022,revenue,abc,\na,FY2022,ebita,NaN,\na,FY2022,ebita,1e999,\na,FY2022\nc,FY2020,revenue,1,\na,FY2022,revenue,5,\na,FY2022,headcount,\"1,000\",\n");
-    assert!(has(&p, "facts.csv:15: unit: unknown unit `nobody`"), "{p:#?}");
-    assert!(has(&p, "facts.csv:16: period: `FY2022Q9` is not a period"), "{p:#?}");
-    assert!(has(&p, "facts.csv:17: metric: unknown metric `profit`"), "{p:#?}");
-    assert!(has(&p, "facts.csv:18: value: `abc` is not a number"), "{p:#?}");
-    assert!(has(&p, "facts.csv:19: value: `NaN` is not a finite number"), "{p:#?}");
-    assert!(has(&p, "facts.csv:20: value: `1e999` is not a finite number"), "{p:#?}");
-    assert!(has(&p, "facts.csv:21: expected 5 columns as in the header, found 2"), "{p:#?}");
-    assert!(has(&p, "facts.csv:22: period: FY2020 lies outside the life of unit `c`"), "{p:#?}");
+    assert!(
+        has(&p, "facts.csv:15: unit: unknown unit `nobody`"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "facts.csv:16: period: `FY2022Q9` is not a period"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "facts.csv:17: metric: unknown metric `profit`"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "facts.csv:18: value: `abc` is not a number"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "facts.csv:19: value: `NaN` is not a finite number"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "facts.csv:20: value: `1e999` is not a finite number"),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            &p,
+            "facts.csv:21: expected 5 columns as in the header, found 2"
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            &p,
+            "facts.csv:22: period: FY2020 lies outside the life of unit `c`"
+        ),
+        "{p:#?}"
+    );
     assert!(has(&p, "facts.csv:23: unit: duplicate fact"), "{p:#?}");
     assert!(has(&p, "without thousands separators"), "{p:#?}");
     assert_eq!(p.len(), 10, "{p:#?}");
@@ -69,10 +102,22 @@ unit = \"d\"
 colour = \"red\"
 "
     );
-    let p: Vec<String> = problems(&files(&bad, FACTS, None)).iter().map(|p| p.to_string()).collect();
-    assert!(has(&p, "timeline.toml:95: id: duplicate change id `sell-b1`"), "{p:#?}");
-    assert!(has(&p, "timeline.toml:95: unit: unknown unit `ghost`"), "{p:#?}");
-    assert!(has(&p, "parent: moving `c` under `a1` would make a cycle"), "{p:#?}");
+    let p: Vec<String> = problems(&files(&bad, FACTS, None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        has(&p, "timeline.toml:95: id: duplicate change id `sell-b1`"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "timeline.toml:95: unit: unknown unit `ghost`"),
+        "{p:#?}"
+    );
+    assert!(
+        has(&p, "parent: moving `c` under `a1` would make a cycle"),
+        "{p:#?}"
+    );
     assert!(has(&p, "shares (default) sum to 1.1, expected 1"), "{p:#?}");
     assert!(has(&p, "kind: `explode` is not a change kind"), "{p:#?}");
     assert!(has(&p, "date: `2024-13-01` is not a date"), "{p:#?}");
@@ -83,23 +128,48 @@ colour = \"red\"
 
 #[test]
 fn changes_on_units_that_do_not_exist_yet_are_refused() {
-    let bad = TIMELINE.replace("date = 2023-06-01\nkind = \"divest\"", "date = 2019-06-01\nkind = \"divest\"");
-    let p: Vec<String> = problems(&files(&bad, "unit,period,metric,value\n", None)).iter().map(|p| p.to_string()).collect();
-    assert!(has(&p, "unit: unknown unit `b1` (no change before 2019-06-01 creates it)"), "{p:#?}");
+    let bad = TIMELINE.replace(
+        "date = 2023-06-01\nkind = \"divest\"",
+        "date = 2019-06-01\nkind = \"divest\"",
+    );
+    let p: Vec<String> = problems(&files(&bad, "unit,period,metric,value\n", None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        has(
+            &p,
+            "unit: unknown unit `b1` (no change before 2019-06-01 creates it)"
+        ),
+        "{p:#?}"
+    );
 }
 
 #[test]
 fn toml_syntax_errors_point_at_the_line() {
-    let p: Vec<String> = problems(&files("[[change]]\ndate = 2020-01-01\nkind = \"create\n", FACTS, None)).iter().map(|p| p.to_string()).collect();
+    let p: Vec<String> = problems(&files(
+        "[[change]]\ndate = 2020-01-01\nkind = \"create\n",
+        FACTS,
+        None,
+    ))
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
     assert!(has(&p, "timeline.toml:3: TOML syntax"), "{p:#?}");
 }
 
 #[test]
 fn invalid_utf8_is_refused_but_bom_and_crlf_are_fine() {
     let mut f = files(TIMELINE, FACTS, None);
-    f.insert("facts.csv".into(), b"unit,period,metric,value\na,FY2022,revenue,1\n\xff\xfe,FY2022,revenue,2\n".to_vec());
+    f.insert(
+        "facts.csv".into(),
+        b"unit,period,metric,value\na,FY2022,revenue,1\n\xff\xfe,FY2022,revenue,2\n".to_vec(),
+    );
     let p: Vec<String> = problems(&f).iter().map(|p| p.to_string()).collect();
-    assert!(has(&p, "facts.csv:3: the file is not valid UTF-8"), "{p:#?}");
+    assert!(
+        has(&p, "facts.csv:3: the file is not valid UTF-8"),
+        "{p:#?}"
+    );
 
     let mut f = files(TIMELINE, FACTS, None);
     let crlf = format!("\u{feff}{}", FACTS.replace('\n', "\r\n"));
@@ -111,18 +181,42 @@ fn invalid_utf8_is_refused_but_bom_and_crlf_are_fine() {
 
 #[test]
 fn unknown_columns_and_missing_required_columns_are_named() {
-    let p: Vec<String> = problems(&files(TIMELINE, "unit,period,metirc,value\n", None)).iter().map(|p| p.to_string()).collect();
+    let p: Vec<String> = problems(&files(TIMELINE, "unit,period,metirc,value\n", None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     assert!(has(&p, "facts.csv:1: metirc: unknown column"), "{p:#?}");
-    assert!(has(&p, "facts.csv:1: metric: missing required column"), "{p:#?}");
+    assert!(
+        has(&p, "facts.csv:1: metric: missing required column"),
+        "{p:#?}"
+    );
 }
 
 #[test]
 fn restated_figures_need_a_structure_date() {
     let facts = "unit,period,metric,value,basis,structure\nc,FY2022,revenue,1,restated,\nc,FY2022,revenue,1,reported,2022-04-01\nc,FY2022,revenue,1,restated,2020-01-01\n";
-    let p: Vec<String> = problems(&files(TIMELINE, facts, None)).iter().map(|p| p.to_string()).collect();
-    assert!(has(&p, "facts.csv:2: structure: empty; a restated figure needs"), "{p:#?}");
-    assert!(has(&p, "facts.csv:3: structure: only a restated figure takes a structure date"), "{p:#?}");
-    assert!(has(&p, "facts.csv:4: structure: unit `c` does not exist on 2020-01-01"), "{p:#?}");
+    let p: Vec<String> = problems(&files(TIMELINE, facts, None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        has(&p, "facts.csv:2: structure: empty; a restated figure needs"),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            &p,
+            "facts.csv:3: structure: only a restated figure takes a structure date"
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            &p,
+            "facts.csv:4: structure: unit `c` does not exist on 2020-01-01"
+        ),
+        "{p:#?}"
+    );
 }
 
 #[test]
@@ -141,16 +235,33 @@ unit = \"a\"
 class = \"core\"
 "
     );
-    let p: Vec<String> = problems(&files(&bad, crate::semantics::FACTS, None)).iter().map(|p| p.to_string()).collect();
+    let p: Vec<String> = problems(&files(&bad, crate::semantics::FACTS, None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     assert!(has(&p, "class: missing"), "{p:#?}");
-    assert!(p.iter().any(|m| m.contains("2019-01-01") || m.contains("unit: ")), "{p:#?}");
+    assert!(
+        p.iter()
+            .any(|m| m.contains("2019-01-01") || m.contains("unit: ")),
+        "{p:#?}"
+    );
     assert_eq!(p.len(), 2, "{p:#?}");
 
     // A valid decision is kept, written back and read again unchanged.
     let good = format!("{TIMELINE}\n[[change]]\nid = \"classify-a\"\ndate = 2021-06-01\nkind = \"classify\"\nunit = \"a\"\nclass = \"core\"\nnote = \"focus area\"\n");
     let model = crate::common::model(&good, crate::semantics::FACTS, None);
-    let change = model.timeline.iter().find(|c| c.id.as_deref() == Some("classify-a")).unwrap();
-    assert_eq!(change.kind, holdco_core::ChangeKind::Classify { unit: holdco_core::UnitId::parse("a").unwrap(), class: "core".into() });
+    let change = model
+        .timeline
+        .iter()
+        .find(|c| c.id.as_deref() == Some("classify-a"))
+        .unwrap();
+    assert_eq!(
+        change.kind,
+        holdco_core::ChangeKind::Classify {
+            unit: holdco_core::UnitId::parse("a").unwrap(),
+            class: "core".into()
+        }
+    );
     let written = holdco_core::format::write_model(&model);
     let (again, problems) = holdco_core::format::read_model(&written);
     assert!(problems.is_empty(), "{problems:#?}");
@@ -160,15 +271,30 @@ class = \"core\"
 #[test]
 fn documents_are_kept_as_text_and_written_back_unchanged() {
     let mut input = files(TIMELINE, crate::semantics::FACTS, None);
-    input.insert("strategy.toml".into(), "[strategy]\nname = \"策略\"\r\n".as_bytes().to_vec());
+    input.insert(
+        "strategy.toml".into(),
+        "[strategy]\nname = \"策略\"\r\n".as_bytes().to_vec(),
+    );
     input.insert("capital.toml".into(), b"\xEF\xBB\xBF# plan\n".to_vec());
     input.insert("assessments.csv".into(), vec![0xff, 0xfe]);
     let (model, problems) = holdco_core::format::read_model(&input);
-    assert!(problems.iter().any(|p| p.file == "assessments.csv" && p.message.contains("UTF-8")), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.file == "assessments.csv" && p.message.contains("UTF-8")),
+        "{problems:#?}"
+    );
     let model = model.unwrap();
     assert_eq!(model.documents.len(), 2);
     let written = holdco_core::format::write_model(&model);
-    assert_eq!(written["strategy.toml"], "[strategy]\nname = \"策略\"\r\n".as_bytes());
+    assert_eq!(
+        written["strategy.toml"],
+        "[strategy]\nname = \"策略\"\r\n".as_bytes()
+    );
     assert_eq!(written["capital.toml"], b"# plan\n");
-    assert!(holdco_core::format::is_model_file("strategy.toml") && holdco_core::format::is_model_file("assessments.csv") && holdco_core::format::is_model_file("capital.toml"));
+    assert!(
+        holdco_core::format::is_model_file("strategy.toml")
+            && holdco_core::format::is_model_file("assessments.csv")
+            && holdco_core::format::is_model_file("capital.toml")
+    );
 }

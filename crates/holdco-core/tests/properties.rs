@@ -2,12 +2,12 @@
 //! creates or loses money; replay and roll-ups are deterministic and independent of file
 //! order; files -> model -> files round-trips; eliminations never touch a unit's own figure.
 
+use chrono::{Days, NaiveDate};
 use holdco_core::format::{read_model, write_model};
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::timeline::Timeline;
 use holdco_core::validate::validate;
 use holdco_core::*;
-use chrono::{Days, NaiveDate};
 use proptest::prelude::*;
 
 fn unit(i: usize) -> UnitId {
@@ -15,59 +15,151 @@ fn unit(i: usize) -> UnitId {
 }
 
 fn change(date: NaiveDate, kind: ChangeKind) -> Change {
-    Change { id: None, date, kind, note: None, source: None, origin: Origin::default() }
+    Change {
+        id: None,
+        date,
+        kind,
+        note: None,
+        source: None,
+        origin: Origin::default(),
+    }
 }
 
 fn metrics() -> Vec<Metric> {
     ["revenue", "ebita"]
         .iter()
-        .map(|id| Metric { id: MetricId::parse(id).unwrap(), name: id.to_string(), measure: Measure::Currency, aggregation: Aggregation::Flow, scale: None, origin: Origin::default() })
+        .map(|id| Metric {
+            id: MetricId::parse(id).unwrap(),
+            name: id.to_string(),
+            measure: Measure::Currency,
+            aggregation: Aggregation::Flow,
+            scale: None,
+            origin: Origin::default(),
+        })
         .collect()
 }
 
 fn group() -> Group {
-    Group { id: UnitId::parse("g").unwrap(), name: "集团".into(), currency: Currency::parse("CNY").unwrap(), fiscal_year_end: (3, 31) }
+    Group {
+        id: UnitId::parse("g").unwrap(),
+        name: "集团".into(),
+        currency: Currency::parse("CNY").unwrap(),
+        fiscal_year_end: (3, 31),
+    }
 }
 
 /// Builds a valid model from random choices: each op picks its units among those alive.
-fn build(initial: usize, ops: &[(u8, u16, u16, u16)], values: &[i32], with_totals: bool, intercompany: bool) -> Model {
+fn build(
+    initial: usize,
+    ops: &[(u8, u16, u16, u16)],
+    values: &[i32],
+    with_totals: bool,
+    intercompany: bool,
+) -> Model {
     let start = NaiveDate::from_ymd_opt(2019, 4, 1).unwrap();
-    let mut changes = vec![change(start, ChangeKind::Create { unit: UnitId::parse("g").unwrap(), name: "集团".into(), parent: None, unit_kind: "group".into(), acquired: false, ownership: 1.0 })];
+    let mut changes = vec![change(
+        start,
+        ChangeKind::Create {
+            unit: UnitId::parse("g").unwrap(),
+            name: "集团".into(),
+            parent: None,
+            unit_kind: "group".into(),
+            acquired: false,
+            ownership: 1.0,
+        },
+    )];
     let mut next = 0usize;
     for k in 0..initial {
-        let parent = if k == 0 { UnitId::parse("g").unwrap() } else { unit(k / 2) };
-        changes.push(change(start, ChangeKind::Create { unit: unit(next), name: format!("Unit {next}"), parent: Some(parent), unit_kind: "unit".into(), acquired: false, ownership: 1.0 }));
+        let parent = if k == 0 {
+            UnitId::parse("g").unwrap()
+        } else {
+            unit(k / 2)
+        };
+        changes.push(change(
+            start,
+            ChangeKind::Create {
+                unit: unit(next),
+                name: format!("Unit {next}"),
+                parent: Some(parent),
+                unit_kind: "unit".into(),
+                acquired: false,
+                ownership: 1.0,
+            },
+        ));
         next += 1;
     }
     for (i, (op, a, b, s)) in ops.iter().enumerate() {
-        let date = start.checked_add_days(Days::new(200 + 150 * i as u64)).unwrap();
+        let date = start
+            .checked_add_days(Days::new(200 + 150 * i as u64))
+            .unwrap();
         let (timeline, problems) = Timeline::replay(&group(), &metrics(), &changes);
-        assert!(problems.is_empty(), "generator made an invalid timeline: {problems:?}");
+        assert!(
+            problems.is_empty(),
+            "generator made an invalid timeline: {problems:?}"
+        );
         let structure = timeline.structure_on(date);
-        let alive: Vec<u32> = (0..timeline.units.len() as u32).filter(|u| structure.alive[*u as usize] && *u != timeline.root).collect();
-        let all: Vec<u32> = (0..timeline.units.len() as u32).filter(|u| structure.alive[*u as usize]).collect();
-        let leaves: Vec<u32> = alive.iter().copied().filter(|u| structure.children[*u as usize].is_empty()).collect();
+        let alive: Vec<u32> = (0..timeline.units.len() as u32)
+            .filter(|u| structure.alive[*u as usize] && *u != timeline.root)
+            .collect();
+        let all: Vec<u32> = (0..timeline.units.len() as u32)
+            .filter(|u| structure.alive[*u as usize])
+            .collect();
+        let leaves: Vec<u32> = alive
+            .iter()
+            .copied()
+            .filter(|u| structure.children[*u as usize].is_empty())
+            .collect();
         let id = |u: u32| timeline.record(u).id.clone();
         let pick = |list: &[u32], n: u16| list[n as usize % list.len()];
         match op % 6 {
             0 => {
                 let parent = pick(&all, *a);
                 let acquired = b % 3 == 0;
-                changes.push(change(date, ChangeKind::Create { unit: unit(next), name: format!("Unit {next}"), parent: Some(id(parent)), unit_kind: "unit".into(), acquired, ownership: 1.0 }));
+                changes.push(change(
+                    date,
+                    ChangeKind::Create {
+                        unit: unit(next),
+                        name: format!("Unit {next}"),
+                        parent: Some(id(parent)),
+                        unit_kind: "unit".into(),
+                        acquired,
+                        ownership: 1.0,
+                    },
+                ));
                 next += 1;
             }
             1 if !alive.is_empty() => {
                 let moved = pick(&alive, *a);
-                let targets: Vec<u32> = all.iter().copied().filter(|t| !structure.in_subtree(*t, moved)).collect();
+                let targets: Vec<u32> = all
+                    .iter()
+                    .copied()
+                    .filter(|t| !structure.in_subtree(*t, moved))
+                    .collect();
                 if !targets.is_empty() {
-                    changes.push(change(date, ChangeKind::Move { unit: id(moved), parent: id(pick(&targets, *b)) }));
+                    changes.push(change(
+                        date,
+                        ChangeKind::Move {
+                            unit: id(moved),
+                            parent: id(pick(&targets, *b)),
+                        },
+                    ));
                 }
             }
             2 if !alive.is_empty() => {
                 let merged = pick(&alive, *a);
-                let targets: Vec<u32> = all.iter().copied().filter(|t| !structure.in_subtree(*t, merged)).collect();
+                let targets: Vec<u32> = all
+                    .iter()
+                    .copied()
+                    .filter(|t| !structure.in_subtree(*t, merged))
+                    .collect();
                 if !targets.is_empty() {
-                    changes.push(change(date, ChangeKind::Merge { units: vec![id(merged)], into: id(pick(&targets, *b)) }));
+                    changes.push(change(
+                        date,
+                        ChangeKind::Merge {
+                            units: vec![id(merged)],
+                            into: id(pick(&targets, *b)),
+                        },
+                    ));
                 }
             }
             3 if !leaves.is_empty() => {
@@ -75,32 +167,82 @@ fn build(initial: usize, ops: &[(u8, u16, u16, u16)], values: &[i32], with_total
                 let others: Vec<u32> = all.iter().copied().filter(|t| *t != split).collect();
                 let other = pick(&others, *b);
                 let keep = s % 2 == 0;
-                let first = if keep { split } else { pick(&others, b.wrapping_add(1)) };
+                let first = if keep {
+                    split
+                } else {
+                    pick(&others, b.wrapping_add(1))
+                };
                 if first != other {
                     let share = f64::from(s % 100) / 100.0;
                     let ebita_share = f64::from(s % 7) / 7.0;
                     let parts = vec![
-                        SplitPart { unit: id(first), shares: Shares { default: Some(share), per_metric: [(MetricId::parse("ebita").unwrap(), ebita_share)].into() } },
-                        SplitPart { unit: id(other), shares: Shares { default: Some(1.0 - share), per_metric: [(MetricId::parse("ebita").unwrap(), 1.0 - ebita_share)].into() } },
+                        SplitPart {
+                            unit: id(first),
+                            shares: Shares {
+                                default: Some(share),
+                                per_metric: [(MetricId::parse("ebita").unwrap(), ebita_share)]
+                                    .into(),
+                            },
+                        },
+                        SplitPart {
+                            unit: id(other),
+                            shares: Shares {
+                                default: Some(1.0 - share),
+                                per_metric: [(
+                                    MetricId::parse("ebita").unwrap(),
+                                    1.0 - ebita_share,
+                                )]
+                                .into(),
+                            },
+                        },
                     ];
-                    changes.push(change(date, ChangeKind::Split { unit: id(split), parts }));
+                    changes.push(change(
+                        date,
+                        ChangeKind::Split {
+                            unit: id(split),
+                            parts,
+                        },
+                    ));
                 }
             }
             4 if !alive.is_empty() => {
                 let gone = pick(&alive, *a);
-                let kind = if b % 2 == 0 { ChangeKind::Divest { unit: id(gone), proceeds: None, buyer: None } } else { ChangeKind::Close { unit: id(gone) } };
+                let kind = if b % 2 == 0 {
+                    ChangeKind::Divest {
+                        unit: id(gone),
+                        proceeds: None,
+                        buyer: None,
+                    }
+                } else {
+                    ChangeKind::Close { unit: id(gone) }
+                };
                 changes.push(change(date, kind));
             }
             5 if !alive.is_empty() => {
                 let owned = pick(&alive, *a);
                 let share = f64::from(s % 101) / 100.0;
-                changes.push(change(date, ChangeKind::Stake { unit: id(owned), share, consolidation: if share > 0.5 { Consolidation::Full } else { Consolidation::Share }, proceeds: None }));
+                changes.push(change(
+                    date,
+                    ChangeKind::Stake {
+                        unit: id(owned),
+                        share,
+                        consolidation: if share > 0.5 {
+                            Consolidation::Full
+                        } else {
+                            Consolidation::Share
+                        },
+                        proceeds: None,
+                    },
+                ));
             }
             _ => {}
         }
     }
     let (timeline, problems) = Timeline::replay(&group(), &metrics(), &changes);
-    assert!(problems.is_empty(), "generator made an invalid timeline: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "generator made an invalid timeline: {problems:?}"
+    );
     let calendar = FiscalCalendar { year_end_month: 3 };
     let mut facts = Vec::new();
     let mut v = values.iter().cycle();
@@ -108,37 +250,94 @@ fn build(initial: usize, ops: &[(u8, u16, u16, u16)], values: &[i32], with_total
         let period = Period::parse(&format!("FY{fy}"), calendar).unwrap();
         let structure = timeline.structure_on(period.last_day());
         for (index, record) in timeline.units.iter().enumerate() {
-            let overlaps = record.created <= period.last_day() && record.ended.is_none_or(|(end, _)| end > period.first_day());
+            let overlaps = record.created <= period.last_day()
+                && record.ended.is_none_or(|(end, _)| end > period.first_day());
             if !overlaps || (index as u32 == timeline.root && !with_totals) {
                 continue;
             }
             for metric in ["revenue", "ebita"] {
                 let value = f64::from(*v.next().unwrap()) / 4.0;
-                let key = FactKey { unit: record.id.clone(), period, metric: MetricId::parse(metric).unwrap(), counterparty: None, basis: Basis::Reported };
-                facts.push(Fact { key, value, currency: None, source: None, origin: Origin::default() });
+                let key = FactKey {
+                    unit: record.id.clone(),
+                    period,
+                    metric: MetricId::parse(metric).unwrap(),
+                    counterparty: None,
+                    basis: Basis::Reported,
+                };
+                facts.push(Fact {
+                    key,
+                    value,
+                    currency: None,
+                    source: None,
+                    origin: Origin::default(),
+                });
             }
             if intercompany && structure.alive[index] && index as u32 != timeline.root {
                 let n = *v.next().unwrap();
-                let candidates: Vec<usize> = (0..timeline.units.len()).filter(|o| *o != index && *o as u32 != timeline.root && structure.alive[*o]).collect();
+                let candidates: Vec<usize> = (0..timeline.units.len())
+                    .filter(|o| *o != index && *o as u32 != timeline.root && structure.alive[*o])
+                    .collect();
                 if !candidates.is_empty() && n % 2 == 0 {
                     let other = candidates[n.unsigned_abs() as usize % candidates.len()];
-                    let key = FactKey { unit: record.id.clone(), period, metric: MetricId::parse("revenue").unwrap(), counterparty: Some(timeline.units[other].id.clone()), basis: Basis::Reported };
-                    facts.push(Fact { key, value: f64::from(n % 50), currency: None, source: None, origin: Origin::default() });
+                    let key = FactKey {
+                        unit: record.id.clone(),
+                        period,
+                        metric: MetricId::parse("revenue").unwrap(),
+                        counterparty: Some(timeline.units[other].id.clone()),
+                        basis: Basis::Reported,
+                    };
+                    facts.push(Fact {
+                        key,
+                        value: f64::from(n % 50),
+                        currency: None,
+                        source: None,
+                        origin: Origin::default(),
+                    });
                 }
             }
         }
     }
-    Model { group: group(), metrics: metrics(), timeline: changes, facts, fx: Vec::new(), documents: Default::default() }
+    Model {
+        group: group(),
+        metrics: metrics(),
+        timeline: changes,
+        facts,
+        fx: Vec::new(),
+        documents: Default::default(),
+    }
 }
-
 
 fn model_strategy(with_totals: bool, intercompany: bool) -> impl Strategy<Value = Model> {
-    (2usize..7, prop::collection::vec((any::<u8>(), any::<u16>(), any::<u16>(), any::<u16>()), 0..10), prop::collection::vec(-4000i32..4000, 1..50))
-        .prop_map(move |(initial, ops, values)| build(initial, &ops, &values, with_totals, intercompany))
+    (
+        2usize..7,
+        prop::collection::vec(
+            (any::<u8>(), any::<u16>(), any::<u16>(), any::<u16>()),
+            0..10,
+        ),
+        prop::collection::vec(-4000i32..4000, 1..50),
+    )
+        .prop_map(move |(initial, ops, values)| {
+            build(initial, &ops, &values, with_totals, intercompany)
+        })
 }
 
-fn root_value(engine: &Engine, metric: &str, period: Period, view: View, structure: Option<NaiveDate>) -> Option<f64> {
-    let query = Query { metric: MetricId::parse(metric).unwrap(), periods: vec![period], view, structure, node: None, depth: 1, currency: None, basis: BasisFilter::Reported };
+fn root_value(
+    engine: &Engine,
+    metric: &str,
+    period: Period,
+    view: View,
+    structure: Option<NaiveDate>,
+) -> Option<f64> {
+    let query = Query {
+        metric: MetricId::parse(metric).unwrap(),
+        periods: vec![period],
+        view,
+        structure,
+        node: None,
+        depth: 1,
+        currency: None,
+        basis: BasisFilter::Reported,
+    };
     engine.rollup(&query).unwrap().rows[0].value
 }
 

@@ -123,10 +123,22 @@ fn sample() -> holdco_core::Model {
 #[test]
 fn reported_view_uses_each_period_structure_and_decomposes_totals() {
     let m = sample();
-    assert_eq!(value(&m, "revenue", "FY2022", View::Reported, None, "g"), Some(150.0));
-    assert_eq!(value(&m, "revenue", "FY2022", View::Reported, None, "a"), Some(100.0));
-    assert_eq!(value(&m, "revenue", "FY2022", View::Reported, None, "b"), Some(50.0));
-    assert_eq!(value(&m, "revenue", "FY2022", View::Reported, None, "b1"), Some(20.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Reported, None, "g"),
+        Some(150.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Reported, None, "a"),
+        Some(100.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Reported, None, "b"),
+        Some(50.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Reported, None, "b1"),
+        Some(20.0)
+    );
 }
 
 #[test]
@@ -135,21 +147,47 @@ fn restating_follows_moves_splits_merges_and_shows_discontinued() {
     let after = Some("2023-06-01");
     // a's own remainder is 0 (a1 + a2 = a); a1 moved to c, a2 to d; b's own 30 merged into c;
     // b1 was divested, so its 20 is a discontinued line.
-    assert_eq!(value(&m, "revenue", "FY2022", View::Restated, after, "c"), Some(90.0));
-    assert_eq!(value(&m, "revenue", "FY2022", View::Restated, after, "d"), Some(40.0));
-    assert_eq!(value(&m, "revenue", "FY2022", View::Restated, after, "g"), Some(150.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Restated, after, "c"),
+        Some(90.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Restated, after, "d"),
+        Some(40.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2022", View::Restated, after, "g"),
+        Some(150.0)
+    );
     let rows = lines(&m, "revenue", "FY2022", View::Restated, after, 1);
-    assert!(rows.iter().any(|(n, k, v)| n == "b1" && k == "Discontinued" && *v == Some(20.0)), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|(n, k, v)| n == "b1" && k == "Discontinued" && *v == Some(20.0)),
+        "{rows:?}"
+    );
     // Per-metric shares: EBITA of a is split 50/50, b's merges into c.
-    assert_eq!(value(&m, "ebita", "FY2022", View::Restated, after, "c"), Some(10.0));
-    assert_eq!(value(&m, "ebita", "FY2022", View::Restated, after, "d"), Some(5.0));
+    assert_eq!(
+        value(&m, "ebita", "FY2022", View::Restated, after, "c"),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(&m, "ebita", "FY2022", View::Restated, after, "d"),
+        Some(5.0)
+    );
 }
 
 #[test]
 fn organic_view_leaves_out_divested_units() {
     let m = sample();
     let engine = Engine::new(&m).unwrap();
-    let mut query = crate::common::query("revenue", "FY2022", View::Organic, Some("2023-06-01"), None, 1);
+    let mut query = crate::common::query(
+        "revenue",
+        "FY2022",
+        View::Organic,
+        Some("2023-06-01"),
+        None,
+        1,
+    );
     let rollup = engine.rollup(&query).unwrap();
     assert_eq!(rollup.excluded, vec!["b1".to_string()]);
     assert_eq!(rollup.rows[0].value, Some(130.0));
@@ -161,13 +199,36 @@ fn organic_view_leaves_out_divested_units() {
 fn eliminations_follow_the_viewed_structure() {
     let m = sample();
     // FY2023 reported: c sold 10 to d; both sit under g: eliminated at g only.
-    assert_eq!(value(&m, "revenue", "FY2023", View::Reported, None, "c"), Some(80.0));
-    assert_eq!(value(&m, "revenue", "FY2023", View::Reported, None, "d"), Some(30.0));
-    assert_eq!(value(&m, "revenue", "FY2023", View::Reported, None, "g"), Some(160.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2023", View::Reported, None, "c"),
+        Some(80.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2023", View::Reported, None, "d"),
+        Some(30.0)
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2023", View::Reported, None, "g"),
+        Some(160.0)
+    );
     let rows = lines(&m, "revenue", "FY2023", View::Reported, None, 1);
-    assert!(rows.iter().any(|(_, k, v)| k == "Eliminations" && *v == Some(-10.0)), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|(_, k, v)| k == "Eliminations" && *v == Some(-10.0)),
+        "{rows:?}"
+    );
     // A unit's own figure never changes through eliminations.
-    assert_eq!(value(&m, "revenue", "FY2023", View::Restated, Some("2023-06-01"), "d"), Some(30.0));
+    assert_eq!(
+        value(
+            &m,
+            "revenue",
+            "FY2023",
+            View::Restated,
+            Some("2023-06-01"),
+            "d"
+        ),
+        Some(30.0)
+    );
 }
 
 #[test]
@@ -176,7 +237,11 @@ fn restating_preserves_the_group_total() {
     for period in ["FY2022", "FY2023"] {
         let reported = value(&m, "revenue", period, View::Reported, None, "g");
         for date in ["2020-06-01", "2022-04-01", "2023-04-01", "2023-06-01"] {
-            assert_eq!(value(&m, "revenue", period, View::Restated, Some(date), "g"), reported, "{period} into {date}");
+            assert_eq!(
+                value(&m, "revenue", period, View::Restated, Some(date), "g"),
+                reported,
+                "{period} into {date}"
+            );
         }
     }
 }
@@ -184,7 +249,15 @@ fn restating_preserves_the_group_total() {
 #[test]
 fn ratios_are_computed_after_aggregation() {
     let m = sample();
-    let margin = value(&m, "margin", "FY2022", View::Restated, Some("2023-06-01"), "c").unwrap();
+    let margin = value(
+        &m,
+        "margin",
+        "FY2022",
+        View::Restated,
+        Some("2023-06-01"),
+        "c",
+    )
+    .unwrap();
     assert!((margin - 10.0 / 90.0).abs() < 1e-12);
 }
 
@@ -217,21 +290,55 @@ x,FY2024,dau,7,
 x,2023-04,ebita,1,
 ";
     let m = model(PERIOD_TIMELINE, facts, None);
-    assert_eq!(value(&m, "revenue", "FY2024", View::Reported, None, "x"), Some(100.0));
-    assert_eq!(value(&m, "headcount", "FY2024", View::Reported, None, "x"), Some(120.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2024", View::Reported, None, "x"),
+        Some(100.0)
+    );
+    assert_eq!(
+        value(&m, "headcount", "FY2024", View::Reported, None, "x"),
+        Some(120.0)
+    );
     // FY2025 has only one quarter: a visible gap, never a partial sum.
     let engine = Engine::new(&m).unwrap();
-    let rollup = engine.rollup(&crate::common::query("revenue", "FY2025", View::Reported, None, Some("x"), 0)).unwrap();
+    let rollup = engine
+        .rollup(&crate::common::query(
+            "revenue",
+            "FY2025",
+            View::Reported,
+            None,
+            Some("x"),
+            0,
+        ))
+        .unwrap();
     assert_eq!(rollup.rows[0].value, None);
-    assert!(rollup.rows[0].gap.as_deref().unwrap().contains("FY2025Q2"), "{:?}", rollup.rows[0].gap);
+    assert!(
+        rollup.rows[0].gap.as_deref().unwrap().contains("FY2025Q2"),
+        "{:?}",
+        rollup.rows[0].gap
+    );
     // A quarter built from months, and a non-additive metric shown only where recorded.
-    let q = engine.rollup(&crate::common::query("ebita", "FY2024Q1", View::Reported, None, Some("x"), 0)).unwrap();
+    let q = engine
+        .rollup(&crate::common::query(
+            "ebita",
+            "FY2024Q1",
+            View::Reported,
+            None,
+            Some("x"),
+            0,
+        ))
+        .unwrap();
     assert!(q.rows[0].gap.is_some());
-    assert_eq!(value(&m, "dau", "FY2024", View::Reported, None, "x"), Some(7.0));
+    assert_eq!(
+        value(&m, "dau", "FY2024", View::Reported, None, "x"),
+        Some(7.0)
+    );
     // The group has one quarter of its own but its unit x is complete: x defines the year.
     let with_group_quarter = format!("{facts}g,FY2024Q1,revenue,10,\n");
     let m = model(PERIOD_TIMELINE, &with_group_quarter, None);
-    assert_eq!(value(&m, "revenue", "FY2024", View::Reported, None, "g"), Some(100.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2024", View::Reported, None, "g"),
+        Some(100.0)
+    );
     assert_eq!(value(&m, "dau", "FY2024", View::Reported, None, "g"), None);
 }
 
@@ -243,7 +350,10 @@ x,FY2024,headcount,5,
 ";
     let fx = "currency,period,average,closing\nUSD,FY2024,7,7.5\n";
     let m = model(PERIOD_TIMELINE, facts, Some(fx));
-    assert_eq!(value(&m, "revenue", "FY2024", View::Reported, None, "g"), Some(70.0));
+    assert_eq!(
+        value(&m, "revenue", "FY2024", View::Reported, None, "g"),
+        Some(70.0)
+    );
     let engine = Engine::new(&m).unwrap();
     let mut query = crate::common::query("revenue", "FY2024", View::Reported, None, Some("g"), 0);
     query.currency = Some(holdco_core::Currency::parse("USD").unwrap());
@@ -277,7 +387,16 @@ share = 0.3
     let facts = "unit,period,metric,value\nx,FY2024,revenue,100\ny,FY2024,revenue,100\n";
     let m = model(&timeline, facts, None);
     let engine = Engine::new(&m).unwrap();
-    let rollup = engine.rollup(&crate::common::query("revenue", "FY2024", View::Reported, None, None, 1)).unwrap();
+    let rollup = engine
+        .rollup(&crate::common::query(
+            "revenue",
+            "FY2024",
+            View::Reported,
+            None,
+            None,
+            1,
+        ))
+        .unwrap();
     assert_eq!(rollup.rows[0].value, Some(130.0));
     let x = rollup.rows.iter().find(|r| r.node == "x").unwrap();
     assert_eq!(x.value, Some(100.0));
@@ -288,11 +407,23 @@ share = 0.3
 fn explain_lists_facts_lineage_and_eliminations() {
     let m = sample();
     let engine = Engine::new(&m).unwrap();
-    let explanation = engine.explain(&crate::common::query("revenue", "FY2022", View::Restated, Some("2023-06-01"), Some("c"), 0)).unwrap();
+    let explanation = engine
+        .explain(&crate::common::query(
+            "revenue",
+            "FY2022",
+            View::Restated,
+            Some("2023-06-01"),
+            Some("c"),
+            0,
+        ))
+        .unwrap();
     assert_eq!(explanation.value, Some(90.0));
     let total: f64 = explanation.parts[0].facts.iter().map(|f| f.amount).sum();
     assert_eq!(total, 90.0);
-    assert!(explanation.parts[0].facts.iter().any(|f| f.lineage.iter().any(|s| s.change == "merge-b")));
+    assert!(explanation.parts[0]
+        .facts
+        .iter()
+        .any(|f| f.lineage.iter().any(|s| s.change == "merge-b")));
 }
 
 #[test]
@@ -304,11 +435,17 @@ b,FY2022,revenue,50,,
 c,FY2022,revenue,70,restated,2022-04-01
 d,FY2022,revenue,30,restated,2022-04-01
 ";
-    let timeline = TIMELINE.replace("share = 0.7, shares = { ebita = 0.5 }", "share = 0.5").replace("share = 0.3, shares = { ebita = 0.5 }", "share = 0.5");
+    let timeline = TIMELINE
+        .replace("share = 0.7, shares = { ebita = 0.5 }", "share = 0.5")
+        .replace("share = 0.3, shares = { ebita = 0.5 }", "share = 0.5");
     let m = model(&timeline, facts, None);
     let request = holdco_core::calibrate::Calibration {
         changes: vec!["split-a".into()],
-        periods: vec![holdco_core::Period::parse("FY2022", holdco_core::FiscalCalendar { year_end_month: 3 }).unwrap()],
+        periods: vec![holdco_core::Period::parse(
+            "FY2022",
+            holdco_core::FiscalCalendar { year_end_month: 3 },
+        )
+        .unwrap()],
         metrics: vec![holdco_core::MetricId::parse("revenue").unwrap()],
         published: None,
     };

@@ -25,17 +25,32 @@ pub const EBITA: [&str; 3] = ["adjusted_ebita", "ebita", "operating_income"];
 
 /// A problem at an assumption.
 fn at(assumption: &Assumption, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { file: assumption.file.clone(), line: Some(assumption.line), field: Some(assumption.key.clone()), message: message.into() }
+    Diagnostic {
+        file: assumption.file.clone(),
+        line: Some(assumption.line),
+        field: Some(assumption.key.clone()),
+        message: message.into(),
+    }
 }
 
 /// A required key that is missing from a table whose first key is `first`.
 fn missing(first: &Assumption, key: &str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { file: first.file.clone(), line: Some(first.line), field: Some(key.into()), message: message.into() }
+    Diagnostic {
+        file: first.file.clone(),
+        line: Some(first.line),
+        field: Some(key.into()),
+        message: message.into(),
+    }
 }
 
 /// A problem at the scenario file, no line.
 fn at_file(scenario: &Scenario, field: &str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { file: scenario.file.clone(), line: None, field: Some(field.into()), message: message.into() }
+    Diagnostic {
+        file: scenario.file.clone(),
+        line: None,
+        field: Some(field.into()),
+        message: message.into(),
+    }
 }
 
 fn number(scenario: &Scenario, key: &str) -> Option<f64> {
@@ -58,7 +73,9 @@ fn text<'s>(scenario: &'s Scenario, key: &str) -> Option<&'s str> {
 pub fn branch(model: &Model, scenario: &Scenario) -> Model {
     let mut branched = model.clone();
     if let Some(point) = scenario.changes.iter().map(|c| c.date).min() {
-        branched.facts.retain(|fact| fact.key.period.last_day() < point);
+        branched
+            .facts
+            .retain(|fact| fact.key.period.last_day() < point);
     }
     branched.timeline.extend(scenario.changes.iter().cloned());
     branched
@@ -76,7 +93,11 @@ pub(crate) fn check(model: &Model, scenario: &Scenario) -> Result<Projection, Ve
     compile_with(model, scenario, false)
 }
 
-fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem: bool) -> Result<Projection, Vec<Diagnostic>> {
+fn compile_with(
+    model: &Model,
+    scenario: &Scenario,
+    infeasible_plan_is_a_problem: bool,
+) -> Result<Projection, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let calendar = model.group.calendar();
     // Horizon.
@@ -84,7 +105,10 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         Some(a) => match text(scenario, "horizon.start").map(|t| Period::parse(t, calendar)) {
             Some(Ok(p)) if p.granularity == Granularity::Year => Some(p),
             Some(Ok(_)) => {
-                problems.push(at(a, "expected a (fiscal) year such as \"FY2025\": projections run in years"));
+                problems.push(at(
+                    a,
+                    "expected a (fiscal) year such as \"FY2025\": projections run in years",
+                ));
                 None
             }
             Some(Err(e)) => {
@@ -101,12 +125,20 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
     let years = match number(scenario, "horizon.years") {
         Some(y) => y as usize,
         None => {
-            problems.push(at_file(scenario, "horizon.years", "missing: how many years to project, e.g. years = 5 under [horizon]"));
+            problems.push(at_file(
+                scenario,
+                "horizon.years",
+                "missing: how many years to project, e.g. years = 5 under [horizon]",
+            ));
             0
         }
     };
-    let (Some(start), true) = (start, years > 0) else { return Err(problems) };
-    let periods: Vec<Period> = (1..=years as i32).map(|k| Period::new(start.start + 12 * k, Granularity::Year)).collect();
+    let (Some(start), true) = (start, years > 0) else {
+        return Err(problems);
+    };
+    let periods: Vec<Period> = (1..=years as i32)
+        .map(|k| Period::new(start.start + 12 * k, Granularity::Year))
+        .collect();
     let labels: Vec<String> = periods.iter().map(|p| p.label(calendar)).collect();
     let valuation_date = periods[0].first_day();
     let horizon_end = periods[years - 1].last_day();
@@ -135,13 +167,25 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                     continue;
                 }
                 let mut diagnostic = diagnostic;
-                if diagnostic.file != scenario.file && !scenario.changes.iter().any(|c| c.origin.file == diagnostic.file) {
-                    diagnostic.message = format!("with the changes of scenario `{}`: {}", scenario.name, diagnostic.message);
+                if diagnostic.file != scenario.file
+                    && !scenario
+                        .changes
+                        .iter()
+                        .any(|c| c.origin.file == diagnostic.file)
+                {
+                    diagnostic.message = format!(
+                        "with the changes of scenario `{}`: {}",
+                        scenario.name, diagnostic.message
+                    );
                 }
                 problems.push(diagnostic);
             }
             if problems.is_empty() {
-                problems.push(at_file(scenario, "change", "the model is not valid; run `holdco check`"));
+                problems.push(at_file(
+                    scenario,
+                    "change",
+                    "the model is not valid; run `holdco check`",
+                ));
             }
             return Err(problems);
         }
@@ -152,7 +196,9 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
     };
     let timeline = engine.timeline();
     let structure_date = match scenario.get("horizon.structure") {
-        Some(a) => match text(scenario, "horizon.structure").and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()) {
+        Some(a) => match text(scenario, "horizon.structure")
+            .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        {
             Some(date) => date,
             None => {
                 problems.push(at(a, "expected a date"));
@@ -161,24 +207,34 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         },
         None => engine.latest_structure_date().min(horizon_end),
     };
-    let ebita_metric = EBITA.iter().find(|m| model.metrics.iter().any(|x| x.id.as_str() == **m)).copied();
-    let figure = |unit: &UnitId, metric: &str, period: Period, structure: NaiveDate| -> Option<f64> {
-        let query = Query {
-            metric: MetricId::parse(metric).ok()?,
-            periods: vec![period],
-            view: View::Restated,
-            structure: Some(structure),
-            node: Some(unit.clone()),
-            depth: 0,
-            currency: None,
-            basis: BasisFilter::Reported,
+    let ebita_metric = EBITA
+        .iter()
+        .find(|m| model.metrics.iter().any(|x| x.id.as_str() == **m))
+        .copied();
+    let figure =
+        |unit: &UnitId, metric: &str, period: Period, structure: NaiveDate| -> Option<f64> {
+            let query = Query {
+                metric: MetricId::parse(metric).ok()?,
+                periods: vec![period],
+                view: View::Restated,
+                structure: Some(structure),
+                node: Some(unit.clone()),
+                depth: 0,
+                currency: None,
+                basis: BasisFilter::Reported,
+            };
+            let rollup = engine.rollup(&query).ok()?;
+            rollup
+                .rows
+                .iter()
+                .find(|r| r.kind == RowKind::Node && r.node == unit.as_str())
+                .and_then(|r| r.value)
         };
-        let rollup = engine.rollup(&query).ok()?;
-        rollup.rows.iter().find(|r| r.kind == RowKind::Node && r.node == unit.as_str()).and_then(|r| r.value)
-    };
 
     // Capital plan, when a part needs it.
-    let needs_capital = scenario.parts().iter().any(|p| number(scenario, &format!("unit.{p}.capital_elasticity")).is_some_and(|e| e != 0.0));
+    let needs_capital = scenario.parts().iter().any(|p| {
+        number(scenario, &format!("unit.{p}.capital_elasticity")).is_some_and(|e| e != 0.0)
+    });
     let mut capital: BTreeMap<(String, usize), f64> = BTreeMap::new();
     if needs_capital {
         match plan_capital(model, &periods) {
@@ -189,7 +245,12 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             }
             Err(CapitalIssue::Infeasible(_)) if !infeasible_plan_is_a_problem => {}
             Err(CapitalIssue::Infeasible(message) | CapitalIssue::Other(message)) => {
-                let key = scenario.parts().into_iter().map(|p| format!("unit.{p}.capital_elasticity")).find(|k| scenario.get(k).is_some()).unwrap_or_default();
+                let key = scenario
+                    .parts()
+                    .into_iter()
+                    .map(|p| format!("unit.{p}.capital_elasticity"))
+                    .find(|k| scenario.get(k).is_some())
+                    .unwrap_or_default();
                 if let Some(a) = scenario.get(&key) {
                     problems.push(at(a, message));
                 }
@@ -200,10 +261,33 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
     // Separations: by change id.
     let separation_ids = scenario.separations();
     for id in &separation_ids {
-        if !scenario.changes.iter().any(|c| c.id.as_deref() == Some(id.as_str())) {
-            if let Some(a) = scenario.assumptions.range(format!("separation.{id}.")..).next().map(|(_, a)| a) {
-                let ids: Vec<&str> = scenario.changes.iter().filter_map(|c| c.id.as_deref()).collect();
-                problems.push(at(a, format!("no change of this scenario has id `{id}` (its changes' ids: {})", if ids.is_empty() { "none".into() } else { ids.join(", ") })));
+        if !scenario
+            .changes
+            .iter()
+            .any(|c| c.id.as_deref() == Some(id.as_str()))
+        {
+            if let Some(a) = scenario
+                .assumptions
+                .range(format!("separation.{id}.")..)
+                .next()
+                .map(|(_, a)| a)
+            {
+                let ids: Vec<&str> = scenario
+                    .changes
+                    .iter()
+                    .filter_map(|c| c.id.as_deref())
+                    .collect();
+                problems.push(at(
+                    a,
+                    format!(
+                        "no change of this scenario has id `{id}` (its changes' ids: {})",
+                        if ids.is_empty() {
+                            "none".into()
+                        } else {
+                            ids.join(", ")
+                        }
+                    ),
+                ));
             }
         }
     }
@@ -218,7 +302,10 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             }
         }
     };
-    let path_var = |key: &str, history: &dyn Fn() -> Result<Dist, String>, problems: &mut Vec<Diagnostic>| -> Option<Var> {
+    let path_var = |key: &str,
+                    history: &dyn Fn() -> Result<Dist, String>,
+                    problems: &mut Vec<Diagnostic>|
+     -> Option<Var> {
         let a = scenario.get(key)?;
         match &a.value {
             Value::Dists { dists } => {
@@ -255,7 +342,10 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             let period = Period::new(start.start - 12 * (k - 1), Granularity::Year);
             let revenue = figure(unit, REVENUE, period, structure);
             if margin {
-                if let (Some(r), Some(e)) = (revenue, ebita_metric.and_then(|m| figure(unit, m, period, structure))) {
+                if let (Some(r), Some(e)) = (
+                    revenue,
+                    ebita_metric.and_then(|m| figure(unit, m, period, structure)),
+                ) {
                     if r != 0.0 {
                         values.push(e / r);
                     }
@@ -283,9 +373,16 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
     let structure = engine.structure(structure_date);
     for unit_name in scenario.parts() {
         let prefix = format!("unit.{unit_name}");
-        let first_key = scenario.assumptions.range(format!("{prefix}.")..).next().map(|(_, a)| a.clone());
+        let first_key = scenario
+            .assumptions
+            .range(format!("{prefix}.")..)
+            .next()
+            .map(|(_, a)| a.clone());
         let Some(first) = first_key else { continue };
-        let Some((unit, index)) = UnitId::parse(&unit_name).ok().and_then(|u| timeline.unit(&u).map(|i| (u, i))) else {
+        let Some((unit, index)) = UnitId::parse(&unit_name)
+            .ok()
+            .and_then(|u| timeline.unit(&u).map(|i| (u, i)))
+        else {
             problems.push(at(&first, format!("unknown unit `{unit_name}`")));
             continue;
         };
@@ -294,7 +391,9 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         // history is restated into them, so it is not valued on its own.
         let absorbed = scenario.changes.iter().any(|c| match &c.kind {
             ChangeKind::Merge { units, into } => units.contains(&unit) && into != &unit,
-            ChangeKind::Split { unit: split, parts } => split == &unit && !parts.iter().any(|p| p.unit == unit),
+            ChangeKind::Split { unit: split, parts } => {
+                split == &unit && !parts.iter().any(|p| p.unit == unit)
+            }
             _ => false,
         });
         if absorbed && !structure.alive[index as usize] {
@@ -307,11 +406,17 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         } else if let Some((ended, _)) = record.ended {
             ended.checked_sub_days(Days::new(1)).unwrap_or(ended)
         } else {
-            problems.push(at(&first, format!("`{unit_name}` is not in the structure of {structure_date}")));
+            problems.push(at(
+                &first,
+                format!("`{unit_name}` is not in the structure of {structure_date}"),
+            ));
             continue;
         };
         if !record.alive_on(source_date) {
-            problems.push(at(&first, format!("`{unit_name}` does not exist on {source_date}")));
+            problems.push(at(
+                &first,
+                format!("`{unit_name}` does not exist on {source_date}"),
+            ));
             continue;
         }
         let name = record.name_on(source_date).to_string();
@@ -324,26 +429,44 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         };
         let ebita0 = ebita_metric.and_then(|m| figure(&unit, m, start, source_date));
         let growth = match scenario.get(&format!("{prefix}.growth")) {
-            Some(_) => path_var(&format!("{prefix}.growth"), &|| history(&unit, source_date, false), &mut problems),
+            Some(_) => path_var(
+                &format!("{prefix}.growth"),
+                &|| history(&unit, source_date, false),
+                &mut problems,
+            ),
             None => {
                 problems.push(missing(&first, &format!("{prefix}.growth"), "missing growth: the yearly revenue growth, e.g. growth = { dist = \"normal\", mean = 0.08, sd = 0.04 }"));
                 None
             }
         };
         let margin = match scenario.get(&format!("{prefix}.margin")) {
-            Some(_) => path_var(&format!("{prefix}.margin"), &|| history(&unit, source_date, true), &mut problems),
-            None => match ebita0 {
-                Some(e) if revenue0 != 0.0 => Some(Var::one(format!("{prefix}.margin"), Dist::Fixed(e / revenue0))),
-                _ => {
-                    problems.push(missing(&first, &format!("{prefix}.margin"), format!("missing margin, and no EBITA for `{unit_name}` in {} to take it from", start.label(calendar))));
-                    None
+            Some(_) => path_var(
+                &format!("{prefix}.margin"),
+                &|| history(&unit, source_date, true),
+                &mut problems,
+            ),
+            None => {
+                match ebita0 {
+                    Some(e) if revenue0 != 0.0 => Some(Var::one(
+                        format!("{prefix}.margin"),
+                        Dist::Fixed(e / revenue0),
+                    )),
+                    _ => {
+                        problems.push(missing(&first, &format!("{prefix}.margin"), format!("missing margin, and no EBITA for `{unit_name}` in {} to take it from", start.label(calendar))));
+                        None
+                    }
                 }
-            },
+            }
         };
         let multiple = match var(&format!("{prefix}.multiple"), &mut problems) {
             Some(v) => Some(v),
             None => {
-                if scenario.get(&format!("{prefix}.multiple")).is_none() && scenario.get("valuation.method").map(|a| &a.value) != Some(&Value::Text { value: "dcf".into() }) {
+                if scenario.get(&format!("{prefix}.multiple")).is_none()
+                    && scenario.get("valuation.method").map(|a| &a.value)
+                        != Some(&Value::Text {
+                            value: "dcf".into(),
+                        })
+                {
                     problems.push(missing(&first, &format!("{prefix}.multiple"), "missing multiple: EV / EBITA (or EV / revenue with basis = \"revenue\"), e.g. multiple = { dist = \"lognormal\", median = 12, sd_log = 0.2 }"));
                     None
                 } else {
@@ -361,7 +484,12 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         if !capital.is_empty() {
             let source_structure = engine.structure(source_date);
             for ((u, t), amount) in &capital {
-                let below = UnitId::parse(u).ok().and_then(|u| timeline.unit(&u)).is_some_and(|i| source_structure.alive[i as usize] && source_structure.in_subtree(i, index));
+                let below = UnitId::parse(u)
+                    .ok()
+                    .and_then(|u| timeline.unit(&u))
+                    .is_some_and(|i| {
+                        source_structure.alive[i as usize] && source_structure.in_subtree(i, index)
+                    });
                 if below {
                     capital_by_year[*t] += amount;
                 }
@@ -373,12 +501,19 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             let (factor, economic) = timeline.ownership_on(index, horizon_end);
             held = economic;
             report = factor;
-            status = if economic < 1.0 { format!("held, {:.1}% economic share", economic * 100.0) } else { "held".into() };
+            status = if economic < 1.0 {
+                format!("held, {:.1}% economic share", economic * 100.0)
+            } else {
+                "held".into()
+            };
         }
         let mut dis_synergy = None;
         for change in &scenario.changes {
             let Some(id) = &change.id else { continue };
-            let day_before = change.date.checked_sub_days(Days::new(1)).unwrap_or(change.date);
+            let day_before = change
+                .date
+                .checked_sub_days(Days::new(1))
+                .unwrap_or(change.date);
             let affected = |changed: &UnitId| {
                 timeline.unit(changed).is_some_and(|c| {
                     let s = engine.structure(day_before);
@@ -386,19 +521,47 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                 })
             };
             let form = text(scenario, &format!("separation.{id}.form"));
-            let year = periods.iter().position(|p| p.last_day() >= change.date).unwrap_or(0);
+            let year = periods
+                .iter()
+                .position(|p| p.last_day() >= change.date)
+                .unwrap_or(0);
             match &change.kind {
-                ChangeKind::Divest { unit: changed, proceeds, .. } | ChangeKind::Stake { unit: changed, proceeds, .. } if affected(changed) => {
+                ChangeKind::Divest {
+                    unit: changed,
+                    proceeds,
+                    ..
+                }
+                | ChangeKind::Stake {
+                    unit: changed,
+                    proceeds,
+                    ..
+                } if affected(changed) => {
                     let before = timeline.ownership_on(index, day_before).1;
-                    let after = if alive_at_end { timeline.ownership_on(index, horizon_end).1 } else { 0.0 };
+                    let after = if alive_at_end {
+                        timeline.ownership_on(index, horizon_end).1
+                    } else {
+                        0.0
+                    };
                     let kind_is_divest = matches!(change.kind, ChangeKind::Divest { .. });
                     match form {
                         Some("spin_off") => {
                             direct += (before - after).max(0.0);
-                            status = format!("spun off to shareholders on {}{}", change.date, if after > 0.0 { format!(", {:.1}% kept", after * 100.0) } else { String::new() });
+                            status = format!(
+                                "spun off to shareholders on {}{}",
+                                change.date,
+                                if after > 0.0 {
+                                    format!(", {:.1}% kept", after * 100.0)
+                                } else {
+                                    String::new()
+                                }
+                            );
                         }
                         Some("sale") | Some("listing") | None => {
-                            if kind_is_divest && form.is_none() && proceeds.is_none() && scenario.get(&format!("separation.{id}.proceeds")).is_none() {
+                            if kind_is_divest
+                                && form.is_none()
+                                && proceeds.is_none()
+                                && scenario.get(&format!("separation.{id}.proceeds")).is_none()
+                            {
                                 problems.push(Diagnostic {
                                     file: change.origin.file.clone(),
                                     line: Some(change.origin.line),
@@ -411,7 +574,16 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                             if kind_is_divest {
                                 status = format!("sold on {}", change.date);
                             } else {
-                                status = format!("{} on {}, {:.1}% kept", if form == Some("listing") { "listed" } else { "stake sold" }, change.date, after * 100.0);
+                                status = format!(
+                                    "{} on {}, {:.1}% kept",
+                                    if form == Some("listing") {
+                                        "listed"
+                                    } else {
+                                        "stake sold"
+                                    },
+                                    change.date,
+                                    after * 100.0
+                                );
                             }
                         }
                         Some(_) => {}
@@ -419,8 +591,18 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                 }
                 _ => {}
             }
-            if let Some(v) = var(&format!("separation.{id}.dis_synergy.{unit_name}"), &mut problems) {
-                dis_synergy = Some((v, if change.date < valuation_date { 0 } else { year }));
+            if let Some(v) = var(
+                &format!("separation.{id}.dis_synergy.{unit_name}"),
+                &mut problems,
+            ) {
+                dis_synergy = Some((
+                    v,
+                    if change.date < valuation_date {
+                        0
+                    } else {
+                        year
+                    },
+                ));
             }
         }
         if !alive_at_end && status.is_empty() {
@@ -429,11 +611,30 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             continue;
         }
         if let (Some(growth), Some(margin), Some(multiple)) = (growth, margin, multiple) {
-            parts.push(Part { unit: unit_name.clone(), name, revenue0, growth, margin, multiple, basis, capital: capital_by_year, elasticity, held, direct, report, dis_synergy, status });
+            parts.push(Part {
+                unit: unit_name.clone(),
+                name,
+                revenue0,
+                growth,
+                margin,
+                multiple,
+                basis,
+                capital: capital_by_year,
+                elasticity,
+                held,
+                direct,
+                report,
+                dis_synergy,
+                status,
+            });
         }
     }
     if parts.is_empty() && problems.is_empty() {
-        problems.push(at_file(scenario, "unit", "no parts: add a [unit.ID] table per unit valued in the sum of the parts"));
+        problems.push(at_file(
+            scenario,
+            "unit",
+            "no parts: add a [unit.ID] table per unit valued in the sum of the parts",
+        ));
     }
 
     // Group items.
@@ -446,7 +647,15 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
         }
         if let Some(v) = var(&format!("separation.{id}.proceeds"), &mut problems) {
             proceeds.push(v);
-        } else if let ChangeKind::Divest { proceeds: Some(money), .. } | ChangeKind::Stake { proceeds: Some(money), .. } = &change.kind {
+        } else if let ChangeKind::Divest {
+            proceeds: Some(money),
+            ..
+        }
+        | ChangeKind::Stake {
+            proceeds: Some(money),
+            ..
+        } = &change.kind
+        {
             if money.currency != model.group.currency {
                 problems.push(Diagnostic {
                     file: change.origin.file.clone(),
@@ -455,7 +664,10 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                     message: format!("proceeds in {} but the valuation is in {}: give them in {} or as separation.{id}.proceeds", money.currency, model.group.currency, model.group.currency),
                 });
             } else {
-                proceeds.push(Var::one(format!("change.{id}.proceeds"), Dist::Fixed(money.amount)));
+                proceeds.push(Var::one(
+                    format!("change.{id}.proceeds"),
+                    Dist::Fixed(money.amount),
+                ));
             }
         }
     }
@@ -465,17 +677,37 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
             let need = |key: &str, what: &str, problems: &mut Vec<Diagnostic>| {
                 let found = var(key, problems);
                 if found.is_none() && scenario.get(key).is_none() {
-                    problems.push(at_file(scenario, key, format!("missing: the DCF needs {what}")));
+                    problems.push(at_file(
+                        scenario,
+                        key,
+                        format!("missing: the DCF needs {what}"),
+                    ));
                 }
                 found
             };
             let wacc = need("valuation.wacc", "a discount rate (wacc)", &mut problems);
-            let terminal = need("valuation.terminal_growth", "terminal_growth", &mut problems);
-            let conversion = need("valuation.cash_conversion", "cash_conversion (free cash flow per unit of EBITA)", &mut problems);
+            let terminal = need(
+                "valuation.terminal_growth",
+                "terminal_growth",
+                &mut problems,
+            );
+            let conversion = need(
+                "valuation.cash_conversion",
+                "cash_conversion (free cash flow per unit of EBITA)",
+                &mut problems,
+            );
             match (wacc, terminal, conversion) {
                 (Some(w), Some(g), Some(c)) => {
-                    let lowest_wacc = w.dists.iter().map(|d| d.at_z(-6.0)).fold(f64::INFINITY, f64::min);
-                    let highest_growth = g.dists.iter().map(|d| d.at_z(6.0)).fold(f64::NEG_INFINITY, f64::max);
+                    let lowest_wacc = w
+                        .dists
+                        .iter()
+                        .map(|d| d.at_z(-6.0))
+                        .fold(f64::INFINITY, f64::min);
+                    let highest_growth = g
+                        .dists
+                        .iter()
+                        .map(|d| d.at_z(6.0))
+                        .fold(f64::NEG_INFINITY, f64::max);
                     if lowest_wacc <= highest_growth {
                         if let Some(a) = scenario.get("valuation.terminal_growth") {
                             problems.push(at(
@@ -484,19 +716,33 @@ fn compile_with(model: &Model, scenario: &Scenario, infeasible_plan_is_a_problem
                             ));
                         }
                     }
-                    Some(Method::Dcf { wacc: w, terminal_growth: g, conversion: c })
+                    Some(Method::Dcf {
+                        wacc: w,
+                        terminal_growth: g,
+                        conversion: c,
+                    })
                 }
                 _ => None,
             }
         }
         _ => {
-            let year = number(scenario, "valuation.year").map(|y| y as usize).unwrap_or(1);
+            let year = number(scenario, "valuation.year")
+                .map(|y| y as usize)
+                .unwrap_or(1);
             if year > years {
                 if let Some(a) = scenario.get("valuation.year") {
-                    problems.push(at(a, format!("the multiple applies in year {year} but the horizon has {years} years")));
+                    problems.push(at(
+                        a,
+                        format!(
+                            "the multiple applies in year {year} but the horizon has {years} years"
+                        ),
+                    ));
                 }
             }
-            Some(Method::Multiple { year: year.clamp(1, years), rate: var("valuation.discount_rate", &mut problems) })
+            Some(Method::Multiple {
+                year: year.clamp(1, years),
+                rate: var("valuation.discount_rate", &mut problems),
+            })
         }
     };
     let discount = var("valuation.holding_discount", &mut problems);
@@ -529,20 +775,44 @@ fn correlation(scenario: &Scenario, parts: &[Part], problems: &mut Vec<Diagnosti
     if let Some(a) = scenario.get("correlation.factor") {
         let rho = number(scenario, "correlation.factor").unwrap_or(0.0);
         if !(0.0..=1.0).contains(&rho) {
-            problems.push(at(a, format!("a common-factor correlation runs from 0 to 1 (got {rho})")));
+            problems.push(at(
+                a,
+                format!("a common-factor correlation runs from 0 to 1 (got {rho})"),
+            ));
             return Correlation::None;
         }
         return Correlation::Factor(rho);
     }
-    let Some(a) = scenario.get("correlation.matrix") else { return Correlation::None };
-    let Value::Matrix { units, rows } = &a.value else { return Correlation::None };
+    let Some(a) = scenario.get("correlation.matrix") else {
+        return Correlation::None;
+    };
+    let Value::Matrix { units, rows } = &a.value else {
+        return Correlation::None;
+    };
     if units.len() != rows.len() {
-        problems.push(at(a, format!("{} units but {} rows: give `units` in the order of the rows", units.len(), rows.len())));
+        problems.push(at(
+            a,
+            format!(
+                "{} units but {} rows: give `units` in the order of the rows",
+                units.len(),
+                rows.len()
+            ),
+        ));
         return Correlation::None;
     }
     for unit in units {
         if !parts.iter().any(|p| &p.unit == unit) {
-            problems.push(at(a, format!("`{unit}` is not a part of this scenario (parts: {})", parts.iter().map(|p| p.unit.as_str()).collect::<Vec<_>>().join(", "))));
+            problems.push(at(
+                a,
+                format!(
+                    "`{unit}` is not a part of this scenario (parts: {})",
+                    parts
+                        .iter()
+                        .map(|p| p.unit.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
     }
     if let Err(error) = corr::check(rows) {
@@ -551,7 +821,10 @@ fn correlation(scenario: &Scenario, parts: &[Part], problems: &mut Vec<Diagnosti
     }
     // Full matrix in part order: listed units as given, others independent.
     let n = parts.len();
-    let position: Vec<Option<usize>> = parts.iter().map(|p| units.iter().position(|u| u == &p.unit)).collect();
+    let position: Vec<Option<usize>> = parts
+        .iter()
+        .map(|p| units.iter().position(|u| u == &p.unit))
+        .collect();
     let full: Vec<Vec<f64>> = (0..n)
         .map(|i| {
             (0..n)
@@ -581,18 +854,29 @@ enum CapitalIssue {
 fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, CapitalIssue> {
     let (documents, problems) = holdco_strategy::check(model);
     if let Some(first) = problems.first() {
-        return Err(CapitalIssue::Other(format!("the capital plan has problems ({}: {}); run `holdco check`", first.file, first.message)));
+        return Err(CapitalIssue::Other(format!(
+            "the capital plan has problems ({}: {}); run `holdco check`",
+            first.file, first.message
+        )));
     }
     let Some(capital) = documents.capital.as_ref() else {
         return Err(CapitalIssue::Other("capital_elasticity needs a capital plan (capital.toml) to take allocations from; add one or drop the elasticity".into()));
     };
     let engine = Engine::new(model).map_err(|e| CapitalIssue::Other(e.to_string()))?;
-    let classes = holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let classes =
+        holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
     let plan = holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes)
-        .map_err(|e| CapitalIssue::Infeasible(format!("the capital plan cannot be solved ({e}); run `holdco plan`")))?;
+        .map_err(|e| {
+            CapitalIssue::Infeasible(format!(
+                "the capital plan cannot be solved ({e}); run `holdco plan`"
+            ))
+        })?;
     let mut out = Vec::new();
     for allocation in &plan.allocation {
-        if let Some(t) = periods.iter().position(|p| p.first_day().format("%Y").to_string() == allocation.year.to_string()) {
+        if let Some(t) = periods
+            .iter()
+            .position(|p| p.first_day().format("%Y").to_string() == allocation.year.to_string())
+        {
             out.push(((allocation.unit.to_string(), t), allocation.amount));
         }
     }

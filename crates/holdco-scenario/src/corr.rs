@@ -119,7 +119,11 @@ fn format_matrix(m: &[Vec<f64>]) -> String {
                 .map(|v| {
                     let text = format!("{v:.4}");
                     let text = text.trim_end_matches('0').trim_end_matches('.');
-                    if text == "-0" { "0".to_string() } else { text.to_string() }
+                    if text == "-0" {
+                        "0".to_string()
+                    } else {
+                        text.to_string()
+                    }
                 })
                 .collect();
             format!("[{}]", entries.join(", "))
@@ -135,7 +139,11 @@ fn format_matrix(m: &[Vec<f64>]) -> String {
 pub fn check(m: &[Vec<f64>]) -> Result<(), CorrError> {
     let n = m.len();
     if let Some((row, r)) = m.iter().enumerate().find(|(_, r)| r.len() != n) {
-        return Err(CorrError::NotSquare { row, len: r.len(), expected: n });
+        return Err(CorrError::NotSquare {
+            row,
+            len: r.len(),
+            expected: n,
+        });
     }
     for (row, r) in m.iter().enumerate() {
         if let Some(col) = r.iter().position(|v| !v.is_finite()) {
@@ -144,14 +152,22 @@ pub fn check(m: &[Vec<f64>]) -> Result<(), CorrError> {
     }
     for (index, r) in m.iter().enumerate() {
         if (r[index] - 1.0).abs() > ENTRY_TOLERANCE {
-            return Err(CorrError::Diagonal { index, value: r[index] });
+            return Err(CorrError::Diagonal {
+                index,
+                value: r[index],
+            });
         }
     }
     for (row, r) in m.iter().enumerate() {
         for (col, &value) in r.iter().enumerate().skip(row + 1) {
             let mirror = m[col][row];
             if (value - mirror).abs() > ENTRY_TOLERANCE {
-                return Err(CorrError::NotSymmetric { row, col, value, mirror });
+                return Err(CorrError::NotSymmetric {
+                    row,
+                    col,
+                    value,
+                    mirror,
+                });
             }
             if value.abs() > 1.0 {
                 return Err(CorrError::OutOfRange { row, col, value });
@@ -160,7 +176,11 @@ pub fn check(m: &[Vec<f64>]) -> Result<(), CorrError> {
     }
     let smallest = eigenvalues_symmetric(m).first().copied().unwrap_or(0.0);
     if smallest < EIGEN_TOLERANCE {
-        return Err(CorrError::NotPositiveSemidefinite { smallest_eigenvalue: smallest, nearest: nearest_correlation(m), suggestion: suggestion(m) });
+        return Err(CorrError::NotPositiveSemidefinite {
+            smallest_eigenvalue: smallest,
+            nearest: nearest_correlation(m),
+            suggestion: suggestion(m),
+        });
     }
     Ok(())
 }
@@ -169,7 +189,12 @@ pub fn check(m: &[Vec<f64>]) -> Result<(), CorrError> {
 /// rows, missing or non-finite entries count as 0, and `(m + m^T) / 2` is taken.
 fn symmetric_flat(m: &[Vec<f64>]) -> (Vec<f64>, usize) {
     let n = m.len();
-    let entry = |i: usize, j: usize| m[i].get(j).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+    let entry = |i: usize, j: usize| {
+        m[i].get(j)
+            .copied()
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
+    };
     let mut flat = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..n {
@@ -180,7 +205,10 @@ fn symmetric_flat(m: &[Vec<f64>]) -> (Vec<f64>, usize) {
 }
 
 fn to_rows(flat: &[f64], n: usize) -> Vec<Vec<f64>> {
-    flat.chunks(n.max(1)).take(n).map(|row| row.to_vec()).collect()
+    flat.chunks(n.max(1))
+        .take(n)
+        .map(|row| row.to_vec())
+        .collect()
 }
 
 /// Eigenvalues and (optionally) eigenvectors of a symmetric matrix by the cyclic Jacobi
@@ -196,7 +224,10 @@ fn jacobi(mut a: Vec<f64>, n: usize, want_vectors: bool) -> (Vec<f64>, Vec<f64>)
     };
     let total: f64 = a.iter().map(|x| x * x).sum();
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |j| *j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j] * a[i * n + j]).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |j| *j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j] * a[i * n + j])
+            .sum();
         if off <= 1e-30 * total || off == 0.0 {
             break;
         }
@@ -256,7 +287,9 @@ fn project_eigenvalues(a: &[f64], n: usize, floor: f64) -> Vec<f64> {
     let mut out = vec![0.0; n * n];
     for i in 0..n {
         for j in i..n {
-            let sum: f64 = (0..n).map(|k| vectors[i * n + k] * clipped[k] * vectors[j * n + k]).sum();
+            let sum: f64 = (0..n)
+                .map(|k| vectors[i * n + k] * clipped[k] * vectors[j * n + k])
+                .sum();
             out[i * n + j] = sum;
             out[j * n + i] = sum;
         }
@@ -267,10 +300,17 @@ fn project_eigenvalues(a: &[f64], n: usize, floor: f64) -> Vec<f64> {
 /// Rescales a positive semidefinite matrix to unit diagonal (`D^-1/2 A D^-1/2`), which keeps
 /// it positive semidefinite; a zero diagonal entry gets an independent variable.
 fn unit_diagonal(a: &mut [f64], n: usize) {
-    let scale: Vec<f64> = (0..n).map(|i| a[i * n + i]).map(|d| if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
+    let scale: Vec<f64> = (0..n)
+        .map(|i| a[i * n + i])
+        .map(|d| if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 })
+        .collect();
     for i in 0..n {
         for j in 0..n {
-            a[i * n + j] = if i == j { 1.0 } else { (a[i * n + j] * scale[i] * scale[j]).clamp(-1.0, 1.0) };
+            a[i * n + j] = if i == j {
+                1.0
+            } else {
+                (a[i * n + j] * scale[i] * scale[j]).clamp(-1.0, 1.0)
+            };
         }
     }
 }
@@ -288,8 +328,18 @@ fn higham(m: &[Vec<f64>], floor: f64) -> Vec<f64> {
         correction = x.iter().zip(&r).map(|(x, r)| x - r).collect();
         let mut next = x.clone();
         (0..n).for_each(|i| next[i * n + i] = 1.0);
-        let change: f64 = next.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
-        let gap: f64 = next.iter().zip(&x).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+        let change: f64 = next
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
+        let gap: f64 = next
+            .iter()
+            .zip(&x)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
         let size: f64 = next.iter().map(|v| v * v).sum::<f64>().sqrt().max(1.0);
         y = next;
         if change <= 1e-10 * size && gap <= 1e-10 * size {
@@ -321,15 +371,26 @@ fn suggestion(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let unit = 10f64.powi(SUGGESTION_DECIMALS);
     let mut floor = 0.0;
     for _ in 0..8 {
-        let rounded: Vec<Vec<f64>> = to_rows(&higham(m, floor), n).into_iter().map(|row| row.into_iter().map(|v| (v * unit).round() / unit).collect()).collect();
-        let valid = eigenvalues_symmetric(&rounded).first().is_none_or(|v| *v >= EIGEN_TOLERANCE);
+        let rounded: Vec<Vec<f64>> = to_rows(&higham(m, floor), n)
+            .into_iter()
+            .map(|row| row.into_iter().map(|v| (v * unit).round() / unit).collect())
+            .collect();
+        let valid = eigenvalues_symmetric(&rounded)
+            .first()
+            .is_none_or(|v| *v >= EIGEN_TOLERANCE);
         if valid {
             return rounded;
         }
-        floor = if floor == 0.0 { 0.5 * n as f64 / unit } else { floor * 2.0 };
+        floor = if floor == 0.0 {
+            0.5 * n as f64 / unit
+        } else {
+            floor * 2.0
+        };
     }
     // Independence is always valid.
-    (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect()
+    (0..n)
+        .map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect())
+        .collect()
 }
 
 /// A lower-triangular `L` with `L L^T = m`, for correlating normal scores: `z = L e` has
@@ -383,7 +444,10 @@ fn semidefinite_factor(a: Vec<f64>, n: usize) -> Vec<f64> {
         }
     }
     for j in 0..n {
-        let norm = (j..n).map(|i| c[i * n + j] * c[i * n + j]).sum::<f64>().sqrt();
+        let norm = (j..n)
+            .map(|i| c[i * n + j] * c[i * n + j])
+            .sum::<f64>()
+            .sqrt();
         if norm == 0.0 {
             continue;
         }
@@ -395,7 +459,11 @@ fn semidefinite_factor(a: Vec<f64>, n: usize) -> Vec<f64> {
             continue;
         }
         for col in j..n {
-            let dot: f64 = v.iter().enumerate().map(|(r, vr)| vr * c[(j + r) * n + col]).sum();
+            let dot: f64 = v
+                .iter()
+                .enumerate()
+                .map(|(r, vr)| vr * c[(j + r) * n + col])
+                .sum();
             let f = 2.0 * dot / v_norm2;
             for (r, vr) in v.iter().enumerate() {
                 c[(j + r) * n + col] -= f * vr;
@@ -419,17 +487,31 @@ mod tests {
 
     fn product(l: &[Vec<f64>]) -> Vec<Vec<f64>> {
         let n = l.len();
-        (0..n).map(|i| (0..n).map(|j| (0..n).map(|k| l[i][k] * l[j][k]).sum()).collect()).collect()
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| (0..n).map(|k| l[i][k] * l[j][k]).sum())
+                    .collect()
+            })
+            .collect()
     }
 
     fn distance(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
-        a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            .sqrt()
     }
 
     fn assert_reproduces(m: &[Vec<f64>], tolerance: f64) {
         let l = factor(m);
         for (i, row) in l.iter().enumerate() {
-            assert!(row[i + 1..].iter().all(|v| *v == 0.0), "L is lower triangular");
+            assert!(
+                row[i + 1..].iter().all(|v| *v == 0.0),
+                "L is lower triangular"
+            );
         }
         let d = distance(&product(&l), m);
         assert!(d <= tolerance, "L L^T differs from m by {d}");
@@ -439,18 +521,28 @@ mod tests {
     fn valid_matrices_pass() {
         assert!(check(&[]).is_ok());
         assert!(check(&[vec![1.0]]).is_ok());
-        let m = vec![vec![1.0, 0.5, 0.2], vec![0.5, 1.0, 0.3], vec![0.2, 0.3, 1.0]];
+        let m = vec![
+            vec![1.0, 0.5, 0.2],
+            vec![0.5, 1.0, 0.3],
+            vec![0.2, 0.3, 1.0],
+        ];
         assert!(check(&m).is_ok());
         assert_reproduces(&m, 1e-14);
         // Perfect correlation (rank one) is valid and factors.
         let ones = vec![vec![1.0; 3]; 3];
         assert!(check(&ones).is_ok());
         assert_reproduces(&ones, 1e-14);
-        let signs = vec![vec![1.0, -1.0, 1.0], vec![-1.0, 1.0, -1.0], vec![1.0, -1.0, 1.0]];
+        let signs = vec![
+            vec![1.0, -1.0, 1.0],
+            vec![-1.0, 1.0, -1.0],
+            vec![1.0, -1.0, 1.0],
+        ];
         assert!(check(&signs).is_ok());
         assert_reproduces(&signs, 1e-14);
         // A common factor: corr 0.6 everywhere, n = 50.
-        let common: Vec<Vec<f64>> = (0..50).map(|i| (0..50).map(|j| if i == j { 1.0 } else { 0.6 }).collect()).collect();
+        let common: Vec<Vec<f64>> = (0..50)
+            .map(|i| (0..50).map(|j| if i == j { 1.0 } else { 0.6 }).collect())
+            .collect();
         assert!(check(&common).is_ok());
         assert_reproduces(&common, 1e-12);
         let values = eigenvalues_symmetric(&common);
@@ -459,30 +551,75 @@ mod tests {
 
     #[test]
     fn each_invalid_form_is_named() {
-        assert!(matches!(check(&[vec![1.0, 0.2], vec![0.2]]), Err(CorrError::NotSquare { row: 1, len: 1, expected: 2 })));
-        assert!(matches!(check(&[vec![1.0, f64::NAN], vec![0.2, 1.0]]), Err(CorrError::NotFinite { row: 0, col: 1 })));
-        assert!(matches!(check(&[vec![1.0, 0.2], vec![0.2, 0.9]]), Err(CorrError::Diagonal { index: 1, .. })));
-        assert!(matches!(check(&[vec![1.0, 0.2], vec![0.3, 1.0]]), Err(CorrError::NotSymmetric { row: 0, col: 1, .. })));
-        assert!(matches!(check(&[vec![1.0, 1.2], vec![1.2, 1.0]]), Err(CorrError::OutOfRange { row: 0, col: 1, .. })));
-        let message = check(&[vec![1.0, 0.2], vec![0.3, 1.0]]).unwrap_err().to_string();
-        assert!(message.contains("row 1, column 2 is 0.2 but row 2, column 1 is 0.3"), "{message}");
+        assert!(matches!(
+            check(&[vec![1.0, 0.2], vec![0.2]]),
+            Err(CorrError::NotSquare {
+                row: 1,
+                len: 1,
+                expected: 2
+            })
+        ));
+        assert!(matches!(
+            check(&[vec![1.0, f64::NAN], vec![0.2, 1.0]]),
+            Err(CorrError::NotFinite { row: 0, col: 1 })
+        ));
+        assert!(matches!(
+            check(&[vec![1.0, 0.2], vec![0.2, 0.9]]),
+            Err(CorrError::Diagonal { index: 1, .. })
+        ));
+        assert!(matches!(
+            check(&[vec![1.0, 0.2], vec![0.3, 1.0]]),
+            Err(CorrError::NotSymmetric { row: 0, col: 1, .. })
+        ));
+        assert!(matches!(
+            check(&[vec![1.0, 1.2], vec![1.2, 1.0]]),
+            Err(CorrError::OutOfRange { row: 0, col: 1, .. })
+        ));
+        let message = check(&[vec![1.0, 0.2], vec![0.3, 1.0]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("row 1, column 2 is 0.2 but row 2, column 1 is 0.3"),
+            "{message}"
+        );
     }
 
     #[test]
     fn contradictory_correlations_get_the_nearest_valid_matrix() {
         // Higham (2002), section 4: the nearest correlation matrix to this one has
         // off-diagonal entries 0.7607 and 0.1573.
-        let m = vec![vec![1.0, 1.0, 0.0], vec![1.0, 1.0, 1.0], vec![0.0, 1.0, 1.0]];
-        let Err(CorrError::NotPositiveSemidefinite { smallest_eigenvalue, nearest, suggestion }) = check(&m) else { panic!("accepted") };
+        let m = vec![
+            vec![1.0, 1.0, 0.0],
+            vec![1.0, 1.0, 1.0],
+            vec![0.0, 1.0, 1.0],
+        ];
+        let Err(CorrError::NotPositiveSemidefinite {
+            smallest_eigenvalue,
+            nearest,
+            suggestion,
+        }) = check(&m)
+        else {
+            panic!("accepted")
+        };
         assert!((smallest_eigenvalue - (1.0 - 2f64.sqrt())).abs() < 1e-12);
-        assert!((nearest[0][1] - 0.7607).abs() < 5e-5 && (nearest[0][2] - 0.1573).abs() < 5e-5, "{nearest:?}");
+        assert!(
+            (nearest[0][1] - 0.7607).abs() < 5e-5 && (nearest[0][2] - 0.1573).abs() < 5e-5,
+            "{nearest:?}"
+        );
         assert!(check(&nearest).is_ok());
         assert!(check(&suggestion).is_ok());
         let message = check(&m).unwrap_err().to_string();
-        assert!(message.contains("nearest valid correlation matrix is [[1, 0.76"), "{message}");
+        assert!(
+            message.contains("nearest valid correlation matrix is [[1, 0.76"),
+            "{message}"
+        );
 
         // A strongly contradictory case: a and b, b and c close, a and c opposite.
-        let m = vec![vec![1.0, 0.9, -0.9], vec![0.9, 1.0, 0.9], vec![-0.9, 0.9, 1.0]];
+        let m = vec![
+            vec![1.0, 0.9, -0.9],
+            vec![0.9, 1.0, 0.9],
+            vec![-0.9, 0.9, 1.0],
+        ];
         let nearest = nearest_correlation(&m);
         assert!(check(&nearest).is_ok());
         assert!(eigenvalues_symmetric(&m)[0] < 0.0);
@@ -492,19 +629,40 @@ mod tests {
         unit_diagonal(&mut clipped, 3);
         let clipped = to_rows(&clipped, 3);
         let shrink = (0..=1000).map(|k| 1.0 - k as f64 / 1000.0).find(|w| {
-            let s: Vec<Vec<f64>> = (0..3).map(|i| (0..3).map(|j| if i == j { 1.0 } else { w * m[i][j] }).collect()).collect();
+            let s: Vec<Vec<f64>> = (0..3)
+                .map(|i| {
+                    (0..3)
+                        .map(|j| if i == j { 1.0 } else { w * m[i][j] })
+                        .collect()
+                })
+                .collect();
             eigenvalues_symmetric(&s)[0] >= 0.0
         });
         let w = shrink.unwrap_or(0.0);
-        let shrunk: Vec<Vec<f64>> = (0..3).map(|i| (0..3).map(|j| if i == j { 1.0 } else { w * m[i][j] }).collect()).collect();
+        let shrunk: Vec<Vec<f64>> = (0..3)
+            .map(|i| {
+                (0..3)
+                    .map(|j| if i == j { 1.0 } else { w * m[i][j] })
+                    .collect()
+            })
+            .collect();
         let d = distance(&nearest, &m);
-        assert!(d <= distance(&clipped, &m) + 1e-9 && d <= distance(&shrunk, &m) + 1e-9, "{d} vs {} and {}", distance(&clipped, &m), distance(&shrunk, &m));
+        assert!(
+            d <= distance(&clipped, &m) + 1e-9 && d <= distance(&shrunk, &m) + 1e-9,
+            "{d} vs {} and {}",
+            distance(&clipped, &m),
+            distance(&shrunk, &m)
+        );
         assert_reproduces(&nearest, 1e-9);
     }
 
     #[test]
     fn nearest_leaves_valid_matrices_alone() {
-        let m = vec![vec![1.0, 0.5, 0.2], vec![0.5, 1.0, 0.3], vec![0.2, 0.3, 1.0]];
+        let m = vec![
+            vec![1.0, 0.5, 0.2],
+            vec![0.5, 1.0, 0.3],
+            vec![0.2, 0.3, 1.0],
+        ];
         assert!(distance(&nearest_correlation(&m), &m) < 1e-10);
         // Garbage in does not panic.
         let odd = vec![vec![2.0, f64::NAN, 5.0], vec![0.1], vec![]];

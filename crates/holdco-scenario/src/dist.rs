@@ -71,7 +71,10 @@ pub struct DistError {
 
 impl DistError {
     fn new(field: &str, message: impl Into<String>) -> DistError {
-        DistError { field: field.to_string(), message: message.into() }
+        DistError {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -118,12 +121,20 @@ fn finite(value: &toml::Value, field: &str, what: &str) -> Result<f64, DistError
     let number = match value {
         toml::Value::Integer(i) => *i as f64,
         toml::Value::Float(f) => *f,
-        other => return Err(DistError::new(field, format!("{what} must be a number (got {})", type_name(other)))),
+        other => {
+            return Err(DistError::new(
+                field,
+                format!("{what} must be a number (got {})", type_name(other)),
+            ))
+        }
     };
     if number.is_finite() {
         Ok(number)
     } else {
-        Err(DistError::new(field, format!("{what} must be a finite number (got {number})")))
+        Err(DistError::new(
+            field,
+            format!("{what} must be a finite number (got {number})"),
+        ))
     }
 }
 
@@ -148,10 +159,16 @@ impl Dist {
             None => return Err(DistError::new("dist", format!("missing: say which distribution, one of {KNOWN}, or give a plain number for a fixed value"))),
         };
         let Some(allowed) = parameters(name) else {
-            return Err(DistError::new("dist", format!("unknown distribution \"{name}\"; known: {KNOWN}")));
+            return Err(DistError::new(
+                "dist",
+                format!("unknown distribution \"{name}\"; known: {KNOWN}"),
+            ));
         };
         for key in table.keys() {
-            if key != "dist" && !allowed.contains(&key.as_str()) && !PASSED_THROUGH.contains(&key.as_str()) {
+            if key != "dist"
+                && !allowed.contains(&key.as_str())
+                && !PASSED_THROUGH.contains(&key.as_str())
+            {
                 return Err(DistError::new(
                     key,
                     format!("unknown key for a {name} distribution; allowed keys: dist, {}, and source, note, basis", allowed.join(", ")),
@@ -161,7 +178,10 @@ impl Dist {
         let number = |key: &str| -> Result<f64, DistError> {
             match table.get(key) {
                 Some(value) => finite(value, key, key),
-                None => Err(DistError::new(key, format!("missing: a {name} distribution needs {}", needs(name)))),
+                None => Err(DistError::new(
+                    key,
+                    format!("missing: a {name} distribution needs {}", needs(name)),
+                )),
             }
         };
         match name {
@@ -175,7 +195,11 @@ impl Dist {
                 let by_median = table.contains_key("median") || table.contains_key("sd_log");
                 let by_moments = table.contains_key("mean") || table.contains_key("sd");
                 if by_median && by_moments {
-                    let key = if table.contains_key("mean") { "mean" } else { "sd" };
+                    let key = if table.contains_key("mean") {
+                        "mean"
+                    } else {
+                        "sd"
+                    };
                     return Err(DistError::new(
                         key,
                         "a lognormal takes either median and sd_log (of the logarithm), or mean and sd (on the natural scale), not a mix of the two",
@@ -194,7 +218,10 @@ impl Dist {
                         return Err(DistError::new("median", format!("median must be > 0 for a lognormal (got {median}); for values that can be negative use a normal")));
                     }
                     non_negative("sd_log", sigma)?;
-                    Ok(Dist::LogNormal { mu: median.ln(), sigma })
+                    Ok(Dist::LogNormal {
+                        mu: median.ln(),
+                        sigma,
+                    })
                 }
             }
             "triangular" => {
@@ -203,7 +230,10 @@ impl Dist {
                     return Err(DistError::new("max", format!("max must be > min (got min {min}, max {max}); use a plain number for a fixed value")));
                 }
                 if mode < min || mode > max {
-                    return Err(DistError::new("mode", format!("mode must lie between min and max ({min} to {max}; got {mode})")));
+                    return Err(DistError::new(
+                        "mode",
+                        format!("mode must lie between min and max ({min} to {max}; got {mode})"),
+                    ));
                 }
                 Ok(Dist::Triangular { min, mode, max })
             }
@@ -216,11 +246,22 @@ impl Dist {
             }
             _ => {
                 let values = match table.get("values") {
-                    Some(toml::Value::Array(items)) => {
-                        items.iter().enumerate().map(|(i, item)| finite(item, "values", &format!("values[{i}]"))).collect::<Result<Vec<f64>, _>>()?
-                    }
-                    Some(other) => return Err(DistError::new("values", format!("values must be an array of numbers, e.g. [0.02, 0.05, 0.04] (got {})", type_name(other)))),
-                    None => return Err(DistError::new("values", "missing: an empirical distribution needs values = [at least two numbers]")),
+                    Some(toml::Value::Array(items)) => items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| finite(item, "values", &format!("values[{i}]")))
+                        .collect::<Result<Vec<f64>, _>>()?,
+                    Some(other) => return Err(DistError::new(
+                        "values",
+                        format!(
+                            "values must be an array of numbers, e.g. [0.02, 0.05, 0.04] (got {})",
+                            type_name(other)
+                        ),
+                    )),
+                    None => return Err(DistError::new(
+                        "values",
+                        "missing: an empirical distribution needs values = [at least two numbers]",
+                    )),
                 };
                 Dist::empirical(values)
             }
@@ -230,7 +271,10 @@ impl Dist {
     /// An empirical distribution of observed values: at least two, all finite; sorted here.
     pub fn empirical(mut values: Vec<f64>) -> Result<Dist, DistError> {
         if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(DistError::new("values", format!("values[{i}] must be a finite number (got {v})")));
+            return Err(DistError::new(
+                "values",
+                format!("values[{i}] must be a finite number (got {v})"),
+            ));
         }
         if values.len() < 2 {
             return Err(DistError::new("values", format!("an empirical distribution needs at least two values (got {}); use a plain number for a fixed value", values.len())));
@@ -243,7 +287,10 @@ impl Dist {
     /// (`mean > 0`): `sigma^2 = ln(1 + sd^2 / mean^2)`, `mu = ln(mean) - sigma^2 / 2`.
     fn lognormal_from_moments(mean: f64, sd: f64) -> Dist {
         let variance_log = (sd / mean).powi(2).ln_1p();
-        Dist::LogNormal { mu: mean.ln() - variance_log / 2.0, sigma: variance_log.sqrt() }
+        Dist::LogNormal {
+            mu: mean.ln() - variance_log / 2.0,
+            sigma: variance_log.sqrt(),
+        }
     }
 
     /// The value at normal score `z`, i.e. `quantile(norm_cdf(z))`: the map from a
@@ -334,7 +381,9 @@ impl Dist {
             Dist::Normal { sd, .. } => *sd,
             Dist::LogNormal { sigma, .. } => self.mean() * libm::expm1(sigma * sigma).sqrt(),
             Dist::Triangular { min, mode, max } => {
-                ((min * min + mode * mode + max * max - min * mode - min * max - mode * max) / 18.0).max(0.0).sqrt()
+                ((min * min + mode * mode + max * max - min * mode - min * max - mode * max) / 18.0)
+                    .max(0.0)
+                    .sqrt()
             }
             Dist::Uniform { min, max } => (max - min).abs() / 12f64.sqrt(),
             Dist::Empirical(values) => match values.len() {
@@ -372,12 +421,30 @@ impl Dist {
     pub fn describe(&self) -> String {
         match self {
             Dist::Fixed(value) => short(*value),
-            Dist::Normal { mean, sd } => format!("normal(mean {}, sd {})", short(*mean), short(*sd)),
-            Dist::LogNormal { mu, sigma } => format!("lognormal(median {}, sd_log {})", short(libm::exp(*mu)), short(*sigma)),
-            Dist::Triangular { min, mode, max } => format!("triangular(min {}, mode {}, max {})", short(*min), short(*mode), short(*max)),
-            Dist::Uniform { min, max } => format!("uniform(min {}, max {})", short(*min), short(*max)),
+            Dist::Normal { mean, sd } => {
+                format!("normal(mean {}, sd {})", short(*mean), short(*sd))
+            }
+            Dist::LogNormal { mu, sigma } => format!(
+                "lognormal(median {}, sd_log {})",
+                short(libm::exp(*mu)),
+                short(*sigma)
+            ),
+            Dist::Triangular { min, mode, max } => format!(
+                "triangular(min {}, mode {}, max {})",
+                short(*min),
+                short(*mode),
+                short(*max)
+            ),
+            Dist::Uniform { min, max } => {
+                format!("uniform(min {}, max {})", short(*min), short(*max))
+            }
             Dist::Empirical(values) => match (values.first(), values.last()) {
-                (Some(lo), Some(hi)) => format!("empirical({} values, {} to {})", values.len(), short(*lo), short(*hi)),
+                (Some(lo), Some(hi)) => format!(
+                    "empirical({} values, {} to {})",
+                    values.len(),
+                    short(*lo),
+                    short(*hi)
+                ),
                 _ => "empirical(no values)".to_string(),
             },
         }
@@ -398,7 +465,10 @@ fn needs(dist: &str) -> &'static str {
 
 fn non_negative(field: &str, value: f64) -> Result<(), DistError> {
     if value < 0.0 {
-        Err(DistError::new(field, format!("{field} must be >= 0 (got {value})")))
+        Err(DistError::new(
+            field,
+            format!("{field} must be >= 0 (got {value})"),
+        ))
     } else {
         Ok(())
     }
@@ -413,7 +483,11 @@ fn short(value: f64) -> String {
     if !(-4..=9).contains(&magnitude) {
         let text = format!("{value:.5e}");
         let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        let mantissa = if mantissa.contains('.') {
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mantissa
+        };
         return format!("{mantissa}e{exponent}");
     }
     let decimals = (5 - magnitude).max(0) as usize;
@@ -431,7 +505,8 @@ mod tests {
     use crate::rng::{draw_bits, key, std_normal, stream_id};
 
     fn parse(text: &str) -> Result<Dist, DistError> {
-        let table: toml::Table = toml::from_str(&format!("x = {text}")).expect("test input is TOML");
+        let table: toml::Table =
+            toml::from_str(&format!("x = {text}")).expect("test input is TOML");
         Dist::parse(&table["x"])
     }
 
@@ -441,7 +516,11 @@ mod tests {
             Ok(dist) => panic!("{text} parsed as {dist:?}"),
             Err(e) => {
                 assert_eq!(e.field, field, "{text}: {e}");
-                assert!(e.message.contains(fragment), "{text}: message {:?} lacks {fragment:?}", e.message);
+                assert!(
+                    e.message.contains(fragment),
+                    "{text}: message {:?} lacks {fragment:?}",
+                    e.message
+                );
             }
         }
     }
@@ -450,94 +529,268 @@ mod tests {
     fn parses_every_form() {
         assert_eq!(parse("3").unwrap(), Dist::Fixed(3.0));
         assert_eq!(parse("0.25").unwrap(), Dist::Fixed(0.25));
-        assert_eq!(parse(r#"{ dist = "fixed", value = 2 }"#).unwrap(), Dist::Fixed(2.0));
+        assert_eq!(
+            parse(r#"{ dist = "fixed", value = 2 }"#).unwrap(),
+            Dist::Fixed(2.0)
+        );
         assert_eq!(parse(r#"{ dist = "normal", mean = 0.12, sd = 0.05, source = "analysts", note = "x", basis = "FY2024" }"#).unwrap(), Dist::Normal { mean: 0.12, sd: 0.05 });
         let by_median = parse(r#"{ dist = "lognormal", median = 18.0, sd_log = 0.25 }"#).unwrap();
-        assert_eq!(by_median, Dist::LogNormal { mu: 18f64.ln(), sigma: 0.25 });
+        assert_eq!(
+            by_median,
+            Dist::LogNormal {
+                mu: 18f64.ln(),
+                sigma: 0.25
+            }
+        );
         let by_moments = parse(r#"{ dist = "lognormal", mean = 18, sd = 4.0 }"#).unwrap();
-        assert!((by_moments.mean() - 18.0).abs() < 1e-12 && (by_moments.sd() - 4.0).abs() < 1e-12, "{by_moments:?}");
-        assert_eq!(parse(r#"{ dist = "triangular", min = 1, mode = 1, max = 3 }"#).unwrap(), Dist::Triangular { min: 1.0, mode: 1.0, max: 3.0 });
-        assert_eq!(parse(r#"{ dist = "uniform", min = -1, max = 1 }"#).unwrap(), Dist::Uniform { min: -1.0, max: 1.0 });
-        assert_eq!(parse(r#"{ dist = "empirical", values = [3, 1.5, 2] }"#).unwrap(), Dist::Empirical(vec![1.5, 2.0, 3.0]));
+        assert!(
+            (by_moments.mean() - 18.0).abs() < 1e-12 && (by_moments.sd() - 4.0).abs() < 1e-12,
+            "{by_moments:?}"
+        );
+        assert_eq!(
+            parse(r#"{ dist = "triangular", min = 1, mode = 1, max = 3 }"#).unwrap(),
+            Dist::Triangular {
+                min: 1.0,
+                mode: 1.0,
+                max: 3.0
+            }
+        );
+        assert_eq!(
+            parse(r#"{ dist = "uniform", min = -1, max = 1 }"#).unwrap(),
+            Dist::Uniform {
+                min: -1.0,
+                max: 1.0
+            }
+        );
+        assert_eq!(
+            parse(r#"{ dist = "empirical", values = [3, 1.5, 2] }"#).unwrap(),
+            Dist::Empirical(vec![1.5, 2.0, 3.0])
+        );
         // A [table] section reads the same as an inline table.
-        let table: toml::Table = toml::from_str("[x]\ndist = \"normal\"\nmean = 1\nsd = 0\n").unwrap();
-        assert_eq!(Dist::parse(&table["x"]).unwrap(), Dist::Normal { mean: 1.0, sd: 0.0 });
+        let table: toml::Table =
+            toml::from_str("[x]\ndist = \"normal\"\nmean = 1\nsd = 0\n").unwrap();
+        assert_eq!(
+            Dist::parse(&table["x"]).unwrap(),
+            Dist::Normal { mean: 1.0, sd: 0.0 }
+        );
     }
 
     #[test]
     fn rejects_every_invalid_form() {
-        check_error(r#""high""#, "value", "expected a number or a distribution table");
+        check_error(
+            r#""high""#,
+            "value",
+            "expected a number or a distribution table",
+        );
         check_error("[1, 2]", "value", "got an array");
         check_error("nan", "value", "finite");
         check_error("inf", "value", "finite");
         check_error(r#"{ mean = 1, sd = 2 }"#, "dist", "missing");
         check_error(r#"{ dist = 3 }"#, "dist", "got an integer");
-        check_error(r#"{ dist = "gamma", shape = 2 }"#, "dist", "known: fixed, normal, lognormal, triangular, uniform, empirical");
-        check_error(r#"{ dist = "normal", mean = 1, sd = 2, stdev = 3 }"#, "stdev", "allowed keys: dist, mean, sd");
-        check_error(r#"{ dist = "normal", mean = 1 }"#, "sd", "missing: a normal distribution needs mean and sd");
-        check_error(r#"{ dist = "normal", mean = 1, sd = -0.1 }"#, "sd", "sd must be >= 0 (got -0.1)");
-        check_error(r#"{ dist = "normal", mean = "1", sd = 0.1 }"#, "mean", "must be a number (got a string)");
-        check_error(r#"{ dist = "normal", mean = nan, sd = 0.1 }"#, "mean", "finite");
+        check_error(
+            r#"{ dist = "gamma", shape = 2 }"#,
+            "dist",
+            "known: fixed, normal, lognormal, triangular, uniform, empirical",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = 1, sd = 2, stdev = 3 }"#,
+            "stdev",
+            "allowed keys: dist, mean, sd",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = 1 }"#,
+            "sd",
+            "missing: a normal distribution needs mean and sd",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = 1, sd = -0.1 }"#,
+            "sd",
+            "sd must be >= 0 (got -0.1)",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = "1", sd = 0.1 }"#,
+            "mean",
+            "must be a number (got a string)",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = nan, sd = 0.1 }"#,
+            "mean",
+            "finite",
+        );
         check_error(r#"{ dist = "normal", mean = 1, sd = inf }"#, "sd", "finite");
         check_error(r#"{ dist = "fixed" }"#, "value", "missing");
-        check_error(r#"{ dist = "fixed", value = true }"#, "value", "got a boolean");
-        check_error(r#"{ dist = "lognormal", median = 18 }"#, "sd_log", "missing");
-        check_error(r#"{ dist = "lognormal", median = 0, sd_log = 0.2 }"#, "median", "must be > 0");
-        check_error(r#"{ dist = "lognormal", median = 18, sd_log = -0.2 }"#, "sd_log", ">= 0");
-        check_error(r#"{ dist = "lognormal", mean = -1, sd = 0.2 }"#, "mean", "must be > 0");
-        check_error(r#"{ dist = "lognormal", mean = 10, sd = -2 }"#, "sd", ">= 0");
-        check_error(r#"{ dist = "lognormal", median = 18, sd = 2 }"#, "sd", "either median and sd_log");
+        check_error(
+            r#"{ dist = "fixed", value = true }"#,
+            "value",
+            "got a boolean",
+        );
+        check_error(
+            r#"{ dist = "lognormal", median = 18 }"#,
+            "sd_log",
+            "missing",
+        );
+        check_error(
+            r#"{ dist = "lognormal", median = 0, sd_log = 0.2 }"#,
+            "median",
+            "must be > 0",
+        );
+        check_error(
+            r#"{ dist = "lognormal", median = 18, sd_log = -0.2 }"#,
+            "sd_log",
+            ">= 0",
+        );
+        check_error(
+            r#"{ dist = "lognormal", mean = -1, sd = 0.2 }"#,
+            "mean",
+            "must be > 0",
+        );
+        check_error(
+            r#"{ dist = "lognormal", mean = 10, sd = -2 }"#,
+            "sd",
+            ">= 0",
+        );
+        check_error(
+            r#"{ dist = "lognormal", median = 18, sd = 2 }"#,
+            "sd",
+            "either median and sd_log",
+        );
         check_error(r#"{ dist = "lognormal" }"#, "median", "missing");
-        check_error(r#"{ dist = "lognormal", mu = 1, sigma = 2 }"#, "mu", "allowed keys: dist, median, sd_log, mean, sd");
-        check_error(r#"{ dist = "triangular", min = 1, max = 3 }"#, "mode", "missing");
-        check_error(r#"{ dist = "triangular", min = 1, mode = 4, max = 3 }"#, "mode", "between");
-        check_error(r#"{ dist = "triangular", min = 2, mode = 2, max = 2 }"#, "max", "use a plain number");
-        check_error(r#"{ dist = "triangular", min = 3, mode = 2, max = 1 }"#, "max", "max must be > min");
-        check_error(r#"{ dist = "uniform", min = 1, max = 1 }"#, "max", "max must be > min");
+        check_error(
+            r#"{ dist = "lognormal", mu = 1, sigma = 2 }"#,
+            "mu",
+            "allowed keys: dist, median, sd_log, mean, sd",
+        );
+        check_error(
+            r#"{ dist = "triangular", min = 1, max = 3 }"#,
+            "mode",
+            "missing",
+        );
+        check_error(
+            r#"{ dist = "triangular", min = 1, mode = 4, max = 3 }"#,
+            "mode",
+            "between",
+        );
+        check_error(
+            r#"{ dist = "triangular", min = 2, mode = 2, max = 2 }"#,
+            "max",
+            "use a plain number",
+        );
+        check_error(
+            r#"{ dist = "triangular", min = 3, mode = 2, max = 1 }"#,
+            "max",
+            "max must be > min",
+        );
+        check_error(
+            r#"{ dist = "uniform", min = 1, max = 1 }"#,
+            "max",
+            "max must be > min",
+        );
         check_error(r#"{ dist = "uniform", min = 1 }"#, "max", "missing");
-        check_error(r#"{ dist = "empirical", values = [1] }"#, "values", "at least two");
-        check_error(r#"{ dist = "empirical", values = [1, "x"] }"#, "values", "values[1] must be a number");
-        check_error(r#"{ dist = "empirical", values = [1, nan] }"#, "values", "values[1] must be a finite number");
-        check_error(r#"{ dist = "empirical", values = 3 }"#, "values", "must be an array");
+        check_error(
+            r#"{ dist = "empirical", values = [1] }"#,
+            "values",
+            "at least two",
+        );
+        check_error(
+            r#"{ dist = "empirical", values = [1, "x"] }"#,
+            "values",
+            "values[1] must be a number",
+        );
+        check_error(
+            r#"{ dist = "empirical", values = [1, nan] }"#,
+            "values",
+            "values[1] must be a finite number",
+        );
+        check_error(
+            r#"{ dist = "empirical", values = 3 }"#,
+            "values",
+            "must be an array",
+        );
         check_error(r#"{ dist = "empirical" }"#, "values", "missing");
-        assert_eq!(Dist::empirical(vec![1.0, f64::INFINITY]).unwrap_err().field, "values");
+        assert_eq!(
+            Dist::empirical(vec![1.0, f64::INFINITY]).unwrap_err().field,
+            "values"
+        );
         assert!(Dist::empirical(vec![]).is_err());
-        assert_eq!(parse(r#"{ dist = "normal", sd = -1 }"#).unwrap_err().to_string(), "mean: missing: a normal distribution needs mean and sd");
+        assert_eq!(
+            parse(r#"{ dist = "normal", sd = -1 }"#)
+                .unwrap_err()
+                .to_string(),
+            "mean: missing: a normal distribution needs mean and sd"
+        );
     }
 
     fn all() -> Vec<Dist> {
         vec![
             Dist::Fixed(2.5),
-            Dist::Normal { mean: 0.12, sd: 0.05 },
-            Dist::LogNormal { mu: 18f64.ln(), sigma: 0.25 },
-            Dist::LogNormal { mu: 0.0, sigma: 1.0 },
-            Dist::Triangular { min: 0.05, mode: 0.10, max: 0.12 },
-            Dist::Triangular { min: -1.0, mode: -1.0, max: 2.0 },
-            Dist::Uniform { min: 0.10, max: 0.20 },
+            Dist::Normal {
+                mean: 0.12,
+                sd: 0.05,
+            },
+            Dist::LogNormal {
+                mu: 18f64.ln(),
+                sigma: 0.25,
+            },
+            Dist::LogNormal {
+                mu: 0.0,
+                sigma: 1.0,
+            },
+            Dist::Triangular {
+                min: 0.05,
+                mode: 0.10,
+                max: 0.12,
+            },
+            Dist::Triangular {
+                min: -1.0,
+                mode: -1.0,
+                max: 2.0,
+            },
+            Dist::Uniform {
+                min: 0.10,
+                max: 0.20,
+            },
             Dist::empirical(vec![0.02, 0.05, 0.04, 0.07, 0.3]).unwrap(),
         ]
     }
 
     #[test]
     fn draws_match_the_closed_form_mean_and_sd() {
-        let n = if cfg!(debug_assertions) { 200_000 } else { 2_000_000 };
+        let n = if cfg!(debug_assertions) {
+            200_000
+        } else {
+            2_000_000
+        };
         for (d, dist) in all().into_iter().enumerate() {
             let k = key(5, stream_id("dist test"), d as u64);
-            let xs: Vec<f64> = (0..n as u64).map(|s| dist.at_z(std_normal(draw_bits(k, s)))).collect();
+            let xs: Vec<f64> = (0..n as u64)
+                .map(|s| dist.at_z(std_normal(draw_bits(k, s))))
+                .collect();
             let nf = n as f64;
             let mean = xs.iter().sum::<f64>() / nf;
             let m2 = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / nf;
             let m4 = xs.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / nf;
             let (expected_mean, expected_sd) = (dist.mean(), dist.sd());
             if dist.is_fixed() {
-                assert!(xs.iter().all(|x| *x == expected_mean) && expected_sd == 0.0, "{dist:?}");
+                assert!(
+                    xs.iter().all(|x| *x == expected_mean) && expected_sd == 0.0,
+                    "{dist:?}"
+                );
                 continue;
             }
             // Standard errors of the sample mean and variance.
             let se_mean = (m2 / nf).sqrt();
             let se_var = ((m4 - m2 * m2) / nf).sqrt();
-            assert!((mean - expected_mean).abs() <= 4.0 * se_mean, "{}: mean {mean} vs {expected_mean} (se {se_mean})", dist.describe());
-            assert!((m2 - expected_sd.powi(2)).abs() <= 4.0 * se_var, "{}: variance {m2} vs {} (se {se_var})", dist.describe(), expected_sd.powi(2));
+            assert!(
+                (mean - expected_mean).abs() <= 4.0 * se_mean,
+                "{}: mean {mean} vs {expected_mean} (se {se_mean})",
+                dist.describe()
+            );
+            assert!(
+                (m2 - expected_sd.powi(2)).abs() <= 4.0 * se_var,
+                "{}: variance {m2} vs {} (se {se_var})",
+                dist.describe(),
+                expected_sd.powi(2)
+            );
         }
     }
 
@@ -548,11 +801,19 @@ mod tests {
             for i in 1..1000 {
                 let p = i as f64 / 1000.0;
                 let q = dist.quantile(p);
-                assert!(q >= last, "{}: quantile({p}) = {q} < {last}", dist.describe());
+                assert!(
+                    q >= last,
+                    "{}: quantile({p}) = {q} < {last}",
+                    dist.describe()
+                );
                 last = q;
                 let z = norm_quantile(p);
                 let at = dist.at_z(z);
-                assert!((at - q).abs() <= 1e-9 * q.abs().max(1.0), "{}: at_z({z}) = {at}, quantile({p}) = {q}", dist.describe());
+                assert!(
+                    (at - q).abs() <= 1e-9 * q.abs().max(1.0),
+                    "{}: at_z({z}) = {at}, quantile({p}) = {q}",
+                    dist.describe()
+                );
             }
             assert!(dist.quantile(f64::NAN).is_nan());
             assert!(!dist.at_z(40.0).is_nan() && !dist.at_z(-40.0).is_nan());
@@ -575,14 +836,33 @@ mod tests {
     fn fixedness_and_descriptions() {
         assert!(Dist::Fixed(1.0).is_fixed());
         assert!(Dist::Normal { mean: 1.0, sd: 0.0 }.is_fixed());
-        assert!(Dist::LogNormal { mu: 1.0, sigma: 0.0 }.is_fixed());
+        assert!(Dist::LogNormal {
+            mu: 1.0,
+            sigma: 0.0
+        }
+        .is_fixed());
         assert!(Dist::Empirical(vec![2.0, 2.0, 2.0]).is_fixed());
         assert!(!Dist::Uniform { min: 0.0, max: 1.0 }.is_fixed());
-        assert_eq!(Dist::Normal { mean: 0.12, sd: 0.05 }.describe(), "normal(mean 0.12, sd 0.05)");
-        assert_eq!(parse(r#"{ dist = "lognormal", median = 18.0, sd_log = 0.25 }"#).unwrap().describe(), "lognormal(median 18, sd_log 0.25)");
+        assert_eq!(
+            Dist::Normal {
+                mean: 0.12,
+                sd: 0.05
+            }
+            .describe(),
+            "normal(mean 0.12, sd 0.05)"
+        );
+        assert_eq!(
+            parse(r#"{ dist = "lognormal", median = 18.0, sd_log = 0.25 }"#)
+                .unwrap()
+                .describe(),
+            "lognormal(median 18, sd_log 0.25)"
+        );
         assert_eq!(Dist::Fixed(1234567.0).describe(), "1234567");
         assert_eq!(Dist::Fixed(-0.000015).describe(), "-1.5e-5");
-        assert_eq!(Dist::Empirical(vec![0.02, 0.3]).describe(), "empirical(2 values, 0.02 to 0.3)");
+        assert_eq!(
+            Dist::Empirical(vec![0.02, 0.3]).describe(),
+            "empirical(2 values, 0.02 to 0.3)"
+        );
         // Zero-variance distributions give their value at every score.
         for dist in [Dist::Normal { mean: 3.0, sd: 0.0 }, Dist::Fixed(3.0)] {
             assert_eq!(dist.at_z(1.7), 3.0);

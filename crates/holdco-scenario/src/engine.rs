@@ -40,7 +40,11 @@ impl Var {
     /// A variable named `name` with `dists`.
     pub fn new(name: impl Into<String>, dists: Vec<Dist>) -> Var {
         let name = name.into();
-        Var { stream: rng::stream_id(&name), name, dists }
+        Var {
+            stream: rng::stream_id(&name),
+            name,
+            dists,
+        }
     }
 
     /// A variable with one distribution.
@@ -191,7 +195,17 @@ impl Projection {
     /// Names of the bridge lines, in order: one per part, then the group items.
     pub fn line_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.parts.iter().map(|p| p.name.clone()).collect();
-        names.extend(["dis-synergies", "holding discount", "separation and integration costs", "sale and listing proceeds", "net cash", "other assets"].map(String::from));
+        names.extend(
+            [
+                "dis-synergies",
+                "holding discount",
+                "separation and integration costs",
+                "sale and listing proceeds",
+                "net cash",
+                "other assets",
+            ]
+            .map(String::from),
+        );
         names
     }
 
@@ -206,9 +220,18 @@ impl Projection {
         }
         match &self.method {
             Method::Multiple { rate, .. } => vars.extend(rate.iter()),
-            Method::Dcf { wacc, terminal_growth, conversion } => vars.extend([wacc, terminal_growth, conversion]),
+            Method::Dcf {
+                wacc,
+                terminal_growth,
+                conversion,
+            } => vars.extend([wacc, terminal_growth, conversion]),
         }
-        vars.extend(self.net_cash.iter().chain(self.other_assets.iter()).chain(self.discount.iter()));
+        vars.extend(
+            self.net_cash
+                .iter()
+                .chain(self.other_assets.iter())
+                .chain(self.discount.iter()),
+        );
         vars.extend(self.costs.iter().chain(self.proceeds.iter()));
         vars.retain(|v| !v.is_fixed());
         vars
@@ -283,7 +306,11 @@ impl Scores for Shocked {
         self.normals(stream, out);
     }
     fn uniforms(&self, stream: u64, out: &mut [f64]) {
-        out.fill(if stream == self.stream { rng::norm_cdf(self.z) } else { 0.5 });
+        out.fill(if stream == self.stream {
+            rng::norm_cdf(self.z)
+        } else {
+            0.5
+        });
     }
     fn correlated(&self) -> bool {
         self.stream == rng::stream_id(FACTOR)
@@ -315,7 +342,12 @@ fn apply(dist: &Dist, zs: &[f64], us: &[f64], out: &mut [f64]) {
             for (x, &p) in out.iter_mut().zip(us) {
                 // One square root: of the branch's argument, selected first.
                 let lower = p <= below;
-                let root = (if lower { p * width * (mode - min) } else { (1.0 - p) * width * (max - mode) }).sqrt();
+                let root = (if lower {
+                    p * width * (mode - min)
+                } else {
+                    (1.0 - p) * width * (max - mode)
+                })
+                .sqrt();
                 *x = if lower { min + root } else { max - root };
             }
         }
@@ -409,7 +441,13 @@ struct BlockOut {
 impl BlockOut {
     fn new(projection: &Projection) -> BlockOut {
         let years = projection.years.len();
-        BlockOut { len: 0, value: vec![0.0; BLOCK], lines: vec![0.0; (projection.parts.len() + 6) * BLOCK], revenue: vec![0.0; years * BLOCK], ebita: vec![0.0; years * BLOCK] }
+        BlockOut {
+            len: 0,
+            value: vec![0.0; BLOCK],
+            lines: vec![0.0; (projection.parts.len() + 6) * BLOCK],
+            revenue: vec![0.0; years * BLOCK],
+            ebita: vec![0.0; years * BLOCK],
+        }
     }
 }
 
@@ -428,10 +466,22 @@ struct YearState<'a> {
 /// and what the dis-synergies take from it. Slices passed separately so the compiler knows
 /// they do not overlap and keeps the loop in vector lanes.
 #[inline(always)]
-fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option<&[f64]>, st: YearState<'_>) {
+fn year(
+    revenue: &[f64],
+    margin: &[f64],
+    keep: &[f64],
+    report: f64,
+    cash: Option<&[f64]>,
+    st: YearState<'_>,
+) {
     let n = revenue.len();
     let (margin, keep) = (&margin[..n], &keep[..n]);
-    let (gross_out, ebita_out, fan_r, fan_e) = (&mut st.gross[..n], &mut st.ebita[..n], &mut st.fan_revenue[..n], &mut st.fan_ebita[..n]);
+    let (gross_out, ebita_out, fan_r, fan_e) = (
+        &mut st.gross[..n],
+        &mut st.ebita[..n],
+        &mut st.fan_revenue[..n],
+        &mut st.fan_ebita[..n],
+    );
     match cash {
         Some(cash) => {
             let (cash, pv, lost) = (&cash[..n], &mut st.pv[..n], &mut st.lost[..n]);
@@ -472,10 +522,32 @@ fn year(revenue: &[f64], margin: &[f64], keep: &[f64], report: f64, cash: Option
 /// it with explicit vector instructions.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // indexed loops: one index for six slices
-fn fused_year(e: &[f64], factor: Option<(&[f64], f64)>, (mean, sd): (f64, f64), report: f64, cash: &[f64], margin: &[f64], revenue: &mut [f64], fan: (&mut [f64], &mut [f64]), pv: &mut [f64]) {
+fn fused_year(
+    e: &[f64],
+    factor: Option<(&[f64], f64)>,
+    (mean, sd): (f64, f64),
+    report: f64,
+    cash: &[f64],
+    margin: &[f64],
+    revenue: &mut [f64],
+    fan: (&mut [f64], &mut [f64]),
+    pv: &mut [f64],
+) {
     let n = e.len();
-    let (cash, margin, revenue, fan_r, fan_e, pv) = (&cash[..n], &margin[..n], &mut revenue[..n], &mut fan.0[..n], &mut fan.1[..n], &mut pv[..n]);
-    let step = |p: usize, z: f64, revenue: &mut [f64], fan_r: &mut [f64], fan_e: &mut [f64], pv: &mut [f64]| {
+    let (cash, margin, revenue, fan_r, fan_e, pv) = (
+        &cash[..n],
+        &margin[..n],
+        &mut revenue[..n],
+        &mut fan.0[..n],
+        &mut fan.1[..n],
+        &mut pv[..n],
+    );
+    let step = |p: usize,
+                z: f64,
+                revenue: &mut [f64],
+                fan_r: &mut [f64],
+                fan_e: &mut [f64],
+                pv: &mut [f64]| {
         // 1 + growth in one rounding: (1 + mean) + sd z.
         let r = revenue[p] * sd.mul_add(z, 1.0 + mean).max(0.0);
         revenue[p] = r;
@@ -527,7 +599,10 @@ mod vector {
     /// processor has the features, the horizon is short enough and the block is whole groups
     /// of sixteen paths.
     pub(super) fn usable(years: usize, len: usize) -> bool {
-        years <= MAX_YEARS && len.is_multiple_of(16) && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed) && available()
+        years <= MAX_YEARS
+            && len.is_multiple_of(16)
+            && super::VECTOR_KERNEL.load(std::sync::atomic::Ordering::Relaxed)
+            && available()
     }
 
     /// What a part brings to the kernel.
@@ -562,20 +637,35 @@ mod vector {
     /// The processor must have AVX-512 F, DQ and CD and FMA ([`usable`]).
     #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
     #[allow(clippy::needless_range_loop)] // years, halves and parts index several arrays each
-    pub(super) unsafe fn fused_parts<const P: usize>(parts: [&Part<'_>; P], shared: &Shared<'_>, len: usize, fan: (&mut [f64], &mut [f64]), mut out: [(&mut [f64], &mut [f64]); P]) {
+    pub(super) unsafe fn fused_parts<const P: usize>(
+        parts: [&Part<'_>; P],
+        shared: &Shared<'_>,
+        len: usize,
+        fan: (&mut [f64], &mut [f64]),
+        mut out: [(&mut [f64], &mut [f64]); P],
+    ) {
         let years = parts[0].keys.len();
         assert!(years <= MAX_YEARS && len.is_multiple_of(16));
         assert!(shared.cash.len() >= years * len);
-        assert!(fan.0.len() >= (years.max(1) - 1) * BLOCK + len && fan.1.len() >= (years.max(1) - 1) * BLOCK + len);
+        assert!(
+            fan.0.len() >= (years.max(1) - 1) * BLOCK + len
+                && fan.1.len() >= (years.max(1) - 1) * BLOCK + len
+        );
         for (x, (revenue, pv)) in parts.iter().zip(&out) {
-            assert!(x.keys.len() == years && x.margin.len() >= len && revenue.len() >= len && pv.len() >= len);
+            assert!(
+                x.keys.len() == years
+                    && x.margin.len() >= len
+                    && revenue.len() >= len
+                    && pv.len() >= len
+            );
         }
         if let Some((f, _)) = shared.factor {
             assert!(f.len() >= years * len);
         }
         let k = Normals::new();
         let zero = _mm512_setzero_pd();
-        let one_plus_mean: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(1.0 + parts[q].growth.0));
+        let one_plus_mean: [__m512d; P] =
+            std::array::from_fn(|q| _mm512_set1_pd(1.0 + parts[q].growth.0));
         let sd: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(parts[q].growth.1));
         let report: [__m512d; P] = std::array::from_fn(|q| _mm512_set1_pd(parts[q].report));
         let loading = _mm512_set1_pd(shared.factor.map_or(0.0, |(_, b)| b));
@@ -594,7 +684,10 @@ mod vector {
             let mut state: [[(__m512d, __m512d, __m512d); 2]; P] = std::array::from_fn(|q| {
                 let m = parts[q].margin.as_ptr();
                 let revenue0 = _mm512_set1_pd(parts[q].revenue0);
-                [(revenue0, zero, _mm512_loadu_pd(m.add(g))), (revenue0, zero, _mm512_loadu_pd(m.add(g + 8)))]
+                [
+                    (revenue0, zero, _mm512_loadu_pd(m.add(g))),
+                    (revenue0, zero, _mm512_loadu_pd(m.add(g + 8))),
+                ]
             });
             for t in 0..years {
                 let scores: [(__m512d, __m512d); P] = std::array::from_fn(|q| {
@@ -641,9 +734,23 @@ mod vector {
 /// operations on the same numbers (the dis-synergy line and `value - lost` are unchanged by
 /// a zero), so the same bits.
 #[inline(always)]
-fn close_fused(owned: f64, held: f64, (c, terminal): (&[f64], &[f64]), (revenue, margin, pv): (&[f64], &[f64], &[f64]), line: &mut [f64], held_value: &mut [f64]) {
+fn close_fused(
+    owned: f64,
+    held: f64,
+    (c, terminal): (&[f64], &[f64]),
+    (revenue, margin, pv): (&[f64], &[f64], &[f64]),
+    line: &mut [f64],
+    held_value: &mut [f64],
+) {
     let n = line.len();
-    let (c, terminal, revenue, margin, pv, held_value) = (&c[..n], &terminal[..n], &revenue[..n], &margin[..n], &pv[..n], &mut held_value[..n]);
+    let (c, terminal, revenue, margin, pv, held_value) = (
+        &c[..n],
+        &terminal[..n],
+        &revenue[..n],
+        &margin[..n],
+        &pv[..n],
+        &mut held_value[..n],
+    );
     for p in 0..n {
         let gross = revenue[p] * margin[p];
         let value = pv[p] + (c[p] * gross) * terminal[p];
@@ -657,7 +764,15 @@ fn close_fused(owned: f64, held: f64, (c, terminal): (&[f64], &[f64]), (revenue,
 /// its bridge line at the group's share `owned`, what dis-synergies take (subtracted from
 /// `lost_line`), and its value net of them at the share `held` added to `held_value`.
 #[inline(always)]
-fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64])>, state: (&[f64], &[f64], &[f64], &[f64]), line: &mut [f64], lost_line: &mut [f64], held_value: &mut [f64]) {
+fn close_part(
+    owned: f64,
+    held: f64,
+    terminal: Option<(&[f64], &[f64])>,
+    state: (&[f64], &[f64], &[f64], &[f64]),
+    line: &mut [f64],
+    lost_line: &mut [f64],
+    held_value: &mut [f64],
+) {
     let n = line.len();
     let (pv, lost, gross, ebita) = (&state.0[..n], &state.1[..n], &state.2[..n], &state.3[..n]);
     let (lost_line, held_value) = (&mut lost_line[..n], &mut held_value[..n]);
@@ -688,14 +803,23 @@ fn close_part(owned: f64, held: f64, terminal: Option<(&[f64], &[f64])>, state: 
 /// (additions, multiplications, divisions, square roots, comparisons, and fused
 /// multiply-adds where the code asks for them with `mul_add`), never approximate ones, so
 /// every variant gives the same bits.
-fn block(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+fn block(
+    projection: &Projection,
+    scores: &impl Scores,
+    len: usize,
+    scratch: &mut Scratch,
+    out: &mut BlockOut,
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
             // SAFETY: the processor has AVX-512F and DQ (checked just above).
             return unsafe { block_avx512(projection, scores, len, scratch, out) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the processor has AVX2 and FMA (checked just above).
             return unsafe { block_avx2(projection, scores, len, scratch, out) };
         }
@@ -705,24 +829,63 @@ fn block(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mu
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn block_avx512(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+unsafe fn block_avx512(
+    projection: &Projection,
+    scores: &impl Scores,
+    len: usize,
+    scratch: &mut Scratch,
+    out: &mut BlockOut,
+) {
     block_body(projection, scores, len, scratch, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn block_avx2(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+unsafe fn block_avx2(
+    projection: &Projection,
+    scores: &impl Scores,
+    len: usize,
+    scratch: &mut Scratch,
+    out: &mut BlockOut,
+) {
     block_body(projection, scores, len, scratch, out)
 }
 
 #[inline(always)]
-fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch: &mut Scratch, out: &mut BlockOut) {
+fn block_body(
+    projection: &Projection,
+    scores: &impl Scores,
+    len: usize,
+    scratch: &mut Scratch,
+    out: &mut BlockOut,
+) {
     let years = projection.years.len();
     let n = projection.parts.len();
     out.len = len;
     let s = scratch;
     // Every array is written before it is read, except the running sum of held value.
-    for v in [&mut s.margin2, &mut s.revenue2, &mut s.pv2, &mut s.z, &mut s.revenue, &mut s.margin, &mut s.margin_z, &mut s.margin_u, &mut s.keep, &mut s.multiple, &mut s.gross, &mut s.ebita, &mut s.pv, &mut s.lost, &mut s.held_value, &mut s.item, &mut s.spare, &mut s.w, &mut s.g, &mut s.c] {
+    for v in [
+        &mut s.margin2,
+        &mut s.revenue2,
+        &mut s.pv2,
+        &mut s.z,
+        &mut s.revenue,
+        &mut s.margin,
+        &mut s.margin_z,
+        &mut s.margin_u,
+        &mut s.keep,
+        &mut s.multiple,
+        &mut s.gross,
+        &mut s.ebita,
+        &mut s.pv,
+        &mut s.lost,
+        &mut s.held_value,
+        &mut s.item,
+        &mut s.spare,
+        &mut s.w,
+        &mut s.g,
+        &mut s.c,
+    ] {
         if v.len() != len {
             reset(v, len, 0.0);
         }
@@ -730,7 +893,11 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
     s.held_value.fill(0.0);
     // 1. Correlation of the growth scores: a common factor (its share of each year's score
     //    here, the rest added part by part), or a matrix applied to all parts' scores.
-    let correlation = if scores.correlated() { &projection.correlation } else { &Correlation::None };
+    let correlation = if scores.correlated() {
+        &projection.correlation
+    } else {
+        &Correlation::None
+    };
     let mut loading = None;
     reset(&mut s.factor, 0, 0.0);
     reset(&mut s.raw, 0, 0.0);
@@ -754,7 +921,11 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             reset(&mut s.raw, n * years * len, 0.0);
             for (u, part) in projection.parts.iter().enumerate() {
                 for t in 0..years {
-                    scores.yearly_normals(part.growth.stream, t, &mut s.raw[(u * years + t) * len..(u * years + t + 1) * len]);
+                    scores.yearly_normals(
+                        part.growth.stream,
+                        t,
+                        &mut s.raw[(u * years + t) * len..(u * years + t + 1) * len],
+                    );
                 }
             }
             for u in (0..n).rev() {
@@ -780,10 +951,15 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
                 Some(rate) => draw(rate, scores, &mut s.w, &mut s.spare),
                 None => s.w.fill(0.0),
             }
-            s.discount_factors.extend(s.w.iter().map(|r| (1.0 + r).powi(-(*year as i32 - 1))));
+            s.discount_factors
+                .extend(s.w.iter().map(|r| (1.0 + r).powi(-(*year as i32 - 1))));
             (*year - 1, false)
         }
-        Method::Dcf { wacc, terminal_growth, conversion } => {
+        Method::Dcf {
+            wacc,
+            terminal_growth,
+            conversion,
+        } => {
             draw(wacc, scores, &mut s.w, &mut s.spare);
             draw(terminal_growth, scores, &mut s.g, &mut s.spare);
             draw(conversion, scores, &mut s.c, &mut s.spare);
@@ -803,7 +979,11 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             }
             // Cash per unit of EBITA, discounted, per year.
             reset(&mut s.cash, years * len, 0.0);
-            for (cash, df) in s.cash.chunks_exact_mut(len).zip(s.discount_factors.chunks_exact(len)) {
+            for (cash, df) in s
+                .cash
+                .chunks_exact_mut(len)
+                .zip(s.discount_factors.chunks_exact(len))
+            {
                 for ((x, &c), &d) in cash.iter_mut().zip(&s.c).zip(df) {
                     *x = c * d;
                 }
@@ -819,7 +999,15 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
     // The common case in one pass per year: normal growth (with the common factor's share if
     // any), one margin per path, DCF, no capital effect, no dis-synergy.
     let common = |part: &Part| match (&part.growth.dists[..], correlation) {
-        ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_)) if dcf && part.margin.dists.len() == 1 && part.elasticity == 0.0 && part.dis_synergy.is_none() && part.held + part.direct + part.report.abs() != 0.0 => Some((*mean, *sd)),
+        ([Dist::Normal { mean, sd }], Correlation::None | Correlation::Factor(_))
+            if dcf
+                && part.margin.dists.len() == 1
+                && part.elasticity == 0.0
+                && part.dis_synergy.is_none()
+                && part.held + part.direct + part.report.abs() != 0.0 =>
+        {
+            Some((*mean, *sd))
+        }
         _ => None,
     };
     let mut done_with = None;
@@ -860,28 +1048,83 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
                 scores.yearly_keys(part.growth.stream, years, &mut s.keys);
                 s.keys.retain(|&(_, first)| first % 2 == 0);
                 s.keys.len() == years && {
-                    let next = projection.parts.get(u + 1).and_then(|next| common(next).map(|g| (next, g)));
-                    let first = vector::Part { growth, report: part.report, revenue0: part.revenue0, margin: &s.margin, keys: &s.keys };
-                    let shared = vector::Shared { factor: loading.map(|b| (&s.factor[..], b)), cash: &s.cash };
+                    let next = projection
+                        .parts
+                        .get(u + 1)
+                        .and_then(|next| common(next).map(|g| (next, g)));
+                    let first = vector::Part {
+                        growth,
+                        report: part.report,
+                        revenue0: part.revenue0,
+                        margin: &s.margin,
+                        keys: &s.keys,
+                    };
+                    let shared = vector::Shared {
+                        factor: loading.map(|b| (&s.factor[..], b)),
+                        cash: &s.cash,
+                    };
                     let fan = (&mut out.revenue[..], &mut out.ebita[..]);
                     match next {
                         Some((next, growth)) => {
                             draw(&next.margin, scores, &mut s.margin2, &mut s.spare);
                             s.keys2.clear();
                             scores.yearly_keys(next.growth.stream, years, &mut s.keys2);
-                            let second = vector::Part { growth, report: next.report, revenue0: next.revenue0, margin: &s.margin2, keys: &s.keys2 };
+                            let second = vector::Part {
+                                growth,
+                                report: next.report,
+                                revenue0: next.revenue0,
+                                margin: &s.margin2,
+                                keys: &s.keys2,
+                            };
                             // SAFETY: `usable` checked that the processor has the features.
-                            unsafe { vector::fused_parts([&first, &second], &shared, len, fan, [(&mut s.revenue, &mut s.pv), (&mut s.revenue2, &mut s.pv2)]) };
+                            unsafe {
+                                vector::fused_parts(
+                                    [&first, &second],
+                                    &shared,
+                                    len,
+                                    fan,
+                                    [(&mut s.revenue, &mut s.pv), (&mut s.revenue2, &mut s.pv2)],
+                                )
+                            };
                             let terminal = (&s.c[..], &s.terminal[..]);
-                            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
-                            close_fused(next.held + next.direct, next.held, terminal, (&s.revenue2, &s.margin2, &s.pv2), &mut out.lines[(u + 1) * BLOCK..(u + 1) * BLOCK + len], &mut s.held_value);
+                            close_fused(
+                                part.held + part.direct,
+                                part.held,
+                                terminal,
+                                (&s.revenue, &s.margin, &s.pv),
+                                &mut out.lines[u * BLOCK..u * BLOCK + len],
+                                &mut s.held_value,
+                            );
+                            close_fused(
+                                next.held + next.direct,
+                                next.held,
+                                terminal,
+                                (&s.revenue2, &s.margin2, &s.pv2),
+                                &mut out.lines[(u + 1) * BLOCK..(u + 1) * BLOCK + len],
+                                &mut s.held_value,
+                            );
                             done_with = Some(u + 1);
                         }
                         None => {
                             // SAFETY: as above.
-                            unsafe { vector::fused_parts([&first], &shared, len, fan, [(&mut s.revenue, &mut s.pv)]) };
+                            unsafe {
+                                vector::fused_parts(
+                                    [&first],
+                                    &shared,
+                                    len,
+                                    fan,
+                                    [(&mut s.revenue, &mut s.pv)],
+                                )
+                            };
                             let terminal = (&s.c[..], &s.terminal[..]);
-                            close_fused(part.held + part.direct, part.held, terminal, (&s.revenue, &s.margin, &s.pv), &mut out.lines[u * BLOCK..u * BLOCK + len], &mut s.held_value);
+                            close_fused(
+                                part.held + part.direct,
+                                part.held,
+                                terminal,
+                                (&s.revenue, &s.margin, &s.pv),
+                                &mut out.lines[u * BLOCK..u * BLOCK + len],
+                                &mut s.held_value,
+                            );
                         }
                     }
                     true
@@ -902,10 +1145,28 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             for t in 0..years {
                 scores.yearly_normals(part.growth.stream, t, &mut s.z);
                 let factor = loading.map(|b| (&s.factor[t * len..(t + 1) * len], b));
-                let fan = (&mut out.revenue[t * BLOCK..t * BLOCK + len], &mut out.ebita[t * BLOCK..t * BLOCK + len]);
-                fused_year(&s.z, factor, (mean, sd), part.report, &s.cash[t * len..(t + 1) * len], &s.margin, &mut s.revenue, fan, &mut s.pv);
+                let fan = (
+                    &mut out.revenue[t * BLOCK..t * BLOCK + len],
+                    &mut out.ebita[t * BLOCK..t * BLOCK + len],
+                );
+                fused_year(
+                    &s.z,
+                    factor,
+                    (mean, sd),
+                    part.report,
+                    &s.cash[t * len..(t + 1) * len],
+                    &s.margin,
+                    &mut s.revenue,
+                    fan,
+                    &mut s.pv,
+                );
             }
-            for ((gross, ebita), (&r, &m)) in s.gross.iter_mut().zip(s.ebita.iter_mut()).zip(s.revenue.iter().zip(&s.margin)) {
+            for ((gross, ebita), (&r, &m)) in s
+                .gross
+                .iter_mut()
+                .zip(s.ebita.iter_mut())
+                .zip(s.revenue.iter().zip(&s.margin))
+            {
                 *gross = r * m;
                 *ebita = *gross;
             }
@@ -913,7 +1174,9 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         for t in (0..years).filter(|_| fused.is_none()) {
             // Growth: this part's score, with the common factor's share if any.
             match correlation {
-                Correlation::Matrix(_) => s.z.copy_from_slice(&s.raw[(u * years + t) * len..(u * years + t + 1) * len]),
+                Correlation::Matrix(_) => {
+                    s.z.copy_from_slice(&s.raw[(u * years + t) * len..(u * years + t + 1) * len])
+                }
                 _ => scores.yearly_normals(part.growth.stream, t, &mut s.z),
             }
             if let Some(b) = loading {
@@ -937,7 +1200,11 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             if part.elasticity != 0.0 {
                 let capital = part.capital.get(t).copied().unwrap_or(0.0);
                 for (r, &g) in s.revenue.iter_mut().zip(&s.z) {
-                    let extra = if *r > 0.0 { part.elasticity * capital / *r } else { 0.0 };
+                    let extra = if *r > 0.0 {
+                        part.elasticity * capital / *r
+                    } else {
+                        0.0
+                    };
                     *r *= (1.0 + g + extra).max(0.0);
                 }
             } else {
@@ -957,8 +1224,19 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             let report = part.report;
             let fan_r = &mut out.revenue[t * BLOCK..t * BLOCK + len];
             let fan_e = &mut out.ebita[t * BLOCK..t * BLOCK + len];
-            let cash = if dcf { Some(&s.cash[t * len..(t + 1) * len]) } else { None };
-            let state = YearState { pv: &mut s.pv, lost: &mut s.lost, gross: &mut s.gross, ebita: &mut s.ebita, fan_revenue: fan_r, fan_ebita: fan_e };
+            let cash = if dcf {
+                Some(&s.cash[t * len..(t + 1) * len])
+            } else {
+                None
+            };
+            let state = YearState {
+                pv: &mut s.pv,
+                lost: &mut s.lost,
+                gross: &mut s.gross,
+                ebita: &mut s.ebita,
+                fan_revenue: fan_r,
+                fan_ebita: fan_e,
+            };
             year(&s.revenue, &s.margin, &s.keep, report, cash, state);
             if !dcf && t == multiple_year {
                 let df = &s.discount_factors[..len];
@@ -976,8 +1254,20 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
         // bridge line and its share in the value the holding discount applies to.
         let owned = part.held + part.direct;
         let (head, tail) = out.lines.split_at_mut(dis_synergies);
-        let terminal = if dcf { Some((&s.c[..], &s.terminal[..])) } else { None };
-        close_part(owned, part.held, terminal, (&s.pv, &s.lost, &s.gross, &s.ebita), &mut head[u * BLOCK..u * BLOCK + len], &mut tail[..len], &mut s.held_value);
+        let terminal = if dcf {
+            Some((&s.c[..], &s.terminal[..]))
+        } else {
+            None
+        };
+        close_part(
+            owned,
+            part.held,
+            terminal,
+            (&s.pv, &s.lost, &s.gross, &s.ebita),
+            &mut head[u * BLOCK..u * BLOCK + len],
+            &mut tail[..len],
+            &mut s.held_value,
+        );
     }
     // 4. Group items.
     let item = |var: Option<&Var>, target: &mut [f64], spare: &mut [f64]| match var {
@@ -1008,8 +1298,16 @@ fn block_body(projection: &Projection, scores: &impl Scores, len: usize, scratch
             }
         }
     }
-    item(projection.net_cash.as_ref(), &mut out.lines[(n + 4) * BLOCK..(n + 4) * BLOCK + len], &mut s.spare);
-    item(projection.other_assets.as_ref(), &mut out.lines[(n + 5) * BLOCK..(n + 5) * BLOCK + len], &mut s.spare);
+    item(
+        projection.net_cash.as_ref(),
+        &mut out.lines[(n + 4) * BLOCK..(n + 4) * BLOCK + len],
+        &mut s.spare,
+    );
+    item(
+        projection.other_assets.as_ref(),
+        &mut out.lines[(n + 5) * BLOCK..(n + 5) * BLOCK + len],
+        &mut s.spare,
+    );
     let value = &mut out.value[..len];
     value.fill(0.0);
     for k in 0..n + 6 {
@@ -1052,11 +1350,19 @@ impl Stats {
 
     fn push(&mut self, out: &BlockOut) {
         let len = out.len;
-        let (value, lines) = self.sums.split_first_mut().expect("sums of the value and the lines");
+        let (value, lines) = self
+            .sums
+            .split_first_mut()
+            .expect("sums of the value and the lines");
         value.push_slice(&out.value[..len]);
         self.value_sketch.push_slice(&out.value[..len]);
         MomentSums::push_rows(lines, &out.lines, BLOCK, len);
-        for (t, (r, e)) in self.revenue.iter_mut().zip(self.ebita.iter_mut()).enumerate() {
+        for (t, (r, e)) in self
+            .revenue
+            .iter_mut()
+            .zip(self.ebita.iter_mut())
+            .enumerate()
+        {
             r.push_slice(&out.revenue[t * BLOCK..t * BLOCK + len]);
             e.push_slice(&out.ebita[t * BLOCK..t * BLOCK + len]);
         }
@@ -1064,7 +1370,10 @@ impl Stats {
 
     /// Moves the running sums into the moments.
     fn settle(&mut self) {
-        for (m, sums) in std::iter::once(&mut self.value).chain(self.lines.iter_mut()).zip(self.sums.iter_mut()) {
+        for (m, sums) in std::iter::once(&mut self.value)
+            .chain(self.lines.iter_mut())
+            .zip(self.sums.iter_mut())
+        {
             m.merge(&sums.moments());
             *sums = MomentSums::new();
         }
@@ -1102,7 +1411,13 @@ pub struct DiffStats {
 
 impl DiffStats {
     fn new() -> DiffStats {
-        DiffStats { moments: Moments::new(), sketch: Sketch::new(SKETCH_ALPHA), wins: 0, ties: 0, sums: MomentSums::new() }
+        DiffStats {
+            moments: Moments::new(),
+            sketch: Sketch::new(SKETCH_ALPHA),
+            wins: 0,
+            ties: 0,
+            sums: MomentSums::new(),
+        }
     }
 
     fn merge(&mut self, other: &DiffStats) {
@@ -1157,11 +1472,21 @@ struct Workspace {
 
 impl Workspace {
     fn new(projections: &[&Projection]) -> Workspace {
-        Workspace { scratch: Scratch::default(), outs: projections.iter().map(|p| BlockOut::new(p)).collect(), d: vec![0.0; BLOCK] }
+        Workspace {
+            scratch: Scratch::default(),
+            outs: projections.iter().map(|p| BlockOut::new(p)).collect(),
+            d: vec![0.0; BLOCK],
+        }
     }
 }
 
-fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64, work: &mut Workspace) -> ChunkStats {
+fn run_chunk(
+    projections: &[&Projection],
+    seed: u64,
+    first: u64,
+    last: u64,
+    work: &mut Workspace,
+) -> ChunkStats {
     let mut stats: Vec<Stats> = projections.iter().map(|p| Stats::new(p)).collect();
     let mut diff = (projections.len() > 1).then(DiffStats::new);
     let Workspace { scratch, outs, d } = work;
@@ -1175,7 +1500,11 @@ fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64, work
         }
         if let Some(diff) = &mut diff {
             let d = &mut d[..len];
-            for ((d, &a), &b) in d.iter_mut().zip(&outs[0].value[..len]).zip(&outs[1].value[..len]) {
+            for ((d, &a), &b) in d
+                .iter_mut()
+                .zip(&outs[0].value[..len])
+                .zip(&outs[1].value[..len])
+            {
                 *d = a - b;
             }
             diff.sums.push_slice(d);
@@ -1198,14 +1527,35 @@ fn run_chunk(projections: &[&Projection], seed: u64, first: u64, last: u64, work
 /// Runs `paths` seeded paths of every projection (the same paths for all: paired).
 /// `progress` is told the number of paths done after every wave. Runs on the current rayon
 /// pool; the result is bit-identical whatever its number of threads.
-pub fn simulate(projections: &[&Projection], paths: u64, seed: u64, progress: &(dyn Fn(u64) + Sync)) -> Simulation {
-    let mut total = ChunkStats { stats: projections.iter().map(|p| Stats::new(p)).collect(), diff: (projections.len() > 1).then(DiffStats::new) };
+pub fn simulate(
+    projections: &[&Projection],
+    paths: u64,
+    seed: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Simulation {
+    let mut total = ChunkStats {
+        stats: projections.iter().map(|p| Stats::new(p)).collect(),
+        diff: (projections.len() > 1).then(DiffStats::new),
+    };
     let chunks = paths.div_ceil(CHUNK);
     let mut next = 0;
     while next < chunks {
         let wave_end = (next + WAVE).min(chunks);
-        let results: Vec<ChunkStats> =
-            (next..wave_end).into_par_iter().map_init(|| Workspace::new(projections), |work, c| run_chunk(projections, seed, c * CHUNK, ((c + 1) * CHUNK).min(paths), work)).collect();
+        let results: Vec<ChunkStats> = (next..wave_end)
+            .into_par_iter()
+            .map_init(
+                || Workspace::new(projections),
+                |work, c| {
+                    run_chunk(
+                        projections,
+                        seed,
+                        c * CHUNK,
+                        ((c + 1) * CHUNK).min(paths),
+                        work,
+                    )
+                },
+            )
+            .collect();
         for chunk in &results {
             for (a, b) in total.stats.iter_mut().zip(&chunk.stats) {
                 a.merge(b);
@@ -1217,14 +1567,22 @@ pub fn simulate(projections: &[&Projection], paths: u64, seed: u64, progress: &(
         next = wave_end;
         progress((next * CHUNK).min(paths));
     }
-    Simulation { paths, seed, stats: total.stats, diff: total.diff }
+    Simulation {
+        paths,
+        seed,
+        stats: total.stats,
+        diff: total.diff,
+    }
 }
 
 /// The value of one path of `projection` with every input at its median except the stream
 /// named `shock` at normal score `z` (`shock = None`: all at their medians).
 pub fn value_at(projection: &Projection, shock: Option<(&str, f64)>) -> f64 {
     let scores = match shock {
-        Some((name, z)) => Shocked { stream: rng::stream_id(name), z },
+        Some((name, z)) => Shocked {
+            stream: rng::stream_id(name),
+            z,
+        },
         None => Shocked { stream: 0, z: 0.0 },
     };
     let mut scratch = Scratch::default();
@@ -1253,9 +1611,12 @@ pub struct Swing {
 /// (the same assumption moves in both scenarios: paired). Returns the result at the
 /// medians and the swings, largest first.
 pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<Swing>) {
-    let result = |shock: Option<(&str, f64)>| value_at(a, shock) - b.map(|b| value_at(b, shock)).unwrap_or(0.0);
+    let result = |shock: Option<(&str, f64)>| {
+        value_at(a, shock) - b.map(|b| value_at(b, shock)).unwrap_or(0.0)
+    };
     let base = result(None);
-    let mut names: Vec<(String, &Var)> = a.vars().into_iter().map(|v| (v.name.clone(), v)).collect();
+    let mut names: Vec<(String, &Var)> =
+        a.vars().into_iter().map(|v| (v.name.clone(), v)).collect();
     if let Some(b) = b {
         for var in b.vars() {
             if !names.iter().any(|(n, _)| n == &var.name) {
@@ -1280,11 +1641,22 @@ pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<
                     format!("every year at P{}", if z < 0.0 { 10 } else { 90 })
                 }
             };
-            Swing { low: result(Some((&name, -Z90))), high: result(Some((&name, Z90))), low_note: note(-Z90), high_note: note(Z90), assumption: name }
+            Swing {
+                low: result(Some((&name, -Z90))),
+                high: result(Some((&name, Z90))),
+                low_note: note(-Z90),
+                high_note: note(Z90),
+                assumption: name,
+            }
         })
         .filter(|s| s.low != base || s.high != base)
         .collect();
-    swings.sort_by(|x, y| (y.high - y.low).abs().total_cmp(&(x.high - x.low).abs()).then(x.assumption.cmp(&y.assumption)));
+    swings.sort_by(|x, y| {
+        (y.high - y.low)
+            .abs()
+            .total_cmp(&(x.high - x.low).abs())
+            .then(x.assumption.cmp(&y.assumption))
+    });
     swings.truncate(top);
     (base, swings)
 }

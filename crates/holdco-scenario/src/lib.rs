@@ -15,15 +15,15 @@
 //! the number of paths) and [`svg`] (fan chart, histogram, tornado).
 #![deny(missing_docs)]
 
+pub mod compile;
 pub mod corr;
 pub mod dist;
-pub mod rng;
-pub mod stats;
-pub mod svg;
-pub mod compile;
 pub mod engine;
 pub mod report;
+pub mod rng;
 pub mod spec;
+pub mod stats;
+pub mod svg;
 
 use holdco_core::{Diagnostic, Model};
 
@@ -36,7 +36,11 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     for scenario in scenarios.values() {
         // A scenario whose files already have problems is not compiled: its missing values
         // would only repeat them.
-        let files: Vec<String> = scenario.chain.iter().map(|name| format!("{}/{name}.toml", spec::DIR)).collect();
+        let files: Vec<String> = scenario
+            .chain
+            .iter()
+            .map(|name| format!("{}/{name}.toml", spec::DIR))
+            .collect();
         if problems.iter().any(|p| files.contains(&p.file)) {
             continue;
         }

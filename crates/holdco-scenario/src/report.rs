@@ -33,7 +33,16 @@ pub struct Distribution {
 impl Distribution {
     fn of(moments: &Moments, sketch: &Sketch) -> Distribution {
         let q = |p: f64| clamp(sketch.quantile(p), moments);
-        Distribution { mean: moments.mean(), se: moments.se(), sd: moments.sd(), p5: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) }
+        Distribution {
+            mean: moments.mean(),
+            se: moments.se(),
+            sd: moments.sd(),
+            p5: q(0.05),
+            p25: q(0.25),
+            p50: q(0.5),
+            p75: q(0.75),
+            p95: q(0.95),
+        }
     }
 }
 
@@ -93,7 +102,14 @@ pub struct Fan {
 
 fn fan(years: &[String], sketches: &[Sketch]) -> Fan {
     let q = |p: f64| sketches.iter().map(|s| s.quantile(p)).collect::<Vec<f64>>();
-    Fan { years: years.to_vec(), p5: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) }
+    Fan {
+        years: years.to_vec(),
+        p5: q(0.05),
+        p25: q(0.25),
+        p50: q(0.5),
+        p75: q(0.75),
+        p95: q(0.95),
+    }
 }
 
 /// One scenario's result.
@@ -120,18 +136,34 @@ pub struct ScenarioResult {
 }
 
 /// Summarises one scenario's statistics.
-pub fn scenario_result(projection: &Projection, title: &str, currency: &str, stats: &Stats) -> ScenarioResult {
+pub fn scenario_result(
+    projection: &Projection,
+    title: &str,
+    currency: &str,
+    stats: &Stats,
+) -> ScenarioResult {
     let bridge = projection
         .line_names()
         .into_iter()
         .zip(&stats.lines)
         .filter(|(_, m)| m.mean() != 0.0 || m.sd() != 0.0)
-        .map(|(line, m)| BridgeLine { line, mean: m.mean(), se: m.se() })
+        .map(|(line, m)| BridgeLine {
+            line,
+            mean: m.mean(),
+            se: m.se(),
+        })
         .collect();
     let parts = projection
         .parts
         .iter()
-        .map(|p| PartInfo { unit: p.unit.clone(), name: p.name.clone(), status: p.status.clone(), held: p.held, direct: p.direct, revenue0: p.revenue0 })
+        .map(|p| PartInfo {
+            unit: p.unit.clone(),
+            name: p.name.clone(),
+            status: p.status.clone(),
+            held: p.held,
+            direct: p.direct,
+            revenue0: p.revenue0,
+        })
         .collect();
     ScenarioResult {
         scenario: projection.name.clone(),
@@ -192,19 +224,38 @@ pub struct Comparison {
 }
 
 /// Builds the `scenario run` result.
-pub fn run(projection: &Projection, title: &str, currency: &str, simulation: &Simulation, top: usize) -> Run {
+pub fn run(
+    projection: &Projection,
+    title: &str,
+    currency: &str,
+    simulation: &Simulation,
+    top: usize,
+) -> Run {
     let (base, swings) = engine::tornado(projection, None, top);
     Run {
         paths: simulation.paths,
         seed: simulation.seed,
         result: scenario_result(projection, title, currency, &simulation.stats[0]),
-        tornado: Tornado { base, measure: "value".into(), swings },
+        tornado: Tornado {
+            base,
+            measure: "value".into(),
+            swings,
+        },
     }
 }
 
 /// Builds the `scenario compare` result.
-pub fn compare(a: (&Projection, &str), b: (&Projection, &str), currency: &str, simulation: &Simulation, top: usize) -> Comparison {
-    let diff = simulation.diff.as_ref().expect("compare runs two scenarios");
+pub fn compare(
+    a: (&Projection, &str),
+    b: (&Projection, &str),
+    currency: &str,
+    simulation: &Simulation,
+    top: usize,
+) -> Comparison {
+    let diff = simulation
+        .diff
+        .as_ref()
+        .expect("compare runs two scenarios");
     let (base, swings) = engine::tornado(a.0, Some(b.0), top);
     Comparison {
         paths: simulation.paths,
@@ -214,42 +265,101 @@ pub fn compare(a: (&Projection, &str), b: (&Projection, &str), currency: &str, s
         difference: Distribution::of(&diff.moments, &diff.sketch),
         p_a_greater: diff.p_greater(),
         p_a_greater_se: diff.p_greater_se(),
-        tornado: Tornado { base, measure: format!("{} - {}", a.0.name, b.0.name), swings },
+        tornado: Tornado {
+            base,
+            measure: format!("{} - {}", a.0.name, b.0.name),
+            swings,
+        },
     }
 }
 
 fn fan_series(name: &str, fan: &Fan) -> svg::FanSeries {
-    svg::FanSeries { name: name.to_string(), p5: fan.p5.clone(), p25: fan.p25.clone(), p50: fan.p50.clone(), p75: fan.p75.clone(), p95: fan.p95.clone() }
+    svg::FanSeries {
+        name: name.to_string(),
+        p5: fan.p5.clone(),
+        p25: fan.p25.clone(),
+        p50: fan.p50.clone(),
+        p75: fan.p75.clone(),
+        p95: fan.p95.clone(),
+    }
 }
 
 fn density(result: &ScenarioResult) -> svg::Density {
-    svg::Density { name: result.scenario.clone(), bins: result.histogram.clone(), p5: result.value.p5, p50: result.value.p50, p95: result.value.p95 }
+    svg::Density {
+        name: result.scenario.clone(),
+        bins: result.histogram.clone(),
+        p5: result.value.p5,
+        p50: result.value.p50,
+        p95: result.value.p95,
+    }
 }
 
 fn tornado_bars(tornado: &Tornado) -> Vec<svg::TornadoBar> {
     tornado
         .swings
         .iter()
-        .map(|s| svg::TornadoBar { label: s.assumption.clone(), low: s.low, high: s.high, low_note: s.low_note.clone(), high_note: s.high_note.clone() })
+        .map(|s| svg::TornadoBar {
+            label: s.assumption.clone(),
+            low: s.low,
+            high: s.high,
+            low_note: s.low_note.clone(),
+            high_note: s.high_note.clone(),
+        })
         .collect()
 }
 
 /// The charts of a run or comparison: file name and SVG text.
 pub fn charts(results: &[&ScenarioResult], tornado: &Tornado) -> Vec<(String, String)> {
-    let Some(first) = results.first() else { return Vec::new() };
+    let Some(first) = results.first() else {
+        return Vec::new();
+    };
     let currency = &first.currency;
     let names: Vec<&str> = results.iter().map(|r| r.scenario.as_str()).collect();
     let title = names.join(" vs ");
-    let revenue: Vec<svg::FanSeries> = results.iter().map(|r| fan_series(&r.scenario, &r.revenue)).collect();
-    let ebita: Vec<svg::FanSeries> = results.iter().map(|r| fan_series(&r.scenario, &r.ebita)).collect();
+    let revenue: Vec<svg::FanSeries> = results
+        .iter()
+        .map(|r| fan_series(&r.scenario, &r.revenue))
+        .collect();
+    let ebita: Vec<svg::FanSeries> = results
+        .iter()
+        .map(|r| fan_series(&r.scenario, &r.ebita))
+        .collect();
     let densities: Vec<svg::Density> = results.iter().map(|r| density(r)).collect();
     vec![
-        ("revenue-fan.svg".into(), svg::fan_chart(&format!("Projected revenue, {title} (P5-P95, P25-P75, median)"), &format!("{currency} millions"), &first.revenue.years, &revenue)),
-        ("ebita-fan.svg".into(), svg::fan_chart(&format!("Projected EBITA, {title} (P5-P95, P25-P75, median)"), &format!("{currency} millions"), &first.ebita.years, &ebita)),
-        ("value.svg".into(), svg::histogram(&format!("Value to shareholders, {title}"), &format!("{currency} millions"), &densities)),
+        (
+            "revenue-fan.svg".into(),
+            svg::fan_chart(
+                &format!("Projected revenue, {title} (P5-P95, P25-P75, median)"),
+                &format!("{currency} millions"),
+                &first.revenue.years,
+                &revenue,
+            ),
+        ),
+        (
+            "ebita-fan.svg".into(),
+            svg::fan_chart(
+                &format!("Projected EBITA, {title} (P5-P95, P25-P75, median)"),
+                &format!("{currency} millions"),
+                &first.ebita.years,
+                &ebita,
+            ),
+        ),
+        (
+            "value.svg".into(),
+            svg::histogram(
+                &format!("Value to shareholders, {title}"),
+                &format!("{currency} millions"),
+                &densities,
+            ),
+        ),
         (
             "tornado.svg".into(),
-            svg::tornado(&format!("What moves {} most", tornado.measure), &format!("{currency} millions"), tornado.base, &tornado_bars(tornado)),
+            svg::tornado(
+                &format!("What moves {} most", tornado.measure),
+                &format!("{currency} millions"),
+                tornado.base,
+                &tornado_bars(tornado),
+            ),
         ),
     ]
 }

@@ -267,7 +267,14 @@ pub(crate) mod avx512 {
     /// turning the mixed bits of a round into sixteen values; the ends one at a time by
     /// `single`. A round starts at an even draw, so its counters are whole.
     #[inline(always)]
-    unsafe fn rounds(k: &Normals, key: u64, first: u64, out: &mut [f64], single: impl Fn(u32) -> f64, each: impl Fn(__m512i, &mut [f64])) {
+    unsafe fn rounds(
+        k: &Normals,
+        key: u64,
+        first: u64,
+        out: &mut [f64],
+        single: impl Fn(u32) -> f64,
+        each: impl Fn(__m512i, &mut [f64]),
+    ) {
         let mut i = 0usize;
         if first & 1 == 1 && !out.is_empty() {
             out[0] = single(draw_bits(key, first));
@@ -329,7 +336,8 @@ pub(crate) mod avx512 {
         #[target_feature(enable = "avx512f,avx512dq,avx512cd,fma")]
         pub(crate) fn counters(key: u64, first: u64) -> __m512i {
             let start = key.wrapping_add((first >> 1).wrapping_mul(GOLDEN));
-            let lanes: [u64; 8] = std::array::from_fn(|j| start.wrapping_add((j as u64).wrapping_mul(GOLDEN)));
+            let lanes: [u64; 8] =
+                std::array::from_fn(|j| start.wrapping_add((j as u64).wrapping_mul(GOLDEN)));
             // SAFETY: 8 words.
             unsafe { _mm512_loadu_si512(lanes.as_ptr() as *const _) }
         }
@@ -358,9 +366,15 @@ pub(crate) mod avx512 {
         pub(crate) fn normals(&self, x: __m512i) -> (__m512d, __m512d) {
             // SAFETY: only called from functions compiled with AVX-512 (F, DQ, CD) and FMA.
             unsafe {
-                let v = _mm512_or_si512(_mm512_slli_epi32(_mm512_xor_si512(x, _mm512_srai_epi32(x, 31)), 1), self.one);
+                let v = _mm512_or_si512(
+                    _mm512_slli_epi32(_mm512_xor_si512(x, _mm512_srai_epi32(x, 31)), 1),
+                    self.one,
+                );
                 let lz = _mm512_lzcnt_epi32(v);
-                let m = _mm512_or_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8), self.half_bits);
+                let m = _mm512_or_si512(
+                    _mm512_srli_epi32(_mm512_sllv_epi32(v, lz), 8),
+                    self.half_bits,
+                );
                 let w = _mm512_sub_ps(_mm512_castsi512_ps(m), self.one_and_half);
                 let t = &self.tables;
                 let w2 = _mm512_mul_ps(w, w);
@@ -372,7 +386,11 @@ pub(crate) mod avx512 {
                         let p01 = _mm512_fmadd_ps(c(1), w, c(0));
                         let p23 = _mm512_fmadd_ps(c(3), w, c(2));
                         let p45 = _mm512_fmadd_ps(c(5), w, c(4));
-                        _mm512_fmadd_ps(_mm512_fmadd_ps(c(6), w2, p45), w4, _mm512_fmadd_ps(p23, w2, p01))
+                        _mm512_fmadd_ps(
+                            _mm512_fmadd_ps(c(6), w2, p45),
+                            w4,
+                            _mm512_fmadd_ps(p23, w2, p01),
+                        )
                     }};
                 }
                 let mut z = polynomial!(|j: usize| _mm512_permutexvar_ps(lz, t[j]));
@@ -380,12 +398,22 @@ pub(crate) mod avx512 {
                 if deep != 0 {
                     // Octaves 16 and beyond (1 draw in 65,536): the whole table, in place (a
                     // call here would make the kernels save their registers every round).
-                    let whole = polynomial!(|j: usize| _mm512_permutex2var_ps(t[j], lz, _mm512_loadu_ps(QUANTILE[j].as_ptr().add(16))));
+                    let whole = polynomial!(|j: usize| _mm512_permutex2var_ps(
+                        t[j],
+                        lz,
+                        _mm512_loadu_ps(QUANTILE[j].as_ptr().add(16))
+                    ));
                     z = _mm512_mask_blend_ps(deep, z, whole);
                 }
                 let z = _mm512_max_ps(z, _mm512_setzero_ps());
-                let z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), _mm512_andnot_si512(x, self.sign)));
-                (_mm512_cvtps_pd(_mm512_castps512_ps256(z)), _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(z)))
+                let z = _mm512_castsi512_ps(_mm512_xor_si512(
+                    _mm512_castps_si512(z),
+                    _mm512_andnot_si512(x, self.sign),
+                ));
+                (
+                    _mm512_cvtps_pd(_mm512_castps512_ps256(z)),
+                    _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(z)),
+                )
             }
         }
     }
@@ -454,18 +482,45 @@ pub fn norm_quantile(p: f64) -> f64 {
 
 /// The quantile for p in (0, 0.5].
 fn lower_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969_683_028_665_376e1, 2.209_460_984_245_205e2, -2.759_285_104_469_687e2, 1.383_577_518_672_69e2, -3.066_479_806_614_716e1, 2.506_628_277_459_239];
-    const B: [f64; 5] = [-5.447_609_879_822_406e1, 1.615_858_368_580_409e2, -1.556_989_798_598_866e2, 6.680_131_188_771_972e1, -1.328_068_155_288_572e1];
-    const C: [f64; 6] = [-7.784_894_002_430_293e-3, -3.223_964_580_411_365e-1, -2.400_758_277_161_838, -2.549_732_539_343_734, 4.374_664_141_464_968, 2.938_163_982_698_783];
-    const D: [f64; 4] = [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
     const P_LOW: f64 = 0.02425;
     let x = if p < P_LOW {
         let q = libm::sqrt(-2.0 * libm::log(p));
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     } else {
         let q = p - 0.5;
         let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     };
     // One Halley step: error in p divided by the density, with the curvature correction.
     let density = gauss(x) / (2.0 * std::f64::consts::PI).sqrt();
@@ -491,7 +546,10 @@ mod tests {
     }
 
     fn within(label: &str, got: f64, expected: f64, se: f64) {
-        assert!((got - expected).abs() <= 4.0 * se, "{label}: got {got}, expected {expected} within 4 standard errors of {se}");
+        assert!(
+            (got - expected).abs() <= 4.0 * se,
+            "{label}: got {got}, expected {expected} within 4 standard errors of {se}"
+        );
     }
 
     /// `n` normals of one key, as the engine draws them (runs of 128 draws).
@@ -516,8 +574,15 @@ mod tests {
 
     #[test]
     fn keys_split_into_stream_and_path() {
-        for (seed, stream, path) in [(0, 0, 0), (42, stream_id("margin/x"), 123_456), (u64::MAX, 7, u64::MAX)] {
-            assert_eq!(key(seed, stream, path), path_key(stream_key(seed, stream), path));
+        for (seed, stream, path) in [
+            (0, 0, 0),
+            (42, stream_id("margin/x"), 123_456),
+            (u64::MAX, 7, u64::MAX),
+        ] {
+            assert_eq!(
+                key(seed, stream, path),
+                path_key(stream_key(seed, stream), path)
+            );
         }
         assert_ne!(key(1, 2, 3), key(1, 2, 4));
         assert_ne!(key(1, 2, 3), key(1, 3, 3));
@@ -543,7 +608,12 @@ mod tests {
         let var = sum2 / n as f64 - mean * mean;
         within("uniform mean", mean, 0.5, (1.0 / 12.0 / n as f64).sqrt());
         // Var of (U - 1/2)^2 is 1/80 - 1/144 = 1/180.
-        within("uniform variance", var, 1.0 / 12.0, (1.0 / 180.0 / n as f64).sqrt());
+        within(
+            "uniform variance",
+            var,
+            1.0 / 12.0,
+            (1.0 / 180.0 / n as f64).sqrt(),
+        );
     }
 
     #[test]
@@ -558,13 +628,21 @@ mod tests {
         }
         // Four standard errors for each bit, and a bit would need a bias to fail.
         for (i, count) in ones.iter().enumerate() {
-            within(&format!("bit {i}"), *count as f64 / n as f64, 0.5, (0.25 / n as f64).sqrt());
+            within(
+                &format!("bit {i}"),
+                *count as f64 / n as f64,
+                0.5,
+                (0.25 / n as f64).sqrt(),
+            );
         }
     }
 
     /// The correlation of uniforms from pairs of draws, over `n` pairs.
     fn correlation(n: usize, pair: impl Fn(u64) -> (u32, u32)) -> f64 {
-        let pairs: Vec<(f64, f64)> = (0..n as u64).map(pair).map(|(a, b)| (uniform(a), uniform(b))).collect();
+        let pairs: Vec<(f64, f64)> = (0..n as u64)
+            .map(pair)
+            .map(|(a, b)| (uniform(a), uniform(b)))
+            .collect();
         pair_correlation(&pairs)
     }
 
@@ -577,10 +655,20 @@ mod tests {
         let t = stream_key(11, stream_id("growth/cloud2"));
         let halves = correlation(n, |i| (draw_bits(s, 2 * i), draw_bits(s, 2 * i + 1)));
         let neighbours = correlation(n, |i| (draw_bits(s, 2 * i + 1), draw_bits(s, 2 * i + 2)));
-        let years = correlation(n, |i| (draw_bits(path_key(s, 3), i), draw_bits(path_key(s, 4), i)));
+        let years = correlation(n, |i| {
+            (draw_bits(path_key(s, 3), i), draw_bits(path_key(s, 4), i))
+        });
         let streams = correlation(n, |i| (draw_bits(s, i), draw_bits(t, i)));
-        let seeds = correlation(n, |i| (draw_bits(key(1, 5, 0), i), draw_bits(key(2, 5, 0), i)));
-        for (label, r) in [("halves of one mix", halves), ("neighbours", neighbours), ("years", years), ("streams", streams), ("seeds", seeds)] {
+        let seeds = correlation(n, |i| {
+            (draw_bits(key(1, 5, 0), i), draw_bits(key(2, 5, 0), i))
+        });
+        for (label, r) in [
+            ("halves of one mix", halves),
+            ("neighbours", neighbours),
+            ("years", years),
+            ("streams", streams),
+            ("seeds", seeds),
+        ] {
             within(label, r, 0.0, se);
         }
     }
@@ -600,22 +688,35 @@ mod tests {
                 let density = gauss(exact) / (2.0 * std::f64::consts::PI).sqrt();
                 let cdf_error = (z - exact).abs() * density;
                 worst = worst.max(cdf_error);
-                assert!(cdf_error < 2.5e-7, "octave {s}, w = {w}: z = {z}, exact {exact}");
-                assert!(cdf_error / p < 2e-5, "octave {s}, w = {w}: relative tail error {}", cdf_error / p);
+                assert!(
+                    cdf_error < 2.5e-7,
+                    "octave {s}, w = {w}: z = {z}, exact {exact}"
+                );
+                assert!(
+                    cdf_error / p < 2e-5,
+                    "octave {s}, w = {w}: relative tail error {}",
+                    cdf_error / p
+                );
             }
         }
         assert!(worst > 1e-10, "the check ran: worst {worst}");
         // The bits reach the octaves as documented: the ends and the middle.
         let (lowest, highest) = (std_normal(0), std_normal(u32::MAX));
         assert_eq!(lowest, -highest);
-        assert!((highest + norm_quantile(0.5 / 4_294_967_296.0)).abs() < 2e-5, "{highest}");
+        assert!(
+            (highest + norm_quantile(0.5 / 4_294_967_296.0)).abs() < 2e-5,
+            "{highest}"
+        );
         assert!(std_normal(0x7fff_ffff) <= 0.0 && std_normal(0x8000_0000) >= 0.0);
         assert!(std_normal(0x8000_0000) < 1e-6 && std_normal(0x8001_0000) > 0.0);
         // About the normal quantile of the uniform of the same bits.
         for i in 0..draws(100_000) as u64 {
             let x = draw_bits(7, i);
             let (z, exact) = (std_normal(x), norm_quantile(uniform(x)));
-            assert!((z - exact).abs() < 2e-6 * exact.abs().max(1.0), "x = {x:#x}: {z} vs {exact}");
+            assert!(
+                (z - exact).abs() < 2e-6 * exact.abs().max(1.0),
+                "x = {x:#x}: {z} vs {exact}"
+            );
         }
     }
 
@@ -625,14 +726,26 @@ mod tests {
         // bits grow, so a normal and a uniform of the same bits are comonotone.
         let mut xs: Vec<u32> = (0..=u32::MAX).step_by(4099).collect();
         for k in 0..32 {
-            for x in [1u32 << k, (1u32 << k).wrapping_sub(1), !(1u32 << k), !((1u32 << k).wrapping_sub(1))] {
+            for x in [
+                1u32 << k,
+                (1u32 << k).wrapping_sub(1),
+                !(1u32 << k),
+                !((1u32 << k).wrapping_sub(1)),
+            ] {
                 xs.extend([x.wrapping_sub(1), x, x.wrapping_add(1)]);
             }
         }
         xs.sort_unstable();
         xs.dedup();
         for pair in xs.windows(2) {
-            assert!(std_normal(pair[0]) <= std_normal(pair[1]), "{:#x} -> {}, {:#x} -> {}", pair[0], std_normal(pair[0]), pair[1], std_normal(pair[1]));
+            assert!(
+                std_normal(pair[0]) <= std_normal(pair[1]),
+                "{:#x} -> {}, {:#x} -> {}",
+                pair[0],
+                std_normal(pair[0]),
+                pair[1],
+                std_normal(pair[1])
+            );
         }
     }
 
@@ -658,7 +771,12 @@ mod tests {
         within("variance", s2 / nf, 1.0, (2.0 / nf).sqrt());
         within("skewness", s3 / nf, 0.0, (15.0 / nf).sqrt());
         within("kurtosis", s4 / nf, 3.0, (96.0 / nf).sqrt());
-        for (label, count, t) in [("P(Z>2)", above2, 2.0), ("P(Z>3)", above3, 3.0), ("P(Z>4)", above4, 4.0), ("P(Z<-4)", below4, 4.0)] {
+        for (label, count, t) in [
+            ("P(Z>2)", above2, 2.0),
+            ("P(Z>3)", above3, 3.0),
+            ("P(Z>4)", above4, 4.0),
+            ("P(Z<-4)", below4, 4.0),
+        ] {
             let p = norm_cdf(-t);
             within(label, count as f64 / nf, p, (p * (1.0 - p) / nf).sqrt());
         }
@@ -672,11 +790,17 @@ mod tests {
         let nf = n as f64;
         let d = z.iter().enumerate().map(|(i, &x)| {
             let f = norm_cdf(x);
-            (f - i as f64 / nf).abs().max(((i + 1) as f64 / nf - f).abs())
+            (f - i as f64 / nf)
+                .abs()
+                .max(((i + 1) as f64 / nf - f).abs())
         });
         let d = d.fold(0.0, f64::max);
         // sqrt(n) D exceeds 1.95 with probability 0.1% under the null.
-        assert!(d * nf.sqrt() < 1.95, "KS statistic sqrt(n) D = {}", d * nf.sqrt());
+        assert!(
+            d * nf.sqrt() < 1.95,
+            "KS statistic sqrt(n) D = {}",
+            d * nf.sqrt()
+        );
         // Chi-square over 200 equiprobable cells: 199 degrees of freedom, sd sqrt(398).
         let cells = 200;
         let mut counts = vec![0u64; cells];
@@ -684,30 +808,63 @@ mod tests {
             counts[((norm_cdf(x) * cells as f64) as usize).min(cells - 1)] += 1;
         }
         let expected = nf / cells as f64;
-        let chi2: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
+        let chi2: f64 = counts
+            .iter()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum();
         let dof = (cells - 1) as f64;
-        assert!(chi2 < dof + 4.0 * (2.0 * dof).sqrt(), "chi-square {chi2} with {dof} degrees of freedom");
+        assert!(
+            chi2 < dof + 4.0 * (2.0 * dof).sqrt(),
+            "chi-square {chi2} with {dof} degrees of freedom"
+        );
     }
 
     #[test]
     fn runs_match_the_scalar_functions() {
         let k = stream_key(5, stream_id("batch"));
-        for (first, len) in [(0u64, 0usize), (0, 1), (1, 1), (0, 15), (0, 16), (1, 16), (3, 17), (128, 128), (7, 100), (1 << 40, 33), (u64::MAX - 40, 40)] {
+        for (first, len) in [
+            (0u64, 0usize),
+            (0, 1),
+            (1, 1),
+            (0, 15),
+            (0, 16),
+            (1, 16),
+            (3, 17),
+            (128, 128),
+            (7, 100),
+            (1 << 40, 33),
+            (u64::MAX - 40, 40),
+        ] {
             let (mut z, mut u) = (vec![f64::NAN; len + 3], vec![f64::NAN; len + 3]);
             normal_run(k, first, &mut z[..len]);
             uniform_run(k, first, &mut u[..len]);
             for i in 0..len {
                 let x = draw_bits(k, first.wrapping_add(i as u64));
-                assert_eq!(z[i].to_bits(), std_normal(x).to_bits(), "normal {i} of {len} from {first}");
-                assert_eq!(u[i].to_bits(), uniform(x).to_bits(), "uniform {i} of {len} from {first}");
+                assert_eq!(
+                    z[i].to_bits(),
+                    std_normal(x).to_bits(),
+                    "normal {i} of {len} from {first}"
+                );
+                assert_eq!(
+                    u[i].to_bits(),
+                    uniform(x).to_bits(),
+                    "uniform {i} of {len} from {first}"
+                );
             }
-            assert!(z[len..].iter().chain(&u[len..]).all(|x| x.is_nan()), "values past the run are left alone");
+            assert!(
+                z[len..].iter().chain(&u[len..]).all(|x| x.is_nan()),
+                "values past the run are left alone"
+            );
         }
         // Many draws, so that every octave goes through the vector code: the same bits.
         let n = draws(1_000_000);
         let z = normals(k, n);
         for (i, &z) in z.iter().enumerate() {
-            assert_eq!(z.to_bits(), std_normal(draw_bits(k, i as u64)).to_bits(), "draw {i}");
+            assert_eq!(
+                z.to_bits(),
+                std_normal(draw_bits(k, i as u64)).to_bits(),
+                "draw {i}"
+            );
         }
         assert!(z.iter().any(|z| z.abs() > 4.0), "the tails were reached");
     }
@@ -715,7 +872,10 @@ mod tests {
     /// Sample correlation of pairs.
     fn pair_correlation(pairs: &[(f64, f64)]) -> f64 {
         let n = pairs.len() as f64;
-        let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+        let (mx, my) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / n,
+            pairs.iter().map(|p| p.1).sum::<f64>() / n,
+        );
         let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
         for &(x, y) in pairs {
             sxy += (x - mx) * (y - my);
@@ -735,11 +895,26 @@ mod tests {
         let (a, b) = (normals(path_key(base, 0), n), normals(path_key(base, 1), n));
         let draws_pairs: Vec<(f64, f64)> = a.windows(2).map(|w| (w[0], w[1])).collect();
         let key_pairs: Vec<(f64, f64)> = a.iter().copied().zip(b.iter().copied()).collect();
-        let squares = |pairs: &[(f64, f64)]| pairs.iter().map(|&(x, y)| (x * x, y * y)).collect::<Vec<_>>();
+        let squares = |pairs: &[(f64, f64)]| {
+            pairs
+                .iter()
+                .map(|&(x, y)| (x * x, y * y))
+                .collect::<Vec<_>>()
+        };
         for (label, pairs) in [("draws", &draws_pairs), ("keys", &key_pairs)] {
             let se = 1.0 / (pairs.len() as f64).sqrt();
-            within(&format!("correlation of neighbouring {label}"), pair_correlation(pairs), 0.0, se);
-            within(&format!("correlation of squares of neighbouring {label}"), pair_correlation(&squares(pairs)), 0.0, se);
+            within(
+                &format!("correlation of neighbouring {label}"),
+                pair_correlation(pairs),
+                0.0,
+                se,
+            );
+            within(
+                &format!("correlation of squares of neighbouring {label}"),
+                pair_correlation(&squares(pairs)),
+                0.0,
+                se,
+            );
         }
     }
 
@@ -757,7 +932,11 @@ mod tests {
         let mut largest = 0.0f64;
         let mut out = vec![0.0; 128];
         for run in 0..runs {
-            normal_run(path_key(stream_key(2026, 1), run / 1000), (run % 1000) * 128, &mut out);
+            normal_run(
+                path_key(stream_key(2026, 1), run / 1000),
+                (run % 1000) * 128,
+                &mut out,
+            );
             // Sums per run first, so that the running sums do not lose digits.
             let (mut b1, mut b2, mut b3, mut b4) = (0.0, 0.0, 0.0, 0.0);
             for &z in &out {
@@ -785,7 +964,11 @@ mod tests {
             let se = (p * (1.0 - p) / nf).sqrt();
             within(&format!("P(Z>{t:.2})"), above[i] as f64 / nf, p, se);
             within(&format!("P(Z<-{t:.2})"), below[i] as f64 / nf, p, se);
-            println!("P(Z>{t:.2}) = {:.4e} and P(Z<-{t:.2}) = {:.4e}, expected {p:.4e} (se {se:.1e})", above[i] as f64 / nf, below[i] as f64 / nf);
+            println!(
+                "P(Z>{t:.2}) = {:.4e} and P(Z<-{t:.2}) = {:.4e}, expected {p:.4e} (se {se:.1e})",
+                above[i] as f64 / nf,
+                below[i] as f64 / nf
+            );
         }
         // Kolmogorov-Smirnov on the cell edges (a lower bound of the statistic over all points,
         // and the cells are 5e-4 wide) and chi-square over the equiprobable cells.
@@ -795,11 +978,21 @@ mod tests {
             d = d.max((cumulative as f64 / nf - (i + 1) as f64 / cells as f64).abs());
         }
         let expected = nf / cells as f64;
-        let chi2: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
+        let chi2: f64 = counts
+            .iter()
+            .map(|&c| (c as f64 - expected).powi(2) / expected)
+            .sum();
         let dof = (cells - 1) as f64;
         println!("10^8 draws: mean {:.2e}, variance {:.6}, KS sqrt(n) D = {:.3}, chi-square {chi2:.0} on {dof} degrees of freedom, largest |z| {largest:.2}", s1 / nf, s2 / nf, d * nf.sqrt());
-        assert!(d * nf.sqrt() < 1.95, "KS statistic sqrt(n) D = {}", d * nf.sqrt());
-        assert!(chi2 < dof + 4.0 * (2.0 * dof).sqrt(), "chi-square {chi2} with {dof} degrees of freedom");
+        assert!(
+            d * nf.sqrt() < 1.95,
+            "KS statistic sqrt(n) D = {}",
+            d * nf.sqrt()
+        );
+        assert!(
+            chi2 < dof + 4.0 * (2.0 * dof).sqrt(),
+            "chi-square {chi2} with {dof} degrees of freedom"
+        );
     }
 
     #[test]
@@ -810,26 +1003,45 @@ mod tests {
             let x = draw_bits(key(8, 1, 0), i);
             let software = normal_of(x, libm::fmaf).to_bits();
             assert_eq!(software, std_normal(x).to_bits(), "bits {x:#x}");
-            assert_eq!(software, normal_of(x, f32::mul_add).to_bits(), "bits {x:#x}");
+            assert_eq!(
+                software,
+                normal_of(x, f32::mul_add).to_bits(),
+                "bits {x:#x}"
+            );
         }
     }
 
     #[test]
     fn quantile_inverts_the_cdf() {
-        let known = [(0.5, 0.0), (0.975, 1.959_963_984_540_054), (0.999, 3.090_232_306_167_813), (1e-10, -6.361_340_902_404_056)];
+        let known = [
+            (0.5, 0.0),
+            (0.975, 1.959_963_984_540_054),
+            (0.999, 3.090_232_306_167_813),
+            (1e-10, -6.361_340_902_404_056),
+        ];
         for (p, z) in known {
-            assert!((norm_quantile(p) - z).abs() <= 1e-12 * z.abs().max(1.0), "quantile({p}) = {} vs {z}", norm_quantile(p));
+            assert!(
+                (norm_quantile(p) - z).abs() <= 1e-12 * z.abs().max(1.0),
+                "quantile({p}) = {} vs {z}",
+                norm_quantile(p)
+            );
         }
         for i in 1..2000 {
             let p = i as f64 / 2000.0;
             let z = norm_quantile(p);
-            assert!((norm_cdf(z) - p).abs() <= 1e-14 * p.min(1.0 - p).max(1e-3), "p = {p}");
+            assert!(
+                (norm_cdf(z) - p).abs() <= 1e-14 * p.min(1.0 - p).max(1e-3),
+                "p = {p}"
+            );
         }
         for e in 3..300 {
             let p = 10f64.powi(-e);
             let z = norm_quantile(p);
             assert!(((norm_cdf(z) - p) / p).abs() < 1e-12, "p = 1e-{e}: z = {z}");
-            assert_eq!(norm_quantile(1.0 - p.max(1e-16)), -norm_quantile(1.0 - (1.0 - p.max(1e-16))));
+            assert_eq!(
+                norm_quantile(1.0 - p.max(1e-16)),
+                -norm_quantile(1.0 - (1.0 - p.max(1e-16)))
+            );
         }
         assert_eq!(norm_quantile(0.0), f64::NEG_INFINITY);
         assert_eq!(norm_quantile(1.0), f64::INFINITY);
@@ -842,7 +1054,8 @@ mod tests {
     fn thread_cpu_seconds() -> Option<f64> {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
         Some(ticks / 100.0)
     }
 
@@ -864,12 +1077,20 @@ mod tests {
                     fill(run, &mut out);
                     check += out[run as usize % 128];
                 }
-                best = best.min(cpu.zip(thread_cpu_seconds()).map(|(a, b)| (b - a) * 1e9 / n).unwrap_or(f64::NAN));
+                best = best.min(
+                    cpu.zip(thread_cpu_seconds())
+                        .map(|(a, b)| (b - a) * 1e9 / n)
+                        .unwrap_or(f64::NAN),
+                );
             }
             println!("{label}: {best:.3} ns CPU per draw, best of 3 (check {check:.1})");
         };
-        time("normal_run", &|run, out| normal_run(path_key(1, run / 64), (run % 64) * 128, out));
-        time("uniform_run", &|run, out| uniform_run(path_key(1, run / 64), (run % 64) * 128, out));
+        time("normal_run", &|run, out| {
+            normal_run(path_key(1, run / 64), (run % 64) * 128, out)
+        });
+        time("uniform_run", &|run, out| {
+            uniform_run(path_key(1, run / 64), (run % 64) * 128, out)
+        });
         out.fill(0.0);
     }
 }

@@ -57,12 +57,25 @@ impl Value {
     pub fn describe(&self) -> String {
         match self {
             Value::Dists { dists } if dists.len() == 1 => dists[0].describe(),
-            Value::Dists { dists } => format!("per year: {}", dists.iter().map(Dist::describe).collect::<Vec<_>>().join("; ")),
+            Value::Dists { dists } => format!(
+                "per year: {}",
+                dists
+                    .iter()
+                    .map(Dist::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
             Value::History => "empirical, from the unit's history".into(),
             Value::Number { value } => format!("{value}"),
             Value::Text { value } => value.clone(),
             Value::Matrix { units, rows } => {
-                format!("{}x{} matrix over {}: {:?}", rows.len(), rows.len(), units.join(", "), rows)
+                format!(
+                    "{}x{} matrix over {}: {:?}",
+                    rows.len(),
+                    rows.len(),
+                    units.join(", "),
+                    rows
+                )
             }
         }
     }
@@ -116,7 +129,11 @@ impl Scenario {
         let mut parts: Vec<String> = self
             .assumptions
             .keys()
-            .filter_map(|key| key.strip_prefix("unit.").and_then(|rest| rest.rsplit_once('.')).map(|(unit, _)| unit.to_string()))
+            .filter_map(|key| {
+                key.strip_prefix("unit.")
+                    .and_then(|rest| rest.rsplit_once('.'))
+                    .map(|(unit, _)| unit.to_string())
+            })
             .collect();
         parts.dedup();
         parts
@@ -127,7 +144,11 @@ impl Scenario {
         let mut ids: Vec<String> = self
             .assumptions
             .keys()
-            .filter_map(|key| key.strip_prefix("separation.").and_then(|rest| rest.split_once('.')).map(|(id, _)| id.to_string()))
+            .filter_map(|key| {
+                key.strip_prefix("separation.")
+                    .and_then(|rest| rest.split_once('.'))
+                    .map(|(id, _)| id.to_string())
+            })
             .collect();
         ids.dedup();
         ids
@@ -191,8 +212,13 @@ const VALUATION: &[(&str, Kind)] = &[
     ("note", Kind::Ignored),
     ("source", Kind::Ignored),
 ];
-const CORRELATION: &[(&str, Kind)] =
-    &[("factor", Kind::Number), ("units", Kind::Units), ("matrix", Kind::Matrix), ("note", Kind::Ignored), ("source", Kind::Ignored)];
+const CORRELATION: &[(&str, Kind)] = &[
+    ("factor", Kind::Number),
+    ("units", Kind::Units),
+    ("matrix", Kind::Matrix),
+    ("note", Kind::Ignored),
+    ("source", Kind::Ignored),
+];
 const UNIT: &[(&str, Kind)] = &[
     ("growth", Kind::DistOrHistory),
     ("margin", Kind::DistOrHistory),
@@ -203,7 +229,10 @@ const UNIT: &[(&str, Kind)] = &[
     ("source", Kind::Ignored),
 ];
 const SEPARATION: &[(&str, Kind)] = &[
-    ("form", Kind::Text(&["spin_off", "sale", "listing", "integration"])),
+    (
+        "form",
+        Kind::Text(&["spin_off", "sale", "listing", "integration"]),
+    ),
     ("cost", Kind::Dist),
     ("proceeds", Kind::Dist),
     ("dis_synergy", Kind::Ignored),
@@ -233,45 +262,108 @@ pub struct Parsed {
 }
 
 fn line_of(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32 + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
 }
 
 fn problem(file: &str, line: u32, field: Option<String>, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { file: file.to_string(), line: (line > 0).then_some(line), field, message: message.into() }
+    Diagnostic {
+        file: file.to_string(),
+        line: (line > 0).then_some(line),
+        field,
+        message: message.into(),
+    }
 }
 
 /// The name of a scenario file: `scenarios/keep-cloud.toml` → `keep-cloud`.
 pub fn name_of(path: &str) -> Option<&str> {
-    path.strip_prefix("scenarios/").and_then(|rest| rest.strip_suffix(".toml"))
+    path.strip_prefix("scenarios/")
+        .and_then(|rest| rest.strip_suffix(".toml"))
 }
 
 /// Parses one scenario file; every problem goes to `problems`.
-pub fn parse(model: &Model, path: &str, text: &str, problems: &mut Vec<Diagnostic>) -> Option<Parsed> {
+pub fn parse(
+    model: &Model,
+    path: &str,
+    text: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Parsed> {
     let name = name_of(path).unwrap_or(path).to_string();
     let file: File = match toml::from_str(text) {
         Ok(file) => file,
         Err(error) => {
-            let line = error.span().map(|span| line_of(text, span.start)).unwrap_or(0);
-            problems.push(problem(path, line, None, format!("TOML: {}", error.message().trim())));
+            let line = error
+                .span()
+                .map(|span| line_of(text, span.start))
+                .unwrap_or(0);
+            problems.push(problem(
+                path,
+                line,
+                None,
+                format!("TOML: {}", error.message().trim()),
+            ));
             return None;
         }
     };
     let changes = parse_changes(path, text, &model.group, &model.metrics, problems);
     let mut assumptions = BTreeMap::new();
     if let Some(horizon) = &file.horizon {
-        section(path, text, "horizon", horizon, HORIZON, &mut assumptions, problems);
+        section(
+            path,
+            text,
+            "horizon",
+            horizon,
+            HORIZON,
+            &mut assumptions,
+            problems,
+        );
     }
     if let Some(valuation) = &file.valuation {
-        section(path, text, "valuation", valuation, VALUATION, &mut assumptions, problems);
+        section(
+            path,
+            text,
+            "valuation",
+            valuation,
+            VALUATION,
+            &mut assumptions,
+            problems,
+        );
     }
     if let Some(correlation) = &file.correlation {
-        section(path, text, "correlation", correlation, CORRELATION, &mut assumptions, problems);
+        section(
+            path,
+            text,
+            "correlation",
+            correlation,
+            CORRELATION,
+            &mut assumptions,
+            problems,
+        );
     }
     for (unit, table) in &file.unit {
-        section(path, text, &format!("unit.{unit}"), table, UNIT, &mut assumptions, problems);
+        section(
+            path,
+            text,
+            &format!("unit.{unit}"),
+            table,
+            UNIT,
+            &mut assumptions,
+            problems,
+        );
     }
     for (id, table) in &file.separation {
-        section(path, text, &format!("separation.{id}"), table, SEPARATION, &mut assumptions, problems);
+        section(
+            path,
+            text,
+            &format!("separation.{id}"),
+            table,
+            SEPARATION,
+            &mut assumptions,
+            problems,
+        );
         let table_line = line_of(text, table.span().start);
         match table.get_ref().get("dis_synergy") {
             None => {}
@@ -299,7 +391,10 @@ pub fn parse(model: &Model, path: &str, text: &str, problems: &mut Vec<Diagnosti
             )),
         }
     }
-    let base = file.base.as_ref().map(|base| (base.get_ref().clone(), line_of(text, base.span().start)));
+    let base = file
+        .base
+        .as_ref()
+        .map(|base| (base.get_ref().clone(), line_of(text, base.span().start)));
     Some(Parsed {
         name,
         file: path.to_string(),
@@ -322,35 +417,61 @@ fn section(
     assumptions: &mut BTreeMap<String, Assumption>,
     problems: &mut Vec<Diagnostic>,
 ) {
-        let table_line = line_of(text, table.span().start);
-        for (key, value) in table.get_ref() {
-            let field = format!("{prefix}.{key}");
-            let Some((_, kind)) = allowed.iter().find(|(name, _)| name == key) else {
-                let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
-                problems.push(problem(path, table_line, Some(field), format!("unknown key `{key}` (expected one of: {})", names.join(", "))));
-                continue;
-            };
-            if *kind == Kind::Ignored {
-                continue;
+    let table_line = line_of(text, table.span().start);
+    for (key, value) in table.get_ref() {
+        let field = format!("{prefix}.{key}");
+        let Some((_, kind)) = allowed.iter().find(|(name, _)| name == key) else {
+            let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
+            problems.push(problem(
+                path,
+                table_line,
+                Some(field),
+                format!(
+                    "unknown key `{key}` (expected one of: {})",
+                    names.join(", ")
+                ),
+            ));
+            continue;
+        };
+        if *kind == Kind::Ignored {
+            continue;
+        }
+        let line =
+            find_key_line(text, table.span().start, table.span().end, key).unwrap_or(table_line);
+        match read_value(value, *kind) {
+            Ok(value) => {
+                let (source, note) =
+                    source_note(table.get_ref(), key, value_table(table.get_ref().get(key)));
+                assumptions.insert(
+                    field.clone(),
+                    Assumption {
+                        key: field,
+                        value,
+                        file: path.to_string(),
+                        line,
+                        source,
+                        note,
+                    },
+                );
             }
-            let line = find_key_line(text, table.span().start, table.span().end, key).unwrap_or(table_line);
-            match read_value(value, *kind) {
-                Ok(value) => {
-                    let (source, note) = source_note(table.get_ref(), key, value_table(table.get_ref().get(key)));
-                    assumptions.insert(field.clone(), Assumption { key: field, value, file: path.to_string(), line, source, note });
-                }
-                Err((sub, message)) => {
-                    let field = if sub.is_empty() { field } else { format!("{field}.{sub}") };
-                    problems.push(problem(path, line, Some(field), message));
-                }
+            Err((sub, message)) => {
+                let field = if sub.is_empty() {
+                    field
+                } else {
+                    format!("{field}.{sub}")
+                };
+                problems.push(problem(path, line, Some(field), message));
             }
         }
+    }
 }
 
 /// The line of `key = ` in the table that starts at `start`: searched from there to the
 /// next table header (a `[` at the start of a line), or within `end` for an inline table.
 fn find_key_line(text: &str, start: usize, end: usize, key: &str) -> Option<u32> {
-    let inline = text.get(start..end.min(text.len())).is_some_and(|span| span.trim_start().starts_with('{'));
+    let inline = text
+        .get(start..end.min(text.len()))
+        .is_some_and(|span| span.trim_start().starts_with('{'));
     let rest = text.get(start..)?;
     let mut offset = 0;
     for (i, line) in rest.split_inclusive('\n').enumerate() {
@@ -366,7 +487,10 @@ fn find_key_line(text: &str, start: usize, end: usize, key: &str) -> Option<u32>
             candidates.extend(line.match_indices(key).map(|(at, _)| &line[at..]));
         }
         for candidate in candidates {
-            if let Some(after) = candidate.strip_prefix(key).or_else(|| candidate.strip_prefix(&format!("\"{key}\""))) {
+            if let Some(after) = candidate
+                .strip_prefix(key)
+                .or_else(|| candidate.strip_prefix(&format!("\"{key}\"")))
+            {
                 if after.trim_start().starts_with('=') {
                     return Some(line_of(text, start + offset));
                 }
@@ -385,8 +509,17 @@ fn value_table(value: Option<&toml::Value>) -> Option<&toml::Table> {
 }
 
 /// The source and note of an assumption: inside its own table, or the section's.
-fn source_note(section: &toml::Table, _key: &str, own: Option<&toml::Table>) -> (Option<String>, Option<String>) {
-    let text = |table: Option<&toml::Table>, name: &str| table.and_then(|t| t.get(name)).and_then(|v| v.as_str()).map(str::to_string);
+fn source_note(
+    section: &toml::Table,
+    _key: &str,
+    own: Option<&toml::Table>,
+) -> (Option<String>, Option<String>) {
+    let text = |table: Option<&toml::Table>, name: &str| {
+        table
+            .and_then(|t| t.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let source = text(own, "source").or_else(|| text(Some(section), "source"));
     let note = text(own, "note").or_else(|| text(Some(section), "note"));
     (source, note)
@@ -401,11 +534,16 @@ fn read_value(value: &toml::Value, kind: Kind) -> Result<Value, (String, String)
     };
     let dist = |value: &toml::Value| Dist::parse(value).map_err(|e| (e.field, e.message));
     match kind {
-        Kind::Dist => Ok(Value::Dists { dists: vec![dist(value)?] }),
+        Kind::Dist => Ok(Value::Dists {
+            dists: vec![dist(value)?],
+        }),
         Kind::DistOrHistory => {
             if let toml::Value::Table(table) = value {
                 if table.get("dist").and_then(|d| d.as_str()) == Some("history") {
-                    if let Some(extra) = table.keys().find(|k| !matches!(k.as_str(), "dist" | "source" | "note")) {
+                    if let Some(extra) = table
+                        .keys()
+                        .find(|k| !matches!(k.as_str(), "dist" | "source" | "note"))
+                    {
                         return Err((extra.clone(), format!("unknown key `{extra}` (a history distribution takes only dist, source and note)")));
                     }
                     return Ok(Value::History);
@@ -413,48 +551,100 @@ fn read_value(value: &toml::Value, kind: Kind) -> Result<Value, (String, String)
             }
             if let toml::Value::Array(items) = value {
                 if items.is_empty() {
-                    return Err((String::new(), "expected at least one distribution (one for every year, or one per year)".into()));
+                    return Err((
+                        String::new(),
+                        "expected at least one distribution (one for every year, or one per year)"
+                            .into(),
+                    ));
                 }
                 let mut dists = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    dists.push(Dist::parse(item).map_err(|e| (format!("{}.{}", i + 1, e.field).trim_end_matches('.').to_string(), format!("year {}: {}", i + 1, e.message)))?);
+                    dists.push(Dist::parse(item).map_err(|e| {
+                        (
+                            format!("{}.{}", i + 1, e.field)
+                                .trim_end_matches('.')
+                                .to_string(),
+                            format!("year {}: {}", i + 1, e.message),
+                        )
+                    })?);
                 }
                 return Ok(Value::Dists { dists });
             }
-            Ok(Value::Dists { dists: vec![dist(value)?] })
+            Ok(Value::Dists {
+                dists: vec![dist(value)?],
+            })
         }
-        Kind::Number => number(value).map(|value| Value::Number { value }).ok_or((String::new(), format!("expected a number, found {}", value.type_str()))),
+        Kind::Number => number(value).map(|value| Value::Number { value }).ok_or((
+            String::new(),
+            format!("expected a number, found {}", value.type_str()),
+        )),
         Kind::Whole => match value {
-            toml::Value::Integer(i) if *i >= 1 && *i <= 100 => Ok(Value::Number { value: *i as f64 }),
-            _ => Err((String::new(), format!("expected a whole number from 1 to 100, found {value}"))),
+            toml::Value::Integer(i) if *i >= 1 && *i <= 100 => {
+                Ok(Value::Number { value: *i as f64 })
+            }
+            _ => Err((
+                String::new(),
+                format!("expected a whole number from 1 to 100, found {value}"),
+            )),
         },
         Kind::Text(allowed) => match value.as_str() {
             Some(text) if allowed.contains(&text) => Ok(Value::Text { value: text.into() }),
-            _ => Err((String::new(), format!("expected one of {}, found {value}", allowed.join(", ")))),
+            _ => Err((
+                String::new(),
+                format!("expected one of {}, found {value}", allowed.join(", ")),
+            )),
         },
         Kind::Period => match value.as_str() {
             Some(text) => Ok(Value::Text { value: text.into() }),
-            None => Err((String::new(), format!("expected a fiscal year such as \"FY2025\", found {value}"))),
+            None => Err((
+                String::new(),
+                format!("expected a fiscal year such as \"FY2025\", found {value}"),
+            )),
         },
         Kind::Date => match value {
-            toml::Value::Datetime(date) if date.date.is_some() && date.time.is_none() => Ok(Value::Text { value: date.to_string() }),
-            _ => Err((String::new(), format!("expected a date such as 2025-04-01 (no quotes), found {value}"))),
+            toml::Value::Datetime(date) if date.date.is_some() && date.time.is_none() => {
+                Ok(Value::Text {
+                    value: date.to_string(),
+                })
+            }
+            _ => Err((
+                String::new(),
+                format!("expected a date such as 2025-04-01 (no quotes), found {value}"),
+            )),
         },
         Kind::Units => match value.as_array() {
-            Some(items) if items.iter().all(|i| i.is_str()) => {
-                Ok(Value::Matrix { units: items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(), rows: Vec::new() })
-            }
+            Some(items) if items.iter().all(|i| i.is_str()) => Ok(Value::Matrix {
+                units: items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                rows: Vec::new(),
+            }),
             _ => Err((String::new(), "expected a list of unit ids".into())),
         },
         Kind::Matrix => {
-            let rows: Option<Vec<Vec<f64>>> =
-                value.as_array().and_then(|rows| rows.iter().map(|row| row.as_array().and_then(|cells| cells.iter().map(number).collect())).collect());
+            let rows: Option<Vec<Vec<f64>>> = value.as_array().and_then(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        row.as_array()
+                            .and_then(|cells| cells.iter().map(number).collect())
+                    })
+                    .collect()
+            });
             match rows {
-                Some(rows) => Ok(Value::Matrix { units: Vec::new(), rows }),
-                None => Err((String::new(), "expected a list of rows of numbers, e.g. [[1.0, 0.3], [0.3, 1.0]]".into())),
+                Some(rows) => Ok(Value::Matrix {
+                    units: Vec::new(),
+                    rows,
+                }),
+                None => Err((
+                    String::new(),
+                    "expected a list of rows of numbers, e.g. [[1.0, 0.3], [0.3, 1.0]]".into(),
+                )),
             }
         }
-        Kind::Ignored => Ok(Value::Text { value: String::new() }),
+        Kind::Ignored => Ok(Value::Text {
+            value: String::new(),
+        }),
     }
 }
 
@@ -480,16 +670,31 @@ pub fn read_all(model: &Model) -> (BTreeMap<String, Scenario>, Vec<Diagnostic>) 
 }
 
 /// Follows `base` links from `name` and merges the chain (bases first).
-fn resolve(parsed: &BTreeMap<String, Parsed>, name: &str, problems: &mut Vec<Diagnostic>) -> Option<Scenario> {
+fn resolve(
+    parsed: &BTreeMap<String, Parsed>,
+    name: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Scenario> {
     let mut chain: Vec<&Parsed> = vec![&parsed[name]];
     loop {
         let last = chain[chain.len() - 1];
-        let Some((base, line)) = &last.base else { break };
+        let Some((base, line)) = &last.base else {
+            break;
+        };
         if chain.iter().any(|p| &p.name == base) {
             if chain.len() == 1 || chain[0].name == *base {
-                let names: Vec<&str> = chain.iter().map(|p| p.name.as_str()).chain([base.as_str()]).collect();
+                let names: Vec<&str> = chain
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .chain([base.as_str()])
+                    .collect();
                 if chain[0].name == name {
-                    problems.push(problem(&last.file, *line, Some("base".into()), format!("scenarios inherit in a circle: {}", names.join(" -> "))));
+                    problems.push(problem(
+                        &last.file,
+                        *line,
+                        Some("base".into()),
+                        format!("scenarios inherit in a circle: {}", names.join(" -> ")),
+                    ));
                 }
             }
             return None;
@@ -503,7 +708,10 @@ fn resolve(parsed: &BTreeMap<String, Parsed>, name: &str, problems: &mut Vec<Dia
                         &last.file,
                         *line,
                         Some("base".into()),
-                        format!("unknown base scenario `{base}` (scenarios in this model: {})", known.join(", ")),
+                        format!(
+                            "unknown base scenario `{base}` (scenarios in this model: {})",
+                            known.join(", ")
+                        ),
                     ));
                 }
                 return None;
@@ -538,7 +746,12 @@ fn resolve(parsed: &BTreeMap<String, Parsed>, name: &str, problems: &mut Vec<Dia
                     *units = names;
                 }
             }
-            None => problems.push(problem(&units.file, units.line, Some("correlation.matrix".into()), "`units` is given without `matrix`; give both, or use `factor`")),
+            None => problems.push(problem(
+                &units.file,
+                units.line,
+                Some("correlation.matrix".into()),
+                "`units` is given without `matrix`; give both, or use `factor`",
+            )),
         }
     }
     Some(Scenario {
@@ -580,15 +793,34 @@ pub struct AssumptionDiff {
 
 /// Describes a change in one line (date, kind, units).
 pub fn describe_change(change: &Change) -> String {
-    let units: Vec<&str> = change.kind.units().into_iter().map(|u| u.as_str()).collect();
-    format!("{} {} {}{}", change.date, change.kind.name(), units.join(", "), change.id.as_ref().map(|id| format!(" ({id})")).unwrap_or_default())
+    let units: Vec<&str> = change
+        .kind
+        .units()
+        .into_iter()
+        .map(|u| u.as_str())
+        .collect();
+    format!(
+        "{} {} {}{}",
+        change.date,
+        change.kind.name(),
+        units.join(", "),
+        change
+            .id
+            .as_ref()
+            .map(|id| format!(" ({id})"))
+            .unwrap_or_default()
+    )
 }
 
 /// Compares two scenarios: changes by content, assumptions by key.
 pub fn diff(a: &Scenario, b: &Scenario) -> Diff {
     let same = |x: &Change, y: &Change| x.date == y.date && x.kind == y.kind && x.id == y.id;
     let only = |left: &Scenario, right: &Scenario| -> Vec<String> {
-        left.changes.iter().filter(|c| !right.changes.iter().any(|d| same(c, d))).map(describe_change).collect()
+        left.changes
+            .iter()
+            .filter(|c| !right.changes.iter().any(|d| same(c, d)))
+            .map(describe_change)
+            .collect()
     };
     let mut keys: Vec<&String> = a.assumptions.keys().chain(b.assumptions.keys()).collect();
     keys.sort();
@@ -602,8 +834,18 @@ pub fn diff(a: &Scenario, b: &Scenario) -> Diff {
                 (Some(x), Some(y)) => x.value != y.value,
                 _ => true,
             };
-            differs.then(|| AssumptionDiff { key: key.clone(), a: left.map(|x| x.value.describe()), b: right.map(|y| y.value.describe()) })
+            differs.then(|| AssumptionDiff {
+                key: key.clone(),
+                a: left.map(|x| x.value.describe()),
+                b: right.map(|y| y.value.describe()),
+            })
         })
         .collect();
-    Diff { a: a.name.clone(), b: b.name.clone(), changes_only_a: only(a, b), changes_only_b: only(b, a), assumptions }
+    Diff {
+        a: a.name.clone(),
+        b: b.name.clone(),
+        changes_only_a: only(a, b),
+        changes_only_b: only(b, a),
+        assumptions,
+    }
 }

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
 
 /// The percentiles of one projected series (e.g. a scenario's revenue), one value per x label.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +59,11 @@ pub struct TornadoBar {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// A coordinate with one decimal; never NaN or infinite in the output.
@@ -75,7 +81,9 @@ fn number(value: f64, decimals: usize) -> String {
         return "-".to_string();
     }
     let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
+    let (whole, fraction) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
     let mut out = String::new();
     for (i, ch) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {
@@ -128,17 +136,28 @@ impl Axis {
         }
         let raw = (hi - lo) / target.max(1) as f64;
         let power = 10f64.powf(raw.log10().floor());
-        let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(raw);
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * power)
+            .find(|s| *s >= raw)
+            .unwrap_or(raw);
         let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
         if !(lo.is_finite() && hi.is_finite() && step.is_finite() && step > 0.0 && hi > lo) {
-            return Axis { lo: 0.0, hi: 1.0, step: 0.2 };
+            return Axis {
+                lo: 0.0,
+                hi: 1.0,
+                step: 0.2,
+            };
         }
         Axis { lo, hi, step }
     }
 
     fn ticks(&self) -> Vec<f64> {
         let count = ((self.hi - self.lo) / self.step).round().clamp(0.0, 100.0) as usize;
-        (0..=count).map(|i| self.lo + i as f64 * self.step).map(|v| if v.abs() < self.step * 1e-9 { 0.0 } else { v }).collect()
+        (0..=count)
+            .map(|i| self.lo + i as f64 * self.step)
+            .map(|v| if v.abs() < self.step * 1e-9 { 0.0 } else { v })
+            .collect()
     }
 
     /// The position of `v` in [from, to] (pixels).
@@ -152,17 +171,40 @@ impl Axis {
 }
 
 fn open(out: &mut String, width: f64, height: f64, title: &str) {
-    let _ = writeln!(out, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="12">"#, c(width), c(height));
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="12">"#,
+        c(width),
+        c(height)
+    );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(out, r#"<text x="20" y="28" font-size="18" font-weight="bold">{}</text>"#, escape(title));
+    let _ = writeln!(
+        out,
+        r#"<text x="20" y="28" font-size="18" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
 }
 
 fn no_data(out: &mut String, x: f64, y: f64, text: &str) {
-    let _ = writeln!(out, r##"<text x="{}" y="{}" text-anchor="middle" fill="#555">{}</text>"##, c(x), c(y), escape(text));
+    let _ = writeln!(
+        out,
+        r##"<text x="{}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
+        c(x),
+        c(y),
+        escape(text)
+    );
 }
 
 /// Horizontal grid lines and labels of a y axis, with the axis title turned on its side.
-fn y_axis(out: &mut String, axis: &Axis, left: f64, right: f64, top: f64, bottom: f64, title: &str) {
+fn y_axis(
+    out: &mut String,
+    axis: &Axis,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    title: &str,
+) {
     for v in axis.ticks() {
         let y = axis.map(v, bottom, top);
         let _ = writeln!(
@@ -177,61 +219,183 @@ fn y_axis(out: &mut String, axis: &Axis, left: f64, right: f64, top: f64, bottom
             axis.label(v)
         );
     }
-    let _ = writeln!(out, r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#, c((top + bottom) / 2.0), escape(title));
+    let _ = writeln!(
+        out,
+        r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        c((top + bottom) / 2.0),
+        escape(title)
+    );
 }
 
 /// A fan chart: for each series a P5-P95 band, a darker P25-P75 band and the median line,
 /// one colour per series, over the x labels (e.g. years), with a legend.
 pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanSeries]) -> String {
     let (width, height, left, right, top, bottom) = (900.0, 520.0, 100.0, 200.0, 50.0, 60.0);
-    let (plot_left, plot_right, plot_top, plot_bottom) = (left, width - right, top, height - bottom);
-    let points = series.iter().map(|s| [s.p5.len(), s.p25.len(), s.p50.len(), s.p75.len(), s.p95.len()].into_iter().max().unwrap_or(0)).max().unwrap_or(0).max(x_labels.len());
-    let axis = Axis::new(series.iter().flat_map(|s| s.p5.iter().chain(&s.p25).chain(&s.p50).chain(&s.p75).chain(&s.p95).copied()), 6);
-    let x = |i: usize| if points <= 1 { (plot_left + plot_right) / 2.0 } else { plot_left + i as f64 / (points - 1) as f64 * (plot_right - plot_left) };
+    let (plot_left, plot_right, plot_top, plot_bottom) =
+        (left, width - right, top, height - bottom);
+    let points = series
+        .iter()
+        .map(|s| {
+            [
+                s.p5.len(),
+                s.p25.len(),
+                s.p50.len(),
+                s.p75.len(),
+                s.p95.len(),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+        .max(x_labels.len());
+    let axis = Axis::new(
+        series.iter().flat_map(|s| {
+            s.p5.iter()
+                .chain(&s.p25)
+                .chain(&s.p50)
+                .chain(&s.p75)
+                .chain(&s.p95)
+                .copied()
+        }),
+        6,
+    );
+    let x = |i: usize| {
+        if points <= 1 {
+            (plot_left + plot_right) / 2.0
+        } else {
+            plot_left + i as f64 / (points - 1) as f64 * (plot_right - plot_left)
+        }
+    };
     let y = |v: f64| axis.map(v, plot_bottom, plot_top);
     let mut out = String::new();
     open(&mut out, width, height, title);
-    y_axis(&mut out, &axis, plot_left, plot_right, plot_top, plot_bottom, y_label);
-    let _ = writeln!(out, r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#888"/>"##, c(plot_left), c(plot_top), c(plot_right - plot_left), c(plot_bottom - plot_top));
+    y_axis(
+        &mut out,
+        &axis,
+        plot_left,
+        plot_right,
+        plot_top,
+        plot_bottom,
+        y_label,
+    );
+    let _ = writeln!(
+        out,
+        r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#888"/>"##,
+        c(plot_left),
+        c(plot_top),
+        c(plot_right - plot_left),
+        c(plot_bottom - plot_top)
+    );
     // Thin the x labels so they never overlap (about 70 px each).
-    let every = (points as f64 * 70.0 / (plot_right - plot_left)).ceil().max(1.0) as usize;
+    let every = (points as f64 * 70.0 / (plot_right - plot_left))
+        .ceil()
+        .max(1.0) as usize;
     for (i, label) in x_labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
-        let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, c(x(i)), c(plot_bottom + 18.0), escape(label));
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            c(x(i)),
+            c(plot_bottom + 18.0),
+            escape(label)
+        );
     }
-    let has_data = series.iter().any(|s| s.p50.iter().chain(&s.p5).chain(&s.p95).any(|v| v.is_finite()));
+    let has_data = series.iter().any(|s| {
+        s.p50
+            .iter()
+            .chain(&s.p5)
+            .chain(&s.p95)
+            .any(|v| v.is_finite())
+    });
     if !has_data {
-        no_data(&mut out, (plot_left + plot_right) / 2.0, (plot_top + plot_bottom) / 2.0, "no data");
+        no_data(
+            &mut out,
+            (plot_left + plot_right) / 2.0,
+            (plot_top + plot_bottom) / 2.0,
+            "no data",
+        );
     }
     for (k, s) in series.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
         let at = |values: &Vec<f64>, i: usize| values.get(i).copied().filter(|v| v.is_finite());
         for (low, high, opacity) in [(&s.p5, &s.p95, 0.15), (&s.p25, &s.p75, 0.3)] {
-            let pairs: Vec<(usize, f64, f64)> = (0..points).filter_map(|i| Some((i, at(low, i)?, at(high, i)?))).collect();
+            let pairs: Vec<(usize, f64, f64)> = (0..points)
+                .filter_map(|i| Some((i, at(low, i)?, at(high, i)?)))
+                .collect();
             if pairs.len() == 1 {
                 let (i, a, b) = pairs[0];
-                let _ = writeln!(out, r#"<rect x="{}" y="{}" width="24" height="{}" fill="{colour}" fill-opacity="{opacity}"/>"#, c(x(i) - 12.0), c(y(a.max(b))), c((y(a) - y(b)).abs()));
+                let _ = writeln!(
+                    out,
+                    r#"<rect x="{}" y="{}" width="24" height="{}" fill="{colour}" fill-opacity="{opacity}"/>"#,
+                    c(x(i) - 12.0),
+                    c(y(a.max(b))),
+                    c((y(a) - y(b)).abs())
+                );
             } else if pairs.len() > 1 {
-                let upper = pairs.iter().map(|(i, _, b)| format!("{},{}", c(x(*i)), c(y(*b))));
-                let lower = pairs.iter().rev().map(|(i, a, _)| format!("{},{}", c(x(*i)), c(y(*a))));
+                let upper = pairs
+                    .iter()
+                    .map(|(i, _, b)| format!("{},{}", c(x(*i)), c(y(*b))));
+                let lower = pairs
+                    .iter()
+                    .rev()
+                    .map(|(i, a, _)| format!("{},{}", c(x(*i)), c(y(*a))));
                 let polygon: Vec<String> = upper.chain(lower).collect();
-                let _ = writeln!(out, r#"<polygon points="{}" fill="{colour}" fill-opacity="{opacity}" stroke="none"/>"#, polygon.join(" "));
+                let _ = writeln!(
+                    out,
+                    r#"<polygon points="{}" fill="{colour}" fill-opacity="{opacity}" stroke="none"/>"#,
+                    polygon.join(" ")
+                );
             }
         }
-        let median: Vec<(usize, f64)> = (0..points).filter_map(|i| Some((i, at(&s.p50, i)?))).collect();
+        let median: Vec<(usize, f64)> = (0..points)
+            .filter_map(|i| Some((i, at(&s.p50, i)?)))
+            .collect();
         if median.len() > 1 {
-            let line: Vec<String> = median.iter().map(|(i, v)| format!("{},{}", c(x(*i)), c(y(*v)))).collect();
-            let _ = writeln!(out, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, line.join(" "));
+            let line: Vec<String> = median
+                .iter()
+                .map(|(i, v)| format!("{},{}", c(x(*i)), c(y(*v))))
+                .collect();
+            let _ = writeln!(
+                out,
+                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+                line.join(" ")
+            );
         }
         for (i, v) in &median {
             let label = x_labels.get(*i).map(String::as_str).unwrap_or("");
-            let _ = writeln!(out, r#"<circle cx="{}" cy="{}" r="3" fill="{colour}"><title>{}</title></circle>"#, c(x(*i)), c(y(*v)), escape(&format!("{} {label}: median {}", s.name, axis.label(*v))));
+            let _ = writeln!(
+                out,
+                r#"<circle cx="{}" cy="{}" r="3" fill="{colour}"><title>{}</title></circle>"#,
+                c(x(*i)),
+                c(y(*v)),
+                escape(&format!("{} {label}: median {}", s.name, axis.label(*v)))
+            );
         }
         let ly = plot_top + 14.0 + k as f64 * 22.0;
         let lx = plot_right + 20.0;
-        let _ = writeln!(out, r#"<rect x="{}" y="{}" width="16" height="12" fill="{colour}" fill-opacity="0.3"/><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#, c(lx), c(ly - 10.0), c(lx), c(ly - 4.0), c(lx + 16.0), c(ly - 4.0), c(lx + 22.0), c(ly), escape(&s.name));
+        let _ = writeln!(
+            out,
+            r#"<rect x="{}" y="{}" width="16" height="12" fill="{colour}" fill-opacity="0.3"/><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            c(lx),
+            c(ly - 10.0),
+            c(lx),
+            c(ly - 4.0),
+            c(lx + 16.0),
+            c(ly - 4.0),
+            c(lx + 22.0),
+            c(ly),
+            escape(&s.name)
+        );
     }
     let note_y = plot_top + 14.0 + series.len() as f64 * 22.0 + 10.0;
-    let _ = writeln!(out, r##"<text x="{0}" y="{1}" fill="#555" font-size="11">bands: P5-P95 and P25-P75</text><text x="{0}" y="{2}" fill="#555" font-size="11">line: median</text>"##, c(plot_right + 20.0), c(note_y), c(note_y + 15.0));
+    let _ = writeln!(
+        out,
+        r##"<text x="{0}" y="{1}" fill="#555" font-size="11">bands: P5-P95 and P25-P75</text><text x="{0}" y="{2}" fill="#555" font-size="11">line: median</text>"##,
+        c(plot_right + 20.0),
+        c(note_y),
+        c(note_y + 15.0)
+    );
     let _ = writeln!(out, "</svg>");
     out
 }
@@ -241,52 +405,155 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
 /// (share per unit of x), so histograms with different bin widths compare fairly.
 pub fn histogram(title: &str, x_label: &str, densities: &[Density]) -> String {
     let (width, height, left, right, top, bottom) = (900.0, 520.0, 70.0, 260.0, 50.0, 60.0);
-    let (plot_left, plot_right, plot_top, plot_bottom) = (left, width - right, top + 14.0 * densities.len().min(8) as f64, height - bottom);
-    let finite_bins = |d: &Density| d.bins.iter().filter(|(lo, hi, share)| lo.is_finite() && hi.is_finite() && share.is_finite() && hi >= lo).copied().collect::<Vec<_>>();
-    let edges = densities.iter().flat_map(|d| finite_bins(d).into_iter().flat_map(|(lo, hi, _)| [lo, hi]).chain([d.p5, d.p50, d.p95]).collect::<Vec<_>>());
+    let (plot_left, plot_right, plot_top, plot_bottom) = (
+        left,
+        width - right,
+        top + 14.0 * densities.len().min(8) as f64,
+        height - bottom,
+    );
+    let finite_bins = |d: &Density| {
+        d.bins
+            .iter()
+            .filter(|(lo, hi, share)| {
+                lo.is_finite() && hi.is_finite() && share.is_finite() && hi >= lo
+            })
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let edges = densities.iter().flat_map(|d| {
+        finite_bins(d)
+            .into_iter()
+            .flat_map(|(lo, hi, _)| [lo, hi])
+            .chain([d.p5, d.p50, d.p95])
+            .collect::<Vec<_>>()
+    });
     let x_axis = Axis::new(edges, 7);
     // A bin of zero width (all values equal) is drawn a few pixels wide.
     let min_width = 4.0 / (plot_right - plot_left) * (x_axis.hi - x_axis.lo);
     let height_of = |(lo, hi, share): (f64, f64, f64)| share.max(0.0) / (hi - lo).max(min_width);
-    let tallest = densities.iter().flat_map(|d| finite_bins(d).into_iter().map(height_of)).fold(0.0f64, f64::max);
-    let tallest = if tallest > 0.0 && tallest.is_finite() { tallest } else { 1.0 };
+    let tallest = densities
+        .iter()
+        .flat_map(|d| finite_bins(d).into_iter().map(height_of))
+        .fold(0.0f64, f64::max);
+    let tallest = if tallest > 0.0 && tallest.is_finite() {
+        tallest
+    } else {
+        1.0
+    };
     let x = |v: f64| x_axis.map(v, plot_left, plot_right);
     let y = |density: f64| plot_bottom - density / tallest * (plot_bottom - plot_top);
     let mut out = String::new();
     open(&mut out, width, height, title);
     for v in x_axis.ticks() {
-        let _ = writeln!(out, r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#eee"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##, c(x(v)), c(plot_top), c(plot_bottom), c(plot_bottom + 18.0), x_axis.label(v));
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#eee"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##,
+            c(x(v)),
+            c(plot_top),
+            c(plot_bottom),
+            c(plot_bottom + 18.0),
+            x_axis.label(v)
+        );
     }
-    let _ = writeln!(out, r##"<line x1="{}" y1="{2}" x2="{}" y2="{2}" stroke="#888"/>"##, c(plot_left), c(plot_right), c(plot_bottom));
-    let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, c((plot_left + plot_right) / 2.0), c(plot_bottom + 40.0), escape(x_label));
-    let _ = writeln!(out, r#"<text transform="translate(30 {}) rotate(-90)" text-anchor="middle">share of paths (density)</text>"#, c((plot_top + plot_bottom) / 2.0));
+    let _ = writeln!(
+        out,
+        r##"<line x1="{}" y1="{2}" x2="{}" y2="{2}" stroke="#888"/>"##,
+        c(plot_left),
+        c(plot_right),
+        c(plot_bottom)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        c((plot_left + plot_right) / 2.0),
+        c(plot_bottom + 40.0),
+        escape(x_label)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text transform="translate(30 {}) rotate(-90)" text-anchor="middle">share of paths (density)</text>"#,
+        c((plot_top + plot_bottom) / 2.0)
+    );
     if densities.iter().all(|d| finite_bins(d).is_empty()) {
-        no_data(&mut out, (plot_left + plot_right) / 2.0, (plot_top + plot_bottom) / 2.0, "no data");
+        no_data(
+            &mut out,
+            (plot_left + plot_right) / 2.0,
+            (plot_top + plot_bottom) / 2.0,
+            "no data",
+        );
     }
     for (k, d) in densities.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
-        let _ = writeln!(out, r#"<g fill="{colour}" fill-opacity="0.35" stroke="{colour}" stroke-opacity="0.8" stroke-width="0.5">"#);
+        let _ = writeln!(
+            out,
+            r#"<g fill="{colour}" fill-opacity="0.35" stroke="{colour}" stroke-opacity="0.8" stroke-width="0.5">"#
+        );
         for bin in finite_bins(d) {
             let (lo, hi, share) = bin;
-            let (x0, x1) = if hi - lo < min_width { (x((lo + hi) / 2.0) - 2.0, x((lo + hi) / 2.0) + 2.0) } else { (x(lo), x(hi)) };
+            let (x0, x1) = if hi - lo < min_width {
+                (x((lo + hi) / 2.0) - 2.0, x((lo + hi) / 2.0) + 2.0)
+            } else {
+                (x(lo), x(hi))
+            };
             let top_y = y(height_of(bin));
-            let _ = writeln!(out, r#"<rect x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>"#, c(x0), c(top_y), c((x1 - x0).max(0.0)), c((plot_bottom - top_y).max(0.0)), escape(&format!("{}: {} to {}: {:.1}% of paths", d.name, x_axis.label(lo), x_axis.label(hi), share * 100.0)));
+            let _ = writeln!(
+                out,
+                r#"<rect x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>"#,
+                c(x0),
+                c(top_y),
+                c((x1 - x0).max(0.0)),
+                c((plot_bottom - top_y).max(0.0)),
+                escape(&format!(
+                    "{}: {} to {}: {:.1}% of paths",
+                    d.name,
+                    x_axis.label(lo),
+                    x_axis.label(hi),
+                    share * 100.0
+                ))
+            );
         }
         let _ = writeln!(out, "</g>");
         // Markers, their labels staggered per scenario so they do not overlap.
         let label_y = top + 12.0 + (k % 8) as f64 * 14.0;
-        for (name, value, dash) in [("P5", d.p5, " stroke-dasharray=\"4 3\""), ("P50", d.p50, ""), ("P95", d.p95, " stroke-dasharray=\"4 3\"")] {
+        for (name, value, dash) in [
+            ("P5", d.p5, " stroke-dasharray=\"4 3\""),
+            ("P50", d.p50, ""),
+            ("P95", d.p95, " stroke-dasharray=\"4 3\""),
+        ] {
             if !value.is_finite() {
                 continue;
             }
-            let _ = writeln!(out, r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{colour}" stroke-width="1.5"{dash}/><text x="{0}" y="{3}" text-anchor="middle" font-size="10" fill="{colour}">{name}</text>"#, c(x(value)), c(plot_top), c(plot_bottom), c(label_y));
+            let _ = writeln!(
+                out,
+                r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="{colour}" stroke-width="1.5"{dash}/><text x="{0}" y="{3}" text-anchor="middle" font-size="10" fill="{colour}">{name}</text>"#,
+                c(x(value)),
+                c(plot_top),
+                c(plot_bottom),
+                c(label_y)
+            );
         }
         let ly = plot_top + 14.0 + k as f64 * 54.0;
         let lx = plot_right + 20.0;
-        let _ = writeln!(out, r#"<rect x="{}" y="{}" width="14" height="14" fill="{colour}" fill-opacity="0.5"/><text x="{}" y="{}">{}</text>"#, c(lx), c(ly - 11.0), c(lx + 20.0), c(ly), escape(&d.name));
+        let _ = writeln!(
+            out,
+            r#"<rect x="{}" y="{}" width="14" height="14" fill="{colour}" fill-opacity="0.5"/><text x="{}" y="{}">{}</text>"#,
+            c(lx),
+            c(ly - 11.0),
+            c(lx + 20.0),
+            c(ly),
+            escape(&d.name)
+        );
         let median = format!("median {}", x_axis.label(d.p50));
         let range = format!("P5 {}, P95 {}", x_axis.label(d.p5), x_axis.label(d.p95));
-        let _ = writeln!(out, r##"<text x="{0}" y="{1}" fill="#555" font-size="11">{2}</text><text x="{0}" y="{3}" fill="#555" font-size="11">{4}</text>"##, c(lx + 20.0), c(ly + 15.0), escape(&median), c(ly + 29.0), escape(&range));
+        let _ = writeln!(
+            out,
+            r##"<text x="{0}" y="{1}" fill="#555" font-size="11">{2}</text><text x="{0}" y="{3}" fill="#555" font-size="11">{4}</text>"##,
+            c(lx + 20.0),
+            c(ly + 15.0),
+            escape(&median),
+            c(ly + 29.0),
+            escape(&range)
+        );
     }
     let _ = writeln!(out, "</svg>");
     out
@@ -296,12 +563,31 @@ pub fn histogram(title: &str, x_label: &str, densities: &[Density]) -> String {
 /// top), each running from the result with the assumption at its low value to the result at
 /// its high value, split at `base`; values and notes are written at the ends.
 pub fn tornado(title: &str, x_label: &str, base: f64, bars: &[TornadoBar]) -> String {
-    let mut rows: Vec<&TornadoBar> = bars.iter().filter(|b| b.low.is_finite() && b.high.is_finite()).collect();
-    rows.sort_by(|a, b| (b.high - b.low).abs().total_cmp(&(a.high - a.low).abs()).then_with(|| a.label.cmp(&b.label)));
+    let mut rows: Vec<&TornadoBar> = bars
+        .iter()
+        .filter(|b| b.low.is_finite() && b.high.is_finite())
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.high - b.low)
+            .abs()
+            .total_cmp(&(a.high - a.low).abs())
+            .then_with(|| a.label.cmp(&b.label))
+    });
     let base = if base.is_finite() { base } else { 0.0 };
     // Room for the longest label, within reason.
-    let shown = |label: &str| if label.chars().count() > 40 { format!("{}…", label.chars().take(39).collect::<String>()) } else { label.to_string() };
-    let label_width = rows.iter().map(|b| shown(&b.label).chars().count()).max().unwrap_or(0) as f64 * 7.0;
+    let shown = |label: &str| {
+        if label.chars().count() > 40 {
+            format!("{}…", label.chars().take(39).collect::<String>())
+        } else {
+            label.to_string()
+        }
+    };
+    let label_width = rows
+        .iter()
+        .map(|b| shown(&b.label).chars().count())
+        .max()
+        .unwrap_or(0) as f64
+        * 7.0;
     let (row_height, top, bottom) = (30.0, 70.0, 60.0);
     let left = (label_width + 30.0).clamp(120.0, 320.0);
     let width = left + 640.0;
@@ -313,33 +599,117 @@ pub fn tornado(title: &str, x_label: &str, base: f64, bars: &[TornadoBar]) -> St
     let decimals = decimals_for(axis.step / 10.0);
     let mut out = String::new();
     open(&mut out, width, height, title);
-    let _ = writeln!(out, r##"<text x="20" y="48" fill="#555">bars run from the result at each assumption's low value to its high value; others held at the base</text>"##);
+    let _ = writeln!(
+        out,
+        r##"<text x="20" y="48" fill="#555">bars run from the result at each assumption's low value to its high value; others held at the base</text>"##
+    );
     let plot_bottom = top + row_height * rows.len().max(1) as f64;
     for v in axis.ticks() {
-        let _ = writeln!(out, r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#eee"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##, c(x(v)), c(top), c(plot_bottom), c(plot_bottom + 18.0), axis.label(v));
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#eee"/><text x="{0}" y="{3}" text-anchor="middle">{4}</text>"##,
+            c(x(v)),
+            c(top),
+            c(plot_bottom),
+            c(plot_bottom + 18.0),
+            axis.label(v)
+        );
     }
-    let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, c((plot_left + plot_right) / 2.0), c(plot_bottom + 40.0), escape(x_label));
+    let _ = writeln!(
+        out,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        c((plot_left + plot_right) / 2.0),
+        c(plot_bottom + 40.0),
+        escape(x_label)
+    );
     if rows.is_empty() {
-        no_data(&mut out, (plot_left + plot_right) / 2.0, top + row_height / 2.0 + 4.0, "no assumption varies");
+        no_data(
+            &mut out,
+            (plot_left + plot_right) / 2.0,
+            top + row_height / 2.0 + 4.0,
+            "no assumption varies",
+        );
     }
     for (i, bar) in rows.iter().enumerate() {
         let y = top + i as f64 * row_height + 5.0;
         let h = row_height - 10.0;
-        let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end">{}<title>{}</title></text>"#, c(left - 10.0), c(y + h / 2.0 + 4.0), escape(&shown(&bar.label)), escape(&bar.label));
-        for (value, note, colour) in [(bar.low, &bar.low_note, "#d62728"), (bar.high, &bar.high_note, "#1f77b4")] {
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="end">{}<title>{}</title></text>"#,
+            c(left - 10.0),
+            c(y + h / 2.0 + 4.0),
+            escape(&shown(&bar.label)),
+            escape(&bar.label)
+        );
+        for (value, note, colour) in [
+            (bar.low, &bar.low_note, "#d62728"),
+            (bar.high, &bar.high_note, "#1f77b4"),
+        ] {
             let (a, b) = (x(base).min(x(value)), x(base).max(x(value)));
-            let _ = writeln!(out, r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}" fill-opacity="0.75"><title>{}</title></rect>"#, c(a), c(y), c((b - a).max(1.0)), c(h), escape(&format!("{}: {note} gives {}", bar.label, number(value, decimals))));
+            let _ = writeln!(
+                out,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}" fill-opacity="0.75"><title>{}</title></rect>"#,
+                c(a),
+                c(y),
+                c((b - a).max(1.0)),
+                c(h),
+                escape(&format!(
+                    "{}: {note} gives {}",
+                    bar.label,
+                    number(value, decimals)
+                ))
+            );
         }
         // Value labels outside the ends: whichever of low and high lies further out on each side.
-        let (left_value, left_note, right_value, right_note) = if bar.low <= bar.high { (bar.low, &bar.low_note, bar.high, &bar.high_note) } else { (bar.high, &bar.high_note, bar.low, &bar.low_note) };
-        let text = |value: f64, note: &str| if note.is_empty() { number(value, decimals) } else { format!("{} ({note})", number(value, decimals)) };
-        let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end" font-size="11">{}</text>"#, c(x(left_value.min(base)) - 4.0), c(y + h / 2.0 + 4.0), escape(&text(left_value, left_note)));
-        let _ = writeln!(out, r#"<text x="{}" y="{}" font-size="11">{}</text>"#, c(x(right_value.max(base)) + 4.0), c(y + h / 2.0 + 4.0), escape(&text(right_value, right_note)));
+        let (left_value, left_note, right_value, right_note) = if bar.low <= bar.high {
+            (bar.low, &bar.low_note, bar.high, &bar.high_note)
+        } else {
+            (bar.high, &bar.high_note, bar.low, &bar.low_note)
+        };
+        let text = |value: f64, note: &str| {
+            if note.is_empty() {
+                number(value, decimals)
+            } else {
+                format!("{} ({note})", number(value, decimals))
+            }
+        };
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="end" font-size="11">{}</text>"#,
+            c(x(left_value.min(base)) - 4.0),
+            c(y + h / 2.0 + 4.0),
+            escape(&text(left_value, left_note))
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" font-size="11">{}</text>"#,
+            c(x(right_value.max(base)) + 4.0),
+            c(y + h / 2.0 + 4.0),
+            escape(&text(right_value, right_note))
+        );
     }
-    let _ = writeln!(out, r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="black"/><text x="{0}" y="{3}" text-anchor="middle" font-size="11">base {4}</text>"#, c(x(base)), c(top - 6.0), c(plot_bottom), c(top - 10.0), number(base, decimals));
+    let _ = writeln!(
+        out,
+        r#"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="black"/><text x="{0}" y="{3}" text-anchor="middle" font-size="11">base {4}</text>"#,
+        c(x(base)),
+        c(top - 6.0),
+        c(plot_bottom),
+        c(top - 10.0),
+        number(base, decimals)
+    );
     let lx = width - 140.0;
-    let _ = writeln!(out, r##"<rect x="{}" y="22" width="12" height="12" fill="#d62728" fill-opacity="0.75"/><text x="{}" y="32" font-size="11">assumption low</text>"##, c(lx), c(lx + 16.0));
-    let _ = writeln!(out, r##"<rect x="{}" y="40" width="12" height="12" fill="#1f77b4" fill-opacity="0.75"/><text x="{}" y="50" font-size="11">assumption high</text>"##, c(lx), c(lx + 16.0));
+    let _ = writeln!(
+        out,
+        r##"<rect x="{}" y="22" width="12" height="12" fill="#d62728" fill-opacity="0.75"/><text x="{}" y="32" font-size="11">assumption low</text>"##,
+        c(lx),
+        c(lx + 16.0)
+    );
+    let _ = writeln!(
+        out,
+        r##"<rect x="{}" y="40" width="12" height="12" fill="#1f77b4" fill-opacity="0.75"/><text x="{}" y="50" font-size="11">assumption high</text>"##,
+        c(lx),
+        c(lx + 16.0)
+    );
     let _ = writeln!(out, "</svg>");
     out
 }
@@ -352,7 +722,10 @@ mod tests {
     /// appears.
     fn assert_well_formed(svg: &str) {
         assert!(svg.starts_with("<svg "), "starts with <svg");
-        assert!(!svg.contains("NaN") && !svg.contains("inf"), "no NaN or infinity:\n{svg}");
+        assert!(
+            !svg.contains("NaN") && !svg.contains("inf"),
+            "no NaN or infinity:\n{svg}"
+        );
         let mut stack: Vec<String> = Vec::new();
         let mut rest = svg;
         while let Some(start) = rest.find('<') {
@@ -360,7 +733,11 @@ mod tests {
             let tag = &rest[start + 1..end];
             assert!(!tag.contains('<'), "no '<' inside a tag: {tag}");
             if let Some(name) = tag.strip_prefix('/') {
-                assert_eq!(stack.pop().as_deref(), Some(name.trim()), "closing tag matches");
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(name.trim()),
+                    "closing tag matches"
+                );
             } else if !tag.ends_with('/') {
                 stack.push(tag.split_whitespace().next().unwrap_or("").to_string());
             }
@@ -369,7 +746,12 @@ mod tests {
             let text = &rest[end + 1..text_end];
             for (i, _) in text.match_indices('&') {
                 let entity = &text[i..];
-                assert!(["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"].iter().any(|e| entity.starts_with(e)), "raw & in {text}");
+                assert!(
+                    ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                        .iter()
+                        .any(|e| entity.starts_with(e)),
+                    "raw & in {text}"
+                );
             }
             rest = &rest[end + 1..];
         }
@@ -377,30 +759,79 @@ mod tests {
     }
 
     fn fan(name: &str, base: f64, n: usize) -> FanSeries {
-        let at = |k: f64| (0..n).map(|i| base * (1.0 + 0.1 * i as f64) + k * i as f64).collect();
-        FanSeries { name: name.into(), p5: at(-20.0), p25: at(-8.0), p50: at(0.0), p75: at(8.0), p95: at(20.0) }
+        let at = |k: f64| {
+            (0..n)
+                .map(|i| base * (1.0 + 0.1 * i as f64) + k * i as f64)
+                .collect()
+        };
+        FanSeries {
+            name: name.into(),
+            p5: at(-20.0),
+            p25: at(-8.0),
+            p50: at(0.0),
+            p75: at(8.0),
+            p95: at(20.0),
+        }
     }
 
     #[test]
     fn fan_chart_draws_bands_lines_and_legend() {
         let years: Vec<String> = (2025..2035).map(|y| format!("FY{y}")).collect();
-        let svg = fan_chart("Revenue <A & B>", "CNY millions", &years, &[fan("keep cloud", 1000.0, 10), fan("spin off", 900.0, 10)]);
+        let svg = fan_chart(
+            "Revenue <A & B>",
+            "CNY millions",
+            &years,
+            &[fan("keep cloud", 1000.0, 10), fan("spin off", 900.0, 10)],
+        );
         assert_well_formed(&svg);
         assert_eq!(svg.matches("<polygon").count(), 4);
         assert_eq!(svg.matches("<polyline").count(), 2);
-        assert!(svg.contains("Revenue &lt;A &amp; B&gt;") && svg.contains("FY2025") && svg.contains("spin off"));
-        assert!(svg.contains("1,000") || svg.contains("1,200"), "thousands separators");
+        assert!(
+            svg.contains("Revenue &lt;A &amp; B&gt;")
+                && svg.contains("FY2025")
+                && svg.contains("spin off")
+        );
+        assert!(
+            svg.contains("1,000") || svg.contains("1,200"),
+            "thousands separators"
+        );
     }
 
     #[test]
     fn fan_chart_survives_degenerate_input() {
         assert_well_formed(&fan_chart("", "", &[], &[]));
-        assert_well_formed(&fan_chart("one", "x", &["FY2025".into()], &[fan("a", 5.0, 1)]));
-        let flat = FanSeries { name: "flat".into(), p5: vec![3.0; 4], p25: vec![3.0; 4], p50: vec![3.0; 4], p75: vec![3.0; 4], p95: vec![3.0; 4] };
+        assert_well_formed(&fan_chart(
+            "one",
+            "x",
+            &["FY2025".into()],
+            &[fan("a", 5.0, 1)],
+        ));
+        let flat = FanSeries {
+            name: "flat".into(),
+            p5: vec![3.0; 4],
+            p25: vec![3.0; 4],
+            p50: vec![3.0; 4],
+            p75: vec![3.0; 4],
+            p95: vec![3.0; 4],
+        };
         assert_well_formed(&fan_chart("flat", "x", &["a".into(), "b".into()], &[flat]));
-        let broken = FanSeries { name: "nan".into(), p5: vec![f64::NAN, 1.0], p25: vec![], p50: vec![f64::INFINITY, 2.0, 3.0], p75: vec![1.0], p95: vec![f64::NEG_INFINITY, 4.0] };
+        let broken = FanSeries {
+            name: "nan".into(),
+            p5: vec![f64::NAN, 1.0],
+            p25: vec![],
+            p50: vec![f64::INFINITY, 2.0, 3.0],
+            p75: vec![1.0],
+            p95: vec![f64::NEG_INFINITY, 4.0],
+        };
         assert_well_formed(&fan_chart("broken", "x", &["a".into()], &[broken]));
-        let zeros = FanSeries { name: "zero".into(), p5: vec![0.0; 3], p25: vec![0.0; 3], p50: vec![0.0; 3], p75: vec![0.0; 3], p95: vec![0.0; 3] };
+        let zeros = FanSeries {
+            name: "zero".into(),
+            p5: vec![0.0; 3],
+            p25: vec![0.0; 3],
+            p50: vec![0.0; 3],
+            p75: vec![0.0; 3],
+            p95: vec![0.0; 3],
+        };
         assert_well_formed(&fan_chart("zeros", "x", &[], &[zeros]));
         let many: Vec<String> = (0..200).map(|i| format!("M{i}")).collect();
         let svg = fan_chart("many", "x", &many, &[fan("a", 1.0, 200)]);
@@ -410,10 +841,32 @@ mod tests {
 
     #[test]
     fn histogram_overlays_scenarios_with_markers() {
-        let bins = |shift: f64| (0..40).map(|i| (shift + i as f64 * 10.0, shift + (i + 1) as f64 * 10.0, 0.025)).collect::<Vec<_>>();
+        let bins = |shift: f64| {
+            (0..40)
+                .map(|i| {
+                    (
+                        shift + i as f64 * 10.0,
+                        shift + (i + 1) as f64 * 10.0,
+                        0.025,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
         let densities = [
-            Density { name: "keep \"cloud\"".into(), bins: bins(0.0), p5: 20.0, p50: 200.0, p95: 380.0 },
-            Density { name: "spin-off".into(), bins: bins(50.0), p5: 70.0, p50: 250.0, p95: 430.0 },
+            Density {
+                name: "keep \"cloud\"".into(),
+                bins: bins(0.0),
+                p5: 20.0,
+                p50: 200.0,
+                p95: 380.0,
+            },
+            Density {
+                name: "spin-off".into(),
+                bins: bins(50.0),
+                p5: 70.0,
+                p50: 250.0,
+                p95: 430.0,
+            },
         ];
         let svg = histogram("Value", "CNY <millions>", &densities);
         assert_well_formed(&svg);
@@ -425,33 +878,91 @@ mod tests {
     #[test]
     fn histogram_survives_degenerate_input() {
         assert_well_formed(&histogram("", "", &[]));
-        let single = Density { name: "constant".into(), bins: vec![(7.0, 7.0, 1.0)], p5: 7.0, p50: 7.0, p95: 7.0 };
+        let single = Density {
+            name: "constant".into(),
+            bins: vec![(7.0, 7.0, 1.0)],
+            p5: 7.0,
+            p50: 7.0,
+            p95: 7.0,
+        };
         let svg = histogram("constant", "x", &[single]);
         assert_well_formed(&svg);
-        assert!(svg.contains("width=\"4.0\""), "a zero-width bin is drawn 4 px wide");
-        let broken = Density { name: "nan".into(), bins: vec![(f64::NAN, 1.0, 0.5), (1.0, 2.0, f64::INFINITY), (3.0, 2.0, 0.1)], p5: f64::NAN, p50: 1.0, p95: f64::INFINITY };
+        assert!(
+            svg.contains("width=\"4.0\""),
+            "a zero-width bin is drawn 4 px wide"
+        );
+        let broken = Density {
+            name: "nan".into(),
+            bins: vec![
+                (f64::NAN, 1.0, 0.5),
+                (1.0, 2.0, f64::INFINITY),
+                (3.0, 2.0, 0.1),
+            ],
+            p5: f64::NAN,
+            p50: 1.0,
+            p95: f64::INFINITY,
+        };
         assert_well_formed(&histogram("broken", "x", &[broken]));
-        let empty = Density { name: "empty".into(), bins: vec![], p5: 0.0, p50: 0.0, p95: 0.0 };
+        let empty = Density {
+            name: "empty".into(),
+            bins: vec![],
+            p5: 0.0,
+            p50: 0.0,
+            p95: 0.0,
+        };
         assert!(histogram("empty", "x", &[empty]).contains("no data"));
     }
 
     #[test]
     fn tornado_sorts_by_swing_and_labels_the_ends() {
-        let bar = |label: &str, low: f64, high: f64| TornadoBar { label: label.into(), low, high, low_note: "P10".into(), high_note: "P90".into() };
-        let bars = [bar("small", 990.0, 1010.0), bar("cloud.multiple <EV/EBITA>", 700.0, 1400.0), bar("discount", 1100.0, 950.0)];
+        let bar = |label: &str, low: f64, high: f64| TornadoBar {
+            label: label.into(),
+            low,
+            high,
+            low_note: "P10".into(),
+            high_note: "P90".into(),
+        };
+        let bars = [
+            bar("small", 990.0, 1010.0),
+            bar("cloud.multiple <EV/EBITA>", 700.0, 1400.0),
+            bar("discount", 1100.0, 950.0),
+        ];
         let svg = tornado("What moves value", "CNY millions", 1000.0, &bars);
         assert_well_formed(&svg);
-        let order: Vec<usize> = ["cloud.multiple", "discount", "small"].iter().map(|l| svg.find(l).expect("label shown")).collect();
-        assert!(order[0] < order[1] && order[1] < order[2], "sorted by swing");
-        assert!(svg.contains("&lt;EV/EBITA&gt;") && svg.contains("1,400 (P90)") && svg.contains("700 (P10)") && svg.contains("base 1,000"));
+        let order: Vec<usize> = ["cloud.multiple", "discount", "small"]
+            .iter()
+            .map(|l| svg.find(l).expect("label shown"))
+            .collect();
+        assert!(
+            order[0] < order[1] && order[1] < order[2],
+            "sorted by swing"
+        );
+        assert!(
+            svg.contains("&lt;EV/EBITA&gt;")
+                && svg.contains("1,400 (P90)")
+                && svg.contains("700 (P10)")
+                && svg.contains("base 1,000")
+        );
     }
 
     #[test]
     fn tornado_survives_degenerate_input() {
         assert!(tornado("", "", 0.0, &[]).contains("no assumption varies"));
         assert_well_formed(&tornado("", "", f64::NAN, &[]));
-        let same = TornadoBar { label: "x".repeat(80), low: 5.0, high: 5.0, low_note: String::new(), high_note: String::new() };
-        let nan = TornadoBar { label: "nan".into(), low: f64::NAN, high: 1.0, low_note: "a".into(), high_note: "b".into() };
+        let same = TornadoBar {
+            label: "x".repeat(80),
+            low: 5.0,
+            high: 5.0,
+            low_note: String::new(),
+            high_note: String::new(),
+        };
+        let nan = TornadoBar {
+            label: "nan".into(),
+            low: f64::NAN,
+            high: 1.0,
+            low_note: "a".into(),
+            high_note: "b".into(),
+        };
         let svg = tornado("same", "x", 5.0, &[same, nan]);
         assert_well_formed(&svg);
         assert!(svg.contains('…'));

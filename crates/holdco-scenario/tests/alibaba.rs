@@ -11,12 +11,23 @@ fn the_three_scenarios_are_valid_and_inherit() {
     assert_eq!(holdco_scenario::check(&model), Vec::new());
     let (scenarios, problems) = spec::read_all(&model);
     assert!(problems.is_empty(), "{problems:#?}");
-    assert_eq!(scenarios.keys().cloned().collect::<Vec<_>>(), ["keep-cloud", "one-alibaba", "spin-off-cloud"]);
+    assert_eq!(
+        scenarios.keys().cloned().collect::<Vec<_>>(),
+        ["keep-cloud", "one-alibaba", "spin-off-cloud"]
+    );
     let spin = &scenarios["spin-off-cloud"];
     assert_eq!(spin.chain, ["spin-off-cloud", "keep-cloud"]);
     // Inherited from keep-cloud, overridden here.
-    assert_eq!(spin.get("valuation.holding_discount").unwrap().file, "scenarios/keep-cloud.toml");
-    assert_eq!(spin.get("unit.cloud_intelligence.capital_elasticity").unwrap().file, "scenarios/spin-off-cloud.toml");
+    assert_eq!(
+        spin.get("valuation.holding_discount").unwrap().file,
+        "scenarios/keep-cloud.toml"
+    );
+    assert_eq!(
+        spin.get("unit.cloud_intelligence.capital_elasticity")
+            .unwrap()
+            .file,
+        "scenarios/spin-off-cloud.toml"
+    );
 }
 
 #[test]
@@ -24,7 +35,9 @@ fn base_year_figures_are_holdcos_restated_fy2025() {
     let model = example();
     let (scenarios, _) = spec::read_all(&model);
     let keep = compile(&model, &scenarios["keep-cloud"]).unwrap();
-    let revenue = |p: &engine::Projection, unit: &str| p.parts.iter().find(|x| x.unit == unit).map(|x| x.revenue0);
+    let revenue = |p: &engine::Projection, unit: &str| {
+        p.parts.iter().find(|x| x.unit == unit).map(|x| x.revenue0)
+    };
     // FY2025 restated into the four segments of 2025-04-01 (published: 508,380 for China
     // E-commerce; holdco's calibrated restatement gives 508,375).
     assert_eq!(revenue(&keep, "cloud_intelligence"), Some(118_028.0));
@@ -34,14 +47,25 @@ fn base_year_figures_are_holdcos_restated_fy2025() {
     let one = compile(&model, &scenarios["one-alibaba"]).unwrap();
     assert_eq!(revenue(&one, "international_commerce"), None);
     let merged = revenue(&one, "china_commerce").unwrap();
-    assert!((merged - revenue(&keep, "china_commerce").unwrap() - 132_300.0).abs() < 1e-6, "{merged}");
+    assert!(
+        (merged - revenue(&keep, "china_commerce").unwrap() - 132_300.0).abs() < 1e-6,
+        "{merged}"
+    );
     // The spin-off hands Cloud to the shareholders.
     let spin = compile(&model, &scenarios["spin-off-cloud"]).unwrap();
-    let cloud = spin.parts.iter().find(|p| p.unit == "cloud_intelligence").unwrap();
+    let cloud = spin
+        .parts
+        .iter()
+        .find(|p| p.unit == "cloud_intelligence")
+        .unwrap();
     assert_eq!((cloud.held, cloud.direct, cloud.report), (0.0, 1.0, 0.0));
     assert!(cloud.status.starts_with("spun off"), "{}", cloud.status);
     // Cloud gets the capital plan when kept (RMB 360bn over 2025-2027 feeds FY2026-FY2028).
-    let kept = keep.parts.iter().find(|p| p.unit == "cloud_intelligence").unwrap();
+    let kept = keep
+        .parts
+        .iter()
+        .find(|p| p.unit == "cloud_intelligence")
+        .unwrap();
     let capital: f64 = kept.capital.iter().sum();
     assert!((capital - 360_000.0).abs() < 1.0, "{:?}", kept.capital);
 }
@@ -56,20 +80,33 @@ fn comparison_is_paired_and_explained() {
     let diff = simulation.diff.as_ref().unwrap();
     // Paired: the difference varies much less than either value.
     assert!(diff.moments.sd() < 0.5 * simulation.stats[1].value.sd());
-    let result = holdco_scenario::report::compare((&spin, "spin"), (&keep, "keep"), "CNY", &simulation, 8);
+    let result =
+        holdco_scenario::report::compare((&spin, "spin"), (&keep, "keep"), "CNY", &simulation, 8);
     // The bridge adds up to the mean value in both scenarios.
     for r in [&result.a, &result.b] {
         let sum: f64 = r.bridge.iter().map(|l| l.mean).sum();
-        assert!((sum - r.value.mean).abs() < 1e-6 * r.value.mean.abs(), "{} vs {}", sum, r.value.mean);
+        assert!(
+            (sum - r.value.mean).abs() < 1e-6 * r.value.mean.abs(),
+            "{} vs {}",
+            sum,
+            r.value.mean
+        );
     }
     // The tornado names scenario assumptions, largest swing first.
     assert!(!result.tornado.swings.is_empty());
     let swing = |s: &engine::Swing| (s.high - s.low).abs();
-    assert!(result.tornado.swings.windows(2).all(|w| swing(&w[0]) >= swing(&w[1])));
+    assert!(result
+        .tornado
+        .swings
+        .windows(2)
+        .all(|w| swing(&w[0]) >= swing(&w[1])));
     let charts = holdco_scenario::report::charts(&[&result.a, &result.b], &result.tornado);
     assert_eq!(charts.len(), 4);
     for (name, svg) in charts {
-        assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{name}");
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{name}"
+        );
         assert!(!svg.contains("NaN"), "{name}");
     }
 }
@@ -96,13 +133,26 @@ fn growth_from_history_is_the_units_restated_yearly_growth() {
         "growth = { dist = \"history\" }",
     );
     assert_ne!(text, model.documents["scenarios/keep-cloud.toml"]);
-    model.documents.insert("scenarios/keep-cloud.toml".into(), text);
+    model
+        .documents
+        .insert("scenarios/keep-cloud.toml".into(), text);
     let (scenarios, problems) = spec::read_all(&model);
     assert!(problems.is_empty(), "{problems:#?}");
     let keep = compile(&model, &scenarios["keep-cloud"]).unwrap();
-    let china = keep.parts.iter().find(|p| p.unit == "china_commerce").unwrap();
-    let holdco_scenario::dist::Dist::Empirical(values) = &china.growth.dists[0] else { panic!("{:?}", china.growth.dists) };
+    let china = keep
+        .parts
+        .iter()
+        .find(|p| p.unit == "china_commerce")
+        .unwrap();
+    let holdco_scenario::dist::Dist::Empirical(values) = &china.growth.dists[0] else {
+        panic!("{:?}", china.growth.dists)
+    };
     // FY2025 over FY2024, restated into the 2025 structure: 508,375 / 487,771 - 1.
-    assert!(values.iter().any(|g| (g - (508_375.0 / 487_771.0 - 1.0)).abs() < 1e-3), "{values:?}");
+    assert!(
+        values
+            .iter()
+            .any(|g| (g - (508_375.0 / 487_771.0 - 1.0)).abs() < 1e-3),
+        "{values:?}"
+    );
     assert!(values.len() >= 2);
 }

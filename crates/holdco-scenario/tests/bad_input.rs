@@ -17,7 +17,10 @@ basis = "revenue"
 
 fn problems(text: &str) -> Vec<Diagnostic> {
     let model = with_scenario("t", text);
-    holdco_scenario::check(&model).into_iter().filter(|d| d.file == "scenarios/t.toml").collect()
+    holdco_scenario::check(&model)
+        .into_iter()
+        .filter(|d| d.file == "scenarios/t.toml")
+        .collect()
 }
 
 fn one(text: &str) -> Diagnostic {
@@ -35,13 +38,27 @@ fn a_valid_minimal_scenario_has_no_problems() {
 fn invalid_distribution_parameters() {
     let d = one(&BASE.replace("sd = 0.05", "sd = -0.05"));
     assert_eq!(d.line, Some(7));
-    assert_eq!(d.field.as_deref(), Some("unit.cloud_intelligence.growth.sd"));
+    assert_eq!(
+        d.field.as_deref(),
+        Some("unit.cloud_intelligence.growth.sd")
+    );
     assert!(d.message.contains("sd"), "{}", d.message);
-    let d = one(&BASE.replace("multiple = 4.0", "multiple = { dist = \"triangular\", min = 5, mode = 4, max = 6 }"));
+    let d = one(&BASE.replace(
+        "multiple = 4.0",
+        "multiple = { dist = \"triangular\", min = 5, mode = 4, max = 6 }",
+    ));
     assert_eq!(d.line, Some(8));
-    assert!(d.field.as_deref().unwrap().starts_with("unit.cloud_intelligence.multiple"));
+    assert!(d
+        .field
+        .as_deref()
+        .unwrap()
+        .starts_with("unit.cloud_intelligence.multiple"));
     let d = one(&BASE.replace("\"normal\"", "\"gaussian\""));
-    assert!(d.message.contains("normal") && d.message.contains("lognormal"), "{}", d.message);
+    assert!(
+        d.message.contains("normal") && d.message.contains("lognormal"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
@@ -51,7 +68,12 @@ fn a_correlation_matrix_that_is_not_positive_semidefinite_is_refused_with_the_ne
     );
     let d = one(&text);
     assert_eq!(d.field.as_deref(), Some("correlation.matrix"));
-    assert!(d.message.to_lowercase().contains("positive semidefinite") || d.message.to_lowercase().contains("positive semi-definite"), "{}", d.message);
+    assert!(
+        d.message.to_lowercase().contains("positive semidefinite")
+            || d.message.to_lowercase().contains("positive semi-definite"),
+        "{}",
+        d.message
+    );
     assert!(d.message.contains("nearest"), "{}", d.message);
 }
 
@@ -60,7 +82,12 @@ fn a_change_on_a_unit_absent_on_its_date() {
     let text = format!("{BASE}\n[[change]]\nid = \"x\"\ndate = 2025-06-30\nkind = \"divest\"\nunit = \"intime\"\nproceeds = 100\n");
     let found = problems(&text);
     assert!(!found.is_empty());
-    assert!(found.iter().any(|d| d.line == Some(11) && d.message.contains("intime")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|d| d.line == Some(11) && d.message.contains("intime")),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -71,20 +98,33 @@ fn a_horizon_beyond_the_rates_given() {
     );
     let d = one(&text);
     assert_eq!(d.field.as_deref(), Some("unit.cloud_intelligence.growth"));
-    assert!(d.message.contains("3 years") && d.message.contains("2 yearly"), "{}", d.message);
+    assert!(
+        d.message.contains("3 years") && d.message.contains("2 yearly"),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
 fn a_change_beyond_the_horizon() {
     let text = format!("{BASE}\n[[change]]\nid = \"x\"\ndate = 2031-06-30\nkind = \"rename\"\nunit = \"cloud_intelligence\"\nname = \"Cloud\"\n");
     let found = problems(&text);
-    assert!(found.iter().any(|d| d.message.contains("beyond the horizon")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|d| d.message.contains("beyond the horizon")),
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn unknown_keys_bases_and_units() {
     let d = one(&BASE.replace("years = 3", "years = 3\nyaers = 4"));
-    assert!(d.message.contains("yaers") && d.message.contains("years"), "{}", d.message);
+    assert!(
+        d.message.contains("yaers") && d.message.contains("years"),
+        "{}",
+        d.message
+    );
     let d = one(&format!("base = \"nope\"\n{BASE}"));
     assert_eq!(d.field.as_deref(), Some("base"));
     assert!(d.message.contains("keep-cloud"), "{}", d.message);
@@ -95,15 +135,24 @@ fn unknown_keys_bases_and_units() {
 #[test]
 fn inheritance_in_a_circle() {
     let mut model = example();
-    model.documents.insert("scenarios/a.toml".into(), format!("base = \"b\"\n{BASE}"));
-    model.documents.insert("scenarios/b.toml".into(), format!("base = \"a\"\n{BASE}"));
+    model
+        .documents
+        .insert("scenarios/a.toml".into(), format!("base = \"b\"\n{BASE}"));
+    model
+        .documents
+        .insert("scenarios/b.toml".into(), format!("base = \"a\"\n{BASE}"));
     let found = holdco_scenario::check(&model);
-    assert!(found.iter().any(|d| d.message.contains("circle")), "{found:#?}");
+    assert!(
+        found.iter().any(|d| d.message.contains("circle")),
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn a_holding_discount_that_can_leave_zero_to_one() {
-    let d = one(&format!("{BASE}\n[valuation]\nholding_discount = {{ dist = \"normal\", mean = 0.1, sd = 0.1 }}\n"));
+    let d = one(&format!(
+        "{BASE}\n[valuation]\nholding_discount = {{ dist = \"normal\", mean = 0.1, sd = 0.1 }}\n"
+    ));
     assert_eq!(d.field.as_deref(), Some("valuation.holding_discount"));
 }
 
@@ -111,7 +160,10 @@ fn a_holding_discount_that_can_leave_zero_to_one() {
 fn a_sale_without_proceeds_or_form() {
     let text = format!("{BASE}\n[[change]]\nid = \"x\"\ndate = 2025-06-30\nkind = \"divest\"\nunit = \"cloud_intelligence\"\n");
     let found = problems(&text);
-    assert!(found.iter().any(|d| d.message.contains("spin_off")), "{found:#?}");
+    assert!(
+        found.iter().any(|d| d.message.contains("spin_off")),
+        "{found:#?}"
+    );
 }
 
 #[test]

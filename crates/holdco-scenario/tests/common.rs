@@ -9,7 +9,8 @@ use std::path::Path;
 /// The example folder's model files (facts and scenarios included), read as the command
 /// line reads a folder.
 pub fn example_files() -> ModelFiles {
-    holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")).expect("the example folder reads")
+    holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba"))
+        .expect("the example folder reads")
 }
 
 /// The example model.
@@ -22,14 +23,22 @@ pub fn example() -> Model {
 /// The example with one scenario file replaced (or added).
 pub fn with_scenario(name: &str, text: &str) -> Model {
     let mut model = example();
-    model.documents.insert(format!("scenarios/{name}.toml"), text.to_string());
+    model
+        .documents
+        .insert(format!("scenarios/{name}.toml"), text.to_string());
     model
 }
 
 /// One part, held in full, valued by a multiple of EBITA.
 pub fn part(unit: &str, revenue0: f64, growth: Dist, margin: Dist, multiple: Dist) -> Part {
     let var = |what: &str, dist| Var::one(format!("unit.{unit}.{what}"), dist);
-    Part::held(unit, revenue0, var("growth", growth), var("margin", margin), var("multiple", multiple))
+    Part::held(
+        unit,
+        revenue0,
+        var("growth", growth),
+        var("margin", margin),
+        var("multiple", multiple),
+    )
 }
 
 /// A projection of `parts` over `years`, the multiple applied in `year`.

@@ -223,7 +223,11 @@ pub(crate) struct Tally {
 
 impl Tally {
     /// The summary an import reports for these counts.
-    pub(crate) fn summary(&self, import_id: i64, incoming: &holdco_core::Model) -> crate::ImportSummary {
+    pub(crate) fn summary(
+        &self,
+        import_id: i64,
+        incoming: &holdco_core::Model,
+    ) -> crate::ImportSummary {
         crate::ImportSummary {
             import_id,
             facts_new: self.new,

@@ -11,9 +11,21 @@ use tempfile::TempDir;
 
 /// A generated group with a few sources, plan and restated figures mixed in.
 fn generated(seed: u64) -> Model {
-    let spec = SynthSpec { units: 40, facts: 6_000, changes: 25, seed, months: Some(30), ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: 40,
+        facts: 6_000,
+        changes: 25,
+        seed,
+        months: Some(30),
+        ..SynthSpec::default()
+    };
     let mut model = Synth::generate(&spec).into_model();
-    let late = model.timeline.iter().map(|change| change.date).max().expect("changes");
+    let late = model
+        .timeline
+        .iter()
+        .map(|change| change.date)
+        .max()
+        .expect("changes");
     for (index, fact) in model.facts.iter_mut().enumerate() {
         match index % 97 {
             0 => fact.source = Some(format!("annual report {} p {}", index % 5, index % 3)),
@@ -50,17 +62,26 @@ const CURRENT: &str = "SELECT * FROM current_facts
 
 /// A folder's model and its columns (sorted by period within each series).
 fn columns_of(model: &Model) -> (Model, holdco_core::format::fact_columns::FactColumns) {
-    let (without_facts, mut columns) = read_model_columns(&write_model(model)).expect("a folder the fast reader takes");
+    let (without_facts, mut columns) =
+        read_model_columns(&write_model(model)).expect("a folder the fast reader takes");
     assert!(columns.sort_series());
     (without_facts, columns)
 }
 
 /// Both stores hold the same rows, model and import log.
-fn assert_same(fast: &SqliteStore, fast_path: &std::path::Path, slow: &SqliteStore, slow_path: &std::path::Path) {
+fn assert_same(
+    fast: &SqliteStore,
+    fast_path: &std::path::Path,
+    slow: &SqliteStore,
+    slow_path: &std::path::Path,
+) {
     assert_eq!(fast.load().unwrap(), slow.load().unwrap());
     assert_eq!(rows(fast_path, FACT_ROWS), rows(slow_path, FACT_ROWS));
     assert_eq!(rows(fast_path, CURRENT), rows(slow_path, CURRENT));
-    assert_eq!(rows(fast_path, "SELECT count(*) FROM fact_revisions"), rows(slow_path, "SELECT count(*) FROM fact_revisions"));
+    assert_eq!(
+        rows(fast_path, "SELECT count(*) FROM fact_revisions"),
+        rows(slow_path, "SELECT count(*) FROM fact_revisions")
+    );
     let log = "SELECT id, label, facts_new, facts_revised, facts_unchanged FROM imports";
     assert_eq!(rows(fast_path, log), rows(slow_path, log));
 }
@@ -70,18 +91,28 @@ fn columns_store_what_the_reference_import_stores() {
     for seed in [1, 2, 3] {
         let full = generated(seed);
         let mut partial = full.clone();
-        partial.facts = full.facts.iter().enumerate().filter(|(index, _)| index % 5 != 0).map(|(_, fact)| fact.clone()).collect();
+        partial.facts = full
+            .facts
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % 5 != 0)
+            .map(|(_, fact)| fact.clone())
+            .collect();
         let files = write_model(&partial);
         let (reference, problems) = read_model(&files);
         assert!(problems.is_empty(), "{problems:?}");
         let reference = reference.unwrap();
-        let (without_facts, mut columns) = read_model_columns(&files).expect("a folder the fast reader takes");
+        let (without_facts, mut columns) =
+            read_model_columns(&files).expect("a folder the fast reader takes");
         assert_eq!(columns.len(), reference.facts.len());
         // The mixed-in figures make some generated groups invalid (a restated figure of a
         // unit gone by then, a currency on headcount): the columnar check says so exactly when
         // the reference check finds a problem. The store takes them either way.
         let (_, problems) = holdco_core::bulk_validate::validate(&reference);
-        assert_eq!(holdco_core::bulk_validate::columns_valid(&without_facts, &mut columns), problems.is_empty());
+        assert_eq!(
+            holdco_core::bulk_validate::columns_valid(&without_facts, &mut columns),
+            problems.is_empty()
+        );
         assert!(columns.sort_series());
 
         let folder = TempDir::new().unwrap();
@@ -90,7 +121,10 @@ fn columns_store_what_the_reference_import_stores() {
         let mut fast = SqliteStore::open(&fast_path).unwrap();
         assert!(!fast.holds_facts().unwrap());
         let slow_summary = slow.import(&reference, "folder").unwrap();
-        let fast_summary = fast.import_columns(&without_facts, &columns, "folder").unwrap().expect("a store without facts");
+        let fast_summary = fast
+            .import_columns(&without_facts, &columns, "folder")
+            .unwrap()
+            .expect("a store without facts");
         assert_eq!(fast_summary, slow_summary);
         assert!(fast.holds_facts().unwrap());
         assert!(!fast.holds_revisions().unwrap());
@@ -105,39 +139,63 @@ fn columns_store_what_the_reference_import_stores() {
         }
 
         // The same folder again: every fact unchanged, nothing written.
-        let a = fast.import_columns(&without_facts, &columns, "again").unwrap().expect("unchanged facts");
+        let a = fast
+            .import_columns(&without_facts, &columns, "again")
+            .unwrap()
+            .expect("unchanged facts");
         let b = slow.import(&reference, "again").unwrap();
-        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert_eq!(
+            (a.facts_new, a.facts_revised, a.facts_unchanged),
+            (b.facts_new, b.facts_revised, b.facts_unchanged)
+        );
         assert_eq!((a.facts_new, a.facts_unchanged), (0, reference.facts.len()));
         assert_same(&fast, &fast_path, &slow, &slow_path);
 
         // The whole group: the missing fifth comes as new segments, the rest unchanged.
         let (full_without_facts, full_columns) = columns_of(&full);
-        let a = fast.import_columns(&full_without_facts, &full_columns, "full").unwrap().expect("new and unchanged facts");
+        let a = fast
+            .import_columns(&full_without_facts, &full_columns, "full")
+            .unwrap()
+            .expect("new and unchanged facts");
         let (full_reference, _) = read_model(&write_model(&full));
         let full_reference = full_reference.unwrap();
         let b = slow.import(&full_reference, "full").unwrap();
-        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert_eq!(
+            (a.facts_new, a.facts_revised, a.facts_unchanged),
+            (b.facts_new, b.facts_revised, b.facts_unchanged)
+        );
         assert!(a.facts_new > 0 && a.facts_unchanged > 0);
         assert_same(&fast, &fast_path, &slow, &slow_path);
 
         // A folder lacking stored facts, or revising one, needs the reference merge: the
         // columnar import answers None and writes nothing.
-        assert!(fast.import_columns(&without_facts, &columns, "partial").unwrap().is_none());
+        assert!(fast
+            .import_columns(&without_facts, &columns, "partial")
+            .unwrap()
+            .is_none());
         let mut revised = full_reference.clone();
         for fact in revised.facts.iter_mut().step_by(7) {
             fact.value += 1.0;
         }
         let (revised_without_facts, revised_columns) = columns_of(&revised);
-        assert!(fast.import_columns(&revised_without_facts, &revised_columns, "revised").unwrap().is_none());
+        assert!(fast
+            .import_columns(&revised_without_facts, &revised_columns, "revised")
+            .unwrap()
+            .is_none());
         assert_same(&fast, &fast_path, &slow, &slow_path);
         let a = fast.import(&revised, "revised").unwrap();
         let b = slow.import(&revised, "revised").unwrap();
-        assert_eq!((a.facts_new, a.facts_revised, a.facts_unchanged), (b.facts_new, b.facts_revised, b.facts_unchanged));
+        assert_eq!(
+            (a.facts_new, a.facts_revised, a.facts_unchanged),
+            (b.facts_new, b.facts_revised, b.facts_unchanged)
+        );
         assert_same(&fast, &fast_path, &slow, &slow_path);
         // With a revision log, the columnar import stays out.
         assert!(fast.holds_revisions().unwrap());
-        assert!(fast.import_columns(&revised_without_facts, &revised_columns, "again").unwrap().is_none());
+        assert!(fast
+            .import_columns(&revised_without_facts, &revised_columns, "again")
+            .unwrap()
+            .is_none());
     }
 }
 
@@ -160,16 +218,24 @@ fn the_columnar_import_works_beside_another_connection_and_leaves_the_log_on() {
     let mut writer = SqliteStore::open(&path).unwrap();
     let reader = SqliteStore::open(&path).unwrap();
     assert_eq!(reader.load().unwrap(), None);
-    let summary = writer.import_columns(&without_facts, &columns, "shared").unwrap().expect("a store without facts");
+    let summary = writer
+        .import_columns(&without_facts, &columns, "shared")
+        .unwrap()
+        .expect("a store without facts");
     assert_eq!(summary.facts_new, columns.len());
     assert_eq!(reader.load().unwrap(), writer.load().unwrap());
     drop(reader);
     let mut alone = SqliteStore::open(folder.path().join("alone.db")).unwrap();
-    alone.import_columns(&without_facts, &columns, "alone").unwrap().expect("a store without facts");
+    alone
+        .import_columns(&without_facts, &columns, "alone")
+        .unwrap()
+        .expect("a store without facts");
     assert_eq!(alone.load().unwrap(), writer.load().unwrap());
     for file in ["shared.db", "alone.db"] {
         let connection = rusqlite::Connection::open(folder.path().join(file)).unwrap();
-        let mode: String = connection.pragma_query_value(None, "journal_mode", |row| row.get(0)).unwrap();
+        let mode: String = connection
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
         assert_eq!(mode, "wal", "{file}");
     }
 }

@@ -12,15 +12,33 @@ use tempfile::TempDir;
 
 /// A valid generated group with currencies, sources, plan and restated figures mixed in.
 fn generated(seed: u64) -> Model {
-    let spec = SynthSpec { units: 40, facts: 6_000, changes: 25, seed, months: Some(30), ..SynthSpec::default() };
+    let spec = SynthSpec {
+        units: 40,
+        facts: 6_000,
+        changes: 25,
+        seed,
+        months: Some(30),
+        ..SynthSpec::default()
+    };
     let mut model = Synth::generate(&spec).into_model();
-    let currency_metrics: Vec<_> = model.metrics.iter().filter(|m| m.measure == holdco_core::Measure::Currency).map(|m| m.id.clone()).collect();
+    let currency_metrics: Vec<_> = model
+        .metrics
+        .iter()
+        .filter(|m| m.measure == holdco_core::Measure::Currency)
+        .map(|m| m.id.clone())
+        .collect();
     for (index, fact) in model.facts.iter_mut().enumerate() {
         match index % 97 {
             0 => fact.source = Some(format!("annual report {} p {}", index % 5, index % 3)),
             1 => fact.key.basis = Basis::Plan,
-            2 => fact.key.basis = Basis::Restated { structure: fact.key.period.last_day() },
-            3 if fact.currency.is_none() && currency_metrics.contains(&fact.key.metric) => fact.currency = Some(Currency::parse("usd").unwrap()),
+            2 => {
+                fact.key.basis = Basis::Restated {
+                    structure: fact.key.period.last_day(),
+                }
+            }
+            3 if fact.currency.is_none() && currency_metrics.contains(&fact.key.metric) => {
+                fact.currency = Some(Currency::parse("usd").unwrap())
+            }
             _ => {}
         }
     }
@@ -45,11 +63,20 @@ fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
 }
 
 fn queries(model: &Model, periods: &[Period]) -> Vec<Query> {
-    let late = model.timeline.iter().map(|change| change.date).max().expect("changes");
+    let late = model
+        .timeline
+        .iter()
+        .map(|change| change.date)
+        .max()
+        .expect("changes");
     let mut queries = Vec::new();
     for metric in &model.metrics {
         for view in [View::Reported, View::Restated, View::Organic] {
-            for basis in [BasisFilter::Reported, BasisFilter::Plan, BasisFilter::Restated(late)] {
+            for basis in [
+                BasisFilter::Reported,
+                BasisFilter::Plan,
+                BasisFilter::Restated(late),
+            ] {
                 queries.push(Query {
                     metric: metric.id.clone(),
                     periods: periods.to_vec(),
@@ -85,7 +112,11 @@ fn series_are_the_current_facts_and_the_table_answers_alike() {
                 from_series.push((key, s.values[i].to_bits(), currency));
             }
         }
-        let from_load: Vec<Row> = loaded.facts.iter().map(|f| (f.key.clone(), f.value.to_bits(), f.currency.clone())).collect();
+        let from_load: Vec<Row> = loaded
+            .facts
+            .iter()
+            .map(|f| (f.key.clone(), f.value.to_bits(), f.currency.clone()))
+            .collect();
         assert_eq!(sorted(from_series), sorted(from_load));
 
         // The model without facts is the loaded model less its facts.
@@ -99,7 +130,10 @@ fn series_are_the_current_facts_and_the_table_answers_alike() {
         let engine = Engine::new(&loaded).unwrap();
         let reference = FactTable::from_model(&loaded, &engine).unwrap();
         let light_engine = Engine::new(&without).unwrap();
-        let (table, count) = store.fact_table(&light_engine, None).unwrap().expect("a table");
+        let (table, count) = store
+            .fact_table(&light_engine, None)
+            .unwrap()
+            .expect("a table");
         assert_eq!(count, loaded.facts.len());
         assert_eq!(table.len(), reference.len());
         assert_eq!(table.series, reference.series);
@@ -107,22 +141,46 @@ fn series_are_the_current_facts_and_the_table_answers_alike() {
         assert_eq!(table.period, reference.period);
         assert_eq!(table.periods, reference.periods);
         assert_eq!(table.currencies, reference.currencies);
-        assert!(table.value.iter().zip(&reference.value).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(table
+            .value
+            .iter()
+            .zip(&reference.value)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
 
-        let periods: Vec<Period> = reference.periods.iter().rev().take(6).rev().copied().collect();
+        let periods: Vec<Period> = reference
+            .periods
+            .iter()
+            .rev()
+            .take(6)
+            .rev()
+            .copied()
+            .collect();
         let mut answered = 0;
         for query in queries(&loaded, &periods) {
-            let want = rollup_from_table(&engine, &reference, &query).map(|r| serde_json::to_value(&r).unwrap());
-            let got = rollup_from_table(&light_engine, &table, &query).map(|r| serde_json::to_value(&r).unwrap());
-            assert_eq!(got, want, "{:?} {:?} {:?}", query.metric, query.view, query.basis);
+            let want = rollup_from_table(&engine, &reference, &query)
+                .map(|r| serde_json::to_value(&r).unwrap());
+            let got = rollup_from_table(&light_engine, &table, &query)
+                .map(|r| serde_json::to_value(&r).unwrap());
+            assert_eq!(
+                got, want,
+                "{:?} {:?} {:?}",
+                query.metric, query.view, query.basis
+            );
             let definition = loaded.metric(&query.metric).unwrap();
             let metrics = match &definition.aggregation {
-                holdco_core::Aggregation::Ratio { numerator, denominator } => vec![numerator.clone(), denominator.clone()],
+                holdco_core::Aggregation::Ratio {
+                    numerator,
+                    denominator,
+                } => vec![numerator.clone(), denominator.clone()],
                 _ => vec![query.metric.clone()],
             };
-            let (only, count) = store.fact_table(&light_engine, Some(&metrics)).unwrap().expect("a table");
+            let (only, count) = store
+                .fact_table(&light_engine, Some(&metrics))
+                .unwrap()
+                .expect("a table");
             assert_eq!(count, loaded.facts.len());
-            let got = rollup_from_table(&light_engine, &only, &query).map(|r| serde_json::to_value(&r).unwrap());
+            let got = rollup_from_table(&light_engine, &only, &query)
+                .map(|r| serde_json::to_value(&r).unwrap());
             match (got, want) {
                 (Ok(got), Ok(want)) => {
                     answered += 1;
@@ -141,7 +199,10 @@ fn assert_close(got: &serde_json::Value, want: &serde_json::Value) {
     match (got, want) {
         (Value::Number(a), Value::Number(b)) => {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            assert!((a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0), "{a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                "{a} vs {b}"
+            );
         }
         (Value::Array(a), Value::Array(b)) => {
             assert_eq!(a.len(), b.len());
@@ -170,7 +231,10 @@ fn a_store_with_a_revision_log_answers_none() {
     // The full load still gives the revised figure.
     let loaded = store.load().unwrap().unwrap();
     let key = &revised.facts[10].key;
-    assert_eq!(loaded.facts.iter().find(|f| &f.key == key).unwrap().value, revised.facts[10].value);
+    assert_eq!(
+        loaded.facts.iter().find(|f| &f.key == key).unwrap().value,
+        revised.facts[10].value
+    );
 }
 
 #[test]

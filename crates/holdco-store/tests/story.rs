@@ -1236,25 +1236,46 @@ mod speed {
 fn documents_are_stored_and_replaced_by_the_next_import() {
     each_backend(|name, store| {
         let mut first = small_model();
-        first.documents.insert("strategy.toml".into(), "[strategy]\nname = \"一\"\n".into());
-        first.documents.insert("capital.toml".into(), "# plan\n".into());
+        first
+            .documents
+            .insert("strategy.toml".into(), "[strategy]\nname = \"一\"\n".into());
+        first
+            .documents
+            .insert("capital.toml".into(), "# plan\n".into());
         store.import(&first, "first").unwrap();
         let loaded = store.load().unwrap().unwrap();
-        assert_eq!(loaded.documents, first.documents, "{name}: documents read back as written");
+        assert_eq!(
+            loaded.documents, first.documents,
+            "{name}: documents read back as written"
+        );
 
         // The next import replaces every document, dropping those it lacks.
         let mut second = small_model();
-        second.documents.insert("assessments.csv".into(), "unit,date\n".into());
+        second
+            .documents
+            .insert("assessments.csv".into(), "unit,date\n".into());
         store.import(&second, "second").unwrap();
         let loaded = store.load().unwrap().unwrap();
-        assert_eq!(loaded.documents, second.documents, "{name}: documents replaced");
+        assert_eq!(
+            loaded.documents, second.documents,
+            "{name}: documents replaced"
+        );
 
         // A refused import leaves them alone.
         let mut refused = second.clone();
-        refused.documents.insert("strategy.toml".into(), "changed".into());
+        refused
+            .documents
+            .insert("strategy.toml".into(), "changed".into());
         let duplicate = refused.facts[0].clone();
         refused.facts.push(duplicate);
-        assert!(store.import(&refused, "refused").is_err(), "{name}: duplicate fact refused");
-        assert_eq!(store.load().unwrap().unwrap().documents, second.documents, "{name}: documents untouched");
+        assert!(
+            store.import(&refused, "refused").is_err(),
+            "{name}: duplicate fact refused"
+        );
+        assert_eq!(
+            store.load().unwrap().unwrap().documents,
+            second.documents,
+            "{name}: documents untouched"
+        );
     });
 }

@@ -203,12 +203,25 @@ struct PreviousRaw {
 
 /// True when `unit` exists on every day of `year`.
 pub fn alive_through(timeline: &Timeline, unit: &UnitId, year: i32) -> bool {
-    let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31)) else { return false };
-    timeline.unit(unit).map(|i| timeline.record(i)).is_some_and(|r| r.alive_on(first) && r.alive_on(last))
+    let (Some(first), Some(last)) = (
+        NaiveDate::from_ymd_opt(year, 1, 1),
+        NaiveDate::from_ymd_opt(year, 12, 31),
+    ) else {
+        return false;
+    };
+    timeline
+        .unit(unit)
+        .map(|i| timeline.record(i))
+        .is_some_and(|r| r.alive_on(first) && r.alive_on(last))
 }
 
 /// Parses capital.toml and checks it against the model (units existing in the years named).
-pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &mut Vec<Diagnostic>) -> Option<Capital> {
+pub fn parse(
+    model: &Model,
+    strategy: Option<&Strategy>,
+    text: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Capital> {
     let _ = strategy;
     let file: File = match toml::from_str(text) {
         Ok(file) => file,
@@ -224,7 +237,12 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
         match UnitId::parse(id) {
             Ok(unit) if timeline.unit(&unit).is_some() => Some(unit),
             Ok(_) => {
-                problems.push(problem(CAPITAL_FILE, line, Some("unit"), format!("unknown unit `{id}` (not created in timeline.toml)")));
+                problems.push(problem(
+                    CAPITAL_FILE,
+                    line,
+                    Some("unit"),
+                    format!("unknown unit `{id}` (not created in timeline.toml)"),
+                ));
                 None
             }
             Err(message) => {
@@ -235,7 +253,12 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
     };
     let amount_ok = |amount: f64, line: u32, what: &str, problems: &mut Vec<Diagnostic>| {
         if !amount.is_finite() || amount < 0.0 {
-            problems.push(problem(CAPITAL_FILE, line, Some("amount"), format!("{amount} can't be {what} (expected a number >= 0)")));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("amount"),
+                format!("{amount} can't be {what} (expected a number >= 0)"),
+            ));
         }
     };
 
@@ -244,18 +267,41 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
     let _ = (&header.note, &header.source);
     if let Some(total) = header.total {
         if !total.is_finite() || total < 0.0 {
-            problems.push(problem(CAPITAL_FILE, header_line, Some("total"), format!("{total} can't be a total budget (expected a number >= 0)")));
+            problems.push(problem(
+                CAPITAL_FILE,
+                header_line,
+                Some("total"),
+                format!("{total} can't be a total budget (expected a number >= 0)"),
+            ));
         }
     }
     if header.currency != model.group.currency.as_str() {
-        problems.push(problem(CAPITAL_FILE, header_line, Some("currency"), format!("`{}` differs from the group's reporting currency {}; state amounts in {}", header.currency, model.group.currency, model.group.currency)));
+        problems.push(problem(
+            CAPITAL_FILE,
+            header_line,
+            Some("currency"),
+            format!(
+                "`{}` differs from the group's reporting currency {}; state amounts in {}",
+                header.currency, model.group.currency, model.group.currency
+            ),
+        ));
     }
     if !header.risk_aversion.is_finite() || header.risk_aversion < 0.0 {
-        problems.push(problem(CAPITAL_FILE, header_line, Some("risk_aversion"), "expected a number >= 0"));
+        problems.push(problem(
+            CAPITAL_FILE,
+            header_line,
+            Some("risk_aversion"),
+            "expected a number >= 0",
+        ));
     }
     let classes_on = NaiveDate::parse_from_str(&header.classes_on.to_string(), "%Y-%m-%d").ok();
     if classes_on.is_none() {
-        problems.push(problem(CAPITAL_FILE, header_line, Some("classes_on"), "expected a date, e.g. 2025-02-24"));
+        problems.push(problem(
+            CAPITAL_FILE,
+            header_line,
+            Some("classes_on"),
+            "expected a date, e.g. 2025-02-24",
+        ));
     }
 
     let mut budgets: Vec<Budget> = Vec::new();
@@ -264,18 +310,46 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
         let raw = spanned.into_inner();
         let _ = (&raw.note, &raw.source);
         if !raw.amount.is_finite() || raw.amount < 0.0 {
-            problems.push(problem(CAPITAL_FILE, line, Some("amount"), format!("{} is a negative budget (expected a number >= 0)", raw.amount)));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("amount"),
+                format!(
+                    "{} is a negative budget (expected a number >= 0)",
+                    raw.amount
+                ),
+            ));
         }
         if let Some(first) = budgets.iter().find(|b| b.year == raw.year) {
-            problems.push(problem(CAPITAL_FILE, line, Some("year"), format!("{} is budgeted twice (first on line {})", raw.year, first.line)));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("year"),
+                format!(
+                    "{} is budgeted twice (first on line {})",
+                    raw.year, first.line
+                ),
+            ));
         }
-        budgets.push(Budget { year: raw.year, amount: raw.amount, line });
+        budgets.push(Budget {
+            year: raw.year,
+            amount: raw.amount,
+            line,
+        });
     }
     if budgets.is_empty() {
-        problems.push(problem(CAPITAL_FILE, header_line, Some("budget"), "no [[budget]] given; add one per year, e.g. year = 2025, amount = 120000"));
+        problems.push(problem(
+            CAPITAL_FILE,
+            header_line,
+            Some("budget"),
+            "no [[budget]] given; add one per year, e.g. year = 2025, amount = 120000",
+        ));
     }
     let years: Vec<i32> = budgets.iter().map(|b| b.year).collect();
-    let (first_year, last_year) = (years.iter().min().copied().unwrap_or(0), years.iter().max().copied().unwrap_or(0));
+    let (first_year, last_year) = (
+        years.iter().min().copied().unwrap_or(0),
+        years.iter().max().copied().unwrap_or(0),
+    );
     let window_ok = |window: [i32; 2], line: u32, problems: &mut Vec<Diagnostic>| {
         if window[0] > window[1] || window[0] < first_year || window[1] > last_year {
             problems.push(problem(CAPITAL_FILE, line, Some("years"), format!("[{}, {}] is not a window within the budgeted years {first_year} to {last_year}", window[0], window[1])));
@@ -292,10 +366,21 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
         let _ = &raw.note;
         amount_ok(raw.amount, line, "proceeds", problems);
         if !years.contains(&raw.year) {
-            problems.push(problem(CAPITAL_FILE, line, Some("year"), format!("{} has no [[budget]] for the proceeds to feed", raw.year)));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("year"),
+                format!("{} has no [[budget]] for the proceeds to feed", raw.year),
+            ));
         }
         if let Some(unit) = unit_of(&raw.unit, line, problems) {
-            proceeds.push(Proceeds { unit, year: raw.year, amount: raw.amount, source: raw.source, line });
+            proceeds.push(Proceeds {
+                unit,
+                year: raw.year,
+                amount: raw.amount,
+                source: raw.source,
+                line,
+            });
         }
     }
 
@@ -305,17 +390,40 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
         let raw = spanned.into_inner();
         let _ = &raw.note;
         if !crate::strategy::is_identifier(&raw.id.replace('-', "_")) {
-            problems.push(problem(CAPITAL_FILE, line, Some("id"), format!("`{}` is not an id (letters, digits, _ and -)", raw.id)));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("id"),
+                format!("`{}` is not an id (letters, digits, _ and -)", raw.id),
+            ));
         }
         if let Some(first) = tranches.iter().find(|t| t.id == raw.id) {
-            problems.push(problem(CAPITAL_FILE, line, Some("id"), format!("tranche `{}` declared twice (first on line {})", raw.id, first.line)));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("id"),
+                format!(
+                    "tranche `{}` declared twice (first on line {})",
+                    raw.id, first.line
+                ),
+            ));
         }
         amount_ok(raw.amount, line, "a tranche size", problems);
         if !raw.value.is_finite() {
-            problems.push(problem(CAPITAL_FILE, line, Some("value"), "expected a finite number (value created per unit of money)"));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("value"),
+                "expected a finite number (value created per unit of money)",
+            ));
         }
         if !raw.risk.is_finite() || raw.risk < 0.0 {
-            problems.push(problem(CAPITAL_FILE, line, Some("risk"), "expected a number >= 0"));
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("risk"),
+                "expected a number >= 0",
+            ));
         }
         let window = window_ok(raw.years, line, problems);
         if let Some(unit) = unit_of(&raw.unit, line, problems) {
@@ -327,31 +435,51 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
                     }
                 }
             }
-            tranches.push(Tranche { id: raw.id, unit, amount: raw.amount, years: (raw.years[0], raw.years[1]), value: raw.value, risk: raw.risk, line });
+            tranches.push(Tranche {
+                id: raw.id,
+                unit,
+                amount: raw.amount,
+                years: (raw.years[0], raw.years[1]),
+                value: raw.value,
+                risk: raw.risk,
+                line,
+            });
         }
     }
 
-    let bounds = |items: Vec<Spanned<BoundRaw>>, problems: &mut Vec<Diagnostic>| -> Vec<UnitBound> {
-        let mut out = Vec::new();
-        for spanned in items {
-            let line = at(spanned.span());
-            let raw = spanned.into_inner();
-            amount_ok(raw.amount, line, "a bound", problems);
-            let window = window_ok(raw.years, line, problems);
-            if let Some(unit) = unit_of(&raw.unit, line, problems) {
-                if window {
-                    for year in raw.years[0]..=raw.years[1] {
-                        if !alive_through(&timeline, &unit, year) {
-                            problems.push(problem(CAPITAL_FILE, line, Some("years"), format!("`{unit}` is not in the group throughout {year}")));
-                            break;
+    let bounds =
+        |items: Vec<Spanned<BoundRaw>>, problems: &mut Vec<Diagnostic>| -> Vec<UnitBound> {
+            let mut out = Vec::new();
+            for spanned in items {
+                let line = at(spanned.span());
+                let raw = spanned.into_inner();
+                amount_ok(raw.amount, line, "a bound", problems);
+                let window = window_ok(raw.years, line, problems);
+                if let Some(unit) = unit_of(&raw.unit, line, problems) {
+                    if window {
+                        for year in raw.years[0]..=raw.years[1] {
+                            if !alive_through(&timeline, &unit, year) {
+                                problems.push(problem(
+                                    CAPITAL_FILE,
+                                    line,
+                                    Some("years"),
+                                    format!("`{unit}` is not in the group throughout {year}"),
+                                ));
+                                break;
+                            }
                         }
                     }
+                    out.push(UnitBound {
+                        unit,
+                        amount: raw.amount,
+                        years: (raw.years[0], raw.years[1]),
+                        note: raw.note,
+                        line,
+                    });
                 }
-                out.push(UnitBound { unit, amount: raw.amount, years: (raw.years[0], raw.years[1]), note: raw.note, line });
             }
-        }
-        out
-    };
+            out
+        };
     let floors = bounds(file.floor, problems);
     let caps = bounds(file.cap, problems);
     let cycles = bounds(file.cycle, problems);
@@ -362,7 +490,11 @@ pub fn parse(model: &Model, strategy: Option<&Strategy>, text: &str, problems: &
         let raw = spanned.into_inner();
         amount_ok(raw.amount, line, "a previous allocation", problems);
         if let Some(unit) = unit_of(&raw.unit, line, problems) {
-            previous.push(Previous { unit, year: raw.year, amount: raw.amount });
+            previous.push(Previous {
+                unit,
+                year: raw.year,
+                amount: raw.amount,
+            });
         }
     }
 

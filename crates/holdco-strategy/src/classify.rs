@@ -98,7 +98,12 @@ pub fn last_fiscal_year(date: NaiveDate, calendar: holdco_core::FiscalCalendar) 
 }
 
 /// Figures of every node of the structure on `date` for `metric` over `periods`.
-fn figures(engine: &Engine, metric: &MetricId, periods: &[Period], date: NaiveDate) -> BTreeMap<(String, String), f64> {
+fn figures(
+    engine: &Engine,
+    metric: &MetricId,
+    periods: &[Period],
+    date: NaiveDate,
+) -> BTreeMap<(String, String), f64> {
     let query = Query {
         metric: metric.clone(),
         periods: periods.to_vec(),
@@ -147,9 +152,15 @@ pub fn classify(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Classi
             let note = match then {
                 None => format!("; not classified on {previous_date}"),
                 Some(t) if t.class != unit.class => {
-                    format!("; was {} on {previous_date} (score {:.1})", t.class.clone().unwrap_or_else(|| "no class".into()), t.score)
+                    format!(
+                        "; was {} on {previous_date} (score {:.1})",
+                        t.class.clone().unwrap_or_else(|| "no class".into()),
+                        t.score
+                    )
                 }
-                Some(t) if (t.score - unit.score).abs() > 1e-9 => format!("; score {:.1} on {previous_date}", t.score),
+                Some(t) if (t.score - unit.score).abs() > 1e-9 => {
+                    format!("; score {:.1} on {previous_date}", t.score)
+                }
                 Some(_) => String::new(),
             };
             unit.change.push_str(&note);
@@ -170,7 +181,12 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
     // Computed figures, one roll-up per metric.
     let mut cache: BTreeMap<MetricId, BTreeMap<(String, String), f64>> = BTreeMap::new();
     for criterion in &strategy.criteria {
-        if let Source::Computed { metric, denominator, .. } = &criterion.source {
+        if let Source::Computed {
+            metric,
+            denominator,
+            ..
+        } = &criterion.source
+        {
             for m in std::iter::once(metric).chain(denominator.iter()) {
                 if !cache.contains_key(m) {
                     cache.insert(m.clone(), figures(engine, m, &[before, year], date));
@@ -178,16 +194,27 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
             }
         }
     }
-    let figure = |metric: &MetricId, unit: &str, period: Period| cache.get(metric).and_then(|f| f.get(&(unit.to_string(), label(period)))).copied();
+    let figure = |metric: &MetricId, unit: &str, period: Period| {
+        cache
+            .get(metric)
+            .and_then(|f| f.get(&(unit.to_string(), label(period))))
+            .copied()
+    };
 
     let mut problems = Vec::new();
-    let programs: Vec<Option<cel_interpreter::Program>> = strategy.classes.iter().map(|c| compile(&c.rule).ok()).collect();
+    let programs: Vec<Option<cel_interpreter::Program>> = strategy
+        .classes
+        .iter()
+        .map(|c| compile(&c.rule).ok())
+        .collect();
     let mut units = Vec::new();
     let mut absent = Vec::new();
     let mut portfolio = strategy.portfolio.clone();
     portfolio.sort();
     for unit in portfolio {
-        let Some(index) = timeline.unit(&unit) else { continue };
+        let Some(index) = timeline.unit(&unit) else {
+            continue;
+        };
         let record = timeline.record(index);
         if !record.alive_on(date) {
             absent.push(unit);
@@ -206,72 +233,161 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
                         .filter(|a| a.unit == unit && a.criterion == criterion.id && a.date <= date)
                         .max_by_key(|a| a.date);
                     match latest {
-                        Some(a) => (Some(a.score), (a.score - scale.0) / (scale.1 - scale.0), format!("assessed {} on {} (assessments.csv:{})", a.score, a.date, a.line)),
+                        Some(a) => (
+                            Some(a.score),
+                            (a.score - scale.0) / (scale.1 - scale.0),
+                            format!(
+                                "assessed {} on {} (assessments.csv:{})",
+                                a.score, a.date, a.line
+                            ),
+                        ),
                         None => (None, 0.0, "no assessment on or before the date".to_string()),
                     }
                 }
-                Source::Computed { compute, metric, denominator, range } => {
+                Source::Computed {
+                    compute,
+                    metric,
+                    denominator,
+                    range,
+                } => {
                     let value = match compute {
-                        Compute::Growth => match (figure(metric, &id, year), figure(metric, &id, before)) {
-                            (Some(now), Some(then)) if then != 0.0 => Some(now / then - 1.0),
-                            _ => None,
-                        },
-                        Compute::Margin => match (figure(metric, &id, year), denominator.as_ref().and_then(|d| figure(d, &id, year))) {
+                        Compute::Growth => {
+                            match (figure(metric, &id, year), figure(metric, &id, before)) {
+                                (Some(now), Some(then)) if then != 0.0 => Some(now / then - 1.0),
+                                _ => None,
+                            }
+                        }
+                        Compute::Margin => match (
+                            figure(metric, &id, year),
+                            denominator.as_ref().and_then(|d| figure(d, &id, year)),
+                        ) {
                             (Some(top), Some(bottom)) if bottom != 0.0 => Some(top / bottom),
                             _ => None,
                         },
-                        Compute::Size => match (figure(metric, &id, year), figure(metric, &root, year)) {
-                            (Some(own), Some(group)) if group != 0.0 => {
-                                size_value = size_value.or(Some(own));
-                                Some(own / group)
+                        Compute::Size => {
+                            match (figure(metric, &id, year), figure(metric, &root, year)) {
+                                (Some(own), Some(group)) if group != 0.0 => {
+                                    size_value = size_value.or(Some(own));
+                                    Some(own / group)
+                                }
+                                _ => None,
                             }
-                            _ => None,
-                        },
+                        }
                     };
                     match compute {
                         Compute::Growth => growth = growth.or(value),
                         Compute::Margin => margin = margin.or(value),
                         Compute::Size => {}
                     }
-                    let normalized = value.map(|v| ((v - range.0) / (range.1 - range.0)).clamp(0.0, 1.0)).unwrap_or(0.0);
+                    let normalized = value
+                        .map(|v| ((v - range.0) / (range.1 - range.0)).clamp(0.0, 1.0))
+                        .unwrap_or(0.0);
                     let what = match compute {
-                        Compute::Growth => format!("{metric} {} over {}, restated", label(year), label(before)),
-                        Compute::Margin => format!("{metric} / {} in {}, restated", denominator.as_ref().map(|d| d.to_string()).unwrap_or_default(), label(year)),
-                        Compute::Size => format!("{metric} share of the group in {}, restated", label(year)),
+                        Compute::Growth => {
+                            format!("{metric} {} over {}, restated", label(year), label(before))
+                        }
+                        Compute::Margin => format!(
+                            "{metric} / {} in {}, restated",
+                            denominator
+                                .as_ref()
+                                .map(|d| d.to_string())
+                                .unwrap_or_default(),
+                            label(year)
+                        ),
+                        Compute::Size => {
+                            format!("{metric} share of the group in {}, restated", label(year))
+                        }
                     };
-                    (value, normalized, if value.is_some() { what } else { format!("no figure: {what}") })
+                    (
+                        value,
+                        normalized,
+                        if value.is_some() {
+                            what
+                        } else {
+                            format!("no figure: {what}")
+                        },
+                    )
                 }
             };
             let contribution = 100.0 * criterion.weight * normalized / strategy.weights_sum;
             total += contribution;
-            values.push(CriterionValue { criterion: criterion.id.clone(), value, normalized, contribution, basis });
+            values.push(CriterionValue {
+                criterion: criterion.id.clone(),
+                value,
+                normalized,
+                contribution,
+                basis,
+            });
         }
-        let focus_areas: Vec<String> = strategy.focus_areas.iter().filter(|f| f.units.contains(&unit)).map(|f| f.id.clone()).collect();
+        let focus_areas: Vec<String> = strategy
+            .focus_areas
+            .iter()
+            .filter(|f| f.units.contains(&unit))
+            .map(|f| f.id.clone())
+            .collect();
 
         let mut context = Context::default();
         context.add_variable_from_value("score", Value::Float(total));
         context.add_variable_from_value("focus", Value::Bool(!focus_areas.is_empty()));
-        context.add_variable_from_value("focus_areas", Value::List(Arc::new(focus_areas.iter().map(|f| Value::String(Arc::new(f.clone()))).collect())));
+        context.add_variable_from_value(
+            "focus_areas",
+            Value::List(Arc::new(
+                focus_areas
+                    .iter()
+                    .map(|f| Value::String(Arc::new(f.clone())))
+                    .collect(),
+            )),
+        );
         context.add_variable_from_value("unit", Value::String(Arc::new(id.clone())));
         context.add_variable_from_value("unit_kind", Value::String(Arc::new(record.kind.clone())));
-        let missing: Vec<Value> = values.iter().filter(|v| v.value.is_none()).map(|v| Value::String(Arc::new(v.criterion.clone()))).collect();
+        let missing: Vec<Value> = values
+            .iter()
+            .filter(|v| v.value.is_none())
+            .map(|v| Value::String(Arc::new(v.criterion.clone())))
+            .collect();
         context.add_variable_from_value("missing", Value::List(Arc::new(missing)));
         for value in &values {
-            context.add_variable_from_value(value.criterion.clone(), Value::Float(value.value.unwrap_or(0.0)));
+            context.add_variable_from_value(
+                value.criterion.clone(),
+                Value::Float(value.value.unwrap_or(0.0)),
+            );
         }
         let mut decided = None;
         for (class, program) in strategy.classes.iter().zip(&programs) {
             let Some(program) = program else { continue };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| program.execute(&context)));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                program.execute(&context)
+            }));
             match outcome {
                 Ok(Ok(Value::Bool(true))) => {
                     decided = Some(class);
                     break;
                 }
                 Ok(Ok(Value::Bool(false))) => {}
-                Ok(Ok(other)) => problems.push(problem(STRATEGY_FILE, class.line, Some("rule"), format!("for `{unit}` the rule `{}` gave {other:?}, not true or false", class.rule))),
-                Ok(Err(error)) => problems.push(problem(STRATEGY_FILE, class.line, Some("rule"), format!("for `{unit}` the rule `{}` failed: {error}", class.rule))),
-                Err(_) => problems.push(problem(STRATEGY_FILE, class.line, Some("rule"), format!("for `{unit}` the rule `{}` could not be evaluated", class.rule))),
+                Ok(Ok(other)) => problems.push(problem(
+                    STRATEGY_FILE,
+                    class.line,
+                    Some("rule"),
+                    format!(
+                        "for `{unit}` the rule `{}` gave {other:?}, not true or false",
+                        class.rule
+                    ),
+                )),
+                Ok(Err(error)) => problems.push(problem(
+                    STRATEGY_FILE,
+                    class.line,
+                    Some("rule"),
+                    format!("for `{unit}` the rule `{}` failed: {error}", class.rule),
+                )),
+                Err(_) => problems.push(problem(
+                    STRATEGY_FILE,
+                    class.line,
+                    Some("rule"),
+                    format!(
+                        "for `{unit}` the rule `{}` could not be evaluated",
+                        class.rule
+                    ),
+                )),
             }
         }
 
@@ -280,7 +396,10 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
             .into_iter()
             .filter(|c| c.date <= date)
             .filter_map(|c| match &c.kind {
-                ChangeKind::Classify { unit: u, class } if u == &unit => Some(Decision { class: class.clone(), date: c.date }),
+                ChangeKind::Classify { unit: u, class } if u == &unit => Some(Decision {
+                    class: class.clone(),
+                    date: c.date,
+                }),
                 _ => None,
             })
             .collect();
@@ -291,10 +410,18 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
             (None, Some(c)) => format!("no decision recorded; rules say {c}"),
             (None, None) => "no decision recorded; no rule holds".to_string(),
             (Some(r), Some(c)) if &r.class == c => match &previous {
-                Some(p) if p.class != r.class => format!("{} since {} (was {} since {})", r.class, r.date, p.class, p.date),
+                Some(p) if p.class != r.class => format!(
+                    "{} since {} (was {} since {})",
+                    r.class, r.date, p.class, p.date
+                ),
                 _ => format!("{} since {}", r.class, r.date),
             },
-            (Some(r), c) => format!("recorded {} on {}; rules now say {}", r.class, r.date, c.clone().unwrap_or_else(|| "no class".into())),
+            (Some(r), c) => format!(
+                "recorded {} on {}; rules now say {}",
+                r.class,
+                r.date,
+                c.clone().unwrap_or_else(|| "no class".into())
+            ),
         };
         units.push(UnitClass {
             name: record.name_on(date).to_string(),
@@ -314,5 +441,12 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
             size_value,
         });
     }
-    Classification { date, fiscal_year: label(year), units, absent, previous_date: None, problems }
+    Classification {
+        date,
+        fiscal_year: label(year),
+        units,
+        absent,
+        previous_date: None,
+        problems,
+    }
 }

@@ -50,7 +50,10 @@ pub fn check(model: &Model) -> (Documents, Vec<Diagnostic>) {
         let assessments = model.documents.get(ASSESSMENTS_FILE).map(String::as_str);
         strategy::parse(model, text, assessments, &mut problems)
     });
-    if strategy.is_none() && model.documents.contains_key(ASSESSMENTS_FILE) && !model.documents.contains_key(STRATEGY_FILE) {
+    if strategy.is_none()
+        && model.documents.contains_key(ASSESSMENTS_FILE)
+        && !model.documents.contains_key(STRATEGY_FILE)
+    {
         problems.push(Diagnostic {
             file: ASSESSMENTS_FILE.into(),
             line: None,
@@ -58,22 +61,44 @@ pub fn check(model: &Model) -> (Documents, Vec<Diagnostic>) {
             message: "assessments need strategy.toml to declare their criteria; add it (see docs/format.md)".into(),
         });
     }
-    let capital = model.documents.get(CAPITAL_FILE).and_then(|text| capital::parse(model, strategy.as_ref(), text, &mut problems));
+    let capital = model
+        .documents
+        .get(CAPITAL_FILE)
+        .and_then(|text| capital::parse(model, strategy.as_ref(), text, &mut problems));
     (Documents { strategy, capital }, problems)
 }
 
 /// The one-based line of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32 + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
 }
 
 /// A diagnostic at a file and line.
-pub(crate) fn problem(file: &str, line: u32, field: Option<&str>, message: impl Into<String>) -> Diagnostic {
-    Diagnostic { file: file.to_string(), line: (line > 0).then_some(line), field: field.map(str::to_string), message: message.into() }
+pub(crate) fn problem(
+    file: &str,
+    line: u32,
+    field: Option<&str>,
+    message: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic {
+        file: file.to_string(),
+        line: (line > 0).then_some(line),
+        field: field.map(str::to_string),
+        message: message.into(),
+    }
 }
 
 /// A TOML parse error as a diagnostic with its line.
 pub(crate) fn toml_problem(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
     let line = error.span().map(|span| line_of(text, span.start));
-    Diagnostic { file: file.to_string(), line, field: None, message: format!("TOML: {}", error.message().trim()) }
+    Diagnostic {
+        file: file.to_string(),
+        line,
+        field: None,
+        message: format!("TOML: {}", error.message().trim()),
+    }
 }

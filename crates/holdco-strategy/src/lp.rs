@@ -6,7 +6,10 @@
 //! per unit more right-hand side"); no re-solving is needed.
 
 use good_lp::solvers::clarabel::clarabel;
-use good_lp::{Expression, ProblemVariables, ResolutionError, Solution as _, SolutionWithDual as _, SolverModel as _, DualValues as _};
+use good_lp::{
+    DualValues as _, Expression, ProblemVariables, ResolutionError, Solution as _,
+    SolutionWithDual as _, SolverModel as _,
+};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -149,8 +152,15 @@ impl Lp {
         }
         let objective = x.iter().zip(&self.objective).map(|(x, c)| x * c).sum();
         let dual = solution.compute_dual();
-        let duals = references.into_iter().map(|r| r.map(|r| dual.dual(r)).unwrap_or(0.0)).collect();
-        Ok(Solution { objective, x, duals })
+        let duals = references
+            .into_iter()
+            .map(|r| r.map(|r| dual.dual(r)).unwrap_or(0.0))
+            .collect();
+        Ok(Solution {
+            objective,
+            x,
+            duals,
+        })
     }
 
     /// True when some allocation satisfies every row outside the groups in `skip` (the
@@ -167,7 +177,11 @@ impl Lp {
     /// Every group, in first-row order.
     pub fn groups(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
-        self.rows.iter().filter(|r| seen.insert(r.group.clone())).map(|r| r.group.clone()).collect()
+        self.rows
+            .iter()
+            .filter(|r| seen.insert(r.group.clone()))
+            .map(|r| r.group.clone())
+            .collect()
     }
 
     /// For an infeasible programme: a smallest set of groups that still conflict, found by a
@@ -182,7 +196,10 @@ impl Lp {
                 dropped.remove(group);
             }
         }
-        groups.into_iter().filter(|g| !dropped.contains(g)).collect()
+        groups
+            .into_iter()
+            .filter(|g| !dropped.contains(g))
+            .collect()
     }
 
     /// The programme in free MPS (maximisation stated with `OBJSENSE MAX`).
@@ -192,7 +209,12 @@ impl Lp {
         let _ = writeln!(out, "OBJSENSE\n    MAX");
         let _ = writeln!(out, "ROWS\n N obj");
         for row in &self.rows {
-            let _ = writeln!(out, " {} {}", if row.sense == Sense::AtMost { "L" } else { "G" }, row.name);
+            let _ = writeln!(
+                out,
+                " {} {}",
+                if row.sense == Sense::AtMost { "L" } else { "G" },
+                row.name
+            );
         }
         // Columns: every variable's objective and row coefficients, in variable order.
         let mut by_column: Vec<Vec<(usize, f64)>> = vec![Vec::new(); self.names.len()];
@@ -233,26 +255,75 @@ mod tests {
         let mut lp = Lp::default();
         let a = lp.variable("a".into(), 2.0, Some(10.0));
         let b = lp.variable("b".into(), 1.0, None);
-        lp.rows.push(Row { name: "budget".into(), group: "budget".into(), terms: vec![(a, 1.0), (b, 1.0)], sense: Sense::AtMost, rhs: 15.0 });
-        lp.rows.push(Row { name: "floor_b".into(), group: "floor".into(), terms: vec![(b, 1.0)], sense: Sense::AtLeast, rhs: 2.0 });
+        lp.rows.push(Row {
+            name: "budget".into(),
+            group: "budget".into(),
+            terms: vec![(a, 1.0), (b, 1.0)],
+            sense: Sense::AtMost,
+            rhs: 15.0,
+        });
+        lp.rows.push(Row {
+            name: "floor_b".into(),
+            group: "floor".into(),
+            terms: vec![(b, 1.0)],
+            sense: Sense::AtLeast,
+            rhs: 2.0,
+        });
         lp
     }
 
     #[test]
     fn solves_and_prices_the_budget() {
         let solution = small().solve().unwrap();
-        assert!((solution.objective - 25.0).abs() < 1e-5, "{}", solution.objective);
-        assert!((solution.duals[0] - 1.0).abs() < 1e-5, "budget dual {}", solution.duals[0]);
-        assert!(solution.duals[1].abs() < 1e-5, "floor not binding {}", solution.duals[1]);
+        assert!(
+            (solution.objective - 25.0).abs() < 1e-5,
+            "{}",
+            solution.objective
+        );
+        assert!(
+            (solution.duals[0] - 1.0).abs() < 1e-5,
+            "budget dual {}",
+            solution.duals[0]
+        );
+        assert!(
+            solution.duals[1].abs() < 1e-5,
+            "floor not binding {}",
+            solution.duals[1]
+        );
     }
 
     #[test]
     fn a_conflict_names_the_rows_that_clash() {
         let mut lp = small();
-        lp.rows.push(Row { name: "floor_a".into(), group: "floor_a".into(), terms: vec![(0, 1.0)], sense: Sense::AtLeast, rhs: 9.0 });
-        lp.rows.push(Row { name: "cap".into(), group: "cap".into(), terms: vec![(0, 1.0), (1, 1.0)], sense: Sense::AtMost, rhs: 10.0 });
-        lp.rows.push(Row { name: "unrelated".into(), group: "unrelated".into(), terms: vec![(1, 1.0)], sense: Sense::AtMost, rhs: 100.0 });
+        lp.rows.push(Row {
+            name: "floor_a".into(),
+            group: "floor_a".into(),
+            terms: vec![(0, 1.0)],
+            sense: Sense::AtLeast,
+            rhs: 9.0,
+        });
+        lp.rows.push(Row {
+            name: "cap".into(),
+            group: "cap".into(),
+            terms: vec![(0, 1.0), (1, 1.0)],
+            sense: Sense::AtMost,
+            rhs: 10.0,
+        });
+        lp.rows.push(Row {
+            name: "unrelated".into(),
+            group: "unrelated".into(),
+            terms: vec![(1, 1.0)],
+            sense: Sense::AtMost,
+            rhs: 100.0,
+        });
         assert_eq!(lp.solve(), Err(LpError::Infeasible));
-        assert_eq!(lp.conflict(), vec!["floor".to_string(), "floor_a".to_string(), "cap".to_string()]);
+        assert_eq!(
+            lp.conflict(),
+            vec![
+                "floor".to_string(),
+                "floor_a".to_string(),
+                "cap".to_string()
+            ]
+        );
     }
 }

@@ -16,7 +16,11 @@ use std::collections::BTreeMap;
 
 /// Each unit's class on a date: the decision recorded in the timeline when there is one,
 /// the rules' answer otherwise.
-pub fn classes_on(engine: &Engine, strategy: Option<&Strategy>, date: NaiveDate) -> BTreeMap<UnitId, String> {
+pub fn classes_on(
+    engine: &Engine,
+    strategy: Option<&Strategy>,
+    date: NaiveDate,
+) -> BTreeMap<UnitId, String> {
     let mut classes = BTreeMap::new();
     if let Some(strategy) = strategy {
         for unit in classify(engine, strategy, date).units {
@@ -51,9 +55,14 @@ pub struct Programme {
 }
 
 /// Builds the programme.
-pub fn build(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<UnitId, String>) -> Programme {
+pub fn build(
+    capital: &Capital,
+    strategy: Option<&Strategy>,
+    classes: &BTreeMap<UnitId, String>,
+) -> Programme {
     let years = capital.years();
-    let mut available: BTreeMap<i32, f64> = capital.budgets.iter().map(|b| (b.year, b.amount)).collect();
+    let mut available: BTreeMap<i32, f64> =
+        capital.budgets.iter().map(|b| (b.year, b.amount)).collect();
     for p in &capital.proceeds {
         *available.entry(p.year).or_default() += p.amount;
     }
@@ -66,27 +75,78 @@ pub fn build(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
     for (t, tranche) in capital.tranches.iter().enumerate() {
         let mut vars = Vec::new();
         for year in tranche.years.0..=tranche.years.1 {
-            let v = lp.variable(format!("x_{}_{year}", tranche.id), tranche.value - capital.risk_aversion * tranche.risk, None);
+            let v = lp.variable(
+                format!("x_{}_{year}", tranche.id),
+                tranche.value - capital.risk_aversion * tranche.risk,
+                None,
+            );
             cells.push((t, year));
             vars.push(v);
-            by_unit_year.entry((&tranche.unit, year)).or_default().push(v);
+            by_unit_year
+                .entry((&tranche.unit, year))
+                .or_default()
+                .push(v);
             by_year.entry(year).or_default().push(v);
         }
         let group = format!("tranche:{}", tranche.id);
-        groups.insert(group.clone(), format!("tranche {} of {} at most {} ({CAPITAL_FILE}:{})", tranche.id, tranche.unit, tranche.amount, tranche.line));
-        tranche_rows.push(Row { name: format!("size_{}", tranche.id), group, terms: vars.iter().map(|v| (*v, 1.0)).collect(), sense: Sense::AtMost, rhs: tranche.amount });
+        groups.insert(
+            group.clone(),
+            format!(
+                "tranche {} of {} at most {} ({CAPITAL_FILE}:{})",
+                tranche.id, tranche.unit, tranche.amount, tranche.line
+            ),
+        );
+        tranche_rows.push(Row {
+            name: format!("size_{}", tranche.id),
+            group,
+            terms: vars.iter().map(|v| (*v, 1.0)).collect(),
+            sense: Sense::AtMost,
+            rhs: tranche.amount,
+        });
     }
     for budget in &capital.budgets {
         let group = format!("budget:{}", budget.year);
-        let proceeds: f64 = capital.proceeds.iter().filter(|p| p.year == budget.year).map(|p| p.amount).sum::<f64>() + 0.0;
-        groups.insert(group.clone(), format!("budget {} of {} plus proceeds {} ({CAPITAL_FILE}:{})", budget.year, budget.amount, proceeds, budget.line));
-        let terms = by_year.get(&budget.year).map(|v| v.iter().map(|v| (*v, 1.0)).collect()).unwrap_or_default();
-        lp.rows.push(Row { name: format!("budget_{}", budget.year), group, terms, sense: Sense::AtMost, rhs: available[&budget.year] });
+        let proceeds: f64 = capital
+            .proceeds
+            .iter()
+            .filter(|p| p.year == budget.year)
+            .map(|p| p.amount)
+            .sum::<f64>()
+            + 0.0;
+        groups.insert(
+            group.clone(),
+            format!(
+                "budget {} of {} plus proceeds {} ({CAPITAL_FILE}:{})",
+                budget.year, budget.amount, proceeds, budget.line
+            ),
+        );
+        let terms = by_year
+            .get(&budget.year)
+            .map(|v| v.iter().map(|v| (*v, 1.0)).collect())
+            .unwrap_or_default();
+        lp.rows.push(Row {
+            name: format!("budget_{}", budget.year),
+            group,
+            terms,
+            sense: Sense::AtMost,
+            rhs: available[&budget.year],
+        });
     }
     if let Some(total) = capital.total {
         let proceeds: f64 = capital.proceeds.iter().map(|p| p.amount).sum::<f64>() + 0.0;
-        groups.insert("total".into(), format!("total budget {total} plus proceeds {proceeds} ({CAPITAL_FILE}: [capital] total)"));
-        lp.rows.push(Row { name: "total".into(), group: "total".into(), terms: (0..lp.names.len()).map(|v| (v, 1.0)).collect(), sense: Sense::AtMost, rhs: total + proceeds });
+        groups.insert(
+            "total".into(),
+            format!(
+                "total budget {total} plus proceeds {proceeds} ({CAPITAL_FILE}: [capital] total)"
+            ),
+        );
+        lp.rows.push(Row {
+            name: "total".into(),
+            group: "total".into(),
+            terms: (0..lp.names.len()).map(|v| (v, 1.0)).collect(),
+            sense: Sense::AtMost,
+            rhs: total + proceeds,
+        });
     }
     lp.rows.extend(tranche_rows);
     if let Some(strategy) = strategy {
@@ -97,30 +157,76 @@ pub fn build(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
                     .filter(|((unit, y), _)| y == year && classes.get(*unit) == Some(&class.id))
                     .flat_map(|(_, vars)| vars.iter().map(|v| (*v, 1.0)))
                     .collect();
-                for (bound, sense, word) in [(class.policy.share_min, Sense::AtLeast, "least"), (class.policy.share_max, Sense::AtMost, "most")] {
+                for (bound, sense, word) in [
+                    (class.policy.share_min, Sense::AtLeast, "least"),
+                    (class.policy.share_max, Sense::AtMost, "most"),
+                ] {
                     if let Some(share) = bound {
                         let group = format!("class-{word}:{}:{year}", class.id);
-                        groups.insert(group.clone(), format!("{} gets at {word} {:.0}% of {year}'s money (strategy.toml:{})", class.id, share * 100.0, class.line));
-                        lp.rows.push(Row { name: format!("class_{word}_{}_{year}", class.id), group, terms: terms.clone(), sense, rhs: share * available[year] });
+                        groups.insert(
+                            group.clone(),
+                            format!(
+                                "{} gets at {word} {:.0}% of {year}'s money (strategy.toml:{})",
+                                class.id,
+                                share * 100.0,
+                                class.line
+                            ),
+                        );
+                        lp.rows.push(Row {
+                            name: format!("class_{word}_{}_{year}", class.id),
+                            group,
+                            terms: terms.clone(),
+                            sense,
+                            rhs: share * available[year],
+                        });
                     }
                 }
             }
         }
     }
-    for (kind, items, sense) in [("floor", &capital.floors, Sense::AtLeast), ("cap", &capital.caps, Sense::AtMost), ("cycle", &capital.cycles, Sense::AtLeast)] {
+    for (kind, items, sense) in [
+        ("floor", &capital.floors, Sense::AtLeast),
+        ("cap", &capital.caps, Sense::AtMost),
+        ("cycle", &capital.cycles, Sense::AtLeast),
+    ] {
         for item in items {
             for year in item.years.0..=item.years.1 {
                 let group = format!("{kind}:{}:{year}", item.unit);
                 groups.insert(
                     group.clone(),
-                    format!("{kind} of {} in {year}: {} {} ({CAPITAL_FILE}:{})", item.unit, if sense == Sense::AtLeast { "at least" } else { "at most" }, item.amount, item.line),
+                    format!(
+                        "{kind} of {} in {year}: {} {} ({CAPITAL_FILE}:{})",
+                        item.unit,
+                        if sense == Sense::AtLeast {
+                            "at least"
+                        } else {
+                            "at most"
+                        },
+                        item.amount,
+                        item.line
+                    ),
                 );
-                let terms = by_unit_year.get(&(&item.unit, year)).map(|v| v.iter().map(|v| (*v, 1.0)).collect()).unwrap_or_default();
-                lp.rows.push(Row { name: format!("{kind}_{}_{year}", item.unit), group, terms, sense, rhs: item.amount });
+                let terms = by_unit_year
+                    .get(&(&item.unit, year))
+                    .map(|v| v.iter().map(|v| (*v, 1.0)).collect())
+                    .unwrap_or_default();
+                lp.rows.push(Row {
+                    name: format!("{kind}_{}_{year}", item.unit),
+                    group,
+                    terms,
+                    sense,
+                    rhs: item.amount,
+                });
             }
         }
     }
-    Programme { lp, cells, groups, years, available }
+    Programme {
+        lp,
+        cells,
+        groups,
+        years,
+        available,
+    }
 }
 
 /// Money going to one unit in one year.
@@ -236,7 +342,11 @@ pub enum PlanError {
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PlanError::Infeasible(conflict) => write!(f, "infeasible, these constraints conflict: {}", conflict.join("; ")),
+            PlanError::Infeasible(conflict) => write!(
+                f,
+                "infeasible, these constraints conflict: {}",
+                conflict.join("; ")
+            ),
             PlanError::Unbounded => write!(f, "unbounded: give every tranche an amount"),
             PlanError::Solver(message) => write!(f, "the solver failed: {message}"),
         }
@@ -254,40 +364,83 @@ fn clean(value: f64, scale: f64) -> f64 {
 }
 
 /// Solves and explains the plan.
-pub fn solve(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<UnitId, String>) -> Result<Plan, PlanError> {
+pub fn solve(
+    capital: &Capital,
+    strategy: Option<&Strategy>,
+    classes: &BTreeMap<UnitId, String>,
+) -> Result<Plan, PlanError> {
     let programme = build(capital, strategy, classes);
     let solution = match programme.lp.solve() {
         Ok(solution) => solution,
         Err(LpError::Infeasible) => {
             let conflict = programme.lp.conflict();
-            return Err(PlanError::Infeasible(conflict.iter().map(|g| programme.groups.get(g).cloned().unwrap_or_else(|| g.clone())).collect()));
+            return Err(PlanError::Infeasible(
+                conflict
+                    .iter()
+                    .map(|g| {
+                        programme
+                            .groups
+                            .get(g)
+                            .cloned()
+                            .unwrap_or_else(|| g.clone())
+                    })
+                    .collect(),
+            ));
         }
         Err(LpError::Unbounded) => return Err(PlanError::Unbounded),
         Err(LpError::Solver(message)) => return Err(PlanError::Solver(message)),
     };
     let scale = programme.available.values().copied().fold(0.0, f64::max);
-    let class_of = |unit: &UnitId| classes.get(unit).cloned().unwrap_or_else(|| "unclassified".into());
+    let class_of = |unit: &UnitId| {
+        classes
+            .get(unit)
+            .cloned()
+            .unwrap_or_else(|| "unclassified".into())
+    };
     let mut per_unit: BTreeMap<(UnitId, i32), f64> = BTreeMap::new();
     for (v, (t, year)) in programme.cells.iter().enumerate() {
-        *per_unit.entry((capital.tranches[*t].unit.clone(), *year)).or_default() += solution.x[v];
+        *per_unit
+            .entry((capital.tranches[*t].unit.clone(), *year))
+            .or_default() += solution.x[v];
     }
     let allocation: Vec<Allocation> = per_unit
         .iter()
-        .map(|((unit, year), amount)| Allocation { unit: unit.clone(), class: class_of(unit), year: *year, amount: clean(*amount, scale) })
+        .map(|((unit, year), amount)| Allocation {
+            unit: unit.clone(),
+            class: class_of(unit),
+            year: *year,
+            amount: clean(*amount, scale),
+        })
         .filter(|a| a.amount != 0.0)
         .collect();
     let mut by_class_map: BTreeMap<(String, i32), f64> = BTreeMap::new();
     for a in &allocation {
         *by_class_map.entry((a.class.clone(), a.year)).or_default() += a.amount;
     }
-    let by_class = by_class_map.into_iter().map(|((class, year), amount)| ClassYear { class, year, amount }).collect();
+    let by_class = by_class_map
+        .into_iter()
+        .map(|((class, year), amount)| ClassYear {
+            class,
+            year,
+            amount,
+        })
+        .collect();
     let years = programme
         .years
         .iter()
         .map(|year| {
-            let allocated: f64 = allocation.iter().filter(|a| a.year == *year).map(|a| a.amount).sum();
+            let allocated: f64 = allocation
+                .iter()
+                .filter(|a| a.year == *year)
+                .map(|a| a.amount)
+                .sum();
             let available = programme.available[year];
-            YearMoney { year: *year, available, allocated: clean(allocated, scale), unused: clean(available - allocated, scale) }
+            YearMoney {
+                year: *year,
+                available,
+                allocated: clean(allocated, scale),
+                unused: clean(available - allocated, scale),
+            }
         })
         .collect();
     let mut binding = Vec::new();
@@ -295,7 +448,15 @@ pub fn solve(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
         let slack = (programme.lp.activity(row, &solution.x) - row.rhs).abs();
         let price = solution.duals[r];
         if slack <= 1e-6 * row.rhs.abs().max(1.0) && price.abs() > 1e-6 {
-            binding.push(Binding { constraint: row.name.clone(), description: programme.groups.get(&row.group).cloned().unwrap_or_default(), shadow_price: (price * 1e6).round() / 1e6 });
+            binding.push(Binding {
+                constraint: row.name.clone(),
+                description: programme
+                    .groups
+                    .get(&row.group)
+                    .cloned()
+                    .unwrap_or_default(),
+                shadow_price: (price * 1e6).round() / 1e6,
+            });
         }
     }
     let reallocation = (!capital.previous.is_empty()).then(|| {
@@ -310,17 +471,35 @@ pub fn solve(capital: &Capital, strategy: Option<&Strategy>, classes: &BTreeMap<
             *now.entry(unit).or_default() += amount;
         }
         let keys: std::collections::BTreeSet<&&UnitId> = before.keys().chain(now.keys()).collect();
-        let moved: f64 = keys.iter().map(|k| (now.get(*k).copied().unwrap_or(0.0) - before.get(*k).copied().unwrap_or(0.0)).abs()).sum::<f64>() / 2.0;
+        let moved: f64 = keys
+            .iter()
+            .map(|k| {
+                (now.get(*k).copied().unwrap_or(0.0) - before.get(*k).copied().unwrap_or(0.0)).abs()
+            })
+            .sum::<f64>()
+            / 2.0;
         let base = before.values().sum::<f64>().max(now.values().sum::<f64>());
-        Reallocation { moved: clean(moved, scale), base: clean(base, scale), rate: if base > 0.0 { moved / base } else { 0.0 } }
+        Reallocation {
+            moved: clean(moved, scale),
+            base: clean(base, scale),
+            rate: if base > 0.0 { moved / base } else { 0.0 },
+        }
     });
     let realisations = capital
         .proceeds
         .iter()
         .map(|p| {
             let class = class_of(&p.unit);
-            let form = strategy.and_then(|s| s.class(&class)).and_then(|c| c.policy.realisation.clone());
-            Realisation { unit: p.unit.clone(), class, form, year: p.year, amount: p.amount }
+            let form = strategy
+                .and_then(|s| s.class(&class))
+                .and_then(|c| c.policy.realisation.clone());
+            Realisation {
+                unit: p.unit.clone(),
+                class,
+                form,
+                year: p.year,
+                amount: p.amount,
+            }
         })
         .collect();
     Ok(Plan {

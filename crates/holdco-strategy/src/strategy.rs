@@ -212,15 +212,26 @@ struct PolicyRaw {
 /// True for a name usable as a CEL variable.
 pub(crate) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && text.len() <= 64
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && text.len() <= 64
 }
 
 /// Names every rule may use besides the criteria ids.
-pub const RULE_VARIABLES: [&str; 6] = ["score", "focus", "focus_areas", "unit", "unit_kind", "missing"];
+pub const RULE_VARIABLES: [&str; 6] = [
+    "score",
+    "focus",
+    "focus_areas",
+    "unit",
+    "unit_kind",
+    "missing",
+];
 
 /// Compiles a rule, never panicking on odd input.
 pub(crate) fn compile(rule: &str) -> Result<cel_interpreter::Program, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cel_interpreter::Program::compile(rule))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cel_interpreter::Program::compile(rule)
+    })) {
         Ok(Ok(program)) => Ok(program),
         Ok(Err(error)) => Err(error.to_string().replace('\n', " ")),
         Err(_) => Err("the expression could not be parsed".into()),
@@ -228,7 +239,12 @@ pub(crate) fn compile(rule: &str) -> Result<cel_interpreter::Program, String> {
 }
 
 /// Parses strategy.toml (and the assessments) and checks them against `model`.
-pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mut Vec<Diagnostic>) -> Option<Strategy> {
+pub fn parse(
+    model: &Model,
+    text: &str,
+    assessments: Option<&str>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Strategy> {
     let file: File = match toml::from_str(text) {
         Ok(file) => file,
         Err(error) => {
@@ -239,19 +255,25 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
     let before = problems.len();
     let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     let at = |span: std::ops::Range<usize>| line_of(text, span.start);
-    let known_unit = |id: &str, line: u32, field: &str, problems: &mut Vec<Diagnostic>| -> Option<UnitId> {
-        match UnitId::parse(id) {
-            Ok(unit) if timeline.unit(&unit).is_some() => Some(unit),
-            Ok(_) => {
-                problems.push(problem(STRATEGY_FILE, line, Some(field), format!("unknown unit `{id}` (not created in timeline.toml)")));
-                None
+    let known_unit =
+        |id: &str, line: u32, field: &str, problems: &mut Vec<Diagnostic>| -> Option<UnitId> {
+            match UnitId::parse(id) {
+                Ok(unit) if timeline.unit(&unit).is_some() => Some(unit),
+                Ok(_) => {
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some(field),
+                        format!("unknown unit `{id}` (not created in timeline.toml)"),
+                    ));
+                    None
+                }
+                Err(message) => {
+                    problems.push(problem(STRATEGY_FILE, line, Some(field), message));
+                    None
+                }
             }
-            Err(message) => {
-                problems.push(problem(STRATEGY_FILE, line, Some(field), message));
-                None
-            }
-        }
-    };
+        };
 
     let header_line = at(file.strategy.span());
     let header = file.strategy.into_inner();
@@ -259,7 +281,12 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
     for id in &header.portfolio {
         if let Some(unit) = known_unit(id, header_line, "portfolio", problems) {
             if portfolio.contains(&unit) {
-                problems.push(problem(STRATEGY_FILE, header_line, Some("portfolio"), format!("`{id}` listed twice")));
+                problems.push(problem(
+                    STRATEGY_FILE,
+                    header_line,
+                    Some("portfolio"),
+                    format!("`{id}` listed twice"),
+                ));
             } else {
                 portfolio.push(unit);
             }
@@ -271,10 +298,23 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
         let line = at(spanned.span());
         let raw = spanned.into_inner();
         if !is_identifier(&raw.id) {
-            problems.push(problem(STRATEGY_FILE, line, Some("id"), format!("`{}` is not an id (letters, digits, _)", raw.id)));
+            problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("id"),
+                format!("`{}` is not an id (letters, digits, _)", raw.id),
+            ));
         }
-        let units = raw.units.iter().filter_map(|u| known_unit(u, line, "units", problems)).collect();
-        focus_areas.push(FocusArea { id: raw.id, name: raw.name, units });
+        let units = raw
+            .units
+            .iter()
+            .filter_map(|u| known_unit(u, line, "units", problems))
+            .collect();
+        focus_areas.push(FocusArea {
+            id: raw.id,
+            name: raw.name,
+            units,
+        });
     }
 
     let mut criteria: Vec<Criterion> = Vec::new();
@@ -290,15 +330,28 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
             ));
         }
         if criteria.iter().any(|c| c.id == raw.id) {
-            problems.push(problem(STRATEGY_FILE, line, Some("id"), format!("criterion `{}` declared twice", raw.id)));
+            problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("id"),
+                format!("criterion `{}` declared twice", raw.id),
+            ));
         }
         if !raw.weight.is_finite() || raw.weight < 0.0 {
-            problems.push(problem(STRATEGY_FILE, line, Some("weight"), format!("{} is not a weight (expected a number >= 0)", raw.weight)));
+            problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("weight"),
+                format!("{} is not a weight (expected a number >= 0)", raw.weight),
+            ));
         }
-        let pair_ok = |pair: [f64; 2]| pair[0].is_finite() && pair[1].is_finite() && pair[0] < pair[1];
+        let pair_ok =
+            |pair: [f64; 2]| pair[0].is_finite() && pair[1].is_finite() && pair[0] < pair[1];
         let source = match raw.source.as_str() {
             "assessment" => match raw.scale {
-                Some(scale) if pair_ok(scale) => Some(Source::Assessment { scale: (scale[0], scale[1]) }),
+                Some(scale) if pair_ok(scale) => Some(Source::Assessment {
+                    scale: (scale[0], scale[1]),
+                }),
                 _ => {
                     problems.push(problem(STRATEGY_FILE, line, Some("scale"), "an assessed criterion needs `scale = [low, high]` with low < high, e.g. [1, 5]"));
                     None
@@ -310,28 +363,60 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
                     Some("margin") => Some(Compute::Margin),
                     Some("size") => Some(Compute::Size),
                     other => {
-                        problems.push(problem(STRATEGY_FILE, line, Some("compute"), format!("{} (expected growth, margin or size)", other.map(|o| format!("`{o}` is not a computation")).unwrap_or_else(|| "missing".into()))));
+                        problems.push(problem(
+                            STRATEGY_FILE,
+                            line,
+                            Some("compute"),
+                            format!(
+                                "{} (expected growth, margin or size)",
+                                other
+                                    .map(|o| format!("`{o}` is not a computation"))
+                                    .unwrap_or_else(|| "missing".into())
+                            ),
+                        ));
                         None
                     }
                 };
-                let metric_of = |name: Option<&String>, field: &str, problems: &mut Vec<Diagnostic>| -> Option<MetricId> {
+                let metric_of = |name: Option<&String>,
+                                 field: &str,
+                                 problems: &mut Vec<Diagnostic>|
+                 -> Option<MetricId> {
                     let name = name?;
                     match MetricId::parse(name) {
                         Ok(id) if model.metric(&id).is_some() => Some(id),
                         _ => {
-                            let known: Vec<String> = model.metrics.iter().map(|m| m.id.to_string()).collect();
-                            problems.push(problem(STRATEGY_FILE, line, Some(field), format!("unknown metric `{name}` (group.toml defines {})", known.join(", "))));
+                            let known: Vec<String> =
+                                model.metrics.iter().map(|m| m.id.to_string()).collect();
+                            problems.push(problem(
+                                STRATEGY_FILE,
+                                line,
+                                Some(field),
+                                format!(
+                                    "unknown metric `{name}` (group.toml defines {})",
+                                    known.join(", ")
+                                ),
+                            ));
                             None
                         }
                     }
                 };
                 let metric = metric_of(raw.metric.as_ref(), "metric", problems);
                 if raw.metric.is_none() {
-                    problems.push(problem(STRATEGY_FILE, line, Some("metric"), "missing; a computed criterion names the metric it reads"));
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some("metric"),
+                        "missing; a computed criterion names the metric it reads",
+                    ));
                 }
                 let denominator = metric_of(raw.denominator.as_ref(), "denominator", problems);
                 if compute == Some(Compute::Margin) && raw.denominator.is_none() {
-                    problems.push(problem(STRATEGY_FILE, line, Some("denominator"), "missing; a margin is metric / denominator, e.g. denominator = \"revenue\""));
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some("denominator"),
+                        "missing; a margin is metric / denominator, e.g. denominator = \"revenue\"",
+                    ));
                 }
                 let range = match raw.range {
                     Some(range) if pair_ok(range) => Some((range[0], range[1])),
@@ -341,22 +426,45 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
                     }
                 };
                 match (compute, metric, range) {
-                    (Some(compute), Some(metric), Some(range)) => Some(Source::Computed { compute, metric, denominator, range }),
+                    (Some(compute), Some(metric), Some(range)) => Some(Source::Computed {
+                        compute,
+                        metric,
+                        denominator,
+                        range,
+                    }),
                     _ => None,
                 }
             }
             other => {
-                problems.push(problem(STRATEGY_FILE, line, Some("source"), format!("`{other}` is not a criterion source (expected assessment or computed)")));
+                problems.push(problem(
+                    STRATEGY_FILE,
+                    line,
+                    Some("source"),
+                    format!(
+                        "`{other}` is not a criterion source (expected assessment or computed)"
+                    ),
+                ));
                 None
             }
         };
         if let Some(source) = source {
-            criteria.push(Criterion { name: raw.name.unwrap_or_else(|| raw.id.clone()), id: raw.id, weight: raw.weight, source, line });
+            criteria.push(Criterion {
+                name: raw.name.unwrap_or_else(|| raw.id.clone()),
+                id: raw.id,
+                weight: raw.weight,
+                source,
+                line,
+            });
         }
     }
     let total: f64 = criteria.iter().map(|c| c.weight).sum();
     if !header.weights_sum.is_finite() || header.weights_sum <= 0.0 {
-        problems.push(problem(STRATEGY_FILE, header_line, Some("weights_sum"), "expected a positive number, the sum the criteria weights must reach (e.g. 1)"));
+        problems.push(problem(
+            STRATEGY_FILE,
+            header_line,
+            Some("weights_sum"),
+            "expected a positive number, the sum the criteria weights must reach (e.g. 1)",
+        ));
     } else if (total - header.weights_sum).abs() > 1e-9 * header.weights_sum.max(1.0) {
         problems.push(problem(
             STRATEGY_FILE,
@@ -372,10 +480,20 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
         let line = at(spanned.span());
         let raw = spanned.into_inner();
         if !is_identifier(&raw.id) {
-            problems.push(problem(STRATEGY_FILE, line, Some("id"), format!("`{}` is not a class id (letters, digits, _)", raw.id)));
+            problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("id"),
+                format!("`{}` is not a class id (letters, digits, _)", raw.id),
+            ));
         }
         if classes.iter().any(|c| c.id == raw.id) {
-            problems.push(problem(STRATEGY_FILE, line, Some("id"), format!("class `{}` declared twice", raw.id)));
+            problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("id"),
+                format!("class `{}` declared twice", raw.id),
+            ));
         }
         match compile(&raw.rule) {
             Ok(program) => {
@@ -394,7 +512,11 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
                         format!(
                             "unknown name{} {} in `{}` (a rule may use {} and the criteria {})",
                             if unknown.len() > 1 { "s" } else { "" },
-                            unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                            unknown
+                                .iter()
+                                .map(|u| format!("`{u}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             raw.rule,
                             RULE_VARIABLES.join(", "),
                             criterion_ids.iter().copied().collect::<Vec<_>>().join(", ")
@@ -402,31 +524,56 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
                     ));
                 }
             }
-            Err(message) => problems.push(problem(STRATEGY_FILE, line, Some("rule"), format!("`{}` does not parse as CEL: {message}", raw.rule))),
+            Err(message) => problems.push(problem(
+                STRATEGY_FILE,
+                line,
+                Some("rule"),
+                format!("`{}` does not parse as CEL: {message}", raw.rule),
+            )),
         }
         let mut policy = Policy::default();
         if let Some(p) = raw.policy {
             for (field, value) in [("share_min", p.share_min), ("share_max", p.share_max)] {
                 if let Some(v) = value {
                     if !(0.0..=1.0).contains(&v) {
-                        problems.push(problem(STRATEGY_FILE, line, Some(&format!("policy.{field}")), format!("{v} is not a share (expected 0 to 1)")));
+                        problems.push(problem(
+                            STRATEGY_FILE,
+                            line,
+                            Some(&format!("policy.{field}")),
+                            format!("{v} is not a share (expected 0 to 1)"),
+                        ));
                     }
                 }
             }
             if let (Some(lo), Some(hi)) = (p.share_min, p.share_max) {
                 if lo > hi {
-                    problems.push(problem(STRATEGY_FILE, line, Some("policy.share_min"), format!("share_min {lo} is above share_max {hi}")));
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some("policy.share_min"),
+                        format!("share_min {lo} is above share_max {hi}"),
+                    ));
                 }
             }
             if let Some([lo, hi]) = p.cycle_years {
                 if lo == 0 || lo > hi {
-                    problems.push(problem(STRATEGY_FILE, line, Some("policy.cycle_years"), "expected [shortest, longest] years, e.g. [3, 5]"));
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some("policy.cycle_years"),
+                        "expected [shortest, longest] years, e.g. [3, 5]",
+                    ));
                 }
             }
             let review = p.review.and_then(|d| {
                 let parsed = NaiveDate::parse_from_str(&d.to_string(), "%Y-%m-%d").ok();
                 if parsed.is_none() {
-                    problems.push(problem(STRATEGY_FILE, line, Some("policy.review"), "expected a date, e.g. 2026-11-16"));
+                    problems.push(problem(
+                        STRATEGY_FILE,
+                        line,
+                        Some("policy.review"),
+                        "expected a date, e.g. 2026-11-16",
+                    ));
                 }
                 parsed
             });
@@ -444,14 +591,30 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
                 realisation: p.realisation,
             };
         }
-        classes.push(Class { name: raw.name.unwrap_or_else(|| raw.id.clone()), id: raw.id, rule: raw.rule, policy, line });
+        classes.push(Class {
+            name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            id: raw.id,
+            rule: raw.rule,
+            policy,
+            line,
+        });
     }
     if classes.is_empty() {
-        problems.push(problem(STRATEGY_FILE, header_line, Some("class"), "no class declared; add [[class]] tables in priority order"));
+        problems.push(problem(
+            STRATEGY_FILE,
+            header_line,
+            Some("class"),
+            "no class declared; add [[class]] tables in priority order",
+        ));
     }
     let least: f64 = classes.iter().filter_map(|c| c.policy.share_min).sum();
     if least > 1.0 + 1e-9 {
-        problems.push(problem(STRATEGY_FILE, header_line, Some("policy.share_min"), format!("the classes' least shares add up to {least}, more than the whole budget")));
+        problems.push(problem(
+            STRATEGY_FILE,
+            header_line,
+            Some("policy.share_min"),
+            format!("the classes' least shares add up to {least}, more than the whole budget"),
+        ));
     }
 
     // Classify changes in the timeline must name declared classes.
@@ -459,7 +622,14 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
         if let holdco_core::ChangeKind::Classify { class, .. } = &change.kind {
             if !classes.iter().any(|c| &c.id == class) {
                 let known: Vec<&str> = classes.iter().map(|c| c.id.as_str()).collect();
-                problems.push(Diagnostic::at(&change.origin, Some("class"), format!("unknown class `{class}` (strategy.toml declares {})", known.join(", "))));
+                problems.push(Diagnostic::at(
+                    &change.origin,
+                    Some("class"),
+                    format!(
+                        "unknown class `{class}` (strategy.toml declares {})",
+                        known.join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -468,15 +638,30 @@ pub fn parse(model: &Model, text: &str, assessments: Option<&str>, problems: &mu
         Some(text) => parse_assessments(text, &criteria, &timeline, problems),
         None => Vec::new(),
     };
-    let strategy = Strategy { name: header.name, weights_sum: header.weights_sum, portfolio, focus_areas, criteria, classes, assessments };
+    let strategy = Strategy {
+        name: header.name,
+        weights_sum: header.weights_sum,
+        portfolio,
+        focus_areas,
+        criteria,
+        classes,
+        assessments,
+    };
     (problems.len() == before).then_some(strategy)
 }
 
 const ASSESSMENT_COLUMNS: [&str; 6] = ["unit", "date", "criterion", "score", "rationale", "source"];
 
-fn parse_assessments(text: &str, criteria: &[Criterion], timeline: &Timeline, problems: &mut Vec<Diagnostic>) -> Vec<Assessment> {
+fn parse_assessments(
+    text: &str,
+    criteria: &[Criterion],
+    timeline: &Timeline,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Assessment> {
     let file = ASSESSMENTS_FILE;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
         Err(error) => {
@@ -486,7 +671,15 @@ fn parse_assessments(text: &str, criteria: &[Criterion], timeline: &Timeline, pr
     };
     for column in &header {
         if !ASSESSMENT_COLUMNS.contains(&column.as_str()) {
-            problems.push(problem(file, 1, Some(column), format!("unknown column (expected {})", ASSESSMENT_COLUMNS.join(", "))));
+            problems.push(problem(
+                file,
+                1,
+                Some(column),
+                format!(
+                    "unknown column (expected {})",
+                    ASSESSMENT_COLUMNS.join(", ")
+                ),
+            ));
         }
     }
     for column in &ASSESSMENT_COLUMNS[..5] {
@@ -494,7 +687,11 @@ fn parse_assessments(text: &str, criteria: &[Criterion], timeline: &Timeline, pr
             problems.push(problem(file, 1, Some(column), "missing column"));
         }
     }
-    let position: BTreeMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+    let position: BTreeMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
     let mut out = Vec::new();
     let mut seen: BTreeMap<(UnitId, NaiveDate, String), u32> = BTreeMap::new();
     for record in reader.records() {
@@ -507,7 +704,13 @@ fn parse_assessments(text: &str, criteria: &[Criterion], timeline: &Timeline, pr
             }
         };
         let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
-        let get = |name: &str| position.get(name).and_then(|i| record.get(*i)).map(str::trim).unwrap_or("");
+        let get = |name: &str| {
+            position
+                .get(name)
+                .and_then(|i| record.get(*i))
+                .map(str::trim)
+                .unwrap_or("")
+        };
         let unit = match UnitId::parse(get("unit")) {
             Ok(u) => Some(u),
             Err(message) => {
@@ -518,53 +721,118 @@ fn parse_assessments(text: &str, criteria: &[Criterion], timeline: &Timeline, pr
         let date = match NaiveDate::parse_from_str(get("date"), "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                problems.push(problem(file, line, Some("date"), format!("`{}` is not a date (expected YYYY-MM-DD)", get("date"))));
+                problems.push(problem(
+                    file,
+                    line,
+                    Some("date"),
+                    format!("`{}` is not a date (expected YYYY-MM-DD)", get("date")),
+                ));
                 None
             }
         };
         let criterion = get("criterion").to_string();
         let scale = match criteria.iter().find(|c| c.id == criterion) {
-            Some(Criterion { source: Source::Assessment { scale }, .. }) => Some(*scale),
+            Some(Criterion {
+                source: Source::Assessment { scale },
+                ..
+            }) => Some(*scale),
             Some(_) => {
-                problems.push(problem(file, line, Some("criterion"), format!("`{criterion}` is computed from facts; only assessed criteria take scores")));
+                problems.push(problem(
+                    file,
+                    line,
+                    Some("criterion"),
+                    format!(
+                        "`{criterion}` is computed from facts; only assessed criteria take scores"
+                    ),
+                ));
                 None
             }
             None => {
-                let known: Vec<&str> = criteria.iter().filter(|c| matches!(c.source, Source::Assessment { .. })).map(|c| c.id.as_str()).collect();
-                problems.push(problem(file, line, Some("criterion"), format!("unknown criterion `{criterion}` (strategy.toml declares {})", known.join(", "))));
+                let known: Vec<&str> = criteria
+                    .iter()
+                    .filter(|c| matches!(c.source, Source::Assessment { .. }))
+                    .map(|c| c.id.as_str())
+                    .collect();
+                problems.push(problem(
+                    file,
+                    line,
+                    Some("criterion"),
+                    format!(
+                        "unknown criterion `{criterion}` (strategy.toml declares {})",
+                        known.join(", ")
+                    ),
+                ));
                 None
             }
         };
         let score = match get("score").parse::<f64>() {
             Ok(s) if s.is_finite() => match scale {
                 Some((lo, hi)) if s < lo || s > hi => {
-                    problems.push(problem(file, line, Some("score"), format!("{s} is outside the scale {lo} to {hi}")));
+                    problems.push(problem(
+                        file,
+                        line,
+                        Some("score"),
+                        format!("{s} is outside the scale {lo} to {hi}"),
+                    ));
                     None
                 }
                 _ => Some(s),
             },
             _ => {
-                problems.push(problem(file, line, Some("score"), format!("`{}` is not a number", get("score"))));
+                problems.push(problem(
+                    file,
+                    line,
+                    Some("score"),
+                    format!("`{}` is not a number", get("score")),
+                ));
                 None
             }
         };
         let rationale = get("rationale").to_string();
         if rationale.is_empty() {
-            problems.push(problem(file, line, Some("rationale"), "empty; say why the score was given"));
+            problems.push(problem(
+                file,
+                line,
+                Some("rationale"),
+                "empty; say why the score was given",
+            ));
         }
         if let (Some(unit), Some(date)) = (&unit, date) {
             match timeline.unit(unit) {
                 Some(index) if timeline.record(index).alive_on(date) => {}
-                Some(_) => problems.push(problem(file, line, Some("unit"), format!("`{unit}` does not exist on {date}"))),
-                None => problems.push(problem(file, line, Some("unit"), format!("unknown unit `{unit}` (not created in timeline.toml)"))),
+                Some(_) => problems.push(problem(
+                    file,
+                    line,
+                    Some("unit"),
+                    format!("`{unit}` does not exist on {date}"),
+                )),
+                None => problems.push(problem(
+                    file,
+                    line,
+                    Some("unit"),
+                    format!("unknown unit `{unit}` (not created in timeline.toml)"),
+                )),
             }
             if let Some(first) = seen.insert((unit.clone(), date, criterion.clone()), line) {
-                problems.push(problem(file, line, Some("criterion"), format!("`{unit}` already scored on `{criterion}` on {date} (line {first})")));
+                problems.push(problem(
+                    file,
+                    line,
+                    Some("criterion"),
+                    format!("`{unit}` already scored on `{criterion}` on {date} (line {first})"),
+                ));
             }
         }
         if let (Some(unit), Some(date), Some(_), Some(score)) = (unit, date, scale, score) {
             let source = Some(get("source").to_string()).filter(|s| !s.is_empty());
-            out.push(Assessment { unit, date, criterion, score, rationale, source, line });
+            out.push(Assessment {
+                unit,
+                date,
+                criterion,
+                score,
+                rationale,
+                source,
+                line,
+            });
         }
     }
     out

@@ -7,15 +7,24 @@ use crate::plan::Plan;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-const PALETTE: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A colour per class, in the order given.
 fn colours(classes: &[String]) -> BTreeMap<String, &'static str> {
-    classes.iter().enumerate().map(|(i, c)| (c.clone(), PALETTE[i % PALETTE.len()])).collect()
+    classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), PALETTE[i % PALETTE.len()]))
+        .collect()
 }
 
 fn nice_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -28,70 +37,190 @@ fn nice_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
         return (-0.1, 0.1);
     }
     let pad = ((hi - lo) * 0.15).max(0.05);
-    (((lo - pad) * 10.0).floor() / 10.0, ((hi + pad) * 10.0).ceil() / 10.0)
+    (
+        ((lo - pad) * 10.0).floor() / 10.0,
+        ((hi + pad) * 10.0).ceil() / 10.0,
+    )
 }
 
 /// The portfolio matrix. Units without growth or margin are listed under the chart.
 pub fn matrix(classification: &Classification, class_order: &[String], title: &str) -> String {
-    let rows = classification.units.iter().filter(|u| u.growth.is_none() || u.margin.is_none()).count().div_ceil(4) as f64;
-    let (width, height, left, right, top, bottom) = (900.0, 640.0 + 16.0 * rows, 80.0, 200.0, 60.0, 110.0 + 16.0 * rows);
+    let rows = classification
+        .units
+        .iter()
+        .filter(|u| u.growth.is_none() || u.margin.is_none())
+        .count()
+        .div_ceil(4) as f64;
+    let (width, height, left, right, top, bottom) = (
+        900.0,
+        640.0 + 16.0 * rows,
+        80.0,
+        200.0,
+        60.0,
+        110.0 + 16.0 * rows,
+    );
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
-    let placed: Vec<_> = classification.units.iter().filter(|u| u.growth.is_some() && u.margin.is_some()).collect();
+    let placed: Vec<_> = classification
+        .units
+        .iter()
+        .filter(|u| u.growth.is_some() && u.margin.is_some())
+        .collect();
     let (x0, x1) = nice_range(placed.iter().filter_map(|u| u.growth));
     let (y0, y1) = nice_range(placed.iter().filter_map(|u| u.margin));
     let x = |v: f64| left + (v - x0) / (x1 - x0) * plot_w;
     let y = |v: f64| top + plot_h - (v - y0) / (y1 - y0) * plot_h;
-    let largest = placed.iter().filter_map(|u| u.size_value).fold(0.0f64, |a, b| a.max(b.abs()));
+    let largest = placed
+        .iter()
+        .filter_map(|u| u.size_value)
+        .fold(0.0f64, |a, b| a.max(b.abs()));
     let colour = colours(class_order);
     let mut out = String::new();
-    let _ = writeln!(out, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(out, r#"<text x="{left}" y="28" font-size="18" font-weight="bold">{}</text>"#, escape(title));
-    let _ = writeln!(out, r##"<text x="{left}" y="46" fill="#555">Growth vs margin of the last fiscal year ({}), restated into the structure of {}; bubble area = revenue</text>"##, classification.fiscal_year, classification.date);
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="28" font-size="18" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{left}" y="46" fill="#555">Growth vs margin of the last fiscal year ({}), restated into the structure of {}; bubble area = revenue</text>"##,
+        classification.fiscal_year, classification.date
+    );
     // Grid and axes, ticks every tenth.
     let mut tick = (x0 * 10.0).round() as i64;
     while (tick as f64) / 10.0 <= x1 + 1e-9 {
         let v = tick as f64 / 10.0;
-        let _ = writeln!(out, r#"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{1:.1}" stroke="{2}"/><text x="{0:.1}" y="{3:.1}" text-anchor="middle">{4:.0}%</text>"#, x(v), top + plot_h, if tick == 0 { "#888" } else { "#eee" }, top + plot_h + 16.0, v * 100.0);
+        let _ = writeln!(
+            out,
+            r#"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{1:.1}" stroke="{2}"/><text x="{0:.1}" y="{3:.1}" text-anchor="middle">{4:.0}%</text>"#,
+            x(v),
+            top + plot_h,
+            if tick == 0 { "#888" } else { "#eee" },
+            top + plot_h + 16.0,
+            v * 100.0
+        );
         tick += 1;
     }
     let mut tick = (y0 * 10.0).round() as i64;
     while (tick as f64) / 10.0 <= y1 + 1e-9 {
         let v = tick as f64 / 10.0;
-        let _ = writeln!(out, r#"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}"/><text x="{3:.1}" y="{4:.1}" text-anchor="end">{5:.0}%</text>"#, y(v), left + plot_w, if tick == 0 { "#888" } else { "#eee" }, left - 6.0, y(v) + 4.0, v * 100.0);
+        let _ = writeln!(
+            out,
+            r#"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}"/><text x="{3:.1}" y="{4:.1}" text-anchor="end">{5:.0}%</text>"#,
+            y(v),
+            left + plot_w,
+            if tick == 0 { "#888" } else { "#eee" },
+            left - 6.0,
+            y(v) + 4.0,
+            v * 100.0
+        );
         tick += 1;
     }
-    let _ = writeln!(out, r##"<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>"##);
-    let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">revenue growth</text>"#, left + plot_w / 2.0, top + plot_h + 36.0);
-    let _ = writeln!(out, r#"<text transform="translate(20 {:.1}) rotate(-90)" text-anchor="middle">margin</text>"#, top + plot_h / 2.0);
+    let _ = writeln!(
+        out,
+        r##"<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">revenue growth</text>"#,
+        left + plot_w / 2.0,
+        top + plot_h + 36.0
+    );
+    let _ = writeln!(
+        out,
+        r#"<text transform="translate(20 {:.1}) rotate(-90)" text-anchor="middle">margin</text>"#,
+        top + plot_h / 2.0
+    );
     // Largest bubbles first so small ones stay visible on top.
     let mut ordered = placed.clone();
-    ordered.sort_by(|a, b| b.size_value.unwrap_or(0.0).abs().total_cmp(&a.size_value.unwrap_or(0.0).abs()).then(a.unit.cmp(&b.unit)));
+    ordered.sort_by(|a, b| {
+        b.size_value
+            .unwrap_or(0.0)
+            .abs()
+            .total_cmp(&a.size_value.unwrap_or(0.0).abs())
+            .then(a.unit.cmp(&b.unit))
+    });
     for unit in ordered {
         let (gx, my) = (x(unit.growth.unwrap_or(0.0)), y(unit.margin.unwrap_or(0.0)));
-        let r = if largest > 0.0 { 6.0 + 44.0 * (unit.size_value.unwrap_or(0.0).abs() / largest).sqrt() } else { 8.0 };
-        let fill = unit.class.as_ref().and_then(|c| colour.get(c)).copied().unwrap_or("#bbbbbb");
-        let _ = writeln!(out, r#"<circle cx="{gx:.1}" cy="{my:.1}" r="{r:.1}" fill="{fill}" fill-opacity="0.55" stroke="{fill}"><title>{}</title></circle>"#, escape(&format!("{} ({}): {}", unit.name, unit.unit, unit.class.clone().unwrap_or_default())));
-        let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, gx, my + 4.0, escape(unit.unit.as_str()));
+        let r = if largest > 0.0 {
+            6.0 + 44.0 * (unit.size_value.unwrap_or(0.0).abs() / largest).sqrt()
+        } else {
+            8.0
+        };
+        let fill = unit
+            .class
+            .as_ref()
+            .and_then(|c| colour.get(c))
+            .copied()
+            .unwrap_or("#bbbbbb");
+        let _ = writeln!(
+            out,
+            r#"<circle cx="{gx:.1}" cy="{my:.1}" r="{r:.1}" fill="{fill}" fill-opacity="0.55" stroke="{fill}"><title>{}</title></circle>"#,
+            escape(&format!(
+                "{} ({}): {}",
+                unit.name,
+                unit.unit,
+                unit.class.clone().unwrap_or_default()
+            ))
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            gx,
+            my + 4.0,
+            escape(unit.unit.as_str())
+        );
     }
     // Legend.
     let lx = left + plot_w + 20.0;
-    let _ = writeln!(out, r#"<text x="{lx}" y="{}" font-weight="bold">class</text>"#, top + 10.0);
+    let _ = writeln!(
+        out,
+        r#"<text x="{lx}" y="{}" font-weight="bold">class</text>"#,
+        top + 10.0
+    );
     for (i, class) in class_order.iter().enumerate() {
         let ly = top + 30.0 + i as f64 * 22.0;
-        let _ = writeln!(out, r#"<circle cx="{}" cy="{}" r="7" fill="{}" fill-opacity="0.55"/><text x="{}" y="{}">{}</text>"#, lx + 7.0, ly - 4.0, colour[class], lx + 20.0, ly, escape(class));
+        let _ = writeln!(
+            out,
+            r#"<circle cx="{}" cy="{}" r="7" fill="{}" fill-opacity="0.55"/><text x="{}" y="{}">{}</text>"#,
+            lx + 7.0,
+            ly - 4.0,
+            colour[class],
+            lx + 20.0,
+            ly,
+            escape(class)
+        );
     }
     let unplaced: Vec<String> = classification
         .units
         .iter()
         .filter(|u| u.growth.is_none() || u.margin.is_none())
-        .map(|u| format!("{} ({})", u.unit, u.class.clone().unwrap_or_else(|| "unclassified".into())))
+        .map(|u| {
+            format!(
+                "{} ({})",
+                u.unit,
+                u.class.clone().unwrap_or_else(|| "unclassified".into())
+            )
+        })
         .collect();
     if !unplaced.is_empty() {
-        let _ = writeln!(out, r##"<text x="{left}" y="{}" fill="#555">Not placed (no growth or margin figure in the model):</text>"##, height - 50.0);
+        let _ = writeln!(
+            out,
+            r##"<text x="{left}" y="{}" fill="#555">Not placed (no growth or margin figure in the model):</text>"##,
+            height - 50.0
+        );
         for (i, chunk) in unplaced.chunks(4).enumerate() {
-            let _ = writeln!(out, r##"<text x="{left}" y="{}" fill="#555">{}</text>"##, height - 34.0 + 16.0 * i as f64, escape(&chunk.join(", ")));
+            let _ = writeln!(
+                out,
+                r##"<text x="{left}" y="{}" fill="#555">{}</text>"##,
+                height - 34.0 + 16.0 * i as f64,
+                escape(&chunk.join(", "))
+            );
         }
     }
     let _ = writeln!(out, "</svg>");
@@ -110,48 +239,119 @@ pub fn allocation(plan: &Plan, class_order: &[String]) -> String {
         }
     }
     let colour = colours(&classes);
-    let highest = plan.years.iter().map(|y| y.available.max(y.allocated)).fold(0.0f64, f64::max).max(1.0);
+    let highest = plan
+        .years
+        .iter()
+        .map(|y| y.available.max(y.allocated))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
     // Ticks at a round step (1, 2 or 5 times a power of ten), about five of them.
     let raw = highest / 5.0;
     let power = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(raw);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw);
     let ticks = (highest / step).ceil() as usize;
     let top_value = step * ticks as f64;
     let y = |v: f64| top + plot_h - v / top_value * plot_h;
     let n = plan.years.len().max(1) as f64;
     let slot = plot_w / n;
     let mut out = String::new();
-    let _ = writeln!(out, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(out, r#"<text x="{left}" y="28" font-size="18" font-weight="bold">{}</text>"#, escape(&plan.name));
-    let _ = writeln!(out, r##"<text x="{left}" y="46" fill="#555">Allocation by class and year ({}); dashed line = budget plus disposal proceeds</text>"##, escape(&plan.currency));
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="28" font-size="18" font-weight="bold">{}</text>"#,
+        escape(&plan.name)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{left}" y="46" fill="#555">Allocation by class and year ({}); dashed line = budget plus disposal proceeds</text>"##,
+        escape(&plan.currency)
+    );
     for i in 0..=ticks {
         let v = step * i as f64;
-        let _ = writeln!(out, r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#eee"/><text x="{2:.1}" y="{3:.1}" text-anchor="end">{4}</text>"##, y(v), left + plot_w, left - 6.0, y(v) + 4.0, thousands(v));
+        let _ = writeln!(
+            out,
+            r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#eee"/><text x="{2:.1}" y="{3:.1}" text-anchor="end">{4}</text>"##,
+            y(v),
+            left + plot_w,
+            left - 6.0,
+            y(v) + 4.0,
+            thousands(v)
+        );
     }
     for (i, year) in plan.years.iter().enumerate() {
         let bx = left + slot * i as f64 + slot * 0.2;
         let bw = slot * 0.6;
         let mut base = 0.0;
         for class in &classes {
-            let amount: f64 = plan.by_class.iter().filter(|c| &c.class == class && c.year == year.year).map(|c| c.amount).sum();
+            let amount: f64 = plan
+                .by_class
+                .iter()
+                .filter(|c| &c.class == class && c.year == year.year)
+                .map(|c| c.amount)
+                .sum();
             if amount <= 0.0 {
                 continue;
             }
-            let _ = writeln!(out, r#"<rect x="{bx:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"><title>{}</title></rect>"#, y(base + amount), y(base) - y(base + amount), colour[class], escape(&format!("{class} {}: {}", year.year, thousands(amount))));
+            let _ = writeln!(
+                out,
+                r#"<rect x="{bx:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"><title>{}</title></rect>"#,
+                y(base + amount),
+                y(base) - y(base + amount),
+                colour[class],
+                escape(&format!("{class} {}: {}", year.year, thousands(amount)))
+            );
             if y(base) - y(base + amount) > 14.0 {
-                let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="white">{}</text>"#, bx + bw / 2.0, y(base + amount / 2.0) + 4.0, thousands(amount));
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="white">{}</text>"#,
+                    bx + bw / 2.0,
+                    y(base + amount / 2.0) + 4.0,
+                    thousands(amount)
+                );
             }
             base += amount;
         }
-        let _ = writeln!(out, r##"<line x1="{0:.1}" y1="{1:.1}" x2="{2:.1}" y2="{1:.1}" stroke="#333" stroke-dasharray="5 3"/>"##, bx - 6.0, y(year.available), bx + bw + 6.0);
-        let _ = writeln!(out, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, bx + bw / 2.0, top + plot_h + 18.0, year.year);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0:.1}" y1="{1:.1}" x2="{2:.1}" y2="{1:.1}" stroke="#333" stroke-dasharray="5 3"/>"##,
+            bx - 6.0,
+            y(year.available),
+            bx + bw + 6.0
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bx + bw / 2.0,
+            top + plot_h + 18.0,
+            year.year
+        );
     }
-    let _ = writeln!(out, r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#888"/>"##, top + plot_h, left + plot_w);
+    let _ = writeln!(
+        out,
+        r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#888"/>"##,
+        top + plot_h,
+        left + plot_w
+    );
     let lx = left + plot_w + 20.0;
     for (i, class) in classes.iter().enumerate() {
         let ly = top + 20.0 + i as f64 * 22.0;
-        let _ = writeln!(out, r#"<rect x="{lx}" y="{}" width="14" height="14" fill="{}"/><text x="{}" y="{}">{}</text>"#, ly - 11.0, colour[class], lx + 20.0, ly, escape(class));
+        let _ = writeln!(
+            out,
+            r#"<rect x="{lx}" y="{}" width="14" height="14" fill="{}"/><text x="{}" y="{}">{}</text>"#,
+            ly - 11.0,
+            colour[class],
+            lx + 20.0,
+            ly,
+            escape(class)
+        );
     }
     let _ = writeln!(out, "</svg>");
     out

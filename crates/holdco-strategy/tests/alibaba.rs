@@ -26,8 +26,16 @@ fn the_2023_classification_names_the_four_innovation_businesses() {
     let engine = Engine::new(&model).unwrap();
     let result = classify(&engine, &strategy, date("2023-11-16"));
     assert!(result.problems.is_empty(), "{:#?}", result.problems);
-    let classes: BTreeMap<String, (String, f64)> =
-        result.units.iter().map(|u| (u.unit.to_string(), (u.class.clone().unwrap(), (u.score * 100.0).round() / 100.0))).collect();
+    let classes: BTreeMap<String, (String, f64)> = result
+        .units
+        .iter()
+        .map(|u| {
+            (
+                u.unit.to_string(),
+                (u.class.clone().unwrap(), (u.score * 100.0).round() / 100.0),
+            )
+        })
+        .collect();
     let expected = [
         ("amap", "core", 68.75),
         ("cainiao", "core", 62.5),
@@ -46,7 +54,10 @@ fn the_2023_classification_names_the_four_innovation_businesses() {
         ("wholesale_1688", "strategic_innovation", 75.0),
         ("xianyu", "strategic_innovation", 87.5),
     ];
-    let expected: BTreeMap<String, (String, f64)> = expected.iter().map(|(u, c, s)| (u.to_string(), (c.to_string(), *s))).collect();
+    let expected: BTreeMap<String, (String, f64)> = expected
+        .iter()
+        .map(|(u, c, s)| (u.to_string(), (c.to_string(), *s)))
+        .collect();
     assert_eq!(classes, expected);
     // The rules agree with every decision recorded on the day.
     for unit in &result.units {
@@ -57,8 +68,19 @@ fn the_2023_classification_names_the_four_innovation_businesses() {
     }
     // Computed criteria read FY2023 restated into the structure of the day.
     assert_eq!(result.fiscal_year, "FY2023");
-    let china = result.units.iter().find(|u| u.unit.as_str() == "china_commerce").unwrap();
-    assert!((china.size_value.unwrap() - 582_731.0).abs() < 1.0, "{:?}", china.size_value);
+    let china = result
+        .units
+        .iter()
+        .find(|u| u.unit.as_str() == "china_commerce")
+        .unwrap();
+    // Taobao and Tmall Group's FY2023 as Alibaba published it in the 1+6+N structure
+    // (413,206), not the old China commerce segment with the direct-sales businesses (582,731):
+    // the calibrated S1 -> S2 bridge reproduces it within rounding of its shares.
+    assert!(
+        (china.size_value.unwrap() - 413_206.0).abs() < 5.0,
+        "{:?}",
+        china.size_value
+    );
 }
 
 #[test]
@@ -82,7 +104,11 @@ fn the_2025_plan_spends_the_380bn_and_the_proceeds() {
     let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
     let plan = plan::solve(capital, documents.strategy.as_ref(), &classes).unwrap();
     // 330,000 x 1.2 + 30,000 x 1.275 + 9,000 x 1.2 + 18,325 x 1.1 + 3,000 x (1.025 + 1.05 + 1.075)
-    assert!((plan.objective - 474_657.5).abs() < 1e-6 * 474_657.5, "{}", plan.objective);
+    assert!(
+        (plan.objective - 474_657.5).abs() < 1e-6 * 474_657.5,
+        "{}",
+        plan.objective
+    );
     let mut per_unit: BTreeMap<String, f64> = BTreeMap::new();
     for a in &plan.allocation {
         *per_unit.entry(a.unit.to_string()).or_default() += a.amount;
@@ -97,18 +123,44 @@ fn the_2025_plan_spends_the_380bn_and_the_proceeds() {
     ];
     assert_eq!(per_unit.len(), expected.len(), "{per_unit:?}");
     for (unit, amount) in expected {
-        assert!((per_unit[unit] - amount).abs() < 1.0, "{unit}: {}", per_unit[unit]);
+        assert!(
+            (per_unit[unit] - amount).abs() < 1.0,
+            "{unit}: {}",
+            per_unit[unit]
+        );
     }
     let total: f64 = plan.years.iter().map(|y| y.allocated).sum();
     assert!((total - 396_325.0).abs() < 1.0, "{total}");
     // The total binds at the value of the marginal tranche (Taobao AI, 1.15 - 0.5 x 0.10).
-    let total_binding = plan.binding.iter().find(|b| b.constraint == "total").unwrap();
-    assert!((total_binding.shadow_price - 1.10).abs() < 1e-4, "{}", total_binding.shadow_price);
+    let total_binding = plan
+        .binding
+        .iter()
+        .find(|b| b.constraint == "total")
+        .unwrap();
+    assert!(
+        (total_binding.shadow_price - 1.10).abs() < 1e-4,
+        "{}",
+        total_binding.shadow_price
+    );
     // The proceeds come from the non-core units, whose policy is to sell.
     assert_eq!(plan.realisations.len(), 3);
-    assert!(plan.realisations.iter().all(|r| r.class == "non_core" && r.form.as_deref() == Some("sale")), "{:?}", plan.realisations);
-    let cycle = plan.binding.iter().find(|b| b.constraint == "cycle_xianyu_2026").unwrap();
-    assert!((cycle.shadow_price + 0.05).abs() < 1e-4, "{}", cycle.shadow_price);
+    assert!(
+        plan.realisations
+            .iter()
+            .all(|r| r.class == "non_core" && r.form.as_deref() == Some("sale")),
+        "{:?}",
+        plan.realisations
+    );
+    let cycle = plan
+        .binding
+        .iter()
+        .find(|b| b.constraint == "cycle_xianyu_2026")
+        .unwrap();
+    assert!(
+        (cycle.shadow_price + 0.05).abs() < 1e-4,
+        "{}",
+        cycle.shadow_price
+    );
 }
 
 #[test]
@@ -121,8 +173,17 @@ fn shadow_prices_match_a_re_solve_with_one_more_unit() {
     let base = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
     capital.total = capital.total.map(|t| t + 100.0);
     let more = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
-    let price = base.binding.iter().find(|b| b.constraint == "total").unwrap().shadow_price;
-    assert!(((more.objective - base.objective) / 100.0 - price).abs() < 1e-3, "{} vs {price}", (more.objective - base.objective) / 100.0);
+    let price = base
+        .binding
+        .iter()
+        .find(|b| b.constraint == "total")
+        .unwrap()
+        .shadow_price;
+    assert!(
+        ((more.objective - base.objective) / 100.0 - price).abs() < 1e-3,
+        "{} vs {price}",
+        (more.objective - base.objective) / 100.0
+    );
 }
 
 #[test]
@@ -144,13 +205,23 @@ fn the_reallocation_rate_counts_money_moved_between_units() {
                 ("xianyu", 2025) => 3_000.0,
                 _ => 0.0,
             };
-            holdco_strategy::capital::Previous { unit: a.unit.clone(), year: a.year, amount: a.amount + shift }
+            holdco_strategy::capital::Previous {
+                unit: a.unit.clone(),
+                year: a.year,
+                amount: a.amount + shift,
+            }
         })
         .collect();
     let second = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
     let reallocation = second.reallocation.unwrap();
-    assert!((reallocation.moved - 3_000.0).abs() < 1e-3, "{reallocation:?}");
-    assert!((reallocation.rate - 3_000.0 / 396_325.0).abs() < 1e-8, "{reallocation:?}");
+    assert!(
+        (reallocation.moved - 3_000.0).abs() < 1e-3,
+        "{reallocation:?}"
+    );
+    assert!(
+        (reallocation.rate - 3_000.0 / 396_325.0).abs() < 1e-8,
+        "{reallocation:?}"
+    );
 }
 
 #[test]
@@ -161,13 +232,40 @@ fn the_2025_classification_says_what_changed_since_2023() {
     let result = classify(&engine, &strategy, date("2025-05-15"));
     assert_eq!(result.previous_date, Some(date("2023-11-16")));
     assert_eq!(result.fiscal_year, "FY2025");
-    let eleme = result.units.iter().find(|u| u.unit.as_str() == "eleme").unwrap();
-    assert_eq!((eleme.class.as_deref(), eleme.score, eleme.previous_score), (Some("core"), 50.0, Some(43.75)));
-    assert!(eleme.change.ends_with("score 43.8 on 2023-11-16"), "{}", eleme.change);
-    let xianyu = result.units.iter().find(|u| u.unit.as_str() == "xianyu").unwrap();
+    let eleme = result
+        .units
+        .iter()
+        .find(|u| u.unit.as_str() == "eleme")
+        .unwrap();
+    assert_eq!(
+        (eleme.class.as_deref(), eleme.score, eleme.previous_score),
+        (Some("core"), 50.0, Some(43.75))
+    );
+    assert!(
+        eleme.change.ends_with("score 43.8 on 2023-11-16"),
+        "{}",
+        eleme.change
+    );
+    let xianyu = result
+        .units
+        .iter()
+        .find(|u| u.unit.as_str() == "xianyu")
+        .unwrap();
     assert_eq!(xianyu.change, "strategic_innovation since 2023-11-16");
     // Growth and margin of FY2025 restated into the 2025 structure (the portfolio matrix).
-    let cloud = result.units.iter().find(|u| u.unit.as_str() == "cloud_intelligence").unwrap();
-    assert!((cloud.growth.unwrap() - (118_028.0 / 106_374.0 - 1.0)).abs() < 1e-9, "{:?}", cloud.growth);
-    assert!((cloud.margin.unwrap() - 10_556.0 / 118_028.0).abs() < 1e-9, "{:?}", cloud.margin);
+    let cloud = result
+        .units
+        .iter()
+        .find(|u| u.unit.as_str() == "cloud_intelligence")
+        .unwrap();
+    assert!(
+        (cloud.growth.unwrap() - (118_028.0 / 106_374.0 - 1.0)).abs() < 1e-9,
+        "{:?}",
+        cloud.growth
+    );
+    assert!(
+        (cloud.margin.unwrap() - 10_556.0 / 118_028.0).abs() < 1e-9,
+        "{:?}",
+        cloud.margin
+    );
 }

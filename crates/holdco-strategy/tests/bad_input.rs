@@ -6,12 +6,29 @@ use holdco_strategy::check;
 
 /// Checks that the edited example reports a problem in `file` on the line holding `anchor`,
 /// on `field`, with a message containing `words`.
-fn check_problem(model: holdco_core::Model, file: &str, anchor: &str, field: &str, words: &str) -> Vec<Diagnostic> {
-    let text = model.documents.get(file).cloned().or_else(|| Some(String::new())).unwrap();
+fn check_problem(
+    model: holdco_core::Model,
+    file: &str,
+    anchor: &str,
+    field: &str,
+    words: &str,
+) -> Vec<Diagnostic> {
+    let text = model
+        .documents
+        .get(file)
+        .cloned()
+        .or_else(|| Some(String::new()))
+        .unwrap();
     let (_, problems) = check(&model);
-    let line = text.lines().position(|l| l.contains(anchor)).map(|i| i as u32 + 1);
+    let line = text
+        .lines()
+        .position(|l| l.contains(anchor))
+        .map(|i| i as u32 + 1);
     assert!(
-        problems.iter().any(|p| p.file == file && p.field.as_deref() == Some(field) && p.message.contains(words) && (line.is_none() || p.line.is_some())),
+        problems.iter().any(|p| p.file == file
+            && p.field.as_deref() == Some(field)
+            && p.message.contains(words)
+            && (line.is_none() || p.line.is_some())),
         "expected {file}: {field}: …{words}… near {anchor:?}; got {problems:#?}"
     );
     problems
@@ -23,16 +40,41 @@ fn line_of(text: &str, anchor: &str) -> u32 {
 
 #[test]
 fn an_unknown_criterion_in_the_assessments_is_refused() {
-    let model = edited("assessments.csv", |t| format!("{t}xianyu,2023-11-16,charm,4,Analyst judgement,\n"));
-    let problems = check_problem(model.clone(), "assessments.csv", "charm", "criterion", "unknown criterion `charm`");
+    let model = edited("assessments.csv", |t| {
+        format!("{t}xianyu,2023-11-16,charm,4,Analyst judgement,\n")
+    });
+    let problems = check_problem(
+        model.clone(),
+        "assessments.csv",
+        "charm",
+        "criterion",
+        "unknown criterion `charm`",
+    );
     let text = &model.documents["assessments.csv"];
-    assert!(problems.iter().any(|p| p.line == Some(line_of(text, "charm"))), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == Some(line_of(text, "charm"))),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn a_score_outside_the_scale_is_refused() {
-    let model = edited("assessments.csv", |t| t.replacen("xianyu,2023-11-16,market_potential,5", "xianyu,2023-11-16,market_potential,9", 1));
-    check_problem(model, "assessments.csv", "market_potential,9", "score", "outside the scale");
+    let model = edited("assessments.csv", |t| {
+        t.replacen(
+            "xianyu,2023-11-16,market_potential,5",
+            "xianyu,2023-11-16,market_potential,9",
+            1,
+        )
+    });
+    check_problem(
+        model,
+        "assessments.csv",
+        "market_potential,9",
+        "score",
+        "outside the scale",
+    );
 }
 
 #[test]
@@ -46,63 +88,163 @@ fn an_unknown_class_in_a_classify_change_is_refused() {
         }
     }
     let (_, problems) = check(&model);
-    assert!(problems.iter().any(|p| p.file == "timeline.toml" && p.line.is_some() && p.message.contains("unknown class `moonshot`")), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.file == "timeline.toml"
+            && p.line.is_some()
+            && p.message.contains("unknown class `moonshot`")),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn weights_that_do_not_sum_as_declared_are_refused() {
-    let model = edited("strategy.toml", |t| t.replacen("weights_sum = 1.0", "weights_sum = 0.9", 1));
-    let problems = check_problem(model.clone(), "strategy.toml", "weights_sum", "weights_sum", "sum to 1 but 0.9 is declared");
-    assert!(problems.iter().any(|p| p.line == Some(line_of(&model.documents["strategy.toml"], "[strategy]"))), "{problems:#?}");
+    let model = edited("strategy.toml", |t| {
+        t.replacen("weights_sum = 1.0", "weights_sum = 0.9", 1)
+    });
+    let problems = check_problem(
+        model.clone(),
+        "strategy.toml",
+        "weights_sum",
+        "weights_sum",
+        "sum to 1 but 0.9 is declared",
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == Some(line_of(&model.documents["strategy.toml"], "[strategy]"))),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn a_rule_that_does_not_parse_is_refused_with_its_line() {
-    let model = edited("strategy.toml", |t| t.replacen("rule = \"focus\"", "rule = \"focus &&& (\"", 1));
-    let problems = check_problem(model.clone(), "strategy.toml", "&&&", "rule", "does not parse as CEL");
+    let model = edited("strategy.toml", |t| {
+        t.replacen("rule = \"focus\"", "rule = \"focus &&& (\"", 1)
+    });
+    let problems = check_problem(
+        model.clone(),
+        "strategy.toml",
+        "&&&",
+        "rule",
+        "does not parse as CEL",
+    );
     let text = &model.documents["strategy.toml"];
     // The line of the [[class]] table holding the rule.
-    let class_line = text.lines().enumerate().filter(|(i, l)| l.starts_with("[[class]]") && (*i as u32) < line_of(text, "&&&")).map(|(i, _)| i as u32 + 1).last().unwrap();
-    assert!(problems.iter().any(|p| p.field.as_deref() == Some("rule") && p.line == Some(class_line)), "{problems:#?}");
+    let class_line = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| l.starts_with("[[class]]") && (*i as u32) < line_of(text, "&&&"))
+        .map(|(i, _)| i as u32 + 1)
+        .last()
+        .unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.field.as_deref() == Some("rule") && p.line == Some(class_line)),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn a_rule_naming_an_unknown_value_is_refused() {
-    let model = edited("strategy.toml", |t| t.replacen("rule = \"focus\"", "rule = \"focus && profit > 3.0\"", 1));
-    check_problem(model, "strategy.toml", "profit", "rule", "unknown name `profit`");
+    let model = edited("strategy.toml", |t| {
+        t.replacen("rule = \"focus\"", "rule = \"focus && profit > 3.0\"", 1)
+    });
+    check_problem(
+        model,
+        "strategy.toml",
+        "profit",
+        "rule",
+        "unknown name `profit`",
+    );
 }
 
 #[test]
 fn an_unknown_metric_or_unit_in_the_strategy_is_refused() {
-    let model = edited("strategy.toml", |t| t.replacen("metric = \"adjusted_ebita\"", "metric = \"ebitda\"", 1));
-    check_problem(model, "strategy.toml", "ebitda", "metric", "unknown metric `ebitda`");
-    let model = edited("strategy.toml", |t| t.replacen("\"china_commerce\", \"international_commerce\"", "\"taobao\", \"international_commerce\"", 1));
-    check_problem(model, "strategy.toml", "taobao", "portfolio", "unknown unit `taobao`");
+    let model = edited("strategy.toml", |t| {
+        t.replacen("metric = \"adjusted_ebita\"", "metric = \"ebitda\"", 1)
+    });
+    check_problem(
+        model,
+        "strategy.toml",
+        "ebitda",
+        "metric",
+        "unknown metric `ebitda`",
+    );
+    let model = edited("strategy.toml", |t| {
+        t.replacen(
+            "\"china_commerce\", \"international_commerce\"",
+            "\"taobao\", \"international_commerce\"",
+            1,
+        )
+    });
+    check_problem(
+        model,
+        "strategy.toml",
+        "taobao",
+        "portfolio",
+        "unknown unit `taobao`",
+    );
 }
 
 #[test]
 fn a_tranche_for_a_unit_not_in_the_group_that_year_is_refused() {
-    let model = edited("capital.toml", |t| t.replacen("unit = \"freshippo\"", "unit = \"sun_art\"", 1));
-    let problems = check_problem(model.clone(), "capital.toml", "sun_art", "years", "`sun_art` is not in the group throughout 2025");
+    let model = edited("capital.toml", |t| {
+        t.replacen("unit = \"freshippo\"", "unit = \"sun_art\"", 1)
+    });
+    let problems = check_problem(
+        model.clone(),
+        "capital.toml",
+        "sun_art",
+        "years",
+        "`sun_art` is not in the group throughout 2025",
+    );
     let text = &model.documents["capital.toml"];
     let tranche_line = line_of(text, "id = \"freshippo-stores\"") - 1;
-    assert!(problems.iter().any(|p| p.line == Some(tranche_line)), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.line == Some(tranche_line)),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn a_negative_budget_is_refused() {
-    let model = edited("capital.toml", |t| t.replacen("amount = 135000", "amount = -5", 1));
-    let problems = check_problem(model.clone(), "capital.toml", "-5", "amount", "negative budget");
+    let model = edited("capital.toml", |t| {
+        t.replacen("amount = 135000", "amount = -5", 1)
+    });
+    let problems = check_problem(
+        model.clone(),
+        "capital.toml",
+        "-5",
+        "amount",
+        "negative budget",
+    );
     let text = &model.documents["capital.toml"];
-    assert!(problems.iter().any(|p| p.line == Some(line_of(text, "amount = -5") - 2)), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == Some(line_of(text, "amount = -5") - 2)),
+        "{problems:#?}"
+    );
 }
 
 #[test]
 fn an_unknown_field_or_broken_toml_points_at_the_line() {
-    let model = edited("capital.toml", |t| t.replacen("risk_aversion = 0.5", "risk_aversion = 0.5\nrisk_appetite = 2", 1));
+    let model = edited("capital.toml", |t| {
+        t.replacen(
+            "risk_aversion = 0.5",
+            "risk_aversion = 0.5\nrisk_appetite = 2",
+            1,
+        )
+    });
     let (_, problems) = check(&model);
     let line = line_of(&model.documents["capital.toml"], "risk_appetite");
-    assert!(problems.iter().any(|p| p.file == "capital.toml" && p.line == Some(line) && p.message.contains("risk_appetite")), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.file == "capital.toml"
+            && p.line == Some(line)
+            && p.message.contains("risk_appetite")),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -111,15 +253,42 @@ fn an_infeasible_plan_names_the_conflicting_constraints() {
     let (documents, _) = check(&model);
     let mut capital = documents.capital.clone().unwrap();
     // A floor for Xianyu larger than its only tranche can hold over three years.
-    capital.floors.push(holdco_strategy::capital::UnitBound { unit: holdco_core::UnitId::parse("xianyu").unwrap(), amount: 2_000.0, years: (2025, 2027), note: None, line: 999 });
+    capital.floors.push(holdco_strategy::capital::UnitBound {
+        unit: holdco_core::UnitId::parse("xianyu").unwrap(),
+        amount: 2_000.0,
+        years: (2025, 2027),
+        note: None,
+        line: 999,
+    });
     let engine = holdco_core::rollup::Engine::new(&model).unwrap();
-    let classes = holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
-    let error = holdco_strategy::plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap_err();
-    let holdco_strategy::plan::PlanError::Infeasible(conflict) = error else { panic!("{error:?}") };
+    let classes =
+        holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    let error =
+        holdco_strategy::plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap_err();
+    let holdco_strategy::plan::PlanError::Infeasible(conflict) = error else {
+        panic!("{error:?}")
+    };
     assert_eq!(conflict.len(), 4, "{conflict:#?}");
-    assert!(conflict[0].starts_with("tranche xianyu-ai"), "{conflict:#?}");
+    assert!(
+        conflict[0].starts_with("tranche xianyu-ai"),
+        "{conflict:#?}"
+    );
     // The tranche holds 4,000 over three years; two floors of 2,000 and one year's cycle
     // commitment of 1,000 already need 5,000: an irreducible conflict.
-    assert_eq!(conflict.iter().filter(|c| c.starts_with("floor of xianyu") && c.contains("capital.toml:999")).count(), 2, "{conflict:#?}");
-    assert_eq!(conflict.iter().filter(|c| c.starts_with("cycle of xianyu")).count(), 1, "{conflict:#?}");
+    assert_eq!(
+        conflict
+            .iter()
+            .filter(|c| c.starts_with("floor of xianyu") && c.contains("capital.toml:999"))
+            .count(),
+        2,
+        "{conflict:#?}"
+    );
+    assert_eq!(
+        conflict
+            .iter()
+            .filter(|c| c.starts_with("cycle of xianyu"))
+            .count(),
+        1,
+        "{conflict:#?}"
+    );
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 /// The example folder's model files (facts and scenarios included), read as the command
 /// line reads a folder.
 pub fn example_files() -> ModelFiles {
-    holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")).expect("the example folder reads")
+    holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba"))
+        .expect("the example folder reads")
 }
 
 /// The example model (valid).

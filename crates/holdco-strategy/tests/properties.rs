@@ -22,7 +22,11 @@ fn strategy(min_a: f64, max_c: f64) -> Strategy {
         id: id.into(),
         name: id.into(),
         rule: "true".into(),
-        policy: Policy { share_min, share_max, ..Policy::default() },
+        policy: Policy {
+            share_min,
+            share_max,
+            ..Policy::default()
+        },
         line: 1,
     };
     Strategy {
@@ -31,13 +35,19 @@ fn strategy(min_a: f64, max_c: f64) -> Strategy {
         portfolio: Vec::new(),
         focus_areas: Vec::new(),
         criteria: Vec::new(),
-        classes: vec![class("a", (min_a > 0.0).then_some(min_a), None), class("b", None, None), class("c", None, Some(max_c))],
+        classes: vec![
+            class("a", (min_a > 0.0).then_some(min_a), None),
+            class("b", None, None),
+            class("c", None, Some(max_c)),
+        ],
         assessments: Vec::new(),
     }
 }
 
 fn classes(units: usize) -> BTreeMap<UnitId, String> {
-    (0..units).map(|i| (unit(i), ["a", "b", "c"][i % 3].to_string())).collect()
+    (0..units)
+        .map(|i| (unit(i), ["a", "b", "c"][i % 3].to_string()))
+        .collect()
 }
 
 prop_compose! {

@@ -34,8 +34,21 @@ fn model() -> Projection {
             let mut part = Part::held(
                 &unit,
                 1000.0 + 100.0 * uf,
-                var("growth", Dist::Normal { mean: 0.03 + 0.002 * uf, sd: 0.05 + 0.001 * uf }),
-                var("margin", Dist::Triangular { min: 0.05, mode: 0.15, max: 0.25 + 0.001 * uf }),
+                var(
+                    "growth",
+                    Dist::Normal {
+                        mean: 0.03 + 0.002 * uf,
+                        sd: 0.05 + 0.001 * uf,
+                    },
+                ),
+                var(
+                    "margin",
+                    Dist::Triangular {
+                        min: 0.05,
+                        mode: 0.15,
+                        max: 0.25 + 0.001 * uf,
+                    },
+                ),
                 var("multiple", Dist::Fixed(0.0)),
             );
             part.name = format!("unit {u}");
@@ -48,13 +61,27 @@ fn model() -> Projection {
         parts,
         correlation: Correlation::Factor(0.3),
         method: Method::Dcf {
-            wacc: Var::one("valuation.wacc", Dist::Triangular { min: 0.08, mode: 0.09, max: 0.11 }),
+            wacc: Var::one(
+                "valuation.wacc",
+                Dist::Triangular {
+                    min: 0.08,
+                    mode: 0.09,
+                    max: 0.11,
+                },
+            ),
             terminal_growth: Var::one("valuation.terminal_growth", Dist::Fixed(0.02)),
             conversion: Var::one("valuation.cash_conversion", Dist::Fixed(0.7)),
         },
         net_cash: Some(Var::one("valuation.net_cash", Dist::Fixed(500.0))),
         other_assets: None,
-        discount: Some(Var::one("valuation.holding_discount", Dist::Triangular { min: 0.0, mode: 0.14, max: 0.30 })),
+        discount: Some(Var::one(
+            "valuation.holding_discount",
+            Dist::Triangular {
+                min: 0.0,
+                mode: 0.14,
+                max: 0.30,
+            },
+        )),
         costs: Vec::new(),
         proceeds: Vec::new(),
     }
@@ -62,7 +89,13 @@ fn model() -> Projection {
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()).map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
 }
 
 /// CPU time of the whole process (all threads, exited ones included), from
@@ -71,14 +104,29 @@ fn peak_rss_mb() -> f64 {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which ends with the last ')'): utime is the 12th, stime the 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 /// One timed run: wall time, CPU time and the result.
-fn run(projection: &Projection, paths: u64, threads: usize, seed: u64) -> Result<(Duration, f64, Simulation)> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+fn run(
+    projection: &Projection,
+    paths: u64,
+    threads: usize,
+    seed: u64,
+) -> Result<(Duration, f64, Simulation)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     pool.install(|| ());
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let simulation = pool.install(|| engine::simulate(&[projection], paths, seed, &|_| {}));
@@ -90,18 +138,30 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("probe") {
         let paths: u64 = args.get(1).context("probe N")?.parse()?;
         let (time, _, simulation) = run(&model(), paths, 2, SEED)?;
-        println!("{{\"paths\": {paths}, \"seconds\": {:.3}, \"mean\": {}, \"peak_rss_mb\": {:.1}}}", time.as_secs_f64(), simulation.stats[0].value.mean(), peak_rss_mb());
+        println!(
+            "{{\"paths\": {paths}, \"seconds\": {:.3}, \"mean\": {}, \"peak_rss_mb\": {:.1}}}",
+            time.as_secs_f64(),
+            simulation.stats[0].value.mean(),
+            peak_rss_mb()
+        );
         return Ok(());
     }
     if args.first().map(String::as_str) == Some("memory") {
         println!("P4 memory: peak RSS of one run (2 threads) in a fresh process");
         for paths in [100_000u64, 1_000_000] {
-            let out = Command::new(std::env::current_exe()?).args(["probe", &paths.to_string()]).output()?;
+            let out = Command::new(std::env::current_exe()?)
+                .args(["probe", &paths.to_string()])
+                .output()?;
             if !out.status.success() {
                 bail!("probe failed: {}", String::from_utf8_lossy(&out.stderr));
             }
             let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-            println!("  {:>9} paths: {:>6.1} MB peak RSS ({:.2} s)", paths, report["peak_rss_mb"].as_f64().unwrap_or(f64::NAN), report["seconds"].as_f64().unwrap_or(f64::NAN));
+            println!(
+                "  {:>9} paths: {:>6.1} MB peak RSS ({:.2} s)",
+                paths,
+                report["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+                report["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
         }
         return Ok(());
     }
@@ -145,7 +205,9 @@ fn main() -> Result<()> {
             }
             if let Some(previous) = &result {
                 let previous: &Simulation = previous;
-                if previous.stats[0].value.mean().to_bits() != simulation.stats[0].value.mean().to_bits() {
+                if previous.stats[0].value.mean().to_bits()
+                    != simulation.stats[0].value.mean().to_bits()
+                {
                     bail!("1 and 2 threads disagree: the engine is not deterministic");
                 }
             }
@@ -165,19 +227,33 @@ fn main() -> Result<()> {
         best_cpu,
         best_cpu * 1e9 / unit_years
     );
-    println!("  holdco, 2 threads: {:.3} s (best of {repeat}); speed-up {:.2}x", best[1].as_secs_f64(), best[0].as_secs_f64() / best[1].as_secs_f64());
+    println!(
+        "  holdco, 2 threads: {:.3} s (best of {repeat}); speed-up {:.2}x",
+        best[1].as_secs_f64(),
+        best[0].as_secs_f64() / best[1].as_secs_f64()
+    );
     println!("  peak RSS so far: {:.1} MB", peak_rss_mb());
     if !numpy {
         return Ok(());
     }
-    let out = Command::new("python3").args(["bench/numpy_p4.py", &paths.to_string(), &repeat.to_string()]).output().context("running python3 bench/numpy_p4.py")?;
+    let out = Command::new("python3")
+        .args(["bench/numpy_p4.py", &paths.to_string(), &repeat.to_string()])
+        .output()
+        .context("running python3 bench/numpy_p4.py")?;
     if !out.status.success() {
-        println!("  numpy not run: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        println!(
+            "  numpy not run: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
         return Ok(());
     }
     let report: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii_end())?;
     let field = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
-    let (n_mean, n_sd, n_seconds, n_cpu) = (field("mean"), field("sd"), field("best"), field("best_cpu"));
+    let (n_mean, n_sd, n_seconds, n_cpu) =
+        (field("mean"), field("sd"), field("best"), field("best_cpu"));
     println!(
         "  numpy:  mean {:.1}, sd {:.1}, P5 {:.1}, P50 {:.1}, P95 {:.1}; median revenue in year {YEARS} {:.1}",
         n_mean,
@@ -198,7 +274,11 @@ fn main() -> Result<()> {
         value.mean() - n_mean,
         (value.mean() - n_mean).abs() / se_diff,
         value.sd() - n_sd,
-        if mean_ok && sd_ok { "agree within Monte Carlo error" } else { "DISAGREE" }
+        if mean_ok && sd_ok {
+            "agree within Monte Carlo error"
+        } else {
+            "DISAGREE"
+        }
     );
     if !(mean_ok && sd_ok) {
         bail!("holdco and numpy disagree beyond Monte Carlo error: no time is reported");

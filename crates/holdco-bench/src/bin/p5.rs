@@ -50,10 +50,29 @@ fn class_of(i: usize) -> &'static str {
 
 fn workload() -> (Capital, Strategy, BTreeMap<UnitId, String>) {
     let mut rng = Rng(0x5EED_0005);
-    let budgets: Vec<Budget> = YEARS.iter().map(|&year| Budget { year, amount: 400_000.0 + 20_000.0 * (year - 2026) as f64, line: 0 }).collect();
+    let budgets: Vec<Budget> = YEARS
+        .iter()
+        .map(|&year| Budget {
+            year,
+            amount: 400_000.0 + 20_000.0 * (year - 2026) as f64,
+            line: 0,
+        })
+        .collect();
     let proceeds = vec![
-        Proceeds { unit: unit(990), year: 2026, amount: 15_000.0, source: None, line: 0 },
-        Proceeds { unit: unit(995), year: 2028, amount: 8_000.0, source: None, line: 0 },
+        Proceeds {
+            unit: unit(990),
+            year: 2026,
+            amount: 15_000.0,
+            source: None,
+            line: 0,
+        },
+        Proceeds {
+            unit: unit(995),
+            year: 2028,
+            amount: 8_000.0,
+            source: None,
+            line: 0,
+        },
     ];
     let mut tranches = Vec::with_capacity(TRANCHES);
     for t in 0..TRANCHES {
@@ -82,9 +101,34 @@ fn workload() -> (Capital, Strategy, BTreeMap<UnitId, String>) {
         });
     }
     let every = (YEARS[0], YEARS[YEARS.len() - 1]);
-    let floors = (0..100).map(|i| UnitBound { unit: unit(i * 6), amount: 20.0, years: every, note: None, line: 0 }).collect();
-    let caps = (0..100).map(|i| UnitBound { unit: unit(i * 6 + 1), amount: 150.0, years: every, note: None, line: 0 }).collect();
-    let cycles = (600..850).step_by(2).map(|i| UnitBound { unit: unit(i), amount: 10.0, years: every, note: None, line: 0 }).collect();
+    let floors = (0..100)
+        .map(|i| UnitBound {
+            unit: unit(i * 6),
+            amount: 20.0,
+            years: every,
+            note: None,
+            line: 0,
+        })
+        .collect();
+    let caps = (0..100)
+        .map(|i| UnitBound {
+            unit: unit(i * 6 + 1),
+            amount: 150.0,
+            years: every,
+            note: None,
+            line: 0,
+        })
+        .collect();
+    let cycles = (600..850)
+        .step_by(2)
+        .map(|i| UnitBound {
+            unit: unit(i),
+            amount: 10.0,
+            years: every,
+            note: None,
+            line: 0,
+        })
+        .collect();
     let capital = Capital {
         name: "P5".into(),
         currency: "CNY".into(),
@@ -103,7 +147,11 @@ fn workload() -> (Capital, Strategy, BTreeMap<UnitId, String>) {
         id: id.into(),
         name: id.into(),
         rule: "true".into(),
-        policy: Policy { share_min, share_max, ..Policy::default() },
+        policy: Policy {
+            share_min,
+            share_max,
+            ..Policy::default()
+        },
         line: 0,
     };
     let strategy = Strategy {
@@ -112,10 +160,16 @@ fn workload() -> (Capital, Strategy, BTreeMap<UnitId, String>) {
         portfolio: Vec::new(),
         focus_areas: Vec::new(),
         criteria: Vec::new(),
-        classes: vec![class("strategic_innovation", Some(0.05), Some(0.15)), class("core", Some(0.6), None), class("non_core", None, Some(0.03))],
+        classes: vec![
+            class("strategic_innovation", Some(0.05), Some(0.15)),
+            class("core", Some(0.6), None),
+            class("non_core", None, Some(0.03)),
+        ],
         assessments: Vec::new(),
     };
-    let classes = (0..UNITS).map(|i| (unit(i), class_of(i).to_string())).collect();
+    let classes = (0..UNITS)
+        .map(|i| (unit(i), class_of(i).to_string()))
+        .collect();
     (capital, strategy, classes)
 }
 
@@ -138,7 +192,13 @@ fn main() {
         eprintln!("error: writing {out}: {error}");
         std::process::exit(2);
     }
-    println!("P5: {} tranches, {} variables, {} rows, {} nonzeros; LP written to {out}", capital.tranches.len(), lp.names.len(), lp.rows.len(), nonzeros);
+    println!(
+        "P5: {} tranches, {} variables, {} rows, {} nonzeros; LP written to {out}",
+        capital.tranches.len(),
+        lp.names.len(),
+        lp.rows.len(),
+        nonzeros
+    );
     let mut times = Vec::new();
     let mut objective = f64::NAN;
     for _ in 0..repeat {

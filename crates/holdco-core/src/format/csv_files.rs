@@ -8,8 +8,17 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
 /// Columns of a fact file: required first.
-pub(crate) const FACT_COLUMNS: [&str; 9] =
-    ["unit", "period", "metric", "value", "currency", "counterparty", "basis", "structure", "source"];
+pub(crate) const FACT_COLUMNS: [&str; 9] = [
+    "unit",
+    "period",
+    "metric",
+    "value",
+    "currency",
+    "counterparty",
+    "basis",
+    "structure",
+    "source",
+];
 const FACT_REQUIRED: usize = 4;
 /// Columns of the FX file: required first.
 pub(crate) const FX_COLUMNS: [&str; 5] = ["currency", "period", "average", "closing", "source"];
@@ -30,11 +39,19 @@ fn read_table(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Table> {
     let text = decode(path, bytes, problems)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
     let header = match reader.headers() {
         Ok(header) => header.clone(),
         Err(error) => {
-            problems.push(Diagnostic { file: path.into(), line: Some(1), field: None, message: format!("unreadable header: {error}") });
+            problems.push(Diagnostic {
+                file: path.into(),
+                line: Some(1),
+                field: None,
+                message: format!("unreadable header: {error}"),
+            });
             return None;
         }
     };
@@ -45,7 +62,12 @@ fn read_table(
         match known.iter().find(|k| **k == name) {
             Some(known_name) => {
                 if columns.insert(*known_name, index).is_some() {
-                    problems.push(Diagnostic { file: path.into(), line: Some(1), field: Some(name.into()), message: "column given twice".into() });
+                    problems.push(Diagnostic {
+                        file: path.into(),
+                        line: Some(1),
+                        field: Some(name.into()),
+                        message: "column given twice".into(),
+                    });
                     header_ok = false;
                 }
             }
@@ -66,7 +88,10 @@ fn read_table(
                 file: path.into(),
                 line: Some(1),
                 field: Some((*name).into()),
-                message: format!("missing required column (the header needs at least: {})", known[..required].join(", ")),
+                message: format!(
+                    "missing required column (the header needs at least: {})",
+                    known[..required].join(", ")
+                ),
             });
             header_ok = false;
         }
@@ -88,7 +113,10 @@ fn read_table(
                         file: path.into(),
                         line: Some(line),
                         field: None,
-                        message: format!("expected {width} columns as in the header, found {}", record.len()),
+                        message: format!(
+                            "expected {width} columns as in the header, found {}",
+                            record.len()
+                        ),
                     });
                     continue;
                 }
@@ -96,11 +124,20 @@ fn read_table(
             }
             Err(error) => {
                 let line = error.position().map(|p| p.line() as u32);
-                problems.push(Diagnostic { file: path.into(), line, field: None, message: format!("unreadable row: {error}") });
+                problems.push(Diagnostic {
+                    file: path.into(),
+                    line,
+                    field: None,
+                    message: format!("unreadable row: {error}"),
+                });
             }
         }
     }
-    Some(Table { columns, width, rows })
+    Some(Table {
+        columns,
+        width,
+        rows,
+    })
 }
 
 impl Table {
@@ -121,7 +158,12 @@ struct Row<'a> {
 impl Row<'_> {
     fn problem(&mut self, field: &str, message: impl Into<String>) {
         self.ok = false;
-        self.problems.push(Diagnostic { file: self.path.into(), line: Some(self.line), field: Some(field.into()), message: message.into() });
+        self.problems.push(Diagnostic {
+            file: self.path.into(),
+            line: Some(self.line),
+            field: Some(field.into()),
+            message: message.into(),
+        });
     }
     fn require<'r>(&mut self, value: Option<&'r str>, field: &str, hint: &str) -> Option<&'r str> {
         if value.is_none() {
@@ -129,7 +171,12 @@ impl Row<'_> {
         }
         value
     }
-    fn parse<T>(&mut self, value: Option<&str>, field: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    fn parse<T>(
+        &mut self,
+        value: Option<&str>,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         match parse(value?) {
             Ok(v) => Some(v),
             Err(message) => {
@@ -145,32 +192,57 @@ pub(crate) fn parse_number(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!("`{text}` is not a finite number")),
-        Err(_) if text.contains(',') => Err(format!("`{text}` is not a number (write it without thousands separators, e.g. 941168)")),
-        Err(_) => Err(format!("`{text}` is not a number (expected e.g. 941168 or -62708.5)")),
+        Err(_) if text.contains(',') => Err(format!(
+            "`{text}` is not a number (write it without thousands separators, e.g. 941168)"
+        )),
+        Err(_) => Err(format!(
+            "`{text}` is not a number (expected e.g. 941168 or -62708.5)"
+        )),
     }
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
 }
 
 /// Parses one fact file.
-pub(super) fn parse_facts(path: &str, bytes: &[u8], calendar: FiscalCalendar, problems: &mut Vec<Diagnostic>) -> Vec<Fact> {
-    let Some(table) = read_table(path, bytes, &FACT_COLUMNS, FACT_REQUIRED, problems) else { return Vec::new() };
+pub(super) fn parse_facts(
+    path: &str,
+    bytes: &[u8],
+    calendar: FiscalCalendar,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Fact> {
+    let Some(table) = read_table(path, bytes, &FACT_COLUMNS, FACT_REQUIRED, problems) else {
+        return Vec::new();
+    };
     let _ = table.width;
     let mut facts = Vec::with_capacity(table.rows.len());
     for (line, record) in &table.rows {
-        let mut row = Row { path, line: *line, problems, ok: true };
+        let mut row = Row {
+            path,
+            line: *line,
+            problems,
+            ok: true,
+        };
         let unit_text = row.require(table.get(record, "unit"), "unit", "a unit id");
         let unit = row.parse(unit_text, "unit", UnitId::parse);
-        let period_text = row.require(table.get(record, "period"), "period", "a period such as FY2024 or 2023Q3");
+        let period_text = row.require(
+            table.get(record, "period"),
+            "period",
+            "a period such as FY2024 or 2023Q3",
+        );
         let period = row.parse(period_text, "period", |s| Period::parse(s, calendar));
         let metric_text = row.require(table.get(record, "metric"), "metric", "a metric id");
         let metric = row.parse(metric_text, "metric", MetricId::parse);
         let value_text = row.require(table.get(record, "value"), "value", "a number");
         let value = row.parse(value_text, "value", parse_number);
         let currency = row.parse(table.get(record, "currency"), "currency", Currency::parse);
-        let counterparty = row.parse(table.get(record, "counterparty"), "counterparty", UnitId::parse);
+        let counterparty = row.parse(
+            table.get(record, "counterparty"),
+            "counterparty",
+            UnitId::parse,
+        );
         let structure = row.parse(table.get(record, "structure"), "structure", parse_date);
         let basis = match table.get(record, "basis").unwrap_or("reported") {
             "reported" => Some(Basis::Reported),
@@ -186,7 +258,12 @@ pub(super) fn parse_facts(path: &str, bytes: &[u8], calendar: FiscalCalendar, pr
                 }
             },
             other => {
-                row.problem("basis", format!("`{other}` is not a basis (expected reported, restated, plan or estimate)"));
+                row.problem(
+                    "basis",
+                    format!(
+                        "`{other}` is not a basis (expected reported, restated, plan or estimate)"
+                    ),
+                );
                 None
             }
         };
@@ -197,13 +274,24 @@ pub(super) fn parse_facts(path: &str, bytes: &[u8], calendar: FiscalCalendar, pr
         if !row.ok {
             continue;
         }
-        if let (Some(unit), Some(period), Some(metric), Some(value), Some(basis)) = (unit, period, metric, value, basis) {
+        if let (Some(unit), Some(period), Some(metric), Some(value), Some(basis)) =
+            (unit, period, metric, value, basis)
+        {
             facts.push(Fact {
-                key: FactKey { unit, period, metric, counterparty, basis },
+                key: FactKey {
+                    unit,
+                    period,
+                    metric,
+                    counterparty,
+                    basis,
+                },
                 value,
                 currency,
                 source,
-                origin: Origin { file: path.into(), line: *line },
+                origin: Origin {
+                    file: path.into(),
+                    line: *line,
+                },
             });
         }
     }
@@ -211,12 +299,25 @@ pub(super) fn parse_facts(path: &str, bytes: &[u8], calendar: FiscalCalendar, pr
 }
 
 /// Parses fx.csv.
-pub(super) fn parse_fx(path: &str, bytes: &[u8], calendar: FiscalCalendar, problems: &mut Vec<Diagnostic>) -> Vec<FxRate> {
-    let Some(table) = read_table(path, bytes, &FX_COLUMNS, FX_REQUIRED, problems) else { return Vec::new() };
+pub(super) fn parse_fx(
+    path: &str,
+    bytes: &[u8],
+    calendar: FiscalCalendar,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<FxRate> {
+    let Some(table) = read_table(path, bytes, &FX_COLUMNS, FX_REQUIRED, problems) else {
+        return Vec::new();
+    };
     let mut rates = Vec::new();
     for (line, record) in &table.rows {
-        let mut row = Row { path, line: *line, problems, ok: true };
-        let currency_text = row.require(table.get(record, "currency"), "currency", "a currency code");
+        let mut row = Row {
+            path,
+            line: *line,
+            problems,
+            ok: true,
+        };
+        let currency_text =
+            row.require(table.get(record, "currency"), "currency", "a currency code");
         let currency = row.parse(currency_text, "currency", Currency::parse);
         let period_text = row.require(table.get(record, "period"), "period", "a period label");
         let period = row.parse(period_text, "period", |s| Period::parse(s, calendar));
@@ -226,15 +327,30 @@ pub(super) fn parse_fx(path: &str, bytes: &[u8], calendar: FiscalCalendar, probl
         let closing = row.parse(closing_text, "closing", parse_number);
         for (field, rate) in [("average", average), ("closing", closing)] {
             if rate.is_some_and(|r| r <= 0.0) {
-                row.problem(field, "a rate must be positive (reporting currency per one unit of the currency)");
+                row.problem(
+                    field,
+                    "a rate must be positive (reporting currency per one unit of the currency)",
+                );
             }
         }
         let source = table.get(record, "source").map(str::to_string);
         if !row.ok {
             continue;
         }
-        if let (Some(currency), Some(period), Some(average), Some(closing)) = (currency, period, average, closing) {
-            rates.push(FxRate { currency, period, average, closing, source, origin: Origin { file: path.into(), line: *line } });
+        if let (Some(currency), Some(period), Some(average), Some(closing)) =
+            (currency, period, average, closing)
+        {
+            rates.push(FxRate {
+                currency,
+                period,
+                average,
+                closing,
+                source,
+                origin: Origin {
+                    file: path.into(),
+                    line: *line,
+                },
+            });
         }
     }
     rates

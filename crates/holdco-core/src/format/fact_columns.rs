@@ -8,7 +8,9 @@
 //! blank lines, odd headers) — and the caller then uses [`super::read_model`], whose
 //! diagnostics are the reference. So this path never has to report a problem itself.
 
-use super::fast_facts::{field, interned, parse_date, prepare, quick_basis, Chunk, Layout, CHUNK_BYTES};
+use super::fast_facts::{
+    field, interned, parse_date, prepare, quick_basis, Chunk, Layout, CHUNK_BYTES,
+};
 use super::{csv_files::parse_number, is_model_file, read_model, ModelFiles, FACTS_FILE};
 use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{Basis, Fact, FactKey, Model, Origin};
@@ -155,7 +157,8 @@ impl FactColumns {
             unit: self.units[s.unit as usize].clone(),
             period: Period::new(start, s.granularity),
             metric: self.metrics[s.metric as usize].clone(),
-            counterparty: (s.counterparty != NONE).then(|| self.units[s.counterparty as usize].clone()),
+            counterparty: (s.counterparty != NONE)
+                .then(|| self.units[s.counterparty as usize].clone()),
             basis: s.basis,
         }
     }
@@ -171,7 +174,8 @@ impl FactColumns {
                 facts.push(Fact {
                     key: self.key(series, self.starts[row]),
                     value: self.values[row],
-                    currency: (currency != NONE).then(|| self.currencies[currency as usize].clone()),
+                    currency: (currency != NONE)
+                        .then(|| self.currencies[currency as usize].clone()),
                     source: (source != NONE).then(|| self.sources[source as usize].clone()),
                     origin: origin.clone(),
                 });
@@ -185,12 +189,20 @@ impl FactColumns {
 /// file has a problem or a fact file is not in the fast reader's shape (then read the folder
 /// with [`super::read_model`], which reports every problem).
 pub fn read_model_columns(files: &ModelFiles) -> Option<(Model, FactColumns)> {
-    let is_fact_file = |path: &str| path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path));
-    let others: ModelFiles = files.iter().filter(|(path, _)| !is_fact_file(path)).map(|(p, b)| (p.clone(), b.clone())).collect();
+    let is_fact_file =
+        |path: &str| path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path));
+    let others: ModelFiles = files
+        .iter()
+        .filter(|(path, _)| !is_fact_file(path))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
     let (model, problems) = read_model(&others);
     let model = model.filter(|_| problems.is_empty())?;
-    let fact_files: Vec<(&str, &[u8])> =
-        files.iter().filter(|(path, _)| is_fact_file(path)).map(|(path, bytes)| (path.as_str(), bytes.as_slice())).collect();
+    let fact_files: Vec<(&str, &[u8])> = files
+        .iter()
+        .filter(|(path, _)| is_fact_file(path))
+        .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+        .collect();
     let columns = read_columns(&fact_files, model.group.calendar(), CHUNK_BYTES)?;
     Some((model, columns))
 }
@@ -212,8 +224,15 @@ struct ChunkColumns<'a> {
 }
 
 /// Reads fact files into columns; `None` when any file or row is not certain.
-fn read_columns(files: &[(&str, &[u8])], calendar: FiscalCalendar, chunk_bytes: usize) -> Option<FactColumns> {
-    let checked: Vec<(Layout, &str)> = files.par_iter().map(|(_, bytes)| header(bytes)).collect::<Option<_>>()?;
+fn read_columns(
+    files: &[(&str, &[u8])],
+    calendar: FiscalCalendar,
+    chunk_bytes: usize,
+) -> Option<FactColumns> {
+    let checked: Vec<(Layout, &str)> = files
+        .par_iter()
+        .map(|(_, bytes)| header(bytes))
+        .collect::<Option<_>>()?;
     let mut prepared = Vec::with_capacity(files.len());
     let mut chunks = Vec::new();
     for (file, (layout, rows)) in checked.into_iter().enumerate() {
@@ -226,13 +245,19 @@ fn read_columns(files: &[(&str, &[u8])], calendar: FiscalCalendar, chunk_bytes: 
             while end < bytes.len() && bytes[end - 1] != b'\n' {
                 end += 1;
             }
-            chunks.push(Chunk { file, text: &rows[start..end], first_line: 0 });
+            chunks.push(Chunk {
+                file,
+                text: &rows[start..end],
+                first_line: 0,
+            });
             start = end;
         }
         prepared.push(layout);
     }
-    let parsed: Vec<ChunkColumns<'_>> =
-        chunks.par_iter().map(|chunk| parse_chunk(&prepared[chunk.file], chunk, calendar)).collect::<Option<_>>()?;
+    let parsed: Vec<ChunkColumns<'_>> = chunks
+        .par_iter()
+        .map(|chunk| parse_chunk(&prepared[chunk.file], chunk, calendar))
+        .collect::<Option<_>>()?;
     Some(merge(parsed))
 }
 
@@ -244,14 +269,21 @@ fn header(bytes: &[u8]) -> Option<(Layout, &str)> {
     if head.bytes().any(|b| b == b'"' || b == b'\r') {
         return None;
     }
-    let (layout, _, _) = prepare(head.as_bytes().iter().chain(b"\n").copied().collect::<Vec<u8>>().as_slice())?;
+    let (layout, _, _) = prepare(
+        head.as_bytes()
+            .iter()
+            .chain(b"\n")
+            .copied()
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    )?;
     Some((layout, rows))
 }
 
 /// Powers of ten that are exact doubles.
 const POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-    1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
 /// A value as [`parse_number`] reads it (None where it refuses), with a fast path for plain
@@ -297,7 +329,12 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The number of a text within a chunk, once `valid` accepts it (asked on its first sight
 /// only); `None` when it does not.
-fn checked_number<'a>(table: &mut FxHashMap<&'a str, u32>, texts: &mut Vec<&'a str>, text: &'a str, valid: impl FnOnce(&str) -> bool) -> Option<u32> {
+fn checked_number<'a>(
+    table: &mut FxHashMap<&'a str, u32>,
+    texts: &mut Vec<&'a str>,
+    text: &'a str,
+    valid: impl FnOnce(&str) -> bool,
+) -> Option<u32> {
     match table.get(text) {
         Some(number) => Some(*number),
         None => valid(text).then(|| number(table, texts, text)),
@@ -321,14 +358,20 @@ fn quick_field<'a>(layout: &Layout, fields: &[&'a str], column: usize) -> Option
     let bytes = text.as_bytes();
     match (bytes.first(), bytes.last()) {
         (None, _) | (_, None) => None,
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => Some(text),
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => {
+            Some(text)
+        }
         _ => field(layout, fields, column),
     }
 }
 
 /// Parses one chunk; None when a line is not certain (the same rows the fast fact reader
 /// refuses).
-fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar) -> Option<ChunkColumns<'a>> {
+fn parse_chunk<'a>(
+    layout: &Layout,
+    chunk: &Chunk<'a>,
+    calendar: FiscalCalendar,
+) -> Option<ChunkColumns<'a>> {
     let rows = chunk.text.len() / 24;
     let mut out = ChunkColumns {
         units: Vec::new(),
@@ -399,7 +442,9 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         let unit = if same(unit_text, last_unit.0) {
             last_unit.1
         } else {
-            let unit = checked_number(&mut units, &mut out.units, unit_text, |t| UnitId::parse(t).is_ok())?;
+            let unit = checked_number(&mut units, &mut out.units, unit_text, |t| {
+                UnitId::parse(t).is_ok()
+            })?;
             last_unit = (unit_text, unit);
             unit
         };
@@ -414,22 +459,36 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         };
         let metric_text = get(2)?;
         let next_metric = last_metric.wrapping_add(1);
-        let metric = if out.metrics.get(next_metric as usize).is_some_and(|text| same(text, metric_text)) {
+        let metric = if out
+            .metrics
+            .get(next_metric as usize)
+            .is_some_and(|text| same(text, metric_text))
+        {
             next_metric
-        } else if out.metrics.first().is_some_and(|text| same(text, metric_text)) {
+        } else if out
+            .metrics
+            .first()
+            .is_some_and(|text| same(text, metric_text))
+        {
             0
         } else {
-            checked_number(&mut metrics, &mut out.metrics, metric_text, |t| MetricId::parse(t).is_ok())?
+            checked_number(&mut metrics, &mut out.metrics, metric_text, |t| {
+                MetricId::parse(t).is_ok()
+            })?
         };
         last_metric = metric;
         let value = parse_value(get(3)?)?;
         let currency = match get(4) {
             None => NONE,
-            Some(text) => checked_number(&mut currencies, &mut out.currencies, text, |t| Currency::parse(t).is_ok())?,
+            Some(text) => checked_number(&mut currencies, &mut out.currencies, text, |t| {
+                Currency::parse(t).is_ok()
+            })?,
         };
         let counterparty = match get(5) {
             None => NONE,
-            Some(text) => checked_number(&mut units, &mut out.units, text, |t| UnitId::parse(t).is_ok())?,
+            Some(text) => checked_number(&mut units, &mut out.units, text, |t| {
+                UnitId::parse(t).is_ok()
+            })?,
         };
         let structure = match get(7) {
             None => None,
@@ -445,7 +504,13 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
         } else if !out.source.is_empty() {
             out.source.push(NONE);
         }
-        let key = Series { unit, metric, counterparty, granularity: period.granularity, basis };
+        let key = Series {
+            unit,
+            metric,
+            counterparty,
+            granularity: period.granularity,
+            basis,
+        };
         let found = if counterparty == NONE && basis == Basis::Reported {
             let slot = unit as usize * 3 + period.granularity as usize;
             if plain.len() <= slot {
@@ -481,7 +546,12 @@ fn parse_chunk<'a>(layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar)
 
 /// The whole-file numbers of a chunk's texts (`table` maps a text to its number; a text
 /// seen for the first time is made a value by `make` and appended to `values`).
-fn renumber<'a, T>(texts: &[&'a str], table: &mut FxHashMap<&'a str, u32>, values: &mut Vec<T>, make: impl Fn(&str) -> T) -> Vec<u32> {
+fn renumber<'a, T>(
+    texts: &[&'a str],
+    table: &mut FxHashMap<&'a str, u32>,
+    values: &mut Vec<T>,
+    make: impl Fn(&str) -> T,
+) -> Vec<u32> {
     texts
         .iter()
         .map(|text| {
@@ -508,10 +578,24 @@ fn merge(chunks: Vec<ChunkColumns<'_>>) -> FactColumns {
     let mut source_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
     let mut currency_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
     for chunk in &chunks {
-        let unit_ids = renumber(&chunk.units, &mut units, &mut columns.units, |t| UnitId::parse(t).expect("checked when read"));
-        let metric_ids = renumber(&chunk.metrics, &mut metrics, &mut columns.metrics, |t| MetricId::parse(t).expect("checked when read"));
-        currency_maps.push(renumber(&chunk.currencies, &mut currencies, &mut columns.currencies, |t| Currency::parse(t).expect("checked when read")));
-        source_maps.push(renumber(&chunk.sources, &mut sources, &mut columns.sources, str::to_string));
+        let unit_ids = renumber(&chunk.units, &mut units, &mut columns.units, |t| {
+            UnitId::parse(t).expect("checked when read")
+        });
+        let metric_ids = renumber(&chunk.metrics, &mut metrics, &mut columns.metrics, |t| {
+            MetricId::parse(t).expect("checked when read")
+        });
+        currency_maps.push(renumber(
+            &chunk.currencies,
+            &mut currencies,
+            &mut columns.currencies,
+            |t| Currency::parse(t).expect("checked when read"),
+        ));
+        source_maps.push(renumber(
+            &chunk.sources,
+            &mut sources,
+            &mut columns.sources,
+            str::to_string,
+        ));
         let series_ids: Vec<u32> = chunk
             .series
             .iter()
@@ -519,7 +603,11 @@ fn merge(chunks: Vec<ChunkColumns<'_>>) -> FactColumns {
                 let key = Series {
                     unit: unit_ids[local.unit as usize],
                     metric: metric_ids[local.metric as usize],
-                    counterparty: if local.counterparty == NONE { NONE } else { unit_ids[local.counterparty as usize] },
+                    counterparty: if local.counterparty == NONE {
+                        NONE
+                    } else {
+                        unit_ids[local.counterparty as usize]
+                    },
                     ..*local
                 };
                 *series.entry(key).or_insert_with(|| {
@@ -571,35 +659,47 @@ fn merge(chunks: Vec<ChunkColumns<'_>>) -> FactColumns {
         starts: columns.starts.as_mut_ptr(),
         values: columns.values.as_mut_ptr(),
         currency: columns.currency.as_mut_ptr(),
-        source: if has_sources { columns.source.as_mut_ptr() } else { std::ptr::null_mut() },
+        source: if has_sources {
+            columns.source.as_mut_ptr()
+        } else {
+            std::ptr::null_mut()
+        },
     };
-    chunks.par_iter().zip(bases).enumerate().for_each(|(index, (chunk, mut next))| {
-        let (currency_map, source_map) = (&currency_maps[index], &source_maps[index]);
-        let out = &out;
-        for (row, local) in chunk.series_of.iter().enumerate() {
-            let slot = &mut next[*local as usize];
-            let at = *slot;
-            *slot += 1;
-            let currency = chunk.currency[row];
-            let currency = if currency == NONE { NONE } else { currency_map[currency as usize] };
-            let source = match chunk.source.get(row) {
-                Some(source) if *source != NONE => source_map[*source as usize],
-                _ => NONE,
-            };
-            assert!(at < total);
-            // SAFETY: `at` is below `total`, the length of every column, and each row of
-            // every chunk gets its own slot: the chunks' bases partition each series' range
-            // by their row counts, and each chunk advances within its part only.
-            unsafe {
-                *out.starts.add(at) = chunk.starts[row];
-                *out.values.add(at) = chunk.values[row];
-                *out.currency.add(at) = currency;
-                if !out.source.is_null() {
-                    *out.source.add(at) = source;
+    chunks
+        .par_iter()
+        .zip(bases)
+        .enumerate()
+        .for_each(|(index, (chunk, mut next))| {
+            let (currency_map, source_map) = (&currency_maps[index], &source_maps[index]);
+            let out = &out;
+            for (row, local) in chunk.series_of.iter().enumerate() {
+                let slot = &mut next[*local as usize];
+                let at = *slot;
+                *slot += 1;
+                let currency = chunk.currency[row];
+                let currency = if currency == NONE {
+                    NONE
+                } else {
+                    currency_map[currency as usize]
+                };
+                let source = match chunk.source.get(row) {
+                    Some(source) if *source != NONE => source_map[*source as usize],
+                    _ => NONE,
+                };
+                assert!(at < total);
+                // SAFETY: `at` is below `total`, the length of every column, and each row of
+                // every chunk gets its own slot: the chunks' bases partition each series' range
+                // by their row counts, and each chunk advances within its part only.
+                unsafe {
+                    *out.starts.add(at) = chunk.starts[row];
+                    *out.values.add(at) = chunk.values[row];
+                    *out.currency.add(at) = currency;
+                    if !out.source.is_null() {
+                        *out.source.add(at) = source;
+                    }
                 }
             }
-        }
-    });
+        });
     columns
 }
 
@@ -629,11 +729,17 @@ mod tests {
         let reference = fast_facts::parse_fact_files(files, calendar, &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
         let spell = |facts: Vec<Fact>| {
-            let mut facts: Vec<_> = facts.into_iter().map(|f| (f.key, f.value.to_bits(), f.currency, f.source)).collect();
+            let mut facts: Vec<_> = facts
+                .into_iter()
+                .map(|f| (f.key, f.value.to_bits(), f.currency, f.source))
+                .collect();
             facts.sort();
             facts
         };
-        let origin = Origin { file: String::new(), line: 0 };
+        let origin = Origin {
+            file: String::new(),
+            line: 0,
+        };
         Some(spell(columns.to_facts(&origin)) == spell(reference))
     }
 
@@ -646,7 +752,10 @@ mod tests {
             a,FY2022,revenue,4,,,estimate,,\n\
             a,FY2022,revenue,4,,,,,\n";
         let other = "metric,unit,period,value\nrevenue,a,FY2023,7\nrevenue,c,FY2021,8\n";
-        let files: Vec<(&str, &[u8])> = vec![("facts.csv", clean.as_bytes()), ("facts/b.csv", other.as_bytes())];
+        let files: Vec<(&str, &[u8])> = vec![
+            ("facts.csv", clean.as_bytes()),
+            ("facts/b.csv", other.as_bytes()),
+        ];
         for chunk_bytes in [1, 7, 40, 1 << 20] {
             assert_eq!(same_facts(&files, chunk_bytes), Some(true));
         }
@@ -663,17 +772,48 @@ mod tests {
             "unit,period,metric,value,basis\na,FY2021,revenue,1,restated\n",
         ] {
             let files: Vec<(&str, &[u8])> = vec![("facts.csv", bad.as_bytes())];
-            assert!(read_columns(&files, FiscalCalendar::new(3).unwrap(), 1 << 20).is_none(), "{bad}");
+            assert!(
+                read_columns(&files, FiscalCalendar::new(3).unwrap(), 1 << 20).is_none(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn values_parse_to_the_same_bits_as_the_reference() {
         let mut texts: Vec<String> = [
-            "0", "-0", "-0.00", "1.", ".5", "-.5", ".", "-", "", "+1", "1e3", "1E-2", "inf", "NaN", "1,5", "1.2.3", "--1",
-            "9007199254740991", "9007199254740993", "9007199254740992.5", "0.1", "0.3", "123456789012345678",
-            "1234567890123456789", "12345678901234567890", "0.0000000000000000000001", "0.00000000000000000000001",
-            "17976931348623157", "4.9406564584124654", "2.2250738585072014", "1113.16", "-21.4",
+            "0",
+            "-0",
+            "-0.00",
+            "1.",
+            ".5",
+            "-.5",
+            ".",
+            "-",
+            "",
+            "+1",
+            "1e3",
+            "1E-2",
+            "inf",
+            "NaN",
+            "1,5",
+            "1.2.3",
+            "--1",
+            "9007199254740991",
+            "9007199254740993",
+            "9007199254740992.5",
+            "0.1",
+            "0.3",
+            "123456789012345678",
+            "1234567890123456789",
+            "12345678901234567890",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+            "17976931348623157",
+            "4.9406564584124654",
+            "2.2250738585072014",
+            "1113.16",
+            "-21.4",
         ]
         .iter()
         .map(|s| s.to_string())

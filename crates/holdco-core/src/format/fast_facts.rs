@@ -52,7 +52,8 @@ fn parse_in_chunks(
     chunk_bytes: usize,
 ) -> Vec<Fact> {
     // Per file: the text of the rows and their layout, or None to use the csv-crate reader.
-    let prepared: Vec<Option<(Layout, &str, u32)>> = files.iter().map(|(_, bytes)| prepare(bytes)).collect();
+    let prepared: Vec<Option<(Layout, &str, u32)>> =
+        files.iter().map(|(_, bytes)| prepare(bytes)).collect();
     let mut chunks = Vec::new();
     for (file, entry) in prepared.iter().enumerate() {
         if let Some((_, rows, first_line)) = entry {
@@ -62,7 +63,9 @@ fn parse_in_chunks(
     let parsed: Vec<Option<Vec<Fact>>> = chunks
         .par_iter()
         .map(|chunk| {
-            let Some((layout, _, _)) = &prepared[chunk.file] else { return None };
+            let Some((layout, _, _)) = &prepared[chunk.file] else {
+                return None;
+            };
             parse_chunk(files[chunk.file].0, layout, chunk, calendar)
         })
         .collect();
@@ -92,7 +95,8 @@ fn parse_in_chunks(
             Some((facts, found))
         })
         .collect();
-    let mut facts = Vec::with_capacity(total + slow.iter().flatten().map(|(f, _)| f.len()).sum::<usize>());
+    let mut facts =
+        Vec::with_capacity(total + slow.iter().flatten().map(|(f, _)| f.len()).sum::<usize>());
     let mut parsed = parsed.into_iter().zip(&chunks).peekable();
     for (file, slow) in slow.into_iter().enumerate() {
         // Chunks come in file order: take this file's.
@@ -144,7 +148,13 @@ pub(super) fn prepare(bytes: &[u8]) -> Option<(Layout, &str, u32)> {
 }
 
 /// Cuts the rows of a file into chunks that end at line ends.
-pub(super) fn split<'a>(file: usize, rows: &'a str, first_line: u32, chunk_bytes: usize, chunks: &mut Vec<Chunk<'a>>) {
+pub(super) fn split<'a>(
+    file: usize,
+    rows: &'a str,
+    first_line: u32,
+    chunk_bytes: usize,
+    chunks: &mut Vec<Chunk<'a>>,
+) {
     let mut start = 0;
     let mut line = first_line;
     let bytes = rows.as_bytes();
@@ -154,7 +164,11 @@ pub(super) fn split<'a>(file: usize, rows: &'a str, first_line: u32, chunk_bytes
             end += 1;
         }
         let text = &rows[start..end];
-        chunks.push(Chunk { file, text, first_line: line });
+        chunks.push(Chunk {
+            file,
+            text,
+            first_line: line,
+        });
         line += bytecount_newlines(text.as_bytes());
         start = end;
     }
@@ -201,7 +215,12 @@ pub(super) fn quick_basis(text: Option<&str>, structure: Option<NaiveDate>) -> O
 }
 
 /// Parses the rows of one chunk; None when any line needs the csv-crate reader.
-fn parse_chunk<'a>(path: &str, layout: &Layout, chunk: &Chunk<'a>, calendar: FiscalCalendar) -> Option<Vec<Fact>> {
+fn parse_chunk<'a>(
+    path: &str,
+    layout: &Layout,
+    chunk: &Chunk<'a>,
+    calendar: FiscalCalendar,
+) -> Option<Vec<Fact>> {
     let mut tables: Interned<'a> = Interned::default();
     let mut facts = Vec::with_capacity(chunk.text.len() / 32);
     let mut fields: Vec<&'a str> = Vec::with_capacity(layout.width);
@@ -233,11 +252,20 @@ fn parse_chunk<'a>(path: &str, layout: &Layout, chunk: &Chunk<'a>, calendar: Fis
         let source = get(8).map(str::to_string);
         let line = chunk.first_line + offset as u32;
         facts.push(Fact {
-            key: FactKey { unit, period, metric, counterparty, basis },
+            key: FactKey {
+                unit,
+                period,
+                metric,
+                counterparty,
+                basis,
+            },
             value,
             currency,
             source,
-            origin: Origin { file: path.into(), line },
+            origin: Origin {
+                file: path.into(),
+                line,
+            },
         });
     }
     Some(facts)
@@ -251,7 +279,8 @@ pub(super) fn field<'a>(layout: &Layout, fields: &[&'a str], column: usize) -> O
 
 /// The same date parse as the csv-crate reader's.
 pub(super) fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
 }
 
 #[cfg(test)]
@@ -260,15 +289,36 @@ mod tests {
 
     /// Facts and problems of both readers, with origins spelled out (facts compare equal
     /// whatever their origin).
-    fn both(files: &[(&str, &[u8])], chunk_bytes: usize) -> [(Vec<(Fact, String, u32)>, Vec<Diagnostic>); 2] {
+    fn both(
+        files: &[(&str, &[u8])],
+        chunk_bytes: usize,
+    ) -> [(Vec<(Fact, String, u32)>, Vec<Diagnostic>); 2] {
         let calendar = FiscalCalendar::new(3).expect("a month");
-        let spell = |facts: Vec<Fact>| facts.into_iter().map(|f| { let o = f.origin.clone(); (f, o.file, o.line) }).collect::<Vec<_>>();
+        let spell = |facts: Vec<Fact>| {
+            facts
+                .into_iter()
+                .map(|f| {
+                    let o = f.origin.clone();
+                    (f, o.file, o.line)
+                })
+                .collect::<Vec<_>>()
+        };
         let mut fast_problems = Vec::new();
-        let fast = spell(parse_in_chunks(files, calendar, &mut fast_problems, chunk_bytes));
+        let fast = spell(parse_in_chunks(
+            files,
+            calendar,
+            &mut fast_problems,
+            chunk_bytes,
+        ));
         let mut slow_problems = Vec::new();
         let mut slow = Vec::new();
         for (path, bytes) in files {
-            slow.extend(spell(csv_files::parse_facts(path, bytes, calendar, &mut slow_problems)));
+            slow.extend(spell(csv_files::parse_facts(
+                path,
+                bytes,
+                calendar,
+                &mut slow_problems,
+            )));
         }
         [(fast, fast_problems), (slow, slow_problems)]
     }

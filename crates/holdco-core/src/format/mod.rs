@@ -5,8 +5,8 @@
 //! stays free of IO; the CLI reads and writes the disk.
 
 mod csv_files;
-mod fast_facts;
 pub mod fact_columns;
+mod fast_facts;
 mod toml_files;
 mod write;
 
@@ -40,7 +40,10 @@ pub const SCENARIOS_DIR: &str = "scenarios";
 /// True for the paths kept as documents: the strategy files and `scenarios/*.toml`.
 pub fn is_document_file(path: &str) -> bool {
     DOCUMENT_FILES.contains(&path)
-        || (path.starts_with("scenarios/") && path.ends_with(".toml") && path.len() > 15 && !path[10..].contains('/'))
+        || (path.starts_with("scenarios/")
+            && path.ends_with(".toml")
+            && path.len() > 15
+            && !path[10..].contains('/'))
 }
 
 /// True for the paths a model folder may hold that this module reads.
@@ -56,23 +59,39 @@ pub fn is_model_file(path: &str) -> bool {
 /// Parses the `[[change]]` entries, written as in timeline.toml, of a file that holds other
 /// tables too (a scenario's future changes), with diagnostics naming `path` and its lines.
 /// TOML syntax errors are not reported here: the file's owner reports them.
-pub fn parse_changes(path: &str, text: &str, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+pub fn parse_changes(
+    path: &str,
+    text: &str,
+    group: &Group,
+    metrics: &[Metric],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Change> {
     toml_files::parse_embedded_changes(path, text, group, metrics, problems)
 }
 
 /// Decodes a file as UTF-8 text, accepting a byte-order mark; reports the line of the first
 /// invalid byte otherwise.
-pub(crate) fn decode<'a>(path: &str, bytes: &'a [u8], problems: &mut Vec<Diagnostic>) -> Option<&'a str> {
+pub(crate) fn decode<'a>(
+    path: &str,
+    bytes: &'a [u8],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<&'a str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(error) => {
-            let line = bytes[..error.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            let line = bytes[..error.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32
+                + 1;
             problems.push(Diagnostic {
                 file: path.to_string(),
                 line: Some(line),
                 field: None,
-                message: "the file is not valid UTF-8 (save it as UTF-8; a byte-order mark is fine)".into(),
+                message:
+                    "the file is not valid UTF-8 (save it as UTF-8; a byte-order mark is fine)"
+                        .into(),
             });
             None
         }
@@ -100,18 +119,23 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
             message: "missing: a model folder needs timeline.toml (the dated changes that make the structure)".into(),
         });
     }
-    let group = group_file.and_then(|bytes| toml_files::parse_group(GROUP_FILE, bytes, &mut problems));
+    let group =
+        group_file.and_then(|bytes| toml_files::parse_group(GROUP_FILE, bytes, &mut problems));
     let Some((group, metrics)) = group else {
         return (None, problems);
     };
     let calendar = group.calendar();
     let timeline = files
         .get(TIMELINE_FILE)
-        .map(|bytes| toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, &mut problems))
+        .map(|bytes| {
+            toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, &mut problems)
+        })
         .unwrap_or_default();
     let fact_files: Vec<(&str, &[u8])> = files
         .iter()
-        .filter(|(path, _)| *path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path)))
+        .filter(|(path, _)| {
+            *path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path))
+        })
         .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
         .collect();
     let facts = fast_facts::parse_fact_files(&fact_files, calendar, &mut problems);
@@ -125,11 +149,22 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
             documents.insert(name.to_string(), text.to_string());
         }
     }
-    let model = Model { group, metrics, timeline, facts, fx, documents };
+    let model = Model {
+        group,
+        metrics,
+        timeline,
+        facts,
+        fx,
+        documents,
+    };
     (Some(model), problems)
 }
 
 /// Counts the line of a byte offset (one-based).
 pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32 + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
 }

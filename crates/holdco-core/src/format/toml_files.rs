@@ -3,7 +3,8 @@
 use super::{decode, line_of};
 use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{
-    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, Group, Measure, Metric, Money, Origin, Shares, SplitPart,
+    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, Group, Measure, Metric, Money,
+    Origin, Shares, SplitPart,
 };
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,15 +31,28 @@ impl<'a> Entry<'a> {
 
     /// [`Entry::new`] with the table's line already known.
     fn at_line(path: &'a str, text: &'a str, spanned: Spanned<Fields>, line: u32) -> Self {
-        Entry { path, text, line, fields: spanned.into_inner(), used: BTreeSet::new(), problems: Vec::new() }
+        Entry {
+            path,
+            text,
+            line,
+            fields: spanned.into_inner(),
+            used: BTreeSet::new(),
+            problems: Vec::new(),
+        }
     }
 
     fn origin(&self) -> Origin {
-        Origin { file: self.path.to_string(), line: self.line }
+        Origin {
+            file: self.path.to_string(),
+            line: self.line,
+        }
     }
 
     fn field_line(&self, name: &str) -> u32 {
-        self.fields.get(name).map(|v| line_of(self.text, v.span().start)).unwrap_or(self.line)
+        self.fields
+            .get(name)
+            .map(|v| line_of(self.text, v.span().start))
+            .unwrap_or(self.line)
     }
 
     fn problem(&mut self, name: &str, message: impl Into<String>) {
@@ -60,7 +74,10 @@ impl<'a> Entry<'a> {
         match self.value(name)? {
             Value::String(s) => Some(s),
             other => {
-                self.problem(name, format!("expected text in quotes, found {}", other.type_str()));
+                self.problem(
+                    name,
+                    format!("expected text in quotes, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -81,7 +98,12 @@ impl<'a> Entry<'a> {
         self.opt_str(name)
     }
 
-    fn parse_with<T>(&mut self, name: &str, text: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    fn parse_with<T>(
+        &mut self,
+        name: &str,
+        text: Option<String>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let text = text?;
         match parse(&text) {
             Ok(v) => Some(v),
@@ -111,7 +133,10 @@ impl<'a> Entry<'a> {
                 None
             }
             other => {
-                self.problem(name, format!("expected a number, found {}", other.type_str()));
+                self.problem(
+                    name,
+                    format!("expected a number, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -132,14 +157,23 @@ impl<'a> Entry<'a> {
             Value::String(s) => s,
             Value::Datetime(d) => d.to_string(),
             other => {
-                self.problem(name, format!("expected a date such as 2023-04-01, found {}", other.type_str()));
+                self.problem(
+                    name,
+                    format!(
+                        "expected a date such as 2023-04-01, found {}",
+                        other.type_str()
+                    ),
+                );
                 return None;
             }
         };
         match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
             Ok(date) => Some(date),
             Err(_) => {
-                self.problem(name, format!("`{text}` is not a date (expected YYYY-MM-DD such as 2023-04-01)"));
+                self.problem(
+                    name,
+                    format!("`{text}` is not a date (expected YYYY-MM-DD such as 2023-04-01)"),
+                );
                 None
             }
         }
@@ -147,9 +181,17 @@ impl<'a> Entry<'a> {
 
     /// Reports every field that no reader asked for: a typo must not pass silently.
     fn finish(mut self, allowed_hint: &str) -> Vec<Diagnostic> {
-        let unknown: Vec<String> = self.fields.keys().filter(|k| !self.used.contains(*k)).cloned().collect();
+        let unknown: Vec<String> = self
+            .fields
+            .keys()
+            .filter(|k| !self.used.contains(*k))
+            .cloned()
+            .collect();
         for name in unknown {
-            self.problem(&name, format!("unknown field (expected one of: {allowed_hint})"));
+            self.problem(
+                &name,
+                format!("unknown field (expected one of: {allowed_hint})"),
+            );
         }
         self.problems
     }
@@ -158,7 +200,12 @@ impl<'a> Entry<'a> {
 fn toml_error(path: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
     let line = error.span().map(|s| line_of(text, s.start));
     let message = error.message().trim().to_string();
-    Diagnostic { file: path.to_string(), line, field: None, message: format!("TOML syntax: {message}") }
+    Diagnostic {
+        file: path.to_string(),
+        line,
+        field: None,
+        message: format!("TOML syntax: {message}"),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -170,7 +217,11 @@ struct GroupFile {
 }
 
 /// Parses group.toml into the group and its metrics.
-pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) -> Option<(Group, Vec<Metric>)> {
+pub(super) fn parse_group(
+    path: &str,
+    bytes: &[u8],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(Group, Vec<Metric>)> {
     let text = decode(path, bytes, problems)?;
     let file: GroupFile = match toml::from_str(text) {
         Ok(file) => file,
@@ -193,10 +244,18 @@ pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnosti
     let name = entry.req_str("name", "the group's display name");
     let currency_text = entry.req_str("currency", "a currency code such as CNY");
     let currency = entry.parse_with("currency", currency_text, Currency::parse);
-    let fye_text = entry.req_str("fiscal_year_end", "the fiscal year end as MM-DD, e.g. \"03-31\"");
+    let fye_text = entry.req_str(
+        "fiscal_year_end",
+        "the fiscal year end as MM-DD, e.g. \"03-31\"",
+    );
     let fye = entry.parse_with("fiscal_year_end", fye_text, parse_month_day);
     problems.extend(entry.finish("id, name, currency, fiscal_year_end"));
-    let group = Group { id: id?, name: name?, currency: currency?, fiscal_year_end: fye? };
+    let group = Group {
+        id: id?,
+        name: name?,
+        currency: currency?,
+        fiscal_year_end: fye?,
+    };
 
     let mut metrics: Vec<Metric> = Vec::new();
     let mut seen: BTreeMap<MetricId, u32> = BTreeMap::new();
@@ -211,7 +270,9 @@ pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnosti
             "count" => Ok(Measure::Count),
             "users" => Ok(Measure::Users),
             "percent" => Ok(Measure::Percent),
-            other => Err(format!("`{other}` is not a measure (expected currency, count, users or percent)")),
+            other => Err(format!(
+                "`{other}` is not a measure (expected currency, count, users or percent)"
+            )),
         });
         let aggregation_text = entry.req_str("aggregation", "flow, stock, non_additive or ratio");
         let numerator_text = entry.opt_str("numerator");
@@ -223,9 +284,15 @@ pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnosti
             Some("stock") => Some(Aggregation::Stock),
             Some("non_additive") => Some(Aggregation::NonAdditive),
             Some("ratio") => match (numerator.clone(), denominator.clone()) {
-                (Some(numerator), Some(denominator)) => Some(Aggregation::Ratio { numerator, denominator }),
+                (Some(numerator), Some(denominator)) => Some(Aggregation::Ratio {
+                    numerator,
+                    denominator,
+                }),
                 _ => {
-                    entry.problem("aggregation", "a ratio needs `numerator` and `denominator` metric ids");
+                    entry.problem(
+                        "aggregation",
+                        "a ratio needs `numerator` and `denominator` metric ids",
+                    );
                     None
                 }
             },
@@ -235,14 +302,22 @@ pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnosti
             }
             None => None,
         };
-        if !matches!(aggregation, Some(Aggregation::Ratio { .. }) | None) && (numerator.is_some() || denominator.is_some()) {
-            entry.problem("numerator", "only a ratio metric takes numerator and denominator");
+        if !matches!(aggregation, Some(Aggregation::Ratio { .. }) | None)
+            && (numerator.is_some() || denominator.is_some())
+        {
+            entry.problem(
+                "numerator",
+                "only a ratio metric takes numerator and denominator",
+            );
         }
         let scale = entry.opt_str("scale");
         let origin = entry.origin();
         let line = entry.line;
-        problems.extend(entry.finish("id, name, measure, aggregation, numerator, denominator, scale"));
-        if let (Some(id), Some(name), Some(measure), Some(aggregation)) = (id, name, measure, aggregation) {
+        problems
+            .extend(entry.finish("id, name, measure, aggregation, numerator, denominator, scale"));
+        if let (Some(id), Some(name), Some(measure), Some(aggregation)) =
+            (id, name, measure, aggregation)
+        {
             if let Some(first) = seen.insert(id.clone(), line) {
                 problems.push(Diagnostic {
                     file: path.into(),
@@ -252,19 +327,38 @@ pub(super) fn parse_group(path: &str, bytes: &[u8], problems: &mut Vec<Diagnosti
                 });
                 continue;
             }
-            metrics.push(Metric { id, name, measure, aggregation, scale, origin });
+            metrics.push(Metric {
+                id,
+                name,
+                measure,
+                aggregation,
+                scale,
+                origin,
+            });
         }
     }
     for metric in &metrics {
-        if let Aggregation::Ratio { numerator, denominator } = &metric.aggregation {
+        if let Aggregation::Ratio {
+            numerator,
+            denominator,
+        } = &metric.aggregation
+        {
             for (field, part) in [("numerator", numerator), ("denominator", denominator)] {
                 match metrics.iter().find(|m| &m.id == part) {
-                    None => problems.push(Diagnostic::at(&metric.origin, Some(field), format!("unknown metric `{part}` (define it with [[metric]])"))),
-                    Some(m) if matches!(m.aggregation, Aggregation::Ratio { .. }) => problems.push(Diagnostic::at(
+                    None => problems.push(Diagnostic::at(
                         &metric.origin,
                         Some(field),
-                        format!("`{part}` is itself a ratio; a ratio takes two additive metrics"),
+                        format!("unknown metric `{part}` (define it with [[metric]])"),
                     )),
+                    Some(m) if matches!(m.aggregation, Aggregation::Ratio { .. }) => {
+                        problems.push(Diagnostic::at(
+                            &metric.origin,
+                            Some(field),
+                            format!(
+                                "`{part}` is itself a ratio; a ratio takes two additive metrics"
+                            ),
+                        ))
+                    }
                     Some(_) => {}
                 }
             }
@@ -300,8 +394,16 @@ struct ChangesOnly {
 }
 
 /// Parses timeline.toml; changes with problems are left out and reported.
-pub(super) fn parse_timeline(path: &str, bytes: &[u8], group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
-    let Some(text) = decode(path, bytes, problems) else { return Vec::new() };
+pub(super) fn parse_timeline(
+    path: &str,
+    bytes: &[u8],
+    group: &Group,
+    metrics: &[Metric],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Change> {
+    let Some(text) = decode(path, bytes, problems) else {
+        return Vec::new();
+    };
     match toml::from_str::<TimelineFile>(text) {
         Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
         Err(error) => {
@@ -313,14 +415,27 @@ pub(super) fn parse_timeline(path: &str, bytes: &[u8], group: &Group, metrics: &
 
 /// Parses the `[[change]]` entries of a file whose other tables belong to someone else
 /// (a scenario file); TOML syntax errors are left to that owner to report.
-pub(super) fn parse_embedded_changes(path: &str, text: &str, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+pub(super) fn parse_embedded_changes(
+    path: &str,
+    text: &str,
+    group: &Group,
+    metrics: &[Metric],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Change> {
     match toml::from_str::<ChangesOnly>(text) {
         Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
         Err(_) => Vec::new(),
     }
 }
 
-fn parse_change_tables(path: &str, text: &str, tables: Vec<Spanned<Fields>>, group: &Group, metrics: &[Metric], problems: &mut Vec<Diagnostic>) -> Vec<Change> {
+fn parse_change_tables(
+    path: &str,
+    text: &str,
+    tables: Vec<Spanned<Fields>>,
+    group: &Group,
+    metrics: &[Metric],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut ids: BTreeMap<String, u32> = BTreeMap::new();
     // Tables come in file order: count lines on from the previous table, not from the top
@@ -331,14 +446,20 @@ fn parse_change_tables(path: &str, text: &str, tables: Vec<Spanned<Fields>>, gro
         if start < counted_to {
             (counted_to, line) = (0, 1);
         }
-        line += text.as_bytes()[counted_to..start].iter().filter(|b| **b == b'\n').count() as u32;
+        line += text.as_bytes()[counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u32;
         counted_to = start;
         let mut entry = Entry::at_line(path, text, table, line);
         let id = entry.opt_str("id");
         let date = entry.req_date("date");
         let note = entry.opt_str("note");
         let source = entry.opt_str("source");
-        let kind_text = entry.req_str("kind", "create, acquire, rename, move, merge, split, stake, divest, close or classify");
+        let kind_text = entry.req_str(
+            "kind",
+            "create, acquire, rename, move, merge, split, stake, divest, close or classify",
+        );
         let kind = match kind_text.as_deref() {
             Some(kind) => parse_change_kind(&mut entry, kind, &group.currency, metrics),
             None => None,
@@ -357,7 +478,14 @@ fn parse_change_tables(path: &str, text: &str, tables: Vec<Spanned<Fields>>, gro
             }
         }
         if let (Some(date), Some(kind)) = (date, kind) {
-            changes.push(Change { id, date, kind, note, source, origin });
+            changes.push(Change {
+                id,
+                date,
+                kind,
+                note,
+                source,
+                origin,
+            });
         }
     }
     changes
@@ -374,37 +502,69 @@ fn proceeds(entry: &mut Entry, default_currency: &Currency) -> Option<Option<Mon
             None
         }
         (Some(amount), _) if amount < 0.0 => {
-            entry.problem("proceeds", "proceeds can't be negative (record a loss as a fact)");
+            entry.problem(
+                "proceeds",
+                "proceeds can't be negative (record a loss as a fact)",
+            );
             None
         }
-        (Some(amount), None) => Some(Some(Money { amount, currency: default_currency.clone() })),
-        (Some(amount), Some(_)) => Some(Some(Money { amount, currency: currency? })),
+        (Some(amount), None) => Some(Some(Money {
+            amount,
+            currency: default_currency.clone(),
+        })),
+        (Some(amount), Some(_)) => Some(Some(Money {
+            amount,
+            currency: currency?,
+        })),
     }
 }
 
-fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics: &[Metric]) -> Option<ChangeKind> {
+fn parse_change_kind(
+    entry: &mut Entry,
+    kind: &str,
+    currency: &Currency,
+    metrics: &[Metric],
+) -> Option<ChangeKind> {
     match kind {
         "create" | "acquire" => {
             let unit = entry.req_unit("unit");
             let name = entry.req_str("name", "the unit's display name");
             let parent = entry.opt_unit("parent");
-            let unit_kind = entry.opt_str("unit_kind").unwrap_or_else(|| "unit".to_string());
+            let unit_kind = entry
+                .opt_str("unit_kind")
+                .unwrap_or_else(|| "unit".to_string());
             let ownership = entry.opt_number("ownership").unwrap_or(1.0);
             if !(0.0..=1.0).contains(&ownership) {
-                entry.problem("ownership", format!("{ownership} is not a share (expected 0 to 1)"));
+                entry.problem(
+                    "ownership",
+                    format!("{ownership} is not a share (expected 0 to 1)"),
+                );
                 return None;
             }
-            Some(ChangeKind::Create { unit: unit?, name: name?, parent, unit_kind, acquired: kind == "acquire", ownership })
+            Some(ChangeKind::Create {
+                unit: unit?,
+                name: name?,
+                parent,
+                unit_kind,
+                acquired: kind == "acquire",
+                ownership,
+            })
         }
         "rename" => {
             let unit = entry.req_unit("unit");
             let name = entry.req_str("name", "the new display name");
-            Some(ChangeKind::Rename { unit: unit?, name: name? })
+            Some(ChangeKind::Rename {
+                unit: unit?,
+                name: name?,
+            })
         }
         "move" => {
             let unit = entry.req_unit("unit");
             let parent = entry.req_unit("parent");
-            Some(ChangeKind::Move { unit: unit?, parent: parent? })
+            Some(ChangeKind::Move {
+                unit: unit?,
+                parent: parent?,
+            })
         }
         "merge" => {
             let into = entry.req_unit("into");
@@ -421,20 +581,32 @@ fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics
                     Some(units)
                 }
                 Some(_) => {
-                    entry.problem("units", "expected a non-empty list of unit ids, e.g. [\"a\", \"b\"]");
+                    entry.problem(
+                        "units",
+                        "expected a non-empty list of unit ids, e.g. [\"a\", \"b\"]",
+                    );
                     None
                 }
                 None => {
-                    entry.problem("units", "missing; expected the list of units merged, e.g. [\"a\", \"b\"]");
+                    entry.problem(
+                        "units",
+                        "missing; expected the list of units merged, e.g. [\"a\", \"b\"]",
+                    );
                     None
                 }
             };
-            Some(ChangeKind::Merge { units: units?, into: into? })
+            Some(ChangeKind::Merge {
+                units: units?,
+                into: into?,
+            })
         }
         "split" => {
             let unit = entry.req_unit("unit");
             let parts = parse_parts(entry, metrics);
-            Some(ChangeKind::Split { unit: unit?, parts: parts? })
+            Some(ChangeKind::Split {
+                unit: unit?,
+                parts: parts?,
+            })
         }
         "stake" => {
             let unit = entry.req_unit("unit");
@@ -449,23 +621,39 @@ fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics
             }
             let consolidation_text = entry.opt_str("consolidation");
             let consolidation = match consolidation_text.as_deref() {
-                None => Some(if share > 0.5 { Consolidation::Full } else { Consolidation::Share }),
+                None => Some(if share > 0.5 {
+                    Consolidation::Full
+                } else {
+                    Consolidation::Share
+                }),
                 Some("full") => Some(Consolidation::Full),
                 Some("share") => Some(Consolidation::Share),
                 Some("none") => Some(Consolidation::None),
                 Some(other) => {
-                    entry.problem("consolidation", format!("`{other}` is not a consolidation (expected full, share or none)"));
+                    entry.problem(
+                        "consolidation",
+                        format!("`{other}` is not a consolidation (expected full, share or none)"),
+                    );
                     None
                 }
             };
             let proceeds = proceeds(entry, currency);
-            Some(ChangeKind::Stake { unit: unit?, share, consolidation: consolidation?, proceeds: proceeds? })
+            Some(ChangeKind::Stake {
+                unit: unit?,
+                share,
+                consolidation: consolidation?,
+                proceeds: proceeds?,
+            })
         }
         "divest" => {
             let unit = entry.req_unit("unit");
             let proceeds = proceeds(entry, currency);
             let buyer = entry.opt_str("buyer");
-            Some(ChangeKind::Divest { unit: unit?, proceeds: proceeds?, buyer })
+            Some(ChangeKind::Divest {
+                unit: unit?,
+                proceeds: proceeds?,
+                buyer,
+            })
         }
         "close" => {
             let unit = entry.req_unit("unit");
@@ -473,14 +661,23 @@ fn parse_change_kind(entry: &mut Entry, kind: &str, currency: &Currency, metrics
         }
         "classify" => {
             let unit = entry.req_unit("unit");
-            let class = entry.req_str("class", "the class id declared in strategy.toml, e.g. \"core\"");
+            let class = entry.req_str(
+                "class",
+                "the class id declared in strategy.toml, e.g. \"core\"",
+            );
             if let Some(class) = &class {
                 if class.trim().is_empty() {
-                    entry.problem("class", "empty; expected a class id declared in strategy.toml");
+                    entry.problem(
+                        "class",
+                        "empty; expected a class id declared in strategy.toml",
+                    );
                     return None;
                 }
             }
-            Some(ChangeKind::Classify { unit: unit?, class: class? })
+            Some(ChangeKind::Classify {
+                unit: unit?,
+                class: class?,
+            })
         }
         other => {
             // Without a known kind the other fields can't be judged: don't call them unknown.
@@ -512,7 +709,10 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
     for (index, item) in items.iter().enumerate() {
         let position = index + 1;
         let Some(table) = item.as_table() else {
-            entry.problem("parts", format!("part {position}: expected {{ unit = \"...\", share = 0.5 }}"));
+            entry.problem(
+                "parts",
+                format!("part {position}: expected {{ unit = \"...\", share = 0.5 }}"),
+            );
             ok = false;
             continue;
         };
@@ -534,7 +734,10 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
                 "share" => match number(value) {
                     Some(share) => shares.default = Some(share),
                     None => {
-                        entry.problem("parts", format!("part {position}: `share` must be a finite number"));
+                        entry.problem(
+                            "parts",
+                            format!("part {position}: `share` must be a finite number"),
+                        );
                         ok = false;
                     }
                 },
@@ -542,7 +745,10 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
                     Some(per_metric) => {
                         for (metric, value) in per_metric {
                             let Ok(metric_id) = MetricId::parse(metric) else {
-                                entry.problem("parts", format!("part {position}: `{metric}` is not a metric id"));
+                                entry.problem(
+                                    "parts",
+                                    format!("part {position}: `{metric}` is not a metric id"),
+                                );
                                 ok = false;
                                 continue;
                             };
@@ -572,9 +778,21 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
                 }
             }
         }
-        for share in shares.default.iter().chain(shares.per_metric.values()) {
+        // A default share is a part of the whole, 0 to 1. A share for a named metric may lie
+        // outside that range (within -10 to 10): a profit that is the sum of a profitable and
+        // a loss-making business gives one part more than all of it (docs/semantics.md, 1.3).
+        for share in shares.default.iter() {
             if !(0.0..=1.0).contains(share) {
-                entry.problem("parts", format!("part {position}: share {share} is outside 0 to 1"));
+                entry.problem("parts", format!("part {position}: share {share} is outside 0 to 1 (a share of one metric, `shares = {{ METRIC = ... }}`, may go beyond for a profit line)"));
+                ok = false;
+            }
+        }
+        for (metric, share) in &shares.per_metric {
+            if !(-10.0..=10.0).contains(share) {
+                entry.problem(
+                    "parts",
+                    format!("part {position}: share {share} for `{metric}` is outside -10 to 10"),
+                );
                 ok = false;
             }
         }
@@ -601,13 +819,22 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
                 Some(metric) => p.shares.for_metric(metric),
             })
             .collect();
-        let label = name.as_ref().map(|m| format!("for `{m}`")).unwrap_or_else(|| "(default)".into());
+        let label = name
+            .as_ref()
+            .map(|m| format!("for `{m}`"))
+            .unwrap_or_else(|| "(default)".into());
         if shares.iter().any(Option::is_none) {
             if name.is_none() && !all_have_default {
                 // Without defaults every metric must be listed per part; checked per metric below.
-                let listed = metrics.iter().all(|m| parts.iter().all(|p| p.shares.for_metric(&m.id).is_some()) || matches!(m.aggregation, Aggregation::Ratio { .. }));
+                let listed = metrics.iter().all(|m| {
+                    parts.iter().all(|p| p.shares.for_metric(&m.id).is_some())
+                        || matches!(m.aggregation, Aggregation::Ratio { .. })
+                });
                 if !listed {
-                    entry.problem("parts", "every part needs a default `share`, or `shares` for every metric");
+                    entry.problem(
+                        "parts",
+                        "every part needs a default `share`, or `shares` for every metric",
+                    );
                     return None;
                 }
                 continue;

@@ -32,7 +32,9 @@ pub fn write_model(model: &Model) -> ModelFiles {
     facts.sort_by(|a, b| a.key.cmp(&b.key));
     let mut by_file: BTreeMap<String, Vec<&crate::model::Fact>> = BTreeMap::new();
     for fact in &facts {
-        let file = if is_model_file(&fact.origin.file) && (fact.origin.file.starts_with("facts/") || fact.origin.file == FACTS_FILE) {
+        let file = if is_model_file(&fact.origin.file)
+            && (fact.origin.file.starts_with("facts/") || fact.origin.file == FACTS_FILE)
+        {
             fact.origin.file.clone()
         } else {
             FACTS_FILE.to_string()
@@ -53,7 +55,11 @@ pub fn write_model(model: &Model) -> ModelFiles {
                 fact.key.metric.as_str(),
                 &number(fact.value),
                 fact.currency.as_ref().map(|c| c.as_str()).unwrap_or(""),
-                fact.key.counterparty.as_ref().map(|c| c.as_str()).unwrap_or(""),
+                fact.key
+                    .counterparty
+                    .as_ref()
+                    .map(|c| c.as_str())
+                    .unwrap_or(""),
                 fact.key.basis.name(),
                 &structure,
                 fact.source.as_deref().unwrap_or(""),
@@ -87,7 +93,11 @@ fn write_group(model: &Model) -> String {
     let _ = writeln!(out, "id = {}", quote(group.id.as_str()));
     let _ = writeln!(out, "name = {}", quote(&group.name));
     let _ = writeln!(out, "currency = {}", quote(group.currency.as_str()));
-    let _ = writeln!(out, "fiscal_year_end = \"{:02}-{:02}\"", group.fiscal_year_end.0, group.fiscal_year_end.1);
+    let _ = writeln!(
+        out,
+        "fiscal_year_end = \"{:02}-{:02}\"",
+        group.fiscal_year_end.0, group.fiscal_year_end.1
+    );
     for metric in &model.metrics {
         let _ = writeln!(out, "\n[[metric]]");
         let _ = writeln!(out, "id = {}", quote(metric.id.as_str()));
@@ -100,7 +110,11 @@ fn write_group(model: &Model) -> String {
         };
         let _ = writeln!(out, "measure = \"{measure}\"");
         let _ = writeln!(out, "aggregation = \"{}\"", metric.aggregation.name());
-        if let Aggregation::Ratio { numerator, denominator } = &metric.aggregation {
+        if let Aggregation::Ratio {
+            numerator,
+            denominator,
+        } = &metric.aggregation
+        {
             let _ = writeln!(out, "numerator = {}", quote(numerator.as_str()));
             let _ = writeln!(out, "denominator = {}", quote(denominator.as_str()));
         }
@@ -114,7 +128,11 @@ fn write_group(model: &Model) -> String {
 fn write_proceeds(out: &mut String, proceeds: &Option<Money>) {
     if let Some(money) = proceeds {
         let _ = writeln!(out, "proceeds = {}", number(money.amount));
-        let _ = writeln!(out, "proceeds_currency = {}", quote(money.currency.as_str()));
+        let _ = writeln!(
+            out,
+            "proceeds_currency = {}",
+            quote(money.currency.as_str())
+        );
     }
 }
 
@@ -131,7 +149,14 @@ fn write_timeline(model: &Model) -> String {
         let _ = writeln!(out, "date = {}", change.date);
         let _ = writeln!(out, "kind = \"{}\"", change.kind.name());
         match &change.kind {
-            ChangeKind::Create { unit, name, parent, unit_kind, ownership, .. } => {
+            ChangeKind::Create {
+                unit,
+                name,
+                parent,
+                unit_kind,
+                ownership,
+                ..
+            } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
                 let _ = writeln!(out, "name = {}", quote(name));
                 if let Some(parent) = parent {
@@ -164,23 +189,41 @@ fn write_timeline(model: &Model) -> String {
                         fields.push(format!("share = {}", number(share)));
                     }
                     if !part.shares.per_metric.is_empty() {
-                        let per: Vec<String> = part.shares.per_metric.iter().map(|(m, s)| format!("{} = {}", m, number(*s))).collect();
+                        let per: Vec<String> = part
+                            .shares
+                            .per_metric
+                            .iter()
+                            .map(|(m, s)| format!("{} = {}", m, number(*s)))
+                            .collect();
                         fields.push(format!("shares = {{ {} }}", per.join(", ")));
                     }
                     let _ = writeln!(out, "  {{ {} }},", fields.join(", "));
                 }
                 let _ = writeln!(out, "]");
             }
-            ChangeKind::Stake { unit, share, consolidation, proceeds } => {
+            ChangeKind::Stake {
+                unit,
+                share,
+                consolidation,
+                proceeds,
+            } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
                 let _ = writeln!(out, "share = {}", number(*share));
-                let default = if *share > 0.5 { Consolidation::Full } else { Consolidation::Share };
+                let default = if *share > 0.5 {
+                    Consolidation::Full
+                } else {
+                    Consolidation::Share
+                };
                 if *consolidation != default {
                     let _ = writeln!(out, "consolidation = \"{}\"", consolidation.name());
                 }
                 write_proceeds(&mut out, proceeds);
             }
-            ChangeKind::Divest { unit, proceeds, buyer } => {
+            ChangeKind::Divest {
+                unit,
+                proceeds,
+                buyer,
+            } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
                 write_proceeds(&mut out, proceeds);
                 if let Some(buyer) = buyer {

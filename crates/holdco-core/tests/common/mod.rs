@@ -75,10 +75,19 @@ pub fn model(timeline: &str, facts: &str, fx: Option<&str>) -> Model {
     model
 }
 
-pub fn query(metric: &str, period: &str, view: View, structure: Option<&str>, node: Option<&str>, depth: u32) -> Query {
+pub fn query(
+    metric: &str,
+    period: &str,
+    view: View,
+    structure: Option<&str>,
+    node: Option<&str>,
+    depth: u32,
+) -> Query {
     Query {
         metric: MetricId::parse(metric).unwrap(),
-        periods: vec![Period::parse(period, holdco_core::FiscalCalendar { year_end_month: 3 }).unwrap()],
+        periods: vec![
+            Period::parse(period, holdco_core::FiscalCalendar { year_end_month: 3 }).unwrap(),
+        ],
         view,
         structure: structure.map(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()),
         node: node.map(|n| UnitId::parse(n).unwrap()),
@@ -89,15 +98,37 @@ pub fn query(metric: &str, period: &str, view: View, structure: Option<&str>, no
 }
 
 /// The value of one node for one period.
-pub fn value(model: &Model, metric: &str, period: &str, view: View, structure: Option<&str>, node: &str) -> Option<f64> {
+pub fn value(
+    model: &Model,
+    metric: &str,
+    period: &str,
+    view: View,
+    structure: Option<&str>,
+    node: &str,
+) -> Option<f64> {
     let engine = Engine::new(model).expect("valid");
-    let rollup = engine.rollup(&query(metric, period, view, structure, Some(node), 0)).expect("query works");
+    let rollup = engine
+        .rollup(&query(metric, period, view, structure, Some(node), 0))
+        .expect("query works");
     rollup.rows[0].value
 }
 
 /// Rows of a roll-up as (node, kind, value) for the first period.
-pub fn lines(model: &Model, metric: &str, period: &str, view: View, structure: Option<&str>, depth: u32) -> Vec<(String, String, Option<f64>)> {
+pub fn lines(
+    model: &Model,
+    metric: &str,
+    period: &str,
+    view: View,
+    structure: Option<&str>,
+    depth: u32,
+) -> Vec<(String, String, Option<f64>)> {
     let engine = Engine::new(model).expect("valid");
-    let rollup = engine.rollup(&query(metric, period, view, structure, None, depth)).expect("query works");
-    rollup.rows.iter().map(|r| (r.node.clone(), format!("{:?}", r.kind), r.value)).collect()
+    let rollup = engine
+        .rollup(&query(metric, period, view, structure, None, depth))
+        .expect("query works");
+    rollup
+        .rows
+        .iter()
+        .map(|r| (r.node.clone(), format!("{:?}", r.kind), r.value))
+        .collect()
 }

@@ -107,7 +107,12 @@ fn decode(raw: &RawSeries) -> Result<StoredSeries, StoreError> {
         Some(text) => {
             let pairs: Vec<(Option<String>, Option<String>)> = crate::merge::decode("facts", text)?;
             let mut parsed = Currencies::default();
-            Some(pairs.into_iter().map(|(code, _)| code.map(|code| parsed.get(code)).transpose()).collect::<Result<Vec<_>, _>>()?)
+            Some(
+                pairs
+                    .into_iter()
+                    .map(|(code, _)| code.map(|code| parsed.get(code)).transpose())
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
         }
     };
     if values.len() != starts.len() || currencies.as_ref().is_some_and(|c| c.len() != starts.len())
@@ -230,8 +235,16 @@ pub(super) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTabl
 }
 
 /// The currency of row `row` of a stored series when it is not the group's.
-fn foreign_currency<'a>(stored: &'a StoredSeries, row: usize, group: &Currency) -> Option<&'a Currency> {
-    stored.currencies.as_ref().and_then(|c| c[row].as_ref()).filter(|c| *c != group)
+fn foreign_currency<'a>(
+    stored: &'a StoredSeries,
+    row: usize,
+    group: &Currency,
+) -> Option<&'a Currency> {
+    stored
+        .currencies
+        .as_ref()
+        .and_then(|c| c[row].as_ref())
+        .filter(|c| *c != group)
 }
 
 /// With HOLDCO_PROFILE set, the time a phase took (as the core's columnar path prints).

@@ -12,7 +12,9 @@ mod migrations;
 mod segments;
 
 use crate::merge::{self, Latest, Tally};
-use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError, StoredSeries};
+use crate::{
+    store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError, StoredSeries,
+};
 use chrono::NaiveDate;
 use holdco_core::{
     Basis, Change, Currency, Fact, FactKey, FxRate, Granularity, Group, Metric, MetricId, Model,
@@ -102,7 +104,9 @@ impl SqliteStore {
         let failed = database("reading facts");
         let in_log: bool = self
             .connection
-            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
+                row.get(0)
+            })
             .map_err(&failed)?;
         Ok(in_log || segments::any(&self.connection)?)
     }
@@ -150,7 +154,9 @@ impl SqliteStore {
     /// has rows); [`SqliteStore::import_columns`] then always answers `None`.
     pub fn holds_revisions(&self) -> Result<bool, StoreError> {
         self.connection
-            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
+                row.get(0)
+            })
             .map_err(database("reading facts"))
     }
 
@@ -187,7 +193,8 @@ impl SqliteStore {
             let _ = self.connection.busy_timeout(Duration::ZERO);
             let mode = journal_mode(&self.connection, "DELETE");
             let _ = self.connection.busy_timeout(Duration::from_secs(10));
-            mode.ok().is_some_and(|mode| mode.eq_ignore_ascii_case("delete"))
+            mode.ok()
+                .is_some_and(|mode| mode.eq_ignore_ascii_case("delete"))
         };
         let result = self.import_columns_in_transaction(incoming, &encoded, facts, label);
         if switched {
@@ -211,7 +218,9 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(database("starting the import"))?;
         let in_log: bool = transaction
-            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
+                row.get(0)
+            })
             .map_err(database("reading facts"))?;
         if in_log {
             return Ok(None);
@@ -219,7 +228,9 @@ impl SqliteStore {
         // Facts the segments hold already: unchanged ones write nothing, the others are new.
         let mut new_facts = None;
         if segments::any(&transaction)? {
-            let Some(unchanged) = segments::unchanged_rows(&transaction, facts)? else { return Ok(None) };
+            let Some(unchanged) = segments::unchanged_rows(&transaction, facts)? else {
+                return Ok(None);
+            };
             let keep: Vec<bool> = unchanged.iter().map(|same| !same).collect();
             new_facts = Some(facts.subset(&keep));
         }
@@ -247,7 +258,11 @@ impl SqliteStore {
         if timing {
             eprintln!("store: committed at {:.2?}", started.elapsed());
         }
-        let tally = Tally { new: facts.len(), unchanged, ..Tally::default() };
+        let tally = Tally {
+            new: facts.len(),
+            unchanged,
+            ..Tally::default()
+        };
         Ok(Some(tally.summary(import_id, incoming)))
     }
 
@@ -425,9 +440,13 @@ fn load_parts(transaction: &Transaction<'_>) -> Result<Option<Model>, StoreError
     Ok(Some(model))
 }
 
-fn load_documents(connection: &Connection) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+fn load_documents(
+    connection: &Connection,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
     let failed = database("loading the documents");
-    let mut statement = connection.prepare("SELECT path, body FROM documents ORDER BY path").map_err(&failed)?;
+    let mut statement = connection
+        .prepare("SELECT path, body FROM documents ORDER BY path")
+        .map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
     let mut documents = std::collections::BTreeMap::new();
     while let Some(row) = rows.next().map_err(&failed)? {
@@ -443,12 +462,16 @@ fn write_documents(
     import_id: i64,
 ) -> Result<(), StoreError> {
     let failed = database("writing the documents");
-    transaction.execute("DELETE FROM documents", []).map_err(&failed)?;
+    transaction
+        .execute("DELETE FROM documents", [])
+        .map_err(&failed)?;
     let mut insert = transaction
         .prepare("INSERT INTO documents (path, body, import_id) VALUES (?1, ?2, ?3)")
         .map_err(&failed)?;
     for (path, body) in documents {
-        insert.execute(params![path, body, import_id]).map_err(&failed)?;
+        insert
+            .execute(params![path, body, import_id])
+            .map_err(&failed)?;
     }
     Ok(())
 }
@@ -554,7 +577,9 @@ fn write_facts(
     let failed = database("writing facts");
     let calendar = incoming.group.calendar();
     let holds_facts: bool = transaction
-        .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| row.get(0))
+        .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
+            row.get(0)
+        })
         .map_err(&failed)?;
     let mut tally = Tally::default();
     if !holds_facts && !segments::any(transaction)? {
@@ -568,14 +593,18 @@ fn write_facts(
     let mut rows: Vec<(&Fact, u32)> = Vec::new();
     let mut seen: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
     let mut retire = transaction.prepare_cached(RETIRE_FACT).map_err(&failed)?;
-    let mut copy = transaction.prepare_cached(COPY_FIRST_REVISION).map_err(&failed)?;
+    let mut copy = transaction
+        .prepare_cached(COPY_FIRST_REVISION)
+        .map_err(&failed)?;
     for fact in &incoming.facts {
         let Some(held) = stored.get(&fact.key) else {
             new.push(fact);
             continue;
         };
         if seen.insert(&fact.key, ()).is_some() {
-            return Err(StoreError::DuplicateFact { key: merge::describe_key(&fact.key, calendar) });
+            return Err(StoreError::DuplicateFact {
+                key: merge::describe_key(&fact.key, calendar),
+            });
         }
         let latest = merge::Latest {
             revision: held.revision,
@@ -608,7 +637,9 @@ fn write_facts(
                 .map_err(&failed)?;
             }
             None => {
-                retire.execute(key.params_with(revision - 1)).map_err(&failed)?;
+                retire
+                    .execute(key.params_with(revision - 1))
+                    .map_err(&failed)?;
             }
         }
         rows.push((fact, revision));
@@ -620,7 +651,8 @@ fn write_facts(
 }
 
 /// Copies a first revision that only a segment holds into the facts table, superseded.
-const COPY_FIRST_REVISION: &str = "INSERT INTO fact_revisions (unit, period_start, granularity, metric,
+const COPY_FIRST_REVISION: &str =
+    "INSERT INTO fact_revisions (unit, period_start, granularity, metric,
     counterparty, basis, structure, revision, value, currency, source, import_id, is_current)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, 0)";
 
@@ -637,10 +669,24 @@ fn stored_latest(connection: &Connection) -> Result<segments::FastMap<FactKey, H
     let mut held: segments::FastMap<FactKey, Held> = segments::FastMap::default();
     for segment_fact in segments::read(connection, None)? {
         let key = segment_fact.fact.key.clone();
-        held.insert(key, Held { fact: segment_fact.fact, revision: 1, segment_import: Some((segment_fact.import_id, segment_fact.position)) });
+        held.insert(
+            key,
+            Held {
+                fact: segment_fact.fact,
+                revision: 1,
+                segment_import: Some((segment_fact.import_id, segment_fact.position)),
+            },
+        );
     }
     for (fact, revision) in table_facts(connection)? {
-        held.insert(fact.key.clone(), Held { fact, revision, segment_import: None });
+        held.insert(
+            fact.key.clone(),
+            Held {
+                fact,
+                revision,
+                segment_import: None,
+            },
+        );
     }
     Ok(held)
 }

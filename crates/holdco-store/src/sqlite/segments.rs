@@ -4,19 +4,22 @@
 //!
 //! The `fact_revisions` table is the revision log; see the migration for how the two combine.
 
-use super::{basis_columns, corrupt, database, granularity_text, parse_granularity, Currencies, KeyColumns};
+use super::{
+    basis_columns, corrupt, database, granularity_text, parse_granularity, Currencies, KeyColumns,
+};
 use crate::merge;
 use crate::{store_origin, FactRevision, StoreError};
-use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period};
-use holdco_core::Fact;
 use holdco_core::format::fact_columns::{FactColumns, NONE};
+use holdco_core::Fact;
+use holdco_core::{Basis, Currency, FactKey, FiscalCalendar, Granularity, Period};
 use rusqlite::{params, Connection, Transaction};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// One series row: its key, the import that wrote it, periods, figures and extras.
-const INSERT_SERIES: &str = "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
+const INSERT_SERIES: &str =
+    "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
      import_id, periods, figures, extras)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
@@ -86,8 +89,17 @@ pub(super) fn write<'a>(
     let mut series_of: Vec<u32> = Vec::with_capacity(facts.len());
     for (index, fact) in facts.iter().enumerate() {
         let key = &fact.key;
-        let counterparty = key.counterparty.as_ref().map_or(u32::MAX, |unit| number(unit.as_str()));
-        let series = (number(key.unit.as_str()), number(key.metric.as_str()), counterparty, key.period.granularity, key.basis);
+        let counterparty = key
+            .counterparty
+            .as_ref()
+            .map_or(u32::MAX, |unit| number(unit.as_str()));
+        let series = (
+            number(key.unit.as_str()),
+            number(key.metric.as_str()),
+            counterparty,
+            key.period.granularity,
+            key.basis,
+        );
         let next = first_of_series.len() as u32;
         let found = *series_numbers.entry(series).or_insert(next);
         if found == next {
@@ -117,22 +129,33 @@ pub(super) fn write<'a>(
     let mut ordered: Vec<(KeyColumns<'_>, std::ops::Range<usize>)> = first_of_series
         .iter()
         .enumerate()
-        .map(|(series, first)| (KeyColumns::of(&facts[*first as usize].key), offsets[series]..offsets[series + 1]))
+        .map(|(series, first)| {
+            (
+                KeyColumns::of(&facts[*first as usize].key),
+                offsets[series]..offsets[series + 1],
+            )
+        })
         .collect();
     ordered.sort_unstable_by(|(a, _), (b, _)| {
-        (a.unit, a.granularity, a.metric, a.counterparty, a.basis, &a.structure).cmp(&(
-            b.unit,
-            b.granularity,
-            b.metric,
-            b.counterparty,
-            b.basis,
-            &b.structure,
-        ))
+        (
+            a.unit,
+            a.granularity,
+            a.metric,
+            a.counterparty,
+            a.basis,
+            &a.structure,
+        )
+            .cmp(&(
+                b.unit,
+                b.granularity,
+                b.metric,
+                b.counterparty,
+                b.basis,
+                &b.structure,
+            ))
     });
     let failed = database("writing facts");
-    let mut insert = transaction
-        .prepare_cached(INSERT_SERIES)
-        .map_err(&failed)?;
+    let mut insert = transaction.prepare_cached(INSERT_SERIES).map_err(&failed)?;
     let unstorable = |error: serde_json::Error| StoreError::Unstorable {
         item: "a series of facts".to_string(),
         reason: error.to_string(),
@@ -162,7 +185,10 @@ pub(super) fn write<'a>(
                 .iter()
                 .map(|index| {
                     let fact = facts[*index as usize];
-                    (fact.currency.as_ref().map(Currency::as_str), fact.source.as_deref())
+                    (
+                        fact.currency.as_ref().map(Currency::as_str),
+                        fact.source.as_deref(),
+                    )
                 })
                 .collect();
             Some(serde_json::to_string(&pairs).map_err(unstorable)?)
@@ -203,7 +229,10 @@ pub(super) struct SegmentFact {
 
 /// Every current fact of every segment (those not superseded), in no particular order;
 /// `only` keeps the fact of one key.
-pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Vec<SegmentFact>, StoreError> {
+pub(super) fn read(
+    connection: &Connection,
+    only: Option<&FactKey>,
+) -> Result<Vec<SegmentFact>, StoreError> {
     let failed = database("reading facts");
     let all = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id,
                       periods, figures, extras, superseded
@@ -235,13 +264,21 @@ pub(super) fn read(connection: &Connection, only: Option<&FactKey>) -> Result<Ve
         let import_id = row.get::<_, i64>(6).map_err(database("reading facts"))?;
         let starts: Vec<i32> = merge::decode("facts", super::text(row, 7)?)?;
         let figures: Vec<f64> = merge::decode("facts", super::text(row, 8)?)?;
-        let extras: Option<Vec<(Option<String>, Option<String>)>> = match super::optional_text(row, 9)? {
-            Some(text) => Some(merge::decode("facts", text)?),
-            None => None,
-        };
+        let extras: Option<Vec<(Option<String>, Option<String>)>> =
+            match super::optional_text(row, 9)? {
+                Some(text) => Some(merge::decode("facts", text)?),
+                None => None,
+            };
         let superseded: Vec<usize> = merge::decode("facts", super::text(row, 10)?)?;
-        if figures.len() != starts.len() || extras.as_ref().is_some_and(|pairs| pairs.len() != starts.len()) {
-            return Err(corrupt(format!("a series of {} periods holds another number of values, currencies or sources", starts.len())));
+        if figures.len() != starts.len()
+            || extras
+                .as_ref()
+                .is_some_and(|pairs| pairs.len() != starts.len())
+        {
+            return Err(corrupt(format!(
+                "a series of {} periods holds another number of values, currencies or sources",
+                starts.len()
+            )));
         }
         let mut live = vec![true; starts.len()];
         for position in superseded {
@@ -312,14 +349,19 @@ pub(super) fn supersede(
 }
 
 /// The history of a key that only a segment holds: its one revision, or nothing.
-pub(super) fn history(connection: &Connection, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {
+pub(super) fn history(
+    connection: &Connection,
+    key: &FactKey,
+) -> Result<Vec<FactRevision>, StoreError> {
     let failed = database("reading a fact's history");
     let mut history = Vec::new();
     for held in read(connection, Some(key))? {
         let (label, imported_at): (String, i64) = connection
-            .query_row("SELECT label, imported_at FROM imports WHERE id = ?1", [held.import_id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+            .query_row(
+                "SELECT label, imported_at FROM imports WHERE id = ?1",
+                [held.import_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
             .map_err(&failed)?;
         history.push(FactRevision {
             revision: 1,
@@ -362,7 +404,11 @@ pub(super) fn write_columns(
         .filter(|(series, _)| !columns.rows(*series).is_empty())
         .map(|(series, s)| {
             let (code, structure) = basis_columns(s.basis);
-            let counterparty = if s.counterparty == NONE { "" } else { columns.units[s.counterparty as usize].as_str() };
+            let counterparty = if s.counterparty == NONE {
+                ""
+            } else {
+                columns.units[s.counterparty as usize].as_str()
+            };
             (
                 columns.units[s.unit as usize].as_str(),
                 granularity_text(s.granularity),
@@ -375,24 +421,28 @@ pub(super) fn write_columns(
         })
         .collect();
     ordered.sort_unstable();
-    let mut insert = transaction
-        .prepare_cached(INSERT_SERIES)
-        .map_err(&failed)?;
+    let mut insert = transaction.prepare_cached(INSERT_SERIES).map_err(&failed)?;
     // One thread encodes series as JSON, batch by batch, while this one inserts them.
     const BATCH: usize = 512;
     std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<EncodedSeries>, StoreError>>(8);
+        let (send, receive) =
+            std::sync::mpsc::sync_channel::<Result<Vec<EncodedSeries>, StoreError>>(8);
         let ordered = &ordered;
         scope.spawn(move || {
             for batch in ordered.chunks(BATCH) {
-                let encoded = batch.iter().map(|entry| encode_series(columns, entry.6, calendar)).collect();
+                let encoded = batch
+                    .iter()
+                    .map(|entry| encode_series(columns, entry.6, calendar))
+                    .collect();
                 if send.send(encoded).is_err() {
                     return; // the inserting side stopped on an error
                 }
             }
         });
         for (batch, encoded) in ordered.chunks(BATCH).zip(receive.iter()) {
-            for ((unit, granularity, metric, counterparty, basis, structure, _), row) in batch.iter().zip(encoded?) {
+            for ((unit, granularity, metric, counterparty, basis, structure, _), row) in
+                batch.iter().zip(encoded?)
+            {
                 insert
                     .execute(params![
                         unit,
@@ -421,7 +471,11 @@ struct EncodedSeries {
 }
 
 /// Encodes the rows of one series (sorted by period start; a repeated start is refused).
-fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar) -> Result<EncodedSeries, StoreError> {
+fn encode_series(
+    columns: &FactColumns,
+    series: usize,
+    calendar: FiscalCalendar,
+) -> Result<EncodedSeries, StoreError> {
     let unstorable = |error: serde_json::Error| StoreError::Unstorable {
         item: "a series of facts".to_string(),
         reason: error.to_string(),
@@ -430,7 +484,9 @@ fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar)
     let starts = &columns.starts[rows.clone()];
     if let Some(pair) = starts.windows(2).position(|pair| pair[0] >= pair[1]) {
         let key = columns.key(series, starts[pair]);
-        return Err(StoreError::DuplicateFact { key: merge::describe_key(&key, calendar) });
+        return Err(StoreError::DuplicateFact {
+            key: merge::describe_key(&key, calendar),
+        });
     }
     // Finite doubles only (checked when parsed): serde_json writes the shortest text that
     // reads back to the same bits.
@@ -452,7 +508,11 @@ fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar)
     } else {
         None
     };
-    Ok(EncodedSeries { periods, figures, extras })
+    Ok(EncodedSeries {
+        periods,
+        figures,
+        extras,
+    })
 }
 
 /// Compares the stored segments with incoming columns (every series sorted by period): for
@@ -460,13 +520,21 @@ fn encode_series(columns: &FactColumns, series: usize, calendar: FiscalCalendar)
 /// source. `None` when the reference merge is needed: a stored key the columns lack (it
 /// must be validated against the incoming timeline), a revised figure, or a segment with
 /// superseded facts.
-pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> Result<Option<Vec<bool>>, StoreError> {
+pub(super) fn unchanged_rows(
+    connection: &Connection,
+    columns: &FactColumns,
+) -> Result<Option<Vec<bool>>, StoreError> {
     let failed = database("reading facts");
-    let mut by_key: FastMap<(String, &str, String, String, i64, String), usize> = FastMap::default();
+    let mut by_key: FastMap<(String, &str, String, String, i64, String), usize> =
+        FastMap::default();
     for (series, s) in columns.series.iter().enumerate() {
         let (basis, structure) = basis_columns(s.basis);
         let structure = structure.into_owned();
-        let counterparty = if s.counterparty == NONE { String::new() } else { columns.units[s.counterparty as usize].to_string() };
+        let counterparty = if s.counterparty == NONE {
+            String::new()
+        } else {
+            columns.units[s.counterparty as usize].to_string()
+        };
         let key = (
             columns.units[s.unit as usize].to_string(),
             granularity_text(s.granularity),
@@ -489,21 +557,40 @@ pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> 
         }
         let granularity = granularity_text(parse_granularity(text(1)?)?);
         let basis = row.get::<_, i64>(4).map_err(&failed)?;
-        let key = (text(0)?.to_string(), granularity, text(2)?.to_string(), text(3)?.to_string(), basis, text(5)?.to_string());
-        let Some(series) = by_key.get(&key) else { return Ok(None) };
+        let key = (
+            text(0)?.to_string(),
+            granularity,
+            text(2)?.to_string(),
+            text(3)?.to_string(),
+            basis,
+            text(5)?.to_string(),
+        );
+        let Some(series) = by_key.get(&key) else {
+            return Ok(None);
+        };
         let starts: Vec<i32> = merge::decode("facts", text(6)?)?;
         let figures: Vec<f64> = merge::decode("facts", text(7)?)?;
-        let extras: Option<Vec<(Option<String>, Option<String>)>> = match super::optional_text(row, 8)? {
-            Some(text) => Some(merge::decode("facts", text)?),
-            None => None,
-        };
-        if figures.len() != starts.len() || extras.as_ref().is_some_and(|pairs| pairs.len() != starts.len()) {
-            return Err(corrupt(format!("a series of {} periods holds another number of values, currencies or sources", starts.len())));
+        let extras: Option<Vec<(Option<String>, Option<String>)>> =
+            match super::optional_text(row, 8)? {
+                Some(text) => Some(merge::decode("facts", text)?),
+                None => None,
+            };
+        if figures.len() != starts.len()
+            || extras
+                .as_ref()
+                .is_some_and(|pairs| pairs.len() != starts.len())
+        {
+            return Err(corrupt(format!(
+                "a series of {} periods holds another number of values, currencies or sources",
+                starts.len()
+            )));
         }
         let range = columns.rows(*series);
         let incoming = &columns.starts[range.clone()];
         for (position, start) in starts.iter().enumerate() {
-            let Ok(offset) = incoming.binary_search(start) else { return Ok(None) };
+            let Ok(offset) = incoming.binary_search(start) else {
+                return Ok(None);
+            };
             let at = range.start + offset;
             let (currency, source) = match &extras {
                 Some(pairs) => (pairs[position].0.as_deref(), pairs[position].1.as_deref()),
@@ -512,8 +599,12 @@ pub(super) fn unchanged_rows(connection: &Connection, columns: &FactColumns) -> 
             let incoming_currency = columns.currency[at];
             let incoming_source = columns.source_of(at);
             let same = figures[position].to_bits() == columns.values[at].to_bits()
-                && currency == (incoming_currency != NONE).then(|| columns.currencies[incoming_currency as usize].as_str())
-                && source == (incoming_source != NONE).then(|| columns.sources[incoming_source as usize].as_str());
+                && currency
+                    == (incoming_currency != NONE)
+                        .then(|| columns.currencies[incoming_currency as usize].as_str())
+                && source
+                    == (incoming_source != NONE)
+                        .then(|| columns.sources[incoming_source as usize].as_str());
             if !same || unchanged[at] {
                 return Ok(None);
             }
