@@ -4,5 +4,6 @@ mod alibaba;
 mod columnar;
 mod common;
 mod format_errors;
+mod layers;
 mod properties;
 mod semantics;

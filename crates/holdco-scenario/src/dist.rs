@@ -251,13 +251,15 @@ impl Dist {
                         .enumerate()
                         .map(|(i, item)| finite(item, "values", &format!("values[{i}]")))
                         .collect::<Result<Vec<f64>, _>>()?,
-                    Some(other) => return Err(DistError::new(
-                        "values",
-                        format!(
+                    Some(other) => {
+                        return Err(DistError::new(
+                            "values",
+                            format!(
                             "values must be an array of numbers, e.g. [0.02, 0.05, 0.04] (got {})",
                             type_name(other)
                         ),
-                    )),
+                        ))
+                    }
                     None => return Err(DistError::new(
                         "values",
                         "missing: an empirical distribution needs values = [at least two numbers]",
