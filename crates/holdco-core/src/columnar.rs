@@ -667,6 +667,42 @@ impl<'t> FastPlan<'t> {
                 }
             }
         }
+        // As reported over several periods, the engine gives a unit one line per parent it
+        // had (docs/semantics.md, 3.5); the columnar lines are one per unit, so the fast path
+        // declines when the tree within the depth asked is not the same at every period's end.
+        if query.view == View::Reported && query.periods.len() > 1 {
+            let shape = |date: NaiveDate| -> Vec<(UnitIndex, Option<UnitIndex>)> {
+                let structure = engine.structure(date);
+                if !structure.alive[node as usize] {
+                    return Vec::new();
+                }
+                let mut pairs: Vec<(UnitIndex, Option<UnitIndex>)> = structure
+                    .descendants(node, query.depth)
+                    .into_iter()
+                    .map(|(u, _)| {
+                        (
+                            u,
+                            if u == node {
+                                None
+                            } else {
+                                structure.parent[u as usize]
+                            },
+                        )
+                    })
+                    .collect();
+                pairs.sort_unstable();
+                pairs
+            };
+            let mut ends: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            let first = shape(ends[0]);
+            if ends[1..].iter().any(|d| shape(*d) != first) {
+                return Err(ColumnarError::Unsupported(
+                    "the tree changes between the periods asked (reported view)".into(),
+                ));
+            }
+        }
         let split_metrics = metrics_with_own_shares(model);
         // Group 0: metrics that follow default shares; one group per metric with its own.
         let mut group_metric: Vec<MetricId> = vec![query
@@ -874,9 +910,20 @@ impl<'t> FastPlan<'t> {
             }
             out
         };
-        let land = |unit: UnitIndex, date: NaiveDate, metric: &MetricId| -> Vec<(Target, f64)> {
+        // As reported, a period is shown in the structure on its last day (`until`): a unit
+        // that ended within it is carried there by lineage, as in the engine.
+        let land = |unit: UnitIndex,
+                    date: NaiveDate,
+                    until: NaiveDate,
+                    metric: &MetricId|
+         -> Vec<(Target, f64)> {
             match query.view {
-                View::Reported => vec![(Target::Unit(unit, date), 1.0)],
+                View::Reported if date >= until => vec![(Target::Unit(unit, date), 1.0)],
+                View::Reported => {
+                    let mut out = Vec::new();
+                    engine.lineage_weights(unit, (date, usize::MAX), until, metric, &mut out, 1.0);
+                    out
+                }
                 View::Restated | View::Organic => {
                     let mut out = Vec::new();
                     engine.lineage_weights(unit, (date, usize::MAX), target, metric, &mut out, 1.0);
@@ -1021,7 +1068,8 @@ impl<'t> FastPlan<'t> {
                 // Restating, the landing depends on the date only through the next history
                 // event; as reported, on the structure of the date itself.
                 let moment = match (query.view, same) {
-                    (View::Reported, _) => date.num_days_from_ce() as u64,
+                    (View::Reported, _) if date >= *last_day => date.num_days_from_ce() as u64,
+                    (View::Reported, _) => (1 << 40) | last_day.num_days_from_ce() as u64,
                     (_, Some((moment, _))) => moment,
                     _ => engine.first_event_after(unit, date) as u64,
                 };
@@ -1048,7 +1096,7 @@ impl<'t> FastPlan<'t> {
                         unit_slots[u]
                     } else {
                         let entry = membership(
-                            &land(unit, target.max(record.created), metric),
+                            &land(unit, target.max(record.created), target, metric),
                             1.0,
                             &mut lines,
                             &mut line_of,
@@ -1073,7 +1121,7 @@ impl<'t> FastPlan<'t> {
                         Some(slot) => *slot,
                         None => {
                             let entry = membership(
-                                &land(unit, fact_date(record, last_days[j]), metric),
+                                &land(unit, fact_date(record, last_days[j]), last_days[j], metric),
                                 f64::from_bits(*factor_bits),
                                 &mut lines,
                                 &mut line_of,
@@ -1246,6 +1294,7 @@ impl<'t> FastPlan<'t> {
             let landings = land(
                 adjustment.above,
                 adjustment.date,
+                table.periods[adjustment.period as usize].last_day(),
                 &group_metric[group_of[mi]],
             );
             let (factor, _) = timeline.ownership_on(adjustment.above, adjustment.date);
@@ -1294,7 +1343,7 @@ impl<'t> FastPlan<'t> {
                     rates[key.currency as usize][p].0
                 };
                 let side = membership(
-                    &land(key.unit, date, metric),
+                    &land(key.unit, date, period.last_day(), metric),
                     1.0,
                     &mut lines,
                     &mut line_of,
@@ -1302,7 +1351,7 @@ impl<'t> FastPlan<'t> {
                 );
                 let other_date = timeline.record(other).last_day_until(period.last_day());
                 let far = membership(
-                    &land(other, other_date, metric),
+                    &land(other, other_date, period.last_day(), metric),
                     1.0,
                     &mut lines,
                     &mut line_of,

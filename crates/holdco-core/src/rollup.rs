@@ -835,11 +835,18 @@ impl<'m> Engine<'m> {
             .collect();
         // The single-layer case (every view but restated and organic, or no published
         // restatement of this period into a structure up to the target) lands directly.
+        // The reported view shows a period in the structure on its last day: figures of
+        // finer periods are carried there by lineage (docs/semantics.md, 3.1).
+        let land_at = if view == View::Reported {
+            period.last_day()
+        } else {
+            target
+        };
         if raws.len() == 1 {
             let raw = raws.pop().expect("one layer");
-            return self.land_layers(vec![raw], metric, view, target);
+            return self.land_layers(vec![raw], metric, view, land_at);
         }
-        self.land_layers(raws, metric, view, target)
+        self.land_layers(raws, metric, view, land_at)
     }
 
     /// The layers of facts a period is built from, lowest priority first: reported facts,
@@ -956,18 +963,15 @@ impl<'m> Engine<'m> {
             _ => self.timeline.record(unit).last_day_until(period.last_day()),
         };
         for (unit, reason) in gap_units {
-            let date = layer_date(unit);
-            // Units below with complete figures define the unit's figure, as they do for a
-            // unit with no figure at all: its own incomplete periods are then no gap.
-            let structure = self.structure(date);
-            let explained = resolved.keys().any(|u| {
-                *u != unit && structure.alive[*u as usize] && structure.in_subtree(*u, unit)
-            });
-            if explained {
-                raw.resolution
-                    .insert(unit, format!("{reason}; taken from the units below it"));
+            // A unit the organic view leaves out leaves its gaps out too.
+            if excluded.contains(&unit) {
                 continue;
             }
+            let date = layer_date(unit);
+            // A unit's incomplete period is a gap even when units below it have complete
+            // figures: its own figure (what it holds beyond them) is unknown for the missing
+            // months (docs/semantics.md, 5.1).
+            let structure = self.structure(date);
             let above = structure
                 .ancestors(unit)
                 .into_iter()
@@ -1112,6 +1116,7 @@ impl<'m> Engine<'m> {
         let mut eliminations: Vec<(usize, RawElimination, Vec<Landing>, Vec<Landing>)> = Vec::new();
         let mut gaps: Vec<(Vec<Landing>, Option<Vec<Landing>>, String)> = Vec::new();
         let single = raws.len() == 1;
+        let bases: Vec<Basis> = raws.iter().map(|r| r.basis).collect();
         for (layer_index, raw) in raws.into_iter().enumerate() {
             computation
                 .layers
@@ -1255,10 +1260,14 @@ impl<'m> Engine<'m> {
             }
         }
         // Finally land everything in the viewed structure.
+        // A restatement shown in the reported view stays in its own structure.
+        let keep =
+            view == View::Reported && bases.iter().any(|b| matches!(b, Basis::Restated { .. }));
         let finish = |landing: &Landing| -> Vec<Landing> {
-            match (view, landing.target) {
-                (View::Reported, _) => vec![landing.clone()],
-                _ => self.advance(landing, target, metric),
+            if keep {
+                vec![landing.clone()]
+            } else {
+                self.advance(landing, target, metric)
             }
         };
         for (layer, raw, landing, replaced) in pieces {
@@ -1415,8 +1424,10 @@ impl<'m> Engine<'m> {
         } else {
             Vec::new()
         };
-        // Lines: nodes of the display structure (and, for the reported view, of each period's).
-        let mut lines: Vec<(UnitIndex, u32)> = Vec::new();
+        // Lines: nodes of the display structure (and, for the reported view, of each
+        // period's), as one tree: a unit that had another parent in an earlier period gets a
+        // line of its own under that parent, with figures only in the periods it was there.
+        let mut lines: Vec<Line> = Vec::new();
         let structure_dates: Vec<NaiveDate> = match query.view {
             View::Reported => std::iter::once(display_date)
                 .chain(query.periods.iter().rev().map(|p| p.last_day()))
@@ -1428,12 +1439,31 @@ impl<'m> Engine<'m> {
             if !structure.alive[node as usize] {
                 continue;
             }
+            let mut at: HashMap<UnitIndex, usize> = HashMap::new();
             for (unit, depth) in structure.descendants(node, query.depth) {
-                if !lines.iter().any(|(u, _)| *u == unit) {
-                    lines.push((unit, depth));
-                }
+                let parent = if unit == node {
+                    None
+                } else {
+                    structure.parent[unit as usize].and_then(|p| at.get(&p).copied())
+                };
+                let index = match lines
+                    .iter()
+                    .position(|l| l.unit == unit && l.parent == parent)
+                {
+                    Some(index) => index,
+                    None => {
+                        lines.push(Line {
+                            unit,
+                            depth,
+                            parent,
+                        });
+                        lines.len() - 1
+                    }
+                };
+                at.insert(unit, index);
             }
         }
+        let lines = tree_order(lines);
         if lines.is_empty() {
             let record = self.timeline.record(node);
             let life = match record.ended {
@@ -1462,18 +1492,17 @@ impl<'m> Engine<'m> {
         // discontinued lines close the group.
         let mut line_keys: Vec<LineKey> = Vec::new();
         let mut open: Vec<(u32, Vec<LineKey>)> = Vec::new();
-        for (unit, depth) in &lines {
+        let _ = &display;
+        for (index, Line { unit, depth, .. }) in lines.iter().enumerate() {
             while open.last().is_some_and(|(d, _)| *d >= *depth) {
                 line_keys.extend(open.pop().expect("non-empty").1);
             }
-            line_keys.push(LineKey::Node(*unit, *depth));
-            let has_children = display.children[*unit as usize]
-                .iter()
-                .any(|c| lines.iter().any(|(u, _)| u == c));
+            line_keys.push(LineKey::Node(index as u32, *depth));
+            let has_children = lines.iter().any(|l| l.parent == Some(index));
             let mut closing = Vec::new();
             if has_children || (*unit == node && query.depth > 0) {
-                closing.push(LineKey::Own(*unit, depth + 1));
-                closing.push(LineKey::Eliminations(*unit, depth + 1));
+                closing.push(LineKey::Own(index as u32, depth + 1));
+                closing.push(LineKey::Eliminations(index as u32, depth + 1));
             }
             if *unit == node && is_root && query.depth > 0 {
                 let mut specials: Vec<LineKey> = Vec::new();
@@ -1503,9 +1532,11 @@ impl<'m> Engine<'m> {
                 .zip(&per_period)
                 .map(|(period, values)| {
                     let (unit, depth, kind) = match key {
-                        LineKey::Node(u, d) => (*u, *d, RowKind::Node),
-                        LineKey::Own(u, d) => (*u, *d, RowKind::Own),
-                        LineKey::Eliminations(u, d) => (*u, *d, RowKind::Eliminations),
+                        LineKey::Node(l, d) => (lines[*l as usize].unit, *d, RowKind::Node),
+                        LineKey::Own(l, d) => (lines[*l as usize].unit, *d, RowKind::Own),
+                        LineKey::Eliminations(l, d) => {
+                            (lines[*l as usize].unit, *d, RowKind::Eliminations)
+                        }
                         LineKey::Discontinued(u) => (*u, 1, RowKind::Discontinued),
                         LineKey::Outside(u) => (*u, 1, RowKind::OutsideStructure),
                     };
@@ -1525,6 +1556,7 @@ impl<'m> Engine<'m> {
                     };
                     let cell = values.cells.get(key).cloned().unwrap_or_default();
                     let special = values.special.get(key).copied();
+                    let special_gap = values.special_gaps.get(key).cloned();
                     let (value, minority, eliminated, gap, provenance) = match kind {
                         RowKind::Node => (
                             cell.value,
@@ -1533,9 +1565,10 @@ impl<'m> Engine<'m> {
                             cell.gap,
                             cell.provenance,
                         ),
-                        RowKind::Discontinued | RowKind::OutsideStructure => {
-                            (special.or(Some(0.0)), 0.0, 0.0, None, None)
-                        }
+                        RowKind::Discontinued | RowKind::OutsideStructure => match special_gap {
+                            Some(reason) => (None, 0.0, 0.0, Some(reason), None),
+                            None => (special.or(Some(0.0)), 0.0, 0.0, None, None),
+                        },
                         _ => (cell.value, 0.0, 0.0, None, None),
                     };
                     RollupRow {
@@ -1627,7 +1660,7 @@ impl<'m> Engine<'m> {
         query: &Query,
         target: NaiveDate,
         excluded: &[UnitIndex],
-        lines: &[(UnitIndex, u32)],
+        lines: &[Line],
         is_root: bool,
         top: UnitIndex,
     ) -> Result<PeriodValues, QueryError> {
@@ -1652,10 +1685,11 @@ impl<'m> Engine<'m> {
                     query.basis,
                     excluded,
                 );
-                for (unit, depth) in lines {
-                    if !display.alive[*unit as usize] {
+                for (index, Line { unit, depth, .. }) in lines.iter().enumerate() {
+                    if !line_in(lines, index, &display, top) {
                         continue;
                     }
+                    let line = index as u32;
                     let (n, _, _, gap_n) = self.node_value(&num, *unit);
                     let (d, _, _, gap_d) = self.node_value(&den, *unit);
                     let recorded = num
@@ -1672,7 +1706,7 @@ impl<'m> Engine<'m> {
                         self.provenance(&den, *unit),
                     ]);
                     values.cells.insert(
-                        LineKey::Node(*unit, *depth),
+                        LineKey::Node(line, *depth),
                         Cell {
                             value,
                             minority: 0.0,
@@ -1684,10 +1718,11 @@ impl<'m> Engine<'m> {
                 }
             }
             Aggregation::NonAdditive => {
-                for (unit, depth) in lines {
-                    if !display.alive[*unit as usize] {
+                for (index, Line { unit, depth, .. }) in lines.iter().enumerate() {
+                    if !line_in(lines, index, &display, top) {
                         continue;
                     }
+                    let line = index as u32;
                     let facts = self
                         .resolve(
                             *unit,
@@ -1712,7 +1747,7 @@ impl<'m> Engine<'m> {
                         .to_string()
                     });
                     values.cells.insert(
-                        LineKey::Node(*unit, *depth),
+                        LineKey::Node(line, *depth),
                         Cell {
                             value,
                             minority: 0.0,
@@ -1734,10 +1769,11 @@ impl<'m> Engine<'m> {
                     query.basis,
                     excluded,
                 );
-                for (unit, depth) in lines {
-                    if !display.alive[*unit as usize] {
+                for (index, Line { unit, depth, .. }) in lines.iter().enumerate() {
+                    if !line_in(lines, index, &display, top) {
                         continue;
                     }
+                    let line = index as u32;
                     let recorded = computation
                         .contributions
                         .iter()
@@ -1750,7 +1786,7 @@ impl<'m> Engine<'m> {
                     let shown = (recorded && gap.is_none()).then_some(value / rate);
                     let provenance = shown.and_then(|_| self.provenance(&computation, *unit));
                     values.cells.insert(
-                        LineKey::Node(*unit, *depth),
+                        LineKey::Node(line, *depth),
                         Cell {
                             value: shown,
                             minority: minority / rate,
@@ -1766,10 +1802,13 @@ impl<'m> Engine<'m> {
                         .filter(|c| matches!(c.landing.target, Target::Unit(u, _) if u == *unit))
                         .map(|c| c.amount)
                         .sum();
-                    let children: Vec<UnitIndex> = display.children[*unit as usize]
+                    let children: Vec<UnitIndex> = lines
                         .iter()
-                        .copied()
-                        .filter(|c| lines.iter().any(|(u, _)| u == c))
+                        .enumerate()
+                        .filter(|(i, l)| {
+                            l.parent == Some(index) && line_in(lines, *i, &display, top)
+                        })
+                        .map(|(_, l)| l.unit)
                         .collect();
                     if !children.is_empty() || (*unit == top && query.depth > 0) {
                         let below: f64 = children
@@ -1777,14 +1816,14 @@ impl<'m> Engine<'m> {
                             .map(|c| self.node_value(&computation, *c).2)
                             .sum();
                         values.cells.insert(
-                            LineKey::Own(*unit, depth + 1),
+                            LineKey::Own(line, depth + 1),
                             Cell {
                                 value: Some(own / rate),
                                 ..Default::default()
                             },
                         );
                         values.cells.insert(
-                            LineKey::Eliminations(*unit, depth + 1),
+                            LineKey::Eliminations(line, depth + 1),
                             Cell {
                                 value: Some(-(eliminated - below) / rate),
                                 ..Default::default()
@@ -1800,6 +1839,24 @@ impl<'m> Engine<'m> {
                             Target::Unit(..) => continue,
                         };
                         *values.special.entry(key).or_insert(0.0) += c.amount / rate;
+                    }
+                    // A line whose history is incomplete is a gap, like a node.
+                    for (landings, _, reason) in &computation.gaps {
+                        for landing in landings {
+                            let key = match landing.target {
+                                Target::Discontinued(u) => LineKey::Discontinued(u),
+                                Target::Outside(u) => LineKey::Outside(u),
+                                Target::Unit(..) => continue,
+                            };
+                            values.special.entry(key).or_insert(0.0);
+                            let entry = values.special_gaps.entry(key).or_default();
+                            if !entry.contains(reason.as_str()) {
+                                if !entry.is_empty() {
+                                    entry.push_str("; ");
+                                }
+                                entry.push_str(reason);
+                            }
+                        }
                     }
                     // Whatever a discontinued line adds is not part of the root's own remainder.
                 }
@@ -1982,6 +2039,59 @@ fn basis_of(filter: BasisFilter) -> Basis {
     }
 }
 
+/// A line of a roll-up's tree: a unit under one parent line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Line {
+    unit: UnitIndex,
+    depth: u32,
+    /// Index of the parent line (None for the top).
+    parent: Option<usize>,
+}
+
+/// Orders lines depth first, children in the order they were found, and renumbers parents.
+fn tree_order(lines: Vec<Line>) -> Vec<Line> {
+    let mut order = Vec::with_capacity(lines.len());
+    let mut stack: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.parent.is_none())
+        .map(|(i, _)| i)
+        .rev()
+        .collect();
+    while let Some(i) = stack.pop() {
+        order.push(i);
+        let children: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.parent == Some(i))
+            .map(|(c, _)| c)
+            .collect();
+        stack.extend(children.into_iter().rev());
+    }
+    let mut position = vec![0usize; lines.len()];
+    for (new, old) in order.iter().enumerate() {
+        position[*old] = new;
+    }
+    order
+        .iter()
+        .map(|old| Line {
+            parent: lines[*old].parent.map(|p| position[p]),
+            ..lines[*old]
+        })
+        .collect()
+}
+
+/// Whether a line has figures in a structure: its unit is there, under its line's parent.
+fn line_in(lines: &[Line], index: usize, structure: &Structure, top: UnitIndex) -> bool {
+    let line = &lines[index];
+    structure.alive[line.unit as usize]
+        && match line.parent {
+            None => line.unit == top,
+            Some(parent) => structure.parent[line.unit as usize] == Some(lines[parent].unit),
+        }
+}
+
+/// Line keys: `Node`, `Own` and `Eliminations` carry the index of their line and its depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum LineKey {
     Node(UnitIndex, u32),
@@ -2004,6 +2114,7 @@ struct Cell {
 struct PeriodValues {
     cells: HashMap<LineKey, Cell>,
     special: HashMap<LineKey, f64>,
+    special_gaps: HashMap<LineKey, String>,
 }
 
 /// One fact's part in an explained figure.

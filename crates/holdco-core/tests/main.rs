@@ -3,6 +3,7 @@
 mod alibaba;
 mod columnar;
 mod common;
+mod defects;
 mod format_errors;
 mod layers;
 mod properties;

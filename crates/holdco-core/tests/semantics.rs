@@ -332,11 +332,17 @@ x,2023-04,ebita,1,
         value(&m, "dau", "FY2024", View::Reported, None, "x"),
         Some(7.0)
     );
-    // The group has one quarter of its own but its unit x is complete: x defines the year.
+    // The group has one quarter of its own and its unit x is complete: the group's own
+    // figure for the other three quarters is unknown, so its year is a gap (semantics 5.1),
+    // while x's year is known.
     let with_group_quarter = format!("{facts}g,FY2024Q1,revenue,10,\n");
     let m = model(PERIOD_TIMELINE, &with_group_quarter, None);
     assert_eq!(
         value(&m, "revenue", "FY2024", View::Reported, None, "g"),
+        None
+    );
+    assert_eq!(
+        value(&m, "revenue", "FY2024", View::Reported, None, "x"),
         Some(100.0)
     );
     assert_eq!(value(&m, "dau", "FY2024", View::Reported, None, "g"), None);
