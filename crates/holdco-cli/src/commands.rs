@@ -494,8 +494,8 @@ pub struct RollupArgs {
     /// Output currency (needs FX rates); the reporting currency when omitted.
     #[arg(long)]
     currency: Option<String>,
-    /// Always use the explainable engine, even on large models (shows own remainders and
-    /// eliminations as lines).
+    /// Always use the explainable engine, even on large models (both give the same rows; the
+    /// columnar one is faster on large models).
     #[arg(long)]
     exact: bool,
     #[command(flatten)]
@@ -755,7 +755,7 @@ fn print_rollup(
                 println!("  organic: left out {}", answer.excluded.join(", "));
             }
             if took_fast_path {
-                println!("  columnar path: each node's own remainder and eliminations are inside its figure (--exact shows them as lines)");
+                println!("  answered by the columnar engine (same rows as the explainable one; --exact forces that)");
             }
             println!(
                 "  explain a figure: holdco explain {} --node ID --period P{}",

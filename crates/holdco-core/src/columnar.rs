@@ -478,9 +478,20 @@ pub struct FastRollup {
     /// Whether anything landed in each cell: per (line, metric), `words` words of one bit per period.
     landed: Vec<u64>,
     words: usize,
+    /// Intercompany eliminated within each cell's line, laid out as `sums`.
+    eliminated: Vec<f64>,
 }
 
 impl FastRollup {
+    /// Intercompany eliminated within a line, for a metric and period (0 where none).
+    pub fn eliminated(&self, metric: usize, line: usize, period: usize) -> f64 {
+        let row = line * self.metrics.len() + metric;
+        self.eliminated
+            .get(row * self.periods.len() + period)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
     /// The value of a metric, line and period.
     pub fn get(&self, metric: usize, line: usize, period: usize) -> Option<f64> {
         let row = line * self.metrics.len() + metric;
@@ -1449,8 +1460,9 @@ impl<'t> FastPlan<'t> {
                 *a |= b;
             }
         }
-        self.finish(&mut sums, &mut landed);
+        let eliminated = self.finish(&mut sums, &mut landed);
         FastRollup {
+            eliminated,
             metrics: self.metrics.clone(),
             lines: self.lines.clone(),
             periods: self.periods.clone(),
@@ -1621,8 +1633,8 @@ impl<'t> FastPlan<'t> {
     }
 
     /// Recorded totals, the top node and intercompany eliminations, in that order, on the
-    /// added-up cells.
-    fn finish(&self, acc: &mut [f64], touched: &mut [u64]) {
+    /// added-up cells; returns what was eliminated in each cell.
+    fn finish(&self, acc: &mut [f64], touched: &mut [u64]) -> Vec<f64> {
         let values = &self.table.value;
         let (n_lines, n_metrics, n_periods) =
             (self.lines.len(), self.metrics.len(), self.periods.len());
@@ -1664,10 +1676,20 @@ impl<'t> FastPlan<'t> {
                 }
             }
         }
+        let mut eliminated = vec![
+            0.0;
+            if self.intercompany.is_empty() {
+                0
+            } else {
+                acc.len()
+            }
+        ];
         for &(cell, row, rate, factor, w, w2) in &self.intercompany {
             let amount = values[row] * rate * factor;
             acc[cell] -= amount * w * w2;
+            eliminated[cell] += amount * w * w2;
         }
+        eliminated
     }
 }
 
@@ -1882,54 +1904,213 @@ pub fn rollup_from_table(
                 .map_err(|e| ColumnarError::Unsupported(e.to_string()))?,
         );
     }
-    let provenance = engine.basis_provenance(basis, query.view, target);
-    let mut rows = Vec::new();
-    for (line_index, line) in fast.lines.iter().enumerate() {
-        let (unit, kind, depth) = match line {
-            FastLine::Node(u) => (
-                *u,
-                RowKind::Node,
-                display.depth[*u as usize].saturating_sub(display.depth[top as usize]),
-            ),
-            FastLine::Discontinued(u) => (*u, RowKind::Discontinued, 1),
-            FastLine::Outside(u) => (*u, RowKind::OutsideStructure, 1),
-        };
-        let record = timeline.record(unit);
-        let name = match kind {
-            RowKind::Node => record.name_on(display_date).to_string(),
-            RowKind::Discontinued => format!("discontinued: {}", record.last_name()),
-            _ => format!("not in the {target} structure: {}", record.last_name()),
-        };
-        for (j, period) in query.periods.iter().enumerate() {
-            let value = if ratio {
-                match (fast.get(0, line_index, j), fast.get(1, line_index, j)) {
-                    (Some(n), Some(d)) if d != 0.0 => Some(n / d),
-                    _ => None,
-                }
+    let n_periods = query.periods.len();
+    let minority = if ratio {
+        HashMap::new()
+    } else {
+        minority_by_line(engine, table, &fast, query, basis, target)
+    };
+    // The engine's rows, in its order: each node line, then after its subtree its own
+    // remainder and the eliminations between its children (where not zero), and at the
+    // top of the group the discontinued and outside lines (docs/semantics.md, 3.4).
+    let line_of_unit: HashMap<UnitIndex, usize> = fast
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            if let FastLine::Node(u) = l {
+                Some((*u, i))
             } else {
-                fast.get(0, line_index, j).map(|v| v / rates[j])
-            };
-            let value = if kind == RowKind::Node {
-                value
-            } else {
-                value.or(Some(0.0))
-            };
-            rows.push(RollupRow {
-                node: record.id.to_string(),
-                name: name.clone(),
-                depth,
-                kind: kind.clone(),
-                period: period.label(calendar),
-                metric: query.metric.to_string(),
-                value,
-                minority: 0.0,
-                eliminated: 0.0,
-                gap: None,
-                provenance: value
-                    .filter(|_| kind == RowKind::Node)
-                    .map(|_| provenance.clone()),
-            });
+                None
+            }
+        })
+        .collect();
+    let node_lines: Vec<(UnitIndex, u32)> = display
+        .descendants(top, query.depth)
+        .into_iter()
+        .filter(|(u, _)| line_of_unit.contains_key(u))
+        .collect();
+    let value_of = |line: usize, j: usize| -> Option<f64> {
+        if ratio {
+            match (fast.get(0, line, j), fast.get(1, line, j)) {
+                (Some(n), Some(d)) if d != 0.0 => Some(n / d),
+                _ => None,
+            }
+        } else {
+            fast.get(0, line, j).map(|v| v / rates[j])
         }
+    };
+    let eliminated_of = |line: usize, j: usize| {
+        if ratio {
+            0.0
+        } else {
+            fast.eliminated(0, line, j) / rates[j]
+        }
+    };
+    let provenance = engine.basis_provenance(basis, query.view, target);
+    let is_root = top == timeline.root;
+    let specials: Vec<usize> = if is_root && query.depth > 0 && !ratio {
+        let mut found: Vec<usize> = fast
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| {
+                !matches!(l, FastLine::Node(_))
+                    && (0..n_periods).any(|j| fast.get(0, *i, j).is_some())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        found.sort_by_key(|i| match fast.lines[*i] {
+            FastLine::Discontinued(u) => (0, u),
+            FastLine::Outside(u) => (1, u),
+            FastLine::Node(u) => (2, u),
+        });
+        found
+    } else {
+        Vec::new()
+    };
+    let row = |unit: UnitIndex,
+               name: String,
+               depth: u32,
+               kind: RowKind,
+               j: usize,
+               value: Option<f64>,
+               amounts: (f64, f64),
+               provenance: Option<String>| RollupRow {
+        node: timeline.record(unit).id.to_string(),
+        name,
+        depth,
+        kind,
+        period: query.periods[j].label(calendar),
+        metric: query.metric.to_string(),
+        value,
+        minority: amounts.0,
+        eliminated: amounts.1,
+        gap: None,
+        provenance,
+    };
+    let mut rows = Vec::new();
+    let mut open: Vec<(u32, Vec<Vec<RollupRow>>)> = Vec::new();
+    for (unit, depth) in &node_lines {
+        while open.last().is_some_and(|(d, _)| *d >= *depth) {
+            rows.extend(open.pop().expect("non-empty").1.into_iter().flatten());
+        }
+        let line = line_of_unit[unit];
+        let name = timeline.record(*unit).name_on(display_date).to_string();
+        for j in 0..n_periods {
+            let value = value_of(line, j);
+            let minority = minority.get(&(line, j)).copied().unwrap_or(0.0) / rates[j];
+            rows.push(row(
+                *unit,
+                name.clone(),
+                *depth,
+                RowKind::Node,
+                j,
+                value,
+                (minority, eliminated_of(line, j)),
+                value.map(|_| provenance.clone()),
+            ));
+        }
+        let children: Vec<usize> = display.children[*unit as usize]
+            .iter()
+            .filter(|c| node_lines.iter().any(|(u, _)| u == *c))
+            .map(|c| line_of_unit[c])
+            .collect();
+        let mut closing = Vec::new();
+        if !ratio && (!children.is_empty() || (*unit == top && query.depth > 0)) {
+            let mut own_line = Vec::new();
+            let mut elimination_line = Vec::new();
+            for j in 0..n_periods {
+                let gross = |l: usize| fast.get(0, l, j).unwrap_or(0.0) + fast.eliminated(0, l, j);
+                let below: f64 = children.iter().map(|c| gross(*c)).sum();
+                let lines_below: f64 = if *unit == top && is_root {
+                    specials
+                        .iter()
+                        .map(|s| fast.get(0, *s, j).unwrap_or(0.0))
+                        .sum()
+                } else {
+                    0.0
+                };
+                let own = (gross(line) - below - lines_below) / rates[j];
+                let eliminations = -(fast.eliminated(0, line, j)
+                    - children
+                        .iter()
+                        .map(|c| fast.eliminated(0, *c, j))
+                        .sum::<f64>())
+                    / rates[j];
+                own_line.push(row(
+                    *unit,
+                    format!("not allocated below {name}"),
+                    depth + 1,
+                    RowKind::Own,
+                    j,
+                    Some(own),
+                    (0.0, 0.0),
+                    None,
+                ));
+                elimination_line.push(row(
+                    *unit,
+                    format!("eliminations within {name}"),
+                    depth + 1,
+                    RowKind::Eliminations,
+                    j,
+                    Some(eliminations),
+                    (0.0, 0.0),
+                    None,
+                ));
+            }
+            for line_rows in [own_line, elimination_line] {
+                let scale = (0..n_periods)
+                    .map(|j| value_of(line, j).unwrap_or(0.0).abs())
+                    .fold(1.0, f64::max);
+                if line_rows.iter().any(|r| {
+                    r.value
+                        .is_some_and(|v| v.abs() > crate::rollup::LINE_SHOWN_ABOVE * scale)
+                }) {
+                    closing.push(line_rows);
+                }
+            }
+            if *unit == top && is_root {
+                for special in &specials {
+                    let (u, kind, label) = match fast.lines[*special] {
+                        FastLine::Discontinued(u) => (
+                            u,
+                            RowKind::Discontinued,
+                            format!("discontinued: {}", timeline.record(u).last_name()),
+                        ),
+                        FastLine::Outside(u) => (
+                            u,
+                            RowKind::OutsideStructure,
+                            format!(
+                                "not in the {target} structure: {}",
+                                timeline.record(u).last_name()
+                            ),
+                        ),
+                        FastLine::Node(u) => (u, RowKind::Node, String::new()),
+                    };
+                    closing.push(
+                        (0..n_periods)
+                            .map(|j| {
+                                row(
+                                    u,
+                                    label.clone(),
+                                    1,
+                                    kind.clone(),
+                                    j,
+                                    Some(fast.get(0, *special, j).unwrap_or(0.0) / rates[j]),
+                                    (0.0, 0.0),
+                                    None,
+                                )
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        open.push((*depth, closing));
+    }
+    while let Some((_, closing)) = open.pop() {
+        rows.extend(closing.into_iter().flatten());
     }
     let excluded = if query.view == View::Organic {
         engine.organic_exclusions(&query.periods, target)
@@ -1955,4 +2136,145 @@ pub fn rollup_from_table(
             .collect(),
         engine: "columnar".to_string(),
     })
+}
+
+/// The minority (non-controlling) share in each (line, period) of a fast answer, in the
+/// reporting currency: the same sum the engine makes over its contributions, made only over
+/// the rows of units that are consolidated but not wholly owned on their date.
+fn minority_by_line(
+    engine: &Engine,
+    table: &FactTable,
+    fast: &FastRollup,
+    query: &crate::rollup::Query,
+    basis: Basis,
+    target: NaiveDate,
+) -> HashMap<(usize, usize), f64> {
+    let timeline = engine.timeline();
+    let model = engine.model();
+    let mut out: HashMap<(usize, usize), f64> = HashMap::new();
+    if timeline
+        .units
+        .iter()
+        .all(|u| u.stakes.iter().all(|(_, share, _)| *share == 1.0))
+    {
+        return out;
+    }
+    let Some(metric) = model.metrics.iter().position(|m| m.id == query.metric) else {
+        return out;
+    };
+    let stock = model.metrics[metric].aggregation == Aggregation::Stock;
+    let line_of_unit: HashMap<UnitIndex, usize> = fast
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            if let FastLine::Node(u) = l {
+                Some((*u, i))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let excluded = if query.view == View::Organic {
+        engine.organic_exclusions(&query.periods, target)
+    } else {
+        Vec::new()
+    };
+    let mut ownership: HashMap<(UnitIndex, NaiveDate), (f64, f64)> = HashMap::new();
+    let mut add = |via: UnitIndex,
+                   date: NaiveDate,
+                   period: Period,
+                   j: usize,
+                   amount: f64,
+                   out: &mut HashMap<(usize, usize), f64>| {
+        let (factor, economic) = *ownership
+            .entry((via, date))
+            .or_insert_with(|| timeline.ownership_on(via, date));
+        if factor == economic || factor == 0.0 {
+            return;
+        }
+        let until = if query.view == View::Reported {
+            period.last_day()
+        } else {
+            target
+        };
+        let mut landings = Vec::new();
+        if query.view == View::Reported && date >= until {
+            landings.push((Target::Unit(via, date), 1.0));
+        } else {
+            engine.lineage_weights(
+                via,
+                (date, usize::MAX),
+                until,
+                &query.metric,
+                &mut landings,
+                1.0,
+            );
+        }
+        for (place, weight) in landings {
+            // The group root holds every landing, lines included (as in the engine).
+            let Target::Unit(unit, at) = place else {
+                if let Some(line) = line_of_unit.get(&timeline.root) {
+                    *out.entry((*line, j)).or_insert(0.0) += amount * (factor - economic) * weight;
+                }
+                continue;
+            };
+            let structure = engine.structure(at);
+            for ancestor in structure.ancestors(unit) {
+                if let Some(line) = line_of_unit.get(&ancestor) {
+                    *out.entry((*line, j)).or_insert(0.0) += amount * (factor - economic) * weight;
+                }
+            }
+        }
+    };
+    let rate_of = |currency: u8, period: Period| -> f64 {
+        if currency == 0 {
+            1.0
+        } else {
+            engine
+                .rate_of(&table.currencies[currency as usize], period, stock)
+                .unwrap_or(f64::NAN)
+        }
+    };
+    for (s, key) in table.series.iter().enumerate() {
+        if key.metric as usize != metric || key.basis != basis || excluded.contains(&key.unit) {
+            continue;
+        }
+        for r in table.offsets[s]..table.offsets[s + 1] {
+            let period = table.periods[table.period[r] as usize];
+            let Some(j) = query.periods.iter().position(|p| *p == period) else {
+                continue;
+            };
+            let date = FactTable::fact_date(engine, key.unit, period, key.basis);
+            add(
+                key.unit,
+                date,
+                period,
+                j,
+                table.value[r] * rate_of(key.currency, period),
+                &mut out,
+            );
+        }
+    }
+    for adjustment in &table.adjustments {
+        if adjustment.metric as usize != metric
+            || adjustment.basis != basis
+            || excluded.contains(&adjustment.above)
+        {
+            continue;
+        }
+        let period = table.periods[adjustment.period as usize];
+        let Some(j) = query.periods.iter().position(|p| *p == period) else {
+            continue;
+        };
+        add(
+            adjustment.above,
+            adjustment.date,
+            period,
+            j,
+            -adjustment.value * rate_of(adjustment.currency, period),
+            &mut out,
+        );
+    }
+    out
 }

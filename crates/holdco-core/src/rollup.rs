@@ -1586,11 +1586,25 @@ impl<'m> Engine<'m> {
                     }
                 })
                 .collect();
-            // Own and elimination lines appear only where they are not zero.
+            // Own and elimination lines appear only where they are not zero (beyond rounding
+            // of the node's figure, so both engines show the same lines).
             let keep = match key {
-                LineKey::Own(..) | LineKey::Eliminations(..) => rows_for_key
-                    .iter()
-                    .any(|r| r.value.is_some_and(|v| v.abs() > 1e-9)),
+                LineKey::Own(l, _) | LineKey::Eliminations(l, _) => {
+                    let scale = rows
+                        .iter()
+                        .chain(rows_for_key.iter())
+                        .filter(|r| {
+                            r.kind == RowKind::Node
+                                && r.node
+                                    == self.timeline.record(lines[*l as usize].unit).id.as_str()
+                        })
+                        .filter_map(|r| r.value)
+                        .map(f64::abs)
+                        .fold(1.0, f64::max);
+                    rows_for_key
+                        .iter()
+                        .any(|r| r.value.is_some_and(|v| v.abs() > LINE_SHOWN_ABOVE * scale))
+                }
                 _ => true,
             };
             if keep {
@@ -2038,6 +2052,11 @@ fn basis_of(filter: BasisFilter) -> Basis {
         BasisFilter::Restated(structure) => Basis::Restated { structure },
     }
 }
+
+/// An own-remainder or elimination line is shown when it is not zero in some period:
+/// beyond this share of its node's figure (two engines summing in different orders differ
+/// by rounding).
+pub const LINE_SHOWN_ABOVE: f64 = 1e-9;
 
 /// A line of a roll-up's tree: a unit under one parent line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
