@@ -557,13 +557,16 @@ impl Scope {
     ) -> Result<Query> {
         let calendar = model.group.calendar();
         let periods: Vec<Period> = match (&self.period, &self.periods) {
-            (Some(p), _) => vec![Period::parse(p, calendar).map_err(|e| anyhow!("--period: {e}"))?],
+            (Some(p), _) => match parse_range(p, calendar).map_err(|e| anyhow!("--period: {e}"))? {
+                one if one.len() == 1 => one,
+                _ => bail!("--period takes one period; for a range use --periods {p}"),
+            },
             (None, Some(range)) => {
                 parse_range(range, calendar).map_err(|e| anyhow!("--periods: {e}"))?
             }
-            (None, None) => {
-                bail!("give --period P or --periods A..B (e.g. --periods FY2023..FY2025)")
-            }
+            (None, None) => latest_years(model, metric).ok_or_else(|| {
+                anyhow!("no figures for `{metric}` yet: give --period P or --periods A..B (e.g. --periods FY2023..FY2025)")
+            })?,
         };
         Ok(Query {
             metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
@@ -591,6 +594,28 @@ impl Scope {
             },
         })
     }
+}
+
+/// The default periods of a roll-up: the last five fiscal years up to the latest one with a
+/// figure for the metric (or for the parts of a ratio).
+fn latest_years(model: &Model, metric: &str) -> Option<Vec<Period>> {
+    let metric = MetricId::parse(metric).ok()?;
+    let parts: Vec<MetricId> = match model.metric(&metric).map(|m| &m.aggregation) {
+        Some(Aggregation::Ratio {
+            numerator,
+            denominator,
+        }) => vec![numerator.clone(), denominator.clone()],
+        Some(_) => vec![metric.clone()],
+        None => return None,
+    };
+    let last = model
+        .facts
+        .iter()
+        .filter(|f| parts.contains(&f.key.metric))
+        .map(|f| f.key.period.last_day())
+        .max()?;
+    let year = Period::containing(last, holdco_core::Granularity::Year, model.group.calendar());
+    Some((-4..=0).map(|k| year.shift(k)).collect())
 }
 
 /// `holdco rollup`.
@@ -634,7 +659,8 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
             eprintln!("  [timing] rollup {name}: {:?}", started.elapsed());
         }
     };
-    if !context.db.exists() {
+    // Without periods the default (the latest years with figures) needs the facts.
+    if !context.db.exists() || (args.scope.period.is_none() && args.scope.periods.is_none()) {
         return Ok(None);
     }
     let store = open_store(context)?;
@@ -822,13 +848,52 @@ impl ProvenanceMarks {
     }
 }
 
+/// What `holdco explain` is asked about: one node and one period (otherwise as `Scope`).
+#[derive(clap::Args, Debug)]
+pub struct ExplainScope {
+    /// Node explained (the group when omitted).
+    #[arg(long)]
+    node: Option<String>,
+    /// The period (2023Q3, FY2024...).
+    #[arg(long)]
+    period: String,
+    /// reported, restated or organic.
+    #[arg(long, default_value = "reported")]
+    view: String,
+    /// Date of the structure to restate into (the latest when omitted).
+    #[arg(long)]
+    structure: Option<String>,
+    /// Which facts: reported, plan, estimate or restated@YYYY-MM-DD.
+    #[arg(long, default_value = "reported")]
+    basis: String,
+    /// Restated and organic views: `published` (the group's own restatements first) or
+    /// `reported` (reported figures carried by lineage only).
+    #[arg(long, default_value = "published", value_parser = ["published", "reported"])]
+    from: String,
+}
+
+impl ExplainScope {
+    fn query(&self, model: &Model, metric: &str) -> Result<Query> {
+        let scope = Scope {
+            node: self.node.clone(),
+            period: Some(self.period.clone()),
+            periods: None,
+            view: self.view.clone(),
+            structure: self.structure.clone(),
+            basis: self.basis.clone(),
+            from: self.from.clone(),
+        };
+        scope.query(model, metric, 0, None)
+    }
+}
+
 /// Arguments of `holdco explain`.
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
     /// Metric id.
     metric: String,
     #[command(flatten)]
-    scope: Scope,
+    scope: ExplainScope,
     /// Emit JSON.
     #[arg(long)]
     json: bool,
@@ -838,7 +903,7 @@ pub struct ExplainArgs {
 pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
     let model = current_model(context)?;
     let engine = Engine::new(&model)?;
-    let query = args.scope.query(&model, &args.metric, 0, None)?;
+    let query = args.scope.query(&model, &args.metric)?;
     if query.periods.len() != 1 {
         bail!("explain takes one period: use --period P");
     }
@@ -943,7 +1008,11 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
             ]);
         }
         align_right(&mut table, [1, 4, 5, 6, 7]);
+        render::fit_to_terminal(&mut table, &[0, 2, 3, 8]);
         println!("{table}");
+        if part.netted > 0 {
+            println!("  {} fact(s) recorded below a total inside this figure cancel out and are not listed", part.netted);
+        }
         for line in &part.resolution {
             println!("  period: {line}");
         }
@@ -1106,7 +1175,10 @@ pub fn reconcile(
         Output::Json => render::print_json(&shown)?,
         Output::Csv => render::print_csv(&shown)?,
         Output::Table => {
+            // What each failing check was computed as goes below the table, so the table
+            // fits a 120-column terminal (the full rows are in --json and --csv).
             let mut table = render::table(&[
+                "",
                 "check",
                 "unit",
                 "metric",
@@ -1115,11 +1187,17 @@ pub fn reconcile(
                 "published",
                 "computed",
                 "difference",
-                "",
-                "computed as",
             ]);
+            let mut notes = Vec::new();
             for c in &shown {
+                let flag = if c.ok {
+                    "ok".to_string()
+                } else {
+                    notes.push(c.detail.clone());
+                    format!("DIFF[{}]", notes.len())
+                };
                 table.add_row(vec![
+                    flag,
                     format!("{:?}", c.kind).to_lowercase(),
                     c.unit.clone(),
                     c.metric.clone(),
@@ -1128,12 +1206,14 @@ pub fn reconcile(
                     number(c.published, false),
                     number(c.computed, false),
                     number(c.difference, false),
-                    if c.ok { "ok".into() } else { "DIFF".into() },
-                    c.detail.clone(),
                 ]);
             }
-            align_right(&mut table, [5, 6, 7]);
+            align_right(&mut table, [6, 7, 8]);
+            render::fit_to_terminal(&mut table, &[2, 5]);
             println!("{table}");
+            for (i, note) in notes.iter().enumerate() {
+                println!("  [{}] computed as {note}", i + 1);
+            }
             println!(
                 "{} checks, {} within tolerance, {failed} outside",
                 checks.len(),

@@ -77,6 +77,26 @@ pub fn table(header: &[&str]) -> Table {
     table
 }
 
+/// Wraps a wide table to the terminal: `COLUMNS` when set, 120 otherwise (the full width
+/// is always in `--json` and `--csv`). Only the `wrap` columns (long text) are wrapped; the
+/// others keep their content's width.
+pub fn fit_to_terminal(table: &mut Table, wrap: &[usize]) {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(120);
+    let count = table.column_count();
+    for index in (0..count).filter(|i| !wrap.contains(i)) {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width);
+}
+
 /// Right-aligns the given columns (numbers).
 pub fn align_right(table: &mut Table, columns: impl IntoIterator<Item = usize>) {
     for index in columns {

@@ -265,7 +265,23 @@ impl fmt::Display for PeriodLabel<'_> {
 /// granularity of `A`. Both ends must have the same granularity.
 pub fn parse_range(text: &str, calendar: FiscalCalendar) -> Result<Vec<Period>, String> {
     match text.split_once("..") {
-        None => Ok(vec![Period::parse(text, calendar)?]),
+        None => Period::parse(text, calendar)
+            .map(|p| vec![p])
+            .map_err(|error| {
+                // `FY2024-FY2026` or `2023Q1-2023Q4`: a range written with a dash.
+                let dashed = text
+                    .match_indices('-')
+                    .map(|(i, _)| (&text[..i], &text[i + 1..]))
+                    .find(|(a, b)| {
+                        Period::parse(a, calendar).is_ok() && Period::parse(b, calendar).is_ok()
+                    });
+                match dashed {
+                    Some((a, b)) => {
+                        format!("`{text}` is not a period; a range is written {a}..{b}")
+                    }
+                    None => error,
+                }
+            }),
         Some((a, b)) => {
             let first = Period::parse(a, calendar)?;
             let last = Period::parse(b, calendar)?;

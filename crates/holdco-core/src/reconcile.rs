@@ -206,21 +206,43 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             _ => timeline.record(*unit).last_day_until(period.last_day()),
         };
         let structure = engine.structure(date);
-        // A unit below that reports (it has a figure on this basis the period before or after)
-        // but has none for this period leaves the sum partial; a line that never reports in
-        // this structure (an elimination line before it was published) does not.
-        let has = |child: UnitIndex, at: Period| {
+        // A unit below that reports (it has a figure on this basis the period before or after,
+        // or another figure within the same fiscal year) but has none for this period leaves
+        // the sum partial; a line that never reports then (an elimination line before it was
+        // published) does not.
+        let has = |child: UnitIndex, at: &dyn Fn(&Period) -> bool| {
             sums.keys().any(|(u, m, b, p)| {
                 m == metric
                     && b == basis
-                    && *p == at
+                    && at(p)
                     && structure.alive[*u as usize]
                     && structure.in_subtree(*u, child)
             })
         };
-        let missing = structure.children[*unit as usize]
-            .iter()
-            .any(|c| !has(*c, *period) && (has(*c, period.shift(-1)) || has(*c, period.shift(1))));
+        let year = Period::containing(
+            period.last_day(),
+            crate::period::Granularity::Year,
+            calendar,
+        );
+        let overlaps_year = |p: &Period| {
+            p.start < year.end_exclusive() && year.start < p.end_exclusive() && p != period
+        };
+        let neighbour = |p: &Period| *p == period.shift(-1) || *p == period.shift(1);
+        // Or a unit below with a figure for this very period in another publication: the
+        // group's restatement left it out, so its total is not the sum of what it gave.
+        let elsewhere = |child: UnitIndex| {
+            sums.keys().any(|(u, m, b, p)| {
+                m == metric
+                    && b != basis
+                    && p == period
+                    && structure.alive[*u as usize]
+                    && structure.in_subtree(*u, child)
+            })
+        };
+        let missing = structure.children[*unit as usize].iter().any(|c| {
+            !has(*c, &|p| p == period)
+                && (has(*c, &neighbour) || has(*c, &overlaps_year) || elsewhere(*c))
+        });
         if missing {
             continue;
         }

@@ -1924,9 +1924,29 @@ impl<'m> Engine<'m> {
         for metric in metrics {
             let computation =
                 self.compute(&metric, period, query.view, target, query.basis, &excluded);
+            // A fact whose parts inside the node cancel (its own figure and its removal from a
+            // recorded total above it, both landing here) explains nothing: it is netted away
+            // and counted (docs/semantics.md, 3.6).
+            let mut net_of_fact: HashMap<usize, (f64, f64, usize)> = HashMap::new();
+            for c in computation
+                .contributions
+                .iter()
+                .filter(|c| self.lands_in(&c.landing.target, node))
+            {
+                let entry = net_of_fact.entry(c.fact).or_insert((0.0, 0.0, 0));
+                entry.0 += c.amount;
+                entry.1 = entry.1.max(c.amount.abs());
+                entry.2 += 1;
+            }
+            let cancels = |fact: usize| {
+                net_of_fact.get(&fact).is_some_and(|(net, scale, count)| {
+                    *count > 1 && net.abs() <= 1e-9 * scale.max(1.0)
+                })
+            };
+            let netted = net_of_fact.keys().filter(|f| cancels(**f)).count();
             let mut facts = Vec::new();
             for c in &computation.contributions {
-                if !self.lands_in(&c.landing.target, node) {
+                if !self.lands_in(&c.landing.target, node) || cancels(c.fact) {
                     continue;
                 }
                 let fact = &self.model.facts[c.fact];
@@ -1947,8 +1967,10 @@ impl<'m> Engine<'m> {
                     value: fact.value,
                     currency: fact.currency.as_ref().map(|c| c.to_string()),
                     counterparty: fact.key.counterparty.as_ref().map(|c| c.to_string()),
-                    role: if c.sign > 0.0 {
-                        "own figure".to_string()
+                    role: if let Some(replaced) = &c.replaced {
+                        format!("less: {replaced}")
+                    } else if c.sign > 0.0 {
+                        format!("own figure ({})", computation.layers[c.layer])
                     } else {
                         format!(
                             "less: recorded below {}, within its figure",
@@ -2013,6 +2035,7 @@ impl<'m> Engine<'m> {
                 eliminations,
                 resolution,
                 gaps,
+                netted,
             });
         }
         let record = self.timeline.record(node);
@@ -2205,6 +2228,9 @@ pub struct ExplainedMetric {
     pub resolution: Vec<String>,
     /// Gaps that make the figure incomplete.
     pub gaps: Vec<String>,
+    /// Facts left out because their parts inside the node cancel (a figure recorded below a
+    /// total that is also inside the node).
+    pub netted: usize,
 }
 
 /// The explanation of a figure.
