@@ -422,6 +422,19 @@ pub fn history(
                     .map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency))
                     .unwrap_or_default()
             ),
+            holdco_core::ChangeKind::SpinOff {
+                retained, method, ..
+            } => {
+                if *retained > 0.0 {
+                    format!(
+                        "spun off to shareholders, {:.1}% kept ({})",
+                        retained * 100.0,
+                        method.name().replace('_', " ")
+                    )
+                } else {
+                    "spun off to shareholders".to_string()
+                }
+            }
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
             holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
         };

@@ -2071,6 +2071,30 @@ pub fn rollup_from_table(
                 }
             }
             if *unit == top && is_root {
+                if !specials.is_empty() {
+                    closing.push(
+                        (0..n_periods)
+                            .map(|j| {
+                                let value = value_of(line, j).map(|v| {
+                                    v - specials
+                                        .iter()
+                                        .map(|s| fast.get(0, *s, j).unwrap_or(0.0) / rates[j])
+                                        .sum::<f64>()
+                                });
+                                row(
+                                    *unit,
+                                    "continuing operations".to_string(),
+                                    1,
+                                    RowKind::Continuing,
+                                    j,
+                                    value,
+                                    (0.0, 0.0),
+                                    value.map(|_| provenance.clone()),
+                                )
+                            })
+                            .collect(),
+                    );
+                }
                 for special in &specials {
                     let (u, kind, label) = match fast.lines[*special] {
                         FastLine::Discontinued(u) => (

@@ -150,8 +150,14 @@ pub enum Consolidation {
     Full,
     /// Not controlled: counted at the group's share.
     Share,
-    /// Out of consolidation (e.g. equity method): not counted.
+    /// Out of consolidation: not counted.
     None,
+    /// An associate under the equity method: its revenue and EBITA are not consolidated
+    /// (not counted); its value is a fact on the stake.
+    Equity,
+    /// A financial investment carried at fair value: not counted; its value is a fact on
+    /// the stake.
+    FairValue,
 }
 
 impl Consolidation {
@@ -161,7 +167,14 @@ impl Consolidation {
             Consolidation::Full => "full",
             Consolidation::Share => "share",
             Consolidation::None => "none",
+            Consolidation::Equity => "equity",
+            Consolidation::FairValue => "fair_value",
         }
+    }
+
+    /// Whether the unit's figures count in the group's (in full or at its share).
+    pub fn counts(&self) -> bool {
+        matches!(self, Consolidation::Full | Consolidation::Share)
     }
 }
 
@@ -232,6 +245,19 @@ pub enum ChangeKind {
         /// Cash received, if any.
         proceeds: Option<Money>,
     },
+    /// The unit is distributed to the group's shareholders (a spin-off). With `retained` above
+    /// 0 the group keeps that share, no longer consolidated (`method`: equity or fair value),
+    /// and the unit stays in the structure as a holding; with 0 it leaves like a divestment.
+    /// Either way its history before the date is a discontinued line in any structure after
+    /// it: continuing operations no longer hold it.
+    SpinOff {
+        /// Unit spun off.
+        unit: UnitId,
+        /// Share the group keeps, 0 to 1 (relative to the parent).
+        retained: f64,
+        /// How a retained stake is carried (equity or fair value; none when nothing is kept).
+        method: Consolidation,
+    },
     /// The unit (and everything below it) leaves the group.
     Divest {
         /// Unit sold.
@@ -270,6 +296,7 @@ impl ChangeKind {
             ChangeKind::Merge { .. } => "merge",
             ChangeKind::Split { .. } => "split",
             ChangeKind::Stake { .. } => "stake",
+            ChangeKind::SpinOff { .. } => "spin_off",
             ChangeKind::Divest { .. } => "divest",
             ChangeKind::Close { .. } => "close",
             ChangeKind::Classify { .. } => "classify",
@@ -294,6 +321,7 @@ impl ChangeKind {
             }
             ChangeKind::Rename { unit, .. }
             | ChangeKind::Stake { unit, .. }
+            | ChangeKind::SpinOff { unit, .. }
             | ChangeKind::Divest { unit, .. }
             | ChangeKind::Close { unit }
             | ChangeKind::Classify { unit, .. } => vec![unit],

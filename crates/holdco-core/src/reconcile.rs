@@ -275,14 +275,21 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             view: View::Restated,
             structure: Some(*structure),
             node: Some(record.id.clone()),
-            depth: 0,
+            // At the top of the group one level down, for the continuing-operations line: a
+            // restatement published into a structure covers what that structure holds, so
+            // it is compared with continuing operations (like with like, semantics 4.3).
+            depth: u32::from(*unit == timeline.root),
             currency: None,
             basis: BasisFilter::ReportedOnly,
         };
         let Ok(rollup) = engine.rollup(&query) else {
             continue;
         };
-        let Some(computed) = rollup.rows.first().and_then(|r| r.value) else {
+        let continuing = rollup
+            .rows
+            .iter()
+            .find(|r| r.kind == crate::rollup::RowKind::Continuing);
+        let Some(computed) = continuing.or(rollup.rows.first()).and_then(|r| r.value) else {
             continue;
         };
         checks.push(Check::new(

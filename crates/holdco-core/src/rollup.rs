@@ -141,6 +141,9 @@ pub enum RowKind {
     Discontinued,
     /// History of a unit that did not exist yet in the viewed structure.
     OutsideStructure,
+    /// The group's continuing operations: its total less the discontinued and outside lines
+    /// (shown at the top of the group when there are such lines).
+    Continuing,
 }
 
 /// One line of a roll-up for one period.
@@ -469,14 +472,29 @@ impl<'m> Engine<'m> {
             }
             return;
         }
-        out.push((
-            if record.alive_on(target) {
-                Target::Unit(unit, target)
-            } else {
-                Target::Outside(unit)
-            },
-            scale,
-        ));
+        out.push((self.place_on(unit, target), scale));
+    }
+
+    /// Where history that reached `unit` lands on `target`: the unit itself when the group
+    /// consolidates it then; a discontinued line when it is still there but no longer
+    /// consolidated (spun off with a retained stake, carried at equity or fair value):
+    /// continuing operations do not hold it (docs/semantics.md, 1.4); outside the structure
+    /// when it does not exist yet.
+    fn place_on(&self, unit: UnitIndex, target: NaiveDate) -> Target {
+        if !self.timeline.record(unit).alive_on(target) {
+            Target::Outside(unit)
+        } else if let Some(left) = self
+            .structure(target)
+            .ancestors(unit)
+            .into_iter()
+            .rev()
+            .find(|u| !self.timeline.record(*u).stake_on(target).1.counts())
+        {
+            // Grouped under the unit that left consolidation (the highest such above it).
+            Target::Discontinued(left)
+        } else {
+            Target::Unit(unit, target)
+        }
     }
 
     /// The index of the first history event of `unit` after `date`: lineage from any date
@@ -561,11 +579,7 @@ impl<'m> Engine<'m> {
                 }
             };
         }
-        let target_kind = if record.alive_on(target) {
-            Target::Unit(unit, target)
-        } else {
-            Target::Outside(unit)
-        };
+        let target_kind = self.place_on(unit, target);
         vec![Landing {
             target: target_kind,
             weight: 1.0,
@@ -1264,7 +1278,10 @@ impl<'m> Engine<'m> {
         let keep =
             view == View::Reported && bases.iter().any(|b| matches!(b, Basis::Restated { .. }));
         let finish = |landing: &Landing| -> Vec<Landing> {
-            if keep {
+            // As reported, a figure already at its period's end stays where it was recorded.
+            let at_end = view == View::Reported
+                && matches!(landing.target, Target::Unit(_, date) if date >= target);
+            if keep || at_end {
                 vec![landing.clone()]
             } else {
                 self.advance(landing, target, metric)
@@ -1518,6 +1535,9 @@ impl<'m> Engine<'m> {
                     LineKey::Outside(u) => (1, *u),
                     _ => (2, 0),
                 });
+                if !specials.is_empty() {
+                    closing.push(LineKey::Continuing(index as u32));
+                }
                 closing.extend(specials);
             }
             open.push((*depth, closing));
@@ -1539,6 +1559,7 @@ impl<'m> Engine<'m> {
                         }
                         LineKey::Discontinued(u) => (*u, 1, RowKind::Discontinued),
                         LineKey::Outside(u) => (*u, 1, RowKind::OutsideStructure),
+                        LineKey::Continuing(l) => (lines[*l as usize].unit, 1, RowKind::Continuing),
                     };
                     let record = self.timeline.record(unit);
                     let name = match kind {
@@ -1553,6 +1574,7 @@ impl<'m> Engine<'m> {
                         RowKind::OutsideStructure => {
                             format!("not in the {target} structure: {}", record.last_name())
                         }
+                        RowKind::Continuing => "continuing operations".to_string(),
                     };
                     let cell = values.cells.get(key).cloned().unwrap_or_default();
                     let special = values.special.get(key).copied();
@@ -1569,6 +1591,31 @@ impl<'m> Engine<'m> {
                             Some(reason) => (None, 0.0, 0.0, Some(reason), None),
                             None => (special.or(Some(0.0)), 0.0, 0.0, None, None),
                         },
+                        RowKind::Continuing => {
+                            let LineKey::Continuing(l) = key else {
+                                unreachable!("continuing key")
+                            };
+                            let top = values
+                                .cells
+                                .get(&LineKey::Node(*l, lines[*l as usize].depth))
+                                .cloned()
+                                .unwrap_or_default();
+                            // Summed in line order, so the bits never depend on a hash order.
+                            let mut keys: Vec<&LineKey> = values.special.keys().collect();
+                            keys.sort_by_key(|k| match k {
+                                LineKey::Discontinued(u) => (0, *u),
+                                LineKey::Outside(u) => (1, *u),
+                                _ => (2, 0),
+                            });
+                            let lines_total: f64 = keys.iter().map(|k| values.special[*k]).sum();
+                            (
+                                top.value.map(|v| v - lines_total),
+                                0.0,
+                                0.0,
+                                top.gap,
+                                top.provenance,
+                            )
+                        }
                         _ => (cell.value, 0.0, 0.0, None, None),
                     };
                     RollupRow {
@@ -2141,6 +2188,7 @@ enum LineKey {
     Eliminations(UnitIndex, u32),
     Discontinued(UnitIndex),
     Outside(UnitIndex),
+    Continuing(u32),
 }
 
 #[derive(Debug, Clone, Default)]

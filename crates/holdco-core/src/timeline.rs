@@ -558,7 +558,23 @@ impl<'a> Timeline<'a> {
                     .stakes
                     .push((date, *share, *consolidation));
             }
-            ChangeKind::Divest { unit, .. } | ChangeKind::Close { unit } => {
+            ChangeKind::SpinOff {
+                unit,
+                retained,
+                method,
+            } if *retained > 0.0 => {
+                // The group keeps a stake it no longer consolidates: the unit stays in the tree.
+                let index = self.alive(change, "unit", unit)?;
+                if index == self.root {
+                    return Err(problem(change, "unit", "the group root can't be spun off"));
+                }
+                self.units[index as usize]
+                    .stakes
+                    .push((date, *retained, *method));
+            }
+            ChangeKind::SpinOff { unit, .. }
+            | ChangeKind::Divest { unit, .. }
+            | ChangeKind::Close { unit } => {
                 let index = self.alive(change, "unit", unit)?;
                 if index == self.root {
                     return Err(problem(
@@ -567,7 +583,10 @@ impl<'a> Timeline<'a> {
                         "the group root can't be divested or closed",
                     ));
                 }
-                let event = if matches!(change.kind, ChangeKind::Divest { .. }) {
+                let event = if matches!(
+                    change.kind,
+                    ChangeKind::Divest { .. } | ChangeKind::SpinOff { .. }
+                ) {
                     HistoryEvent::Divested
                 } else {
                     HistoryEvent::Closed
@@ -725,7 +744,9 @@ impl<'a> Timeline<'a> {
             match consolidation {
                 Consolidation::Full => {}
                 Consolidation::Share => factor *= share,
-                Consolidation::None => factor = 0.0,
+                Consolidation::None | Consolidation::Equity | Consolidation::FairValue => {
+                    factor = 0.0
+                }
             }
             current = record.parent_on(date);
         }

@@ -144,7 +144,10 @@ fn defect_2_discontinued_lines_show_their_gaps() {
     );
     assert_eq!(
         cells(&answer, "g", "2020Q1"),
-        vec![(RowKind::Node, None, true)]
+        vec![
+            (RowKind::Node, None, true),
+            (RowKind::Continuing, None, true)
+        ]
     );
 }
 

@@ -223,3 +223,120 @@ fn the_reported_view_never_reads_restatements() {
     assert_eq!(rollup.rows[0].provenance.as_deref(), Some("reported"));
     assert_eq!(rollup.engine, "explainable");
 }
+
+/// A spin-off with a retained stake (issue "Fidelity", item 9): an industrial group `g` with
+/// divisions `a` and `b` spins `a` off to its shareholders on 2021-01-01, keeping 19.9% at
+/// fair value, and publishes its 2020 recast as continuing operations (60).
+const SPIN_TIMELINE: &str = r#"
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "g"
+name = "Group"
+unit_kind = "group"
+
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "a"
+name = "Division A"
+parent = "g"
+
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "b"
+name = "Division B"
+parent = "g"
+
+[[change]]
+id = "spin-a"
+date = 2020-04-01
+kind = "spin_off"
+unit = "a"
+retained = 0.199
+method = "fair_value"
+"#;
+
+#[test]
+fn a_spin_off_leaves_continuing_operations_and_keeps_its_stake() {
+    let facts = "unit,period,metric,value,currency,counterparty,basis,structure,source
+g,FY2020,revenue,100,,,reported,,
+a,FY2020,revenue,40,,,reported,,
+b,FY2020,revenue,60,,,reported,,
+g,FY2020,revenue,60,,,restated,2020-04-01,
+b,FY2020,revenue,60,,,restated,2020-04-01,
+";
+    let model = model(SPIN_TIMELINE, facts, None);
+    let engine = Engine::new(&model).unwrap();
+    let mut q = query(
+        "revenue",
+        "FY2020",
+        View::Restated,
+        Some("2020-06-30"),
+        None,
+        1,
+    );
+    q.basis = BasisFilter::ReportedOnly;
+    let rollup = engine.rollup(&q).unwrap();
+    let find = |kind: RowKind, node: &str| {
+        rollup
+            .rows
+            .iter()
+            .find(|r| r.kind == kind && r.node == node)
+            .and_then(|r| r.value)
+    };
+    // The total never moves; continuing operations are what the structure still consolidates.
+    assert_eq!(find(RowKind::Node, "g"), Some(100.0));
+    assert_eq!(find(RowKind::Continuing, "g"), Some(60.0));
+    assert_eq!(find(RowKind::Discontinued, "a"), Some(40.0));
+    assert_eq!(find(RowKind::Node, "b"), Some(60.0));
+    // The unit stays in the structure as a holding at 19.9%, not consolidated.
+    let structure = engine
+        .timeline()
+        .structure_on(chrono::NaiveDate::from_ymd_opt(2020, 6, 30).unwrap());
+    let a = engine
+        .timeline()
+        .unit(&holdco_core::UnitId::parse("a").unwrap())
+        .unwrap();
+    assert!(structure.alive[a as usize]);
+    assert_eq!(
+        engine
+            .timeline()
+            .ownership_on(a, chrono::NaiveDate::from_ymd_opt(2020, 6, 30).unwrap()),
+        (0.0, 0.199)
+    );
+    // reconcile compares the published recast (continuing, 60) with continuing operations.
+    let checks =
+        holdco_core::reconcile::reconcile(&model, holdco_core::reconcile::Tolerance::Absolute(0.5))
+            .unwrap();
+    let recast = checks
+        .iter()
+        .find(|c| c.kind == holdco_core::reconcile::CheckKind::Restatement && c.unit == "g")
+        .unwrap();
+    assert!(recast.ok, "{recast:?}");
+    assert_eq!(recast.computed, 60.0);
+}
+
+#[test]
+fn spin_off_files_are_checked_and_written_back() {
+    let bad = SPIN_TIMELINE.replace("method = \"fair_value\"", "method = \"cost\"");
+    let files = crate::common::files(&bad, "unit,period,metric,value\n", None);
+    let problems = crate::common::problems(&files);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.to_string().contains("method")
+                && p.to_string().contains("equity or fair_value")),
+        "{problems:?}"
+    );
+    let model = model(SPIN_TIMELINE, "unit,period,metric,value\n", None);
+    let written = holdco_core::format::write_model(&model);
+    let timeline = String::from_utf8(written.get("timeline.toml").unwrap().clone()).unwrap();
+    assert!(
+        timeline.contains("kind = \"spin_off\"")
+            && timeline.contains("retained = 0.199")
+            && timeline.contains("method = \"fair_value\""),
+        "{timeline}"
+    );
+}

@@ -629,10 +629,12 @@ fn parse_change_kind(
                 Some("full") => Some(Consolidation::Full),
                 Some("share") => Some(Consolidation::Share),
                 Some("none") => Some(Consolidation::None),
+                Some("equity") => Some(Consolidation::Equity),
+                Some("fair_value") => Some(Consolidation::FairValue),
                 Some(other) => {
                     entry.problem(
                         "consolidation",
-                        format!("`{other}` is not a consolidation (expected full, share or none)"),
+                        format!("`{other}` is not a consolidation (expected full, share, none, equity or fair_value)"),
                     );
                     None
                 }
@@ -643,6 +645,40 @@ fn parse_change_kind(
                 share,
                 consolidation: consolidation?,
                 proceeds: proceeds?,
+            })
+        }
+        "spin_off" => {
+            let unit = entry.req_unit("unit");
+            let retained = entry.opt_number("retained").unwrap_or(0.0);
+            if !(0.0..1.0).contains(&retained) {
+                entry.problem(
+                    "retained",
+                    format!(
+                        "{retained} is not a retained share (expected 0 up to, not including, 1)"
+                    ),
+                );
+                return None;
+            }
+            let method = match (entry.opt_str("method").as_deref(), retained > 0.0) {
+                (None, true) | (Some("fair_value"), true) => Consolidation::FairValue,
+                (Some("equity"), true) => Consolidation::Equity,
+                (None, false) => Consolidation::None,
+                (Some(other), true) => {
+                    entry.problem("method", format!("`{other}` is not how a retained stake is carried (expected equity or fair_value)"));
+                    return None;
+                }
+                (Some(_), false) => {
+                    entry.problem(
+                        "method",
+                        "a method needs a retained share (retained = 0.199, say)",
+                    );
+                    return None;
+                }
+            };
+            Some(ChangeKind::SpinOff {
+                unit: unit?,
+                retained,
+                method,
             })
         }
         "divest" => {
@@ -685,7 +721,7 @@ fn parse_change_kind(
             entry.used.extend(names);
             entry.problem(
                 "kind",
-                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, divest, close or classify)"),
+                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, spin_off, divest, close or classify)"),
             );
             None
         }

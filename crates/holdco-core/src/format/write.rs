@@ -230,6 +230,17 @@ fn write_timeline(model: &Model) -> String {
                     let _ = writeln!(out, "buyer = {}", quote(buyer));
                 }
             }
+            ChangeKind::SpinOff {
+                unit,
+                retained,
+                method,
+            } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                if *retained > 0.0 {
+                    let _ = writeln!(out, "retained = {}", number(*retained));
+                    let _ = writeln!(out, "method = \"{}\"", method.name());
+                }
+            }
             ChangeKind::Close { unit } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
             }
