@@ -238,25 +238,67 @@ pub fn calibrate(
     let unknowns: usize = splits.iter().map(|(_, p)| p.len() - 1).sum();
     // Evaluate the model at a base point and one step along each unknown: exact for an
     // affine model, which it is as long as no calibrated split feeds another.
+    // Each published figure against holdco's computation from reported figures, the group
+    // against its continuing operations (a restatement covers what its structure holds).
+    let computed =
+        |x: &[f64], facts: &[&crate::model::Fact]| -> Result<Vec<Option<f64>>, CalibrationError> {
+            let candidate = with_shares(model, &splits, x);
+            let engine = Engine::new(&candidate)?;
+            let root = engine.timeline().root;
+            let mut values = Vec::new();
+            for fact in facts {
+                let is_root = engine.timeline().unit(&fact.key.unit) == Some(root);
+                let query = Query {
+                    metric: fact.key.metric.clone(),
+                    periods: vec![fact.key.period],
+                    view: View::Restated,
+                    structure: Some(published),
+                    node: Some(fact.key.unit.clone()),
+                    depth: u32::from(is_root),
+                    currency: None,
+                    basis: BasisFilter::ReportedOnly,
+                };
+                let rollup = engine.rollup(&query)?;
+                let continuing = rollup
+                    .rows
+                    .iter()
+                    .find(|r| r.kind == crate::rollup::RowKind::Continuing);
+                values.push(continuing.or(rollup.rows.first()).and_then(|r| r.value));
+            }
+            Ok(values)
+        };
+    // A published figure with nothing reported to carry into it (a gap, or no reported figure
+    // at all) cannot be fitted: it is left out and said, never counted as a residual.
+    let base_point: Vec<f64> = splits
+        .iter()
+        .flat_map(|(_, p)| vec![1.0 / p.len() as f64; p.len() - 1])
+        .collect();
+    let at_start = computed(&base_point, &observations)?;
+    let mut left_out: Vec<String> = Vec::new();
+    let calendar = model.group.calendar();
+    let observations: Vec<&crate::model::Fact> = observations
+        .iter()
+        .zip(&at_start)
+        .filter_map(|(fact, value)| {
+            if value.is_none() {
+                left_out.push(format!(
+                    "{} {} {}",
+                    fact.key.unit,
+                    fact.key.metric,
+                    fact.key.period.label(calendar)
+                ));
+            }
+            value.map(|_| *fact)
+        })
+        .collect();
+    if observations.is_empty() {
+        return Err(CalibrationError::NoPublished(published));
+    }
     let evaluate = |x: &[f64]| -> Result<Vec<f64>, CalibrationError> {
-        let candidate = with_shares(model, &splits, x);
-        let engine = Engine::new(&candidate)?;
-        let mut values = Vec::new();
-        for fact in &observations {
-            let query = Query {
-                metric: fact.key.metric.clone(),
-                periods: vec![fact.key.period],
-                view: View::Restated,
-                structure: Some(published),
-                node: Some(fact.key.unit.clone()),
-                depth: 0,
-                currency: None,
-                basis: BasisFilter::ReportedOnly,
-            };
-            let rollup = engine.rollup(&query)?;
-            values.push(rollup.rows.first().and_then(|r| r.value).unwrap_or(0.0));
-        }
-        Ok(values)
+        Ok(computed(x, &observations)?
+            .into_iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
     };
     let base: Vec<f64> = splits
         .iter()
@@ -303,7 +345,6 @@ pub fn calibrate(
         ))
     })?;
     let fitted = evaluate(&x)?;
-    let calendar = model.group.calendar();
     let equations: Vec<Equation> = observations
         .iter()
         .zip(&fitted)
@@ -323,6 +364,9 @@ pub fn calibrate(
         / equations.len() as f64)
         .sqrt();
     let mut warnings = Vec::new();
+    if !left_out.is_empty() {
+        warnings.push(format!("{} published figure(s) have no reported figures to carry into them and were not fitted: {}", left_out.len(), left_out.join(", ")));
+    }
     if informative < unknowns {
         warnings.push(format!(
             "{unknowns} unknowns but only {informative} informative figures"
