@@ -380,14 +380,7 @@ pub fn history(
                 "split: {}",
                 parts
                     .iter()
-                    .map(|p| format!(
-                        "{} {}",
-                        p.unit,
-                        p.shares
-                            .default
-                            .map(|s| format!("{:.1}%", s * 100.0))
-                            .unwrap_or_else(|| "per metric".into())
-                    ))
+                    .map(|p| format!("{} {}", p.unit, shares_text(&p.shares)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -395,14 +388,9 @@ pub fn history(
                 let share = parts
                     .iter()
                     .find(|p| p.unit == id)
-                    .and_then(|p| p.shares.default);
-                format!(
-                    "received {} of {}",
-                    share
-                        .map(|s| format!("{:.1}%", s * 100.0))
-                        .unwrap_or_else(|| "a share".into()),
-                    name_of(u)
-                )
+                    .map(|p| shares_text(&p.shares))
+                    .unwrap_or_else(|| "a share".into());
+                format!("received {share} of {}", name_of(u))
             }
             holdco_core::ChangeKind::Stake {
                 share,
@@ -437,6 +425,7 @@ pub fn history(
             }
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
             holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
+            holdco_core::ChangeKind::Decision { decision, .. } => format!("decided: {decision}"),
         };
         lines.push(HistoryLine {
             date: change.date,
@@ -629,6 +618,21 @@ fn latest_years(model: &Model, metric: &str) -> Option<Vec<Period>> {
         .max()?;
     let year = Period::containing(last, holdco_core::Granularity::Year, model.group.calendar());
     Some((-4..=0).map(|k| year.shift(k)).collect())
+}
+
+/// A split part's shares for people: the default, and any metric's own share beside it
+/// ("100.0% (revenue 134.1%, adjusted_ebita 288.4%)").
+fn shares_text(shares: &holdco_core::Shares) -> String {
+    let per_metric: Vec<String> = shares
+        .per_metric
+        .iter()
+        .map(|(m, s)| format!("{m} {:.1}%", s * 100.0))
+        .collect();
+    match (shares.default, per_metric.is_empty()) {
+        (Some(d), true) => format!("{:.1}%", d * 100.0),
+        (Some(d), false) => format!("{:.1}% ({})", d * 100.0, per_metric.join(", ")),
+        (None, _) => per_metric.join(", "),
+    }
 }
 
 /// `holdco rollup`.

@@ -281,6 +281,14 @@ pub enum ChangeKind {
         /// Class id, as declared in the strategy file.
         class: String,
     },
+    /// A dated decision about a unit that leaves the structure alone (a spin-off approved or
+    /// shelved, a management grouping): kept in the log so `history` shows it.
+    Decision {
+        /// Unit the decision is about.
+        unit: UnitId,
+        /// What was decided, in a few words.
+        decision: String,
+    },
 }
 
 impl ChangeKind {
@@ -300,6 +308,7 @@ impl ChangeKind {
             ChangeKind::Divest { .. } => "divest",
             ChangeKind::Close { .. } => "close",
             ChangeKind::Classify { .. } => "classify",
+            ChangeKind::Decision { .. } => "decision",
         }
     }
 
@@ -309,7 +318,7 @@ impl ChangeKind {
     pub fn moves_history_or_tree(&self) -> bool {
         !matches!(
             self,
-            ChangeKind::Rename { .. } | ChangeKind::Classify { .. }
+            ChangeKind::Rename { .. } | ChangeKind::Classify { .. } | ChangeKind::Decision { .. }
         )
     }
 
@@ -324,7 +333,8 @@ impl ChangeKind {
             | ChangeKind::SpinOff { unit, .. }
             | ChangeKind::Divest { unit, .. }
             | ChangeKind::Close { unit }
-            | ChangeKind::Classify { unit, .. } => vec![unit],
+            | ChangeKind::Classify { unit, .. }
+            | ChangeKind::Decision { unit, .. } => vec![unit],
             ChangeKind::Move { unit, parent } => vec![unit, parent],
             ChangeKind::Merge { units, into } => {
                 units.iter().chain(std::iter::once(into)).collect()

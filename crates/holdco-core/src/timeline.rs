@@ -419,7 +419,7 @@ impl<'a> Timeline<'a> {
                 let index = self.alive(change, "unit", unit)?;
                 self.units[index as usize].names.push((date, name.clone()));
             }
-            ChangeKind::Classify { unit, .. } => {
+            ChangeKind::Classify { unit, .. } | ChangeKind::Decision { unit, .. } => {
                 // A portfolio decision leaves the structure alone; the unit must exist on
                 // the date, and the change is kept so the unit's history shows it.
                 self.alive(change, "unit", unit)?;

@@ -715,13 +715,29 @@ fn parse_change_kind(
                 class: class?,
             })
         }
+        "decision" => {
+            let unit = entry.req_unit("unit");
+            let decision =
+                entry.req_str("decision", "what was decided, e.g. \"spin-off approved\"");
+            if decision.as_deref().is_some_and(|d| d.trim().is_empty()) {
+                entry.problem(
+                    "decision",
+                    "empty; say what was decided, e.g. \"spin-off approved\"",
+                );
+                return None;
+            }
+            Some(ChangeKind::Decision {
+                unit: unit?,
+                decision: decision?,
+            })
+        }
         other => {
             // Without a known kind the other fields can't be judged: don't call them unknown.
             let names: Vec<String> = entry.fields.keys().cloned().collect();
             entry.used.extend(names);
             entry.problem(
                 "kind",
-                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, spin_off, divest, close or classify)"),
+                format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, spin_off, divest, close, classify or decision)"),
             );
             None
         }

@@ -248,6 +248,10 @@ fn write_timeline(model: &Model) -> String {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
                 let _ = writeln!(out, "class = {}", quote(class));
             }
+            ChangeKind::Decision { unit, decision } => {
+                let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
+                let _ = writeln!(out, "decision = {}", quote(decision));
+            }
         }
         if let Some(note) = &change.note {
             let _ = writeln!(out, "note = {}", quote(note));
