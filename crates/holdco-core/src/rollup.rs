@@ -1388,7 +1388,8 @@ impl<'m> Engine<'m> {
             .map(|(_, _, r)| r.as_str())
             .collect();
         let gap = (!gaps.is_empty()).then(|| gaps.join("; "));
-        (value - eliminated, minority, eliminated, gap)
+        // (+ 0.0 turns a -0.0 from a zero weight into 0.0.)
+        (value - eliminated, minority, eliminated + 0.0, gap)
     }
 
     fn target_date(&self, query: &Query) -> NaiveDate {

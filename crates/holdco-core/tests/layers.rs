@@ -340,3 +340,51 @@ fn spin_off_files_are_checked_and_written_back() {
         "{timeline}"
     );
 }
+
+/// Sales to other segments, published per segment without naming the buyer (issue
+/// "Fidelity", item 10): the counterparty is the parent, and the figure is eliminated there.
+#[test]
+fn sales_to_other_segments_are_eliminated_at_the_parent() {
+    let facts = "unit,period,metric,value,currency,counterparty,basis,structure,source
+a,FY2021,revenue,100,,,reported,,
+a,FY2021,revenue,10,,g,reported,,
+b,FY2021,revenue,50,,,reported,,
+";
+    let model = model(TIMELINE, facts, None);
+    let engine = Engine::new(&model).unwrap();
+    let rollup = engine
+        .rollup(&query("revenue", "FY2021", View::Reported, None, None, 1))
+        .unwrap();
+    let find = |kind: RowKind, node: &str| {
+        rollup
+            .rows
+            .iter()
+            .find(|r| r.kind == kind && r.node == node)
+            .map(|r| (r.value, r.eliminated))
+    };
+    assert_eq!(find(RowKind::Node, "a"), Some((Some(110.0), 0.0)));
+    assert_eq!(find(RowKind::Node, "g"), Some((Some(150.0), 10.0)));
+    assert_eq!(find(RowKind::Eliminations, "g"), Some((Some(-10.0), 0.0)));
+    // Restated after `a` split half into `b`: still eliminated at the group, never below it.
+    let restated = engine
+        .rollup(&query(
+            "revenue",
+            "FY2021",
+            View::Restated,
+            Some("2021-06-30"),
+            None,
+            1,
+        ))
+        .unwrap();
+    let value = |node: &str| {
+        restated
+            .rows
+            .iter()
+            .find(|r| r.kind == RowKind::Node && r.node == node)
+            .and_then(|r| r.value)
+    };
+    assert_eq!(
+        (value("a"), value("b"), value("g")),
+        (Some(55.0), Some(105.0), Some(150.0))
+    );
+}
