@@ -95,15 +95,16 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
         ScenarioCommand::List { format } => list(&model, &scenarios, format.output()),
         ScenarioCommand::Run { name, options } => {
             let scenario = find(&scenarios, name)?;
-            let projection = compile(&model, scenario)?;
+            let (projection, warnings) = compile(&model, scenario)?;
             let simulation = simulate(&[&projection], options)?;
-            let run = report::run(
+            let mut run = report::run(
                 &projection,
                 &scenario.title,
                 model.group.currency.as_str(),
                 &simulation,
                 options.top,
             );
+            run.result.warnings = warnings;
             write_charts(options.svg.as_deref(), &[&run.result], &run.tornado)?;
             match options.format.output() {
                 Output::Json => render::print_json(&run)?,
@@ -114,15 +115,17 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
         }
         ScenarioCommand::Compare { a, b, options } => {
             let (sa, sb) = (find(&scenarios, a)?, find(&scenarios, b)?);
-            let (pa, pb) = (compile(&model, sa)?, compile(&model, sb)?);
+            let ((pa, warnings_a), (pb, warnings_b)) = (compile(&model, sa)?, compile(&model, sb)?);
             let simulation = simulate(&[&pa, &pb], options)?;
-            let comparison = report::compare(
+            let mut comparison = report::compare(
                 (&pa, &sa.title),
                 (&pb, &sb.title),
                 model.group.currency.as_str(),
                 &simulation,
                 options.top,
             );
+            comparison.a.warnings = warnings_a;
+            comparison.b.warnings = warnings_b;
             write_charts(
                 options.svg.as_deref(),
                 &[&comparison.a, &comparison.b],
@@ -219,17 +222,27 @@ fn find<'s>(scenarios: &'s BTreeMap<String, Scenario>, name: &str) -> Result<&'s
     }
 }
 
-fn compile(model: &Model, scenario: &Scenario) -> Result<Projection> {
-    holdco_scenario::compile::compile(model, scenario).or_else(|problems| {
-        for problem in &problems {
-            eprintln!("{problem}");
+/// The scenario compiled, its warnings printed to stderr and returned (for --json).
+fn compile(model: &Model, scenario: &Scenario) -> Result<(Projection, Vec<String>)> {
+    match holdco_scenario::compile::compile_with_warnings(model, scenario) {
+        Ok((projection, warnings)) => {
+            let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+            for warning in &warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok((projection, warnings))
         }
-        bail!(
-            "scenario `{}` cannot be valued: {} problem(s) above",
-            scenario.name,
-            problems.len()
-        )
-    })
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            bail!(
+                "scenario `{}` cannot be valued: {} problem(s) above",
+                scenario.name,
+                problems.len()
+            )
+        }
+    }
 }
 
 fn simulate(projections: &[&Projection], options: &RunOptions) -> Result<engine::Simulation> {
@@ -374,6 +387,13 @@ fn print_distributions(rows: &[(String, &Distribution)]) {
     }
     align_right(&mut table, 1..=7);
     println!("\n{table}");
+    let accuracy = rows
+        .iter()
+        .map(|(_, d)| d.quantile_accuracy)
+        .fold(0.0, f64::max);
+    if accuracy > 0.0 {
+        println!("Mean ± standard error: exact over the paths. Percentiles: from a quantile sketch accurate to ±{}%, rounded to that accuracy.", accuracy * 100.0);
+    }
 }
 
 fn print_bridge(results: &[&ScenarioResult]) {
@@ -420,6 +440,18 @@ fn print_bridge(results: &[&ScenarioResult]) {
     }
     align_right(&mut parts, [4]);
     println!("{parts}");
+    for r in results {
+        for p in &r.parts {
+            if let Some(words) = &p.dis_synergy {
+                println!("{} in {}: {words}", p.name, r.scenario);
+            }
+        }
+    }
+    for r in results {
+        for warning in &r.warnings {
+            println!("warning ({}): {warning}", r.scenario);
+        }
+    }
 }
 
 fn print_fans(results: &[&ScenarioResult]) {
@@ -449,7 +481,7 @@ fn print_fans(results: &[&ScenarioResult]) {
         table.add_row(cells);
     }
     align_right(&mut table, 1..=2 * results.len());
-    println!("\nProjected group figures (the parts at their consolidation factor, eliminations included where they are a part):\n{table}");
+    println!("\nProjected group figures (each part at the consolidation factor of the stake held in that year, weighted by days held; eliminations included where they are a part; a part valued on revenue loses its dis-synergy's share of revenue; percentiles rounded to the sketch's ±0.2%):\n{table}");
 }
 
 fn print_tornado(tornado: &Tornado) {
@@ -463,7 +495,7 @@ fn print_tornado(tornado: &Tornado) {
     let mut table = render::table(&["assumption", "at P10", "at P90", "swing", "P10 / P90 input"]);
     for s in &tornado.swings {
         table.add_row(vec![
-            s.assumption.clone(),
+            tornado.label(&s.assumption).to_string(),
             money(s.low),
             money(s.high),
             money((s.high - s.low).abs()),
@@ -471,7 +503,29 @@ fn print_tornado(tornado: &Tornado) {
         ]);
     }
     align_right(&mut table, 1..=3);
-    println!("\nWhat moves {} most (one assumption at its P10 and P90, the others at their medians; at medians: {}):\n{table}", tornado.measure, money(tornado.base));
+    println!(
+        "\nWhat moves {} most: a deterministic sensitivity around the all-median point (one assumption at a time at its P10 and P90, every other at its median). Base, all at medians: {} (not the Monte Carlo mean).\n{table}",
+        tornado.measure,
+        money(tornado.base)
+    );
+    if !tornado.dropped.is_empty() {
+        let widest = tornado
+            .dropped
+            .iter()
+            .map(|s| (s.high - s.low).abs())
+            .fold(0.0, f64::max);
+        let names: Vec<&str> = tornado
+            .dropped
+            .iter()
+            .map(|s| tornado.label(&s.assumption))
+            .collect();
+        println!(
+            "Not shown ({} with smaller swings, each at most {}; --top N shows more): {}",
+            names.len(),
+            money(widest),
+            names.join("; ")
+        );
+    }
 }
 
 fn print_run(run: &report::Run) {

@@ -34,6 +34,10 @@ pub struct PlanArgs {
     /// Write the linear programme in free MPS (solvable by scipy, HiGHS, ...).
     #[arg(long, value_name = "FILE")]
     export_lp: Option<PathBuf>,
+    /// Binding constraints whose rates up and down are measured (two more solves each;
+    /// money rows first, then class bounds, floors, caps, cycles, tranche sizes).
+    #[arg(long, value_name = "N", default_value_t = holdco_strategy::plan::DEFAULT_MAX_RATES)]
+    rates: usize,
     #[command(flatten)]
     format: crate::FormatFlags,
 }
@@ -87,6 +91,9 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
     let classification = holdco_strategy::classify::classify(&engine, strategy, date);
     for problem in &classification.problems {
         eprintln!("{problem}");
+    }
+    for warning in missing_value_warnings(strategy, &classification) {
+        eprintln!("warning: {warning}");
     }
     if let Some(path) = &args.svg {
         let classes: Vec<String> = strategy.classes.iter().map(|c| c.id.clone()).collect();
@@ -190,6 +197,159 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
     })
 }
 
+/// What a binding constraint's rates say, in words: one rate both ways, or the two sides of a
+/// degenerate optimum.
+fn binding_meaning(binding: &holdco_strategy::plan::Binding, currency: &str) -> String {
+    let words = |rate: f64, more: bool| {
+        let verb = if more { "raising" } else { "lowering" };
+        let gain = if more { rate } else { -rate };
+        if gain.abs() < holdco_strategy::plan::RATE_TOLERANCE {
+            format!("{verb} it changes nothing")
+        } else if gain > 0.0 {
+            format!("{verb} it by 1 bn {currency} adds {:.3} bn", gain)
+        } else {
+            format!("{verb} it by 1 bn {currency} costs {:.3} bn", -gain)
+        }
+    };
+    if !binding.rates_measured {
+        return format!("dual {:.3}; rates not measured", binding.shadow_price);
+    }
+    match (binding.rate_up, binding.rate_down) {
+        (Some(up), Some(_)) if !binding.degenerate => words(up, true),
+        (up, down) => {
+            let up = up
+                .map(|u| words(u, true))
+                .unwrap_or_else(|| "raising it leaves no plan".into());
+            let down = down
+                .map(|d| words(d, false))
+                .unwrap_or_else(|| "lowering it leaves no plan".into());
+            format!("degenerate: {up}; {down}")
+        }
+    }
+}
+
+/// One line of `holdco plan --csv`: an allocation (unit, class, year, amount) or a binding
+/// constraint (constraint, description, shadow price, one-sided rates), told apart by
+/// `section`.
+#[derive(Serialize)]
+struct PlanCsvRow {
+    section: &'static str,
+    unit: String,
+    class: String,
+    year: Option<i32>,
+    amount: Option<f64>,
+    constraint: String,
+    description: String,
+    shadow_price: Option<f64>,
+    rates_measured: Option<bool>,
+    rate_up: Option<f64>,
+    rate_down: Option<f64>,
+    degenerate: Option<bool>,
+}
+
+fn plan_csv_rows(plan: &holdco_strategy::plan::Plan) -> Vec<PlanCsvRow> {
+    let mut rows: Vec<PlanCsvRow> = plan
+        .allocation
+        .iter()
+        .map(|a| PlanCsvRow {
+            section: "allocation",
+            unit: a.unit.to_string(),
+            class: a.class.clone(),
+            year: Some(a.year),
+            amount: Some(a.amount),
+            constraint: String::new(),
+            description: String::new(),
+            shadow_price: None,
+            rates_measured: None,
+            rate_up: None,
+            rate_down: None,
+            degenerate: None,
+        })
+        .collect();
+    rows.extend(plan.binding.iter().map(|b| PlanCsvRow {
+        section: "binding",
+        unit: String::new(),
+        class: String::new(),
+        year: None,
+        amount: None,
+        constraint: b.constraint.clone(),
+        description: b.description.clone(),
+        shadow_price: Some(b.shadow_price),
+        rates_measured: Some(b.rates_measured),
+        rate_up: b.rate_up,
+        rate_down: b.rate_down,
+        degenerate: Some(b.degenerate),
+    }));
+    rows
+}
+
+/// A warning for every criterion a unit has no value for that counts: weighted in the score
+/// or named in a class rule. Such a criterion adds 0 points (as the lowest score of its
+/// scale would), and a rule reading it sees 0, which for an analyst's 1-5 score lies below
+/// the scale; a rule can test `"CRITERION" in missing` to treat the unit apart.
+fn missing_value_warnings(
+    strategy: &Strategy,
+    classification: &holdco_strategy::classify::Classification,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for unit in &classification.units {
+        for value in unit.criteria.iter().filter(|v| v.value.is_none()) {
+            let Some(criterion) = strategy.criteria.iter().find(|c| c.id == value.criterion) else {
+                continue;
+            };
+            let in_rules: Vec<&str> = strategy
+                .classes
+                .iter()
+                .filter(|c| rule_names(&c.rule, &criterion.id))
+                .map(|c| c.id.as_str())
+                .collect();
+            if criterion.weight == 0.0 && in_rules.is_empty() {
+                continue;
+            }
+            let (what, seen) = match &criterion.source {
+                holdco_strategy::strategy::Source::Assessment { scale } => (
+                    format!(
+                        "no `{}` assessment on or before {}",
+                        criterion.id, classification.date
+                    ),
+                    format!(
+                        "the rules see {} = 0, below its scale {}-{}",
+                        criterion.id, scale.0, scale.1
+                    ),
+                ),
+                holdco_strategy::strategy::Source::Computed { .. } => (
+                    format!("no figure for `{}` ({})", criterion.id, value.basis),
+                    format!("the rules see {} = 0", criterion.id),
+                ),
+            };
+            let rules = if in_rules.is_empty() {
+                String::new()
+            } else {
+                format!(" (read by the rule of {})", in_rules.join(", "))
+            };
+            warnings.push(format!(
+                "{}: {what}: it adds 0 of its {:.1} points to the score, as the lowest value would, and {seen}{rules}; a rule can test `\"{}\" in missing`",
+                unit.unit,
+                100.0 * criterion.weight / strategy.weights_sum,
+                criterion.id
+            ));
+        }
+    }
+    warnings
+}
+
+/// True when the CEL text `rule` names the variable `name` (a whole word).
+fn rule_names(rule: &str, name: &str) -> bool {
+    rule.match_indices(name).any(|(at, _)| {
+        let before = rule[..at].chars().next_back();
+        let after = rule[at + name.len()..].chars().next();
+        let word = |c: Option<char>| {
+            c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'')
+        };
+        !word(before) && !word(after)
+    })
+}
+
 /// `holdco plan`.
 pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let (model, documents) = documents(context)?;
@@ -209,7 +369,12 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    let plan = match holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes) {
+    let plan = match holdco_strategy::plan::solve_with_rates(
+        capital,
+        documents.strategy.as_ref(),
+        &classes,
+        args.rates,
+    ) {
         Ok(plan) => plan,
         Err(PlanError::Infeasible(conflict)) => {
             eprintln!("the plan is infeasible: these constraints conflict (removing any one of them makes a plan possible):");
@@ -235,7 +400,7 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     }
     match args.format.output() {
         Output::Json => render::print_json(&plan)?,
-        Output::Csv => render::print_csv(&plan.allocation)?,
+        Output::Csv => render::print_csv(&plan_csv_rows(&plan))?,
         Output::Table => {
             println!(
                 "{} ({} millions) — expected value created {}",
@@ -287,27 +452,37 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             }
             align_right(&mut table, 2..header.len());
             println!("{table}");
-            let mut table = render::table(&["binding constraint", "shadow price", "meaning"]);
+            let mut table = render::table(&[
+                "binding constraint",
+                "shadow price",
+                "rate up",
+                "rate down",
+                "meaning",
+            ]);
             for binding in &plan.binding {
-                let meaning = if binding.shadow_price >= 0.0 {
-                    format!(
-                        "1 bn {} more here adds {:.3} bn of value",
-                        plan.currency, binding.shadow_price
-                    )
-                } else {
-                    format!(
-                        "raising it by 1 bn {} costs {:.3} bn of value",
-                        plan.currency, -binding.shadow_price
-                    )
+                let rate = |r: Option<f64>| match r {
+                    Some(r) => format!("{r:.3}"),
+                    None if binding.rates_measured => "no plan".into(),
+                    None => "–".into(),
                 };
                 table.add_row(vec![
                     binding.description.clone(),
-                    format!("{:.4}", binding.shadow_price),
-                    meaning,
+                    format!("{:.3}", binding.shadow_price),
+                    rate(binding.rate_up),
+                    rate(binding.rate_down),
+                    binding_meaning(binding, &plan.currency),
                 ]);
             }
-            align_right(&mut table, [1]);
+            align_right(&mut table, 1..=3);
             println!("\n{table}");
+            println!(
+                "rate up / down: value gained per unit more / lost per unit less, re-solved with the bound moved by {} ({} m); they differ where the optimum is degenerate (several shadow prices are optimal), and only they hold for a move that way",
+                number(plan.rate_step, false),
+                plan.currency
+            );
+            if plan.rates_not_measured > 0 {
+                println!("{} binding constraint(s) beyond --rates {} show the solver's dual only (–); raise --rates to measure them", plan.rates_not_measured, args.rates);
+            }
             if !plan.realisations.is_empty() {
                 let items: Vec<String> = plan
                     .realisations

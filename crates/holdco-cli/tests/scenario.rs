@@ -84,8 +84,41 @@ fn run_compare_and_diff_on_the_imported_example() {
         .success()
         .stdout(
             predicate::str::contains("P(spin-off-cloud > keep-cloud)")
-                .and(predicate::str::contains("holding discount")),
+                .and(predicate::str::contains("holding discount"))
+                // What the tornado is, the sketch's accuracy, and the dis-synergy taken from revenue.
+                .and(predicate::str::contains(
+                    "deterministic sensitivity around the all-median point",
+                ))
+                .and(predicate::str::contains("(not the Monte Carlo mean)"))
+                .and(predicate::str::contains("accurate to ±0.2%"))
+                .and(predicate::str::contains(
+                    "of its revenue and EBITA (valued on revenue",
+                )),
         );
+    // A merged-away unit's inherited table is warned about on stderr and in --json.
+    let output = holdco(&db)
+        .args([
+            "scenario",
+            "run",
+            "one-alibaba",
+            "--paths",
+            "2000",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("warning: scenarios/keep-cloud.toml:"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(run["result"]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("[unit.international_commerce]"));
+    assert_eq!(run["result"]["value"]["quantile_accuracy"], 0.002);
     for chart in [
         "revenue-fan.svg",
         "ebita-fan.svg",

@@ -11,7 +11,7 @@
 
 use crate::corr;
 use crate::dist::Dist;
-use crate::engine::{Basis, Correlation, Method, Part, Projection, Var};
+use crate::engine::{Basis, Correlation, Method, OneOff, Part, Projection, Var};
 use crate::spec::{Assumption, Scenario, Value};
 use chrono::{Days, NaiveDate};
 use holdco_core::rollup::{BasisFilter, Engine, Query, RowKind, View};
@@ -83,6 +83,16 @@ pub fn branch(model: &Model, scenario: &Scenario) -> Model {
 
 /// Compiles a scenario. Every problem is returned (file, line, field, what was expected).
 pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Diagnostic>> {
+    compile_with(model, scenario, true).map(|(projection, _)| projection)
+}
+
+/// [`compile`], with the warnings: assumptions the scenario gives but the valuation does not
+/// use (a unit the scenario merges or splits away is valued inside its successors, with
+/// their assumptions).
+pub fn compile_with_warnings(
+    model: &Model,
+    scenario: &Scenario,
+) -> Result<(Projection, Vec<Diagnostic>), Vec<Diagnostic>> {
     compile_with(model, scenario, true)
 }
 
@@ -90,15 +100,65 @@ pub fn compile(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Dia
 /// the plan's problem (`holdco plan` names the conflicting constraints), not the file's, so
 /// it does not make the scenario invalid and the model still loads.
 pub(crate) fn check(model: &Model, scenario: &Scenario) -> Result<Projection, Vec<Diagnostic>> {
-    compile_with(model, scenario, false)
+    compile_with(model, scenario, false).map(|(projection, _)| projection)
+}
+
+/// The consolidation factor of `index` in each of `periods`, weighted by the days of the
+/// period (0 on days it is not in the group): a stake cut or a disposal during a year
+/// reports the part in full up to that day and at the new factor after.
+fn reporting_factors(
+    timeline: &holdco_core::timeline::Timeline<'_>,
+    index: holdco_core::timeline::UnitIndex,
+    periods: &[Period],
+) -> Vec<f64> {
+    let record = timeline.record(index);
+    periods
+        .iter()
+        .map(|period| {
+            let (first, last) = (period.first_day(), period.last_day());
+            let days = (last - first).num_days() + 1;
+            // Runs of days at one factor: a year at a single factor gets it exactly.
+            let mut runs: Vec<(f64, u32)> = Vec::new();
+            for day in first.iter_days().take(days as usize) {
+                let factor = if record.alive_on(day) {
+                    timeline.ownership_on(index, day).0
+                } else {
+                    0.0
+                };
+                match runs.last_mut() {
+                    Some((f, n)) if *f == factor => *n += 1,
+                    _ => runs.push((factor, 1)),
+                }
+            }
+            match runs.as_slice() {
+                [(factor, _)] => *factor,
+                _ => runs.iter().map(|(f, n)| f * f64::from(*n)).sum::<f64>() / days as f64,
+            }
+        })
+        .collect()
+}
+
+/// Years from the valuation date (the first day of `periods[0]`) to `date`: whole projection
+/// years before the one it falls in, plus the share of that year's days gone by (0 before
+/// the valuation date).
+pub fn years_from_valuation(periods: &[Period], date: NaiveDate) -> f64 {
+    match periods.iter().position(|p| p.last_day() >= date) {
+        Some(t) if date >= periods[0].first_day() => {
+            let (first, last) = (periods[t].first_day(), periods[t].last_day());
+            t as f64 + (date - first).num_days() as f64 / ((last - first).num_days() + 1) as f64
+        }
+        Some(_) => 0.0,
+        None => periods.len() as f64,
+    }
 }
 
 fn compile_with(
     model: &Model,
     scenario: &Scenario,
     infeasible_plan_is_a_problem: bool,
-) -> Result<Projection, Vec<Diagnostic>> {
+) -> Result<(Projection, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let calendar = model.group.calendar();
     // Horizon.
     let start = match scenario.get("horizon.start") {
@@ -397,6 +457,48 @@ fn compile_with(
             _ => false,
         });
         if absorbed && !structure.alive[index as usize] {
+            // Valued inside its successors, with their assumptions: say so, since a user who
+            // wrote (or inherited) this table would expect it to count.
+            let successors: Vec<String> = scenario
+                .changes
+                .iter()
+                .filter_map(|c| match &c.kind {
+                    ChangeKind::Merge { units, into } if units.contains(&unit) => {
+                        Some(format!("merges it into `{into}` on {}", c.date))
+                    }
+                    ChangeKind::Split { unit: split, parts } if split == &unit => Some(format!(
+                        "splits it into {} on {}",
+                        parts
+                            .iter()
+                            .map(|p| format!("`{}`", p.unit))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        c.date
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let inherited = if first.file == scenario.file {
+                String::new()
+            } else {
+                format!(" (inherited from {})", first.file)
+            };
+            let line = scenario
+                .assumptions
+                .range(format!("{prefix}.")..)
+                .take_while(|(k, _)| k.starts_with(&format!("{prefix}.")))
+                .map(|(_, a)| a.line)
+                .min()
+                .unwrap_or(first.line);
+            warnings.push(Diagnostic {
+                file: first.file.clone(),
+                line: Some(line),
+                field: Some(prefix.clone()),
+                message: format!(
+                    "[unit.{unit_name}]{inherited} is not used: this scenario {}, and what it becomes is projected from the histories restated together, with the successor's own assumptions",
+                    successors.join(" and ")
+                ),
+            });
             continue;
         }
         // Where its figures come from: the branch's structure, or just before it left.
@@ -495,12 +597,13 @@ fn compile_with(
                 }
             }
         }
-        // Status at the end of the horizon.
-        let (mut held, mut direct, mut report, mut status) = (0.0, 0.0, 0.0, String::new());
+        // Status at the end of the horizon (the valuation); the reporting factor year by year
+        // (the projected group figures).
+        let report = reporting_factors(timeline, index, &periods);
+        let (mut held, mut direct, mut status) = (0.0, 0.0, String::new());
         if alive_at_end {
-            let (factor, economic) = timeline.ownership_on(index, horizon_end);
+            let economic = timeline.ownership_on(index, horizon_end).1;
             held = economic;
-            report = factor;
             status = if economic < 1.0 {
                 format!("held, {:.1}% economic share", economic * 100.0)
             } else {
@@ -642,11 +745,13 @@ fn compile_with(
     let mut proceeds = Vec::new();
     for change in &scenario.changes {
         let Some(id) = &change.id else { continue };
+        // One-offs fall due on the change's date and are discounted from it.
+        let due = years_from_valuation(&periods, change.date);
         if let Some(v) = var(&format!("separation.{id}.cost"), &mut problems) {
-            costs.push(v);
+            costs.push(OneOff::at(v, due));
         }
         if let Some(v) = var(&format!("separation.{id}.proceeds"), &mut problems) {
-            proceeds.push(v);
+            proceeds.push(OneOff::at(v, due));
         } else if let ChangeKind::Divest {
             proceeds: Some(money),
             ..
@@ -664,9 +769,9 @@ fn compile_with(
                     message: format!("proceeds in {} but the valuation is in {}: give them in {} or as separation.{id}.proceeds", money.currency, model.group.currency, model.group.currency),
                 });
             } else {
-                proceeds.push(Var::one(
-                    format!("change.{id}.proceeds"),
-                    Dist::Fixed(money.amount),
+                proceeds.push(OneOff::at(
+                    Var::one(format!("change.{id}.proceeds"), Dist::Fixed(money.amount)),
+                    due,
                 ));
             }
         }
@@ -757,7 +862,7 @@ fn compile_with(
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Projection {
+    let projection = Projection {
         name: scenario.name.clone(),
         years: labels,
         parts,
@@ -768,7 +873,8 @@ fn compile_with(
         discount,
         costs,
         proceeds,
-    })
+    };
+    Ok((projection, warnings))
 }
 
 fn correlation(scenario: &Scenario, parts: &[Part], problems: &mut Vec<Diagnostic>) -> Correlation {
@@ -865,12 +971,14 @@ fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, C
     let engine = Engine::new(model).map_err(|e| CapitalIssue::Other(e.to_string()))?;
     let classes =
         holdco_strategy::plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
-    let plan = holdco_strategy::plan::solve(capital, documents.strategy.as_ref(), &classes)
-        .map_err(|e| {
-            CapitalIssue::Infeasible(format!(
-                "the capital plan cannot be solved ({e}); run `holdco plan`"
-            ))
-        })?;
+    // Only the allocation is needed: no shadow-price rates (they cost two solves a row).
+    let plan =
+        holdco_strategy::plan::solve_with_rates(capital, documents.strategy.as_ref(), &classes, 0)
+            .map_err(|e| {
+                CapitalIssue::Infeasible(format!(
+                    "the capital plan cannot be solved ({e}); run `holdco plan`"
+                ))
+            })?;
     let mut out = Vec::new();
     for allocation in &plan.allocation {
         if let Some(t) = periods

@@ -99,9 +99,15 @@ pub struct Part {
     pub held: f64,
     /// Share the shareholders hold directly after a spin-off (no holding discount).
     pub direct: f64,
-    /// Factor the part enters the group's reported revenue and EBITA with (fan charts).
-    pub report: f64,
-    /// Share of the part's earnings lost from year `.1` on (dis-synergies of a separation).
+    /// Factor the part enters the group's reported revenue and EBITA with (fan charts), per
+    /// projection year: the consolidation factor of the stake the group holds in that year
+    /// (weighted by the days it held it), so a stake cut in the third year reports in full
+    /// before. The last entry applies to later years (one entry: every year).
+    pub report: Vec<f64>,
+    /// Share of the part's business lost from year `.1` (0-based) on (dis-synergies of a
+    /// separation): that share of its EBITA, and for a part valued on revenue
+    /// ([`Basis::Revenue`]) the same share of its revenue (margin unchanged), so the multiple
+    /// sees the loss and the projected revenue shows it.
     pub dis_synergy: Option<(Var, usize)>,
     /// Why the part is where it is (held, spun off on DATE, sold on DATE...).
     pub status: String,
@@ -123,10 +129,52 @@ impl Part {
             elasticity: 0.0,
             held: 1.0,
             direct: 0.0,
-            report: 1.0,
+            report: vec![1.0],
             dis_synergy: None,
             status: "held".into(),
         }
+    }
+}
+
+impl Part {
+    /// The reporting factor in projection year `t` (0-based).
+    pub fn report_in(&self, t: usize) -> f64 {
+        self.report
+            .get(t)
+            .or(self.report.last())
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// The one reporting factor of every year, when it does not change.
+    fn constant_report(&self) -> Option<f64> {
+        let first = *self.report.first()?;
+        self.report.iter().all(|&r| r == first).then_some(first)
+    }
+}
+
+/// A one-off amount (separation or integration cost, sale or listing proceeds) paid or
+/// received `years` years after the valuation date, discounted to that date at the
+/// valuation's rate (the multiple method's `discount_rate`, or the DCF's WACC; none: not
+/// discounted).
+#[derive(Debug, Clone)]
+pub struct OneOff {
+    /// The amount.
+    pub var: Var,
+    /// Years from the valuation date (the first day of the first projected year) to the day
+    /// it falls due; 0 or less: today, not discounted.
+    pub years: f64,
+}
+
+impl OneOff {
+    /// An amount due `years` years from the valuation date.
+    pub fn at(var: Var, years: f64) -> OneOff {
+        OneOff { var, years }
+    }
+
+    /// An amount due on the valuation date (not discounted).
+    pub fn now(var: Var) -> OneOff {
+        OneOff { var, years: 0.0 }
     }
 }
 
@@ -182,10 +230,10 @@ pub struct Projection {
     pub other_assets: Option<Var>,
     /// Holding (conglomerate) discount on the parts the group keeps.
     pub discount: Option<Var>,
-    /// One-off separation costs.
-    pub costs: Vec<Var>,
-    /// Cash from sales and listings.
-    pub proceeds: Vec<Var>,
+    /// One-off separation costs, each discounted from the day it falls due.
+    pub costs: Vec<OneOff>,
+    /// Cash from sales and listings, each discounted from the day it arrives.
+    pub proceeds: Vec<OneOff>,
 }
 
 /// Name of the common growth factor's stream (shared by every scenario: paired draws).
@@ -232,7 +280,12 @@ impl Projection {
                 .chain(self.other_assets.iter())
                 .chain(self.discount.iter()),
         );
-        vars.extend(self.costs.iter().chain(self.proceeds.iter()));
+        vars.extend(
+            self.costs
+                .iter()
+                .chain(self.proceeds.iter())
+                .map(|o| &o.var),
+        );
         vars.retain(|v| !v.is_fixed());
         vars
     }
@@ -463,14 +516,15 @@ struct YearState<'a> {
 
 /// One year of a part over the block: EBITA before and after dis-synergies, the group's
 /// yearly sums, and with `cash` (conversion x discount factor) the discounted cash flow
-/// and what the dis-synergies take from it. Slices passed separately so the compiler knows
-/// they do not overlap and keeps the loop in vector lanes.
+/// and what the dis-synergies take from it. With `revenue_lost` (a part valued on revenue)
+/// the dis-synergy takes its share of the reported revenue too. Slices passed separately
+/// so the compiler knows they do not overlap and keeps the loop in vector lanes.
 #[inline(always)]
 fn year(
     revenue: &[f64],
     margin: &[f64],
     keep: &[f64],
-    report: f64,
+    (report, revenue_lost): (f64, bool),
     cash: Option<&[f64]>,
     st: YearState<'_>,
 ) {
@@ -488,7 +542,12 @@ fn year(
             for p in 0..n {
                 let gross = revenue[p] * margin[p];
                 let ebita = gross * keep[p];
-                fan_r[p] += report * revenue[p];
+                fan_r[p] += report
+                    * if revenue_lost {
+                        revenue[p] * keep[p]
+                    } else {
+                        revenue[p]
+                    };
                 fan_e[p] += report * ebita;
                 let cash = cash[p];
                 pv[p] += gross * cash;
@@ -501,7 +560,12 @@ fn year(
             for p in 0..n {
                 let gross = revenue[p] * margin[p];
                 let ebita = gross * keep[p];
-                fan_r[p] += report * revenue[p];
+                fan_r[p] += report
+                    * if revenue_lost {
+                        revenue[p] * keep[p]
+                    } else {
+                        revenue[p]
+                    };
                 fan_e[p] += report * ebita;
                 gross_out[p] = gross;
                 ebita_out[p] = ebita;
@@ -1004,7 +1068,9 @@ fn block_body(
                 && part.margin.dists.len() == 1
                 && part.elasticity == 0.0
                 && part.dis_synergy.is_none()
-                && part.held + part.direct + part.report.abs() != 0.0 =>
+                && part
+                    .constant_report()
+                    .is_some_and(|r| part.held + part.direct + r.abs() != 0.0) =>
         {
             Some((*mean, *sd))
         }
@@ -1015,7 +1081,9 @@ fn block_body(
         if done_with == Some(u) {
             continue;
         }
-        let active = part.held + part.direct != 0.0 || part.report != 0.0;
+        let active = part.held + part.direct != 0.0 || part.report.iter().any(|&r| r != 0.0);
+        // The common case reports the same factor every year (checked by `common`).
+        let report = part.constant_report().unwrap_or(0.0);
         if !active {
             out.lines[u * BLOCK..u * BLOCK + len].fill(0.0);
             continue;
@@ -1054,7 +1122,7 @@ fn block_body(
                         .and_then(|next| common(next).map(|g| (next, g)));
                     let first = vector::Part {
                         growth,
-                        report: part.report,
+                        report,
                         revenue0: part.revenue0,
                         margin: &s.margin,
                         keys: &s.keys,
@@ -1071,7 +1139,7 @@ fn block_body(
                             scores.yearly_keys(next.growth.stream, years, &mut s.keys2);
                             let second = vector::Part {
                                 growth,
-                                report: next.report,
+                                report: next.constant_report().unwrap_or(0.0),
                                 revenue0: next.revenue0,
                                 margin: &s.margin2,
                                 keys: &s.keys2,
@@ -1153,7 +1221,7 @@ fn block_body(
                     &s.z,
                     factor,
                     (mean, sd),
-                    part.report,
+                    report,
                     &s.cash[t * len..(t + 1) * len],
                     &s.margin,
                     &mut s.revenue,
@@ -1221,7 +1289,7 @@ fn block_body(
                     *k = 1.0 - d;
                 }
             }
-            let report = part.report;
+            let report = (part.report_in(t), part.basis == Basis::Revenue);
             let fan_r = &mut out.revenue[t * BLOCK..t * BLOCK + len];
             let fan_e = &mut out.ebita[t * BLOCK..t * BLOCK + len];
             let cash = if dcf {
@@ -1244,6 +1312,8 @@ fn block_body(
                     Basis::Ebita => &s.gross,
                     Basis::Revenue => &s.revenue,
                 };
+                // The part's line is its value before dis-synergies; they take their share of
+                // the figure the multiple applies to (EBITA, or revenue at an unchanged margin).
                 for p in 0..len {
                     s.pv[p] = s.multiple[p] * x[p] * df[p];
                     s.lost[p] = s.pv[p] * (1.0 - s.keep[p]);
@@ -1283,13 +1353,21 @@ fn block_body(
         }
     }
     s.held_value = held_value;
-    for (k, vars, sign) in [(2, &projection.costs, -1.0), (3, &projection.proceeds, 1.0)] {
+    // One-offs: each discounted from the day it falls due at the path's rate (s.w holds the
+    // multiple method's discount rate, 0 without one, or the DCF's WACC).
+    for (k, items, sign) in [(2, &projection.costs, -1.0), (3, &projection.proceeds, 1.0)] {
         let line = &mut out.lines[(n + k) * BLOCK..(n + k) * BLOCK + len];
         line.fill(0.0);
-        for var in vars {
-            draw(var, scores, &mut s.item, &mut s.spare);
-            for (x, &v) in line.iter_mut().zip(&s.item) {
-                *x += v;
+        for item in items {
+            draw(&item.var, scores, &mut s.item, &mut s.spare);
+            if item.years > 0.0 {
+                for ((x, &v), &w) in line.iter_mut().zip(&s.item).zip(&s.w) {
+                    *x += v * (1.0 + w).powf(-item.years);
+                }
+            } else {
+                for (x, &v) in line.iter_mut().zip(&s.item) {
+                    *x += v;
+                }
             }
         }
         if sign < 0.0 {
@@ -1606,15 +1684,25 @@ pub struct Swing {
     pub high_note: String,
 }
 
-/// The assumptions that move the result most: the value of `a`, or `a - b` when `b` is
-/// given, with one assumption at a time at its P10 and P90 and the rest at their medians
-/// (the same assumption moves in both scenarios: paired). Returns the result at the
-/// medians and the swings, largest first.
-pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<Swing>) {
+/// The assumptions that move the result most: a deterministic sensitivity of the value of
+/// `a`, or of `a - b` when `b` is given, around the all-median point (every input at its
+/// median: not the Monte Carlo mean), one assumption at a time at its P10 and P90 (the same
+/// assumption moves in both scenarios: paired). Returns the result at the medians, the
+/// `top` widest swings (largest first) and the rest that moves the result, dropped from the
+/// chart (largest first).
+pub fn tornado(
+    a: &Projection,
+    b: Option<&Projection>,
+    top: usize,
+) -> (f64, Vec<Swing>, Vec<Swing>) {
     let result = |shock: Option<(&str, f64)>| {
         value_at(a, shock) - b.map(|b| value_at(b, shock)).unwrap_or(0.0)
     };
     let base = result(None);
+    // A move smaller than rounding in the sums is no move: an assumption both scenarios add
+    // alike (net cash, other assets) leaves A - B unchanged up to the last bits.
+    let noise =
+        1e-9 * (value_at(a, None).abs() + b.map(|b| value_at(b, None).abs()).unwrap_or(0.0));
     let mut names: Vec<(String, &Var)> =
         a.vars().into_iter().map(|v| (v.name.clone(), v)).collect();
     if let Some(b) = b {
@@ -1632,14 +1720,29 @@ pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<
     let mut swings: Vec<Swing> = names
         .into_iter()
         .map(|(name, var)| {
-            let note = |z: f64| {
+            let describe = |var: &Var, z: f64| {
                 if name == FACTOR {
-                    format!("common growth factor at {:+.2} sd", z)
+                    format!("{:+.2} sd", z)
                 } else if var.dists.len() == 1 {
                     short(var.dists[0].at_z(z))
                 } else {
                     format!("every year at P{}", if z < 0.0 { 10 } else { 90 })
                 }
+            };
+            // The same key may hold different distributions in the two scenarios: then say
+            // where it lands in each.
+            let in_b = b
+                .and_then(|b| b.vars().into_iter().find(|v| v.name == name))
+                .filter(|v| v.dists != var.dists);
+            let note = |z: f64| match in_b {
+                Some(other) => format!(
+                    "{}: {}, {}: {}",
+                    a.name,
+                    describe(var, z),
+                    b.map(|b| b.name.as_str()).unwrap_or(""),
+                    describe(other, z)
+                ),
+                None => describe(var, z),
             };
             Swing {
                 low: result(Some((&name, -Z90))),
@@ -1649,7 +1752,7 @@ pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<
                 assumption: name,
             }
         })
-        .filter(|s| s.low != base || s.high != base)
+        .filter(|s| (s.low - base).abs() > noise || (s.high - base).abs() > noise)
         .collect();
     swings.sort_by(|x, y| {
         (y.high - y.low)
@@ -1657,8 +1760,8 @@ pub fn tornado(a: &Projection, b: Option<&Projection>, top: usize) -> (f64, Vec<
             .total_cmp(&(x.high - x.low).abs())
             .then(x.assumption.cmp(&y.assumption))
     });
-    swings.truncate(top);
-    (base, swings)
+    let dropped = swings.split_off(top.min(swings.len()));
+    (base, swings, dropped)
 }
 
 /// A number in a few significant digits (amounts without decimals, rates with four).

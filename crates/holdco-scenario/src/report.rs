@@ -1,7 +1,7 @@
 //! Results of `scenario run` and `scenario compare` as plain data (tables, JSON) and
 //! charts.
 
-use crate::engine::{self, Projection, Simulation, Stats, Swing};
+use crate::engine::{self, Basis, Projection, Simulation, Stats, Swing};
 use crate::stats::{Moments, Sketch};
 use crate::svg;
 use serde::Serialize;
@@ -9,7 +9,9 @@ use serde::Serialize;
 /// The percentiles every distribution reports.
 pub const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
-/// A distribution summarised.
+/// A distribution summarised. The mean and its standard error are exact sums over the
+/// paths; the percentiles come from a quantile sketch accurate to `quantile_accuracy`
+/// (relative) and are rounded to it (a value of 2,433,363 at ±0.2% is shown as 2,433,000).
 #[derive(Debug, Clone, Serialize)]
 pub struct Distribution {
     /// Mean.
@@ -28,11 +30,16 @@ pub struct Distribution {
     pub p75: f64,
     /// 95th percentile.
     pub p95: f64,
+    /// Relative accuracy of the percentiles (0.002: within ±0.2% of the exact order
+    /// statistic); 0 when every path gave the same value (the percentiles are then exact).
+    pub quantile_accuracy: f64,
 }
 
 impl Distribution {
     fn of(moments: &Moments, sketch: &Sketch) -> Distribution {
-        let q = |p: f64| clamp(sketch.quantile(p), moments);
+        let exact = moments.count() > 0 && moments.min() == moments.max();
+        let accuracy = if exact { 0.0 } else { sketch.alpha() };
+        let q = |p: f64| round_to_accuracy(clamp(sketch.quantile(p), moments), accuracy);
         Distribution {
             mean: moments.mean(),
             se: moments.se(),
@@ -42,8 +49,21 @@ impl Distribution {
             p50: q(0.5),
             p75: q(0.75),
             p95: q(0.95),
+            quantile_accuracy: accuracy,
         }
     }
+}
+
+/// `value` rounded to the power of ten at or below its absolute error `accuracy x |value|`,
+/// so no digit is shown that the sketch does not vouch for (2,433,363 at 0.002: error 4,867,
+/// rounded to thousands: 2,433,000). Accuracy 0 leaves it as it is.
+pub fn round_to_accuracy(value: f64, accuracy: f64) -> f64 {
+    let error = accuracy * value.abs();
+    if !(error > 0.0 && error.is_finite()) {
+        return value;
+    }
+    let step = 10f64.powf(error.log10().floor());
+    (value / step).round() * step
 }
 
 /// A sketch's quantile kept within the exact range seen (a constant stays exact).
@@ -81,6 +101,27 @@ pub struct PartInfo {
     pub direct: f64,
     /// Base-year revenue.
     pub revenue0: f64,
+    /// What a dis-synergy takes from it, in words, when it has one.
+    pub dis_synergy: Option<String>,
+    /// Its reporting factor in the projected group figures, per year.
+    pub report: Vec<f64>,
+}
+
+/// A dis-synergy in words: its median share, what it takes (EBITA; revenue and EBITA for a
+/// part valued on revenue) and from when.
+fn dis_synergy_words(projection: &Projection, part: &engine::Part) -> Option<String> {
+    let (var, from) = part.dis_synergy.as_ref()?;
+    let year = projection
+        .years
+        .get(*from)
+        .or(projection.years.last())
+        .cloned()
+        .unwrap_or_default();
+    let what = match part.basis {
+        Basis::Revenue => "of its revenue and EBITA (valued on revenue: the multiple applies to the revenue left, margin unchanged)",
+        Basis::Ebita => "of its EBITA (revenue unchanged)",
+    };
+    Some(format!("dis-synergy {:.1}% (median) {what}, from {year} through the valuation, before the holding discount", var.at(0, 0.0) * 100.0))
 }
 
 /// Percentile bands per projection year.
@@ -98,10 +139,19 @@ pub struct Fan {
     pub p75: Vec<f64>,
     /// 95th.
     pub p95: Vec<f64>,
+    /// Relative accuracy of the percentiles, which are rounded to it.
+    pub quantile_accuracy: f64,
 }
 
 fn fan(years: &[String], sketches: &[Sketch]) -> Fan {
-    let q = |p: f64| sketches.iter().map(|s| s.quantile(p)).collect::<Vec<f64>>();
+    // Rounded to the sketches' accuracy, as the value's percentiles are.
+    let q = |p: f64| {
+        sketches
+            .iter()
+            .map(|s| round_to_accuracy(s.quantile(p), s.alpha()))
+            .collect::<Vec<f64>>()
+    };
+    let accuracy = sketches.first().map(Sketch::alpha).unwrap_or(0.0);
     Fan {
         years: years.to_vec(),
         p5: q(0.05),
@@ -109,6 +159,7 @@ fn fan(years: &[String], sketches: &[Sketch]) -> Fan {
         p50: q(0.5),
         p75: q(0.75),
         p95: q(0.95),
+        quantile_accuracy: accuracy,
     }
 }
 
@@ -133,6 +184,9 @@ pub struct ScenarioResult {
     pub ebita: Fan,
     /// Histogram of the value: (low, high, share of paths).
     pub histogram: Vec<(f64, f64, f64)>,
+    /// Assumptions given but not used, and other things a reader should know (filled by
+    /// the caller from [`crate::compile::compile_with_warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// Summarises one scenario's statistics.
@@ -163,6 +217,10 @@ pub fn scenario_result(
             held: p.held,
             direct: p.direct,
             revenue0: p.revenue0,
+            dis_synergy: dis_synergy_words(projection, p),
+            report: (0..projection.years.len())
+                .map(|t| p.report_in(t))
+                .collect(),
         })
         .collect();
     ScenarioResult {
@@ -175,18 +233,85 @@ pub fn scenario_result(
         revenue: fan(&projection.years, &stats.revenue),
         ebita: fan(&projection.years, &stats.ebita),
         histogram: stats.value_sketch.histogram(40),
+        warnings: Vec::new(),
     }
 }
 
-/// The tornado, ready to show.
+/// The tornado, ready to show: a deterministic sensitivity around the all-median point.
 #[derive(Debug, Clone, Serialize)]
 pub struct Tornado {
+    /// What it is, in words (the base is not the Monte Carlo mean).
+    pub method: String,
     /// The result with every assumption at its median.
     pub base: f64,
     /// What it measures ("value" or "A - B").
     pub measure: String,
     /// Bars, largest swing first.
     pub swings: Vec<Swing>,
+    /// Assumptions that move the result too but were left out of the `top` bars, largest
+    /// swing first.
+    pub dropped: Vec<Swing>,
+    /// Display label of each assumption key (bars and dropped): names, not ids.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// What the tornado is, said next to it.
+pub const TORNADO_METHOD: &str = "deterministic sensitivity around the all-median point: one assumption at a time at its P10 and at its P90, every other at its median; the base is the result with all at their medians, not the Monte Carlo mean";
+
+impl Tornado {
+    fn new(
+        projections: &[&Projection],
+        measure: String,
+        (base, swings, dropped): (f64, Vec<Swing>, Vec<Swing>),
+    ) -> Tornado {
+        let labels = swings
+            .iter()
+            .chain(&dropped)
+            .map(|s| {
+                (
+                    s.assumption.clone(),
+                    assumption_label(projections, &s.assumption),
+                )
+            })
+            .collect();
+        Tornado {
+            method: TORNADO_METHOD.into(),
+            base,
+            measure,
+            swings,
+            dropped,
+            labels,
+        }
+    }
+
+    /// The display label of an assumption key.
+    pub fn label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.labels.get(key).map(String::as_str).unwrap_or(key)
+    }
+}
+
+/// An assumption key in words, with the unit's name rather than its id:
+/// `unit.cloud_intelligence.multiple` -> "阿里云智能集团 Cloud Intelligence Group: multiple".
+pub fn assumption_label(projections: &[&Projection], key: &str) -> String {
+    let name = |unit: &str| {
+        projections
+            .iter()
+            .flat_map(|p| &p.parts)
+            .find(|p| p.unit == unit)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| unit.to_string())
+    };
+    let words = |what: &str| what.replace('_', " ");
+    let parts: Vec<&str> = key.split('.').collect();
+    match parts.as_slice() {
+        ["unit", unit, what] => format!("{}: {}", name(unit), words(what)),
+        ["separation", id, "dis_synergy", unit] => format!("{}: dis-synergy of {id}", name(unit)),
+        ["separation", id, what] => format!("{id}: {}", words(what)),
+        ["change", id, what] => format!("{id}: {}", words(what)),
+        ["valuation", what] => words(what),
+        ["correlation", "factor"] => "common growth factor".into(),
+        _ => key.to_string(),
+    }
 }
 
 /// `scenario run`.
@@ -231,16 +356,15 @@ pub fn run(
     simulation: &Simulation,
     top: usize,
 ) -> Run {
-    let (base, swings) = engine::tornado(projection, None, top);
     Run {
         paths: simulation.paths,
         seed: simulation.seed,
         result: scenario_result(projection, title, currency, &simulation.stats[0]),
-        tornado: Tornado {
-            base,
-            measure: "value".into(),
-            swings,
-        },
+        tornado: Tornado::new(
+            &[projection],
+            "value".into(),
+            engine::tornado(projection, None, top),
+        ),
     }
 }
 
@@ -256,7 +380,6 @@ pub fn compare(
         .diff
         .as_ref()
         .expect("compare runs two scenarios");
-    let (base, swings) = engine::tornado(a.0, Some(b.0), top);
     Comparison {
         paths: simulation.paths,
         seed: simulation.seed,
@@ -265,11 +388,11 @@ pub fn compare(
         difference: Distribution::of(&diff.moments, &diff.sketch),
         p_a_greater: diff.p_greater(),
         p_a_greater_se: diff.p_greater_se(),
-        tornado: Tornado {
-            base,
-            measure: format!("{} - {}", a.0.name, b.0.name),
-            swings,
-        },
+        tornado: Tornado::new(
+            &[a.0, b.0],
+            format!("{} - {}", a.0.name, b.0.name),
+            engine::tornado(a.0, Some(b.0), top),
+        ),
     }
 }
 
@@ -299,13 +422,56 @@ fn tornado_bars(tornado: &Tornado) -> Vec<svg::TornadoBar> {
         .swings
         .iter()
         .map(|s| svg::TornadoBar {
-            label: s.assumption.clone(),
+            label: tornado.label(&s.assumption).to_string(),
             low: s.low,
             high: s.high,
             low_note: s.low_note.clone(),
             high_note: s.high_note.clone(),
         })
         .collect()
+}
+
+/// The lines under the tornado chart: what it is, and which bars were left out.
+fn tornado_notes(tornado: &Tornado) -> Vec<String> {
+    let mut notes = vec![format!(
+        "Low = the assumption's P10 (red), high = its P90 (blue). The base line ({}) is the result with every assumption at its median (the all-median point), not the Monte Carlo mean.",
+        thousands(tornado.base)
+    )];
+    if !tornado.dropped.is_empty() {
+        let names: Vec<&str> = tornado
+            .dropped
+            .iter()
+            .map(|s| tornado.label(&s.assumption))
+            .collect();
+        let widest = tornado
+            .dropped
+            .iter()
+            .map(|s| (s.high - s.low).abs())
+            .fold(0.0, f64::max);
+        notes.push(format!(
+            "Not shown, {} smaller swing(s), each at most {}: {}.",
+            names.len(),
+            thousands(widest),
+            names.join("; ")
+        ));
+    }
+    notes
+}
+
+/// Whole units with thousands separators.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if value < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
 }
 
 /// The charts of a run or comparison: file name and SVG text.
@@ -359,6 +525,7 @@ pub fn charts(results: &[&ScenarioResult], tornado: &Tornado) -> Vec<(String, St
                 &format!("{currency} millions"),
                 tornado.base,
                 &tornado_bars(tornado),
+                &tornado_notes(tornado),
             ),
         ),
     ]

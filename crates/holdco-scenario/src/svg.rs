@@ -185,6 +185,43 @@ fn open(out: &mut String, width: f64, height: f64, title: &str) {
     );
 }
 
+/// The width of `text` at `size` pixels in a sans-serif font, roughly: CJK characters a full
+/// em, others about 0.58 em.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars()
+        .map(|ch| {
+            if (ch as u32) >= 0x2E80 {
+                size
+            } else {
+                0.58 * size
+            }
+        })
+        .sum()
+}
+
+/// `text` broken at spaces into lines no wider than `width` pixels at `size`.
+fn wrap(text: &str, width: f64, size: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, size) > width {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_string();
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn no_data(out: &mut String, x: f64, y: f64, text: &str) {
     let _ = writeln!(
         out,
@@ -396,6 +433,22 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
         c(note_y),
         c(note_y + 15.0)
     );
+    // What the group figures are: each part at the consolidation factor of its stake in that year.
+    for (i, line) in [
+        "group figures: each part at",
+        "its stake's consolidation",
+        "factor in each year",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = writeln!(
+            out,
+            r##"<text x="{}" y="{}" fill="#555" font-size="11">{line}</text>"##,
+            c(plot_right + 20.0),
+            c(note_y + 40.0 + 15.0 * i as f64)
+        );
+    }
     let _ = writeln!(out, "</svg>");
     out
 }
@@ -562,7 +615,14 @@ pub fn histogram(title: &str, x_label: &str, densities: &[Density]) -> String {
 /// A tornado chart: one bar per assumption, sorted by the width of its swing (largest on
 /// top), each running from the result with the assumption at its low value to the result at
 /// its high value, split at `base`; values and notes are written at the ends.
-pub fn tornado(title: &str, x_label: &str, base: f64, bars: &[TornadoBar]) -> String {
+/// `notes` are printed under the axis, one paragraph each, wrapped to the chart's width.
+pub fn tornado(
+    title: &str,
+    x_label: &str,
+    base: f64,
+    bars: &[TornadoBar],
+    notes: &[String],
+) -> String {
     let mut rows: Vec<&TornadoBar> = bars
         .iter()
         .filter(|b| b.low.is_finite() && b.high.is_finite())
@@ -575,35 +635,74 @@ pub fn tornado(title: &str, x_label: &str, base: f64, bars: &[TornadoBar]) -> St
     });
     let base = if base.is_finite() { base } else { 0.0 };
     // Room for the longest label, within reason.
+    // Labels up to 540 pixels wide; longer ones cut with an ellipsis (the full text in a tooltip).
+    const LABEL_MAX: f64 = 540.0;
     let shown = |label: &str| {
-        if label.chars().count() > 40 {
-            format!("{}…", label.chars().take(39).collect::<String>())
-        } else {
-            label.to_string()
+        if text_width(label, 12.0) <= LABEL_MAX {
+            return label.to_string();
         }
+        let mut cut = String::new();
+        for ch in label.chars() {
+            if text_width(&cut, 12.0) + text_width(&ch.to_string(), 12.0) + 12.0 > LABEL_MAX {
+                break;
+            }
+            cut.push(ch);
+        }
+        format!("{cut}…")
     };
     let label_width = rows
         .iter()
-        .map(|b| shown(&b.label).chars().count())
-        .max()
-        .unwrap_or(0) as f64
-        * 7.0;
-    let (row_height, top, bottom) = (30.0, 70.0, 60.0);
-    let left = (label_width + 30.0).clamp(120.0, 320.0);
-    let width = left + 640.0;
-    let height = top + bottom + row_height * rows.len().max(1) as f64;
-    // Leave a margin on both sides for the value labels.
+        .map(|b| text_width(&shown(&b.label), 12.0))
+        .fold(0.0, f64::max);
+    let (row_height, top) = (30.0, 70.0);
+    let left = (label_width + 30.0).clamp(120.0, LABEL_MAX + 30.0);
     let axis = Axis::new(rows.iter().flat_map(|b| [b.low, b.high]).chain([base]), 6);
-    let (plot_left, plot_right) = (left + 130.0, width - 150.0);
-    let x = |v: f64| axis.map(v, plot_left, plot_right);
     let decimals = decimals_for(axis.step / 10.0);
+    // Leave room on both sides for the widest value label (value and the input behind it).
+    let value_text = |value: f64, note: &str| {
+        if note.is_empty() {
+            number(value, decimals)
+        } else {
+            format!("{} ({note})", number(value, decimals))
+        }
+    };
+    let side = |pick_left: bool| {
+        rows.iter()
+            .map(|b| {
+                let (value, note) = if (b.low <= b.high) == pick_left {
+                    (b.low, &b.low_note)
+                } else {
+                    (b.high, &b.high_note)
+                };
+                text_width(&value_text(value, note), 11.0)
+            })
+            .fold(0.0, f64::max)
+    };
+    let plot_left = left + (side(true) + 14.0).max(130.0);
+    let plot_right = plot_left + 500.0;
+    let width = (plot_right + (side(false) + 14.0).max(150.0)).max(left + 680.0);
+    let lines: Vec<String> = notes
+        .iter()
+        .flat_map(|n| wrap(n, width - 40.0, 11.0))
+        .collect();
+    let bottom = 60.0 + 15.0 * lines.len() as f64;
+    let height = top + bottom + row_height * rows.len().max(1) as f64;
+    let x = |v: f64| axis.map(v, plot_left, plot_right);
     let mut out = String::new();
     open(&mut out, width, height, title);
     let _ = writeln!(
         out,
-        r##"<text x="20" y="48" fill="#555">bars run from the result at each assumption's low value to its high value; others held at the base</text>"##
+        r##"<text x="20" y="48" fill="#555">deterministic sensitivity: each bar moves one assumption to its low and high value, every other held at the base</text>"##
     );
     let plot_bottom = top + row_height * rows.len().max(1) as f64;
+    for (i, line) in lines.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            r##"<text x="20" y="{}" font-size="11" fill="#333">{}</text>"##,
+            c(plot_bottom + 62.0 + 15.0 * i as f64),
+            escape(line)
+        );
+    }
     for v in axis.ticks() {
         let _ = writeln!(
             out,
@@ -666,13 +765,7 @@ pub fn tornado(title: &str, x_label: &str, base: f64, bars: &[TornadoBar]) -> St
         } else {
             (bar.high, &bar.high_note, bar.low, &bar.low_note)
         };
-        let text = |value: f64, note: &str| {
-            if note.is_empty() {
-                number(value, decimals)
-            } else {
-                format!("{} ({note})", number(value, decimals))
-            }
-        };
+        let text = value_text;
         let _ = writeln!(
             out,
             r#"<text x="{}" y="{}" text-anchor="end" font-size="11">{}</text>"#,
@@ -927,7 +1020,16 @@ mod tests {
             bar("cloud.multiple <EV/EBITA>", 700.0, 1400.0),
             bar("discount", 1100.0, 950.0),
         ];
-        let svg = tornado("What moves value", "CNY millions", 1000.0, &bars);
+        let svg = tornado(
+            "What moves value",
+            "CNY millions",
+            1000.0,
+            &bars,
+            &[
+                "a note long enough to be wrapped onto more than one line when the chart is narrow"
+                    .to_string(),
+            ],
+        );
         assert_well_formed(&svg);
         let order: Vec<usize> = ["cloud.multiple", "discount", "small"]
             .iter()
@@ -947,8 +1049,8 @@ mod tests {
 
     #[test]
     fn tornado_survives_degenerate_input() {
-        assert!(tornado("", "", 0.0, &[]).contains("no assumption varies"));
-        assert_well_formed(&tornado("", "", f64::NAN, &[]));
+        assert!(tornado("", "", 0.0, &[], &[]).contains("no assumption varies"));
+        assert_well_formed(&tornado("", "", f64::NAN, &[], &[]));
         let same = TornadoBar {
             label: "x".repeat(80),
             low: 5.0,
@@ -963,7 +1065,7 @@ mod tests {
             low_note: "a".into(),
             high_note: "b".into(),
         };
-        let svg = tornado("same", "x", 5.0, &[same, nan]);
+        let svg = tornado("same", "x", 5.0, &[same, nan], &[]);
         assert_well_formed(&svg);
         assert!(svg.contains('…'));
     }

@@ -2,7 +2,7 @@
 
 use crate::common::{part, projection};
 use holdco_scenario::dist::Dist;
-use holdco_scenario::engine::{self, Correlation, Method, Var};
+use holdco_scenario::engine::{self, Correlation, Method, OneOff, Var};
 
 fn quiet(_: u64) {}
 
@@ -27,7 +27,7 @@ fn zero_variance_reproduces_the_deterministic_value_exactly() {
     p.discount = Some(Var::one("valuation.holding_discount", Dist::Fixed(0.1)));
     p.net_cash = Some(Var::one("valuation.net_cash", Dist::Fixed(50.0)));
     p.costs
-        .push(Var::one("separation.x.cost", Dist::Fixed(5.0)));
+        .push(OneOff::now(Var::one("separation.x.cost", Dist::Fixed(5.0))));
     let simulation = engine::simulate(&[&p], 10_000, 7, &quiet);
     let stats = &simulation.stats[0];
     let deterministic = engine::value_at(&p, None);
@@ -254,9 +254,10 @@ fn paired_paths_make_a_fixed_cost_an_exact_difference() {
     );
     let mut cheaper = base.clone();
     cheaper.name = "b".into();
-    cheaper
-        .costs
-        .push(Var::one("separation.x.cost", Dist::Fixed(10.0)));
+    cheaper.costs.push(OneOff::now(Var::one(
+        "separation.x.cost",
+        Dist::Fixed(10.0),
+    )));
     let simulation = engine::simulate(&[&base, &cheaper], 20_000, 1, &quiet);
     let diff = simulation.diff.as_ref().unwrap();
     assert_eq!(diff.p_greater(), 1.0);
@@ -364,7 +365,8 @@ fn the_tornado_ranks_the_widest_input_first() {
         1,
         1,
     );
-    let (base, swings) = engine::tornado(&p, None, 10);
+    let (base, swings, dropped) = engine::tornado(&p, None, 10);
+    assert!(dropped.is_empty());
     assert!((base - 2000.0).abs() < 1e-9);
     assert_eq!(swings.len(), 2);
     assert_eq!(swings[0].assumption, "unit.wide.multiple");
@@ -437,7 +439,7 @@ fn the_vector_kernel_gives_the_bits_of_the_portable_code() {
         })
         .collect();
     let mut p = projection("v", parts, 7, 1);
-    p.parts[3].report = 0.5;
+    p.parts[3].report = vec![0.5];
     p.correlation = Correlation::Factor(0.3);
     p.method = Method::Dcf {
         wacc: Var::one(

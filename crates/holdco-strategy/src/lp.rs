@@ -3,7 +3,10 @@
 //! good_lp, exported as free MPS, and diagnosed when infeasible.
 //!
 //! Shadow prices come from clarabel's dual values (good_lp scales them to "objective change
-//! per unit more right-hand side"); no re-solving is needed.
+//! per unit more right-hand side"). When the optimum is degenerate (a bound that binds is
+//! implied by others, e.g. a total equal to the sum of the yearly budgets) the dual is not
+//! unique and one value says nothing reliable; [`Lp::rates`] then measures the one-sided
+//! rates by solving again with the right-hand side moved up and down by a step.
 
 use good_lp::solvers::clarabel::clarabel;
 use good_lp::{
@@ -174,6 +177,24 @@ impl Lp {
         self.solve_without(&BTreeSet::new())
     }
 
+    /// The one-sided rates of row `row` at the optimum `objective`: the objective gained per
+    /// unit when its right-hand side is raised by `step`, and lost per unit when it is
+    /// lowered by `step` (both as "objective per unit more right-hand side"; `None` where
+    /// the moved programme has no solution, e.g. a floor raised beyond what the tranches
+    /// hold). The value of a linear programme is concave and piecewise linear in a
+    /// right-hand side, so `up <= down`; they differ exactly at a kink, where the
+    /// solver's single dual is only one point of the range `[up, down]`.
+    pub fn rates(&self, row: usize, objective: f64, step: f64) -> (Option<f64>, Option<f64>) {
+        let moved = |delta: f64| {
+            let mut lp = self.clone();
+            lp.rows[row].rhs += delta;
+            lp.solve().ok().map(|s| s.objective)
+        };
+        let up = moved(step).map(|v| (v - objective) / step);
+        let down = moved(-step).map(|v| (objective - v) / step);
+        (up, down)
+    }
+
     /// Every group, in first-row order.
     pub fn groups(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
@@ -290,6 +311,41 @@ mod tests {
             "floor not binding {}",
             solution.duals[1]
         );
+    }
+
+    #[test]
+    fn one_sided_rates_differ_at_a_degenerate_optimum() {
+        // A total of 15 equal to the one budget of 15: both bind, the dual of either alone
+        // is not unique. One more unit of either adds nothing (the other still binds); one
+        // less of either loses the marginal use's 1 per unit.
+        let mut lp = small();
+        lp.rows.push(Row {
+            name: "total".into(),
+            group: "total".into(),
+            terms: vec![(0, 1.0), (1, 1.0)],
+            sense: Sense::AtMost,
+            rhs: 15.0,
+        });
+        let solution = lp.solve().unwrap();
+        for row in [0, 2] {
+            let (up, down) = lp.rates(row, solution.objective, 0.5);
+            assert!(up.unwrap().abs() < 1e-4, "row {row}: up {up:?}");
+            assert!(
+                (down.unwrap() - 1.0).abs() < 1e-4,
+                "row {row}: down {down:?}"
+            );
+        }
+        // A non-degenerate row has one rate both ways, equal to its dual.
+        let (up, down) = small().rates(0, 25.0, 0.5);
+        assert!(
+            (up.unwrap() - 1.0).abs() < 1e-4 && (down.unwrap() - 1.0).abs() < 1e-4,
+            "{up:?} {down:?}"
+        );
+        // Lowering the floor of b (2) is free; raising it beyond the budget has no solution.
+        let mut tight = small();
+        tight.rows[1].rhs = 15.0;
+        let objective = tight.solve().unwrap().objective;
+        assert_eq!(tight.rates(1, objective, 0.5).0, None);
     }
 
     #[test]

@@ -281,15 +281,31 @@ pub struct Realisation {
     pub amount: f64,
 }
 
-/// A constraint that binds, with its shadow price.
+/// A constraint that binds, with its shadow price and its one-sided rates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Binding {
     /// Row name.
     pub constraint: String,
     /// What it is.
     pub description: String,
-    /// Objective gained per unit more right-hand side (negative: the bound costs value).
+    /// The solver's dual value: objective gained per unit more right-hand side (negative:
+    /// the bound costs value). At a degenerate optimum it is one point of the range
+    /// `[rate_up, rate_down]`, not a rate that holds either way.
     pub shadow_price: f64,
+    /// Whether the rates were measured (at most `max_rates` rows are, see
+    /// [`solve_with_rates`]).
+    pub rates_measured: bool,
+    /// Objective gained per unit when the right-hand side is raised by [`Plan::rate_step`]
+    /// (re-solved); `None`: no plan exists then, or not measured.
+    pub rate_up: Option<f64>,
+    /// Objective lost per unit when the right-hand side is lowered by [`Plan::rate_step`]
+    /// (re-solved; same sign convention as the shadow price); `None`: no plan exists then,
+    /// or not measured.
+    pub rate_down: Option<f64>,
+    /// True when the two rates differ: the optimum sits at a kink of the value (a
+    /// degenerate vertex, e.g. a total equal to the sum of the yearly budgets), the dual is
+    /// not unique and no single shadow price describes the constraint.
+    pub degenerate: bool,
 }
 
 /// Capital moved between units compared with a previous plan.
@@ -318,8 +334,13 @@ pub struct Plan {
     pub years: Vec<YearMoney>,
     /// Per class and year.
     pub by_class: Vec<ClassYear>,
-    /// Binding constraints with shadow prices.
+    /// Binding constraints with shadow prices and one-sided rates.
     pub binding: Vec<Binding>,
+    /// The step by which a right-hand side is moved up and down to measure the one-sided
+    /// rates (0.1% of the largest year's money).
+    pub rate_step: f64,
+    /// Binding constraints whose rates were not measured (beyond `max_rates`).
+    pub rates_not_measured: usize,
     /// Against the previous plan, when one is given.
     pub reallocation: Option<Reallocation>,
     /// Disposal proceeds added to the budgets, with the realisation policy of their class.
@@ -363,11 +384,36 @@ fn clean(value: f64, scale: f64) -> f64 {
     }
 }
 
-/// Solves and explains the plan.
+/// The step of the one-sided rates, as a share of the largest year's money: small enough to
+/// stay on the first linear piece of the value in most plans, large enough that the
+/// solver's accuracy (about 1e-8 of the objective) moves a rate by less than
+/// [`RATE_TOLERANCE`].
+pub const RATE_STEP: f64 = 1e-3;
+
+/// Rates closer than this are the same rate (and smaller ones are zero).
+pub const RATE_TOLERANCE: f64 = 1e-3;
+
+/// Binding constraints whose one-sided rates [`solve`] measures (two solves each).
+pub const DEFAULT_MAX_RATES: usize = 40;
+
+/// Solves and explains the plan, measuring the one-sided rates of up to
+/// [`DEFAULT_MAX_RATES`] binding constraints.
 pub fn solve(
     capital: &Capital,
     strategy: Option<&Strategy>,
     classes: &BTreeMap<UnitId, String>,
+) -> Result<Plan, PlanError> {
+    solve_with_rates(capital, strategy, classes, DEFAULT_MAX_RATES)
+}
+
+/// Solves and explains the plan, measuring the one-sided rates of up to `max_rates` binding
+/// constraints (0: none, only the solver's duals; for a caller that needs the allocation
+/// alone).
+pub fn solve_with_rates(
+    capital: &Capital,
+    strategy: Option<&Strategy>,
+    classes: &BTreeMap<UnitId, String>,
+    max_rates: usize,
 ) -> Result<Plan, PlanError> {
     let programme = build(capital, strategy, classes);
     let solution = match programme.lp.solve() {
@@ -443,11 +489,60 @@ pub fn solve(
             }
         })
         .collect();
+    // Every row at its bound gets its one-sided rates by re-solving with the right-hand side
+    // moved by a step both ways: a degenerate optimum has several duals, and the solver's
+    // one (an interior-point method returns a central one) would read as a rate that holds
+    // both ways when it holds in neither.
+    // Each measured row costs two solves, so at most `max_rates` rows are measured: the
+    // money rows first (total, yearly budgets), then class bounds, floors, caps and cycles,
+    // then tranche sizes, each in programme order.
+    let step = RATE_STEP * scale.max(1.0);
+    let kind_rank = |group: &str| {
+        ["total", "budget:", "class-", "floor:", "cap:", "cycle:"]
+            .iter()
+            .position(|k| group.starts_with(k))
+            .unwrap_or(6)
+    };
+    let mut at_bound: Vec<usize> = (0..programme.lp.rows.len())
+        .filter(|&r| {
+            let row = &programme.lp.rows[r];
+            (programme.lp.activity(row, &solution.x) - row.rhs).abs()
+                <= 1e-6 * row.rhs.abs().max(1.0)
+        })
+        .collect();
+    at_bound.sort_by_key(|&r| (kind_rank(&programme.lp.rows[r].group), r));
+    let measured: std::collections::BTreeSet<usize> =
+        at_bound.iter().copied().take(max_rates).collect();
     let mut binding = Vec::new();
-    for (r, row) in programme.lp.rows.iter().enumerate() {
-        let slack = (programme.lp.activity(row, &solution.x) - row.rhs).abs();
+    let mut rates_not_measured = 0;
+    for r in (0..programme.lp.rows.len()).filter(|r| at_bound.contains(r)) {
+        let row = &programme.lp.rows[r];
         let price = solution.duals[r];
-        if slack <= 1e-6 * row.rhs.abs().max(1.0) && price.abs() > 1e-6 {
+        let round = |rate: f64| {
+            if rate.abs() < RATE_TOLERANCE {
+                0.0
+            } else {
+                (rate * 1e4).round() / 1e4
+            }
+        };
+        let (rates_measured, rate_up, rate_down, degenerate) = if measured.contains(&r) {
+            let (up, down) = programme.lp.rates(r, solution.objective, step);
+            let (up, down) = (up.map(round), down.map(round));
+            let degenerate = match (up, down) {
+                (Some(u), Some(d)) => (d - u).abs() > RATE_TOLERANCE,
+                _ => true,
+            };
+            (true, up, down, degenerate)
+        } else {
+            (false, None, None, false)
+        };
+        let moves = if rates_measured {
+            rate_up.is_none_or(|u| u != 0.0) || rate_down.is_none_or(|d| d != 0.0)
+        } else {
+            false
+        };
+        if price.abs() > 1e-6 || moves {
+            rates_not_measured += usize::from(!rates_measured);
             binding.push(Binding {
                 constraint: row.name.clone(),
                 description: programme
@@ -456,6 +551,10 @@ pub fn solve(
                     .cloned()
                     .unwrap_or_default(),
                 shadow_price: (price * 1e6).round() / 1e6,
+                rates_measured,
+                rate_up,
+                rate_down,
+                degenerate,
             });
         }
     }
@@ -511,7 +610,12 @@ pub fn solve(
         years,
         by_class,
         binding,
+        rate_step: step,
+        rates_not_measured,
         reallocation,
-        method: "linear programme solved by clarabel (interior point, via good_lp); shadow prices are its dual values".into(),
+        method: format!(
+            "linear programme solved by clarabel (interior point, via good_lp); shadow prices are its dual values; the rates up and down re-solve with the right-hand side moved by {step} ({}% of the largest year's money)",
+            RATE_STEP * 100.0
+        ),
     })
 }

@@ -269,3 +269,78 @@ fn the_2025_classification_says_what_changed_since_2023() {
         cloud.margin
     );
 }
+
+#[test]
+fn a_degenerate_optimum_reports_one_sided_rates() {
+    // The total set to the sum of the yearly budgets (395,000): the total and every yearly
+    // budget bind together, and the dual of each alone is not unique (the solver returns
+    // 0.58 for the total and 0.45 for each year). One more RMB m of any of them adds nothing
+    // (the others still bind); one less loses the marginal use of money, which with the
+    // 15,000 more to spend is a tranche worth 1.025 per RMB after risk.
+    let model = example();
+    let (documents, _) = check(&model);
+    let mut capital = documents.capital.clone().unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let classes = plan::classes_on(&engine, documents.strategy.as_ref(), capital.classes_on);
+    capital.total = Some(capital.budgets.iter().map(|b| b.amount).sum());
+    let degenerate = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    for name in ["total", "budget_2025", "budget_2026", "budget_2027"] {
+        let b = degenerate
+            .binding
+            .iter()
+            .find(|b| b.constraint == name)
+            .unwrap_or_else(|| panic!("{name} binds: {:?}", degenerate.binding));
+        assert!(b.degenerate, "{b:?}");
+        assert_eq!(b.rate_up, Some(0.0), "{b:?}");
+        assert!((b.rate_down.unwrap() - 1.025).abs() < 1e-3, "{b:?}");
+    }
+    // Checked by re-solving by hand: a whole RMB 1bn off the 2026 budget loses 1.025bn.
+    let base = degenerate.objective;
+    capital
+        .budgets
+        .iter_mut()
+        .find(|b| b.year == 2026)
+        .unwrap()
+        .amount -= 1000.0;
+    let less = plan::solve(&capital, documents.strategy.as_ref(), &classes)
+        .unwrap()
+        .objective;
+    assert!(
+        ((base - less) / 1000.0 - 1.025).abs() < 1e-3,
+        "{}",
+        (base - less) / 1000.0
+    );
+    // The example itself is not degenerate: its total binds with one rate both ways.
+    let capital = documents.capital.clone().unwrap();
+    let plan = plan::solve(&capital, documents.strategy.as_ref(), &classes).unwrap();
+    let total = plan
+        .binding
+        .iter()
+        .find(|b| b.constraint == "total")
+        .unwrap();
+    assert!(
+        !total.degenerate && total.rate_up == Some(1.1) && total.rate_down == Some(1.1),
+        "{total:?}"
+    );
+    assert!(
+        plan.binding.iter().all(|b| !b.degenerate),
+        "{:?}",
+        plan.binding
+    );
+    // Measuring is bounded: with one row allowed, the total (a money row) is measured and the
+    // twelve other binding rows show their duals only.
+    let one = plan::solve_with_rates(&capital, documents.strategy.as_ref(), &classes, 1).unwrap();
+    let measured: Vec<&str> = one
+        .binding
+        .iter()
+        .filter(|b| b.rates_measured)
+        .map(|b| b.constraint.as_str())
+        .collect();
+    assert_eq!(measured, ["total"]);
+    assert_eq!(one.rates_not_measured, plan.binding.len() - 1);
+    assert!(one
+        .binding
+        .iter()
+        .filter(|b| !b.rates_measured)
+        .all(|b| b.rate_up.is_none() && !b.degenerate && b.shadow_price != 0.0));
+}
