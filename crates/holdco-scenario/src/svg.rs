@@ -4,6 +4,10 @@
 //! single points and equal values, and never writes NaN or infinity into the SVG: non-finite
 //! inputs are left out.
 
+/// The font stack of every chart: fonts with Chinese glyphs first (unit names are often
+/// Chinese), then common Latin fonts, then the generic family.
+const CHART_FONTS: &str = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'DejaVu Sans', Arial, sans-serif";
+
 use std::fmt::Write as _;
 
 const PALETTE: [&str; 8] = [
@@ -173,7 +177,7 @@ impl Axis {
 fn open(out: &mut String, width: f64, height: f64, title: &str) {
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="12">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="{CHART_FONTS}" font-size="12">"#,
         c(width),
         c(height)
     );

@@ -88,6 +88,8 @@ pub struct Capital {
     pub name: String,
     /// Currency of every amount.
     pub currency: String,
+    /// Display scale of the amounts (the group's currency metrics' scale, e.g. "millions").
+    pub scale: Option<String>,
     /// Total over all years, when capped.
     pub total: Option<f64>,
     /// Weight of risk in the objective.
@@ -504,6 +506,11 @@ pub fn parse(
     Some(Capital {
         name: header.name,
         currency: header.currency,
+        scale: model
+            .metrics
+            .iter()
+            .find(|m| m.measure == holdco_core::Measure::Currency)
+            .and_then(|m| m.scale.clone()),
         total: header.total,
         risk_aversion: header.risk_aversion,
         classes_on: classes_on?,

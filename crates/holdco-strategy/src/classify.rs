@@ -68,6 +68,10 @@ pub struct UnitClass {
     pub margin: Option<f64>,
     /// The metric of the first size criterion, in the group's currency (bubble size).
     pub size_value: Option<f64>,
+    /// Whether the unit (or a unit below it) has figures of its own in the fiscal year read,
+    /// rather than only a share of another unit's carried to it by lineage: only such units
+    /// are drawn on the portfolio matrix.
+    pub own_figures: bool,
 }
 
 /// The classification of the portfolio on a date.
@@ -423,7 +427,15 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
                 c.clone().unwrap_or_else(|| "no class".into())
             ),
         };
+        let structure = engine.structure(date);
+        let own_figures = engine.model().facts.iter().any(|f| {
+            year.contains(&f.key.period)
+                && timeline
+                    .unit(&f.key.unit)
+                    .is_some_and(|u| structure.alive[u as usize] && structure.in_subtree(u, index))
+        });
         units.push(UnitClass {
+            own_figures,
             name: record.name_on(date).to_string(),
             unit,
             class,

@@ -326,6 +326,8 @@ pub struct Plan {
     pub name: String,
     /// Currency.
     pub currency: String,
+    /// Display scale of the amounts ("millions"), when the group states one.
+    pub scale: Option<String>,
     /// Expected value created (the objective).
     pub objective: f64,
     /// Per unit and year (amounts below 1e-6 of the largest budget left out).
@@ -605,6 +607,7 @@ pub fn solve_with_rates(
         realisations,
         name: capital.name.clone(),
         currency: capital.currency.clone(),
+        scale: capital.scale.clone(),
         objective: solution.objective,
         allocation,
         years,

@@ -2,6 +2,10 @@
 //! proportional to revenue, colour by class) and the allocation by class and year (stacked
 //! bars). Written by hand: no fonts or system libraries are needed.
 
+/// The font stack of every chart: fonts with Chinese glyphs first (unit names are often
+/// Chinese), then common Latin fonts, then the generic family.
+const CHART_FONTS: &str = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'DejaVu Sans', Arial, sans-serif";
+
 use crate::classify::Classification;
 use crate::plan::Plan;
 use std::collections::BTreeMap;
@@ -43,29 +47,54 @@ fn nice_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     )
 }
 
-/// The portfolio matrix. Units without growth or margin are listed under the chart.
+/// Roughly how wide a text is at the charts' 12px font: CJK characters are about a full em,
+/// Latin letters a little over half (used to keep labels apart and inside the canvas).
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 1.0 } else { 0.56 })
+        .sum::<f64>()
+        * size
+}
+
+/// A label's box: left, top, right, bottom.
+type LabelBox = (f64, f64, f64, f64);
+
+fn overlaps(a: &LabelBox, b: &LabelBox) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The portfolio matrix: growth against margin, bubble area proportional to the size metric,
+/// colour by class, each bubble named. Only units with figures of their own are drawn (a
+/// unit whose figures are only a share of another's would repeat that unit's ratios); the
+/// others are listed under the chart, with the reason.
 pub fn matrix(classification: &Classification, class_order: &[String], title: &str) -> String {
-    let rows = classification
+    let drawable =
+        |u: &&crate::classify::UnitClass| u.growth.is_some() && u.margin.is_some() && u.own_figures;
+    let placed: Vec<&crate::classify::UnitClass> =
+        classification.units.iter().filter(drawable).collect();
+    let unplaced: Vec<String> = classification
         .units
         .iter()
-        .filter(|u| u.growth.is_none() || u.margin.is_none())
-        .count()
-        .div_ceil(4) as f64;
-    let (width, height, left, right, top, bottom) = (
-        900.0,
-        640.0 + 16.0 * rows,
-        80.0,
-        200.0,
-        60.0,
-        110.0 + 16.0 * rows,
-    );
-    let plot_w = width - left - right;
-    let plot_h = height - top - bottom;
-    let placed: Vec<_> = classification
-        .units
-        .iter()
-        .filter(|u| u.growth.is_some() && u.margin.is_some())
+        .filter(|u| !drawable(u))
+        .map(|u| {
+            let why = if !u.own_figures {
+                "no figures of its own"
+            } else {
+                "no growth or margin"
+            };
+            format!(
+                "{} ({}, {why})",
+                u.name,
+                u.class.clone().unwrap_or_else(|| "unclassified".into())
+            )
+        })
         .collect();
+    let note_lines = unplaced.len().div_ceil(2);
+    let (width, left, right, top) = (1000.0, 80.0, 240.0, 64.0);
+    let plot_h = 480.0;
+    let bottom = 110.0 + 16.0 * note_lines as f64;
+    let height = top + plot_h + bottom;
+    let plot_w = width - left - right;
     let (x0, x1) = nice_range(placed.iter().filter_map(|u| u.growth));
     let (y0, y1) = nice_range(placed.iter().filter_map(|u| u.margin));
     let x = |v: f64| left + (v - x0) / (x1 - x0) * plot_w;
@@ -74,11 +103,18 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
         .iter()
         .filter_map(|u| u.size_value)
         .fold(0.0f64, |a, b| a.max(b.abs()));
+    let radius = |size: f64| {
+        if largest > 0.0 {
+            6.0 + 40.0 * (size.abs() / largest).sqrt()
+        } else {
+            8.0
+        }
+    };
     let colour = colours(class_order);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{CHART_FONTS}" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -88,7 +124,7 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
     );
     let _ = writeln!(
         out,
-        r##"<text x="{left}" y="46" fill="#555">Growth vs margin of the last fiscal year ({}), restated into the structure of {}; bubble area = revenue</text>"##,
+        r##"<text x="{left}" y="48" fill="#555">{} growth and margin (the strategy's computed criteria), restated into the structure of {} (the group's own restatements first); bubble area = size</text>"##,
         classification.fiscal_year, classification.date
     );
     // Grid and axes, ticks every tenth.
@@ -127,13 +163,13 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
     );
     let _ = writeln!(
         out,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">revenue growth</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">growth over the year before</text>"#,
         left + plot_w / 2.0,
         top + plot_h + 36.0
     );
     let _ = writeln!(
         out,
-        r#"<text transform="translate(20 {:.1}) rotate(-90)" text-anchor="middle">margin</text>"#,
+        r#"<text transform="translate(22 {:.1}) rotate(-90)" text-anchor="middle">margin</text>"#,
         top + plot_h / 2.0
     );
     // Largest bubbles first so small ones stay visible on top.
@@ -145,13 +181,11 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
             .total_cmp(&a.size_value.unwrap_or(0.0).abs())
             .then(a.unit.cmp(&b.unit))
     });
-    for unit in ordered {
+    let mut taken: Vec<LabelBox> = Vec::new();
+    let mut labels = String::new();
+    for unit in &ordered {
         let (gx, my) = (x(unit.growth.unwrap_or(0.0)), y(unit.margin.unwrap_or(0.0)));
-        let r = if largest > 0.0 {
-            6.0 + 44.0 * (unit.size_value.unwrap_or(0.0).abs() / largest).sqrt()
-        } else {
-            8.0
-        };
+        let r = radius(unit.size_value.unwrap_or(0.0));
         let fill = unit
             .class
             .as_ref()
@@ -160,7 +194,7 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
             .unwrap_or("#bbbbbb");
         let _ = writeln!(
             out,
-            r#"<circle cx="{gx:.1}" cy="{my:.1}" r="{r:.1}" fill="{fill}" fill-opacity="0.55" stroke="{fill}"><title>{}</title></circle>"#,
+            r#"<circle cx="{gx:.1}" cy="{my:.1}" r="{r:.1}" fill="{fill}" fill-opacity="0.5" stroke="{fill}"><title>{}</title></circle>"#,
             escape(&format!(
                 "{} ({}): {}",
                 unit.name,
@@ -168,16 +202,62 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
                 unit.class.clone().unwrap_or_default()
             ))
         );
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            gx,
-            my + 4.0,
-            escape(unit.unit.as_str())
-        );
+        taken.push((gx - r, my - r, gx + r, my + r));
+        let _ = (gx, my, r);
     }
-    // Legend.
-    let lx = left + plot_w + 20.0;
+    // Names beside their bubbles: the first free place among right, left, above and below,
+    // then further down the right side, with a leader line when moved away.
+    for unit in &ordered {
+        let (gx, my) = (x(unit.growth.unwrap_or(0.0)), y(unit.margin.unwrap_or(0.0)));
+        let r = radius(unit.size_value.unwrap_or(0.0));
+        let w = text_width(&unit.name, 12.0);
+        let fits = |b: &LabelBox| {
+            b.0 >= 2.0 && b.2 <= width - 2.0 && b.1 >= top - 14.0 && b.3 <= top + plot_h + 4.0
+        };
+        let mut candidates: Vec<LabelBox> = vec![
+            (gx + r + 4.0, my - 8.0, gx + r + 4.0 + w, my + 6.0),
+            (gx - r - 4.0 - w, my - 8.0, gx - r - 4.0, my + 6.0),
+            (gx - w / 2.0, my - r - 18.0, gx + w / 2.0, my - r - 4.0),
+            (gx - w / 2.0, my + r + 4.0, gx + w / 2.0, my + r + 18.0),
+        ];
+        for step in 1..40 {
+            let dy = 16.0 * step as f64;
+            candidates.push((gx + r + 4.0, my - 8.0 + dy, gx + r + 4.0 + w, my + 6.0 + dy));
+            candidates.push((gx + r + 4.0, my - 8.0 - dy, gx + r + 4.0 + w, my + 6.0 - dy));
+        }
+        let others: Vec<LabelBox> = taken
+            .iter()
+            .copied()
+            .filter(|b| !(b.0 == gx - r && b.1 == my - r))
+            .collect();
+        let chosen = candidates
+            .iter()
+            .find(|b| fits(b) && !others.iter().any(|o| overlaps(o, b)))
+            .copied()
+            .unwrap_or(candidates[0]);
+        let moved = (chosen.1 - (my - 8.0)).abs() > 1.0
+            && chosen != candidates[2]
+            && chosen != candidates[3];
+        if moved {
+            let _ = writeln!(
+                labels,
+                r##"<line x1="{gx:.1}" y1="{my:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-width="0.8"/>"##,
+                chosen.0,
+                chosen.1 + 7.0
+            );
+        }
+        let _ = writeln!(
+            labels,
+            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+            chosen.0,
+            chosen.3 - 3.0,
+            escape(&unit.name)
+        );
+        taken.push(chosen);
+    }
+    out.push_str(&labels);
+    // Legend: classes, then the bubble-size key.
+    let lx = left + plot_w + 24.0;
     let _ = writeln!(
         out,
         r#"<text x="{lx}" y="{}" font-weight="bold">class</text>"#,
@@ -187,49 +267,65 @@ pub fn matrix(classification: &Classification, class_order: &[String], title: &s
         let ly = top + 30.0 + i as f64 * 22.0;
         let _ = writeln!(
             out,
-            r#"<circle cx="{}" cy="{}" r="7" fill="{}" fill-opacity="0.55"/><text x="{}" y="{}">{}</text>"#,
+            r#"<circle cx="{}" cy="{}" r="7" fill="{}" fill-opacity="0.5"/><text x="{}" y="{}">{}</text>"#,
             lx + 7.0,
             ly - 4.0,
             colour[class],
             lx + 20.0,
             ly,
-            escape(class)
+            escape(&class.replace('_', " "))
         );
     }
-    let unplaced: Vec<String> = classification
-        .units
-        .iter()
-        .filter(|u| u.growth.is_none() || u.margin.is_none())
-        .map(|u| {
-            format!(
-                "{} ({})",
-                u.unit,
-                u.class.clone().unwrap_or_else(|| "unclassified".into())
-            )
-        })
-        .collect();
+    if largest > 0.0 {
+        let ky = top + 40.0 + class_order.len() as f64 * 22.0;
+        let _ = writeln!(
+            out,
+            r#"<text x="{lx}" y="{ky}" font-weight="bold">size (as recorded)</text>"#
+        );
+        let mut cy = ky + 12.0;
+        for share in [1.0, 0.25] {
+            let value = largest * share;
+            let r = radius(value);
+            cy += r;
+            let _ = writeln!(
+                out,
+                r##"<circle cx="{:.1}" cy="{cy:.1}" r="{r:.1}" fill="none" stroke="#777"/><text x="{:.1}" y="{:.1}">{}</text>"##,
+                lx + 46.0,
+                lx + 46.0 + r + 8.0,
+                cy + 4.0,
+                thousands(value)
+            );
+            cy += r + 8.0;
+        }
+    }
+    let mut ny = top + plot_h + 60.0;
     if !unplaced.is_empty() {
         let _ = writeln!(
             out,
-            r##"<text x="{left}" y="{}" fill="#555">Not placed (no growth or margin figure in the model):</text>"##,
-            height - 50.0
+            r##"<text x="{left}" y="{ny}" fill="#555">Not drawn:</text>"##
         );
-        for (i, chunk) in unplaced.chunks(4).enumerate() {
+        for pair in unplaced.chunks(2) {
+            ny += 16.0;
             let _ = writeln!(
                 out,
-                r##"<text x="{left}" y="{}" fill="#555">{}</text>"##,
-                height - 34.0 + 16.0 * i as f64,
-                escape(&chunk.join(", "))
+                r##"<text x="{left}" y="{ny}" fill="#555">{}</text>"##,
+                escape(&pair.join("; "))
             );
         }
     }
+    let _ = writeln!(
+        out,
+        r##"<text x="{left}" y="{:.1}" fill="#777" font-size="11">Figures: the model's facts, each with its source (holdco explain). Criteria scores: assessments.csv</text><text x="{left}" y="{:.1}" fill="#777" font-size="11">(in the bundled example an analyst's judgement, not the group's). Classes and colours: strategy.toml.</text>"##,
+        height - 26.0,
+        height - 12.0
+    );
     let _ = writeln!(out, "</svg>");
     out
 }
 
 /// Stacked bars of the allocation per year, one colour per class, with the money available.
 pub fn allocation(plan: &Plan, class_order: &[String]) -> String {
-    let (width, height, left, right, top, bottom) = (820.0, 520.0, 90.0, 200.0, 60.0, 60.0);
+    let (width, height, left, right, top, bottom) = (820.0, 540.0, 90.0, 200.0, 60.0, 80.0);
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
     let mut classes: Vec<String> = class_order.to_vec();
@@ -261,7 +357,7 @@ pub fn allocation(plan: &Plan, class_order: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{CHART_FONTS}" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -271,8 +367,12 @@ pub fn allocation(plan: &Plan, class_order: &[String]) -> String {
     );
     let _ = writeln!(
         out,
-        r##"<text x="{left}" y="46" fill="#555">Allocation by class and year ({}); dashed line = budget plus disposal proceeds</text>"##,
-        escape(&plan.currency)
+        r##"<text x="{left}" y="46" fill="#555">Allocation by class and year ({}{}); dashed line = budget plus disposal proceeds</text>"##,
+        escape(&plan.currency),
+        plan.scale
+            .as_ref()
+            .map(|s| format!(" {}", escape(s)))
+            .unwrap_or_default()
     );
     for i in 0..=ticks {
         let v = step * i as f64;
@@ -350,9 +450,14 @@ pub fn allocation(plan: &Plan, class_order: &[String]) -> String {
             colour[class],
             lx + 20.0,
             ly,
-            escape(class)
+            escape(&class.replace('_', " "))
         );
     }
+    let _ = writeln!(
+        out,
+        r##"<text x="{left}" y="{:.1}" fill="#777" font-size="11">Budgets and proceeds from capital.toml (each with its source); the value and risk of each tranche are that file's assumptions.</text>"##,
+        height - 10.0
+    );
     let _ = writeln!(out, "</svg>");
     out
 }

@@ -63,6 +63,7 @@ prop_compose! {
         Capital {
             name: "generated".into(),
             currency: "CNY".into(),
+            scale: Some("millions".into()),
             total,
             risk_aversion,
             classes_on: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),

@@ -132,6 +132,7 @@ fn workload() -> (Capital, Strategy, BTreeMap<UnitId, String>) {
     let capital = Capital {
         name: "P5".into(),
         currency: "CNY".into(),
+        scale: Some("millions".into()),
         total: Some(2_000_000.0),
         risk_aversion: 0.5,
         classes_on: NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid date"),
