@@ -14,7 +14,7 @@ use holdco_core::{
     Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId,
 };
 use holdco_folder as folder;
-use holdco_store::{SqliteStore, Store};
+use holdco_store::{Store, StoreUrl};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,9 +74,23 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
     }
 }
 
-fn open_store(context: &Context) -> Result<SqliteStore> {
-    SqliteStore::open(&context.db)
-        .with_context(|| format!("opening the store {}", context.db.display()))
+/// The store named by `--db` (an SQLite path or `sqlite://` URL, or a `postgres://` URL).
+fn store_url(context: &Context) -> Result<StoreUrl> {
+    Ok(StoreUrl::parse(&context.db.to_string_lossy())?)
+}
+
+/// Opens the store named by `--db`, whichever backend it is.
+fn open_store(context: &Context) -> Result<Box<dyn Store>> {
+    // Every error of opening names the store (its URL without the password).
+    Ok(store_url(context)?.open()?)
+}
+
+/// The store as shown in messages: its path, or its URL with the password hidden.
+fn shown(context: &Context) -> String {
+    store_url(context).map_or_else(
+        |_| holdco_store::redact(&context.db.to_string_lossy()),
+        |url| url.to_string(),
+    )
 }
 
 /// The model to query: from `--model DIR`, or the store.
@@ -95,15 +109,15 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
             }
         };
     }
-    if !context.db.exists() {
-        bail!("no store at {}: import a model first with `holdco --db {} import DIR` (or query a folder with --model DIR)", context.db.display(), context.db.display());
+    if !store_url(context)?.exists() {
+        bail!("no store at {}: import a model first with `holdco --db {} import DIR` (or query a folder with --model DIR)", shown(context), shown(context));
     }
     let store = open_store(context)?;
     store.load()?.ok_or_else(|| {
         anyhow!(
             "the store {} is empty: import a model first with `holdco --db {} import DIR`",
-            context.db.display(),
-            context.db.display()
+            shown(context),
+            shown(context)
         )
     })
 }
@@ -120,7 +134,7 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
     // below, whose diagnostics and merge are the reference. HOLDCO_REFERENCE_IMPORT=1 always
     // takes the reference path (tests hold the two equal).
     let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
-    if !reference_only && (!context.db.exists() || !open_store(context)?.holds_revisions()?) {
+    if !reference_only && (!store_url(context)?.exists() || open_store(context)?.takes_columns()?) {
         if let Some((model, columns)) = crate::bulk::load_folder_columns(dir)? {
             if timing {
                 eprintln!(
@@ -170,7 +184,7 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
             eprintln!(
                 "{} once merged with the facts already in {}; the store was not changed",
                 problems_summary(problems.len()),
-                context.db.display()
+                shown(context)
             );
             return Ok(ExitCode::from(1));
         }
@@ -189,7 +203,7 @@ fn print_import_summary(context: &Context, dir: &Path, summary: &holdco_store::I
     println!(
         "imported {} into {}: {} changes, {} metrics, {} facts new, {} revised, {} unchanged, {} FX rates",
         dir.display(),
-        context.db.display(),
+        shown(context),
         summary.changes,
         summary.metrics,
         summary.facts_new,
@@ -677,16 +691,16 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
         }
     };
     // Without periods the default (the latest years with figures) needs the facts.
-    if !context.db.exists() || (args.scope.period.is_none() && args.scope.periods.is_none()) {
+    if !store_url(context)?.exists() || (args.scope.period.is_none() && args.scope.periods.is_none()) {
         return Ok(None);
     }
     let store = open_store(context)?;
     // The model and the facts are read one after the other: an import in between (seen as a
     // new entry of the import log) sends the query to the full load, which reads one snapshot.
-    let last_import = |store: &SqliteStore| -> Result<Option<i64>> {
+    let last_import = |store: &dyn Store| -> Result<Option<i64>> {
         Ok(store.imports()?.last().map(|record| record.id))
     };
-    let imported = last_import(&store)?;
+    let imported = last_import(store.as_ref())?;
     let Some(model) = store.load_without_facts()? else {
         return Ok(None);
     };
@@ -714,7 +728,7 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
         return Ok(None);
     };
     phase("facts into columns");
-    if facts < FAST_PATH_FACTS || last_import(&store)? != imported {
+    if facts < FAST_PATH_FACTS || last_import(store.as_ref())? != imported {
         return Ok(None);
     }
     let Ok(answer) = rollup_from_table(&engine, &table, &query) else {
@@ -1170,7 +1184,7 @@ pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
         store.import(&model, &format!("calibrate {}", args.changes.join(" ")))?;
         eprintln!(
             "recorded the shares in {} (`holdco export` writes them to timeline.toml)",
-            context.db.display()
+            shown(context)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -1258,7 +1272,7 @@ pub fn revisions(
     let store = open_store(context)?;
     let model = store
         .load()?
-        .ok_or_else(|| anyhow!("the store {} is empty", context.db.display()))?;
+        .ok_or_else(|| anyhow!("the store {} is empty", shown(context)))?;
     let calendar = model.group.calendar();
     let basis = match parse_basis(basis)? {
         BasisFilter::Reported | BasisFilter::ReportedOnly => Basis::Reported,
@@ -1278,7 +1292,7 @@ pub fn revisions(
     };
     let history = store.fact_history(&key)?;
     if history.is_empty() {
-        bail!("no such fact in {}", context.db.display());
+        bail!("no such fact in {}", shown(context));
     }
     if json {
         let rows: Vec<serde_json::Value> = history

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "holdco", version, about, long_about = None)]
 struct Cli {
-    /// The store (an SQLite file, created on first import).
+    /// The store: an SQLite file (created on first import; also `sqlite:///path`) or a
+    /// PostgreSQL URL (`postgres://user@host/database`, optional `?schema=NAME`).
     #[arg(long, global = true, env = "HOLDCO_DB", default_value = "holdco.db")]
     db: PathBuf,
     /// Read the model straight from a model folder instead of the store.

@@ -18,6 +18,37 @@ pub enum StoreError {
         source: BackendError,
     },
 
+    /// The database server could not be reached or refused the connection.
+    #[error(
+        "cannot connect to the PostgreSQL store at {location}: {detail}; \
+         check that the server runs there and accepts this user (`pg_isready` tells)"
+    )]
+    Connect {
+        /// The URL, with its password hidden.
+        location: String,
+        /// What the driver reported, with its causes.
+        detail: String,
+    },
+
+    /// Another import into the same store holds it for too long.
+    #[error("the store at {location} is busy: {detail}; try again when it has finished")]
+    Busy {
+        /// The store's path or URL (password hidden).
+        location: String,
+        /// What holds it.
+        detail: String,
+    },
+
+    /// A `--db` value names a kind of database holdco does not know.
+    #[error(
+        "`{url}` is not a store holdco can open: give an SQLite file path (holdco.db, \
+         sqlite:///path/holdco.db) or a PostgreSQL URL (postgres://user@host/database)"
+    )]
+    UnsupportedUrl {
+        /// The value given, password hidden.
+        url: String,
+    },
+
     /// The store was written by a newer holdco whose schema this one does not know.
     #[error(
         "the store at {location} has schema version {found}, but this holdco understands versions up to {supported}; \
@@ -96,6 +127,21 @@ pub enum StoreError {
         #[source]
         source: BackendError,
     },
+}
+
+/// An error and its causes on one line, `outer: inner: ...`, each said once.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 impl StoreError {

@@ -6,19 +6,25 @@
 //! new revision and the old one stays in the history. Each import is one transaction: it
 //! happens entirely or not at all.
 //!
-//! Backends: [`SqliteStore`] (an embedded file, or in memory) and [`MemoryStore`] (plain
-//! Rust collections, for fast hermetic tests). A PostgreSQL backend can follow by
-//! implementing the same trait; the core crate never sees a database type.
+//! Backends: [`SqliteStore`] (an embedded file, or in memory), [`PostgresStore`] (a team's
+//! shared PostgreSQL database) and [`MemoryStore`] (plain Rust collections, for fast
+//! hermetic tests). [`open_store`] picks one from a URL; the core crate never sees a
+//! database type.
 #![deny(missing_docs)]
 
 mod error;
 mod memory;
 mod merge;
+mod postgres;
 mod sqlite;
+pub mod testing;
+mod url;
 
 pub use error::{BackendError, StoreError};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use url::{open_store, redact, StoreUrl};
 
 use holdco_core::{Currency, FactKey, Model, Origin};
 
@@ -38,7 +44,11 @@ pub fn store_origin() -> Origin {
 /// Every backend behaves the same way; `tests/story.rs` runs one suite against each.
 /// No method panics on bad input or a failing backend, and a failing [`Store::import`]
 /// leaves the store exactly as it was.
-pub trait Store {
+///
+/// The last five methods are fast paths for large stores: each has a default that is
+/// correct for any backend (built on the four required methods), so code that holds a
+/// `dyn Store` never needs to know which backend it has.
+pub trait Store: Send {
     /// The current model, or `None` when nothing has been imported yet.
     ///
     /// Holds the group, metrics, timeline (in the order imported) and FX rates of the last
@@ -62,6 +72,56 @@ pub trait Store {
 
     /// Every successful import, oldest first.
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+
+    /// The current model without its facts (group, metrics, timeline, FX rates,
+    /// documents), or `None` when nothing has been imported yet: what a query needs besides
+    /// the facts. Backends override it to skip reading the facts.
+    fn load_without_facts(&self) -> Result<Option<Model>, StoreError> {
+        Ok(self.load()?.map(|mut model| {
+            model.facts = Vec::new();
+            model
+        }))
+    }
+
+    /// True when some fact has more than one revision. Then [`Store::import_columns`]
+    /// and [`Store::fact_table`] answer `None`, and the caller takes the general path.
+    fn holds_revisions(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// False when [`Store::import_columns`] is sure to answer `None`, so that a caller need
+    /// not read a folder as columns first. The default: when the store holds no revisions
+    /// (the SQLite store's columnar import stays out of a store with a revision log).
+    fn takes_columns(&self) -> Result<bool, StoreError> {
+        Ok(!self.holds_revisions()?)
+    }
+
+    /// The current facts (of `metrics`, or all) as a
+    /// [`holdco_core::columnar::FactTable`] for `engine`, read without building a
+    /// [`holdco_core::Fact`] each, with the number of facts in the store (of every metric).
+    /// `None` when the backend has no such path or it does not apply (then load the model);
+    /// the default is `None`.
+    fn fact_table(
+        &self,
+        _engine: &holdco_core::rollup::Engine,
+        _metrics: Option<&[holdco_core::MetricId]>,
+    ) -> Result<Option<(holdco_core::columnar::FactTable, usize)>, StoreError> {
+        Ok(None)
+    }
+
+    /// [`Store::import`] of a model whose facts come as columns (`incoming.facts` empty,
+    /// every series sorted by period), when the backend can merge them without building a
+    /// fact each. `Ok(None)` and nothing written when it cannot (then call
+    /// [`Store::import`]); the default is `Ok(None)`. When it answers, the store holds
+    /// exactly what [`Store::import`] of the same facts would have written.
+    fn import_columns(
+        &mut self,
+        _incoming: &Model,
+        _facts: &holdco_core::format::fact_columns::FactColumns,
+        _label: &str,
+    ) -> Result<Option<ImportSummary>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// What one import did.
@@ -84,7 +144,7 @@ pub struct ImportSummary {
 }
 
 /// One stored series of facts (one unit, metric, granularity, counterparty and basis) as
-/// columns: read by [`SqliteStore::fact_series`] without building a [`holdco_core::Fact`].
+/// columns: read by [`SqliteStore::fact_series`] or [`PostgresStore::fact_series`] without building a [`holdco_core::Fact`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSeries {
     /// The series: every field of a fact key but the period's start (which is 0 here).

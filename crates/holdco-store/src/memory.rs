@@ -180,4 +180,8 @@ impl Store for MemoryStore {
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
         Ok(self.imports.clone())
     }
+
+    fn holds_revisions(&self) -> Result<bool, StoreError> {
+        Ok(self.facts.values().any(|revisions| revisions.len() > 1))
+    }
 }

@@ -1,6 +1,6 @@
-//! The columnar import ([`SqliteStore::import_columns`]) stores exactly what the reference
-//! import of the same facts as a model stores: the same rows, the same model read back, the
-//! same histories, and later imports merge with it the same way.
+//! The columnar import ([`SqliteStore::import_columns`], and PostgreSQL's) stores exactly
+//! what the reference import of the same facts as a model stores: the same rows, the same
+//! model read back, the same histories, and later imports merge with it the same way.
 
 use holdco_core::format::fact_columns::read_model_columns;
 use holdco_core::format::{read_model, write_model};
@@ -238,4 +238,133 @@ fn the_columnar_import_works_beside_another_connection_and_leaves_the_log_on() {
             .unwrap();
         assert_eq!(mode, "wal", "{file}");
     }
+}
+
+/// The same story on PostgreSQL: its columnar import (`Store::import_columns`) ends with the
+/// model, import log and histories the reference import gives (here into SQLite), and steps
+/// aside (`None`, nothing written) exactly where the SQLite one does.
+#[test]
+fn postgres_columns_store_what_the_reference_import_stores() {
+    let Some(schema) = holdco_store::testing::TestSchema::create(
+        "postgres_columns_store_what_the_reference_import_stores",
+    ) else {
+        return;
+    };
+    let log = |store: &dyn Store| -> Vec<(String, usize, usize, usize)> {
+        store
+            .imports()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.label, r.facts_new, r.facts_revised, r.facts_unchanged))
+            .collect()
+    };
+    let assert_same = |fast: &dyn Store, slow: &dyn Store, keys: &[holdco_core::FactKey]| {
+        assert_eq!(fast.load().unwrap(), slow.load().unwrap());
+        assert_eq!(log(fast), log(slow));
+        for key in keys {
+            let strip = |mut history: Vec<holdco_store::FactRevision>| {
+                history.iter_mut().for_each(|r| r.imported_at = 0);
+                history
+            };
+            assert_eq!(
+                strip(fast.fact_history(key).unwrap()),
+                strip(slow.fact_history(key).unwrap())
+            );
+        }
+    };
+    let full = generated(6);
+    let mut partial = full.clone();
+    partial.facts = full
+        .facts
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| index % 5 != 0)
+        .map(|(_, fact)| fact.clone())
+        .collect();
+    let keys: Vec<holdco_core::FactKey> = full
+        .facts
+        .iter()
+        .step_by(97)
+        .map(|f| f.key.clone())
+        .collect();
+    let (reference, _) = read_model(&write_model(&partial));
+    let reference = reference.unwrap();
+    let (without_facts, columns) = columns_of(&partial);
+    let mut fast = holdco_store::PostgresStore::open(&schema.url).unwrap();
+    let mut slow = SqliteStore::open_in_memory().unwrap();
+
+    let a = fast
+        .import_columns(&without_facts, &columns, "folder")
+        .unwrap()
+        .expect("a store without facts");
+    assert_eq!(a, slow.import(&reference, "folder").unwrap());
+    assert!(!fast.holds_revisions().unwrap());
+    assert_same(&fast, &slow, &keys);
+    // The same folder again: every fact unchanged, nothing written.
+    let a = fast
+        .import_columns(&without_facts, &columns, "again")
+        .unwrap()
+        .expect("unchanged facts");
+    assert_eq!(a, slow.import(&reference, "again").unwrap());
+    assert_same(&fast, &slow, &keys);
+    // The whole group: the missing fifth new, the rest unchanged.
+    let (full_without_facts, full_columns) = columns_of(&full);
+    let (full_reference, _) = read_model(&write_model(&full));
+    let full_reference = full_reference.unwrap();
+    let a = fast
+        .import_columns(&full_without_facts, &full_columns, "full")
+        .unwrap()
+        .expect("new and unchanged");
+    assert_eq!(a, slow.import(&full_reference, "full").unwrap());
+    assert!(a.facts_new > 0 && a.facts_unchanged > 0);
+    assert_same(&fast, &slow, &keys);
+    // Lacking stored facts: None, nothing written (the general merge validates them).
+    assert!(fast
+        .import_columns(&without_facts, &columns, "partial")
+        .unwrap()
+        .is_none());
+    assert_same(&fast, &slow, &keys);
+    // Revising every seventh figure (sources too), then again with a revision log, then a
+    // mix: the columnar merge writes what the reference import writes.
+    let revise = |model: &Model, step: usize, by: f64| {
+        let mut revised = model.clone();
+        for (index, fact) in revised
+            .facts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| i % step == 0)
+        {
+            fact.value += by;
+            if index % 2 == 0 {
+                fact.source = Some(format!("restated {by}"));
+            }
+        }
+        revised
+    };
+    let first = revise(&full_reference, 7, 1.0);
+    let second = revise(&first, 3, 2.5);
+    let third = revise(&full_reference, 7, 1.0); // back to the first revision's figures
+    for (label, model) in [
+        ("revised", &first),
+        ("revised again", &second),
+        ("back", &third),
+    ] {
+        let (without_facts, columns) = columns_of(model);
+        let a = fast
+            .import_columns(&without_facts, &columns, label)
+            .unwrap()
+            .expect("every stored key held");
+        let b = slow.import(model, label).unwrap();
+        assert_eq!(a, b, "{label}");
+        assert!(a.facts_revised > 0, "{label}");
+        assert_same(&fast, &slow, &keys);
+    }
+    assert!(fast.holds_revisions().unwrap() && fast.takes_columns().unwrap());
+    // The general merge on top agrees too.
+    let fourth = revise(&second, 11, -4.0);
+    assert_eq!(
+        fast.import(&fourth, "general").unwrap(),
+        slow.import(&fourth, "general").unwrap()
+    );
+    assert_same(&fast, &slow, &keys);
 }

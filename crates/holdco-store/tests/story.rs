@@ -1,7 +1,9 @@
 //! The story every store backend must tell the same way, run against each of them.
 //!
 //! Each `#[test]` here takes every backend in turn through the same steps via `&mut dyn Store`;
-//! a new backend joins by adding a line to [`backends`]. Tests that only make sense for a
+//! a new backend joins by adding a line to [`backends`]. PostgreSQL joins when a server
+//! answers (each test in a schema of its own, see `holdco_store::testing`); otherwise its
+//! part is skipped with a message, and fails when `CI=true`. Tests that only make sense for a
 //! file (reopening, schema versions) follow in `mod sqlite_file`, properties in
 //! `mod properties`, and an ignored import-speed measurement in `mod speed`.
 
@@ -10,8 +12,10 @@ use holdco_core::{
     Granularity, Group, Measure, Metric, MetricId, Model, Money, Origin, Period, Shares, SplitPart,
     UnitId,
 };
+use holdco_store::testing::TestSchema;
 use holdco_store::{
-    FactRevision, ImportRecord, MemoryStore, SqliteStore, Store, StoreError, STORE_ORIGIN_FILE,
+    FactRevision, ImportRecord, MemoryStore, PostgresStore, SqliteStore, Store, StoreError,
+    STORE_ORIGIN_FILE,
 };
 use std::collections::BTreeMap;
 use tempfile::TempDir;
@@ -22,29 +26,50 @@ struct Backend {
     store: Box<dyn Store>,
     /// The folder a file-backed store lives in, removed when the backend is dropped.
     _folder: Option<TempDir>,
+    /// The PostgreSQL schema of a server-backed store, dropped after the store.
+    _schema: Option<TestSchema>,
+}
+
+/// A fresh PostgreSQL store in a schema of its own, or `None` when the test is skipped.
+fn postgres_store(test: &str) -> Option<(Box<dyn Store>, TestSchema)> {
+    let schema = TestSchema::create(test)?;
+    let store = PostgresStore::open(&schema.url).unwrap();
+    Some((Box::new(store), schema))
 }
 
 /// One fresh store of every backend.
 fn backends() -> Vec<Backend> {
     let folder = TempDir::new().unwrap();
     let file = SqliteStore::open(folder.path().join("holdco.db")).unwrap();
-    vec![
+    let mut backends = vec![
         Backend {
             name: "memory",
             store: Box::new(MemoryStore::new()),
             _folder: None,
+            _schema: None,
         },
         Backend {
             name: "sqlite file",
             store: Box::new(file),
             _folder: Some(folder),
+            _schema: None,
         },
         Backend {
             name: "sqlite in memory",
             store: Box::new(SqliteStore::open_in_memory().unwrap()),
             _folder: None,
+            _schema: None,
         },
-    ]
+    ];
+    if let Some((store, schema)) = postgres_store("story") {
+        backends.push(Backend {
+            name: "postgres",
+            store,
+            _folder: None,
+            _schema: Some(schema),
+        });
+    }
+    backends
 }
 
 /// Runs `story` once against a fresh store of every backend.
@@ -1050,11 +1075,20 @@ mod properties {
         }
     }
 
-    fn fresh_stores() -> Vec<(&'static str, Box<dyn Store>)> {
-        vec![
-            ("memory", Box::new(MemoryStore::new())),
-            ("sqlite", Box::new(SqliteStore::open_in_memory().unwrap())),
-        ]
+    /// One fresh store of every backend, with the PostgreSQL schema to drop after it.
+    fn fresh_stores() -> Vec<(&'static str, Box<dyn Store>, Option<TestSchema>)> {
+        let mut stores: Vec<(&'static str, Box<dyn Store>, Option<TestSchema>)> = vec![
+            ("memory", Box::new(MemoryStore::new()), None),
+            (
+                "sqlite",
+                Box::new(SqliteStore::open_in_memory().unwrap()),
+                None,
+            ),
+        ];
+        if let Some((store, schema)) = postgres_store("properties") {
+            stores.push(("postgres", store, Some(schema)));
+        }
+        stores
     }
 
     /// What a revision holds: value bits, currency and source.
@@ -1106,7 +1140,7 @@ mod properties {
         #[test]
         fn an_import_round_trips_bit_for_bit(facts in proptest::collection::vec(any_fact(), 0..40)) {
             let model = model_with(facts);
-            for (name, mut store) in fresh_stores() {
+            for (name, mut store, _schema) in fresh_stores() {
                 store.import(&model, "random").unwrap();
                 let back = store.load().unwrap().unwrap();
                 prop_assert_eq!(&back, &canonical(&model), "{}", name);
@@ -1116,7 +1150,7 @@ mod properties {
 
         #[test]
         fn imports_merge_by_key_and_keep_every_revision(series in import_series()) {
-            for (name, mut store) in fresh_stores() {
+            for (name, mut store, _schema) in fresh_stores() {
                 // What the store should hold: every key's revisions, oldest first.
                 let mut expected: BTreeMap<FactKey, Vec<(Content, String)>> = BTreeMap::new();
                 for (index, model) in series.iter().enumerate() {
@@ -1278,4 +1312,228 @@ fn documents_are_stored_and_replaced_by_the_next_import() {
             "{name}: documents untouched"
         );
     });
+}
+
+/// Readers during an import, on every database backend: each load, from a store opened
+/// while the import runs (as a new process would), sees the store as it was before the
+/// import or as it is after it, and does not wait for the import to finish.
+mod concurrent {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn readers_see_before_or_after(name: &str, open: impl Fn() -> Box<dyn Store> + Sync) {
+        let mut writer = open();
+        writer.import(&small_model(), "first").unwrap();
+        let before = loaded(name, writer.as_ref());
+        let big = many_facts(200_000, |i| i as f64 * 0.5 + 1.0);
+        let expected_facts = {
+            let keys: std::collections::HashSet<&FactKey> =
+                big.facts.iter().map(|f| &f.key).collect();
+            before
+                .facts
+                .iter()
+                .filter(|f| !keys.contains(&f.key))
+                .count()
+                + big.facts.len()
+        };
+        let done = AtomicBool::new(false);
+        let (mut during, mut after) = (0, 0);
+        std::thread::scope(|scope| {
+            let import = scope.spawn(|| {
+                let result = writer.import(&big, "big");
+                done.store(true, Ordering::SeqCst);
+                result
+            });
+            while !done.load(Ordering::SeqCst) {
+                let reader = open();
+                let model = loaded(name, reader.as_ref());
+                let imports = reader.imports().unwrap().len();
+                if model == before {
+                    during += 1;
+                } else {
+                    assert_eq!(
+                        model.facts.len(),
+                        expected_facts,
+                        "{name}: a load saw part of the import"
+                    );
+                    after += 1;
+                }
+                assert!((1..=2).contains(&imports), "{name}: {imports} imports");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            import.join().unwrap().unwrap();
+        });
+        assert_eq!(
+            loaded(name, open().as_ref()).facts.len(),
+            expected_facts,
+            "{name}"
+        );
+        // Readers that waited for the write lock would all have come back after the import.
+        assert!(
+            during >= 3,
+            "{name}: only {during} loads ran during the import ({after} after it)"
+        );
+    }
+
+    #[test]
+    fn sqlite_readers_never_wait_for_an_import() {
+        let folder = TempDir::new().unwrap();
+        let path = folder.path().join("holdco.db");
+        readers_see_before_or_after("sqlite", || Box::new(SqliteStore::open(&path).unwrap()));
+    }
+
+    #[test]
+    fn postgres_readers_never_wait_for_an_import() {
+        let Some(schema) = TestSchema::create("postgres_readers_never_wait_for_an_import") else {
+            return;
+        };
+        readers_see_before_or_after("postgres", || {
+            Box::new(PostgresStore::open(&schema.url).unwrap())
+        });
+    }
+
+    /// Two imports at once into one store: the second waits for the first, then merges onto
+    /// it, so that neither's revisions are lost.
+    fn two_imports_lose_nothing(name: &str, open: impl Fn() -> Box<dyn Store> + Sync) {
+        let base = many_facts(30_000, |i| i as f64);
+        open().import(&base, "base").unwrap();
+        // Each revises its own third of the facts and leaves out the rest.
+        let part = |remainder: usize| Model {
+            facts: base
+                .facts
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| index % 3 == remainder)
+                .map(|(_, fact)| Fact {
+                    value: fact.value + 0.5,
+                    ..fact.clone()
+                })
+                .collect(),
+            ..base.clone()
+        };
+        let (one, two) = (part(0), part(1));
+        std::thread::scope(|scope| {
+            let first = scope.spawn(|| open().import(&one, "one"));
+            let second = scope.spawn(|| open().import(&two, "two"));
+            first.join().unwrap().unwrap();
+            second.join().unwrap().unwrap();
+        });
+        let store = open();
+        let labels: Vec<String> = store
+            .imports()
+            .unwrap()
+            .into_iter()
+            .map(|record| record.label)
+            .collect();
+        assert_eq!(labels.len(), 3, "{name}: {labels:?}");
+        let expected = Model {
+            facts: base
+                .facts
+                .iter()
+                .enumerate()
+                .map(|(index, fact)| Fact {
+                    value: if index % 3 == 2 {
+                        fact.value
+                    } else {
+                        fact.value + 0.5
+                    },
+                    ..fact.clone()
+                })
+                .collect(),
+            ..base.clone()
+        };
+        assert_eq!(loaded(name, store.as_ref()), canonical(&expected), "{name}");
+        let history = store.fact_history(&base.facts[4].key).unwrap();
+        assert_eq!(
+            history.iter().map(|r| r.value).collect::<Vec<_>>(),
+            vec![4.0, 4.5],
+            "{name}"
+        );
+        assert_eq!(history[1].import_label, "two", "{name}");
+    }
+
+    #[test]
+    fn sqlite_two_imports_at_once_lose_nothing() {
+        let folder = TempDir::new().unwrap();
+        let path = folder.path().join("holdco.db");
+        two_imports_lose_nothing("sqlite", || Box::new(SqliteStore::open(&path).unwrap()));
+    }
+
+    #[test]
+    fn postgres_two_imports_at_once_lose_nothing() {
+        let Some(schema) = TestSchema::create("postgres_two_imports_at_once_lose_nothing") else {
+            return;
+        };
+        two_imports_lose_nothing("postgres", || {
+            Box::new(PostgresStore::open(&schema.url).unwrap())
+        });
+    }
+}
+
+/// What PostgreSQL cannot hold (a NUL character in text) is refused before anything is
+/// written, with the item named; the other backends keep it.
+#[test]
+fn postgres_refuses_a_nul_character_and_changes_nothing() {
+    let Some((mut store, _schema)) =
+        postgres_store("postgres_refuses_a_nul_character_and_changes_nothing")
+    else {
+        return;
+    };
+    let base = small_model();
+    store.import(&base, "base").unwrap();
+    let keys = all_keys(&[&base]);
+    let before = snapshot(store.as_ref(), &keys);
+    let mut with_nul = base.clone();
+    with_nul.facts[0].source = Some("page\u{0}7".to_string());
+    let error = store.import(&with_nul, "nul").unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Unstorable { item, reason } if item.starts_with("the source of fact") && reason.contains("NUL")),
+        "{error}"
+    );
+    let mut document = base.clone();
+    document
+        .documents
+        .insert("strategy.toml".into(), "a\u{0}b".into());
+    assert!(matches!(
+        store.import(&document, "nul").unwrap_err(),
+        StoreError::Unstorable { .. }
+    ));
+    assert_eq!(snapshot(store.as_ref(), &keys), before);
+    let mut memory = MemoryStore::new();
+    memory.import(&with_nul, "nul").unwrap();
+}
+
+/// A PostgreSQL schema gets every migration once; reopening applies nothing; a schema written
+/// by a newer holdco is refused with its URL.
+#[test]
+fn postgres_migrations_run_once_and_a_newer_schema_is_refused() {
+    let Some(schema) =
+        TestSchema::create("postgres_migrations_run_once_and_a_newer_schema_is_refused")
+    else {
+        return;
+    };
+    let mut store = PostgresStore::open(&schema.url).unwrap();
+    store.import(&small_model(), "first").unwrap();
+    drop(store);
+    let reopened = PostgresStore::open(&schema.url).unwrap();
+    assert_eq!(reopened.load().unwrap(), Some(canonical(&small_model())));
+    drop(reopened);
+    let mut client =
+        postgres::Client::connect(&holdco_store::testing::server_url(), postgres::NoTls).unwrap();
+    let table = format!("\"{}\".schema_migrations", schema.name());
+    let applied: i64 = client
+        .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, PostgresStore::schema_version());
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {table} (version, name, applied_at) VALUES (99, 'future.sql', 0)"
+        ))
+        .unwrap();
+    let error = PostgresStore::open(&schema.url).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::SchemaTooNew { found: 99, location, .. } if location.contains(schema.name())),
+        "{error}"
+    );
 }

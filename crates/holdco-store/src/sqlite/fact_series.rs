@@ -170,7 +170,7 @@ fn numbers<T: std::str::FromStr + serde::de::DeserializeOwned>(
 /// A [`FactTable`] of the series, as [`FactTable::from_model`] builds from the same facts;
 /// `None` when the table refuses them (an unknown unit or metric, a repeated key, too many
 /// periods): the caller then loads the model.
-pub(super) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTable> {
+pub(crate) fn table(series: &[StoredSeries], engine: &Engine) -> Option<FactTable> {
     let model = engine.model();
     let timeline = engine.timeline();
     let mut builder = FactTableBuilder::new(model.group.currency.clone());

@@ -41,10 +41,32 @@ pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |migration| migration.version)
 }
 
+/// The highest migration recorded, or `None` when the file has no migration table yet; a
+/// plain read, which in WAL mode never waits for a writer.
+fn applied(connection: &Connection) -> rusqlite::Result<Option<i64>> {
+    let has_table: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    connection
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map(Some)
+}
+
 /// Brings the schema up to date in one transaction, or refuses a schema newer than the code.
 ///
-/// Reading the version and applying migrations happen under one write lock, so two processes
-/// opening a new store at once cannot both apply the same migration.
+/// The version is read first without any lock: when it is current (every open but the first
+/// after an upgrade) nothing is written. Otherwise reading it again and applying migrations
+/// happen under one write lock, so two processes opening a new store at once cannot both
+/// apply the same migration.
 pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
     let failed = |version: i64, name: &'static str| {
         move |error: rusqlite::Error| StoreError::Migration {
@@ -54,6 +76,19 @@ pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), Sto
             source: Box::new(error),
         }
     };
+    // A store whose schema is current is only read: a reader opening it while an import
+    // holds the write lock must neither wait for that lock nor take it.
+    match applied(connection).map_err(failed(0, "schema_migrations"))? {
+        Some(found) if found == latest_version() => return Ok(()),
+        Some(found) if found > latest_version() => {
+            return Err(StoreError::SchemaTooNew {
+                location: location.to_string(),
+                found,
+                supported: latest_version(),
+            })
+        }
+        _ => {}
+    }
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(failed(0, "schema_migrations"))?;

@@ -7,7 +7,7 @@
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
 //! migrations in `migrations/sqlite/`.
 
-mod fact_series;
+pub(crate) mod fact_series;
 mod migrations;
 mod segments;
 
@@ -59,9 +59,17 @@ impl SqliteStore {
             .pragma_update(None, "page_size", 65536)
             .map_err(failed)?;
         // The first statement to read the file: a file that is not a database fails here.
-        let _mode: String = connection
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        // Only a file not yet in WAL mode (a new one, or one left by an import that was
+        // stopped while it had the rollback journal) is switched: the switch needs the write
+        // lock, which a reader must never wait for while an import runs.
+        let mode: String = connection
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .map_err(failed)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            let _mode: String = connection
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(failed)?;
+        }
         // With WAL, NORMAL keeps the database consistent on power loss; only the last
         // commits may be lost.
         connection
@@ -189,7 +197,16 @@ impl SqliteStore {
         // into the file, rather than into the log and then again into the file; the journal
         // holds only the pages that existed before. The log comes back right after.
         // Without waiting: a reader holding the file keeps the log, and this import with it.
-        let switched = self.location != ":memory:" && {
+        // Only for the first import of a store: readers that open the file meanwhile find
+        // nothing to read anyway, while on a store that holds a model they must keep reading
+        // the previous state, which only the write-ahead log lets them do.
+        let first_import = !self
+            .connection
+            .query_row("SELECT EXISTS (SELECT 1 FROM imports)", [], |row| {
+                row.get::<_, bool>(0)
+            })
+            .map_err(database("reading the import log"))?;
+        let switched = first_import && self.location != ":memory:" && {
             let _ = self.connection.busy_timeout(Duration::ZERO);
             let mode = journal_mode(&self.connection, "DELETE");
             let _ = self.connection.busy_timeout(Duration::from_secs(10));
@@ -216,7 +233,7 @@ impl SqliteStore {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(database("starting the import"))?;
+            .map_err(import_blocked(&self.location))?;
         let in_log: bool = transaction
             .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
                 row.get(0)
@@ -280,6 +297,20 @@ fn journal_mode(connection: &Connection, mode: &str) -> Result<String, StoreErro
         .map_err(database("switching the journal"))
 }
 
+/// Maps the failure to start an import: [`StoreError::Busy`] when another connection kept
+/// the write lock past the busy timeout (another import), [`StoreError::Database`] otherwise.
+fn import_blocked(location: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |error| match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy {
+                location: location.to_string(),
+                detail: "another import into it has held it for over 10 seconds".to_string(),
+            }
+        }
+        _ => StoreError::database("starting the import", error),
+    }
+}
+
 /// Maps a database error to [`StoreError::Database`] while doing `action`.
 fn database(action: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| StoreError::database(action, error)
@@ -306,7 +337,7 @@ impl Store for SqliteStore {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(database("starting the import"))?;
+            .map_err(import_blocked(&self.location))?;
         transaction
             .execute(
                 "INSERT INTO imports (label, imported_at, facts_new, facts_revised, facts_unchanged)
@@ -364,6 +395,31 @@ impl Store for SqliteStore {
             return segments::history(&self.connection, key);
         }
         Ok(history)
+    }
+
+    fn load_without_facts(&self) -> Result<Option<Model>, StoreError> {
+        SqliteStore::load_without_facts(self)
+    }
+
+    fn holds_revisions(&self) -> Result<bool, StoreError> {
+        SqliteStore::holds_revisions(self)
+    }
+
+    fn fact_table(
+        &self,
+        engine: &holdco_core::rollup::Engine,
+        metrics: Option<&[MetricId]>,
+    ) -> Result<Option<(holdco_core::columnar::FactTable, usize)>, StoreError> {
+        SqliteStore::fact_table(self, engine, metrics)
+    }
+
+    fn import_columns(
+        &mut self,
+        incoming: &Model,
+        facts: &holdco_core::format::fact_columns::FactColumns,
+        label: &str,
+    ) -> Result<Option<ImportSummary>, StoreError> {
+        SqliteStore::import_columns(self, incoming, facts, label)
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
@@ -907,7 +963,7 @@ impl<'a> KeyColumns<'a> {
 }
 
 /// A granularity as the facts table stores it.
-fn granularity_text(granularity: Granularity) -> &'static str {
+pub(crate) fn granularity_text(granularity: Granularity) -> &'static str {
     match granularity {
         Granularity::Month => "month",
         Granularity::Quarter => "quarter",
@@ -916,7 +972,7 @@ fn granularity_text(granularity: Granularity) -> &'static str {
 }
 
 /// A granularity from the facts table's text.
-fn parse_granularity(text: &str) -> Result<Granularity, StoreError> {
+pub(crate) fn parse_granularity(text: &str) -> Result<Granularity, StoreError> {
     match text {
         "month" => Ok(Granularity::Month),
         "quarter" => Ok(Granularity::Quarter),
@@ -927,7 +983,7 @@ fn parse_granularity(text: &str) -> Result<Granularity, StoreError> {
 
 /// A basis as the facts table stores it: its code and the structure date (empty unless
 /// restated).
-fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
+pub(crate) fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
     match basis {
         Basis::Reported => (0, Cow::Borrowed("")),
         Basis::Restated { structure } => (1, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
