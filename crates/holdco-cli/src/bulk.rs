@@ -17,6 +17,16 @@ pub fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnost
     let Some(model) = model else {
         return Ok(Err(problems));
     };
+    // A timeline that could not be read at all (a TOML syntax error) creates no unit: checking
+    // the facts against it would report one "unknown unit" per fact, millions of lines that
+    // say nothing the syntax error does not.
+    let timeline_unreadable = model.timeline.is_empty()
+        && problems
+            .iter()
+            .any(|p| p.file == holdco_core::format::TIMELINE_FILE);
+    if timeline_unreadable {
+        return Ok(Err(problems));
+    }
     let (_, more) = holdco_core::bulk_validate::validate(&model);
     problems.extend(more);
     if problems.is_empty() {

@@ -28,12 +28,87 @@ pub struct Context {
 }
 
 fn print_problems(dir: &Path, problems: &[Diagnostic]) {
+    print_capped(problems, Some(dir));
+}
+
+/// Most problems of one kind printed (the same field and message but for the quoted
+/// values and numbers); the rest are counted in one line.
+pub(crate) const MAX_PROBLEMS_PER_KIND: usize = 20;
+/// Most problem lines printed in all; the rest are counted in one line.
+pub(crate) const MAX_PROBLEM_LINES: usize = 1_000;
+
+/// The kind of a problem: its field and message with every `quoted` value and every number
+/// blanked, so "unknown unit `a`" and "unknown unit `b`" are one kind.
+fn problem_kind(problem: &Diagnostic) -> String {
+    let mut kind = problem.field.clone().unwrap_or_default();
+    kind.push_str(": ");
+    let mut quoted = false;
+    for c in problem.message.chars() {
+        match c {
+            '`' => {
+                quoted = !quoted;
+                kind.push('`');
+            }
+            _ if quoted => {}
+            c if c.is_ascii_digit() => {
+                if !kind.ends_with('#') {
+                    kind.push('#');
+                }
+            }
+            c => kind.push(c),
+        }
+    }
+    kind
+}
+
+/// Prints problems (paths under `dir` when given), at most [`MAX_PROBLEMS_PER_KIND`] of a
+/// kind and [`MAX_PROBLEM_LINES`] in all, each kind's remainder summarised ("and 12,499,870
+/// more of the same kind"): a refused import of millions of facts once printed a gigabyte.
+pub(crate) fn print_capped(problems: &[Diagnostic], dir: Option<&Path>) {
+    let mut per_kind: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut order: Vec<(String, Diagnostic)> = Vec::new();
+    let mut printed = 0usize;
+    let mut unprinted = 0usize;
     for problem in problems {
+        let kind = problem_kind(problem);
+        let seen = per_kind.entry(kind.clone()).or_insert(0);
+        *seen += 1;
+        if *seen == 1 {
+            order.push((kind, problem.clone()));
+        }
+        if *seen > MAX_PROBLEMS_PER_KIND {
+            continue;
+        }
+        if printed >= MAX_PROBLEM_LINES {
+            unprinted += 1;
+            continue;
+        }
         let mut shown = problem.clone();
-        if !shown.file.starts_with('<') {
-            shown.file = dir.join(&shown.file).display().to_string();
+        if let Some(dir) = dir {
+            if !shown.file.starts_with('<') {
+                shown.file = dir.join(&shown.file).display().to_string();
+            }
         }
         eprintln!("{shown}");
+        printed += 1;
+    }
+    for (kind, first) in &order {
+        let count = per_kind[kind];
+        if count > MAX_PROBLEMS_PER_KIND {
+            eprintln!(
+                "… and {} more of the same kind as {}:{}: {}",
+                number((count - MAX_PROBLEMS_PER_KIND) as f64, false),
+                first.file,
+                first.line.map(|l| l.to_string()).unwrap_or_default(),
+                first.message
+            );
+        }
+    }
+    if unprinted > 0 {
+        eprintln!(
+            "… and {} more problems not shown (at most {MAX_PROBLEM_LINES} lines are printed)",
+            number(unprinted as f64, false)
+        );
     }
 }
 
@@ -43,6 +118,31 @@ fn problems_summary(count: usize) -> String {
 
 /// `holdco check DIR`.
 pub fn check(dir: &Path) -> Result<ExitCode> {
+    // A valid folder is checked on the columnar path first, as `import` does: facts as
+    // interned columns take a fraction of the memory of one `Fact` per row (a 2.4 GB file
+    // once needed 14 GB). Anything it is not certain of goes to the reference path below,
+    // which explains every problem. HOLDCO_REFERENCE_IMPORT=1 forces the reference path here
+    // too (tests and measurements compare the two).
+    let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
+    if let Some((model, columns)) = if reference_only {
+        None
+    } else {
+        crate::bulk::load_folder_columns(dir)?
+    } {
+        let (timeline, _) =
+            holdco_core::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+        println!(
+            "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
+            dir.display(),
+            timeline.units.len(),
+            model.timeline.len(),
+            model.metrics.len(),
+            columns.len(),
+            model.fx.len()
+        );
+        std::mem::forget(columns);
+        return Ok(ExitCode::SUCCESS);
+    }
     match crate::bulk::load_folder(dir)? {
         Ok(model) => {
             // The folder is valid: replaying the log for the count is enough (no second
@@ -215,12 +315,20 @@ fn print_import_summary(context: &Context, dir: &Path, summary: &holdco_store::I
 
 /// `holdco export DIR`.
 pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
-    let model = current_model(context)?;
+    let mut model = current_model(context)?;
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() && !force {
         bail!(
             "{} is not empty: choose an empty folder or pass --force to overwrite",
             dir.display()
         );
+    }
+    // Into a folder that holds a model: each fact goes back to the file it is in there, so
+    // the layout (facts/*.csv split by the user) survives; new facts go to facts.csv.
+    let layout = folder::fact_layout(dir);
+    for fact in &mut model.facts {
+        if let Some(file) = layout.get(&fact.key) {
+            fact.origin.file = file.clone();
+        }
     }
     let files = write_model(&model);
     folder::write(dir, &files)?;
@@ -229,8 +337,8 @@ pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
 }
 
 pub(crate) fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
+    holdco_core::period::parse_iso_date(text)
+        .ok_or_else(|| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
 }
 
 #[derive(Serialize)]
@@ -242,6 +350,21 @@ struct StructureRow {
     depth: u32,
     ownership: f64,
     consolidation: String,
+}
+
+/// Levels of a tree shown by indentation; deeper levels carry their number instead, so a
+/// chain 100,000 levels deep prints in linear, not quadratic, space (issue 16, a sibling of
+/// item 6's deep trees).
+const MAX_INDENT_LEVELS: usize = 32;
+
+/// The indentation of a row `depth` levels below the root.
+fn tree_indent(depth: u32) -> String {
+    let depth = depth as usize;
+    if depth <= MAX_INDENT_LEVELS {
+        "  ".repeat(depth)
+    } else {
+        format!("{}[level {depth}] ", "  ".repeat(MAX_INDENT_LEVELS))
+    }
 }
 
 /// `holdco structure`.
@@ -295,7 +418,7 @@ pub fn structure(
                     format!("{:.1}% ({})", row.ownership * 100.0, row.consolidation)
                 };
                 table.add_row(vec![
-                    format!("{}{}", "  ".repeat(row.depth as usize), row.name),
+                    format!("{}{}", tree_indent(row.depth), row.name),
                     row.unit.clone(),
                     row.kind.clone(),
                     owned,
@@ -1259,6 +1382,33 @@ pub fn reconcile(
     })
 }
 
+/// A value exactly as stored (the shortest text that reads back to the same number), with
+/// thousands separators: revisions differ by small amounts that rounding would hide
+/// (1196.61 and 1197.11 both rounded to 1,197; issue 16 item 18).
+fn full_precision(value: f64) -> String {
+    let text = format!("{value}");
+    if !value.is_finite() || text.contains('e') {
+        return text;
+    }
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |rest| ("-", rest));
+    let (whole, fraction) = digits
+        .split_once('.')
+        .map_or((digits, None), |(w, f)| (w, Some(f)));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match fraction {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
 /// `holdco revisions`.
 pub fn revisions(
     context: &Context,
@@ -1305,7 +1455,7 @@ pub fn revisions(
         for revision in &history {
             table.add_row(vec![
                 revision.revision.to_string(),
-                number(revision.value, false),
+                full_precision(revision.value),
                 revision.import_label.clone(),
                 revision.source.clone().unwrap_or_default(),
             ]);
@@ -1344,10 +1494,11 @@ pub struct GenArgs {
     seed: u64,
 }
 
-/// `holdco gen`.
+/// `holdco gen`: checks the sizes against the documented maxima, writes the folder beside
+/// its destination under a temporary name and renames it into place only when complete, so
+/// a failure (a full disk, Ctrl-C) never leaves a half-written model that `import` accepts.
 pub fn gen(args: &GenArgs) -> Result<ExitCode> {
-    use holdco_core::synth::{metric_name, Synth, SynthSpec, SYNTH_CURRENCIES};
-    use std::io::Write as _;
+    use holdco_core::synth::SynthSpec;
     if args.dir.exists() && std::fs::read_dir(&args.dir)?.next().is_some() {
         bail!("{} is not empty: choose a new folder", args.dir.display());
     }
@@ -1356,14 +1507,47 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
         facts: args.facts,
         changes: args.changes,
         seed: args.seed,
-        depth: args.depth.max(1),
+        depth: args.depth,
         months: Some(args.months),
         metrics: args.metrics,
         ..SynthSpec::default()
     };
-    let synth = Synth::generate(&spec);
+    if let Err(message) = spec.validate() {
+        bail!("{message} (see Limits in docs/format.md)");
+    }
+    let parent = match args.dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".holdco-gen-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("creating a temporary folder in {}", parent.display()))?;
+    gen_into(args, &spec, staging.path())?;
+    if args.dir.exists() {
+        // Checked empty above; rename(2) can't replace a directory on every system.
+        std::fs::remove_dir(&args.dir)
+            .with_context(|| format!("replacing the empty folder {}", args.dir.display()))?;
+    }
+    std::fs::rename(staging.path(), &args.dir)
+        .with_context(|| format!("moving the generated folder into {}", args.dir.display()))?;
+    // The folder now lives at its destination: nothing is left for the guard to remove.
+    let _ = staging.keep();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the generated model into `dir` (the staging folder) and prints a summary.
+fn gen_into(
+    args: &GenArgs,
+    spec: &holdco_core::synth::SynthSpec,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use holdco_core::synth::{metric_name, Synth, SYNTH_CURRENCIES};
+    use std::io::Write as _;
+    let synth = Synth::generate(spec);
     let files = write_model(&synth.model);
-    folder::write(&args.dir, &files)?;
+    folder::write(dir, &files)?;
     let total = synth.fact_count();
     let progress = indicatif::ProgressBar::new(total as u64);
     progress.set_style(
@@ -1373,7 +1557,7 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
         .expect("valid template"),
     );
     let calendar = synth.model.group.calendar();
-    let facts_dir = args.dir.join("facts");
+    let facts_dir = dir.join("facts");
     std::fs::create_dir_all(&facts_dir)?;
     let chunk = 2_000_000usize;
     let mut written = 0usize;
@@ -1446,5 +1630,28 @@ pub fn gen(args: &GenArgs) -> Result<ExitCode> {
         written,
         synth.model.fx.len()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::full_precision;
+
+    #[test]
+    fn deep_trees_indent_in_bounded_space() {
+        assert_eq!(super::tree_indent(2), "    ");
+        assert_eq!(
+            super::tree_indent(100_000).len(),
+            2 * super::MAX_INDENT_LEVELS + "[level 100000] ".len()
+        );
+    }
+
+    #[test]
+    fn revisions_show_values_at_full_precision() {
+        assert_eq!(full_precision(1196.61), "1,196.61");
+        assert_eq!(full_precision(1197.11), "1,197.11");
+        assert_eq!(full_precision(-941168.0), "-941,168");
+        assert_eq!(full_precision(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(full_precision(12.5), "12.5");
+    }
 }

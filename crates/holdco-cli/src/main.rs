@@ -1,8 +1,31 @@
 //! `holdco`: the command-line face of holdco. It parses arguments, reads files and the
 //! store, calls the core and renders the answers; it holds no domain logic.
 
+/// Everything this binary prints for people goes through `render::terminal`: these two
+/// macros shadow the standard ones in every module declared below, so no call site can
+/// forget (issue 16 item 13). JSON is printed with `std::println!` and stays raw.
+macro_rules! println {
+    () => {
+        std::println!()
+    };
+    ($($arg:tt)*) => {
+        $crate::render::print_line(&format!($($arg)*))
+    };
+}
+
+/// See `println!` above.
+macro_rules! eprintln {
+    () => {
+        std::eprintln!()
+    };
+    ($($arg:tt)*) => {
+        $crate::render::eprint_line(&format!($($arg)*))
+    };
+}
+
 mod bulk;
 mod commands;
+mod limits;
 mod render;
 mod scenario_commands;
 mod strategy_commands;
@@ -141,7 +164,27 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap quotes the arguments it refuses, and on a terminal passes their escape
+            // sequences through with its own colours: when an argument holds a control
+            // character, print its plain message through the terminal escape instead (issue
+            // 16 item 13). Any other message keeps clap's colours.
+            let hostile =
+                std::env::args_os().any(|a| a.to_string_lossy().chars().any(char::is_control));
+            if !hostile {
+                error.exit();
+            }
+            let text = error.render().to_string();
+            if error.use_stderr() {
+                std::eprint!("{}", render::terminal(&text));
+            } else {
+                std::print!("{}", render::terminal(&text));
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
     let context = commands::Context {
         db: cli.db.clone(),
         model: cli.model.clone(),

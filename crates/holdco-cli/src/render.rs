@@ -2,6 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// How a command prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,25 +107,134 @@ pub fn align_right(table: &mut Table, columns: impl IntoIterator<Item = usize>) 
     }
 }
 
-/// Prints serializable rows as CSV.
+/// Prints serializable rows as CSV, every cell through [`csv_cell`]: serde writes the rows
+/// (header from the field names), then each cell is escaped on its way out.
 pub fn print_csv<T: Serialize>(rows: &[T]) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(std::io::stdout());
+    let mut plain = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.serialize(row)?;
+        plain.serialize(row)?;
+    }
+    let plain = plain.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(plain.as_slice());
+    let mut writer = csv::Writer::from_writer(std::io::stdout());
+    for record in reader.records() {
+        let record = record?;
+        writer.write_record(record.iter().map(|cell| csv_cell(cell).into_owned()))?;
     }
     writer.flush()?;
     Ok(())
 }
 
-/// Prints a value as pretty JSON.
+/// Prints a value as pretty JSON, raw: JSON escapes what it must itself, and programs read
+/// names exactly as written.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    std::println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// True for a character a terminal may act on rather than show: C0 controls, DEL, C1
+/// controls (escape sequences, clear screen, window titles, colours, carriage return), and
+/// the bidirectional overrides and isolates that reorder what is shown.
+fn is_unsafe_for_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+fn visible(c: char, out: &mut String) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        other => out.push_str(&format!("\\u{{{:x}}}", u32::from(other))),
+    }
+}
+
+/// Text for a terminal, line breaks kept: every other control character is shown as a
+/// visible escape (`\u{1b}`, `\r`, `\t`), so a name can't clear the screen or forge output.
+pub fn terminal(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c != '\n' && is_unsafe_for_terminal(c))
+}
+
+/// One value (a name, a cell) for a terminal: as [`terminal`], and line breaks escaped too.
+pub fn terminal_value(text: &str) -> Cow<'_, str> {
+    escape_where(text, is_unsafe_for_terminal)
+}
+
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            visible(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One CSV cell, safe to open in a spreadsheet: control characters made visible (as for a
+/// terminal), and a cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) prefixed with `'`, as OWASP recommends against CSV
+/// injection. A plain number (`-62708`, `1.5e3`) is left alone: it can't be a formula.
+pub fn csv_cell(text: &str) -> Cow<'_, str> {
+    let risky = matches!(
+        text.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    );
+    let number = text.parse::<f64>().is_ok()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+    let shown = terminal_value(text);
+    if risky && !number {
+        Cow::Owned(format!("'{shown}"))
+    } else {
+        shown
+    }
+}
+
+/// `println!` through [`terminal`] (installed for the whole crate in main.rs).
+pub fn print_line(text: &str) {
+    std::println!("{}", terminal(text));
+}
+
+/// `eprintln!` through [`terminal`]: error messages quote names and file content.
+pub fn eprint_line(text: &str) {
+    std::eprintln!("{}", terminal(text));
 }
 
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{csv_cell, number, terminal, terminal_value};
+
+    /// Issue 16 items 12 and 13: formula characters and control characters are neutralised.
+    #[test]
+    fn cells_and_terminal_text_are_escaped() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        for risky in ["+1+2", "-2+3", "@SUM(A1)", "\tx", "=1"] {
+            assert!(csv_cell(risky).starts_with('\''), "{risky}");
+        }
+        for plain in ["-62708", "1.5e3", "941168", "Taobao", "", "a=b"] {
+            assert_eq!(csv_cell(plain), plain);
+        }
+        assert_eq!(
+            terminal("a\u{1b}]0;title\u{7}b\nc"),
+            "a\\u{1b}]0;title\\u{7}b\nc"
+        );
+        assert_eq!(terminal_value("x\ny\rz"), "x\\ny\\rz");
+        assert_eq!(terminal("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(terminal("阿里巴巴 Alibaba"), "阿里巴巴 Alibaba");
+        assert_eq!(csv_cell("\u{1b}[2J"), "\\u{1b}[2J");
+    }
 
     #[test]
     fn numbers_read_well() {

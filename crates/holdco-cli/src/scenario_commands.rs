@@ -83,9 +83,7 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
     let model = current_model(context)?;
     let (scenarios, problems) = spec::read_all(&model);
     if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
+        crate::commands::print_capped(&problems, None);
         bail!(
             "{} problem(s) in the scenario files; fix them and run `holdco check DIR`",
             problems.len()
@@ -233,9 +231,7 @@ fn compile(model: &Model, scenario: &Scenario) -> Result<(Projection, Vec<String
             Ok((projection, warnings))
         }
         Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
+            crate::commands::print_capped(&problems, None);
             bail!(
                 "scenario `{}` cannot be valued: {} problem(s) above",
                 scenario.name,
@@ -245,10 +241,31 @@ fn compile(model: &Model, scenario: &Scenario) -> Result<(Projection, Vec<String
     }
 }
 
+/// Most Monte Carlo paths in one run.
+pub const MAX_PATHS: u64 = 100_000_000;
+/// Most paths × projected years in one run (about an hour of work on two cores).
+pub const MAX_PATH_YEARS: u64 = 2_000_000_000;
+
 fn simulate(projections: &[&Projection], options: &RunOptions) -> Result<engine::Simulation> {
     if options.paths == 0 {
         bail!("--paths must be at least 1");
     }
+    let years = projections
+        .iter()
+        .map(|p| p.years.len() as u64)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    if options.paths > MAX_PATHS || options.paths.saturating_mul(years) > MAX_PATH_YEARS {
+        bail!(
+            "--paths {} over {years} years is beyond the limit ({MAX_PATHS} paths, {MAX_PATH_YEARS} path-years); results settle long before (see the standard errors printed)",
+            options.paths
+        );
+    }
+    let threads = options
+        .threads
+        .map(crate::limits::capped_threads)
+        .transpose()?;
     let bar = ProgressBar::new(options.paths);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} paths, {eta} left")
@@ -256,15 +273,17 @@ fn simulate(projections: &[&Projection], options: &RunOptions) -> Result<engine:
             .progress_chars("=> "),
     );
     bar.set_message(
-        projections
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" vs "),
+        crate::render::terminal_value(
+            &projections
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" vs "),
+        )
+        .into_owned(),
     );
     let progress = |done: u64| bar.set_position(done);
-    let simulation = match options.threads {
-        Some(0) => bail!("--threads must be at least 1"),
+    let simulation = match threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()

@@ -47,9 +47,7 @@ fn documents(context: &Context) -> Result<(Model, Documents)> {
     let model = current_model(context)?;
     let (documents, problems) = holdco_strategy::check(&model);
     if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
+        crate::commands::print_capped(&problems, None);
         bail!(
             "{} problem(s) in the strategy documents; fix them and run `holdco check DIR`",
             problems.len()
@@ -89,9 +87,7 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
         None => engine.latest_structure_date(),
     };
     let classification = holdco_strategy::classify::classify(&engine, strategy, date);
-    for problem in &classification.problems {
-        eprintln!("{problem}");
-    }
+    crate::commands::print_capped(&classification.problems, None);
     for warning in missing_value_warnings(strategy, &classification) {
         eprintln!("warning: {warning}");
     }

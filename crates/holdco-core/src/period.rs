@@ -97,7 +97,8 @@ impl Period {
         Self { start, granularity }
     }
 
-    /// Parses `2023`, `2023Q3`, `2023-09`, `FY2024`, `FY2024Q2` (case-insensitive).
+    /// Parses `2023`, `2023Q3`, `2023-09`, `FY2024`, `FY2024Q2` (case-insensitive); every
+    /// number is plain ASCII digits (no sign, no padding beyond the form).
     pub fn parse(label: &str, calendar: FiscalCalendar) -> Result<Self, String> {
         let text = label.trim().to_ascii_uppercase();
         let expected = "expected a period such as 2023, 2023Q3, 2023-09, FY2024 or FY2024Q2";
@@ -141,7 +142,7 @@ impl Period {
         }
         if let Some((year_text, month)) = text.split_once('-') {
             let year = year_of(year_text)?;
-            let month: u32 = if month.len() == 2 {
+            let month: u32 = if month.len() == 2 && month.bytes().all(|b| b.is_ascii_digit()) {
                 month.parse().map_err(|_| bad())?
             } else {
                 0
@@ -305,8 +306,53 @@ pub fn parse_range(text: &str, calendar: FiscalCalendar) -> Result<Vec<Period>, 
     }
 }
 
+/// Parses a date written exactly as `YYYY-MM-DD` (ten ASCII characters): chrono's
+/// `%Y-%m-%d` alone also takes `+2024-1-5`, which a model file must not mean.
+pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if shaped {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// Issue 16 item 11 and its siblings: signs, single digits and spaces inside numbers
+    /// of dates and period labels are refused.
+    #[test]
+    fn dates_and_months_are_parsed_strictly() {
+        assert_eq!(
+            parse_iso_date("2024-01-05"),
+            NaiveDate::from_ymd_opt(2024, 1, 5)
+        );
+        for text in [
+            "2024-1-5",
+            "+2024-01-05",
+            "2024-01-5",
+            " 2024-01-05",
+            "2024-02-30",
+            "2024-+1-05",
+            "20240105",
+        ] {
+            assert_eq!(parse_iso_date(text), None, "{text}");
+        }
+        let calendar = FiscalCalendar::new(3).unwrap();
+        for text in ["2023-+3", "2023- 3", "2023-3"] {
+            assert!(Period::parse(text, calendar).is_err(), "{text}");
+        }
+        assert!(Period::parse("2023-03", calendar).is_ok());
+    }
     use super::*;
 
     const ALIBABA: FiscalCalendar = FiscalCalendar { year_end_month: 3 };

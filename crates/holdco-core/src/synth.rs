@@ -64,6 +64,75 @@ pub struct SynthSpec {
     pub intercompany: f64,
 }
 
+/// Most units at the start (the state of each is kept in memory while generating).
+pub const SYNTH_MAX_UNITS: usize = 2_000_000;
+/// Most fact rows, aimed at or implied by units × months × metrics.
+pub const SYNTH_MAX_FACTS: usize = 500_000_000;
+/// Most dated changes.
+pub const SYNTH_MAX_CHANGES: usize = 1_000_000;
+/// Most months of facts (a century from April 2015).
+pub const SYNTH_MAX_MONTHS: usize = 1_200;
+/// Fewest and most metrics with facts: the first three (revenue, EBITA, headcount) are
+/// always there because the ratio metric reads the first two.
+pub const SYNTH_METRICS_RANGE: (usize, usize) = (3, 200);
+/// Deepest initial tree.
+pub const SYNTH_MAX_DEPTH: usize = 1_000;
+/// Most unit-months (units × months), the size of the table of who carries facts when.
+pub const SYNTH_MAX_UNIT_MONTHS: usize = 200_000_000;
+
+impl SynthSpec {
+    /// Checks every size against the documented maxima, so that generation can neither
+    /// panic nor grow without bound; the error names the option and the limit.
+    pub fn validate(&self) -> Result<(), String> {
+        let at_most = |name: &str, value: usize, most: usize| -> Result<(), String> {
+            if value > most {
+                Err(format!("--{name} {value} is above the limit of {most}"))
+            } else {
+                Ok(())
+            }
+        };
+        if self.units < 2 {
+            return Err(format!(
+                "--units {} is too few: a group needs its root and at least one unit",
+                self.units
+            ));
+        }
+        at_most("units", self.units, SYNTH_MAX_UNITS)?;
+        at_most("facts", self.facts, SYNTH_MAX_FACTS)?;
+        at_most("changes", self.changes, SYNTH_MAX_CHANGES)?;
+        at_most("depth", self.depth, SYNTH_MAX_DEPTH)?;
+        if self.depth == 0 {
+            return Err("--depth 0: the tree needs at least one level below the root".into());
+        }
+        let months = self.months.unwrap_or(120);
+        if months == 0 {
+            return Err("--months 0: at least one month of facts is needed".into());
+        }
+        at_most("months", months, SYNTH_MAX_MONTHS)?;
+        if let Some(metrics) = self.metrics {
+            let (fewest, most) = SYNTH_METRICS_RANGE;
+            if !(fewest..=most).contains(&metrics) {
+                return Err(format!("--metrics {metrics} is outside {fewest} to {most} (revenue, EBITA and headcount always come first)"));
+            }
+        }
+        let unit_months = self.units.saturating_mul(months);
+        if unit_months > SYNTH_MAX_UNIT_MONTHS {
+            return Err(format!("--units {} × --months {months} = {unit_months} unit-months, above the limit of {SYNTH_MAX_UNIT_MONTHS}", self.units));
+        }
+        let implied = unit_months.saturating_mul(self.metrics.unwrap_or(SYNTH_METRICS_RANGE.0));
+        if implied > SYNTH_MAX_FACTS {
+            return Err(format!("--units {} × --months {months} × {} metrics implies about {implied} facts, above the limit of {SYNTH_MAX_FACTS}", self.units, self.metrics.unwrap_or(SYNTH_METRICS_RANGE.0)));
+        }
+        if !(0.0..=1.0).contains(&self.intercompany) {
+            return Err(format!(
+                "intercompany share {} is not between 0 and 1",
+                self.intercompany
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SynthSpec {
     fn default() -> Self {
         SynthSpec {
@@ -229,16 +298,21 @@ fn metrics(count: usize) -> Vec<Metric> {
 }
 
 impl Synth {
-    /// Generates a group. `on_change` is called with the number of changes written so far.
+    /// Generates a group. The spec must pass [`SynthSpec::validate`] (sizes beyond it may
+    /// exhaust memory).
     pub fn generate(spec: &SynthSpec) -> Synth {
         let mut rng = SplitMix::new(spec.seed);
         let start = NaiveDate::from_ymd_opt(2015, 4, 1).expect("valid date");
         let units = spec.units.max(2);
         let leaves_estimate = (units as f64 * 0.75).max(1.0);
         let months = spec.months.unwrap_or(120).max(1);
-        let metric_count = spec.metrics.unwrap_or_else(|| {
-            ((spec.facts as f64 / (leaves_estimate * months as f64)).round() as usize).clamp(3, 200)
-        });
+        let (fewest, most) = SYNTH_METRICS_RANGE;
+        let metric_count = spec
+            .metrics
+            .unwrap_or_else(|| {
+                (spec.facts as f64 / (leaves_estimate * months as f64)).round() as usize
+            })
+            .clamp(fewest, most);
         let group_id = UnitId::parse("group").expect("valid");
         let mut state = State {
             parent: Vec::new(),
@@ -711,6 +785,73 @@ pub fn change_kinds(model: &Model) -> BTreeMap<&'static str, usize> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Issue 16 item 5: sizes that panicked or grew memory without bound are refused, each
+    /// naming its option and limit; sizes at the limits pass.
+    #[test]
+    fn sizes_beyond_the_documented_maxima_are_refused() {
+        let with = |edit: &dyn Fn(&mut SynthSpec)| {
+            let mut spec = SynthSpec::default();
+            edit(&mut spec);
+            spec.validate()
+        };
+        for (edit, words) in [
+            (
+                &(|s: &mut SynthSpec| s.metrics = Some(0)) as &dyn Fn(&mut SynthSpec),
+                "--metrics 0 is outside 3 to 200",
+            ),
+            (&|s: &mut SynthSpec| s.metrics = Some(2), "--metrics 2"),
+            (
+                &|s: &mut SynthSpec| s.months = Some(1_000_000_000),
+                "--months 1000000000 is above the limit of 1200",
+            ),
+            (
+                &|s: &mut SynthSpec| s.units = 1_000_000_000_000,
+                "--units 1000000000000 is above",
+            ),
+            (
+                &|s: &mut SynthSpec| s.units = usize::MAX,
+                "--units 18446744073709551615 is above",
+            ),
+            (
+                &|s: &mut SynthSpec| s.changes = 1_000_000_000,
+                "--changes 1000000000 is above",
+            ),
+            (&|s: &mut SynthSpec| s.units = 0, "too few"),
+            (&|s: &mut SynthSpec| s.months = Some(0), "--months 0"),
+            (&|s: &mut SynthSpec| s.depth = 0, "--depth 0"),
+            (
+                &|s: &mut SynthSpec| {
+                    s.units = 1_000_000;
+                    s.months = Some(1_200);
+                },
+                "unit-months",
+            ),
+            (
+                &|s: &mut SynthSpec| {
+                    s.units = 1_000_000;
+                    s.months = Some(100);
+                    s.metrics = Some(200);
+                },
+                "implies about",
+            ),
+        ] {
+            let error = with(edit).unwrap_err();
+            assert!(error.contains(words), "{error} lacks {words}");
+        }
+        assert!(with(&|s| s.metrics = Some(3)).is_ok());
+        assert!(with(&|s| s.months = Some(SYNTH_MAX_MONTHS)).is_ok());
+        // Generation itself never panics at a limit, even unvalidated metrics.
+        let tiny = SynthSpec {
+            units: 5,
+            facts: 10,
+            changes: 3,
+            months: Some(SYNTH_MAX_MONTHS),
+            metrics: Some(1),
+            ..SynthSpec::default()
+        };
+        assert_eq!(Synth::generate(&tiny).metric_count(), 3);
+    }
     use super::*;
 
     #[test]

@@ -298,3 +298,58 @@ fn documents_are_kept_as_text_and_written_back_unchanged() {
             && holdco_core::format::is_model_file("capital.toml")
     );
 }
+
+/// Issue 16 item 10: a revenue of 1e308 passed `check` and the roll-up then showed the
+/// group total as 0; values beyond 1e15 in magnitude are refused with file, line and field.
+#[test]
+fn values_beyond_the_documented_magnitude_are_refused() {
+    let p = with_facts(
+        "a,FY2022,ebita,1e308,\na,FY2022,ebita,9000000000000000,\na,FY2022,ebita,-2e15,\n",
+    );
+    for line in [15, 16, 17] {
+        assert!(
+            has(&p, &format!("facts.csv:{line}: value: `"))
+                && has(&p, "beyond the largest magnitude accepted (1e15"),
+            "{p:#?}"
+        );
+    }
+    assert_eq!(
+        p.iter()
+            .filter(|m| m.contains("beyond the largest magnitude"))
+            .count(),
+        3,
+        "{p:#?}"
+    );
+}
+
+/// Issue 16 item 11: `fiscal_year_end = "+3-+31"` was read as 03-31; only MM-DD passes.
+#[test]
+fn fiscal_year_end_is_parsed_strictly() {
+    for written in ["+3-+31", "3-31", "03-+1", " 03-31x"] {
+        let mut files = files(crate::semantics::TIMELINE, crate::semantics::FACTS, None);
+        let group = String::from_utf8(files["group.toml"].clone())
+            .unwrap()
+            .replace("\"03-31\"", &format!("{written:?}"));
+        files.insert("group.toml".into(), group.into_bytes());
+        let p: Vec<String> = problems(&files).iter().map(|p| p.to_string()).collect();
+        assert!(
+            has(&p, "fiscal_year_end") && has(&p, "is not a month-day"),
+            "{written}: {p:#?}"
+        );
+    }
+}
+
+/// Siblings of item 11: dates in fact files are exactly YYYY-MM-DD.
+#[test]
+fn dates_in_fact_files_are_parsed_strictly() {
+    let facts = "unit,period,metric,value,basis,structure\na,FY2022,revenue,1,restated,2021-1-1\na,FY2022,revenue,1,restated,+2021-01-01\n";
+    let p: Vec<String> = problems(&files(TIMELINE, facts, None))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(
+        p.iter().filter(|m| m.contains("is not a date")).count(),
+        2,
+        "{p:#?}"
+    );
+}

@@ -6,5 +6,6 @@ mod common;
 mod defects;
 mod format_errors;
 mod layers;
+mod fuzz;
 mod properties;
 mod semantics;

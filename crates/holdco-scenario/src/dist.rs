@@ -18,6 +18,16 @@
 use crate::rng::{norm_cdf, norm_quantile};
 use std::fmt;
 
+/// Largest magnitude of any distribution parameter (and of a fixed value): far above any
+/// group's figures in any scale, and low enough that sums and products of draws over
+/// every path and year stay finite.
+pub const MAX_PARAMETER: f64 = 1e15;
+/// Largest `sd_log` of a lognormal (also when derived from mean and sd): `exp(3 × 6)` is
+/// already a factor of 66 million between the median and a six-sigma draw.
+pub const MAX_SD_LOG: f64 = 3.0;
+/// Most values of an empirical distribution.
+pub const MAX_EMPIRICAL_VALUES: usize = 100_000;
+
 /// A distribution of one assumption.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dist {
@@ -128,8 +138,13 @@ fn finite(value: &toml::Value, field: &str, what: &str) -> Result<f64, DistError
             ))
         }
     };
-    if number.is_finite() {
+    if number.is_finite() && number.abs() <= MAX_PARAMETER {
         Ok(number)
+    } else if number.is_finite() {
+        Err(DistError::new(
+            field,
+            format!("{what} must be at most {MAX_PARAMETER:e} in magnitude (got {number:e}); amounts are in the group's currency and scale"),
+        ))
     } else {
         Err(DistError::new(
             field,
@@ -211,13 +226,25 @@ impl Dist {
                         return Err(DistError::new("mean", format!("mean must be > 0 for a lognormal (got {mean}); for values that can be negative use a normal")));
                     }
                     non_negative("sd", sd)?;
-                    Ok(Dist::lognormal_from_moments(mean, sd))
+                    let dist = Dist::lognormal_from_moments(mean, sd);
+                    if let Dist::LogNormal { sigma, .. } = dist {
+                        if sigma > MAX_SD_LOG {
+                            return Err(DistError::new("sd", format!("sd {sd} is too wide for mean {mean}: its sd_log would be {sigma:.3}, above the limit {MAX_SD_LOG}")));
+                        }
+                    }
+                    Ok(dist)
                 } else {
                     let (median, sigma) = (number("median")?, number("sd_log")?);
                     if median <= 0.0 {
                         return Err(DistError::new("median", format!("median must be > 0 for a lognormal (got {median}); for values that can be negative use a normal")));
                     }
                     non_negative("sd_log", sigma)?;
+                    if sigma > MAX_SD_LOG {
+                        return Err(DistError::new(
+                            "sd_log",
+                            format!("sd_log must be at most {MAX_SD_LOG} (got {sigma})"),
+                        ));
+                    }
                     Ok(Dist::LogNormal {
                         mu: median.ln(),
                         sigma,
@@ -277,6 +304,19 @@ impl Dist {
                 "values",
                 format!("values[{i}] must be a finite number (got {v})"),
             ));
+        }
+        if let Some((i, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.abs() > MAX_PARAMETER)
+        {
+            return Err(DistError::new(
+                "values",
+                format!("values[{i}] must be at most {MAX_PARAMETER:e} in magnitude (got {v:e})"),
+            ));
+        }
+        if values.len() > MAX_EMPIRICAL_VALUES {
+            return Err(DistError::new("values", format!("an empirical distribution takes at most {MAX_EMPIRICAL_VALUES} values (got {})", values.len())));
         }
         if values.len() < 2 {
             return Err(DistError::new("values", format!("an empirical distribution needs at least two values (got {}); use a plain number for a fixed value", values.len())));
@@ -575,6 +615,47 @@ mod tests {
             Dist::parse(&table["x"]).unwrap(),
             Dist::Normal { mean: 1.0, sd: 0.0 }
         );
+    }
+
+    /// Issue 16 item 4: parameters that overflow a draw are refused, naming the key.
+    #[test]
+    fn rejects_parameters_whose_draws_overflow() {
+        check_error(
+            r#"{ dist = "lognormal", median = 1e308, sd_log = 0.2 }"#,
+            "median",
+            "at most 1e15",
+        );
+        check_error(
+            r#"{ dist = "lognormal", median = 4, sd_log = 40 }"#,
+            "sd_log",
+            "at most 3",
+        );
+        check_error(
+            r#"{ dist = "lognormal", mean = 4, sd = 1e12 }"#,
+            "sd",
+            "too wide",
+        );
+        check_error(
+            r#"{ dist = "normal", mean = 0.1, sd = 1e200 }"#,
+            "sd",
+            "at most 1e15",
+        );
+        check_error(
+            r#"{ dist = "empirical", values = [1, 2e16] }"#,
+            "values",
+            "at most 1e15",
+        );
+        assert!(Dist::parse(&toml::Value::Float(-1e300)).is_err());
+        // Every accepted distribution keeps its draws finite far beyond any normal score drawn.
+        for text in [
+            r#"{ dist = "lognormal", median = 1e15, sd_log = 3 }"#,
+            r#"{ dist = "normal", mean = -1e15, sd = 1e15 }"#,
+        ] {
+            let dist = parse(text).unwrap();
+            for z in [-40.0, 40.0] {
+                assert!(dist.at_z(z).is_finite(), "{text} at {z}");
+            }
+        }
     }
 
     #[test]

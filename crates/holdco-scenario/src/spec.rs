@@ -440,6 +440,10 @@ fn section(
             find_key_line(text, table.span().start, table.span().end, key).unwrap_or(table_line);
         match read_value(value, *kind) {
             Ok(value) => {
+                if let Some(message) = out_of_range(key, &value) {
+                    problems.push(problem(path, line, Some(field), message));
+                    continue;
+                }
                 let (source, note) =
                     source_note(table.get_ref(), key, value_table(table.get_ref().get(key)));
                 assumptions.insert(
@@ -463,6 +467,74 @@ fn section(
                 problems.push(problem(path, line, Some(field), message));
             }
         }
+    }
+}
+
+/// Sensible bounds of the values an assumption may reach, by key: rates and growth beyond
+/// them are typing mistakes (a `-1` for `0.1`), and they keep discounting and compounding
+/// over every path and year finite. (`holding_discount` is checked with the projection.)
+pub const ASSUMPTION_RANGES: &[(&str, f64, f64, &str)] = &[
+    ("discount_rate", -0.5, 1.0, "a yearly discount rate"),
+    ("wacc", -0.5, 1.0, "a yearly discount rate"),
+    (
+        "terminal_growth",
+        -0.5,
+        0.5,
+        "a perpetual yearly growth rate",
+    ),
+    (
+        "growth",
+        -1.0,
+        10.0,
+        "a yearly growth rate (-1 is a total loss)",
+    ),
+    ("margin", -10.0, 10.0, "a margin (EBITA over revenue)"),
+    ("multiple", -1000.0, 1000.0, "a valuation multiple"),
+    (
+        "cash_conversion",
+        -10.0,
+        10.0,
+        "free cash flow per unit of EBITA",
+    ),
+    (
+        "capital_elasticity",
+        -100.0,
+        100.0,
+        "growth per year of capital equal to a year's revenue",
+    ),
+];
+
+/// The normal score at which a distribution's reach is judged: beyond every score the
+/// generator draws for a single variable (about ±6.2 from 32-bit uniforms).
+const REACH_Z: f64 = 6.0;
+
+/// A message when `value` of assumption `key` can reach outside its sensible range.
+fn out_of_range(key: &str, value: &Value) -> Option<String> {
+    let (_, lo, hi, what) = ASSUMPTION_RANGES.iter().find(|(name, ..)| *name == key)?;
+    let reaches: Vec<(f64, f64)> = match value {
+        Value::Dists { dists } => dists
+            .iter()
+            .map(|d| (d.at_z(-REACH_Z), d.at_z(REACH_Z)))
+            .collect(),
+        Value::Number { value } => vec![(*value, *value)],
+        _ => return None,
+    };
+    let (low, high) = reaches
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (l, h)| {
+            (a.min(*l), b.max(*h))
+        });
+    if low < *lo || high > *hi || !low.is_finite() || !high.is_finite() {
+        let reach = if low == high {
+            format!("{low}")
+        } else {
+            format!("{low:.4} to {high:.4} (at ±{REACH_Z} sd)")
+        };
+        Some(format!(
+            "`{key}` is {what}, from {lo} to {hi}; this value reaches {reach}"
+        ))
+    } else {
+        None
     }
 }
 

@@ -172,3 +172,74 @@ fn malformed_toml_points_at_its_line() {
     assert_eq!(d.line, Some(5));
     assert!(d.message.starts_with("TOML"), "{}", d.message);
 }
+
+/// Issue 16 item 4: a discount rate of -1 and a lognormal median of 1e308 were accepted,
+/// and `scenario run` then panicked; both are refused with their line and key.
+#[test]
+fn rates_outside_their_range_and_overflowing_parameters_are_refused() {
+    let text = format!("{BASE}[valuation]\nmethod = \"multiple\"\ndiscount_rate = -1\n");
+    let d = one(&text);
+    assert_eq!(d.field.as_deref(), Some("valuation.discount_rate"));
+    assert!(d.message.contains("from -0.5 to 1"), "{}", d.message);
+    assert_eq!(
+        d.line,
+        Some(
+            text.lines()
+                .position(|l| l.starts_with("discount_rate"))
+                .unwrap() as u32
+                + 1
+        )
+    );
+    let d = one(&BASE.replace(
+        "multiple = 4.0",
+        "multiple = { dist = \"lognormal\", median = 1e308, sd_log = 0.1 }",
+    ));
+    assert_eq!(
+        d.field.as_deref(),
+        Some("unit.cloud_intelligence.multiple.median")
+    );
+    assert!(d.message.contains("at most 1e15"), "{}", d.message);
+    let d = one(&BASE.replace("sd = 0.05", "sd = 5"));
+    assert!(
+        d.message.contains("yearly growth rate") && d.message.contains("at ±6 sd"),
+        "{}",
+        d.message
+    );
+}
+
+/// Issue 16 item 4, the other half: every input at the edge of what `check` accepts runs
+/// through the engine without a panic and gives finite values.
+#[test]
+fn the_engine_runs_on_inputs_at_every_accepted_extreme() {
+    use holdco_scenario::{compile::compile, engine, spec};
+    let extremes = r#"
+title = "extremes"
+[horizon]
+start = "FY2025"
+years = 100
+[valuation]
+method = "multiple"
+year = 100
+discount_rate = -0.5
+net_cash = 1e15
+other_assets = { dist = "lognormal", median = 1e15, sd_log = 3 }
+[unit.cloud_intelligence]
+growth = { dist = "uniform", min = -1, max = 10 }
+margin = { dist = "uniform", min = -10, max = 10 }
+multiple = 1000
+basis = "revenue"
+capital_elasticity = 100
+"#;
+    let model = with_scenario("t", extremes);
+    assert_eq!(problems(extremes), Vec::new());
+    let (scenarios, _) = spec::read_all(&model);
+    let projection = compile(&model, &scenarios["t"]).expect("compiles");
+    let simulation = engine::simulate(&[&projection], 2_000, 7, &|_| {});
+    assert_eq!(simulation.paths, 2_000);
+    let value = &simulation.stats[0].value;
+    assert!(
+        value.mean().is_finite() && value.min().is_finite() && value.max().is_finite(),
+        "{:?}",
+        value.mean()
+    );
+}

@@ -5,4 +5,5 @@ mod alibaba;
 mod bad_input;
 mod common;
 mod decision;
+mod fuzz;
 mod statistics;

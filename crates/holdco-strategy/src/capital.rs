@@ -10,6 +10,10 @@ use holdco_core::{Diagnostic, Model, UnitId};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+/// Largest `value`, `risk` and `risk_aversion` (each per unit of money): beyond it the
+/// objective's coefficients lose the solver's precision, and it can only be a typing mistake.
+pub const MAX_PER_UNIT_OF_MONEY: f64 = 1e6;
+
 /// Money available in one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Budget {
@@ -261,6 +265,13 @@ pub fn parse(
                 Some("amount"),
                 format!("{amount} can't be {what} (expected a number >= 0)"),
             ));
+        } else if amount > holdco_core::format::MAX_VALUE_MAGNITUDE {
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("amount"),
+                format!("{amount:e} is beyond the largest magnitude accepted (1e15) for {what}"),
+            ));
         }
     };
 
@@ -268,7 +279,8 @@ pub fn parse(
     let header = file.capital.into_inner();
     let _ = (&header.note, &header.source);
     if let Some(total) = header.total {
-        if !total.is_finite() || total < 0.0 {
+        if !total.is_finite() || !(0.0..=holdco_core::format::MAX_VALUE_MAGNITUDE).contains(&total)
+        {
             problems.push(problem(
                 CAPITAL_FILE,
                 header_line,
@@ -288,12 +300,14 @@ pub fn parse(
             ),
         ));
     }
-    if !header.risk_aversion.is_finite() || header.risk_aversion < 0.0 {
+    if !header.risk_aversion.is_finite()
+        || !(0.0..=MAX_PER_UNIT_OF_MONEY).contains(&header.risk_aversion)
+    {
         problems.push(problem(
             CAPITAL_FILE,
             header_line,
             Some("risk_aversion"),
-            "expected a number >= 0",
+            format!("expected a number from 0 to {MAX_PER_UNIT_OF_MONEY:e}"),
         ));
     }
     let classes_on = NaiveDate::parse_from_str(&header.classes_on.to_string(), "%Y-%m-%d").ok();
@@ -318,6 +332,16 @@ pub fn parse(
                 Some("amount"),
                 format!(
                     "{} is a negative budget (expected a number >= 0)",
+                    raw.amount
+                ),
+            ));
+        } else if raw.amount > holdco_core::format::MAX_VALUE_MAGNITUDE {
+            problems.push(problem(
+                CAPITAL_FILE,
+                line,
+                Some("amount"),
+                format!(
+                    "{:e} is beyond the largest magnitude accepted (1e15) for a budget",
                     raw.amount
                 ),
             ));
@@ -411,20 +435,20 @@ pub fn parse(
             ));
         }
         amount_ok(raw.amount, line, "a tranche size", problems);
-        if !raw.value.is_finite() {
+        if !raw.value.is_finite() || raw.value.abs() > MAX_PER_UNIT_OF_MONEY {
             problems.push(problem(
                 CAPITAL_FILE,
                 line,
                 Some("value"),
-                "expected a finite number (value created per unit of money)",
+                format!("expected a finite number of at most {MAX_PER_UNIT_OF_MONEY:e} in magnitude (value created per unit of money)"),
             ));
         }
-        if !raw.risk.is_finite() || raw.risk < 0.0 {
+        if !raw.risk.is_finite() || !(0.0..=MAX_PER_UNIT_OF_MONEY).contains(&raw.risk) {
             problems.push(problem(
                 CAPITAL_FILE,
                 line,
                 Some("risk"),
-                "expected a number >= 0",
+                format!("expected a number from 0 to {MAX_PER_UNIT_OF_MONEY:e}"),
             ));
         }
         let window = window_ok(raw.years, line, problems);

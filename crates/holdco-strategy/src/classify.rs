@@ -206,10 +206,10 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
     };
 
     let mut problems = Vec::new();
-    let programs: Vec<Option<cel_interpreter::Program>> = strategy
+    let programs: Vec<Option<crate::rule::Rule>> = strategy
         .classes
         .iter()
-        .map(|c| compile(&c.rule).ok())
+        .map(|c| compile(&c.rule, strategy.focus_areas.len(), strategy.criteria.len()).ok())
         .collect();
     let mut units = Vec::new();
     let mut absent = Vec::new();
@@ -359,16 +359,13 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
         let mut decided = None;
         for (class, program) in strategy.classes.iter().zip(&programs) {
             let Some(program) = program else { continue };
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                program.execute(&context)
-            }));
-            match outcome {
-                Ok(Ok(Value::Bool(true))) => {
+            match program.execute(&context) {
+                Ok(Value::Bool(true)) => {
                     decided = Some(class);
                     break;
                 }
-                Ok(Ok(Value::Bool(false))) => {}
-                Ok(Ok(other)) => problems.push(problem(
+                Ok(Value::Bool(false)) => {}
+                Ok(other) => problems.push(problem(
                     STRATEGY_FILE,
                     class.line,
                     Some("rule"),
@@ -377,20 +374,11 @@ fn classify_once(engine: &Engine, strategy: &Strategy, date: NaiveDate) -> Class
                         class.rule
                     ),
                 )),
-                Ok(Err(error)) => problems.push(problem(
+                Err(error) => problems.push(problem(
                     STRATEGY_FILE,
                     class.line,
                     Some("rule"),
                     format!("for `{unit}` the rule `{}` failed: {error}", class.rule),
-                )),
-                Err(_) => problems.push(problem(
-                    STRATEGY_FILE,
-                    class.line,
-                    Some("rule"),
-                    format!(
-                        "for `{unit}` the rule `{}` could not be evaluated",
-                        class.rule
-                    ),
                 )),
             }
         }

@@ -21,6 +21,7 @@ pub mod capital;
 pub mod classify;
 pub mod lp;
 pub mod plan;
+pub mod rule;
 pub mod strategy;
 pub mod svg;
 

@@ -227,15 +227,18 @@ pub const RULE_VARIABLES: [&str; 6] = [
     "missing",
 ];
 
-/// Compiles a rule, never panicking on odd input.
-pub(crate) fn compile(rule: &str) -> Result<cel_interpreter::Program, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        cel_interpreter::Program::compile(rule)
-    })) {
-        Ok(Ok(program)) => Ok(program),
-        Ok(Err(error)) => Err(error.to_string().replace('\n', " ")),
-        Err(_) => Err("the expression could not be parsed".into()),
-    }
+/// Compiles a rule within the limits of [`crate::rule`], never panicking on odd input.
+pub(crate) fn compile(
+    rule: &str,
+    focus_areas: usize,
+    criteria: usize,
+) -> Result<crate::rule::Rule, String> {
+    crate::rule::Rule::compile(
+        rule,
+        crate::rule::RuleBounds {
+            list_elements: focus_areas.max(criteria) as u64,
+        },
+    )
 }
 
 /// Parses strategy.toml (and the assessments) and checks them against `model`.
@@ -495,12 +498,12 @@ pub fn parse(
                 format!("class `{}` declared twice", raw.id),
             ));
         }
-        match compile(&raw.rule) {
+        match compile(&raw.rule, focus_areas.len(), criteria.len()) {
             Ok(program) => {
-                let references = program.references();
-                let mut unknown: Vec<&str> = references
-                    .variables()
-                    .into_iter()
+                let variables = program.variables();
+                let mut unknown: Vec<&str> = variables
+                    .iter()
+                    .map(String::as_str)
                     .filter(|v| !RULE_VARIABLES.contains(v) && !criterion_ids.contains(v))
                     .collect();
                 unknown.sort();
@@ -718,9 +721,9 @@ fn parse_assessments(
                 None
             }
         };
-        let date = match NaiveDate::parse_from_str(get("date"), "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        let date = match holdco_core::period::parse_iso_date(get("date")) {
+            Some(d) => Some(d),
+            None => {
                 problems.push(problem(
                     file,
                     line,

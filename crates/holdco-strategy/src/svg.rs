@@ -15,11 +15,21 @@ const PALETTE: [&str; 8] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
 ];
 
+/// Text for SVG: markup characters as entities, and control characters (which XML forbids
+/// and a viewer would reject the file for) as visible escapes such as `\u{1b}`.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A colour per class, in the order given.
@@ -475,5 +485,18 @@ fn thousands(value: f64) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 16 item 13's sibling: names with markup or control characters keep the SVG
+    /// well-formed.
+    #[test]
+    fn names_are_escaped_for_svg() {
+        assert_eq!(
+            super::escape("<a & \"b\">\u{1b}[2J"),
+            "&lt;a &amp; &quot;b&quot;&gt;\\u{1b}[2J"
+        );
     }
 }

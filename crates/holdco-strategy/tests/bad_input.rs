@@ -292,3 +292,86 @@ fn an_infeasible_plan_names_the_conflicting_constraints() {
         "{conflict:#?}"
     );
 }
+
+/// Issue 16 item 1: brackets 2,000 deep once overflowed the stack; now the rule is refused
+/// by its nesting, with the class's line, before the CEL parser sees it.
+#[test]
+fn a_rule_nested_two_thousand_brackets_deep_is_refused() {
+    let deep = format!("{}focus{}", "(".repeat(2000), ")".repeat(2000));
+    let model = edited("strategy.toml", |t| {
+        t.replacen("rule = \"focus\"", &format!("rule = \"{deep}\""), 1)
+    });
+    check_problem(
+        model,
+        "strategy.toml",
+        "((((",
+        "rule",
+        "nest more than 32 deep",
+    );
+}
+
+/// Issue 16 item 2: three nested `all` over long lists once ran for over 20 minutes; the
+/// rule is now refused by its estimated work, at once.
+#[test]
+fn a_rule_with_unbounded_work_is_refused_before_it_runs() {
+    let list = format!(
+        "[{}]",
+        (0..300)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let heavy = format!("{list}.all(x, {list}.all(y, {list}.all(z, x + y + z >= 0)))");
+    let model = edited("strategy.toml", |t| {
+        t.replacen("rule = \"focus\"", &format!("rule = \"{heavy}\""), 1)
+    });
+    let started = std::time::Instant::now();
+    check_problem(
+        model,
+        "strategy.toml",
+        "[0,1,2",
+        "rule",
+        "steps per unit; at most 50000",
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Issue 16 item 3: an unclosed bracket once made the parser panic (printing its message);
+/// it is now an ordinary problem with the class's line.
+#[test]
+fn an_unclosed_bracket_is_a_plain_problem() {
+    let model = edited("strategy.toml", |t| {
+        t.replacen("rule = \"focus\"", "rule = \"focus && (\"", 1)
+    });
+    check_problem(model, "strategy.toml", "focus && (", "rule", "never closed");
+}
+
+/// Issue 16 item 10's sibling in capital.toml: amounts beyond 1e15 and per-money rates
+/// beyond 1e6 are refused, with their line and field.
+#[test]
+fn capital_figures_beyond_their_limits_are_refused() {
+    let model = edited("capital.toml", |t| {
+        t.replacen("amount = 135000", "amount = 1e300", 1)
+    });
+    check_problem(
+        model,
+        "capital.toml",
+        "1e300",
+        "amount",
+        "beyond the largest magnitude accepted (1e15)",
+    );
+    let model = edited("capital.toml", |t| {
+        t.replacen("risk_aversion = 0.5", "risk_aversion = 1e300", 1)
+    });
+    check_problem(
+        model,
+        "capital.toml",
+        "risk_aversion",
+        "risk_aversion",
+        "from 0 to 1e6",
+    );
+}

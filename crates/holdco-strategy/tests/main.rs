@@ -4,4 +4,5 @@
 mod alibaba;
 mod bad_input;
 mod common;
+mod fuzz;
 mod properties;

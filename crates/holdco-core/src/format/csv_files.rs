@@ -187,23 +187,28 @@ impl Row<'_> {
     }
 }
 
-/// Parses a finite number; thousands separators and words are refused with a hint.
+/// Largest magnitude of a value in a fact or rate file. Far above any group's figure in any
+/// scale (a quadrillion), it keeps every sum, translation and restatement finite: a value
+/// near f64's limit (1e308) once overflowed a roll-up to infinity and printed a total of 0.
+pub const MAX_VALUE_MAGNITUDE: f64 = 1e15;
+
+/// Parses a finite number of at most [`MAX_VALUE_MAGNITUDE`]; thousands separators and
+/// words are refused with a hint.
 pub(crate) fn parse_number(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_finite() && v.abs() <= MAX_VALUE_MAGNITUDE => Ok(v),
+        Ok(v) if v.is_finite() => Err(format!(
+            "`{text}` is beyond the largest magnitude accepted (1e15 = 1,000,000,000,000,000); check the scale (millions?) or the decimal point"
+        )),
         Ok(_) => Err(format!("`{text}` is not a finite number")),
-        Err(_) if text.contains(',') => Err(format!(
-            "`{text}` is not a number (write it without thousands separators, e.g. 941168)"
-        )),
-        Err(_) => Err(format!(
-            "`{text}` is not a number (expected e.g. 941168 or -62708.5)"
-        )),
+        Err(_) if text.contains(',') => Err(format!("`{text}` is not a number (write it without thousands separators, e.g. 941168)")),
+        Err(_) => Err(format!("`{text}` is not a number (expected e.g. 941168 or -62708.5)")),
     }
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
+    crate::period::parse_iso_date(text)
+        .ok_or_else(|| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
 }
 
 /// Parses one fact file.

@@ -318,6 +318,10 @@ fn parse_value(text: &str) -> Option<f64> {
         return parse_number(text).ok();
     }
     let value = mantissa as f64 / POWERS_OF_TEN[after];
+    if value > super::csv_files::MAX_VALUE_MAGNITUDE {
+        // Refused, with the reference path's message.
+        return parse_number(text).ok();
+    }
     Some(if negative { -value } else { value })
 }
 

@@ -279,8 +279,8 @@ pub(super) fn field<'a>(layout: &Layout, fields: &[&'a str], column: usize) -> O
 
 /// The same date parse as the csv-crate reader's.
 pub(super) fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
+    crate::period::parse_iso_date(text)
+        .ok_or_else(|| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod write;
 use crate::model::{Change, Diagnostic, Group, Metric, Model};
 use std::collections::BTreeMap;
 
+pub use csv_files::MAX_VALUE_MAGNITUDE;
 pub use write::write_model;
 
 /// The files of a model folder: relative path (with `/`) to raw bytes.

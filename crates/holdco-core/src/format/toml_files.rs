@@ -126,10 +126,19 @@ impl<'a> Entry<'a> {
 
     fn opt_number(&mut self, name: &str) -> Option<f64> {
         match self.value(name)? {
-            Value::Integer(i) => Some(i as f64),
-            Value::Float(f) if f.is_finite() => Some(f),
-            Value::Float(_) => {
-                self.problem(name, "expected a finite number");
+            Value::Integer(i) if (i as f64).abs() <= super::csv_files::MAX_VALUE_MAGNITUDE => {
+                Some(i as f64)
+            }
+            Value::Float(f)
+                if f.is_finite() && f.abs() <= super::csv_files::MAX_VALUE_MAGNITUDE =>
+            {
+                Some(f)
+            }
+            Value::Integer(_) | Value::Float(_) => {
+                self.problem(
+                    name,
+                    "expected a finite number of at most 1e15 in magnitude",
+                );
                 None
             }
             other => {
@@ -167,9 +176,9 @@ impl<'a> Entry<'a> {
                 return None;
             }
         };
-        match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-            Ok(date) => Some(date),
-            Err(_) => {
+        match crate::period::parse_iso_date(text.trim()) {
+            Some(date) => Some(date),
+            None => {
                 self.problem(
                     name,
                     format!("`{text}` is not a date (expected YYYY-MM-DD such as 2023-04-01)"),
@@ -370,6 +379,13 @@ pub(super) fn parse_group(
 fn parse_month_day(text: &str) -> Result<(u8, u8), String> {
     let bad = || format!("`{text}` is not a month-day (expected MM-DD such as 03-31 or 12-31)");
     let (m, d) = text.trim().split_once('-').ok_or_else(bad)?;
+    // Exactly two digits each: `str::parse` alone takes `+3` (issue 16 item 11).
+    if [m, d]
+        .iter()
+        .any(|part| part.len() != 2 || !part.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad());
+    }
     let month: u8 = m.parse().map_err(|_| bad())?;
     let day: u8 = d.parse().map_err(|_| bad())?;
     NaiveDate::from_ymd_opt(2024, u32::from(month), u32::from(day)).ok_or_else(bad)?;
@@ -904,9 +920,10 @@ fn parse_parts(entry: &mut Entry, metrics: &[Metric]) -> Option<Vec<SplitPart>> 
 }
 
 fn number(value: &Value) -> Option<f64> {
+    let magnitude = super::csv_files::MAX_VALUE_MAGNITUDE;
     match value {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Float(f) if f.is_finite() => Some(*f),
+        Value::Integer(i) if (*i as f64).abs() <= magnitude => Some(*i as f64),
+        Value::Float(f) if f.is_finite() && f.abs() <= magnitude => Some(*f),
         _ => None,
     }
 }
