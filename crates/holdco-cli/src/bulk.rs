@@ -11,11 +11,16 @@ use std::path::Path;
 
 /// Parses and validates a folder; Err(problems) when anything is wrong.
 pub fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnostic>>> {
-    let files = folder::read(dir)?;
+    Ok(load_files(folder::read(dir)?))
+}
+
+/// Parses and validates the files of a model folder held in memory (a folder read from
+/// disk, or the files a workbook stands for); Err(problems) when anything is wrong.
+pub fn load_files(files: ModelFiles) -> std::result::Result<Model, Vec<Diagnostic>> {
     let (model, mut problems) = read_model(&files);
     drop(files);
     let Some(model) = model else {
-        return Ok(Err(problems));
+        return Err(problems);
     };
     // A timeline that could not be read at all (a TOML syntax error) creates no unit: checking
     // the facts against it would report one "unknown unit" per fact, millions of lines that
@@ -25,7 +30,7 @@ pub fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnost
             .iter()
             .any(|p| p.file == holdco_core::format::TIMELINE_FILE);
     if timeline_unreadable {
-        return Ok(Err(problems));
+        return Err(problems);
     }
     let (_, more) = holdco_core::bulk_validate::validate(&model);
     problems.extend(more);
@@ -35,9 +40,9 @@ pub fn load_folder(dir: &Path) -> Result<std::result::Result<Model, Vec<Diagnost
         problems.extend(holdco_scenario::check(&model));
     }
     if problems.is_empty() {
-        Ok(Ok(model))
+        Ok(model)
     } else {
-        Ok(Err(problems))
+        Err(problems)
     }
 }
 
@@ -56,18 +61,20 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
     };
     let files = read_on_two_threads(dir)?;
     lap("read the files");
-    let Some((model, mut columns)) = read_model_columns(&files) else {
-        return Ok(None);
-    };
+    Ok(load_files_columns(&files, &lap))
+}
+
+/// [`load_folder_columns`] for files held in memory (a folder's, or a workbook's).
+pub fn load_files_columns(files: &ModelFiles, lap: &dyn Fn(&str)) -> Option<(Model, FactColumns)> {
+    let (model, mut columns) = read_model_columns(files)?;
     lap("parsed");
-    drop(files);
     if !model.documents.is_empty()
         || !holdco_core::bulk_validate::columns_valid(&model, &mut columns)
     {
-        return Ok(None);
+        return None;
     }
     lap("validated");
-    Ok(Some((model, columns)))
+    Some((model, columns))
 }
 
 /// [`folder::read`], reading the files on two threads (the fact files of a large folder are

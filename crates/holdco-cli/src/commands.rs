@@ -112,7 +112,7 @@ pub(crate) fn print_capped(problems: &[Diagnostic], dir: Option<&Path>) {
     }
 }
 
-fn problems_summary(count: usize) -> String {
+pub(crate) fn problems_summary(count: usize) -> String {
     format!("{count} problem{} found", if count == 1 { "" } else { "s" })
 }
 
@@ -175,12 +175,12 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
 }
 
 /// The store named by `--db` (an SQLite path or `sqlite://` URL, or a `postgres://` URL).
-fn store_url(context: &Context) -> Result<StoreUrl> {
+pub(crate) fn store_url(context: &Context) -> Result<StoreUrl> {
     Ok(StoreUrl::parse(&context.db.to_string_lossy())?)
 }
 
 /// Opens the store named by `--db`, whichever backend it is.
-fn open_store(context: &Context) -> Result<Box<dyn Store>> {
+pub(crate) fn open_store(context: &Context) -> Result<Box<dyn Store>> {
     // Every error of opening names the store (its URL without the password).
     Ok(store_url(context)?.open()?)
 }
@@ -196,6 +196,9 @@ fn shown(context: &Context) -> String {
 /// The model to query: from `--model DIR`, or the store.
 pub(crate) fn current_model(context: &Context) -> Result<Model> {
     if let Some(dir) = &context.model {
+        if crate::excel_commands::is_workbook(dir) {
+            return crate::excel_commands::load_workbook(dir);
+        }
         return match crate::bulk::load_folder(dir)? {
             Ok(model) => Ok(model),
             Err(problems) => {
@@ -225,8 +228,52 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
 /// `holdco import DIR`: validates the folder merged with what the store holds, then writes
 /// it in one transaction.
 pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<ExitCode> {
+    let label = label.unwrap_or_else(|| dir.display().to_string());
+    let source = ImportSource {
+        shown: dir.display().to_string(),
+        columns: Box::new(|| crate::bulk::load_folder_columns(dir)),
+        reference: Box::new(|| crate::bulk::load_folder(dir)),
+        print: Box::new(|problems| print_problems(dir, problems)),
+    };
+    import_from(context, source, &label)
+}
+
+/// The columnar reading of an import source (None when the reference path must answer).
+type ColumnsReader<'a> = Box<
+    dyn FnOnce() -> Result<Option<(Model, holdco_core::format::fact_columns::FactColumns)>> + 'a,
+>;
+/// The reference reading of an import source, with every problem.
+type ReferenceReader<'a> =
+    Box<dyn FnOnce() -> Result<std::result::Result<Model, Vec<Diagnostic>>> + 'a>;
+/// Prints the problems found in an import source.
+type ProblemPrinter<'a> = Box<dyn Fn(&[Diagnostic]) + 'a>;
+
+/// What an import reads: a folder, or the files a workbook stands for.
+pub(crate) struct ImportSource<'a> {
+    /// How the source is named in messages.
+    pub shown: String,
+    /// The columnar reading.
+    pub columns: ColumnsReader<'a>,
+    /// The reference reading.
+    pub reference: ReferenceReader<'a>,
+    /// Prints problems found in the source.
+    pub print: ProblemPrinter<'a>,
+}
+
+/// Imports a source (a folder or a workbook's files): all or nothing.
+pub(crate) fn import_from(
+    context: &Context,
+    source: ImportSource<'_>,
+    label: &str,
+) -> Result<ExitCode> {
     let timing = std::env::var_os("HOLDCO_TIMING").is_some();
     let started = std::time::Instant::now();
+    let ImportSource {
+        shown,
+        columns,
+        reference,
+        print,
+    } = source;
     // A valid folder takes the columnar path when the merge is simple (a store without facts,
     // or one whose facts the folder holds unchanged, plus new ones): facts read into columns,
     // validated by series and written by series, with no `Fact` built. Anything else (bad
@@ -235,7 +282,7 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
     // takes the reference path (tests hold the two equal).
     let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
     if !reference_only && (!store_url(context)?.exists() || open_store(context)?.takes_columns()?) {
-        if let Some((model, columns)) = crate::bulk::load_folder_columns(dir)? {
+        if let Some((model, columns)) = columns()? {
             if timing {
                 eprintln!(
                     "import: read and validated {} facts as columns in {:.2?}",
@@ -243,21 +290,20 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
                     started.elapsed()
                 );
             }
-            let label = label.clone().unwrap_or_else(|| dir.display().to_string());
-            if let Some(summary) = open_store(context)?.import_columns(&model, &columns, &label)? {
+            if let Some(summary) = open_store(context)?.import_columns(&model, &columns, label)? {
                 if timing {
                     eprintln!("import: stored in {:.2?} in all", started.elapsed());
                 }
-                print_import_summary(context, dir, &summary);
+                print_import_summary(context, &shown, &summary);
                 std::mem::forget(columns);
                 return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    let incoming = match crate::bulk::load_folder(dir)? {
+    let incoming = match reference()? {
         Ok(model) => model,
         Err(problems) => {
-            print_problems(dir, &problems);
+            print(&problems);
             eprintln!(
                 "{}; the store was not changed",
                 problems_summary(problems.len())
@@ -280,18 +326,17 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
         );
         let (_, problems) = holdco_core::bulk_validate::validate(&merged);
         if !problems.is_empty() {
-            print_problems(dir, &problems);
+            print(&problems);
             eprintln!(
                 "{} once merged with the facts already in {}; the store was not changed",
                 problems_summary(problems.len()),
-                shown(context)
+                self::shown(context)
             );
             return Ok(ExitCode::from(1));
         }
     }
-    let label = label.unwrap_or_else(|| dir.display().to_string());
-    let summary = store.import(&incoming, &label)?;
-    print_import_summary(context, dir, &summary);
+    let summary = store.import(&incoming, label)?;
+    print_import_summary(context, &shown, &summary);
     // The process ends here: freeing millions of facts one by one would only delay the exit
     // (the operating system takes the memory back at once).
     std::mem::forget(incoming);
@@ -299,11 +344,11 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
 }
 
 /// The line `holdco import` prints on success.
-fn print_import_summary(context: &Context, dir: &Path, summary: &holdco_store::ImportSummary) {
+fn print_import_summary(context: &Context, shown: &str, summary: &holdco_store::ImportSummary) {
     println!(
         "imported {} into {}: {} changes, {} metrics, {} facts new, {} revised, {} unchanged, {} FX rates",
-        dir.display(),
-        shown(context),
+        shown,
+        self::shown(context),
         summary.changes,
         summary.metrics,
         summary.facts_new,
@@ -814,7 +859,9 @@ fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<Exit
         }
     };
     // Without periods the default (the latest years with figures) needs the facts.
-    if !store_url(context)?.exists() || (args.scope.period.is_none() && args.scope.periods.is_none()) {
+    if !store_url(context)?.exists()
+        || (args.scope.period.is_none() && args.scope.periods.is_none())
+    {
         return Ok(None);
     }
     let store = open_store(context)?;
@@ -872,6 +919,7 @@ fn print_rollup(
     let percent = model
         .metric(&query.metric)
         .is_some_and(|m| matches!(m.aggregation, Aggregation::Ratio { .. }));
+    crate::excel_commands::describe_rollup(model, query, answer, percent);
     match args.format.output() {
         Output::Json => render::print_json(&answer)?,
         Output::Csv => render::print_csv(&answer.rows)?,
@@ -1051,6 +1099,9 @@ pub struct ExplainArgs {
     /// Emit JSON.
     #[arg(long)]
     json: bool,
+    /// Write the facts behind the figure as a formatted Excel workbook.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    xlsx: Option<PathBuf>,
 }
 
 /// `holdco explain`.
@@ -1062,6 +1113,9 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         bail!("explain takes one period: use --period P");
     }
     let explanation = engine.explain(&query)?;
+    if let Some(path) = &args.xlsx {
+        return crate::excel_commands::explain(path, &explanation);
+    }
     if args.json {
         render::print_json(&explanation)?;
         return Ok(ExitCode::SUCCESS);

@@ -25,6 +25,7 @@ macro_rules! eprintln {
 
 mod bulk;
 mod commands;
+mod excel_commands;
 mod limits;
 mod render;
 mod scenario_commands;
@@ -51,23 +52,28 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Check a model folder and list every problem as FILE:LINE: field: message.
+    /// Check a model folder (or workbook) and list every problem as FILE:LINE: field: message
+    /// (Sheet!A1: field: message for a workbook).
     Check {
-        /// The model folder.
+        /// The model folder, or a model workbook (.xlsx).
         dir: PathBuf,
     },
-    /// Import a model folder into the store: all or nothing.
+    /// Import a model folder (or workbook) into the store: all or nothing.
     Import {
-        /// The model folder.
+        /// The model folder, or a model workbook (.xlsx).
         dir: PathBuf,
         /// A label recorded with the import (defaults to the folder path).
         #[arg(long)]
         label: Option<String>,
     },
-    /// Write the stored model back to a folder of files.
+    /// Write the stored model back to a folder of files (or a workbook with --xlsx).
     Export {
         /// Target folder (must be empty or absent unless --force).
-        dir: PathBuf,
+        #[arg(required_unless_present = "xlsx")]
+        dir: Option<PathBuf>,
+        /// Write the model as one workbook instead (one sheet per part of the folder).
+        #[arg(long, value_name = "FILE", conflicts_with = "dir")]
+        xlsx: Option<PathBuf>,
         /// Overwrite files in a non-empty folder.
         #[arg(long)]
         force: bool,
@@ -117,6 +123,8 @@ enum Command {
     Plan(strategy_commands::PlanArgs),
     /// Scenarios: branches of the timeline valued by sum of the parts under uncertainty.
     Scenario(scenario_commands::ScenarioArgs),
+    /// Reporting packages: one workbook per unit to fill in, then all collected as one change.
+    Package(excel_commands::PackageArgs),
     /// Write a synthetic group of the requested size (deterministic from the seed).
     Gen(commands::GenArgs),
     /// The revisions of one fact (every import that changed it).
@@ -139,8 +147,8 @@ enum Command {
     },
 }
 
-/// `--json` and `--csv`, wherever a table is printed.
-#[derive(clap::Args, Debug, Clone, Copy)]
+/// `--json`, `--csv` and `--xlsx`, wherever a table is printed.
+#[derive(clap::Args, Debug, Clone)]
 pub struct FormatFlags {
     /// Emit JSON.
     #[arg(long, conflicts_with = "csv")]
@@ -148,10 +156,19 @@ pub struct FormatFlags {
     /// Emit CSV.
     #[arg(long)]
     csv: bool,
+    /// Write the table as a formatted Excel workbook (the rows --csv prints, a sheet with
+    /// the query, a line chart for several periods).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv"])]
+    xlsx: Option<PathBuf>,
 }
 
 impl FormatFlags {
     fn output(&self) -> render::Output {
+        // A workbook is written from the CSV rows: `render::print_csv` hands them over.
+        if let Some(path) = &self.xlsx {
+            excel_commands::write_tables_to(path);
+            return render::Output::Csv;
+        }
         render::Output::from_flags(self.json, self.csv)
     }
 }
@@ -190,9 +207,21 @@ fn main() -> ExitCode {
         model: cli.model.clone(),
     };
     let result = match cli.command {
+        Command::Check { dir } if excel_commands::is_workbook(&dir) => excel_commands::check(&dir),
         Command::Check { dir } => commands::check(&dir),
+        Command::Import { dir, label } if excel_commands::is_workbook(&dir) => {
+            excel_commands::import(&context, &dir, label)
+        }
         Command::Import { dir, label } => commands::import(&context, &dir, label),
-        Command::Export { dir, force } => commands::export(&context, &dir, force),
+        Command::Export {
+            xlsx: Some(file),
+            force,
+            ..
+        } => excel_commands::export(&context, &file, force),
+        Command::Export { dir, force, .. } => {
+            commands::export(&context, &dir.unwrap_or_default(), force)
+        }
+        Command::Package(args) => excel_commands::package(&context, &args),
         Command::Structure { at, depth, format } => {
             commands::structure(&context, at.as_deref(), depth, format.output())
         }

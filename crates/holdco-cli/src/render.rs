@@ -110,6 +110,10 @@ pub fn align_right(table: &mut Table, columns: impl IntoIterator<Item = usize>) 
 /// Prints serializable rows as CSV, every cell through [`csv_cell`]: serde writes the rows
 /// (header from the field names), then each cell is escaped on its way out.
 pub fn print_csv<T: Serialize>(rows: &[T]) -> anyhow::Result<()> {
+    // `--xlsx FILE`: the same rows become a workbook (excel_commands::write_rows).
+    if crate::excel_commands::tables_target().is_some() {
+        return crate::excel_commands::write_rows(rows);
+    }
     let mut plain = csv::Writer::from_writer(Vec::new());
     for row in rows {
         plain.serialize(row)?;

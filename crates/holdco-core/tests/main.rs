@@ -5,7 +5,7 @@ mod columnar;
 mod common;
 mod defects;
 mod format_errors;
-mod layers;
 mod fuzz;
+mod layers;
 mod properties;
 mod semantics;
