@@ -312,18 +312,21 @@ pub(crate) fn import_from(
         }
     };
     let mut store = open_store(context)?;
+    let mut kept = 0usize;
     if let Some(existing) = store.load()? {
         // Facts the store holds and the folder does not stay current: check them against
         // the incoming timeline before writing anything.
         let mut merged = incoming.clone();
         let incoming_keys: std::collections::HashSet<&FactKey> =
             incoming.facts.iter().map(|f| &f.key).collect();
+        let before = merged.facts.len();
         merged.facts.extend(
             existing
                 .facts
                 .into_iter()
                 .filter(|f| !incoming_keys.contains(&f.key)),
         );
+        kept = merged.facts.len() - before;
         let (_, problems) = holdco_core::bulk_validate::validate(&merged);
         if !problems.is_empty() {
             print(&problems);
@@ -337,6 +340,11 @@ pub(crate) fn import_from(
     }
     let summary = store.import(&incoming, label)?;
     print_import_summary(context, &shown, &summary);
+    if kept > 0 {
+        // An import never deletes a figure (the store keeps every revision): say so, so a
+        // fact removed from the folder is not believed gone.
+        println!("note: {kept} fact(s) in the store are not in {shown}; they were kept and stay current (an import never deletes figures)");
+    }
     // The process ends here: freeing millions of facts one by one would only delay the exit
     // (the operating system takes the memory back at once).
     std::mem::forget(incoming);

@@ -137,7 +137,7 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
                     row.unit.clone(),
                     row.name.clone(),
                     row.class.clone().unwrap_or_else(|| "–".into()),
-                    format!("{:.1}", row.score),
+                    one_decimal(row.score),
                     row.rule.clone().unwrap_or_else(|| "no rule holds".into()),
                     row.change.clone(),
                 ]);
@@ -162,9 +162,9 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
                                     )
                             }) =>
                         {
-                            format!("{} (+{:.1})", number(v, true), value.contribution)
+                            format!("{} (+{})", number(v, true), one_decimal(value.contribution))
                         }
-                        Some(v) => format!("{v} (+{:.1})", value.contribution),
+                        Some(v) => format!("{v} (+{})", one_decimal(value.contribution)),
                         None => "–".into(),
                     });
                 }
@@ -511,4 +511,10 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A score with one decimal, halves rounded away from zero as people round (81.25 prints
+/// 81.3; Rust's formatting would print 81.2, rounding half to even).
+fn one_decimal(value: f64) -> String {
+    format!("{:.1}", (value * 10.0).round() / 10.0)
 }

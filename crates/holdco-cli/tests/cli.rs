@@ -299,3 +299,26 @@ fn large_models_answer_on_the_columnar_path_with_the_engines_figures() {
         }
     }
 }
+
+/// Re-importing a folder from which facts were deleted says so (issue "Fidelity", item 10):
+/// an import never deletes figures, and a user must not believe they are gone.
+#[test]
+fn reimporting_a_folder_without_some_facts_says_they_were_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = common::example_copy(dir.path());
+    let db = dir.path().join("store.db");
+    common::holdco(&db)
+        .arg("import")
+        .arg(&model)
+        .assert()
+        .success();
+    std::fs::remove_file(model.join("facts/quarters.csv")).unwrap();
+    common::holdco(&db)
+        .arg("import")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "68 fact(s) in the store are not in",
+        ));
+}
