@@ -1446,6 +1446,7 @@ impl<'m> Engine<'m> {
         // period's), as one tree: a unit that had another parent in an earlier period gets a
         // line of its own under that parent, with figures only in the periods it was there.
         let mut lines: Vec<Line> = Vec::new();
+        let mut line_index: HashMap<(UnitIndex, Option<usize>), usize> = HashMap::new();
         let structure_dates: Vec<NaiveDate> = match query.view {
             View::Reported => std::iter::once(display_date)
                 .chain(query.periods.iter().rev().map(|p| p.last_day()))
@@ -1464,24 +1465,19 @@ impl<'m> Engine<'m> {
                 } else {
                     structure.parent[unit as usize].and_then(|p| at.get(&p).copied())
                 };
-                let index = match lines
-                    .iter()
-                    .position(|l| l.unit == unit && l.parent == parent)
-                {
-                    Some(index) => index,
-                    None => {
-                        lines.push(Line {
-                            unit,
-                            depth,
-                            parent,
-                        });
-                        lines.len() - 1
-                    }
-                };
+                let index = *line_index.entry((unit, parent)).or_insert_with(|| {
+                    lines.push(Line {
+                        unit,
+                        depth,
+                        parent,
+                    });
+                    lines.len() - 1
+                });
                 at.insert(unit, index);
             }
         }
         let lines = tree_order(lines);
+        let child_lines = children_of(&lines);
         if lines.is_empty() {
             let record = self.timeline.record(node);
             let life = match record.ended {
@@ -1516,7 +1512,7 @@ impl<'m> Engine<'m> {
                 line_keys.extend(open.pop().expect("non-empty").1);
             }
             line_keys.push(LineKey::Node(index as u32, *depth));
-            let has_children = lines.iter().any(|l| l.parent == Some(index));
+            let has_children = !child_lines[index].is_empty();
             let mut closing = Vec::new();
             if has_children || (*unit == node && query.depth > 0) {
                 closing.push(LineKey::Own(index as u32, depth + 1));
@@ -1681,6 +1677,78 @@ impl<'m> Engine<'m> {
         })
     }
 
+    /// Every node's figure in one pass: contributions added on the unit they land on, then up
+    /// the tree (the root also holds the discontinued and outside lines). Exact when every
+    /// landing on a unit is in `structure` and there are no eliminations, gaps or replaced
+    /// layers, which is when a node's figure is the plain sum over its subtree; `None`
+    /// otherwise (the caller then asks node by node). Cost linear in units and facts, where
+    /// node by node is their product (a million units under one parent).
+    fn subtree_sums(
+        &self,
+        computation: &Computation,
+        structure: &Structure,
+    ) -> Option<SubtreeSums> {
+        if !computation.eliminations.is_empty()
+            || !computation.gaps.is_empty()
+            || computation.layers.len() != 1
+        {
+            return None;
+        }
+        let n = self.timeline.units.len();
+        let mut sums = SubtreeSums {
+            value: vec![0.0; n],
+            own: vec![0.0; n],
+            minority: vec![0.0; n],
+            count: vec![0; n],
+            lines_count: 0,
+        };
+        let root = self.timeline.root as usize;
+        for c in &computation.contributions {
+            let minority = if c.factor > 0.0 {
+                c.amount * (c.factor - c.economic) / c.factor
+            } else {
+                0.0
+            };
+            let at = match c.landing.target {
+                Target::Unit(u, date) => {
+                    if date != structure.date
+                        || !structure.alive[u as usize]
+                        || c.replaced.is_some()
+                    {
+                        return None;
+                    }
+                    sums.own[u as usize] += c.amount;
+                    u as usize
+                }
+                _ => {
+                    sums.lines_count += 1;
+                    root
+                }
+            };
+            sums.value[at] += c.amount;
+            sums.minority[at] += minority;
+            sums.count[at] += 1;
+        }
+        // Children before parents: the reverse of a depth-first order from the root.
+        let mut order = Vec::with_capacity(n);
+        let mut stack = vec![self.timeline.root];
+        while let Some(u) = stack.pop() {
+            order.push(u);
+            stack.extend(structure.children[u as usize].iter().copied());
+        }
+        for u in order.into_iter().rev() {
+            if let Some(parent) = structure.parent[u as usize] {
+                let (p, c) = (parent as usize, u as usize);
+                sums.value[p] += sums.value[c];
+                sums.minority[p] += sums.minority[c];
+                sums.count[p] += sums.count[c];
+            }
+        }
+        // The root's count includes the lines' contributions already (added at the root).
+        sums.lines_count = 0;
+        Some(sums)
+    }
+
     /// Where a node's figure comes from: the layers whose figures make it up (a layer whose
     /// every figure inside the node was replaced by a later one does not count).
     fn provenance(&self, computation: &Computation, node: UnitIndex) -> Option<String> {
@@ -1831,22 +1899,48 @@ impl<'m> Engine<'m> {
                     query.basis,
                     excluded,
                 );
+                // Each node's figure as a sum over its subtree, computed once for all lines
+                // when that is exact (no eliminations, gaps or replaced layers); otherwise
+                // node by node.
+                let sums = self.subtree_sums(&computation, &display);
+                let child_lines = children_of(lines);
                 for (index, Line { unit, depth, .. }) in lines.iter().enumerate() {
                     if !line_in(lines, index, &display, top) {
                         continue;
                     }
                     let line = index as u32;
-                    let recorded = computation
-                        .contributions
-                        .iter()
-                        .any(|c| self.lands_in(&c.landing.target, *unit))
-                        || computation
-                            .gaps
-                            .iter()
-                            .any(|(l, _, _)| l.iter().any(|l| self.lands_in(&l.target, *unit)));
-                    let (value, minority, eliminated, gap) = self.node_value(&computation, *unit);
+                    let (recorded, (value, minority, eliminated, gap), provenance) = match &sums {
+                        Some(sums) => {
+                            let u = *unit as usize;
+                            let count = sums.count[u]
+                                + if *unit == self.timeline.root {
+                                    sums.lines_count
+                                } else {
+                                    0
+                                };
+                            (
+                                count > 0,
+                                (sums.value[u], sums.minority[u], 0.0, None),
+                                (count > 0).then(|| computation.layers[0].clone()),
+                            )
+                        }
+                        None => {
+                            let recorded = computation
+                                .contributions
+                                .iter()
+                                .any(|c| self.lands_in(&c.landing.target, *unit))
+                                || computation.gaps.iter().any(|(l, _, _)| {
+                                    l.iter().any(|l| self.lands_in(&l.target, *unit))
+                                });
+                            (
+                                recorded,
+                                self.node_value(&computation, *unit),
+                                self.provenance(&computation, *unit),
+                            )
+                        }
+                    };
                     let shown = (recorded && gap.is_none()).then_some(value / rate);
-                    let provenance = shown.and_then(|_| self.provenance(&computation, *unit));
+                    let provenance = shown.and(provenance);
                     values.cells.insert(
                         LineKey::Node(line, *depth),
                         Cell {
@@ -1858,25 +1952,30 @@ impl<'m> Engine<'m> {
                         },
                     );
                     // The node's own remainder and the eliminations between its children.
-                    let own: f64 = computation
-                        .contributions
+                    let own: f64 = match &sums {
+                        Some(sums) => sums.own[*unit as usize],
+                        None => computation
+                            .contributions
+                            .iter()
+                            .filter(
+                                |c| matches!(c.landing.target, Target::Unit(u, _) if u == *unit),
+                            )
+                            .map(|c| c.amount)
+                            .sum(),
+                    };
+                    let children: Vec<UnitIndex> = child_lines[index]
                         .iter()
-                        .filter(|c| matches!(c.landing.target, Target::Unit(u, _) if u == *unit))
-                        .map(|c| c.amount)
-                        .sum();
-                    let children: Vec<UnitIndex> = lines
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, l)| {
-                            l.parent == Some(index) && line_in(lines, *i, &display, top)
-                        })
-                        .map(|(_, l)| l.unit)
+                        .filter(|i| line_in(lines, **i, &display, top))
+                        .map(|i| lines[*i].unit)
                         .collect();
                     if !children.is_empty() || (*unit == top && query.depth > 0) {
-                        let below: f64 = children
-                            .iter()
-                            .map(|c| self.node_value(&computation, *c).2)
-                            .sum();
+                        let below: f64 = match &sums {
+                            Some(_) => 0.0,
+                            None => children
+                                .iter()
+                                .map(|c| self.node_value(&computation, *c).2)
+                                .sum(),
+                        };
                         values.cells.insert(
                             LineKey::Own(line, depth + 1),
                             Cell {
@@ -2148,15 +2247,10 @@ fn tree_order(lines: Vec<Line>) -> Vec<Line> {
         .map(|(i, _)| i)
         .rev()
         .collect();
+    let children = children_of(&lines);
     while let Some(i) = stack.pop() {
         order.push(i);
-        let children: Vec<usize> = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.parent == Some(i))
-            .map(|(c, _)| c)
-            .collect();
-        stack.extend(children.into_iter().rev());
+        stack.extend(children[i].iter().rev());
     }
     let mut position = vec![0usize; lines.len()];
     for (new, old) in order.iter().enumerate() {
@@ -2169,6 +2263,26 @@ fn tree_order(lines: Vec<Line>) -> Vec<Line> {
             ..lines[*old]
         })
         .collect()
+}
+
+/// Every node's sums over its subtree (see `Engine::subtree_sums`).
+struct SubtreeSums {
+    value: Vec<f64>,
+    own: Vec<f64>,
+    minority: Vec<f64>,
+    count: Vec<u32>,
+    lines_count: u32,
+}
+
+/// The child lines of every line, in order.
+fn children_of(lines: &[Line]) -> Vec<Vec<usize>> {
+    let mut children = vec![Vec::new(); lines.len()];
+    for (index, line) in lines.iter().enumerate() {
+        if let Some(parent) = line.parent {
+            children[parent].push(index);
+        }
+    }
+    children
 }
 
 /// Whether a line has figures in a structure: its unit is there, under its line's parent.
