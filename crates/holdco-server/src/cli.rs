@@ -1,0 +1,100 @@
+//! The `holdco serve` and `holdco token` subcommands: their arguments and what they print
+//! (the CLI binary only forwards to these, so it stays glue).
+
+use crate::tokens::{Role, TokenStore};
+use crate::Server;
+use anyhow::anyhow;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `holdco token`.
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token and print it (the only time it is shown; only its hash is stored).
+    Create {
+        /// A unique name (who or what holds it).
+        #[arg(long)]
+        name: String,
+        /// viewer, analyst, approver or admin.
+        #[arg(long, value_parser = ["viewer", "analyst", "approver", "admin"])]
+        role: String,
+        /// Limit the token to a unit's subtree (repeat for several); the whole group when
+        /// omitted.
+        #[arg(long = "scope", value_name = "UNIT")]
+        scopes: Vec<String>,
+    },
+    /// List tokens (names, roles, scopes; never the tokens).
+    List {
+        /// Emit JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name: refused by a running server from its next request.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+fn db_text(db: &Path) -> anyhow::Result<&str> {
+    db.to_str()
+        .ok_or_else(|| anyhow!("--db {}: not valid UTF-8", db.display()))
+}
+
+/// `holdco serve`: loads the store's model and serves it until Ctrl-C or SIGTERM.
+pub fn serve(db: &Path, listen: &str) -> anyhow::Result<ExitCode> {
+    let server = Server::open(db_text(db)?)?;
+    server.run(listen, |address| {
+        eprintln!("holdco serve: listening on http://{address}");
+    })?;
+    eprintln!("holdco serve: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holdco token ...`.
+pub fn token(db: &Path, args: &TokenArgs) -> anyhow::Result<ExitCode> {
+    let store = TokenStore::open(db_text(db)?)?;
+    match &args.command {
+        TokenCommand::Create { name, role, scopes } => {
+            let role = Role::parse(role).map_err(|e| anyhow!("--role: {e}"))?;
+            let token = store.create(name, role, scopes)?;
+            // The token alone on stdout, so a script can capture it; the advice on stderr.
+            println!("{token}");
+            eprintln!(
+                "token `{name}` ({}) created: store it now, it is not shown again",
+                role.name()
+            );
+        }
+        TokenCommand::List { json } => {
+            let tokens = store.list()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                for token in &tokens {
+                    let scopes = if token.scopes.is_empty() {
+                        "whole group".to_string()
+                    } else {
+                        token.scopes.join(", ")
+                    };
+                    let state = if token.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("{}\t{}\t{scopes}\t{state}", token.name, token.role.name());
+                }
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            store.revoke(name)?;
+            eprintln!("token `{name}` revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
