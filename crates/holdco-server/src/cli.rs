@@ -57,12 +57,37 @@ pub fn serve(db: &Path, listen: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a scope that names no unit of the stored model (a typo would otherwise make a
+/// token that sees nothing).
+fn check_scopes(db: &str, scopes: &[String]) -> anyhow::Result<()> {
+    if scopes.is_empty() {
+        return Ok(());
+    }
+    let model = holdco_store::open_store(db)?
+        .load_without_facts()?
+        .ok_or_else(|| anyhow!("--scope: the store is empty; import the model first"))?;
+    let engine = holdco_core::rollup::Engine::new(&model)?;
+    for scope in scopes {
+        let known = holdco_core::UnitId::parse(scope)
+            .ok()
+            .and_then(|id| engine.timeline().unit(&id))
+            .is_some();
+        if !known {
+            return Err(anyhow!(
+                "--scope {scope}: no such unit in the stored model (see `holdco structure`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `holdco token ...`.
 pub fn token(db: &Path, args: &TokenArgs) -> anyhow::Result<ExitCode> {
     let store = TokenStore::open(db_text(db)?)?;
     match &args.command {
         TokenCommand::Create { name, role, scopes } => {
             let role = Role::parse(role).map_err(|e| anyhow!("--role: {e}"))?;
+            check_scopes(db_text(db)?, scopes)?;
             let token = store.create(name, role, scopes)?;
             // The token alone on stdout, so a script can capture it; the advice on stderr.
             println!("{token}");
