@@ -19,10 +19,12 @@ mod queries;
 pub mod tokens;
 
 pub use error::ApiError;
+pub use queries::MAX_PERIODS;
 pub use tokens::{Caller, Role, TokenInfo, TokenStore};
 
 use anyhow::{anyhow, Context as _};
 use arc_swap::ArcSwap;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -223,13 +225,25 @@ async fn answer(
     result.map(Json)
 }
 
-type Params = Query<HashMap<String, String>>;
+/// The query string as name-value pairs; one that cannot be read (a bad `%` escape) is a 400
+/// in the API's own shape rather than axum's plain-text rejection.
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn read_params(params: Params) -> Result<HashMap<String, String>, ApiError> {
+    params.map(|Query(params)| params).map_err(|e| {
+        ApiError::bad(
+            "query",
+            format!("cannot read the query string: {}", e.body_text()),
+        )
+    })
+}
 
 async fn structure(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = read_params(params)?;
     answer(state, &headers, move |model, caller| {
         queries::structure(model, caller, &params)
     })
@@ -239,8 +253,9 @@ async fn structure(
 async fn rollup(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = read_params(params)?;
     answer(state, &headers, move |model, caller| {
         queries::rollup(model, caller, &params)
     })
@@ -250,8 +265,9 @@ async fn rollup(
 async fn explain(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = read_params(params)?;
     answer(state, &headers, move |model, caller| {
         queries::explain(model, caller, &params)
     })
@@ -261,8 +277,9 @@ async fn explain(
 async fn reconcile(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = read_params(params)?;
     answer(state, &headers, move |model, caller| {
         queries::reconcile(model, caller, &params)
     })

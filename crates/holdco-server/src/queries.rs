@@ -13,6 +13,10 @@ use std::collections::HashMap;
 
 type Params = HashMap<String, String>;
 
+/// Most periods one request may ask for (twenty years of months): the server answers many
+/// people, so one request may not hold a worker for a century of periods.
+pub const MAX_PERIODS: usize = 240;
+
 /// Refuses a parameter the endpoint does not know, so a typo is never silently ignored.
 fn only(params: &Params, known: &[&str]) -> Result<(), ApiError> {
     let mut unknown: Vec<&String> = params
@@ -155,6 +159,15 @@ fn query(model: &Model, params: &Params, depth: u32) -> Result<Query, ApiError> 
             )
         })?,
     };
+    if periods.len() > MAX_PERIODS {
+        return Err(ApiError::bad(
+            "periods",
+            format!(
+                "{} periods asked; a request takes at most {MAX_PERIODS} (ask for a shorter range)",
+                periods.len()
+            ),
+        ));
+    }
     Ok(Query {
         metric,
         periods,

@@ -197,6 +197,11 @@ fn bad_parameters_are_400_naming_the_parameter_and_unknown_names_404() {
         ("/api/v1/structure?at=yesterday", "at"),
         ("/api/v1/structure?at=1900-01-01", "at"),
         ("/api/v1/reconcile?tolerance=lots", "tolerance"),
+        (
+            "/api/v1/rollup?metric=revenue&periods=2000-01..2099-12",
+            "periods",
+        ),
+        ("/api/v1/rollup?metric=%ZZ", "metric"),
     ] {
         let (status, body) = f.call(path, Some(&token));
         assert_eq!(status, 400, "{path}: {body}");
