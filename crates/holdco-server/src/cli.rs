@@ -50,8 +50,17 @@ fn db_text(db: &Path) -> anyhow::Result<&str> {
 /// `holdco serve`: loads the store's model and serves it until Ctrl-C or SIGTERM.
 pub fn serve(db: &Path, listen: &str) -> anyhow::Result<ExitCode> {
     let server = Server::open(db_text(db)?)?;
+    let active = TokenStore::open(db_text(db)?)?
+        .list()?
+        .iter()
+        .filter(|token| token.revoked_at.is_none())
+        .count();
     server.run(listen, |address| {
+        // The address alone on the first line, for scripts that start on port 0.
         eprintln!("holdco serve: listening on http://{address}");
+        if active == 0 {
+            eprintln!("holdco serve: no active token yet; every /api request is refused until `holdco token create`");
+        }
     })?;
     eprintln!("holdco serve: stopped");
     Ok(ExitCode::SUCCESS)
