@@ -210,11 +210,16 @@ async fn answer(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let token = bearer(headers)?;
     let result = tokio::task::spawn_blocking(move || {
-        let caller = state
+        // The store is held for the row's read only; the hash runs outside the lock.
+        let candidate = state
             .tokens
             .lock()
             .map_err(|_| ApiError::Internal("token store lock poisoned".into()))?
-            .check(&token)
+            .find(&token)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or(ApiError::Unauthorized)?;
+        let caller = candidate
+            .verify()
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .ok_or(ApiError::Unauthorized)?;
         let model = state.model.load_full();
