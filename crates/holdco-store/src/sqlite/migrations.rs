@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0003_fact_segments.sql",
         sql: include_str!("../../migrations/sqlite/0003_fact_segments.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_api_tokens.sql",
+        sql: include_str!("../../migrations/sqlite/0004_api_tokens.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.
