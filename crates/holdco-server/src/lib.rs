@@ -243,50 +243,19 @@ fn read_params(params: Params) -> Result<HashMap<String, String>, ApiError> {
     })
 }
 
-async fn structure(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let params = read_params(params)?;
-    answer(state, &headers, move |model, caller| {
-        queries::structure(model, caller, &params)
-    })
-    .await
+/// A read endpoint: the query string read, then the question answered by `queries::$name`
+/// on the current model for the caller (the same shape for every read).
+macro_rules! read_endpoint {
+    ($($name:ident),* $(,)?) => {$(
+        async fn $name(
+            State(state): State<Arc<AppState>>,
+            headers: HeaderMap,
+            params: Params,
+        ) -> Result<Json<serde_json::Value>, ApiError> {
+            let params = read_params(params)?;
+            answer(state, &headers, move |model, caller| queries::$name(model, caller, &params)).await
+        }
+    )*};
 }
 
-async fn rollup(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let params = read_params(params)?;
-    answer(state, &headers, move |model, caller| {
-        queries::rollup(model, caller, &params)
-    })
-    .await
-}
-
-async fn explain(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let params = read_params(params)?;
-    answer(state, &headers, move |model, caller| {
-        queries::explain(model, caller, &params)
-    })
-    .await
-}
-
-async fn reconcile(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let params = read_params(params)?;
-    answer(state, &headers, move |model, caller| {
-        queries::reconcile(model, caller, &params)
-    })
-    .await
-}
+read_endpoint!(structure, rollup, explain, reconcile);
