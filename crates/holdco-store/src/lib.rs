@@ -192,3 +192,28 @@ pub struct FactRevision {
     /// That import's time: seconds since the Unix epoch.
     pub imported_at: i64,
 }
+
+/// Test helper for every backend: each `.sql` file of a migrations folder is listed once, in
+/// order, versions 1, 2, 3 ... without gaps, each file named after its version.
+#[cfg(test)]
+pub(crate) fn migrations_listed_in_order(folder: &str, listed: &[(i64, &str)]) {
+    let mut files: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    files.sort();
+    let names: Vec<&str> = listed.iter().map(|(_, name)| *name).collect();
+    assert_eq!(files, names, "{folder} and MIGRATIONS disagree");
+    for (index, (version, name)) in listed.iter().enumerate() {
+        assert_eq!(
+            *version,
+            index as i64 + 1,
+            "versions run 1, 2, 3 ... without gaps"
+        );
+        assert!(
+            name.starts_with(&format!("{version:04}_")),
+            "{name} should start with its version"
+        );
+    }
+}
