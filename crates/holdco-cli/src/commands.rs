@@ -1038,15 +1038,24 @@ impl ProvenanceMarks {
 
     fn legend(&self) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
+        let chained: Vec<&str> = self
+            .seen
+            .iter()
+            .filter(|(m, _)| *m == " C")
+            .filter_map(|(_, t)| t.strip_prefix("chained from "))
+            .collect();
+        if !chained.is_empty() {
+            lines.push(format!(
+                "C = the group's restatement into the structure of {}, carried on by lineage",
+                chained.join(" or ")
+            ));
+        }
         for (mark, text) in &self.seen {
-            let what = match mark.trim() {
-                "P" => "published by the group in this structure".to_string(),
-                "C" => format!(
-                    "{text}: the group's restatement into that structure, carried on by lineage"
-                ),
-                _ => format!("{text} (a published figure and figures computed below it)"),
+            let line = match mark.trim() {
+                "P" => "P = published by the group in this structure".to_string(),
+                "M" => format!("M = {text} (a published figure and figures computed below it)"),
+                _ => continue,
             };
-            let line = format!("{} = {what}", mark.trim());
             if !lines.contains(&line) {
                 lines.push(line);
             }
