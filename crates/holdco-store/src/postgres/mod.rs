@@ -340,6 +340,33 @@ fn read_key(row: &postgres::Row, start: i32) -> Result<FactKey, StoreError> {
     })
 }
 
+/// One series row of a `COPY` into `fact_series`: the key's columns, the import, and the
+/// series' periods, figures, currencies and sources as arrays (both fact writers use it).
+fn write_series_row(
+    writer: &mut BinaryCopyInWriter,
+    key: &KeyText<'_>,
+    import_id: i64,
+    periods: &[i32],
+    figures: &[f64],
+    currencies: &Option<Vec<Option<&str>>>,
+    sources: &Option<Vec<Option<&str>>>,
+) -> Result<(), postgres::Error> {
+    let structure: &str = key.structure.as_ref();
+    writer.write(&[
+        &key.unit,
+        &key.granularity,
+        &key.metric,
+        &key.counterparty,
+        &key.basis,
+        &structure,
+        &import_id,
+        &periods,
+        &figures,
+        currencies,
+        sources,
+    ])
+}
+
 /// The text columns of a key: unit, granularity, metric, counterparty, basis, structure.
 struct KeyText<'a> {
     unit: &'a str,
@@ -835,22 +862,16 @@ fn write_series(
             .any(|fact| fact.source.is_some())
             .then(|| members.iter().map(|fact| fact.source.as_deref()).collect());
         let key = &keys[run[0] as usize];
-        let structure: &str = key.structure.as_ref();
-        writer
-            .write(&[
-                &key.unit,
-                &key.granularity,
-                &key.metric,
-                &key.counterparty,
-                &key.basis,
-                &structure,
-                &import_id,
-                &periods,
-                &figures,
-                &currencies,
-                &sources,
-            ])
-            .map_err(database("writing facts"))?;
+        write_series_row(
+            &mut writer,
+            key,
+            import_id,
+            &periods,
+            &figures,
+            &currencies,
+            &sources,
+        )
+        .map_err(database("writing facts"))?;
     }
     writer.finish().map_err(database("writing facts"))?;
     Ok(())
@@ -928,22 +949,16 @@ fn write_columns(
                     })
                     .collect()
             });
-        let structure: &str = key.structure.as_ref();
-        writer
-            .write(&[
-                &key.unit,
-                &key.granularity,
-                &key.metric,
-                &key.counterparty,
-                &key.basis,
-                &structure,
-                &import_id,
-                &periods,
-                &figures,
-                &currencies,
-                &sources,
-            ])
-            .map_err(&failed)?;
+        write_series_row(
+            &mut writer,
+            key,
+            import_id,
+            periods,
+            figures,
+            &currencies,
+            &sources,
+        )
+        .map_err(&failed)?;
     }
     writer.finish().map_err(&failed)?;
     Ok(())
