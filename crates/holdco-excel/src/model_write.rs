@@ -427,6 +427,14 @@ fn write_timeline(
                 text("unit", unit.as_str())?;
                 text("class", class)?;
             }
+            ChangeKind::Event { event, .. } => {
+                // The timeline sheet has a fixed set of columns; a domain event's fields
+                // are its domain's. Refused whole rather than written in part.
+                return Err(WriteError::Refused(format!(
+                    "the timeline holds domain events (`{event}`, line {} of {}); a workbook can't hold them yet: export to a folder instead",
+                    change.origin.line, change.origin.file
+                )));
+            }
         }
         if let Some(note) = &change.note {
             text("note", note)?;
