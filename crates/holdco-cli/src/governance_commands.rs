@@ -181,7 +181,10 @@ fn unit_id(text: &str) -> Result<UnitId> {
 
 /// Loads the model and its people ledger; problems in the governance files stop the
 /// command (they were checked on import, so this only happens with --model).
-fn with_ledger<T>(context: &Context, run: impl FnOnce(&Model, &Engine, &Ledger) -> Result<T>) -> Result<T> {
+fn with_ledger<T>(
+    context: &Context,
+    run: impl FnOnce(&Model, &Engine, &Ledger) -> Result<T>,
+) -> Result<T> {
     let model = current_model(context)?;
     if !holdco_governance::in_use(&model) {
         bail!("the model has no people: add people.csv and `people.appoint` events (docs/format.md, \"people.csv\") and import it again");
@@ -190,7 +193,10 @@ fn with_ledger<T>(context: &Context, run: impl FnOnce(&Model, &Engine, &Ledger) 
     let (ledger, problems) = holdco_governance::load(&model, engine.timeline());
     if !problems.is_empty() {
         crate::commands::print_capped(&problems, None);
-        bail!("{} problem(s) in the governance files; fix them and run `holdco check DIR`", problems.len());
+        bail!(
+            "{} problem(s) in the governance files; fix them and run `holdco check DIR`",
+            problems.len()
+        );
     }
     run(&model, &engine, &ledger)
 }
@@ -215,13 +221,19 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
             Output::Csv => render::print_csv(&rows)?,
             Output::Table => {
                 println!("Leaders and bodies on {date}");
-                let mut table = render::table(&["unit", "role", "person", "since", "term to", "title"]);
+                let mut table =
+                    render::table(&["unit", "role", "person", "since", "term to", "title"]);
                 let mut last_unit = String::new();
                 for row in &rows {
                     let unit = if row.unit == last_unit {
                         String::new()
                     } else {
-                        format!("{}{} ({})", "  ".repeat(row.depth as usize), row.unit_name, row.unit)
+                        format!(
+                            "{}{} ({})",
+                            "  ".repeat(row.depth as usize),
+                            row.unit_name,
+                            row.unit
+                        )
                     };
                     last_unit = row.unit.clone();
                     let role = match &row.body {
@@ -262,9 +274,12 @@ pub fn board(context: &Context, args: &BoardArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
     let unit = unit_id(&args.unit)?;
     with_ledger(context, |_, engine, ledger| {
-        let bodies = queries::board(ledger, engine.timeline(), &unit, date).map_err(|e| anyhow!("{e}"))?;
+        let bodies =
+            queries::board(ledger, engine.timeline(), &unit, date).map_err(|e| anyhow!("{e}"))?;
         match args.format.output() {
-            Output::Json => render::print_json(&serde_json::json!({ "unit": unit, "at": date, "bodies": bodies }))?,
+            Output::Json => render::print_json(
+                &serde_json::json!({ "unit": unit, "at": date, "bodies": bodies }),
+            )?,
             Output::Csv => {
                 let rows: Vec<BoardRow> = bodies
                     .iter()
@@ -292,13 +307,20 @@ pub fn board(context: &Context, args: &BoardArgs) -> Result<ExitCode> {
                         b.body,
                         b.kind,
                         b.directors,
-                        b.seats.map(|s| format!(" of {s} seats")).unwrap_or_default(),
+                        b.seats
+                            .map(|s| format!(" of {s} seats"))
+                            .unwrap_or_default(),
                         b.independent,
                         b.min_independent
                     );
                     let mut table = render::table(&["role", "person", "since", "term to"]);
                     for m in &b.members {
-                        table.add_row(vec![m.role.clone(), format!("{} ({})", m.name, m.person), m.since.to_string(), opt_date(m.term_end)]);
+                        table.add_row(vec![
+                            m.role.clone(),
+                            format!("{} ({})", m.name, m.person),
+                            m.since.to_string(),
+                            opt_date(m.term_end),
+                        ]);
                     }
                     println!("{table}");
                 }
@@ -321,14 +343,26 @@ pub fn person(context: &Context, args: &PersonArgs) -> Result<ExitCode> {
                     "{} ({}){} — in the group since {}{}",
                     report.name,
                     report.id,
-                    report.birth_year.map(|y| format!(", born {y}")).unwrap_or_default(),
-                    report.joined.map(|d| d.to_string()).unwrap_or_else(|| "(first day not published)".into()),
-                    report.left.map(|l| format!(", left {l}")).unwrap_or_default()
+                    report
+                        .birth_year
+                        .map(|y| format!(", born {y}"))
+                        .unwrap_or_default(),
+                    report
+                        .joined
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "(first day not published)".into()),
+                    report
+                        .left
+                        .map(|l| format!(", left {l}"))
+                        .unwrap_or_default()
                 );
                 println!(
                     "On {}: {} in the group{}",
                     report.at,
-                    report.group_tenure_days.map(years).unwrap_or_else(|| "tenure unknown".into()),
+                    report
+                        .group_tenure_days
+                        .map(years)
+                        .unwrap_or_else(|| "tenure unknown".into()),
                     match (&report.unit, report.unit_tenure_days) {
                         (Some(u), Some(d)) => format!(", {} in {u}", years(d)),
                         _ => String::new(),
@@ -336,14 +370,25 @@ pub fn person(context: &Context, args: &PersonArgs) -> Result<ExitCode> {
                 );
                 let mut table = render::table(&["role", "of", "from", "until", "title", "ended"]);
                 for r in &report.roles {
-                    table.add_row(vec![r.role.clone(), r.seat.clone(), r.from.to_string(), opt_date(r.until), r.title.clone().unwrap_or_default(), r.ended.clone().unwrap_or_default()]);
+                    table.add_row(vec![
+                        r.role.clone(),
+                        r.seat.clone(),
+                        r.from.to_string(),
+                        opt_date(r.until),
+                        r.title.clone().unwrap_or_default(),
+                        r.ended.clone().unwrap_or_default(),
+                    ]);
                 }
                 println!("{table}");
                 if report.units.iter().any(|s| s.unit.is_some()) {
-                    let mut table = render::table(&["unit", "from", "until", "in the unit since", "how"]);
+                    let mut table =
+                        render::table(&["unit", "from", "until", "in the unit since", "how"]);
                     for s in &report.units {
                         table.add_row(vec![
-                            s.unit.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(not recorded)".into()),
+                            s.unit
+                                .as_ref()
+                                .map(|u| u.to_string())
+                                .unwrap_or_else(|| "(not recorded)".into()),
                             s.from.to_string(),
                             opt_date(s.until),
                             s.since.to_string(),
@@ -368,18 +413,31 @@ pub fn moves(context: &Context, args: &MovesArgs) -> Result<ExitCode> {
     with_ledger(context, |_, _, ledger| {
         let (list, kept) = queries::moves(ledger, from, to);
         match args.format.output() {
-            Output::Json => render::print_json(&serde_json::json!({ "from": from, "to": to, "moves": list, "kept_service": kept }))?,
+            Output::Json => render::print_json(
+                &serde_json::json!({ "from": from, "to": to, "moves": list, "kept_service": kept }),
+            )?,
             Output::Csv => render::print_csv(&list)?,
             Output::Table => {
-                let mut table = render::table(&["date", "person", "from", "to", "service", "in the group"]);
+                let mut table =
+                    render::table(&["date", "person", "from", "to", "service", "in the group"]);
                 for m in &list {
                     table.add_row(vec![
                         m.date.to_string(),
                         m.person.clone(),
-                        m.from.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "(not recorded)".into()),
+                        m.from
+                            .as_ref()
+                            .map(|u| u.to_string())
+                            .unwrap_or_else(|| "(not recorded)".into()),
                         m.to.to_string(),
-                        if m.kept_service { "kept" } else { "reset by the employer" }.to_string(),
-                        m.group_tenure_days.map(years).unwrap_or_else(|| "unknown".into()),
+                        if m.kept_service {
+                            "kept"
+                        } else {
+                            "reset by the employer"
+                        }
+                        .to_string(),
+                        m.group_tenure_days
+                            .map(years)
+                            .unwrap_or_else(|| "unknown".into()),
                     ]);
                 }
                 align_right(&mut table, [5]);
@@ -399,25 +457,52 @@ fn share(value: Option<f64>) -> String {
 pub fn pipeline(context: &Context, args: &PipelineArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
     with_ledger(context, |_, engine, ledger| {
-        let answer = queries::pipeline(ledger, engine.timeline(), date, args.by.is_some(), args.born_from)
-            .map_err(|e| anyhow!("{e}"))?;
+        let answer = queries::pipeline(
+            ledger,
+            engine.timeline(),
+            date,
+            args.by.is_some(),
+            args.born_from,
+        )
+        .map_err(|e| anyhow!("{e}"))?;
         match args.format.output() {
             Output::Json => render::print_json(&answer)?,
             Output::Csv => render::print_csv(&answer.rows)?,
             Output::Table => {
                 let header = format!("born {} or later", answer.born_from);
-                let columns = ["unit", "date", "leaders", header.as_str(), "born before", "unknown"];
+                let columns = [
+                    "unit",
+                    "date",
+                    "leaders",
+                    header.as_str(),
+                    "born before",
+                    "unknown",
+                ];
                 println!("Leadership roles by birth cohort on {date}");
                 let mut table = render::table(&columns);
                 for r in &answer.rows {
-                    table.add_row(vec![format!("{} ({})", r.name, r.unit), r.date.to_string(), r.leaders.to_string(), format!("{} {}", r.cohort, share(r.cohort_share)), format!("{} {}", r.older, share(r.older_share)), format!("{} {}", r.unknown, share(r.unknown_share))]);
+                    table.add_row(vec![
+                        format!("{} ({})", r.name, r.unit),
+                        r.date.to_string(),
+                        r.leaders.to_string(),
+                        format!("{} {}", r.cohort, share(r.cohort_share)),
+                        format!("{} {}", r.older, share(r.older_share)),
+                        format!("{} {}", r.unknown, share(r.unknown_share)),
+                    ]);
                 }
                 align_right(&mut table, [2, 3, 4, 5]);
                 println!("{table}");
                 println!("Trajectory:");
                 let mut table = render::table(&columns);
                 for r in &answer.trajectory {
-                    table.add_row(vec![format!("{} ({})", r.name, r.unit), r.date.to_string(), r.leaders.to_string(), format!("{} {}", r.cohort, share(r.cohort_share)), format!("{} {}", r.older, share(r.older_share)), format!("{} {}", r.unknown, share(r.unknown_share))]);
+                    table.add_row(vec![
+                        format!("{} ({})", r.name, r.unit),
+                        r.date.to_string(),
+                        r.leaders.to_string(),
+                        format!("{} {}", r.cohort, share(r.cohort_share)),
+                        format!("{} {}", r.older, share(r.older_share)),
+                        format!("{} {}", r.unknown, share(r.unknown_share)),
+                    ]);
                 }
                 align_right(&mut table, [2, 3, 4, 5]);
                 println!("{table}");
@@ -428,11 +513,19 @@ pub fn pipeline(context: &Context, args: &PipelineArgs) -> Result<ExitCode> {
                         number(t.share, true),
                         t.born_from,
                         t.by,
-                        t.source.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(),
-                        answer.gap.map(|g| number(g, true)).unwrap_or_else(|| "–".into())
+                        t.source
+                            .as_ref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default(),
+                        answer
+                            .gap
+                            .map(|g| number(g, true))
+                            .unwrap_or_else(|| "–".into())
                     );
                 }
-                println!("Unknown = birth year not published; never guessed, never counted in a cohort.");
+                println!(
+                    "Unknown = birth year not published; never guessed, never counted in a cohort."
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -459,27 +552,65 @@ pub fn rights(context: &Context, args: &RightsArgs) -> Result<ExitCode> {
         bail!("--amount {}: expected a number of 0 or more", args.amount);
     }
     with_ledger(context, |_, engine, ledger| {
-        let answer = queries::rights(ledger, engine.timeline(), &unit, &args.decision, args.amount, date)
-            .map_err(|e| anyhow!("{e}"))?;
+        let answer = queries::rights(
+            ledger,
+            engine.timeline(),
+            &unit,
+            &args.decision,
+            args.amount,
+            date,
+        )
+        .map_err(|e| anyhow!("{e}"))?;
         let row = RightsRow {
             unit: answer.unit.clone(),
             class: answer.class.clone(),
             decision: args.decision.clone(),
             amount: args.amount,
-            band: format!("{} to {}", answer.rule.from, answer.rule.to.map(|t| t.to_string()).unwrap_or_else(|| "no limit".into())),
+            band: format!(
+                "{} to {}",
+                answer.rule.from,
+                answer
+                    .rule
+                    .to
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "no limit".into())
+            ),
             approver: answer.approver.clone(),
-            holders: answer.holders.iter().map(|h| format!("{} ({})", h.name, h.role)).collect::<Vec<_>>().join("; "),
+            holders: answer
+                .holders
+                .iter()
+                .map(|h| format!("{} ({})", h.name, h.role))
+                .collect::<Vec<_>>()
+                .join("; "),
             note: answer.rule.note.clone(),
         };
         match args.format.output() {
             Output::Json => render::print_json(&answer)?,
             Output::Csv => render::print_csv(&[row])?,
             Output::Table => {
-                let mut table = render::table(&["unit", "class", "decision", "amount", "band", "approver", "held by"]);
-                table.add_row(vec![row.unit, row.class.unwrap_or_else(|| "(none)".into()), row.decision, number(row.amount, false), row.band, row.approver, row.holders]);
+                let mut table = render::table(&[
+                    "unit", "class", "decision", "amount", "band", "approver", "held by",
+                ]);
+                table.add_row(vec![
+                    row.unit,
+                    row.class.unwrap_or_else(|| "(none)".into()),
+                    row.decision,
+                    number(row.amount, false),
+                    row.band,
+                    row.approver,
+                    row.holders,
+                ]);
                 align_right(&mut table, [3]);
                 println!("{table}");
-                println!("governance.toml line {}{}", answer.rule.line, answer.rule.note.map(|n| format!(": {n}")).unwrap_or_default());
+                println!(
+                    "governance.toml line {}{}",
+                    answer.rule.line,
+                    answer
+                        .rule
+                        .note
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -493,7 +624,9 @@ pub fn governance(context: &Context, args: &GovernanceArgs) -> Result<ExitCode> 
     with_ledger(context, |model, engine, ledger| {
         let breaches = queries::check(ledger, engine.timeline(), model, date);
         match format.output() {
-            Output::Json => render::print_json(&serde_json::json!({ "at": date, "breaches": breaches }))?,
+            Output::Json => {
+                render::print_json(&serde_json::json!({ "at": date, "breaches": breaches }))?
+            }
             Output::Csv => render::print_csv(&breaches)?,
             Output::Table => {
                 if breaches.is_empty() {
@@ -509,7 +642,11 @@ pub fn governance(context: &Context, args: &GovernanceArgs) -> Result<ExitCode> 
                 }
             }
         }
-        Ok(if breaches.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        Ok(if breaches.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
     })
 }
 
@@ -526,7 +663,8 @@ pub fn scorecard(context: &Context, args: &ScorecardArgs) -> Result<ExitCode> {
     let node = args.node.as_deref().map(unit_id).transpose()?;
     with_ledger(context, |model, engine, ledger| {
         let period = period(model, &args.period)?;
-        let rows = holdco_governance::measure::scorecard(engine, ledger, period, node.as_ref()).map_err(|e| anyhow!(e))?;
+        let rows = holdco_governance::measure::scorecard(engine, ledger, period, node.as_ref())
+            .map_err(|e| anyhow!(e))?;
         match args.format.output() {
             Output::Json => render::print_json(&rows)?,
             Output::Csv => render::print_csv(&rows)?,
@@ -535,10 +673,33 @@ pub fn scorecard(context: &Context, args: &ScorecardArgs) -> Result<ExitCode> {
                     println!("no targets for {}: record them as facts with basis plan (docs/format.md, facts)", args.period);
                     return Ok(ExitCode::SUCCESS);
                 }
-                println!("Targets against results for {}, both in the structure of {}", rows[0].period, rows[0].structure);
-                let mut table = render::table(&["unit", "metric", "target", "actual", "variance", "%", "previous", "trend", "accountable"]);
+                println!(
+                    "Targets against results for {}, both in the structure of {}",
+                    rows[0].period, rows[0].structure
+                );
+                let mut table = render::table(&[
+                    "unit",
+                    "metric",
+                    "target",
+                    "actual",
+                    "variance",
+                    "%",
+                    "previous",
+                    "trend",
+                    "accountable",
+                ]);
                 for r in &rows {
-                    table.add_row(vec![format!("{} ({})", r.name, r.unit), r.metric.clone(), number(r.target, false), opt_number(r.actual, false), opt_number(r.variance, false), opt_number(r.variance_share, true), opt_number(r.previous, false), opt_number(r.trend, true), r.leader.clone()]);
+                    table.add_row(vec![
+                        format!("{} ({})", r.name, r.unit),
+                        r.metric.clone(),
+                        number(r.target, false),
+                        opt_number(r.actual, false),
+                        opt_number(r.variance, false),
+                        opt_number(r.variance_share, true),
+                        opt_number(r.previous, false),
+                        opt_number(r.trend, true),
+                        r.leader.clone(),
+                    ]);
                 }
                 align_right(&mut table, [2, 3, 4, 5, 6, 7]);
                 println!("{table}");
@@ -620,9 +781,29 @@ pub fn incentives(context: &Context, args: &IncentivesArgs) -> Result<ExitCode> 
                         opt_number(p.attainment, true),
                         opt_number(p.payout.map(|x| x), false),
                     );
-                    let mut table = render::table(&["metric", "unit", "weight", "threshold", "target", "maximum", "actual", "payout", "why"]);
+                    let mut table = render::table(&[
+                        "metric",
+                        "unit",
+                        "weight",
+                        "threshold",
+                        "target",
+                        "maximum",
+                        "actual",
+                        "payout",
+                        "why",
+                    ]);
                     for k in &p.kpis {
-                        table.add_row(vec![k.metric.clone(), k.unit.clone(), number(k.weight, true), number(k.threshold, false), number(k.target, false), number(k.maximum, false), opt_number(k.actual, false), opt_number(k.payout, false), k.explanation.clone()]);
+                        table.add_row(vec![
+                            k.metric.clone(),
+                            k.unit.clone(),
+                            number(k.weight, true),
+                            number(k.threshold, false),
+                            number(k.target, false),
+                            number(k.maximum, false),
+                            opt_number(k.actual, false),
+                            opt_number(k.payout, false),
+                            k.explanation.clone(),
+                        ]);
                     }
                     align_right(&mut table, [2, 3, 4, 5, 6, 7]);
                     println!("{table}");

@@ -120,7 +120,9 @@ static DOMAINS: RwLock<Vec<&'static Domain>> = RwLock::new(Vec::new());
 static COMPLETE: AtomicBool = AtomicBool::new(false);
 
 fn domains_read() -> std::sync::RwLockReadGuard<'static, Vec<&'static Domain>> {
-    DOMAINS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    DOMAINS
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Registers a domain. Registering the same domain again does nothing.

@@ -348,7 +348,10 @@ impl<'a> Table<'a> {
     fn count(&mut self, field: &str) -> Option<u32> {
         let n = self.number(field)?;
         if n < 0.0 || n.fract() != 0.0 || n > 1e6 {
-            self.problem(field, format!("{n} is not a count (expected a whole number such as 3)"));
+            self.problem(
+                field,
+                format!("{n} is not a count (expected a whole number such as 3)"),
+            );
             return None;
         }
         Some(n as u32)
@@ -372,14 +375,20 @@ impl<'a> Table<'a> {
             other => {
                 self.problem(
                     field,
-                    format!("expected a date such as 2027-09-10, found {}", other.type_str()),
+                    format!(
+                        "expected a date such as 2027-09-10, found {}",
+                        other.type_str()
+                    ),
                 );
                 return None;
             }
         };
         let date = holdco_core::period::parse_iso_date(text.trim());
         if date.is_none() {
-            self.problem(field, format!("`{text}` is not a date (expected YYYY-MM-DD)"));
+            self.problem(
+                field,
+                format!("`{text}` is not a date (expected YYYY-MM-DD)"),
+            );
         }
         date
     }
@@ -401,7 +410,10 @@ impl<'a> Table<'a> {
             .cloned()
             .collect();
         for field in unknown {
-            self.problem(&field, format!("unknown field (expected one of: {allowed})"));
+            self.problem(
+                &field,
+                format!("unknown field (expected one of: {allowed})"),
+            );
         }
     }
 }
@@ -474,7 +486,10 @@ pub fn parse_config(
         let director = t.flag("director").unwrap_or(independent);
         if let Some(id) = &id {
             if !id_ok(id) {
-                t.problem("id", format!("`{id}` is not an id (lower-case letters, digits, _ and -)"));
+                t.problem(
+                    "id",
+                    format!("`{id}` is not an id (lower-case letters, digits, _ and -)"),
+                );
             } else if config.roles.contains_key(id) {
                 t.problem("id", format!("role `{id}` is already defined (built-in roles: chair, ceo, cfo, president, head_of_business_group, director_independent, director_executive, director_non_executive)"));
             } else {
@@ -505,7 +520,10 @@ pub fn parse_config(
         };
         let kind = t.text("kind").unwrap_or_else(|| "board".into());
         if kind != "board" && kind != "committee" {
-            t.problem("kind", format!("`{kind}` is not a body kind (expected board or committee)"));
+            t.problem(
+                "kind",
+                format!("`{kind}` is not a body kind (expected board or committee)"),
+            );
         }
         let name = t.text("name");
         let seats = t.count("seats");
@@ -558,11 +576,17 @@ pub fn parse_config(
     }
     for right in file.rights {
         let mut t = Table::new(text, right, problems);
-        let decision = t.req_text("decision", "a decision kind such as \"capex\" or \"acquisition\"");
+        let decision = t.req_text(
+            "decision",
+            "a decision kind such as \"capex\" or \"acquisition\"",
+        );
         let class = t.text("class").unwrap_or_else(|| "*".into());
         let from = t.number("from").unwrap_or(0.0);
         let to = t.number("to");
-        let approver = t.req_text("approver", "who approves: a role (\"ceo\"), \"ceo@group\", \"board\" or \"body:ID\"");
+        let approver = t.req_text(
+            "approver",
+            "who approves: a role (\"ceo\"), \"ceo@group\", \"board\" or \"body:ID\"",
+        );
         let note = t.text("note");
         if let Some(to) = to {
             if to <= from {
@@ -625,7 +649,12 @@ pub fn parse_config(
             None
         };
         let set = t.date("set");
-        let unit = if t.fields.contains_key("unit") { t.unit("unit") } else { t.used.insert("unit".into()); None };
+        let unit = if t.fields.contains_key("unit") {
+            t.unit("unit")
+        } else {
+            t.used.insert("unit".into());
+            None
+        };
         let source = t.text("source");
         if let Some(share) = share {
             if !(0.0..=1.0).contains(&share) {
@@ -634,7 +663,10 @@ pub fn parse_config(
         }
         if let (Some(set), Some(by)) = (set, by) {
             if by < set {
-                t.problem("by", format!("the target is due on {by}, before it was set on {set}"));
+                t.problem(
+                    "by",
+                    format!("the target is due on {by}, before it was set on {set}"),
+                );
             }
         }
         let line = t.line;
@@ -656,22 +688,33 @@ pub fn parse_config(
         let mut t = Table::new(text, plan, problems);
         let id = t.req_text("id", "a plan id");
         let role = t.req_text("role", "the role the plan rewards, e.g. \"ceo\"");
-        let unit = if t.fields.contains_key("unit") { t.unit("unit") } else { t.used.insert("unit".into()); t.problem("unit", "missing; expected the unit of the role"); None };
+        let unit = if t.fields.contains_key("unit") {
+            t.unit("unit")
+        } else {
+            t.used.insert("unit".into());
+            t.problem("unit", "missing; expected the unit of the role");
+            None
+        };
         let period_label = t.req_text("period", "the period measured, e.g. \"FY2025\"");
-        let period = period_label.as_ref().and_then(|p| match Period::parse(p, calendar) {
-            Ok(p) => Some(p),
-            Err(message) => {
-                t.problem("period", message);
-                None
-            }
-        });
+        let period = period_label
+            .as_ref()
+            .and_then(|p| match Period::parse(p, calendar) {
+                Ok(p) => Some(p),
+                Err(message) => {
+                    t.problem("period", message);
+                    None
+                }
+            });
         let structure = t.date("structure");
         let threshold_payout = t.number("threshold_payout").unwrap_or(0.5);
         let max_payout = t.number("max_payout").unwrap_or(2.0);
         let assumption = t.flag("assumption").unwrap_or(false);
         let note = t.text("note");
         if !(0.0..=1.0).contains(&threshold_payout) {
-            t.problem("threshold_payout", "expected 0 to 1 (the payout at the threshold, as a share of the target payout)");
+            t.problem(
+                "threshold_payout",
+                "expected 0 to 1 (the payout at the threshold, as a share of the target payout)",
+            );
         }
         if max_payout < 1.0 {
             t.problem("max_payout", "expected 1 or more (the payout at the maximum, as a multiple of the target payout)");
@@ -725,7 +768,9 @@ pub fn parse_config(
             _ => t.problem("kpi", "missing; expected the plan's measures, e.g. kpi = [{ metric = \"revenue\", weight = 1, threshold = 90, target = 100, maximum = 120 }]"),
         }
         let line = t.line;
-        if let (Some(id), Some(role), Some(unit), Some(period), Some(period_label)) = (id, role, unit, period, period_label) {
+        if let (Some(id), Some(role), Some(unit), Some(period), Some(period_label)) =
+            (id, role, unit, period, period_label)
+        {
             if config.plans.iter().any(|p| p.id == id) {
                 t.problem("id", format!("plan `{id}` is defined twice"));
             }
@@ -776,13 +821,17 @@ pub fn parse_config(
         let value = t.req_number("value", "the target figure");
         let note = t.text("note");
         let line = t.line;
-        if let (Some(unit), Some(metric), Some(period), Some(value)) = (unit, metric, period, value) {
+        if let (Some(unit), Some(metric), Some(period), Some(value)) = (unit, metric, period, value)
+        {
             if config
                 .targets
                 .iter()
                 .any(|o| o.unit == unit && o.metric == metric && o.period == period)
             {
-                t.problem("unit", format!("a target for {unit} {metric} in this period is already set; keep one"));
+                t.problem(
+                    "unit",
+                    format!("a target for {unit} {metric} in this period is already set; keep one"),
+                );
             }
             config.targets.push(Target {
                 unit,

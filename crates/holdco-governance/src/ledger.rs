@@ -270,7 +270,8 @@ impl Ledger {
                 }
             }
         }
-        let mut order: Vec<(usize, &Change)> = timeline.changes.iter().copied().enumerate().collect();
+        let mut order: Vec<(usize, &Change)> =
+            timeline.changes.iter().copied().enumerate().collect();
         order.sort_by_key(|(_, c)| (c.date, order_class(c)));
         // Active holdings by seat and by person (indices into holdings).
         let mut active: Vec<usize> = Vec::new();
@@ -290,6 +291,18 @@ impl Ledger {
                         continue;
                     };
                     let date = change.date;
+                    if let Some(year) = ledger.people[person].birth_year {
+                        use chrono::Datelike;
+                        if year > date.year() {
+                            problems.push(Diagnostic {
+                                file: crate::people::PEOPLE_FILE.into(),
+                                line: Some(ledger.people[person].line),
+                                field: Some("birth_year".into()),
+                                message: format!("`{person_id}` is born in {year}, after the event on {date} ({}): a birth year in the future? Give the published year or leave it empty", change.origin),
+                            });
+                            continue;
+                        }
+                    }
                     match event.as_str() {
                         APPOINT => ledger.appoint(person, change, &mut active, timeline, problems),
                         STEP_DOWN => {
@@ -315,7 +328,10 @@ impl Ledger {
                         }
                         LEAVE => {
                             if !ledger.in_group(person, date) {
-                                problems.push(at("person", not_in_group(&ledger, person, date, "leave")));
+                                problems.push(at(
+                                    "person",
+                                    not_in_group(&ledger, person, date, "leave"),
+                                ));
                                 continue;
                             }
                             ledger.left[person] = Some(date);
@@ -334,10 +350,15 @@ impl Ledger {
                         }
                         TRANSFER => {
                             if !ledger.in_group(person, date) {
-                                problems.push(at("person", not_in_group(&ledger, person, date, "transfer")));
+                                problems.push(at(
+                                    "person",
+                                    not_in_group(&ledger, person, date, "transfer"),
+                                ));
                                 continue;
                             }
-                            let Some(to) = extension::text(fields, "to").and_then(|t| UnitId::parse(t).ok()) else {
+                            let Some(to) =
+                                extension::text(fields, "to").and_then(|t| UnitId::parse(t).ok())
+                            else {
                                 continue;
                             };
                             let current = ledger.stays[person].last().and_then(|s| s.unit.clone());
@@ -372,7 +393,14 @@ impl Ledger {
         ledger
     }
 
-    fn set_stay(&mut self, person: usize, unit: Option<UnitId>, date: NaiveDate, arrival: bool, how: String) {
+    fn set_stay(
+        &mut self,
+        person: usize,
+        unit: Option<UnitId>,
+        date: NaiveDate,
+        arrival: bool,
+        how: String,
+    ) {
         let stays = &mut self.stays[person];
         let since = if arrival {
             date
@@ -409,14 +437,20 @@ impl Ledger {
         let ChangeKind::Event { fields, .. } = &change.kind else {
             return;
         };
-        let at = |field: &str, message: String| Diagnostic::at(&change.origin, Some(field), message);
+        let at =
+            |field: &str, message: String| Diagnostic::at(&change.origin, Some(field), message);
         let date = change.date;
         let person_id = self.people[person].id.clone();
         if !self.in_group(person, date) {
-            problems.push(at("person", not_in_group(self, person, date, "appointment")));
+            problems.push(at(
+                "person",
+                not_in_group(self, person, date, "appointment"),
+            ));
             return;
         }
-        let role_id = extension::text(fields, "role").unwrap_or_default().to_string();
+        let role_id = extension::text(fields, "role")
+            .unwrap_or_default()
+            .to_string();
         let Some(role) = self.config.roles.get(&role_id).cloned() else {
             let known: Vec<&str> = self.config.roles.keys().map(String::as_str).collect();
             problems.push(at("role", format!("unknown role `{role_id}` (known: {}; declare others as [[role]] in governance.toml)", known.join(", "))));
@@ -427,13 +461,31 @@ impl Ledger {
             match self.config.bodies.get(body) {
                 None => {
                     let known: Vec<&str> = self.config.bodies.keys().map(String::as_str).collect();
-                    problems.push(at("body", format!("unknown body `{body}` (bodies of governance.toml: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })));
+                    problems.push(at(
+                        "body",
+                        format!(
+                            "unknown body `{body}` (bodies of governance.toml: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
                     return;
                 }
                 Some(b) => {
-                    let alive = timeline.unit(&b.unit).is_some_and(|u| timeline.record(u).alive_on(date));
+                    let alive = timeline
+                        .unit(&b.unit)
+                        .is_some_and(|u| timeline.record(u).alive_on(date));
                     if !alive {
-                        problems.push(at("body", format!("body `{body}` governs `{}`, which does not exist on {date}", b.unit)));
+                        problems.push(at(
+                            "body",
+                            format!(
+                                "body `{body}` governs `{}`, which does not exist on {date}",
+                                b.unit
+                            ),
+                        ));
                         return;
                     }
                 }
@@ -494,7 +546,10 @@ impl Ledger {
         // Units this change ended, with what became of their history.
         let mut ended: HashMap<UnitId, HistoryEvent> = HashMap::new();
         for record in &timeline.units {
-            if record.ended.is_some_and(|(d, s)| d == date && timeline_seq_matches(timeline, s, change)) {
+            if record
+                .ended
+                .is_some_and(|(d, s)| d == date && timeline_seq_matches(timeline, s, change))
+            {
                 if let Some(event) = record.events.iter().rev().find(|e| e.date == date) {
                     ended.insert(record.id.clone(), event.event.clone());
                 }
@@ -524,29 +579,52 @@ impl Ledger {
             };
             let role = self.holdings[h].role.clone();
             let exclusive = self.config.roles.get(&role).is_some_and(|r| r.exclusive);
-            let end = |what: String, needs_decision: bool| Ending::Reorganisation { what, needs_decision };
+            let end = |what: String, needs_decision: bool| Ending::Reorganisation {
+                what,
+                needs_decision,
+            };
             let outcome = match (event, &seat) {
                 (HistoryEvent::MergedInto(into), Seat::Unit(_)) => {
                     let into = name(*into);
                     let target = Seat::Unit(into.clone());
                     let taken = exclusive
                         && active.iter().chain(still.iter()).any(|&o| {
-                            o != h && self.holdings[o].role == role && self.holdings[o].last_seat() == &target
+                            o != h
+                                && self.holdings[o].role == role
+                                && self.holdings[o].last_seat() == &target
                         });
                     if taken {
-                        Err(end(format!("{unit} merged into {into}, which already has a {role}"), true))
+                        Err(end(
+                            format!("{unit} merged into {into}, which already has a {role}"),
+                            true,
+                        ))
                     } else {
                         Ok(target)
                     }
                 }
-                (HistoryEvent::MergedInto(into), Seat::Body(_)) => Err(end(format!("{unit}, whose body it was, merged into {}", name(*into)), true)),
-                (HistoryEvent::Split(parts), _) => Err(end(
-                    format!("{unit} split into {}", parts.iter().map(|(i, _)| name(*i).to_string()).collect::<Vec<_>>().join(", ")),
+                (HistoryEvent::MergedInto(into), Seat::Body(_)) => Err(end(
+                    format!("{unit}, whose body it was, merged into {}", name(*into)),
                     true,
                 )),
-                (HistoryEvent::Divested, _) => Err(end(format!("{unit} left the group (divested)"), false)),
+                (HistoryEvent::Split(parts), _) => Err(end(
+                    format!(
+                        "{unit} split into {}",
+                        parts
+                            .iter()
+                            .map(|(i, _)| name(*i).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    true,
+                )),
+                (HistoryEvent::Divested, _) => {
+                    Err(end(format!("{unit} left the group (divested)"), false))
+                }
                 (HistoryEvent::Closed, _) => Err(end(format!("{unit} closed"), true)),
-                (HistoryEvent::LeftWith(a), _) => Err(end(format!("{unit} left the group with {}", name(*a)), false)),
+                (HistoryEvent::LeftWith(a), _) => Err(end(
+                    format!("{unit} left the group with {}", name(*a)),
+                    false,
+                )),
             };
             match outcome {
                 Ok(target) => {
@@ -562,15 +640,27 @@ impl Ledger {
         *active = still;
         // People's units.
         for person in 0..self.people.len() {
-            let Some(stay) = self.stays[person].last() else { continue };
+            let Some(stay) = self.stays[person].last() else {
+                continue;
+            };
             if stay.until.is_some() {
                 continue;
             }
-            let Some(unit) = stay.unit.clone() else { continue };
-            let Some(event) = ended.get(&unit) else { continue };
+            let Some(unit) = stay.unit.clone() else {
+                continue;
+            };
+            let Some(event) = ended.get(&unit) else {
+                continue;
+            };
             match event {
                 HistoryEvent::MergedInto(into) => {
-                    self.set_stay(person, Some(name(*into)), date, false, format!("{unit} merged into {}", name(*into)));
+                    self.set_stay(
+                        person,
+                        Some(name(*into)),
+                        date,
+                        false,
+                        format!("{unit} merged into {}", name(*into)),
+                    );
                 }
                 HistoryEvent::Split(parts) => {
                     let best = parts
@@ -578,17 +668,38 @@ impl Ledger {
                         .max_by(|a, b| {
                             let sa = a.1.shares.default.unwrap_or(0.0);
                             let sb = b.1.shares.default.unwrap_or(0.0);
-                            sa.partial_cmp(&sb).unwrap_or(std::cmp::Ordering::Equal).then(b.0.cmp(&a.0))
+                            sa.partial_cmp(&sb)
+                                .unwrap_or(std::cmp::Ordering::Equal)
+                                .then(b.0.cmp(&a.0))
                         })
                         .map(|(i, _)| name(*i));
-                    self.set_stay(person, best.clone(), date, false, format!("{unit} split; its largest part {}", best.map(|b| b.to_string()).unwrap_or_default()));
+                    self.set_stay(
+                        person,
+                        best.clone(),
+                        date,
+                        false,
+                        format!(
+                            "{unit} split; its largest part {}",
+                            best.map(|b| b.to_string()).unwrap_or_default()
+                        ),
+                    );
                 }
                 HistoryEvent::Closed => {
                     let parent = timeline
                         .unit(&unit)
-                        .and_then(|u| timeline.record(u).parent_on(date.pred_opt().unwrap_or(date)))
+                        .and_then(|u| {
+                            timeline
+                                .record(u)
+                                .parent_on(date.pred_opt().unwrap_or(date))
+                        })
                         .map(name);
-                    self.set_stay(person, parent, date, false, format!("{unit} closed; its parent"));
+                    self.set_stay(
+                        person,
+                        parent,
+                        date,
+                        false,
+                        format!("{unit} closed; its parent"),
+                    );
                 }
                 HistoryEvent::Divested | HistoryEvent::LeftWith(_) => {
                     self.left[person] = Some(date);

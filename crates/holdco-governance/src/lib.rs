@@ -81,7 +81,12 @@ pub fn load(model: &Model, timeline: &Timeline) -> (Ledger, Vec<Diagnostic>) {
 
 /// Names in governance.toml checked against the model: units of bodies, plans and targets,
 /// metrics of plans.
-fn check_names(model: &Model, timeline: &Timeline, config: &Config, problems: &mut Vec<Diagnostic>) {
+fn check_names(
+    model: &Model,
+    timeline: &Timeline,
+    config: &Config,
+    problems: &mut Vec<Diagnostic>,
+) {
     let at = |line: u32, field: &str, message: String| Diagnostic {
         file: GOVERNANCE_FILE.into(),
         line: Some(line),
@@ -90,7 +95,11 @@ fn check_names(model: &Model, timeline: &Timeline, config: &Config, problems: &m
     };
     for body in config.bodies.values() {
         if timeline.unit(&body.unit).is_none() {
-            problems.push(at(body.line, "unit", format!("unknown unit `{}` (create it in timeline.toml)", body.unit)));
+            problems.push(at(
+                body.line,
+                "unit",
+                format!("unknown unit `{}` (create it in timeline.toml)", body.unit),
+            ));
         }
     }
     for target in &config.pipeline {
@@ -102,9 +111,15 @@ fn check_names(model: &Model, timeline: &Timeline, config: &Config, problems: &m
     }
     for plan in &config.plans {
         if !config.roles.contains_key(&plan.role) {
-            problems.push(at(plan.line, "role", format!("unknown role `{}`", plan.role)));
+            problems.push(at(
+                plan.line,
+                "role",
+                format!("unknown role `{}`", plan.role),
+            ));
         }
-        for (field, unit) in std::iter::once(("unit", &plan.unit)).chain(plan.kpis.iter().map(|k| ("kpi", &k.unit))) {
+        for (field, unit) in
+            std::iter::once(("unit", &plan.unit)).chain(plan.kpis.iter().map(|k| ("kpi", &k.unit)))
+        {
             match timeline.unit(unit) {
                 None => problems.push(at(plan.line, field, format!("unknown unit `{unit}`"))),
                 Some(u) if !timeline.record(u).alive_on(plan.structure) => problems.push(at(
@@ -116,14 +131,35 @@ fn check_names(model: &Model, timeline: &Timeline, config: &Config, problems: &m
             }
         }
         for kpi in &plan.kpis {
-            if model.metric(&kpi.metric).is_none_or(|m| matches!(m.aggregation, holdco_core::Aggregation::Ratio { .. })) {
-                problems.push(at(plan.line, "kpi", format!("unknown metric `{}` (defined in group.toml: {})", kpi.metric, model.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "))));
+            if model
+                .metric(&kpi.metric)
+                .is_none_or(|m| matches!(m.aggregation, holdco_core::Aggregation::Ratio { .. }))
+            {
+                problems.push(at(
+                    plan.line,
+                    "kpi",
+                    format!(
+                        "unknown metric `{}` (defined in group.toml: {})",
+                        kpi.metric,
+                        model
+                            .metrics
+                            .iter()
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             }
         }
     }
 }
 
-fn check_targets(model: &Model, timeline: &Timeline, config: &Config, problems: &mut Vec<Diagnostic>) {
+fn check_targets(
+    model: &Model,
+    timeline: &Timeline,
+    config: &Config,
+    problems: &mut Vec<Diagnostic>,
+) {
     for target in &config.targets {
         let at = |field: &str, message: String| Diagnostic {
             file: GOVERNANCE_FILE.into(),
@@ -151,8 +187,7 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
     if !in_use(model) {
         return Vec::new();
     }
-    let (timeline, core_problems) =
-        Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    let (timeline, core_problems) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     if !core_problems.is_empty() {
         return Vec::new();
     }

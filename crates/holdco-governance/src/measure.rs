@@ -120,9 +120,9 @@ pub fn scorecard(
     let structure = timeline.structure_on(structure_date);
     let scope = match node {
         Some(id) => {
-            let index = timeline
-                .unit(id)
-                .ok_or_else(|| format!("unknown unit `{id}`; `holdco structure` lists the units"))?;
+            let index = timeline.unit(id).ok_or_else(|| {
+                format!("unknown unit `{id}`; `holdco structure` lists the units")
+            })?;
             if !structure.alive[index as usize] {
                 return Err(format!(
                     "unit `{id}` does not exist on {structure_date}, the first day of {} (the structure targets are compared in)",
@@ -141,10 +141,20 @@ pub fn scorecard(
         .filter(|f| {
             f.key.basis == Basis::Plan && f.key.period == period && f.key.counterparty.is_none()
         })
-        .map(|f| (f.key.unit.clone(), f.key.metric.clone(), f.value, "plan fact"))
+        .map(|f| {
+            (
+                f.key.unit.clone(),
+                f.key.metric.clone(),
+                f.value,
+                "plan fact",
+            )
+        })
         .collect();
     for t in ledger.config.targets.iter().filter(|t| t.period == period) {
-        if !targets.iter().any(|(u, m, _, _)| u == &t.unit && m == &t.metric) {
+        if !targets
+            .iter()
+            .any(|(u, m, _, _)| u == &t.unit && m == &t.metric)
+        {
             targets.push((t.unit.clone(), t.metric.clone(), t.value, "governance.toml"));
         }
     }
@@ -236,16 +246,41 @@ pub struct PlanResult {
 /// maximum, capped there.
 pub fn payout(kpi: &Kpi, plan: &Plan, actual: f64) -> (f64, String) {
     if actual < kpi.threshold {
-        (0.0, format!("{actual:.0} is below the threshold {:.0}: no payout", kpi.threshold))
+        (
+            0.0,
+            format!(
+                "{actual:.0} is below the threshold {:.0}: no payout",
+                kpi.threshold
+            ),
+        )
     } else if actual < kpi.target {
         let f = plan.threshold_payout
-            + (1.0 - plan.threshold_payout) * (actual - kpi.threshold) / (kpi.target - kpi.threshold);
-        (f, format!("{actual:.0} between threshold {:.0} and target {:.0}: {f:.2}", kpi.threshold, kpi.target))
+            + (1.0 - plan.threshold_payout) * (actual - kpi.threshold)
+                / (kpi.target - kpi.threshold);
+        (
+            f,
+            format!(
+                "{actual:.0} between threshold {:.0} and target {:.0}: {f:.2}",
+                kpi.threshold, kpi.target
+            ),
+        )
     } else if actual < kpi.maximum {
         let f = 1.0 + (plan.max_payout - 1.0) * (actual - kpi.target) / (kpi.maximum - kpi.target);
-        (f, format!("{actual:.0} between target {:.0} and maximum {:.0}: {f:.2}", kpi.target, kpi.maximum))
+        (
+            f,
+            format!(
+                "{actual:.0} between target {:.0} and maximum {:.0}: {f:.2}",
+                kpi.target, kpi.maximum
+            ),
+        )
     } else {
-        (plan.max_payout, format!("{actual:.0} at or above the maximum {:.0}: capped at {:.2}", kpi.maximum, plan.max_payout))
+        (
+            plan.max_payout,
+            format!(
+                "{actual:.0} at or above the maximum {:.0}: capped at {:.2}",
+                kpi.maximum, plan.max_payout
+            ),
+        )
     }
 }
 
@@ -289,8 +324,20 @@ pub fn incentives(engine: &Engine, ledger: &Ledger, period: Period) -> Vec<PlanR
                 .iter()
                 .filter(|h| h.role == plan.role)
                 .filter(|h| h.from <= last && h.until.is_none_or(|u| u > first))
-                .filter(|h| h.path.iter().any(|(_, s)| matches!(s, Seat::Unit(u) if u == &plan.unit)))
-                .map(|h| (h.from, ledger.person(&h.person).map(|p| p.display().to_string()).unwrap_or_else(|| h.person.clone())))
+                .filter(|h| {
+                    h.path
+                        .iter()
+                        .any(|(_, s)| matches!(s, Seat::Unit(u) if u == &plan.unit))
+                })
+                .map(|h| {
+                    (
+                        h.from,
+                        ledger
+                            .person(&h.person)
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| h.person.clone()),
+                    )
+                })
                 .collect();
             v.sort();
             v.into_iter().map(|(_, n)| n).collect()

@@ -77,10 +77,7 @@ pub fn parse_people(text: &str, problems: &mut Vec<Diagnostic>) -> Vec<Person> {
             problems.push(at(
                 1,
                 header,
-                format!(
-                    "unknown column (expected: {})",
-                    PEOPLE_COLUMNS.join(", ")
-                ),
+                format!("unknown column (expected: {})", PEOPLE_COLUMNS.join(", ")),
             ));
         }
     }
@@ -221,7 +218,11 @@ pub fn write_people(people: &[Person], personal: bool) -> String {
     for p in people {
         let row = [
             p.id.clone(),
-            if personal { p.name.clone() } else { String::new() },
+            if personal {
+                p.name.clone()
+            } else {
+                String::new()
+            },
             match (personal, p.birth_year) {
                 (true, Some(y)) => y.to_string(),
                 _ => String::new(),

@@ -473,10 +473,12 @@ pub fn pipeline(
         ledger, timeline, &structure, scope, date, born_from,
     )];
     if by_unit {
+        // Units below the scope with at least one leader.
         for &child in &structure.children[scope as usize] {
-            rows.push(pipeline_row(
-                ledger, timeline, &structure, child, date, born_from,
-            ));
+            let row = pipeline_row(ledger, timeline, &structure, child, date, born_from);
+            if row.leaders > 0 {
+                rows.push(row);
+            }
         }
     }
     let first = ledger.holdings.iter().map(|h| h.from).min();
@@ -484,7 +486,10 @@ pub fn pipeline(
     if let Some(first) = first {
         let mut year = first.year().max(date.year() - 10);
         while year < date.year() {
-            if let Some(day) = NaiveDate::from_ymd_opt(year, date.month(), date.day().min(28)) {
+            // The same day of an earlier year (28 February for a 29th in a common year).
+            let same_day = NaiveDate::from_ymd_opt(year, date.month(), date.day())
+                .or_else(|| NaiveDate::from_ymd_opt(year, date.month(), 28));
+            if let Some(day) = same_day {
                 if day >= first {
                     let s = timeline.structure_on(day);
                     if s.alive[scope as usize] {
@@ -554,9 +559,8 @@ pub fn rights(
             }
         )));
     }
-    let fits = |r: &&Right| {
-        r.decision == decision && r.from <= amount && r.to.is_none_or(|t| amount < t)
-    };
+    let fits =
+        |r: &&Right| r.decision == decision && r.from <= amount && r.to.is_none_or(|t| amount < t);
     let rule = rows
         .iter()
         .filter(fits)
@@ -570,39 +574,58 @@ pub fn rights(
         })?
         .clone();
     let leaders = leaders_on(ledger, timeline, date, None)?;
-    let (approver, holders): (String, Vec<LeaderRow>) = if let Some(body) = rule.approver.strip_prefix("body:") {
-        (
-            format!("body {body}"),
-            leaders.iter().filter(|r| r.body.as_deref() == Some(body)).cloned().collect(),
-        )
-    } else if rule.approver == "board" {
-        // The unit's own board, else the nearest board above it.
-        let board = structure.ancestors(index).into_iter().find_map(|u| {
-            let id = &timeline.record(u).id;
-            ledger.config.bodies.values().find(|b| &b.unit == id && b.kind == "board")
-        });
-        match board {
-            Some(b) => (
-                format!("body {} (board of {})", b.id, b.unit),
-                leaders.iter().filter(|r| r.body.as_deref() == Some(b.id.as_str())).cloned().collect(),
-            ),
-            None => ("board (none recorded for the unit or above it)".into(), Vec::new()),
-        }
-    } else {
-        let (role, seat) = match rule.approver.split_once('@') {
-            Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
-            Some((role, unit)) => (role, UnitId::parse(unit).unwrap_or_else(|_| unit_id_fallback(timeline))),
-            None => (rule.approver.as_str(), unit.clone()),
+    let (approver, holders): (String, Vec<LeaderRow>) =
+        if let Some(body) = rule.approver.strip_prefix("body:") {
+            (
+                format!("body {body}"),
+                leaders
+                    .iter()
+                    .filter(|r| r.body.as_deref() == Some(body))
+                    .cloned()
+                    .collect(),
+            )
+        } else if rule.approver == "board" {
+            // The unit's own board, else the nearest board above it.
+            let board = structure.ancestors(index).into_iter().find_map(|u| {
+                let id = &timeline.record(u).id;
+                ledger
+                    .config
+                    .bodies
+                    .values()
+                    .find(|b| &b.unit == id && b.kind == "board")
+            });
+            match board {
+                Some(b) => (
+                    format!("body {} (board of {})", b.id, b.unit),
+                    leaders
+                        .iter()
+                        .filter(|r| r.body.as_deref() == Some(b.id.as_str()))
+                        .cloned()
+                        .collect(),
+                ),
+                None => (
+                    "board (none recorded for the unit or above it)".into(),
+                    Vec::new(),
+                ),
+            }
+        } else {
+            let (role, seat) = match rule.approver.split_once('@') {
+                Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
+                Some((role, unit)) => (
+                    role,
+                    UnitId::parse(unit).unwrap_or_else(|_| unit_id_fallback(timeline)),
+                ),
+                None => (rule.approver.as_str(), unit.clone()),
+            };
+            (
+                format!("{role} of {seat}"),
+                leaders
+                    .iter()
+                    .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
+                    .cloned()
+                    .collect(),
+            )
         };
-        (
-            format!("{role} of {seat}"),
-            leaders
-                .iter()
-                .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
-                .cloned()
-                .collect(),
-        )
-    };
     Ok(RightAnswer {
         unit: unit.to_string(),
         class,
@@ -725,7 +748,9 @@ pub fn check(ledger: &Ledger, timeline: &Timeline, model: &Model, date: NaiveDat
                 .changes
                 .iter()
                 .filter(|c| c.date <= date)
-                .filter(|c| matches!(&c.kind, ChangeKind::Classify { unit: u, .. } if u == &record.id))
+                .filter(
+                    |c| matches!(&c.kind, ChangeKind::Classify { unit: u, .. } if u == &record.id),
+                )
                 .map(|c| c.date)
                 .next_back();
             if let Some(classified) = classified {
@@ -768,7 +793,14 @@ pub fn check(ledger: &Ledger, timeline: &Timeline, model: &Model, date: NaiveDat
         }
         if let Some(seats) = body.seats {
             if directors > seats {
-                breach("seats", body.id.clone(), format!("{} seats {directors} directors on {date}, more than its {seats} seats", body.id));
+                breach(
+                    "seats",
+                    body.id.clone(),
+                    format!(
+                        "{} seats {directors} directors on {date}, more than its {seats} seats",
+                        body.id
+                    ),
+                );
             }
         }
     }
@@ -801,7 +833,11 @@ pub fn check(ledger: &Ledger, timeline: &Timeline, model: &Model, date: NaiveDat
     }
     // Roles ended by a reorganisation that need a decision nobody recorded since.
     for h in &ledger.holdings {
-        if let Some(Ending::Reorganisation { what, needs_decision: true }) = &h.ending {
+        if let Some(Ending::Reorganisation {
+            what,
+            needs_decision: true,
+        }) = &h.ending
+        {
             let Some(until) = h.until.filter(|u| *u <= date) else {
                 continue;
             };
@@ -821,7 +857,9 @@ pub fn check(ledger: &Ledger, timeline: &Timeline, model: &Model, date: NaiveDat
                 continue;
             };
             let record = timeline.record(unit);
-            let Some((end, _)) = record.ended else { continue };
+            let Some((end, _)) = record.ended else {
+                continue;
+            };
             if end > date || end > plan.period.last_day() {
                 continue;
             }

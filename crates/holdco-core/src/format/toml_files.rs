@@ -1,11 +1,11 @@
 //! Parsing group.toml and timeline.toml, keeping the line of every field for diagnostics.
 
 use super::{decode, line_of};
-use crate::ids::{Currency, MetricId, UnitId};
 use crate::extension::{self, FieldType, Lookup};
+use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{
-    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, EventValue, Group, Measure,
-    Metric, Money, Origin, Shares, SplitPart,
+    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, EventValue, Group, Measure, Metric,
+    Money, Origin, Shares, SplitPart,
 };
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -900,10 +900,7 @@ fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option
                     Some(value) => match number(&value) {
                         Some(n) => EventValue::Number(n),
                         None => {
-                            entry.problem(
-                                &name,
-                                "expected text, a number, a date or true/false",
-                            );
+                            entry.problem(&name, "expected text, a number, a date or true/false");
                             return None;
                         }
                     },
