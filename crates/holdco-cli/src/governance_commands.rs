@@ -39,6 +39,10 @@ pub struct PeopleArgs {
     /// Only this unit and the units below it.
     #[arg(long)]
     unit: Option<String>,
+    /// In the branch of this scenario (scenarios/NAME.toml): its planned changes and
+    /// appointments added to the log.
+    #[arg(long)]
+    scenario: Option<String>,
     #[command(flatten)]
     format: Format,
 }
@@ -92,6 +96,10 @@ pub struct PipelineArgs {
     /// The cohort's first birth year (the target's when omitted).
     #[arg(long)]
     born_from: Option<i32>,
+    /// In the branch of this scenario (scenarios/NAME.toml): planned appointments project
+    /// the trajectory.
+    #[arg(long)]
+    scenario: Option<String>,
     #[command(flatten)]
     format: Format,
 }
@@ -185,7 +193,60 @@ fn with_ledger<T>(
     context: &Context,
     run: impl FnOnce(&Model, &Engine, &Ledger) -> Result<T>,
 ) -> Result<T> {
-    let model = current_model(context)?;
+    with_branch(context, None, run)
+}
+
+/// [`with_ledger`] in the branch of a scenario: the changes and events of
+/// `scenarios/NAME.toml` added to the log (its own changes only, not a base's).
+fn with_branch<T>(
+    context: &Context,
+    scenario: Option<&str>,
+    run: impl FnOnce(&Model, &Engine, &Ledger) -> Result<T>,
+) -> Result<T> {
+    let mut model = current_model(context)?;
+    if let Some(name) = scenario {
+        let path = format!("scenarios/{name}.toml");
+        let Some(text) = model.documents.get(&path).cloned() else {
+            let known: Vec<&str> = model
+                .documents
+                .keys()
+                .filter_map(|k| k.strip_prefix("scenarios/")?.strip_suffix(".toml"))
+                .collect();
+            bail!(
+                "no scenario `{name}` (the model has: {}); `holdco scenario list` shows them",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        let mut problems = Vec::new();
+        let changes = holdco_core::format::parse_changes(
+            &path,
+            &text,
+            &model.group,
+            &model.metrics,
+            &mut problems,
+        );
+        if !problems.is_empty() {
+            crate::commands::print_capped(&problems, None);
+            bail!(
+                "{} problem(s) in {path}; run `holdco check DIR`",
+                problems.len()
+            );
+        }
+        model.timeline.extend(changes);
+        let (_, problems) = holdco_core::validate::validate(&model);
+        if !problems.is_empty() {
+            crate::commands::print_capped(&problems, None);
+            bail!(
+                "the branch of `{name}` does not replay ({} problem(s))",
+                problems.len()
+            );
+        }
+    }
+    let model = model;
     if !holdco_governance::in_use(&model) {
         bail!("the model has no people: add people.csv and `people.appoint` events (docs/format.md, \"people.csv\") and import it again");
     }
@@ -213,7 +274,7 @@ fn years(days: i64) -> String {
 pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
     let node = args.unit.as_deref().map(unit_id).transpose()?;
-    with_ledger(context, |_, engine, ledger| {
+    with_branch(context, args.scenario.as_deref(), |_, engine, ledger| {
         let rows = queries::leaders_on(ledger, engine.timeline(), date, node.as_ref())
             .map_err(|e| anyhow!("{e}"))?;
         match args.format.output() {
@@ -456,7 +517,7 @@ fn share(value: Option<f64>) -> String {
 /// `holdco pipeline --at DATE [--by unit]`.
 pub fn pipeline(context: &Context, args: &PipelineArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
-    with_ledger(context, |_, engine, ledger| {
+    with_branch(context, args.scenario.as_deref(), |_, engine, ledger| {
         let answer = queries::pipeline(
             ledger,
             engine.timeline(),

@@ -271,3 +271,102 @@ fn bad_people_events_are_refused_and_the_store_is_unchanged() {
         "{err}"
     );
 }
+
+#[test]
+fn planned_appointments_in_a_scenario_project_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = example_copy(dir.path());
+    // A test fixture, not a person of the example: someone born 1992 made group CFO in the
+    // `one-alibaba` branch.
+    let people = std::fs::read_to_string(model.join("people.csv")).unwrap();
+    std::fs::write(
+        model.join("people.csv"),
+        format!("{people}test_young,Test Fixture,1992,,,a test fixture\n"),
+    )
+    .unwrap();
+    let scenario = std::fs::read_to_string(model.join("scenarios/one-alibaba.toml")).unwrap();
+    let planned = "\n[[change]]\nid = \"plan-cfo\"\ndate = 2026-01-01\nkind = \"people.appoint\"\nperson = \"test_young\"\nrole = \"cfo\"\nunit = \"alibaba\"\n";
+    std::fs::write(
+        model.join("scenarios/one-alibaba.toml"),
+        format!("{scenario}{planned}"),
+    )
+    .unwrap();
+    let db = dir.path().join("none.db");
+    let folder = model.to_str().unwrap();
+    let (code, out, err) = run(
+        &db,
+        &[
+            "--model",
+            folder,
+            "pipeline",
+            "--at",
+            "2026-06-30",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let base: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            base["rows"][0]["leaders"].as_u64(),
+            base["rows"][0]["cohort"].as_u64()
+        ),
+        (Some(6), Some(1))
+    );
+    let (code, out, err) = run(
+        &db,
+        &[
+            "--model",
+            folder,
+            "pipeline",
+            "--at",
+            "2026-06-30",
+            "--scenario",
+            "one-alibaba",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let branch: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            branch["rows"][0]["leaders"].as_u64(),
+            branch["rows"][0]["cohort"].as_u64()
+        ),
+        (Some(7), Some(2))
+    );
+    // In that branch AIDC merges into China E-commerce, which has a CEO: Jiang Fan's AIDC
+    // role ends and needs a decision; his E-commerce role carries on.
+    let (_, out, _) = run(
+        &db,
+        &[
+            "--model",
+            folder,
+            "people",
+            "--at",
+            "2026-06-30",
+            "--scenario",
+            "one-alibaba",
+            "--csv",
+        ],
+    );
+    assert!(!out.contains("international_commerce"), "{out}");
+    assert!(
+        out.contains("china_commerce") && out.contains("jiang_fan"),
+        "{out}"
+    );
+    let (code, _, err) = run(
+        &db,
+        &[
+            "--model",
+            folder,
+            "pipeline",
+            "--at",
+            "2026-06-30",
+            "--scenario",
+            "nope",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no scenario `nope`"), "{err}");
+}
