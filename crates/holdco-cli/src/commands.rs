@@ -367,8 +367,11 @@ fn print_import_summary(context: &Context, shown: &str, summary: &holdco_store::
 }
 
 /// `holdco export DIR`.
-pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
+pub fn export(context: &Context, dir: &Path, force: bool, personal: bool) -> Result<ExitCode> {
     let mut model = current_model(context)?;
+    if !personal {
+        holdco_core::extension::redact_personal(&mut model);
+    }
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() && !force {
         bail!(
             "{} is not empty: choose an empty folder or pass --force to overwrite",
@@ -616,6 +619,9 @@ pub fn history(
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
             holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
             holdco_core::ChangeKind::Decision { decision, .. } => format!("decided: {decision}"),
+            holdco_core::ChangeKind::Event { .. } => {
+                holdco_core::extension::describe(change, &id).unwrap_or_default()
+            }
         };
         lines.push(HistoryLine {
             date: change.date,
