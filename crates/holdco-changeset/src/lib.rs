@@ -25,8 +25,8 @@ pub use preview::{preview, Preview};
 use chrono::NaiveDate;
 use holdco_core::{Diagnostic, Model};
 use holdco_store::{
-    Applied, ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState,
-    NewChangeset, Store, StoreError, TransitionRecord,
+    Applied, ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState, NewChangeset,
+    Store, StoreError, TransitionRecord,
 };
 use serde::Serialize;
 
@@ -160,11 +160,10 @@ pub fn create(
     if diff.is_empty() {
         return Err(ChangesetError::Empty);
     }
-    let body = serde_json::to_string(&proposal.patch)
-        .map_err(|error| StoreError::Unstorable {
-            item: "the change set".into(),
-            reason: error.to_string(),
-        })?;
+    let body = serde_json::to_string(&proposal.patch).map_err(|error| StoreError::Unstorable {
+        item: "the change set".into(),
+        reason: error.to_string(),
+    })?;
     let id = store.create_changeset(&NewChangeset {
         author: proposal.author.to_string(),
         message: proposal.message.trim().to_string(),
@@ -245,9 +244,7 @@ pub fn show(store: &dyn Store, id: i64, today: NaiveDate) -> Result<Shown, Chang
             .audit()?
             .into_iter()
             .find(|entry| entry.changeset_id == id);
-        shown.diff = entry
-            .map(|entry| decode_diff(&entry))
-            .transpose()?;
+        shown.diff = entry.map(|entry| decode_diff(&entry)).transpose()?;
         return Ok(shown);
     }
     let patch = patch_of(&shown.changeset)?;
@@ -583,9 +580,8 @@ pub fn log(
 /// A diff in a few words: `+1 change, 2 facts revised, 1 fact new`.
 pub fn summary(diff: &Diff, import: Option<&holdco_store::ImportRecord>) -> String {
     let mut parts = Vec::new();
-    let count = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if !diff.timeline_added.is_empty() {
         parts.push(format!(
             "+{}",

@@ -163,12 +163,21 @@ pub fn from_json(text: &str, base: &Model) -> Result<Patch, Vec<Diagnostic>> {
     let mut files = ModelFiles::new();
     let mut names = BTreeMap::new();
     if let Some(timeline) = &json.timeline {
-        files.insert(format::TIMELINE_FILE.to_string(), timeline.clone().into_bytes());
-        names.insert(format::TIMELINE_FILE.to_string(), format!("{JSON_NAME}#/timeline"));
+        files.insert(
+            format::TIMELINE_FILE.to_string(),
+            timeline.clone().into_bytes(),
+        );
+        names.insert(
+            format::TIMELINE_FILE.to_string(),
+            format!("{JSON_NAME}#/timeline"),
+        );
     }
     if let Some(facts) = &json.facts {
         files.insert(format::FACTS_FILE.to_string(), facts.clone().into_bytes());
-        names.insert(format::FACTS_FILE.to_string(), format!("{JSON_NAME}#/facts"));
+        names.insert(
+            format::FACTS_FILE.to_string(),
+            format!("{JSON_NAME}#/facts"),
+        );
     }
     if let Some(fx) = &json.fx {
         files.insert(format::FX_FILE.to_string(), fx.clone().into_bytes());

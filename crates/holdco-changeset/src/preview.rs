@@ -2,10 +2,10 @@
 //! after (units moved, new, gone) and every roll-up cell of the last two fiscal years,
 //! restated into that date's structure, whose value differs.
 
+use chrono::NaiveDate;
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::timeline::Timeline;
 use holdco_core::{Granularity, Model, Period};
-use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -128,7 +128,12 @@ fn cells(
                         .and_then(|value| value.as_str().map(str::to_string))
                         .unwrap_or_default();
                     out.insert(
-                        (row.metric.clone(), row.node.clone(), kind, row.period.clone()),
+                        (
+                            row.metric.clone(),
+                            row.node.clone(),
+                            kind,
+                            row.period.clone(),
+                        ),
                         (row.name.clone(), row.value),
                     );
                 }
@@ -149,12 +154,13 @@ fn differs(a: Option<f64>, b: Option<f64>) -> bool {
     }
 }
 
-/// The preview of going from `before` to `after`, on the structure of `date`: the fiscal
-/// year containing `date` and the one before.
+/// The preview of going from `before` to `after`, on the structure of `date`: the last two
+/// fiscal years ended by `date`, restated into its structure.
 pub fn preview(before: &Model, after: &Model, date: NaiveDate) -> Preview {
     let calendar = after.group.calendar();
     let this_year = Period::containing(date, Granularity::Year, calendar);
-    let periods = vec![this_year.shift(-1), this_year];
+    // The last two fiscal years that have ended by `date`.
+    let periods = vec![this_year.shift(-2), this_year.shift(-1)];
     let old = placement(before, date);
     let new = placement(after, date);
     let mut preview = Preview {
