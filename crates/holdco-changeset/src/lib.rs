@@ -505,14 +505,14 @@ pub fn import_record(
             base_revision,
             kind: "import".to_string(),
             body: serde_json::json!({ "import": label }).to_string(),
-            units: diff.units(),
+            units: vec![GROUP_WIDE.to_string()],
             reverts: None,
         }),
         actor: user.to_string(),
         expected_base: None,
         retract: Vec::new(),
         diff: serde_json::to_string(&diff).unwrap_or_else(|_| "{}".to_string()),
-        units: diff.units(),
+        units: vec![GROUP_WIDE.to_string()],
     }
 }
 
@@ -577,20 +577,20 @@ pub fn log(
     Ok(entries)
 }
 
-/// A diff in a few words: `+1 change, 2 facts revised, 1 fact new`.
+/// A diff in a few words: `1 change added, 1 fact new, 2 facts revised`.
 pub fn summary(diff: &Diff, import: Option<&holdco_store::ImportRecord>) -> String {
     let mut parts = Vec::new();
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if !diff.timeline_added.is_empty() {
         parts.push(format!(
-            "+{}",
+            "{} added",
             count(diff.timeline_added.len(), "change", "changes")
         ));
     }
     if !diff.timeline_removed.is_empty() {
         parts.push(format!(
-            "-{}",
+            "{} removed",
             count(diff.timeline_removed.len(), "change", "changes")
         ));
     }

@@ -65,6 +65,8 @@ pub struct CellChange {
     pub kind: String,
     /// Period label.
     pub period: String,
+    /// True for a percentage metric (values are fractions: 0.09 is 9%).
+    pub percent: bool,
     /// Before.
     pub before: Option<f64>,
     /// After.
@@ -216,6 +218,12 @@ pub fn preview(before: &Model, after: &Model, date: NaiveDate) -> Preview {
                 name: new_name.or(old_name).cloned().unwrap_or_default(),
                 kind: key.2.clone(),
                 period: key.3.clone(),
+                percent: after
+                    .metrics
+                    .iter()
+                    .chain(&before.metrics)
+                    .find(|metric| metric.id.as_str() == key.0)
+                    .is_some_and(|metric| metric.measure == holdco_core::Measure::Percent),
                 before: old_value,
                 after: new_value,
             });

@@ -378,7 +378,10 @@ fn every_apply_is_an_audit_entry_with_who_when_why_and_the_diff() {
         // holdco log: by unit, and since a date.
         let entries = log(store, Some("ventures"), None).unwrap();
         assert_eq!(entries.len(), 2, "the import touches the whole group");
-        assert_eq!(entries[1].summary, "+1 change, 1 fact new, 1 fact revised");
+        assert_eq!(
+            entries[1].summary,
+            "1 change added, 1 fact new, 1 fact revised"
+        );
         assert_eq!(log(store, Some("nobody"), None).unwrap().len(), 1);
         assert!(log(
             store,
