@@ -506,7 +506,7 @@ fn kill_during_apply(
 #[test]
 fn kill_9_during_an_apply_leaves_it_applied_or_not() {
     let dir = TempDir::new().unwrap();
-    let (model, patch) = generated(dir.path(), 40_000);
+    let (model, patch) = generated(dir.path(), 15_000);
     let sqlite_dir = dir.path().to_path_buf();
     kill_during_apply(
         &|label| {
