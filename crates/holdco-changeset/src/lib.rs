@@ -56,9 +56,12 @@ pub enum ChangesetError {
         /// What was applied since: the audit entries after the base revision.
         since: Vec<AuditRecord>,
     },
-    /// The rules of review forbid it (four eyes, state, who may do what).
+    /// The rules of review forbid this person to do it (four eyes, author only).
     #[error("{0}")]
     NotAllowed(String),
+    /// The change set is not in a state the step leaves from.
+    #[error("{0}")]
+    WrongState(String),
     /// The store failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -324,7 +327,7 @@ pub fn act(
     let (from, to) = action.rule();
     if !from.contains(&record.state) {
         let allowed: Vec<&str> = from.iter().map(|state| state.as_str()).collect();
-        return Err(ChangesetError::NotAllowed(format!(
+        return Err(ChangesetError::WrongState(format!(
             "change set {id} is {}: only a change set that is {} can be {}",
             record.state,
             allowed.join(" or "),
@@ -371,7 +374,7 @@ fn since(store: &dyn Store, base: i64) -> Result<Vec<AuditRecord>, ChangesetErro
 pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, ChangesetError> {
     let record = get(store, id)?;
     if record.state != ChangesetState::Approved {
-        return Err(ChangesetError::NotAllowed(format!(
+        return Err(ChangesetError::WrongState(format!(
             "change set {id} is {}: only an approved change set can be applied (`holdco changeset approve {id}` by someone other than its author)",
             record.state
         )));
@@ -450,7 +453,7 @@ pub fn revert(
 ) -> Result<Created, ChangesetError> {
     let record = get(store, id)?;
     if record.state != ChangesetState::Applied {
-        return Err(ChangesetError::NotAllowed(format!(
+        return Err(ChangesetError::WrongState(format!(
             "change set {id} is {}: only an applied change set can be reverted",
             record.state
         )));
