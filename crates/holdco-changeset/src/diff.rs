@@ -100,11 +100,7 @@ impl Diff {
     /// The patch that undoes it: applied to the model after, it gives the model before.
     pub fn inverse(&self) -> Patch {
         let mut patch = Patch {
-            remove_changes: self
-                .timeline_added
-                .iter()
-                .map(|placed| placed.change.clone())
-                .collect(),
+            remove_changes: self.timeline_added.clone(),
             add_changes: self.timeline_removed.clone(),
             ..Patch::default()
         };
@@ -156,13 +152,17 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
     // in order of position, so that the inverse puts removed changes back where they were.
     let mut removed_at = Vec::new();
     let mut taken = vec![false; base.timeline.len()];
-    for change in &patch.remove_changes {
-        match base
-            .timeline
-            .iter()
-            .enumerate()
-            .position(|(index, held)| !taken[index] && held == change)
-        {
+    for PlacedChange { position, change } in &patch.remove_changes {
+        let at_position = position
+            .filter(|&index| index < base.timeline.len() && !taken[index])
+            .filter(|&index| &base.timeline[index] == change);
+        let found = at_position.or_else(|| {
+            base.timeline
+                .iter()
+                .enumerate()
+                .position(|(index, held)| !taken[index] && held == change)
+        });
+        match found {
             Some(index) => {
                 taken[index] = true;
                 removed_at.push(index);

@@ -20,9 +20,10 @@ pub struct Patch {
     /// its end when `None`.
     #[serde(default)]
     pub add_changes: Vec<PlacedChange>,
-    /// Timeline changes to remove, each matched by its content (the first equal change).
+    /// Timeline changes to remove, each matched by its content: the change at `position`
+    /// when it is equal, else the first equal change not removed yet.
     #[serde(default)]
-    pub remove_changes: Vec<Change>,
+    pub remove_changes: Vec<PlacedChange>,
     /// Facts to add or revise (by key).
     #[serde(default)]
     pub facts: Vec<Fact>,
@@ -211,8 +212,15 @@ pub fn from_json(text: &str, base: &Model) -> Result<Patch, Vec<Diagnostic>> {
     let calendar = base.group.calendar();
     for (index, id) in json.remove.changes.iter().enumerate() {
         let pointer = format!("{JSON_NAME}#/remove/changes/{index}");
-        match base.timeline.iter().find(|change| change.id.as_deref() == Some(id)) {
-            Some(change) => patch.remove_changes.push(change.clone()),
+        match base
+            .timeline
+            .iter()
+            .position(|change| change.id.as_deref() == Some(id))
+        {
+            Some(position) => patch.remove_changes.push(PlacedChange {
+                position: Some(position),
+                change: base.timeline[position].clone(),
+            }),
             None => problems.push(Diagnostic {
                 file: pointer,
                 line: None,

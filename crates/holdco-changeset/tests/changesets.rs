@@ -120,11 +120,11 @@ fn state_machine_moves_only_along_its_arrows() {
         // Not yet submitted: neither approved nor applied.
         assert!(matches!(
             act(store, id, Action::Approve, "bo", None),
-            Err(ChangesetError::NotAllowed(_))
+            Err(ChangesetError::WrongState(_))
         ));
         assert!(matches!(
             apply(store, id, "bo"),
-            Err(ChangesetError::NotAllowed(_))
+            Err(ChangesetError::WrongState(_))
         ));
         // Only the author submits and withdraws.
         assert!(matches!(
