@@ -382,6 +382,17 @@ fn import_record(
     ))
 }
 
+/// [`Store::import`] recorded as a change set applied by the local user (every write of the
+/// model is an entry of the audit trail).
+pub(crate) fn recorded_import(
+    store: &mut dyn Store,
+    incoming: &Model,
+    label: &str,
+) -> Result<holdco_store::ImportSummary> {
+    let record = import_record(store, incoming, label)?;
+    Ok(store.apply(incoming, label, &record)?.summary)
+}
+
 /// The line `holdco import` prints on success.
 fn print_import_summary(context: &Context, shown: &str, summary: &holdco_store::ImportSummary) {
     println!(
@@ -1406,7 +1417,11 @@ pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
             bail!("the calibrated shares don't make a valid model; nothing recorded");
         }
         let mut store = open_store(context)?;
-        store.import(&model, &format!("calibrate {}", args.changes.join(" ")))?;
+        recorded_import(
+            store.as_mut(),
+            &model,
+            &format!("calibrate {}", args.changes.join(" ")),
+        )?;
         eprintln!(
             "recorded the shares in {} (`holdco export` writes them to timeline.toml)",
             shown(context)
