@@ -13,7 +13,8 @@
 //!
 //! An apply that finds the model moved on since the change set's base revision is a 409
 //! with what changed; a successful apply swaps the new model into the server (readers keep
-//! the snapshot they hold). Each request opens the store on a blocking thread (the store
+//! the snapshot they hold). A thread polls the store's revision every two seconds, so
+//! several servers on one store (and the CLI writing to it) see each other's changes. Each request opens the store on a blocking thread (the store
 //! clients are blocking; an SQLite open is a file open, a PostgreSQL one a connection).
 
 use crate::tokens::{Caller, Role};
@@ -31,26 +32,82 @@ use holdco_core::{Model, UnitId};
 use holdco_store::{ChangesetRecord, ChangesetState, Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
-/// What the change-set routes share: the server's state and the store's `--db` value.
+/// What the change-set routes share: the server's state, the store's `--db` value and the
+/// revision of the model served.
 struct Shared {
     app: Arc<AppState>,
     db: String,
+    served: Mutex<i64>,
 }
 
-/// The change-set routes, to merge into the server's router.
+/// How often the server looks for revisions written by others (another `holdco serve` on
+/// the same store, `holdco import`, `holdco changeset apply`).
+pub(crate) const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The change-set routes, to merge into the server's router. Also starts the thread that
+/// reloads the model when another process writes a revision (it ends with the server).
 pub(crate) fn router(app: Arc<AppState>, db: &str) -> Router {
+    let served = holdco_store::open_store(db)
+        .and_then(|store| store.revision())
+        .unwrap_or(0);
     let shared = Arc::new(Shared {
         app,
         db: db.to_string(),
+        served: Mutex::new(served),
     });
+    let weak = Arc::downgrade(&shared);
+    let _ = std::thread::Builder::new()
+        .name("holdco-poll".into())
+        .spawn(move || poll(weak));
     Router::new()
         .route("/api/v1/changesets", post(propose).get(list))
         .route("/api/v1/changesets/{id}", get(show))
         .route("/api/v1/changesets/{id}/{action}", post(step))
         .route("/api/v1/audit", get(audit))
         .with_state(shared)
+}
+
+/// Every [`POLL_EVERY`], reads the store's revision and, when another process wrote a newer
+/// one, loads that model and swaps it in (readers keep the snapshot they hold). Ends when the
+/// server is gone.
+fn poll(shared: Weak<Shared>) {
+    let mut store: Option<Box<dyn Store>> = None;
+    loop {
+        std::thread::sleep(POLL_EVERY);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if store.is_none() {
+            store = holdco_store::open_store(&shared.db).ok();
+        }
+        let Some(open) = store.as_ref() else {
+            continue;
+        };
+        match open.revision() {
+            Ok(revision) if revision > shared.served.lock().map_or(i64::MAX, |served| *served) => {
+                if let Ok(Some(model)) = open.load() {
+                    swap(&shared, model, revision);
+                }
+            }
+            Ok(_) => {}
+            // A store that failed (a PostgreSQL restart) is opened again next time.
+            Err(_) => store = None,
+        }
+    }
+}
+
+/// Serves `model`, the store's model at `revision`, unless a newer one is served already.
+fn swap(shared: &Shared, model: Model, revision: i64) {
+    // Under the lock, so that of two swaps the older model never lands after the newer.
+    if let Ok(mut served) = shared.served.lock() {
+        if *served < revision {
+            *served = revision;
+            shared.app.model.store(Arc::new(model));
+        }
+    }
 }
 
 /// A refusal of this file: a change set's problems (422 with each problem), a conflict
@@ -415,7 +472,7 @@ async fn step(
                 // Swap in the model the apply made: readers holding the old snapshot finish
                 // with it, every later request sees the new one.
                 if let Some(model) = store.load()? {
-                    shared.app.model.store(Arc::new(model));
+                    swap(shared, model, applied.revision);
                 }
                 Ok(Json(serde_json::json!({
                     "changeset": applied.changeset_id,

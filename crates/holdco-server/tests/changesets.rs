@@ -338,3 +338,38 @@ fn bad_bodies_and_invalid_change_sets_say_what_is_wrong() {
     assert_eq!(f.get("/api/v1/changesets/x", &analyst).0, 400);
     assert_eq!(f.get("/api/v1/changesets?state=done", &analyst).0, 400);
 }
+
+/// Two servers on one store: a change set applied through one is served by the other
+/// within a few polls (every two seconds).
+#[test]
+fn a_second_server_on_the_same_store_sees_the_apply() {
+    let f = start();
+    let other = Server::open(&f.db).unwrap().spawn("127.0.0.1:0").unwrap();
+    let analyst = f.token("analyst", Role::Analyst, &[]);
+    let approver = f.token("approver", Role::Approver, &[]);
+    let viewer = f.token("viewer", Role::Viewer, &[]);
+    let (_, created) = f.propose(&analyst, &cloud(118_500));
+    let id = created["id"].as_i64().unwrap();
+    f.post(&format!("/api/v1/changesets/{id}/submit"), &analyst, None);
+    f.post(&format!("/api/v1/changesets/{id}/approve"), &approver, None);
+    assert_eq!(
+        f.post(&format!("/api/v1/changesets/{id}/apply"), &approver, None)
+            .0,
+        200
+    );
+    assert_eq!(served_cloud(&f, &viewer), 118_500.0);
+    let second = Fixture {
+        _dir: tempfile::tempdir().unwrap(),
+        db: f.db.clone(),
+        server: other,
+        client: Client::new(),
+    };
+    let started = std::time::Instant::now();
+    while served_cloud(&second, &viewer) != 118_500.0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "the second server still serves the old model"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
