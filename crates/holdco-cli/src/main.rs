@@ -24,6 +24,7 @@ macro_rules! eprintln {
 }
 
 mod bulk;
+mod changeset_commands;
 mod commands;
 mod excel_commands;
 mod governance_commands;
@@ -157,6 +158,12 @@ enum Command {
     },
     /// Access tokens of `holdco serve`: create (shown once), list, revoke.
     Token(holdco_server::cli::TokenArgs),
+    /// Change sets: propose, review and apply changes to the stored model (four eyes).
+    Changeset(changeset_commands::ChangesetArgs),
+    /// The audit trail: every applied change set (imports included), who, when and why.
+    Log(changeset_commands::LogArgs),
+    /// Make the inverse of an applied change set, as a draft to review and apply.
+    Revert(changeset_commands::RevertArgs),
     /// The revisions of one fact (every import that changed it).
     Revisions {
         /// Unit id.
@@ -296,6 +303,9 @@ fn main() -> ExitCode {
         Command::Scenario(args) => scenario_commands::scenario(&context, &args),
         Command::Serve { listen } => holdco_server::cli::serve(&context.db, &listen),
         Command::Token(args) => holdco_server::cli::token(&context.db, &args),
+        Command::Changeset(args) => changeset_commands::changeset(&context, &args),
+        Command::Log(args) => changeset_commands::log(&context, &args),
+        Command::Revert(args) => changeset_commands::revert(&context, &args),
         Command::Revisions {
             unit,
             metric,
