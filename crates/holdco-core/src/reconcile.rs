@@ -51,8 +51,8 @@ pub struct Check {
     /// note states this known difference, and it is the difference found) or `defect`.
     pub status: CheckStatus,
     /// The note of the published figure that explains the difference (`explained`), or
-    /// the notes it carries otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// the notes it carries otherwise. Always present (`null`), so every CSV row has the
+    /// same columns.
     pub note: Option<String>,
     /// What the computed side is made of.
     pub detail: String,
