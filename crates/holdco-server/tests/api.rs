@@ -174,7 +174,7 @@ fn a_scoped_token_sees_its_subtree_only() {
 }
 
 #[test]
-fn bad_parameters_are_400_naming_the_parameter_and_unknown_names_404() {
+fn bad_parameters_and_unknown_names_are_400_naming_the_parameter() {
     let f = start();
     let token = f.token("viewer", Role::Viewer, &[]);
     for (path, parameter) in [
@@ -211,15 +211,32 @@ fn bad_parameters_are_400_naming_the_parameter_and_unknown_names_404() {
             "{body}"
         );
     }
-    for path in [
-        "/api/v1/rollup?metric=revenu&periods=FY2024",
-        "/api/v1/rollup?metric=revenue&periods=FY2024&node=nowhere",
-        "/api/v1/explain?metric=revenue&period=FY2024&node=nowhere",
-        "/api/v1/nothing",
+    // Unknown names are the request's fault too: 400 naming the parameter and the name.
+    for (path, parameter, name) in [
+        (
+            "/api/v1/rollup?metric=revenu&periods=FY2024",
+            "metric",
+            "revenu",
+        ),
+        (
+            "/api/v1/rollup?metric=revenue&periods=FY2024&node=nowhere",
+            "node",
+            "nowhere",
+        ),
+        (
+            "/api/v1/explain?metric=revenue&period=FY2024&node=nowhere",
+            "node",
+            "nowhere",
+        ),
+        ("/api/v1/history?unit=nowhere", "unit", "nowhere"),
+        ("/api/v1/scenarios/nowhere/run?paths=10", "name", "nowhere"),
     ] {
         let (status, body) = f.call(path, Some(&token));
-        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["parameter"], parameter, "{path}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(name), "{body}");
     }
+    assert_eq!(f.call("/api/v1/nothing", Some(&token)).0, 404);
 }
 
 #[test]
