@@ -907,8 +907,8 @@ async fn classify(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PlanParams {
-    /// Binding constraints whose one-sided rates are measured by re-solving (default 10, as
-    /// the CLI's `--rates`).
+    /// Binding constraints whose one-sided rates are measured by re-solving (two more
+    /// solves each; the CLI's `--rates` and its default).
     pub rates: Option<String>,
 }
 
@@ -942,7 +942,8 @@ async fn plan(
     let p: PlanParams = params(raw)?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "the capital plan")?;
-    let rates = whole("rates", p.rates.as_deref(), "a whole number")?.unwrap_or(10);
+    let rates = whole("rates", p.rates.as_deref(), "a whole number")?
+        .unwrap_or(holdco_strategy::plan::DEFAULT_MAX_RATES as u64);
     if rates > 1000 {
         return Err(ApiError::bad("rates", "at most 1000"));
     }
