@@ -20,8 +20,15 @@ impl Drop for Serving {
     }
 }
 
-/// Starts `holdco serve --listen 127.0.0.1:0` and reads the address it prints.
-fn serve(db: &Path) -> (Serving, SocketAddr) {
+/// Starts `holdco serve --listen 127.0.0.1:0` and reads the address it prints; the rest of
+/// its standard error is collected into the returned buffer.
+fn serve(
+    db: &Path,
+) -> (
+    Serving,
+    SocketAddr,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
     let binary = assert_cmd::cargo::cargo_bin("holdco");
     let mut child = std::process::Command::new(binary)
         .arg("--db")
@@ -40,7 +47,14 @@ fn serve(db: &Path) -> (Serving, SocketAddr) {
         .next()
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("no address in `{line}`"));
-    (serving, address)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(line + "\n"));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    (serving, address, log)
 }
 
 /// One GET over plain HTTP/1.1 asking for `accept`: the status and the body.
@@ -98,7 +112,7 @@ fn the_api_answers_what_the_cli_prints() {
     assert!(listed.contains("board\tviewer"), "{listed}");
     assert!(!listed.contains(&token));
 
-    let (_server, address) = serve(&db);
+    let (server, address, log) = serve(&db);
     for (path, args) in [
         (
             "/api/v1/rollup?metric=revenue&view=restated&periods=FY2022..FY2024&depth=2",
@@ -240,6 +254,14 @@ fn the_api_answers_what_the_cli_prints() {
         .success();
     let (status, _) = get(address, "/api/v1/structure", &token);
     assert_eq!(status, 401);
+
+    // The server's log never holds a token, nor its secret.
+    drop(server);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("listening on"), "{log}");
+    let secret = token.rsplit('.').next().unwrap();
+    assert!(!log.contains(&token) && !log.contains(secret), "{log}");
 }
 
 #[test]
@@ -279,4 +301,52 @@ fn tokens_refuse_bad_input() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nobody"));
+}
+
+/// `holdco token` and `holdco serve` with `--db postgres://...`: tokens kept in the
+/// PostgreSQL store, the same answers as the SQLite store's.
+#[test]
+fn tokens_and_serve_work_on_a_postgresql_store() {
+    let Some(schema) = holdco_store::testing::TestSchema::create("serve_postgres") else {
+        return;
+    };
+    let db = Path::new(&schema.url);
+    holdco(db).arg("import").arg(example()).assert().success();
+    let created = holdco(db)
+        .args(["token", "create", "--name", "board", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let (_server, address, _log) = serve(db);
+    let args = [
+        "rollup",
+        "revenue",
+        "--view",
+        "restated",
+        "--periods",
+        "FY2023..FY2024",
+        "--json",
+    ];
+    let (status, body) = get(
+        address,
+        "/api/v1/rollup?metric=revenue&view=restated&periods=FY2023..FY2024",
+        &token,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, cli_json(db, &args));
+    let listed = holdco(db).args(["token", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("board\tviewer"));
+    holdco(db)
+        .args(["token", "revoke", "board"])
+        .assert()
+        .success();
+    assert_eq!(get(address, "/api/v1/structure", &token).0, 401);
 }
