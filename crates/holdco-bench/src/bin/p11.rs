@@ -72,7 +72,12 @@ fn options() -> Result<Options> {
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "?".to_string())
 }
 
@@ -199,9 +204,13 @@ fn main() -> Result<()> {
         run(&holdco, &db, &["import", folder.to_str().unwrap()])?;
     }
     let token_name = format!("p11-{}", std::process::id());
-    let token = run(&holdco, &db, &["token", "create", "--name", &token_name, "--role", "viewer"])?
-        .trim()
-        .to_string();
+    let token = run(
+        &holdco,
+        &db,
+        &["token", "create", "--name", &token_name, "--role", "viewer"],
+    )?
+    .trim()
+    .to_string();
 
     let mut child = Command::new(&holdco)
         .arg("--db")
@@ -235,7 +244,11 @@ fn main() -> Result<()> {
     let base = format!("http://{address}");
     println!(
         "P11 on {} ({}), server up in {:.2} s, RSS {:.0} MB; load average {}",
-        if options.example { "the example".to_string() } else { format!("a generated model of {} facts", options.facts) },
+        if options.example {
+            "the example".to_string()
+        } else {
+            format!("a generated model of {} facts", options.facts)
+        },
         db.display(),
         started.elapsed().as_secs_f64(),
         rss_mb(pid).unwrap_or(0.0),
@@ -288,8 +301,12 @@ fn main() -> Result<()> {
     let results = runtime.block_on(async {
         let mut tasks = Vec::new();
         for c in 0..options.clients {
-            let (client, base, token, questions) =
-                (client.clone(), base.clone(), token.clone(), questions.clone());
+            let (client, base, token, questions) = (
+                client.clone(),
+                base.clone(),
+                token.clone(),
+                questions.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut rng = SplitMix(c as u64 * 7919 + 1);
                 let mut times: [Vec<Duration>; 3] = Default::default();
@@ -364,7 +381,10 @@ fn main() -> Result<()> {
         errors.iter().sum::<usize>(),
         load_average()
     );
-    println!("{:<10} {:>9} {:>8} {:>9} {:>9} {:>9} {:>7}", "endpoint", "requests", "per s", "p50 ms", "p99 ms", "max ms", "errors");
+    println!(
+        "{:<10} {:>9} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "endpoint", "requests", "per s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
     for k in 0..3 {
         all[k].sort();
         println!(
@@ -394,8 +414,15 @@ fn main() -> Result<()> {
         );
     }
     if let Some(count) = revisions {
-        let swaps = reloads.lock().unwrap().iter().filter(|l| l.contains("now serving")).count();
-        println!("revisions imported during the run: {count}; models swapped in by the server: {swaps}");
+        let swaps = reloads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("now serving"))
+            .count();
+        println!(
+            "revisions imported during the run: {count}; models swapped in by the server: {swaps}"
+        );
     }
 
     // The same question, one at a time: API (A) against a fresh process (B), interleaved.
@@ -406,7 +433,13 @@ fn main() -> Result<()> {
         let url = format!("{base}{}", questions.rollup);
         let sent = Instant::now();
         let body = runtime.block_on(async {
-            client.get(&url).bearer_auth(&token).send().await?.bytes().await
+            client
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .bytes()
+                .await
         })?;
         api.push(sent.elapsed());
         let sent = Instant::now();
@@ -415,7 +448,10 @@ fn main() -> Result<()> {
         let (a, b): (serde_json::Value, serde_json::Value) =
             (serde_json::from_slice(&body)?, serde_json::from_str(&out)?);
         if a != b {
-            bail!("the API and `holdco {}` answered differently", cli_args.join(" "));
+            bail!(
+                "the API and `holdco {}` answered differently",
+                cli_args.join(" ")
+            );
         }
     }
     api.sort();
@@ -455,9 +491,18 @@ impl Questions {
 }
 
 /// The roll-up to ask (12 periods, restated, depth 1), its cells, and the span of dates.
-async fn discover(client: &reqwest::Client, base: &str, token: &str, example: bool) -> Result<Questions> {
+async fn discover(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    example: bool,
+) -> Result<Questions> {
     let get = |path: String| async move {
-        let response = client.get(format!("{base}{path}")).bearer_auth(token).send().await?;
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await?;
         let status = response.status();
         let body: serde_json::Value = response.json().await?;
         if !status.is_success() {
@@ -471,8 +516,16 @@ async fn discover(client: &reqwest::Client, base: &str, token: &str, example: bo
     } else {
         // The last twelve months recorded: the default roll-up names the last fiscal years.
         let years = get(format!("/api/v1/rollup?metric={metric}&depth=0")).await?;
-        let last = years["periods"].as_array().and_then(|p| p.last()).and_then(|p| p.as_str()).context("no periods")?.to_string();
-        let year: i32 = last.trim_start_matches("FY").parse().context("a fiscal year label")?;
+        let last = years["periods"]
+            .as_array()
+            .and_then(|p| p.last())
+            .and_then(|p| p.as_str())
+            .context("no periods")?
+            .to_string();
+        let year: i32 = last
+            .trim_start_matches("FY")
+            .parse()
+            .context("a fiscal year label")?;
         // Fiscal years end in March in generated models: FY2025 is 2024-04..2025-03.
         format!("{}-04..{}-03", year - 1, year)
     };
@@ -484,14 +537,26 @@ async fn discover(client: &reqwest::Client, base: &str, token: &str, example: bo
         .context("rows")?
         .iter()
         .filter(|r| r["kind"] == "node" && !r["value"].is_null())
-        .map(|r| (r["node"].as_str().unwrap_or("").to_string(), r["period"].as_str().unwrap_or("").to_string()))
+        .map(|r| {
+            (
+                r["node"].as_str().unwrap_or("").to_string(),
+                r["period"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     if cells.is_empty() {
         bail!("the roll-up has no cell to explain");
     }
     let last_day: chrono::NaiveDate = answer["structure"].as_str().context("structure")?.parse()?;
     let first_day = last_day - chrono::Duration::days(3650);
-    Ok(Questions { rollup, cells, metric, view_args, first_day, last_day })
+    Ok(Questions {
+        rollup,
+        cells,
+        metric,
+        view_args,
+        first_day,
+        last_day,
+    })
 }
 
 /// Changes the value of the first fact of the folder's first fact file (a different value
@@ -505,7 +570,10 @@ fn revise_one_figure(folder: &Path, round: usize) -> Result<()> {
     let text = std::fs::read_to_string(file)?;
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
-    let column = header.iter().position(|h| *h == "value").context("no value column")?;
+    let column = header
+        .iter()
+        .position(|h| *h == "value")
+        .context("no value column")?;
     let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
     let value: f64 = cells[column].parse().context("a value")?;
     cells[column] = format!("{}", value + if round % 2 == 0 { 1.0 } else { -1.0 });
