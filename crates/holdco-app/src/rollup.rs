@@ -25,8 +25,44 @@ pub struct Answer {
     pub columnar: bool,
 }
 
-/// The roll-up of `query` on the snapshot, by the engine `route` allows.
+/// Answers kept per snapshot: a model revision never changes, so neither does the answer to
+/// one question on it; a server asked the same question by many people computes it once.
+pub(crate) type Answers = std::sync::Mutex<std::collections::HashMap<String, Answer>>;
+
+/// Questions whose answers a snapshot keeps at most (then it forgets them all at once).
+const ANSWERS_KEPT: usize = 256;
+/// Rows of the largest answer kept (a deep tree over many periods is computed each time).
+const ROWS_KEPT: usize = 20_000;
+
+/// The roll-up of `query` on the snapshot, by the engine `route` allows. An answer already
+/// given on this snapshot is given again without computing it.
 pub fn rollup(snapshot: &Snapshot, query: &Query, route: Route) -> Result<Answer, QueryError> {
+    let key = format!("{route:?} {query:?}");
+    let kept = |answers: &Answers| {
+        answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned()
+    };
+    if let Some(answer) = kept(&snapshot.answers) {
+        return Ok(answer);
+    }
+    let answer = compute(snapshot, query, route)?;
+    if answer.rollup.rows.len() <= ROWS_KEPT {
+        let mut answers = snapshot
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if answers.len() >= ANSWERS_KEPT {
+            answers.clear();
+        }
+        answers.insert(key, answer.clone());
+    }
+    Ok(answer)
+}
+
+fn compute(snapshot: &Snapshot, query: &Query, route: Route) -> Result<Answer, QueryError> {
     if route == Route::Auto && snapshot.model().facts.len() >= FAST_PATH_FACTS {
         if let Some(rollup) = columnar(snapshot, query) {
             return Ok(Answer {

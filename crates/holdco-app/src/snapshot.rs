@@ -25,6 +25,8 @@ pub struct Snapshot {
     /// The columnar fact table of every metric, built on the first roll-up that wants it;
     /// `None` inside when the columnar path cannot hold this model.
     table: OnceLock<Option<Arc<FactTable>>>,
+    /// Roll-ups answered on this revision, by question (see [`crate::rollup::rollup`]).
+    pub(crate) answers: crate::rollup::Answers,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -50,6 +52,7 @@ impl Snapshot {
             cell,
             revision,
             table: OnceLock::new(),
+            answers: Default::default(),
         })
     }
 
