@@ -3,19 +3,18 @@
 use crate::render::{self, align_right, number, Output};
 use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::NaiveDate;
+use holdco_app::request::RollupRequest;
+use holdco_app::rollup::Route;
+use holdco_app::Snapshot;
 use holdco_core::calibrate::{self, Calibration};
-use holdco_core::columnar::{rollup_from_table, FactTable};
 use holdco_core::format::write_model;
 use holdco_core::period::parse_range;
 use holdco_core::reconcile::{self, Tolerance};
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::validate::validate;
-use holdco_core::{
-    Aggregation, Basis, Currency, Diagnostic, FactKey, MetricId, Model, Period, UnitId,
-};
+use holdco_core::{Aggregation, Basis, Diagnostic, FactKey, MetricId, Model, Period, UnitId};
 use holdco_folder as folder;
 use holdco_store::{Store, StoreUrl};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -447,17 +446,6 @@ pub(crate) fn parse_date(text: &str, what: &str) -> Result<NaiveDate> {
         .ok_or_else(|| anyhow!("--{what} {text}: expected a date as YYYY-MM-DD, e.g. 2025-04-01"))
 }
 
-#[derive(Serialize)]
-struct StructureRow {
-    unit: String,
-    name: String,
-    kind: String,
-    parent: Option<String>,
-    depth: u32,
-    ownership: f64,
-    consolidation: String,
-}
-
 /// Levels of a tree shown by indentation; deeper levels carry their number instead, so a
 /// chain 100,000 levels deep prints in linear, not quadratic, space (issue 16, a sibling of
 /// item 6's deep trees).
@@ -481,43 +469,17 @@ pub fn structure(
     output: Output,
 ) -> Result<ExitCode> {
     let model = current_model(context)?;
-    let engine = Engine::new(&model)?;
-    let date = match at {
-        Some(text) => parse_date(text, "at")?,
-        None => engine.latest_structure_date(),
-    };
-    let timeline = engine.timeline();
-    let structure = engine.structure(date);
-    if !structure.alive[timeline.root as usize] {
-        bail!(
-            "the group did not exist on {date} (it was created {})",
-            timeline.record(timeline.root).created
-        );
-    }
-    let rows: Vec<StructureRow> = structure
-        .descendants(timeline.root, depth.unwrap_or(u32::MAX))
-        .into_iter()
-        .map(|(unit, level)| {
-            let record = timeline.record(unit);
-            let (share, consolidation) = record.stake_on(date);
-            StructureRow {
-                unit: record.id.to_string(),
-                name: record.name_on(date).to_string(),
-                kind: record.kind.clone(),
-                parent: structure.parent[unit as usize].map(|p| timeline.record(p).id.to_string()),
-                depth: level,
-                ownership: share,
-                consolidation: consolidation.name().to_string(),
-            }
-        })
-        .collect();
+    let snapshot = Snapshot::new(model)?;
+    let date = at.map(|text| parse_date(text, "at")).transpose()?;
+    let view = holdco_app::views::structure(&snapshot, date, depth, &[])?;
+    let (model, date, rows) = (snapshot.model(), view.date, &view.units);
     match output {
-        Output::Json => render::print_json(&serde_json::json!({ "date": date, "units": rows }))?,
-        Output::Csv => render::print_csv(&rows)?,
+        Output::Json => render::print_json(&view)?,
+        Output::Csv => render::print_csv(rows)?,
         Output::Table => {
             println!("{} on {date}", model.group.name);
             let mut table = render::table(&["unit", "id", "kind", "owned"]);
-            for row in &rows {
+            for row in rows {
                 let owned = if row.ownership == 1.0 {
                     String::new()
                 } else {
@@ -537,22 +499,6 @@ pub fn structure(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct HistoryLine {
-    date: NaiveDate,
-    what: String,
-    change: Option<String>,
-    source: Option<String>,
-}
-
-#[derive(Serialize)]
-struct LineageLine {
-    metric: String,
-    lands_at: String,
-    weight: f64,
-    path: Vec<String>,
-}
-
 /// `holdco history UNIT`.
 pub fn history(
     context: &Context,
@@ -560,153 +506,19 @@ pub fn history(
     structure: Option<&str>,
     json: bool,
 ) -> Result<ExitCode> {
-    let model = current_model(context)?;
-    let engine = Engine::new(&model)?;
-    let timeline = engine.timeline();
-    let id = UnitId::parse(unit).map_err(|e| anyhow!(e))?;
-    let index = timeline
-        .unit(&id)
-        .ok_or_else(|| anyhow!("unknown unit `{unit}`; `holdco structure` lists the units"))?;
-    let record = timeline.record(index);
-    let target = match structure {
-        Some(text) => parse_date(text, "structure")?,
-        None => engine.latest_structure_date(),
-    };
-    let mut lines = Vec::new();
-    for change in &timeline.changes {
-        if !change.kind.units().contains(&&id) {
-            continue;
-        }
-        let name_of = |u: &UnitId| {
-            timeline
-                .unit(u)
-                .map(|i| timeline.record(i).name_on(change.date).to_string())
-                .unwrap_or_else(|| u.to_string())
-        };
-        let what = match &change.kind {
-            holdco_core::ChangeKind::Create {
-                unit: u,
-                name,
-                parent,
-                acquired,
-                ..
-            } if u == &id => {
-                format!(
-                    "{} as “{name}”{}",
-                    if *acquired { "acquired" } else { "created" },
-                    parent
-                        .as_ref()
-                        .map(|p| format!(" under {}", name_of(p)))
-                        .unwrap_or_default()
-                )
-            }
-            holdco_core::ChangeKind::Create { unit: u, name, .. } => {
-                format!("{name} ({u}) created below it")
-            }
-            holdco_core::ChangeKind::Rename { name, .. } => format!("renamed “{name}”"),
-            holdco_core::ChangeKind::Move { unit: u, parent } if u == &id => {
-                format!("moved under {}", name_of(parent))
-            }
-            holdco_core::ChangeKind::Move { unit: u, .. } => {
-                format!("{} moved under it", name_of(u))
-            }
-            holdco_core::ChangeKind::Merge { units, into } if into == &id => format!(
-                "absorbed {}",
-                units
-                    .iter()
-                    .map(|u| u.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            holdco_core::ChangeKind::Merge { into, .. } => format!("merged into {}", name_of(into)),
-            holdco_core::ChangeKind::Split { unit: u, parts } if u == &id => format!(
-                "split: {}",
-                parts
-                    .iter()
-                    .map(|p| format!("{} {}", p.unit, shares_text(&p.shares)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            holdco_core::ChangeKind::Split { unit: u, parts } => {
-                let share = parts
-                    .iter()
-                    .find(|p| p.unit == id)
-                    .map(|p| shares_text(&p.shares))
-                    .unwrap_or_else(|| "a share".into());
-                format!("received {share} of {}", name_of(u))
-            }
-            holdco_core::ChangeKind::Stake {
-                share,
-                consolidation,
-                ..
-            } => format!("stake now {:.1}% ({})", share * 100.0, consolidation.name()),
-            holdco_core::ChangeKind::Divest {
-                proceeds, buyer, ..
-            } => format!(
-                "divested{}{}",
-                buyer
-                    .as_ref()
-                    .map(|b| format!(" to {b}"))
-                    .unwrap_or_default(),
-                proceeds
-                    .as_ref()
-                    .map(|p| format!(", proceeds {} {}", number(p.amount, false), p.currency))
-                    .unwrap_or_default()
-            ),
-            holdco_core::ChangeKind::SpinOff {
-                retained, method, ..
-            } => {
-                if *retained > 0.0 {
-                    format!(
-                        "spun off to shareholders, {:.1}% kept ({})",
-                        retained * 100.0,
-                        method.name().replace('_', " ")
-                    )
-                } else {
-                    "spun off to shareholders".to_string()
-                }
-            }
-            holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
-            holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
-            holdco_core::ChangeKind::Decision { decision, .. } => format!("decided: {decision}"),
-            holdco_core::ChangeKind::Event { .. } => {
-                holdco_core::extension::describe(change, &id).unwrap_or_default()
-            }
-        };
-        lines.push(HistoryLine {
-            date: change.date,
-            what,
-            change: change.id.clone(),
-            source: change.source.clone(),
-        });
-    }
-    let mut lineage = Vec::new();
-    let facts_metrics: Vec<MetricId> = model
-        .metrics
-        .iter()
-        .filter(|m| !matches!(m.aggregation, Aggregation::Ratio { .. }))
-        .map(|m| m.id.clone())
-        .collect();
-    for metric in &facts_metrics {
-        for landing in engine.trace(index, record.created, target, metric) {
-            lineage.push(LineageLine {
-                metric: metric.to_string(),
-                lands_at: landing.0,
-                weight: landing.1,
-                path: landing.2,
-            });
-        }
-    }
+    let snapshot = Snapshot::new(current_model(context)?)?;
+    let structure = structure
+        .map(|text| parse_date(text, "structure"))
+        .transpose()?;
+    let history = holdco_app::views::history(&snapshot, unit, structure)?;
     if json {
-        render::print_json(&serde_json::json!({
-            "unit": record.id, "name": record.last_name(), "kind": record.kind, "created": record.created,
-            "ended": record.ended.map(|(d, _)| d), "history": lines, "lineage_into": target, "lineage": lineage,
-        }))?;
+        render::print_json(&history)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} ({}) — {}", record.last_name(), record.id, record.kind);
+    let (lines, lineage, target) = (&history.history, &history.lineage, history.lineage_into);
+    println!("{} ({}) — {}", history.name, history.unit, history.kind);
     let mut table = render::table(&["date", "what", "change"]);
-    for line in &lines {
+    for line in lines {
         table.add_row(vec![
             line.date.to_string(),
             line.what.clone(),
@@ -716,7 +528,7 @@ pub fn history(
     println!("{table}");
     println!("\nWhere its history goes in the {target} structure:");
     let mut table = render::table(&["metric", "lands at", "weight", "through"]);
-    for line in &lineage {
+    for line in lineage {
         table.add_row(vec![
             line.metric.clone(),
             line.lands_at.clone(),
@@ -750,9 +562,6 @@ pub struct RollupArgs {
     format: crate::FormatFlags,
 }
 
-/// Models with at least this many facts answer roll-ups on the columnar path.
-const FAST_PATH_FACTS: usize = 100_000;
-
 /// Node, periods, view, structure and basis: shared by rollup and explain.
 #[derive(clap::Args, Debug)]
 pub struct Scope {
@@ -781,21 +590,8 @@ pub struct Scope {
     from: String,
 }
 
-fn parse_basis(text: &str) -> Result<BasisFilter> {
-    match text {
-        "reported" => Ok(BasisFilter::Reported),
-        "plan" => Ok(BasisFilter::Plan),
-        "estimate" => Ok(BasisFilter::Estimate),
-        other => match other.strip_prefix("restated@") {
-            Some(date) => Ok(BasisFilter::Restated(parse_date(date, "basis")?)),
-            None => {
-                bail!("--basis {other}: expected reported, plan, estimate or restated@YYYY-MM-DD")
-            }
-        },
-    }
-}
-
 impl Scope {
+    /// The question, read by the application layer (which chooses the default periods).
     fn query(
         &self,
         model: &Model,
@@ -803,174 +599,61 @@ impl Scope {
         depth: u32,
         currency: Option<&str>,
     ) -> Result<Query> {
-        let calendar = model.group.calendar();
-        let periods: Vec<Period> = match (&self.period, &self.periods) {
-            (Some(p), _) => match parse_range(p, calendar).map_err(|e| anyhow!("--period: {e}"))? {
-                one if one.len() == 1 => one,
-                _ => bail!("--period takes one period; for a range use --periods {p}"),
-            },
-            (None, Some(range)) => {
-                parse_range(range, calendar).map_err(|e| anyhow!("--periods: {e}"))?
-            }
-            (None, None) => latest_years(model, metric).ok_or_else(|| {
-                anyhow!("no figures for `{metric}` yet: give --period P or --periods A..B (e.g. --periods FY2023..FY2025)")
-            })?,
-        };
-        Ok(Query {
-            metric: MetricId::parse(metric).map_err(|e| anyhow!(e))?,
-            periods,
-            view: View::parse(&self.view).map_err(|e| anyhow!("--view: {e}"))?,
-            structure: self
-                .structure
-                .as_deref()
-                .map(|s| parse_date(s, "structure"))
-                .transpose()?,
-            node: self
-                .node
-                .as_deref()
-                .map(UnitId::parse)
-                .transpose()
-                .map_err(|e| anyhow!("--node: {e}"))?,
+        self.request(metric, depth, currency)
+            .query(model)
+            .map_err(|e| anyhow!(e.cli_message()))
+    }
+
+    fn request(&self, metric: &str, depth: u32, currency: Option<&str>) -> RollupRequest {
+        RollupRequest {
+            metric: metric.to_string(),
+            node: self.node.clone(),
+            period: self.period.clone(),
+            periods: self.periods.clone(),
+            view: self.view.clone(),
+            structure: self.structure.clone(),
+            basis: self.basis.clone(),
+            from: self.from.clone(),
             depth,
-            currency: currency
-                .map(Currency::parse)
-                .transpose()
-                .map_err(|e| anyhow!("--currency: {e}"))?,
-            basis: match (parse_basis(&self.basis)?, self.from.as_str()) {
-                (BasisFilter::Reported, "reported") => BasisFilter::ReportedOnly,
-                (basis, _) => basis,
-            },
-        })
+            currency: currency.map(str::to_string),
+        }
     }
 }
 
-/// The default periods of a roll-up: the last five fiscal years up to the latest one with a
-/// figure for the metric (or for the parts of a ratio).
-fn latest_years(model: &Model, metric: &str) -> Option<Vec<Period>> {
-    let metric = MetricId::parse(metric).ok()?;
-    let parts: Vec<MetricId> = match model.metric(&metric).map(|m| &m.aggregation) {
-        Some(Aggregation::Ratio {
-            numerator,
-            denominator,
-        }) => vec![numerator.clone(), denominator.clone()],
-        Some(_) => vec![metric.clone()],
-        None => return None,
-    };
-    let last = model
-        .facts
-        .iter()
-        .filter(|f| parts.contains(&f.key.metric))
-        .map(|f| f.key.period.last_day())
-        .max()?;
-    let year = Period::containing(last, holdco_core::Granularity::Year, model.group.calendar());
-    Some((-4..=0).map(|k| year.shift(k)).collect())
-}
-
-/// A split part's shares for people: the default, and any metric's own share beside it
-/// ("100.0% (revenue 134.1%, adjusted_ebita 288.4%)").
-fn shares_text(shares: &holdco_core::Shares) -> String {
-    let per_metric: Vec<String> = shares
-        .per_metric
-        .iter()
-        .map(|(m, s)| format!("{m} {:.1}%", s * 100.0))
-        .collect();
-    match (shares.default, per_metric.is_empty()) {
-        (Some(d), true) => format!("{:.1}%", d * 100.0),
-        (Some(d), false) => format!("{:.1}% ({})", d * 100.0, per_metric.join(", ")),
-        (None, _) => per_metric.join(", "),
-    }
-}
-
-/// `holdco rollup`.
+/// `holdco rollup`: the application layer's front door (the columnar path on large models
+/// when it covers the question, the explainable engine otherwise; `--exact` the engine).
 pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
     if context.model.is_none() && !args.exact {
-        if let Some(code) = rollup_from_store(context, args)? {
-            return Ok(code);
+        // Straight from the store, reading only the asked metric's series, when that applies.
+        let request = args
+            .scope
+            .request(&args.metric, args.depth, args.currency.as_deref());
+        if let Some((model, query, answer)) =
+            holdco_app::store::rollup_from_store(&store_url(context)?, &request)?
+        {
+            return print_rollup(&model, &query, &answer, true, args);
         }
     }
-    let model = current_model(context)?;
-    let engine = Engine::new(&model)?;
-    let query = args
-        .scope
-        .query(&model, &args.metric, args.depth, args.currency.as_deref())?;
-    // Large models take the columnar path when it covers the query (same node values).
-    let fast = (model.facts.len() >= FAST_PATH_FACTS && !args.exact)
-        .then(|| {
-            FactTable::from_model(&model, &engine)
-                .and_then(|table| rollup_from_table(&engine, &table, &query))
-                .ok()
-        })
-        .flatten();
-    let took_fast_path = fast.is_some();
-    let answer = match fast {
-        Some(answer) => answer,
-        None => engine.rollup(&query)?,
+    let snapshot = Snapshot::new(current_model(context)?)?;
+    let query = args.scope.query(
+        snapshot.model(),
+        &args.metric,
+        args.depth,
+        args.currency.as_deref(),
+    )?;
+    let route = if args.exact {
+        Route::Exact
+    } else {
+        Route::Auto
     };
-    print_rollup(&model, &query, &answer, took_fast_path, args)
-}
-
-/// The columnar roll-up straight from the store: the model without its facts (checked
-/// against the query first, so a wrong metric, node or period is reported at once), then
-/// the facts read from the series rows into a `FactTable` without a `Fact` each. `None`
-/// when this path does not apply (a revision log, fewer than [`FAST_PATH_FACTS`] facts, a
-/// query the columnar path does not cover): the caller loads the whole model.
-fn rollup_from_store(context: &Context, args: &RollupArgs) -> Result<Option<ExitCode>> {
-    let timing = std::env::var_os("HOLDCO_TIMING").is_some();
-    let started = std::time::Instant::now();
-    let phase = |name: &str| {
-        if timing {
-            eprintln!("  [timing] rollup {name}: {:?}", started.elapsed());
-        }
-    };
-    // Without periods the default (the latest years with figures) needs the facts.
-    if !store_url(context)?.exists()
-        || (args.scope.period.is_none() && args.scope.periods.is_none())
-    {
-        return Ok(None);
-    }
-    let store = open_store(context)?;
-    // The model and the facts are read one after the other: an import in between (seen as a
-    // new entry of the import log) sends the query to the full load, which reads one snapshot.
-    let last_import = |store: &dyn Store| -> Result<Option<i64>> {
-        Ok(store.imports()?.last().map(|record| record.id))
-    };
-    let imported = last_import(store.as_ref())?;
-    let Some(model) = store.load_without_facts()? else {
-        return Ok(None);
-    };
-    let Ok(engine) = Engine::new(&model) else {
-        return Ok(None);
-    };
-    let query = args
-        .scope
-        .query(&model, &args.metric, args.depth, args.currency.as_deref())?;
-    // The engine on the model without facts finds the query's errors (metric, node, periods,
-    // rates), which do not depend on the facts, in milliseconds.
-    engine.rollup(&query)?;
-    // Only the facts of the metrics asked are read: the roll-up of a metric depends on its
-    // own facts alone.
-    let metrics = match model.metric(&query.metric).map(|m| &m.aggregation) {
-        Some(Aggregation::Flow | Aggregation::Stock) => vec![query.metric.clone()],
-        Some(Aggregation::Ratio {
-            numerator,
-            denominator,
-        }) => vec![numerator.clone(), denominator.clone()],
-        _ => return Ok(None),
-    };
-    phase("model without facts");
-    let Some((table, facts)) = store.fact_table(&engine, Some(&metrics))? else {
-        return Ok(None);
-    };
-    phase("facts into columns");
-    if facts < FAST_PATH_FACTS || last_import(store.as_ref())? != imported {
-        return Ok(None);
-    }
-    let Ok(answer) = rollup_from_table(&engine, &table, &query) else {
-        return Ok(None);
-    };
-    phase("columnar roll-up");
-    drop(table);
-    print_rollup(&model, &query, &answer, true, args).map(Some)
+    let answer = holdco_app::rollup::rollup(&snapshot, &query, route)?;
+    print_rollup(
+        snapshot.model(),
+        &query,
+        &answer.rollup,
+        answer.columnar,
+        args,
+    )
 }
 
 fn print_rollup(
@@ -1601,7 +1284,9 @@ pub fn revisions(
         .load()?
         .ok_or_else(|| anyhow!("the store {} is empty", shown(context)))?;
     let calendar = model.group.calendar();
-    let basis = match parse_basis(basis)? {
+    let basis = match holdco_app::request::basis(basis, "published")
+        .map_err(|e| anyhow!(e.cli_message()))?
+    {
         BasisFilter::Reported | BasisFilter::ReportedOnly => Basis::Reported,
         BasisFilter::Plan => Basis::Plan,
         BasisFilter::Estimate => Basis::Estimate,

@@ -155,11 +155,7 @@ enum Command {
     /// Write a synthetic group of the requested size (deterministic from the seed).
     Gen(commands::GenArgs),
     /// Serve the model over HTTP (JSON reads from memory, bearer tokens): see `holdco token`.
-    Serve {
-        /// Address to listen on (port 0 picks a free one; the address is printed).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-    },
+    Serve(holdco_server::cli::ServeArgs),
     /// Access tokens of `holdco serve`: create (shown once), list, revoke.
     Token(holdco_server::cli::TokenArgs),
     /// Change sets: propose, review and apply changes to the stored model (four eyes).
@@ -305,7 +301,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => strategy_commands::classify(&context, &args),
         Command::Plan(args) => strategy_commands::plan(&context, &args),
         Command::Scenario(args) => scenario_commands::scenario(&context, &args),
-        Command::Serve { listen } => holdco_server::cli::serve(&context.db, &listen),
+        Command::Serve(args) => holdco_server::cli::serve(&context.db, &args),
         Command::Token(args) => holdco_server::cli::token(&context.db, &args),
         Command::Changeset(args) => changeset_commands::changeset(&context, &args),
         Command::Log(args) => changeset_commands::log(&context, &args),

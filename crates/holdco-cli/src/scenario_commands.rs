@@ -9,7 +9,6 @@ use holdco_scenario::engine::{self, Projection};
 use holdco_scenario::report::{self, BridgeLine, Distribution, ScenarioResult, Tornado};
 use holdco_scenario::spec::{self, Scenario};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -106,7 +105,9 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
             write_charts(options.svg.as_deref(), &[&run.result], &run.tornado)?;
             match options.format.output() {
                 Output::Json => render::print_json(&run)?,
-                Output::Csv => render::print_csv(&csv_rows(&[&run.result], None))?,
+                Output::Csv => {
+                    render::print_csv(&holdco_app::tables::scenario_rows(&[&run.result], None))?
+                }
                 Output::Table => print_run(&run),
             }
             Ok(ExitCode::SUCCESS)
@@ -131,7 +132,7 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
             )?;
             match options.format.output() {
                 Output::Json => render::print_json(&comparison)?,
-                Output::Csv => render::print_csv(&csv_rows(
+                Output::Csv => render::print_csv(&holdco_app::tables::scenario_rows(
                     &[&comparison.a, &comparison.b],
                     Some(&comparison.difference),
                 ))?,
@@ -144,38 +145,7 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
             match format.output() {
                 Output::Json => render::print_json(&diff)?,
                 Output::Csv => {
-                    #[derive(Serialize)]
-                    struct Row<'a> {
-                        what: &'a str,
-                        key: &'a str,
-                        a: &'a str,
-                        b: &'a str,
-                    }
-                    let mut rows = Vec::new();
-                    for c in &diff.changes_only_a {
-                        rows.push(Row {
-                            what: "change",
-                            key: c,
-                            a: "yes",
-                            b: "",
-                        });
-                    }
-                    for c in &diff.changes_only_b {
-                        rows.push(Row {
-                            what: "change",
-                            key: c,
-                            a: "",
-                            b: "yes",
-                        });
-                    }
-                    for d in &diff.assumptions {
-                        rows.push(Row {
-                            what: "assumption",
-                            key: &d.key,
-                            a: d.a.as_deref().unwrap_or(""),
-                            b: d.b.as_deref().unwrap_or(""),
-                        });
-                    }
+                    let rows = holdco_app::tables::diff_rows(&diff);
                     render::print_csv(&rows)?;
                 }
                 Output::Table => {
@@ -307,31 +277,7 @@ fn write_charts(dir: Option<&Path>, results: &[&ScenarioResult], tornado: &Torna
 }
 
 fn list(model: &Model, scenarios: &BTreeMap<String, Scenario>, output: Output) -> Result<ExitCode> {
-    #[derive(Serialize)]
-    struct Row {
-        name: String,
-        title: String,
-        base: String,
-        changes: usize,
-        assumptions: usize,
-        parts: String,
-        valuable: String,
-    }
-    let rows: Vec<Row> = scenarios
-        .values()
-        .map(|s| Row {
-            name: s.name.clone(),
-            title: s.title.clone(),
-            base: s.chain.get(1).cloned().unwrap_or_default(),
-            changes: s.changes.len(),
-            assumptions: s.assumptions.len(),
-            parts: s.parts().join(" "),
-            valuable: match holdco_scenario::compile::compile(model, s) {
-                Ok(_) => "yes".into(),
-                Err(problems) => format!("no: {} problem(s)", problems.len()),
-            },
-        })
-        .collect();
+    let rows = holdco_app::tables::scenario_list(model, scenarios);
     match output {
         Output::Json => render::print_json(&rows)?,
         Output::Csv => render::print_csv(&rows)?,
@@ -572,66 +518,4 @@ fn print_comparison(c: &report::Comparison) {
     print_bridge(&[&c.a, &c.b]);
     print_fans(&[&c.a, &c.b]);
     print_tornado(&c.tornado);
-}
-
-#[derive(Serialize)]
-struct CsvRow {
-    scenario: String,
-    section: &'static str,
-    line: String,
-    statistic: String,
-    value: f64,
-}
-
-fn csv_rows(results: &[&ScenarioResult], difference: Option<&Distribution>) -> Vec<CsvRow> {
-    let mut rows = Vec::new();
-    let distribution = |scenario: &str, d: &Distribution, rows: &mut Vec<CsvRow>| {
-        for (statistic, value) in [
-            ("mean", d.mean),
-            ("se", d.se),
-            ("sd", d.sd),
-            ("p5", d.p5),
-            ("p25", d.p25),
-            ("p50", d.p50),
-            ("p75", d.p75),
-            ("p95", d.p95),
-        ] {
-            rows.push(CsvRow {
-                scenario: scenario.into(),
-                section: "value",
-                line: "value to shareholders".into(),
-                statistic: statistic.into(),
-                value,
-            });
-        }
-    };
-    for r in results {
-        distribution(&r.scenario, &r.value, &mut rows);
-        for b in &r.bridge {
-            rows.push(CsvRow {
-                scenario: r.scenario.clone(),
-                section: "bridge",
-                line: b.line.clone(),
-                statistic: "mean".into(),
-                value: b.mean,
-            });
-        }
-        for (t, year) in r.revenue.years.iter().enumerate() {
-            for (name, fan) in [("revenue", &r.revenue), ("ebita", &r.ebita)] {
-                for (statistic, values) in [("p5", &fan.p5), ("p50", &fan.p50), ("p95", &fan.p95)] {
-                    rows.push(CsvRow {
-                        scenario: r.scenario.clone(),
-                        section: "projection",
-                        line: format!("{name} {year}"),
-                        statistic: statistic.into(),
-                        value: values[t],
-                    });
-                }
-            }
-        }
-    }
-    if let (Some(d), [a, b, ..]) = (difference, results) {
-        distribution(&format!("{} - {}", a.scenario, b.scenario), d, &mut rows);
-    }
-    rows
 }

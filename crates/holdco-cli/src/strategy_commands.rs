@@ -8,7 +8,6 @@ use holdco_core::rollup::Engine;
 use holdco_core::Model;
 use holdco_strategy::plan::PlanError;
 use holdco_strategy::{capital::Capital, strategy::Strategy, Documents};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,19 +63,6 @@ fn need_capital(documents: &Documents) -> Result<&Capital> {
     documents.capital.as_ref().ok_or_else(|| anyhow!("the model has no capital.toml: add one to the model folder (see docs/format.md, \"capital.toml\") and import it again"))
 }
 
-#[derive(Serialize)]
-struct ClassifyRow {
-    unit: String,
-    name: String,
-    class: Option<String>,
-    score: f64,
-    rule: Option<String>,
-    focus_areas: String,
-    recorded: Option<String>,
-    recorded_on: Option<String>,
-    change: String,
-}
-
 /// `holdco classify`.
 pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
     let (model, documents) = documents(context)?;
@@ -101,21 +87,7 @@ pub fn classify(context: &Context, args: &ClassifyArgs) -> Result<ExitCode> {
         std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the portfolio matrix to {}", path.display());
     }
-    let rows: Vec<ClassifyRow> = classification
-        .units
-        .iter()
-        .map(|u| ClassifyRow {
-            unit: u.unit.to_string(),
-            name: u.name.clone(),
-            class: u.class.clone(),
-            score: (u.score * 100.0).round() / 100.0,
-            rule: u.rule.clone(),
-            focus_areas: u.focus_areas.join(" "),
-            recorded: u.recorded.as_ref().map(|d| d.class.clone()),
-            recorded_on: u.recorded.as_ref().map(|d| d.date.to_string()),
-            change: u.change.clone(),
-        })
-        .collect();
+    let rows = holdco_app::tables::classify_rows(&classification);
     match args.format.output() {
         Output::Json => render::print_json(&classification)?,
         Output::Csv => render::print_csv(&rows)?,
@@ -222,61 +194,6 @@ fn binding_meaning(binding: &holdco_strategy::plan::Binding, currency: &str) -> 
             format!("degenerate: {up}; {down}")
         }
     }
-}
-
-/// One line of `holdco plan --csv`: an allocation (unit, class, year, amount) or a binding
-/// constraint (constraint, description, shadow price, one-sided rates), told apart by
-/// `section`.
-#[derive(Serialize)]
-struct PlanCsvRow {
-    section: &'static str,
-    unit: String,
-    class: String,
-    year: Option<i32>,
-    amount: Option<f64>,
-    constraint: String,
-    description: String,
-    shadow_price: Option<f64>,
-    rates_measured: Option<bool>,
-    rate_up: Option<f64>,
-    rate_down: Option<f64>,
-    degenerate: Option<bool>,
-}
-
-fn plan_csv_rows(plan: &holdco_strategy::plan::Plan) -> Vec<PlanCsvRow> {
-    let mut rows: Vec<PlanCsvRow> = plan
-        .allocation
-        .iter()
-        .map(|a| PlanCsvRow {
-            section: "allocation",
-            unit: a.unit.to_string(),
-            class: a.class.clone(),
-            year: Some(a.year),
-            amount: Some(a.amount),
-            constraint: String::new(),
-            description: String::new(),
-            shadow_price: None,
-            rates_measured: None,
-            rate_up: None,
-            rate_down: None,
-            degenerate: None,
-        })
-        .collect();
-    rows.extend(plan.binding.iter().map(|b| PlanCsvRow {
-        section: "binding",
-        unit: String::new(),
-        class: String::new(),
-        year: None,
-        amount: None,
-        constraint: b.constraint.clone(),
-        description: b.description.clone(),
-        shadow_price: Some(b.shadow_price),
-        rates_measured: Some(b.rates_measured),
-        rate_up: b.rate_up,
-        rate_down: b.rate_down,
-        degenerate: Some(b.degenerate),
-    }));
-    rows
 }
 
 /// A warning for every criterion a unit has no value for that counts: weighted in the score
@@ -396,7 +313,7 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     }
     match args.format.output() {
         Output::Json => render::print_json(&plan)?,
-        Output::Csv => render::print_csv(&plan_csv_rows(&plan))?,
+        Output::Csv => render::print_csv(&holdco_app::tables::plan_rows(&plan))?,
         Output::Table => {
             println!(
                 "{} ({} millions) — expected value created {}",

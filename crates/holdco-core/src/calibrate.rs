@@ -29,6 +29,7 @@ pub struct Calibration {
 
 /// One equation: a published restated figure against the model's restatement.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Equation {
     /// Unit of the published figure.
     pub unit: String,
@@ -46,6 +47,7 @@ pub struct Equation {
 
 /// Shares found for one split.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalibratedSplit {
     /// Change id.
     pub change: String,
@@ -55,6 +57,7 @@ pub struct CalibratedSplit {
 
 /// The result of a calibration.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalibrationResult {
     /// Shares per split.
     pub splits: Vec<CalibratedSplit>,

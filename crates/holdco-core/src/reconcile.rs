@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What a check compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// A recorded total against the figures recorded for the units directly below it.
@@ -23,6 +24,7 @@ pub enum CheckKind {
 
 /// One comparison.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// What is compared.
     pub kind: CheckKind,
@@ -60,6 +62,7 @@ pub struct Check {
 
 /// The judgement of a check (docs/semantics.md, 10.1 and 10.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CheckStatus {
     /// Within tolerance.
     #[serde(rename = "ok")]

@@ -19,6 +19,7 @@ use std::fmt;
 
 /// How facts meet a structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum View {
     /// Each period in the structure in force when it was reported.
@@ -129,6 +130,7 @@ pub enum QueryError {
 
 /// What a row of a roll-up stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RowKind {
     /// A unit of the viewed structure.
@@ -148,6 +150,7 @@ pub enum RowKind {
 
 /// One line of a roll-up for one period.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RollupRow {
     /// Unit id (or the unit a special line is about).
     pub node: String,
@@ -178,6 +181,7 @@ pub struct RollupRow {
 
 /// A full roll-up answer.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rollup {
     /// Metric.
     pub metric: String,
@@ -210,6 +214,7 @@ pub enum Target {
 
 /// One step of lineage: a change that moved history, and the weight it applied.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineageStep {
     /// Change id (or kind and date when it has none).
     pub change: String,
@@ -317,8 +322,14 @@ pub struct Engine<'m> {
     facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
     /// Periods of the group's published restatements, by metric and structure date.
     published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
-    structures: std::cell::RefCell<HashMap<NaiveDate, std::rc::Rc<Structure>>>,
+    /// Structures asked for, by date: shared between threads (the engine is `Send + Sync`,
+    /// so a server keeps one per model revision), at most [`STRUCTURE_CACHE`] of them.
+    structures: std::sync::Mutex<HashMap<NaiveDate, std::sync::Arc<Structure>>>,
 }
+
+/// Structures an engine keeps: a roll-up asks for one per period end at most (a request of
+/// the server at most 240), and a server asked about many dates must not grow without bound.
+const STRUCTURE_CACHE: usize = 1024;
 
 fn same_basis_key(basis: &Basis) -> Basis {
     *basis
@@ -395,13 +406,26 @@ impl<'m> Engine<'m> {
             .unwrap_or(NaiveDate::MIN)
     }
 
-    /// The structure on a date (cached).
-    pub fn structure(&self, date: NaiveDate) -> std::rc::Rc<Structure> {
-        self.structures
-            .borrow_mut()
-            .entry(date)
-            .or_insert_with(|| std::rc::Rc::new(self.timeline.structure_on(date)))
-            .clone()
+    /// The structure on a date (cached; built outside the cache's lock, so threads asking
+    /// for different dates do not wait for each other).
+    pub fn structure(&self, date: NaiveDate) -> std::sync::Arc<Structure> {
+        let cache = || {
+            // A panic elsewhere cannot leave the map half-changed: take it as it is.
+            self.structures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(found) = cache().get(&date) {
+            return found.clone();
+        }
+        let built = std::sync::Arc::new(self.timeline.structure_on(date));
+        let mut structures = cache();
+        if structures.len() >= STRUCTURE_CACHE && !structures.contains_key(&date) {
+            if let Some(oldest) = structures.keys().next().copied() {
+                structures.remove(&oldest);
+            }
+        }
+        structures.entry(date).or_insert(built).clone()
     }
 
     fn unit_index(&self, id: &UnitId) -> Result<UnitIndex, QueryError> {
@@ -2326,6 +2350,7 @@ struct PeriodValues {
 
 /// One fact's part in an explained figure.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExplainedFact {
     /// Unit the fact is recorded on.
     pub unit: String,
@@ -2369,6 +2394,7 @@ pub struct ExplainedFact {
 
 /// One intercompany elimination in an explained figure.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExplainedElimination {
     /// Selling unit.
     pub unit: String,
@@ -2386,6 +2412,7 @@ pub struct ExplainedElimination {
 
 /// The explanation of one metric's part of a figure.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExplainedMetric {
     /// Metric.
     pub metric: String,
@@ -2406,6 +2433,7 @@ pub struct ExplainedMetric {
 
 /// The explanation of a figure.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     /// Node id.
     pub node: String,
@@ -2431,4 +2459,11 @@ impl fmt::Display for View {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The engine is shared between threads by the application layer and the server.
+#[allow(dead_code)]
+fn engine_is_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine<'static>>();
 }

@@ -6,6 +6,7 @@
 //! Reading goes through [`open`], which refuses what is not a plain workbook (an encrypted
 //! file, a corrupted or oversized zip) before any cell is parsed, and reports problems in
 //! cells as `Sheet!A1: field: message`.
+#![forbid(unsafe_code)]
 
 pub mod cells;
 pub mod guard;

@@ -7,6 +7,7 @@
 //! device never ends) and says which; writing never goes through a link, stages the files
 //! beside the target and moves each into place with a rename, so a failure leaves either the
 //! old file or the new one, never half of one.
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, Context, Result};
 use holdco_core::format::{

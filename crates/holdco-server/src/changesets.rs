@@ -12,13 +12,13 @@
 //!   audit entries.
 //!
 //! An apply that finds the model moved on since the change set's base revision is a 409
-//! with what changed; a successful apply swaps the new model into the server (readers keep
-//! the snapshot they hold). A thread polls the store's revision every two seconds, so
-//! several servers on one store (and the CLI writing to it) see each other's changes. Each request opens the store on a blocking thread (the store
-//! clients are blocking; an SQLite open is a file open, a PostgreSQL one a connection).
+//! with what changed; a successful apply reloads the served snapshot at once (readers keep
+//! the snapshot they hold); the server's watcher (lib.rs) picks up revisions written by other
+//! processes. Each request opens the store on a blocking thread (the store clients are
+//! blocking; an SQLite open is a file open, a PostgreSQL one a connection).
 
 use crate::tokens::{Caller, Role};
-use crate::{bearer, ApiError, AppState};
+use crate::{ApiError, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -32,82 +32,22 @@ use holdco_core::{Model, UnitId};
 use holdco_store::{ChangesetRecord, ChangesetState, Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// What the change-set routes share: the server's state, the store's `--db` value and the
-/// revision of the model served.
+/// What the change-set routes share: the server's state.
 struct Shared {
-    app: Arc<AppState>,
-    db: String,
-    served: Mutex<i64>,
+    app: SharedState,
 }
 
-/// How often the server looks for revisions written by others (another `holdco serve` on
-/// the same store, `holdco import`, `holdco changeset apply`).
-pub(crate) const POLL_EVERY: Duration = Duration::from_secs(2);
-
-/// The change-set routes, to merge into the server's router. Also starts the thread that
-/// reloads the model when another process writes a revision (it ends with the server).
-pub(crate) fn router(app: Arc<AppState>, db: &str) -> Router {
-    let served = holdco_store::open_store(db)
-        .and_then(|store| store.revision())
-        .unwrap_or(0);
-    let shared = Arc::new(Shared {
-        app,
-        db: db.to_string(),
-        served: Mutex::new(served),
-    });
-    let weak = Arc::downgrade(&shared);
-    let _ = std::thread::Builder::new()
-        .name("holdco-poll".into())
-        .spawn(move || poll(weak));
+/// The change-set routes, to merge into the server's router (a router with its own state).
+pub(crate) fn router(app: SharedState) -> Router {
+    let shared = Arc::new(Shared { app });
     Router::new()
         .route("/api/v1/changesets", post(propose).get(list))
         .route("/api/v1/changesets/{id}", get(show))
         .route("/api/v1/changesets/{id}/{action}", post(step))
         .route("/api/v1/audit", get(audit))
         .with_state(shared)
-}
-
-/// Every [`POLL_EVERY`], reads the store's revision and, when another process wrote a newer
-/// one, loads that model and swaps it in (readers keep the snapshot they hold). Ends when the
-/// server is gone.
-fn poll(shared: Weak<Shared>) {
-    let mut store: Option<Box<dyn Store>> = None;
-    loop {
-        std::thread::sleep(POLL_EVERY);
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        if store.is_none() {
-            store = holdco_store::open_store(&shared.db).ok();
-        }
-        let Some(open) = store.as_ref() else {
-            continue;
-        };
-        match open.revision() {
-            Ok(revision) if revision > shared.served.lock().map_or(i64::MAX, |served| *served) => {
-                if let Ok(Some(model)) = open.load() {
-                    swap(&shared, model, revision);
-                }
-            }
-            Ok(_) => {}
-            // A store that failed (a PostgreSQL restart) is opened again next time.
-            Err(_) => store = None,
-        }
-    }
-}
-
-/// Serves `model`, the store's model at `revision`, unless a newer one is served already.
-fn swap(shared: &Shared, model: Model, revision: i64) {
-    // Under the lock, so that of two swaps the older model never lands after the newer.
-    if let Ok(mut served) = shared.served.lock() {
-        if *served < revision {
-            *served = revision;
-            shared.app.model.store(Arc::new(model));
-        }
-    }
 }
 
 /// A refusal of this file: a change set's problems (422 with each problem), a conflict
@@ -208,22 +148,25 @@ async fn with_store(
     headers: &HeaderMap,
     work: impl FnOnce(&Shared, &Caller, &mut dyn Store) -> Answer + Send + 'static,
 ) -> Answer {
-    let token = bearer(headers)?;
+    let token = crate::auth::bearer(headers)?;
     tokio::task::spawn_blocking(move || {
         let candidate = shared
             .app
             .tokens
             .lock()
-            .map_err(|_| ApiError::Internal("token store lock poisoned".into()))?
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .find(&token)
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(format!("reading the token table: {e}")))?
             .ok_or(ApiError::Unauthorized)?;
         let caller = candidate
-            .verify()
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .verify_cached(&shared.app.verified)
+            .map_err(|e| ApiError::Internal(format!("checking a token: {e}")))?
             .ok_or(ApiError::Unauthorized)?;
-        let mut store =
-            holdco_store::open_store(&shared.db).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut store = shared
+            .app
+            .url()
+            .open()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         work(&shared, &caller, store.as_mut())
     })
     .await
@@ -371,12 +314,13 @@ async fn list(
         }
     }
     with_store(shared, &headers, move |shared, caller, store| {
-        let model = shared.app.model.load_full();
+        let snapshot = shared.app.snapshot();
+        let model = snapshot.model();
         let records: Vec<ChangesetRecord> = store
             .changesets()?
             .into_iter()
             .filter(|record| wanted.is_none_or(|state| record.state == state))
-            .filter(|record| visible(caller, &model, record))
+            .filter(|record| visible(caller, model, record))
             .collect();
         Ok(Json(serde_json::to_value(records).unwrap_or_default()))
     })
@@ -398,7 +342,7 @@ async fn show(
     let id = parse_id(&id)?;
     with_store(shared, &headers, move |shared, caller, store| {
         let record = changeset::get(store, id)?;
-        if !visible(caller, &shared.app.model.load_full(), &record) {
+        if !visible(caller, shared.app.snapshot().model(), &record) {
             return Err(scope_refusal(caller));
         }
         let shown = changeset::show(store, id, today())?;
@@ -458,8 +402,9 @@ async fn step(
             None => need(caller, &reviewers, "apply a change set")?,
         }
         let record = changeset::get(store, id)?;
-        let model = shared.app.model.load_full();
-        if !visible(caller, &model, &record) {
+        let snapshot = shared.app.snapshot();
+        let model = snapshot.model();
+        if !visible(caller, model, &record) {
             return Err(scope_refusal(caller));
         }
         match action {
@@ -470,9 +415,10 @@ async fn step(
             None => {
                 let applied = changeset::apply(store, id, &caller.name)?;
                 // Swap in the model the apply made: readers holding the old snapshot finish
-                // with it, every later request sees the new one.
-                if let Some(model) = store.load()? {
-                    swap(shared, model, applied.revision);
+                // with it, every later request sees the new one. (Should the reload fail, the
+                // apply stands and the watcher tries again at its next poll.)
+                if let Err(error) = shared.app.reload_if_changed() {
+                    eprintln!("holdco serve: the change set was applied, but reloading the model failed: {error:#}");
                 }
                 Ok(Json(serde_json::json!({
                     "changeset": applied.changeset_id,
@@ -510,10 +456,11 @@ async fn audit(
         }
     }
     with_store(shared, &headers, move |shared, caller, store| {
-        let model = shared.app.model.load_full();
+        let snapshot = shared.app.snapshot();
+        let model = snapshot.model();
         let entries: Vec<changeset::LogEntry> = changeset::log(store, unit.as_deref(), since)?
             .into_iter()
-            .filter(|entry| in_scope(caller, &model, &entry.units))
+            .filter(|entry| in_scope(caller, model, &entry.units))
             .collect();
         Ok(Json(serde_json::to_value(entries).unwrap_or_default()))
     })

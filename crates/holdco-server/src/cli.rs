@@ -47,9 +47,29 @@ fn db_text(db: &Path) -> anyhow::Result<&str> {
         .ok_or_else(|| anyhow!("--db {}: not valid UTF-8", db.display()))
 }
 
+/// Arguments of `holdco serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Seconds between two looks at the store's revision: a new import (by `holdco import`
+    /// or another server) is loaded and swapped in. 0: never (serve the model as loaded).
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    poll: f64,
+}
+
 /// `holdco serve`: loads the store's model and serves it until Ctrl-C or SIGTERM.
-pub fn serve(db: &Path, listen: &str) -> anyhow::Result<ExitCode> {
-    let server = Server::open(db_text(db)?)?;
+pub fn serve(db: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if !(args.poll.is_finite() && (0.0..=86_400.0).contains(&args.poll)) {
+        return Err(anyhow!(
+            "--poll {}: expected seconds from 0 (never) to 86400",
+            args.poll
+        ));
+    }
+    let poll = (args.poll > 0.0).then(|| std::time::Duration::from_secs_f64(args.poll));
+    let listen = args.listen.as_str();
+    let server = Server::open(db_text(db)?)?.poll_every(poll);
     let active = TokenStore::open(db_text(db)?)?
         .list()?
         .iter()

@@ -1,53 +1,108 @@
-//! holdco-server: `holdco serve`, the model of one store loaded once into memory and
-//! answered over HTTP as JSON, behind bearer tokens with roles and unit scopes.
+//! holdco-server: `holdco serve`, the model of one store held in memory and answered over
+//! HTTP, behind bearer tokens with roles and unit scopes.
 //!
-//! The model is read from the store when the server starts and held in an
-//! [`arc_swap::ArcSwap`]: every request takes a snapshot (`Arc<Model>`) and never waits for
-//! a writer, and a later change set can swap in a new model without stopping readers. The
-//! core's engine borrows its model and is not `Send`, so each request builds one on a
-//! blocking thread from its snapshot; the JSON bodies are the core's serde types, the same
-//! the CLI prints with `--json`.
+//! The model is a [`holdco_app::Snapshot`] — validated once, its engine and columnar table
+//! built once per model revision and shared by every request — held in an
+//! [`arc_swap::ArcSwap`]: a request takes the current snapshot (`Arc`) and never waits for
+//! a writer; a new revision of the store is loaded beside it and swapped in whole, so no
+//! request ever sees half of a change. A watcher polls the store's revision (its latest
+//! import) and reloads when another process wrote (several servers on one PostgreSQL store
+//! see each other's changes within one poll interval).
 //!
-//! Routes: `GET /health` and `GET /ready` (no token; they reveal nothing about the model);
-//! `GET /api/v1/structure`, `/api/v1/rollup`, `/api/v1/explain`, `/api/v1/reconcile` (a
-//! bearer token of any role; a scoped token sees only its units' subtrees).
+//! The routes come from modules, each an [`OpenApiRouter`] merged in [`api`]: a module adds
+//! endpoints and their documentation together, and the OpenAPI document
+//! (`/api/v1/openapi.json`, page at `/api/docs`) always lists exactly the routes served.
+//! Handlers take an [`auth::Authorized`] (the caller of a valid token) and read the model
+//! through [`AppState::snapshot`].
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 mod changesets;
 pub mod cli;
 mod error;
+mod openapi;
 mod queries;
+pub mod respond;
 pub mod tokens;
 
 pub use error::ApiError;
-pub use queries::MAX_PERIODS;
+pub use queries::{MAX_PATHS, MAX_PERIODS};
 pub use tokens::{Caller, Role, TokenInfo, TokenStore};
 
-use anyhow::{anyhow, Context as _};
+use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router};
-use holdco_core::Model;
-use std::collections::HashMap;
+use holdco_app::store::StoreUrl;
+use holdco_app::Snapshot;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Largest request body accepted: bigger is refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// What every request shares.
-struct AppState {
-    /// The model served; swapped whole, never changed in place.
-    model: ArcSwap<Model>,
+pub struct AppState {
+    /// The model served with its caches; swapped whole, never changed in place.
+    snapshot: ArcSwap<Snapshot>,
     /// The token table, read on every request so a revocation counts at once.
     tokens: Mutex<TokenStore>,
+    /// Secrets already verified against their row's hash.
+    verified: tokens::Verified,
+    /// The store, for reloads.
+    url: StoreUrl,
+}
+
+/// The state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// The current snapshot (cheap: one atomic load and a reference count).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Swaps in a new snapshot: requests under way keep the one they took.
+    pub fn replace(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    /// The store served.
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
+    /// Loads the store's current model when its revision differs from the one served, and
+    /// swaps it in. True when it swapped.
+    pub fn reload_if_changed(&self) -> anyhow::Result<bool> {
+        let store = holdco_app::store::open_existing(&self.url)?;
+        let revision = holdco_app::store::revision(store.as_ref())?;
+        if revision == self.snapshot().revision() {
+            return Ok(false);
+        }
+        let snapshot = holdco_app::store::snapshot_of(store.as_ref(), &self.url)?;
+        warm(&snapshot);
+        self.replace(snapshot);
+        Ok(true)
+    }
+}
+
+/// Builds the caches a large model's first request would otherwise pay for.
+fn warm(snapshot: &Snapshot) {
+    if snapshot.model().facts.len() >= holdco_app::FAST_PATH_FACTS {
+        let _ = snapshot.fact_table();
+    }
 }
 
 /// A server ready to listen: the model loaded and checked, the token table open.
 pub struct Server {
-    state: Arc<AppState>,
-    /// The store's `--db` value (change sets write through it).
-    db: String,
+    state: SharedState,
+    poll: Option<Duration>,
 }
 
 /// A server running on a background thread (see [`Server::spawn`]).
@@ -56,6 +111,7 @@ pub struct RunningServer {
     pub address: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    watcher: Option<Watcher>,
 }
 
 impl Drop for RunningServer {
@@ -66,7 +122,65 @@ impl Drop for RunningServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        drop(self.watcher.take());
     }
+}
+
+/// The thread that polls the store's revision and swaps in new models.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    fn start(state: SharedState, every: Duration) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let tick = Duration::from_millis(50).min(every);
+            let mut waited = Duration::ZERO;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited < every {
+                    continue;
+                }
+                waited = Duration::ZERO;
+                match state.reload_if_changed() {
+                    Ok(true) => eprintln!(
+                        "holdco serve: the store changed; now serving revision {}",
+                        state
+                            .snapshot()
+                            .revision()
+                            .map_or("none".to_string(), |r| r.to_string())
+                    ),
+                    Ok(false) => {}
+                    // The model served stays; the next poll tries again.
+                    Err(error) => eprintln!("holdco serve: cannot reload the store: {error:#}"),
+                }
+            }
+        });
+        Watcher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Every endpoint of the API with its documentation: one `OpenApiRouter` per module,
+/// merged here. A module adding endpoints (change sets, the dashboard's reads) merges its
+/// own router on the next line.
+pub fn api() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(openapi::document()).merge(queries::routes())
 }
 
 impl Server {
@@ -76,40 +190,49 @@ impl Server {
     /// starts a runtime of its own. An empty store or an invalid model is refused here, so
     /// no request ever meets one.
     pub fn open(db: &str) -> anyhow::Result<Server> {
-        let url = holdco_store::StoreUrl::parse(db)?;
-        if !url.exists() {
-            return Err(anyhow!(
-                "no store at {url}: import a model first (holdco --db {url} import FOLDER)"
-            ));
-        }
+        let url = StoreUrl::parse(db)?;
+        let snapshot = holdco_app::store::load_snapshot(&url)?;
+        warm(&snapshot);
         let tokens = TokenStore::open(db)?;
-        let model = url
-            .open()?
-            .load()?
-            .ok_or_else(|| anyhow!("the store {url} is empty: import a model first"))?;
-        holdco_core::rollup::Engine::new(&model)
-            .map_err(|e| anyhow!("the stored model cannot be served: {e}"))?;
         Ok(Server {
             state: Arc::new(AppState {
-                model: ArcSwap::from_pointee(model),
+                snapshot: ArcSwap::from_pointee(snapshot),
                 tokens: Mutex::new(tokens),
+                verified: Default::default(),
+                url,
             }),
-            db: db.to_string(),
+            poll: Some(Duration::from_secs(2)),
         })
+    }
+
+    /// How often the store's revision is polled (`None`: never; the model stays as loaded).
+    pub fn poll_every(mut self, every: Option<Duration>) -> Server {
+        self.poll = every;
+        self
+    }
+
+    /// The shared state (for tests and embedders).
+    pub fn state(&self) -> SharedState {
+        self.state.clone()
     }
 
     /// The routes, for serving or for testing without a socket.
     pub fn router(&self) -> Router {
+        let (api, document) = api().split_for_parts();
         Router::new()
             .route("/health", get(health))
             .route("/ready", get(ready))
-            .route("/api/v1/structure", get(structure))
-            .route("/api/v1/rollup", get(rollup))
-            .route("/api/v1/explain", get(explain))
-            .route("/api/v1/reconcile", get(reconcile))
+            .merge(api)
+            .merge(openapi::docs(document))
             .fallback(not_found)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.state.clone())
-            .merge(changesets::router(self.state.clone(), &self.db))
+            .merge(changesets::router(self.state.clone()))
+    }
+
+    fn watcher(&self) -> Option<Watcher> {
+        self.poll
+            .map(|every| Watcher::start(self.state.clone(), every))
     }
 
     /// Serves on `listen` until Ctrl-C or SIGTERM, then finishes the requests under way.
@@ -118,7 +241,8 @@ impl Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        runtime.block_on(async move {
+        let watcher = self.watcher();
+        let result = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("--listen {listen}: cannot listen there"))?;
@@ -127,7 +251,9 @@ impl Server {
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             Ok(())
-        })
+        });
+        drop(watcher);
+        result
     }
 
     /// Serves on `listen` from a background thread until the handle is dropped.
@@ -142,6 +268,7 @@ impl Server {
         let address = listener.local_addr()?;
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let router = self.router();
+        let watcher = self.watcher();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
                 let _ = axum::serve(listener, router)
@@ -155,6 +282,7 @@ impl Server {
             address,
             shutdown: Some(shutdown),
             thread: Some(thread),
+            watcher,
         })
     }
 }
@@ -190,77 +318,5 @@ async fn ready() -> Json<serde_json::Value> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint".to_string())
+    ApiError::NotFound("no such endpoint (the endpoints: /api/v1/openapi.json)".to_string())
 }
-
-/// The token of a request's `Authorization: Bearer` header.
-fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::Unauthorized)?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::Unauthorized);
-    }
-    Ok(token.trim().to_string())
-}
-
-/// Checks the token, then answers from a snapshot of the model on a blocking thread (the
-/// token hash and the engine are CPU work).
-async fn answer(
-    state: Arc<AppState>,
-    headers: &HeaderMap,
-    work: impl FnOnce(&Model, &Caller) -> Result<serde_json::Value, ApiError> + Send + 'static,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = bearer(headers)?;
-    let result = tokio::task::spawn_blocking(move || {
-        // The store is held for the row's read only; the hash runs outside the lock.
-        let candidate = state
-            .tokens
-            .lock()
-            .map_err(|_| ApiError::Internal("token store lock poisoned".into()))?
-            .find(&token)
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .ok_or(ApiError::Unauthorized)?;
-        let caller = candidate
-            .verify()
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .ok_or(ApiError::Unauthorized)?;
-        let model = state.model.load_full();
-        work(&model, &caller)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))?;
-    result.map(Json)
-}
-
-/// The query string as name-value pairs; one that cannot be read (a bad `%` escape) is a 400
-/// in the API's own shape rather than axum's plain-text rejection.
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
-
-fn read_params(params: Params) -> Result<HashMap<String, String>, ApiError> {
-    params.map(|Query(params)| params).map_err(|e| {
-        ApiError::bad(
-            "query",
-            format!("cannot read the query string: {}", e.body_text()),
-        )
-    })
-}
-
-/// A read endpoint: the query string read, then the question answered by `queries::$name`
-/// on the current model for the caller (the same shape for every read).
-macro_rules! read_endpoint {
-    ($($name:ident),* $(,)?) => {$(
-        async fn $name(
-            State(state): State<Arc<AppState>>,
-            headers: HeaderMap,
-            params: Params,
-        ) -> Result<Json<serde_json::Value>, ApiError> {
-            let params = read_params(params)?;
-            answer(state, &headers, move |model, caller| queries::$name(model, caller, &params)).await
-        }
-    )*};
-}
-
-read_endpoint!(structure, rollup, explain, reconcile);

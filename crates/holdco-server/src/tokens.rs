@@ -6,7 +6,9 @@
 //! lets a request find its row without trying every hash. The row is read on every request,
 //! so a revoked token is refused at once, even when another process revoked it.
 //!
-//! Tokens live in SQLite stores only for now: a PostgreSQL store is refused with a message.
+//! Tokens live in the store they guard: table `api_tokens` of an SQLite store (migration
+//! 0004) or of a PostgreSQL store's schema (migration 0002), so several `holdco serve`
+//! processes on one PostgreSQL store share one token table and a revocation reaches them all.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -75,9 +77,9 @@ pub struct TokenInfo {
 /// Why a token operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    /// The store is not an SQLite file.
-    #[error("tokens are kept in SQLite stores only for now; {0} is a PostgreSQL store")]
-    NotSqlite(String),
+    /// The PostgreSQL store failed.
+    #[error("token store: {0}")]
+    Postgres(String),
     /// A name already used (revoked tokens keep theirs).
     #[error(
         "a token named `{0}` exists already (revoked tokens keep their names): choose another name"
@@ -114,10 +116,31 @@ pub struct Caller {
     pub scopes: Vec<UnitId>,
 }
 
-/// The tokens of one SQLite store.
+/// The tokens of one store.
 pub struct TokenStore {
-    connection: Connection,
+    backend: Backend,
 }
+
+enum Backend {
+    Sqlite(Connection),
+    /// The driver needs `&mut` even to read.
+    Postgres(std::sync::Mutex<postgres::Client>),
+}
+
+impl From<postgres::Error> for TokenError {
+    fn from(error: postgres::Error) -> TokenError {
+        // The driver's message names the server's complaint; never a token (values are
+        // sent as parameters, not in the text of the statement).
+        let mut text = error.to_string();
+        if let Some(db) = error.as_db_error() {
+            text = format!("{text}: {}", db.message());
+        }
+        TokenError::Postgres(text)
+    }
+}
+
+/// A token row as read by either backend: name, role, scopes (JSON), salt, hash.
+type Row = (String, String, String, Vec<u8>, Vec<u8>);
 
 /// argon2id with a small memory cost: a token's secret has 256 random bits, so a slow hash
 /// adds no strength against guessing and only costs every request's check.
@@ -156,17 +179,33 @@ impl TokenStore {
     /// migrations first, which create the table).
     pub fn open(db: &str) -> anyhow::Result<TokenStore> {
         let url = StoreUrl::parse(db)?;
-        let path: PathBuf = match &url {
-            StoreUrl::Sqlite(path) => path.clone(),
-            StoreUrl::Postgres(_) => return Err(TokenError::NotSqlite(url.to_string()).into()),
+        // Opening through the store applies the migrations that create the table.
+        let store = url.open()?;
+        let backend = match &url {
+            StoreUrl::Sqlite(path) => {
+                drop(store);
+                let path: PathBuf = path.clone();
+                let connection = Connection::open(&path).map_err(TokenError::from)?;
+                connection
+                    .busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(TokenError::from)?;
+                Backend::Sqlite(connection)
+            }
+            StoreUrl::Postgres(text) => {
+                drop(store);
+                let client = holdco_store::PostgresStore::connect(text)?;
+                Backend::Postgres(std::sync::Mutex::new(client))
+            }
         };
-        // Opening through the store applies migration 0004 to an older file.
-        drop(url.open()?);
-        let connection = Connection::open(&path).map_err(TokenError::from)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(TokenError::from)?;
-        Ok(TokenStore { connection })
+        Ok(TokenStore { backend })
+    }
+
+    fn postgres(
+        client: &std::sync::Mutex<postgres::Client>,
+    ) -> std::sync::MutexGuard<'_, postgres::Client> {
+        client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Creates a token and returns its text: the only time it is ever shown.
@@ -187,11 +226,18 @@ impl TokenStore {
         let salt = random_bytes(16)?;
         let hash = hash_secret(&secret, &salt)?;
         let scopes_json = serde_json::to_string(scopes).expect("strings serialize");
-        let inserted = self.connection.execute(
-            "INSERT INTO api_tokens (id, name, role, scopes, salt, hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
-            params![id, name, role.name(), scopes_json, salt, hash, now()],
-        )?;
+        let inserted = match &self.backend {
+            Backend::Sqlite(connection) => connection.execute(
+                "INSERT INTO api_tokens (id, name, role, scopes, salt, hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
+                params![id, name, role.name(), scopes_json, salt, hash, now()],
+            )? as u64,
+            Backend::Postgres(client) => Self::postgres(client).execute(
+                "INSERT INTO api_tokens (id, name, role, scopes, salt, hash, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
+                &[&id, &name, &role.name(), &scopes_json, &salt, &hash, &now()],
+            )?,
+        };
         if inserted == 0 {
             return Err(TokenError::NameTaken(name.to_string()));
         }
@@ -200,21 +246,33 @@ impl TokenStore {
 
     /// Every token, oldest first.
     pub fn list(&self) -> Result<Vec<TokenInfo>, TokenError> {
-        let mut statement = self.connection.prepare(
-            "SELECT name, role, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at, name",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, Option<i64>>(4)?,
-            ))
-        })?;
+        let rows: Vec<(String, String, String, i64, Option<i64>)> = match &self.backend {
+            Backend::Sqlite(connection) => {
+                let mut statement = connection.prepare(
+                    "SELECT name, role, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at, name",
+                )?;
+                let rows = statement.query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, Option<i64>>(4)?,
+                    ))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            }
+            Backend::Postgres(client) => Self::postgres(client)
+                .query(
+                    "SELECT name, role, scopes, created_at, revoked_at FROM api_tokens ORDER BY created_at, name",
+                    &[],
+                )?
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+                .collect(),
+        };
         let mut out = Vec::new();
-        for row in rows {
-            let (name, role, scopes, created_at, revoked_at) = row?;
+        for (name, role, scopes, created_at, revoked_at) in rows {
             out.push(TokenInfo {
                 name,
                 // The table's CHECK constraint admits only the four roles.
@@ -229,10 +287,16 @@ impl TokenStore {
 
     /// Revokes a token by name; revoking it again changes nothing.
     pub fn revoke(&self, name: &str) -> Result<(), TokenError> {
-        let found = self.connection.execute(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE name = ?1",
-            params![name, now()],
-        )?;
+        let found = match &self.backend {
+            Backend::Sqlite(connection) => connection.execute(
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE name = ?1",
+                params![name, now()],
+            )? as u64,
+            Backend::Postgres(client) => Self::postgres(client).execute(
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE name = $1",
+                &[&name, &now()],
+            )?,
+        };
         if found == 0 {
             return Err(TokenError::Unknown(name.to_string()));
         }
@@ -261,23 +325,31 @@ impl TokenStore {
         let Ok(secret) = URL_SAFE_NO_PAD.decode(secret) else {
             return Ok(None);
         };
-        let row = self
-            .connection
-            .query_row(
-                "SELECT name, role, scopes, salt, hash FROM api_tokens
-                 WHERE id = ?1 AND revoked_at IS NULL",
-                params![id],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                        row.get::<_, Vec<u8>>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
+        let row: Option<Row> = match &self.backend {
+            Backend::Sqlite(connection) => connection
+                .query_row(
+                    "SELECT name, role, scopes, salt, hash FROM api_tokens
+                     WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id],
+                    |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                        ))
+                    },
+                )
+                .optional()?,
+            Backend::Postgres(client) => Self::postgres(client)
+                .query_opt(
+                    "SELECT name, role, scopes, salt, hash FROM api_tokens
+                     WHERE id = $1 AND revoked_at IS NULL",
+                    &[&id],
+                )?
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4))),
+        };
         let Some((name, role, scopes, salt, hash)) = row else {
             return Ok(None);
         };
@@ -312,7 +384,39 @@ impl Candidate {
         let matches = same_bytes(&hash_secret(&self.secret, &self.salt)?, &self.hash);
         Ok(matches.then_some(self.caller))
     }
+
+    /// [`Candidate::verify`], skipping the hash for a secret already verified against the
+    /// same stored hash. The row is still read on every request (so a revocation counts at
+    /// once); only the hash, the costly half, is remembered.
+    pub fn verify_cached(self, cache: &Verified) -> Result<Option<Caller>, TokenError> {
+        let known = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&self.hash)
+            .is_some_and(|secret| same_bytes(secret, &self.secret));
+        if known {
+            return Ok(Some(self.caller));
+        }
+        let (hash, secret) = (self.hash.clone(), self.secret.clone());
+        let caller = self.verify()?;
+        if caller.is_some() {
+            let mut cache = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.len() >= VERIFIED_LIMIT {
+                cache.clear();
+            }
+            cache.insert(hash, secret);
+        }
+        Ok(caller)
+    }
 }
+
+/// Secrets verified, by the stored hash they matched: memory only, never written or logged.
+pub type Verified = std::sync::Mutex<std::collections::HashMap<Vec<u8>, Vec<u8>>>;
+
+/// Verified secrets remembered at most (then forgotten all at once, and hashed again).
+const VERIFIED_LIMIT: usize = 10_000;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@
 //! hermetic tests). [`open_store`] picks one from a URL; the core crate never sees a
 //! database type.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod changesets;
 mod error;

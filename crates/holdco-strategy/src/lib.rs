@@ -16,6 +16,7 @@
 //! previous plan, or the smallest conflicting set of constraints when it is infeasible).
 //! Everything is pure: documents in, values and [`Diagnostic`]s out.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod capital;
 pub mod classify;

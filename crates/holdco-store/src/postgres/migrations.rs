@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0003_fact_annotations.sql",
         sql: include_str!("../../migrations/postgres/0003_fact_annotations.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_api_tokens.sql",
+        sql: include_str!("../../migrations/postgres/0004_api_tokens.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

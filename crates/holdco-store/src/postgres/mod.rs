@@ -123,6 +123,26 @@ impl PostgresStore {
     /// `connect_timeout=5`), creating its schema and tables when missing.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let location = crate::url::redact(url);
+        let mut client = Self::connect_to(url)?;
+        migrations::run(&mut client, &location)?;
+        Ok(PostgresStore {
+            client: Mutex::new(client),
+            location,
+        })
+    }
+
+    /// A connection to the store at `url` with its schema current (migrations applied, as
+    /// [`PostgresStore::open`]), for tables beside the model's (the server's tokens).
+    pub fn connect(url: &str) -> Result<Client, StoreError> {
+        let location = crate::url::redact(url);
+        let mut client = Self::connect_to(url)?;
+        migrations::run(&mut client, &location)?;
+        Ok(client)
+    }
+
+    /// Connects, creating the URL's schema when missing and reading and writing in it.
+    fn connect_to(url: &str) -> Result<Client, StoreError> {
+        let location = crate::url::redact(url);
         let (conninfo, schema) = split_schema(url);
         let unreachable = |source: postgres::Error| StoreError::Connect {
             location: location.clone(),
@@ -161,11 +181,7 @@ impl PostgresStore {
                 .batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))
                 .map_err(failed)?;
         }
-        migrations::run(&mut client, &location)?;
-        Ok(PostgresStore {
-            client: Mutex::new(client),
-            location,
-        })
+        Ok(client)
     }
 
     /// Where the store is: its URL with the password hidden.
