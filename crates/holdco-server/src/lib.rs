@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+mod dashboard_api;
 mod error;
 mod queries;
 pub mod tokens;
@@ -103,6 +104,8 @@ impl Server {
             .route("/api/v1/rollup", get(rollup))
             .route("/api/v1/explain", get(explain))
             .route("/api/v1/reconcile", get(reconcile))
+            .merge(dashboard_api::routes())
+            .merge(holdco_dashboard::router())
             .fallback(not_found)
             .with_state(self.state.clone())
     }

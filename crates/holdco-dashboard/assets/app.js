@@ -1,0 +1,115 @@
+// The dashboard's shell: sign-in, the page menu (following the token's role and scope),
+// and the hash router (#/structure, #/numbers, #/checks ...).
+
+import { h, fill, field, errorBox, announce } from './dom.js';
+import { get, token, setToken, ApiError } from './api.js';
+import { Timeline } from './timeline.js';
+import { structurePage } from './structure.js';
+import { numbersPage } from './numbers.js';
+import { checksPage } from './more.js';
+
+const PAGES = [
+  { path: 'structure', title: 'Structure', render: structurePage },
+  { path: 'numbers', title: 'Numbers', render: numbersPage },
+  { path: 'checks', title: 'Checks', render: checksPage },
+];
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+let context = null;
+
+async function loadContext() {
+  const [session, model, doc] = await Promise.all([
+    get('/api/v1/dashboard/session'),
+    get('/api/v1/dashboard/model', {}, { cached: true }),
+    get('/api/v1/dashboard/timeline', {}, { cached: true }),
+  ]);
+  return { session, model, timeline: new Timeline(doc), main };
+}
+
+function signInPage(message) {
+  nav.replaceChildren();
+  who.replaceChildren();
+  const input = h('input', { type: 'password', autocomplete: 'current-password', required: true, spellcheck: 'false' });
+  const problem = h('div', { 'aria-live': 'assertive' }, message ? errorBox({ message }) : null);
+  const form = h('form.signin', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const value = input.value.trim();
+      if (!value) return;
+      try {
+        await get('/api/v1/dashboard/session', {}, { auth: value });
+        setToken(value);
+        context = null;
+        if (location.hash.startsWith('#/structure')) route();
+        else location.hash = '#/structure';
+      } catch (error) {
+        problem.replaceChildren(errorBox(error instanceof ApiError && error.status === 401
+          ? { message: 'That token is not valid (revoked, mistyped or from another store). Ask an admin for one: holdco token create --name NAME --role viewer' }
+          : error));
+      }
+    },
+  },
+  h('h1', {}, 'Sign in'),
+  h('p', {}, 'Paste the token you were given (holdco token create prints it once). It stays in this browser tab only.'),
+  field('Access token', input),
+  h('button.primary', { type: 'submit' }, 'Sign in'),
+  problem);
+  main.replaceChildren(form);
+  input.focus();
+}
+
+function drawMenu(current) {
+  const { session, model } = context;
+  nav.replaceChildren(h('ul', {}, PAGES.filter((p) => !p.available || p.available(context)).map((p) => h('li', {},
+    h('a', { href: `#/${p.path}`, 'aria-current': p.path === current ? 'page' : null }, p.title)))));
+  const scope = session.scopes.length ? `sees ${session.scopes.join(', ')}` : 'whole group';
+  who.replaceChildren(
+    h('span.group', {}, model.group.name),
+    h('span.role', { title: `token ${session.name}` }, `${session.name} · ${session.role} · ${scope}`),
+    h('button', { type: 'button', onclick: signOut }, 'Sign out'));
+}
+
+function signOut() {
+  setToken(null);
+  context = null;
+  location.hash = '#/signin';
+  announce('Signed out');
+}
+
+async function route() {
+  const path = (location.hash.replace(/^#\/?/, '').split('?')[0]) || 'structure';
+  if (!token() || path === 'signin') {
+    if (token() && path === 'signin') setToken(null);
+    signInPage();
+    return;
+  }
+  try {
+    if (!context) context = await loadContext();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      setToken(null);
+      signInPage('Your token is no longer accepted: sign in again.');
+      return;
+    }
+    main.replaceChildren(errorBox(error));
+    return;
+  }
+  const page = PAGES.find((p) => p.path === path) || PAGES[0];
+  drawMenu(page.path);
+  document.title = `${page.title} · holdco`;
+  try {
+    await page.render(context);
+    document.body.dataset.page = page.path;
+  } catch (error) {
+    main.replaceChildren(errorBox(error));
+  }
+}
+
+window.addEventListener('hashchange', () => {
+  const path = location.hash.replace(/^#\/?/, '').split('?')[0];
+  // The pages rewrite their own query string (replaceState fires no hashchange).
+  if (document.body.dataset.page !== path) route();
+});
+route();

@@ -1,0 +1,254 @@
+//! Small read endpoints the dashboard (crate `holdco-dashboard`) needs and the main API does
+//! not answer: who the caller is, what the model holds (group, metrics, years with figures)
+//! and the whole timeline in one compact document, so the browser can draw the tree on any
+//! date, and the difference between two dates, without asking the server again while a
+//! date slider moves.
+//!
+//! Routes (any role; a scoped token sees its subtrees only), documented in docs/format.md:
+//! `GET /api/v1/dashboard/session`, `GET /api/v1/dashboard/model`,
+//! `GET /api/v1/dashboard/timeline`.
+
+use crate::error::ApiError;
+use crate::tokens::{Caller, Role};
+use crate::{answer, read_params, AppState, Params};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use holdco_core::rollup::Engine;
+use holdco_core::timeline::UnitIndex;
+use holdco_core::{Granularity, Model, Period};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The dashboard's routes, merged into the server's router.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/dashboard/session", get(session))
+        .route("/api/v1/dashboard/model", get(model_summary))
+        .route("/api/v1/dashboard/timeline", get(timeline))
+}
+
+/// Refuses any query parameter: these endpoints take none.
+fn no_params(params: &HashMap<String, String>) -> Result<(), ApiError> {
+    let mut names: Vec<&String> = params.keys().collect();
+    names.sort();
+    match names.first() {
+        Some(name) => Err(ApiError::bad(name, "unknown parameter (this endpoint takes none)")),
+        None => Ok(()),
+    }
+}
+
+async fn session(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, &headers, move |_model, caller| {
+        no_params(&params)?;
+        Ok(session_json(caller))
+    })
+    .await
+}
+
+/// The caller's name, role, scopes and what the role may do (the dashboard shows only the
+/// controls a role may use; the server checks again on every write).
+fn session_json(caller: &Caller) -> Value {
+    let role = caller.role;
+    json!({
+        "name": caller.name,
+        "role": role.name(),
+        "scopes": caller.scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "may": {
+            "read": true,
+            "propose": matches!(role, Role::Analyst | Role::Admin),
+            "approve": matches!(role, Role::Approver | Role::Admin),
+            "manage_tokens": role == Role::Admin,
+        },
+    })
+}
+
+async fn model_summary(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, &headers, move |model, _caller| {
+        no_params(&params)?;
+        summary_json(model)
+    })
+    .await
+}
+
+/// The group, its metrics (with scale and measure), the fiscal years that hold figures and
+/// the dates the structure changes on.
+fn summary_json(model: &Model) -> Result<Value, ApiError> {
+    let engine = Engine::new(model).map_err(ApiError::from)?;
+    let calendar = model.group.calendar();
+    let metrics: Vec<Value> = model
+        .metrics
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id.to_string(),
+                "name": m.name,
+                "measure": m.measure,
+                "aggregation": m.aggregation,
+                "scale": m.scale,
+            })
+        })
+        .collect();
+    let mut years: BTreeSet<Period> = BTreeSet::new();
+    for fact in &model.facts {
+        years.insert(Period::containing(
+            fact.key.period.last_day(),
+            Granularity::Year,
+            calendar,
+        ));
+    }
+    let timeline = engine.timeline();
+    let dates: BTreeSet<NaiveDate> = timeline.changes.iter().map(|c| c.date).collect();
+    let (month, day) = model.group.fiscal_year_end;
+    Ok(json!({
+        "group": {
+            "id": model.group.id.to_string(),
+            "name": model.group.name,
+            "currency": model.group.currency.to_string(),
+            "fiscal_year_end": format!("{month:02}-{day:02}"),
+        },
+        "metrics": metrics,
+        "years": years.iter().map(|p| p.label(calendar)).collect::<Vec<_>>(),
+        "first_date": dates.first(),
+        "latest_structure": engine.latest_structure_date(),
+        "change_dates": dates,
+    }))
+}
+
+async fn timeline(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, &headers, move |model, caller| {
+        no_params(&params)?;
+        timeline_json(model, caller)
+    })
+    .await
+}
+
+/// Days since 1970-01-01: the compact date of the timeline document.
+fn day(date: NaiveDate) -> i64 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")).num_days()
+}
+
+/// Every unit the caller may see with its life, names and parents over time, and every
+/// change that names one of them. Units are arrays, to keep a 100,000-unit timeline small:
+/// `[id, kind, created_day, ended_day|null, [[day, name]...], [[day, parent|null]...]]`,
+/// where a parent is an index into `units` (null for a top: the root, or a unit whose
+/// parent the caller may not see).
+fn timeline_json(model: &Model, caller: &Caller) -> Result<Value, ApiError> {
+    let engine = Engine::new(model).map_err(ApiError::from)?;
+    let timeline = engine.timeline();
+    let count = timeline.units.len();
+    // A scoped token sees the units that were inside one of its subtrees on some date the
+    // structure changed (every change date is a date the tree may differ).
+    let visible: Vec<bool> = if caller.scopes.is_empty() {
+        vec![true; count]
+    } else {
+        let scopes: Vec<UnitIndex> = caller
+            .scopes
+            .iter()
+            .filter_map(|s| timeline.unit(s))
+            .collect();
+        let dates: BTreeSet<NaiveDate> = timeline.changes.iter().map(|c| c.date).collect();
+        let mut seen = vec![false; count];
+        for date in dates {
+            let structure = engine.structure(date);
+            for (unit, flag) in seen.iter_mut().enumerate() {
+                if !*flag
+                    && scopes
+                        .iter()
+                        .any(|s| structure.in_subtree(unit as UnitIndex, *s))
+                {
+                    *flag = true;
+                }
+            }
+        }
+        seen
+    };
+    // New positions of the visible units.
+    let mut position = vec![u32::MAX; count];
+    let mut next = 0u32;
+    for (unit, shown) in visible.iter().enumerate() {
+        if *shown {
+            position[unit] = next;
+            next += 1;
+        }
+    }
+    let units: Vec<Value> = timeline
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(unit, _)| visible[*unit])
+        .map(|(_, record)| {
+            let names: Vec<Value> = record
+                .names
+                .iter()
+                .map(|(date, name)| json!([day(*date), name]))
+                .collect();
+            let parents: Vec<Value> = record
+                .parents
+                .iter()
+                .map(|(date, parent)| {
+                    let parent = parent
+                        .map(|p| position[p as usize])
+                        .filter(|p| *p != u32::MAX);
+                    json!([day(*date), parent])
+                })
+                .collect();
+            json!([
+                record.id.to_string(),
+                record.kind,
+                day(record.created),
+                record.ended.map(|(date, _)| day(date)),
+                names,
+                parents,
+            ])
+        })
+        .collect();
+    let changes: Vec<Value> = timeline
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, change)| {
+            change.kind.units().iter().any(|id| {
+                timeline
+                    .unit(id)
+                    .is_some_and(|u| visible[u as usize])
+            })
+        })
+        .map(|(seq, change)| {
+            json!({
+                "seq": seq,
+                "id": change.id,
+                "date": change.date,
+                "kind": change.kind.name(),
+                "units": change.kind.units().iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+                "detail": change.kind,
+                "note": change.note,
+                "source": change.source,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "epoch": "1970-01-01",
+        "root": caller.scopes.is_empty().then(|| position[timeline.root as usize]),
+        "units": units,
+        "changes": changes,
+    }))
+}
