@@ -12,16 +12,17 @@ use crate::error::ApiError;
 use crate::tokens::{Caller, Role};
 use crate::{answer, read_params, AppState, Params};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use holdco_core::rollup::Engine;
-use holdco_core::timeline::UnitIndex;
-use holdco_core::{Granularity, Model, Period};
+use holdco_core::timeline::{Timeline, UnitIndex};
+use holdco_core::{ChangeKind, Granularity, Model, Period};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The dashboard's routes, merged into the server's router.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
@@ -36,7 +37,10 @@ fn no_params(params: &HashMap<String, String>) -> Result<(), ApiError> {
     let mut names: Vec<&String> = params.keys().collect();
     names.sort();
     match names.first() {
-        Some(name) => Err(ApiError::bad(name, "unknown parameter (this endpoint takes none)")),
+        Some(name) => Err(ApiError::bad(
+            name,
+            "unknown parameter (this endpoint takes none)",
+        )),
         None => Ok(()),
     }
 }
@@ -79,15 +83,15 @@ async fn model_summary(
     let params = read_params(params)?;
     answer(state, &headers, move |model, _caller| {
         no_params(&params)?;
-        summary_json(model)
+        Ok(summary_json(model))
     })
     .await
 }
 
 /// The group, its metrics (with scale and measure), the fiscal years that hold figures and
 /// the dates the structure changes on.
-fn summary_json(model: &Model) -> Result<Value, ApiError> {
-    let engine = Engine::new(model).map_err(ApiError::from)?;
+fn summary_json(model: &Model) -> Value {
+    let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     let calendar = model.group.calendar();
     let metrics: Vec<Value> = model
         .metrics
@@ -110,10 +114,9 @@ fn summary_json(model: &Model) -> Result<Value, ApiError> {
             calendar,
         ));
     }
-    let timeline = engine.timeline();
     let dates: BTreeSet<NaiveDate> = timeline.changes.iter().map(|c| c.date).collect();
     let (month, day) = model.group.fiscal_year_end;
-    Ok(json!({
+    json!({
         "group": {
             "id": model.group.id.to_string(),
             "name": model.group.name,
@@ -123,22 +126,38 @@ fn summary_json(model: &Model) -> Result<Value, ApiError> {
         "metrics": metrics,
         "years": years.iter().map(|p| p.label(calendar)).collect::<Vec<_>>(),
         "first_date": dates.first(),
-        "latest_structure": engine.latest_structure_date(),
+        // As the engine's latest structure date: the date of the latest change.
+        "latest_structure": dates.last(),
         "change_dates": dates,
-    }))
+    })
 }
 
 async fn timeline(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = read_params(params)?;
-    answer(state, &headers, move |model, caller| {
+    // The document is written straight to text (a 100,000-unit timeline is some 10 MB; a
+    // JSON value tree of it would cost more than the replay). `answer` checks the token
+    // and runs the work on a blocking thread; the text comes back beside its (empty) value.
+    let text = Arc::new(Mutex::new(String::new()));
+    let written = text.clone();
+    let _: Json<Value> = answer(state, &headers, move |model, caller| {
         no_params(&params)?;
-        timeline_json(model, caller)
+        let document = timeline_text(model, caller)?;
+        *written
+            .lock()
+            .map_err(|_| ApiError::Internal("timeline buffer poisoned".into()))? = document;
+        Ok(Value::Null)
     })
-    .await
+    .await?;
+    let body = std::mem::take(
+        &mut *text
+            .lock()
+            .map_err(|_| ApiError::Internal("timeline buffer poisoned".into()))?,
+    );
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Days since 1970-01-01: the compact date of the timeline document.
@@ -146,14 +165,53 @@ fn day(date: NaiveDate) -> i64 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")).num_days()
 }
 
+/// `GET /api/v1/dashboard/timeline`.
+#[derive(Serialize)]
+struct TimelineDocument<'a> {
+    /// Day 0 of the day numbers.
+    epoch: &'static str,
+    /// Index of the root in `units`; None for a scoped token.
+    root: Option<u32>,
+    units: Vec<UnitRow<'a>>,
+    changes: Vec<ChangeRow<'a>>,
+}
+
+/// A unit as an array, to keep a 100,000-unit timeline small:
+/// `[id, kind, created_day, ended_day|null, [[day, name]...], [[day, parent|null]...]]`.
+#[derive(Serialize)]
+struct UnitRow<'a>(
+    &'a str,
+    &'a str,
+    i64,
+    Option<i64>,
+    Vec<(i64, &'a str)>,
+    Vec<(i64, Option<u32>)>,
+);
+
+#[derive(Serialize)]
+struct ChangeRow<'a> {
+    seq: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    date: NaiveDate,
+    kind: &'static str,
+    units: Vec<&'a str>,
+    /// The change as written, for merges and splits (whose parts and shares the dashboard
+    /// shows); the other kinds are told by `kind` and `units`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a ChangeKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+}
+
 /// Every unit the caller may see with its life, names and parents over time, and every
-/// change that names one of them. Units are arrays, to keep a 100,000-unit timeline small:
-/// `[id, kind, created_day, ended_day|null, [[day, name]...], [[day, parent|null]...]]`,
-/// where a parent is an index into `units` (null for a top: the root, or a unit whose
-/// parent the caller may not see).
-fn timeline_json(model: &Model, caller: &Caller) -> Result<Value, ApiError> {
-    let engine = Engine::new(model).map_err(ApiError::from)?;
-    let timeline = engine.timeline();
+/// change that names one of them. A parent is an index into `units` (null for a top: the
+/// root, or a unit whose parent the caller may not see).
+fn timeline_text(model: &Model, caller: &Caller) -> Result<String, ApiError> {
+    // The server checked the model when it loaded it, so the replay finds no problem.
+    let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     let count = timeline.units.len();
     // A scoped token sees the units that were inside one of its subtrees on some date the
     // structure changed (every change date is a date the tree may differ).
@@ -168,7 +226,7 @@ fn timeline_json(model: &Model, caller: &Caller) -> Result<Value, ApiError> {
         let dates: BTreeSet<NaiveDate> = timeline.changes.iter().map(|c| c.date).collect();
         let mut seen = vec![false; count];
         for date in dates {
-            let structure = engine.structure(date);
+            let structure = timeline.structure_on(date);
             for (unit, flag) in seen.iter_mut().enumerate() {
                 if !*flag
                     && scopes
@@ -190,65 +248,69 @@ fn timeline_json(model: &Model, caller: &Caller) -> Result<Value, ApiError> {
             next += 1;
         }
     }
-    let units: Vec<Value> = timeline
+    let units = timeline
         .units
         .iter()
         .enumerate()
         .filter(|(unit, _)| visible[*unit])
         .map(|(_, record)| {
-            let names: Vec<Value> = record
-                .names
-                .iter()
-                .map(|(date, name)| json!([day(*date), name]))
-                .collect();
-            let parents: Vec<Value> = record
-                .parents
-                .iter()
-                .map(|(date, parent)| {
-                    let parent = parent
-                        .map(|p| position[p as usize])
-                        .filter(|p| *p != u32::MAX);
-                    json!([day(*date), parent])
-                })
-                .collect();
-            json!([
-                record.id.to_string(),
-                record.kind,
+            UnitRow(
+                record.id.as_str(),
+                record.kind.as_str(),
                 day(record.created),
                 record.ended.map(|(date, _)| day(date)),
-                names,
-                parents,
-            ])
+                record
+                    .names
+                    .iter()
+                    .map(|(date, name)| (day(*date), name.as_str()))
+                    .collect(),
+                record
+                    .parents
+                    .iter()
+                    .map(|(date, parent)| {
+                        let parent = parent
+                            .map(|p| position[p as usize])
+                            .filter(|p| *p != u32::MAX);
+                        (day(*date), parent)
+                    })
+                    .collect(),
+            )
         })
         .collect();
-    let changes: Vec<Value> = timeline
+    let changes = timeline
         .changes
         .iter()
         .enumerate()
         .filter(|(_, change)| {
-            change.kind.units().iter().any(|id| {
-                timeline
-                    .unit(id)
-                    .is_some_and(|u| visible[u as usize])
-            })
+            change
+                .kind
+                .units()
+                .iter()
+                .any(|id| timeline.unit(id).is_some_and(|u| visible[u as usize]))
         })
-        .map(|(seq, change)| {
-            json!({
-                "seq": seq,
-                "id": change.id,
-                "date": change.date,
-                "kind": change.kind.name(),
-                "units": change.kind.units().iter().map(|u| u.to_string()).collect::<Vec<_>>(),
-                "detail": change.kind,
-                "note": change.note,
-                "source": change.source,
-            })
+        .map(|(seq, change)| ChangeRow {
+            seq,
+            id: change.id.as_deref(),
+            date: change.date,
+            kind: change.kind.name(),
+            units: change.kind.units().iter().map(|u| u.as_str()).collect(),
+            detail: matches!(
+                change.kind,
+                ChangeKind::Merge { .. } | ChangeKind::Split { .. }
+            )
+            .then_some(&change.kind),
+            note: change.note.as_deref(),
+            source: change.source.as_deref(),
         })
         .collect();
-    Ok(json!({
-        "epoch": "1970-01-01",
-        "root": caller.scopes.is_empty().then(|| position[timeline.root as usize]),
-        "units": units,
-        "changes": changes,
-    }))
+    let document = TimelineDocument {
+        epoch: "1970-01-01",
+        root: caller
+            .scopes
+            .is_empty()
+            .then(|| position[timeline.root as usize]),
+        units,
+        changes,
+    };
+    serde_json::to_string(&document).map_err(|e| ApiError::Internal(e.to_string()))
 }
