@@ -53,10 +53,16 @@ fn serve(db: &Path) -> (Serving, SocketAddr) {
 }
 
 fn token(db: &Path, name: &str, role: &str) -> String {
-    let output = holdco(db)
-        .args(["token", "create", "--name", name, "--role", role])
-        .output()
-        .unwrap();
+    scoped_token(db, name, role, &[])
+}
+
+fn scoped_token(db: &Path, name: &str, role: &str, scopes: &[&str]) -> String {
+    let mut command = holdco(db);
+    command.args(["token", "create", "--name", name, "--role", role]);
+    for scope in scopes {
+        command.args(["--scope", scope]);
+    }
+    let output = command.output().unwrap();
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
@@ -140,6 +146,7 @@ fn the_dashboard_works_in_a_real_browser() {
         "viewer": token(&db, "viewer", "viewer"),
         "analyst": token(&db, "analyst", "analyst"),
         "approver": token(&db, "approver", "approver"),
+        "team": scoped_token(&db, "china-team", "viewer", &["china_commerce"]),
     });
     let china_fy2024 = cli_figure(
         &db,

@@ -193,7 +193,7 @@ export function structurePage(ctx) {
     const id = timeline.ids[u];
     const names = timeline.names[u];
     const parents = timeline.parents[u];
-    const changes = timeline.changesByUnit.get(id) || [];
+    const changes = timeline.changesOf(id);
     const close = h('button.close', { type: 'button', 'aria-label': 'Close the unit history', onclick: () => { panel.hidden = true; } }, '×');
     fill(panel,
       close,

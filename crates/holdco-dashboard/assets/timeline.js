@@ -27,15 +27,32 @@ export class Timeline {
       this.index.set(id, u);
     }
     this.root = doc.root;
-    this.changes = doc.changes.map((c) => ({ ...c, day: dayOf(c.date) }));
-    this.changesByUnit = new Map();
+    // Many changes share a date (a generated group creates 100,000 units on one day).
+    const days = new Map();
+    this.changes = doc.changes;
+    this.changeById = new Map();
     for (const change of this.changes) {
-      for (const id of change.units) {
-        if (!this.changesByUnit.has(id)) this.changesByUnit.set(id, []);
-        this.changesByUnit.get(id).push(change);
+      let day = days.get(change.date);
+      if (day === undefined) { day = dayOf(change.date); days.set(change.date, day); }
+      change.day = day;
+      if (change.id) this.changeById.set(change.id, change);
+    }
+    this.byUnit = null;
+  }
+
+  /** The changes that name a unit (indexed on first use: only a unit's history needs it). */
+  changesOf(id) {
+    if (!this.byUnit) {
+      this.byUnit = new Map();
+      for (const change of this.changes) {
+        for (const unit of change.units) {
+          const list = this.byUnit.get(unit);
+          if (list) list.push(change);
+          else this.byUnit.set(unit, [change]);
+        }
       }
     }
-    this.changeById = new Map(this.changes.filter((c) => c.id).map((c) => [c.id, c]));
+    return this.byUnit.get(id) || [];
   }
 
   alive(u, day) {
