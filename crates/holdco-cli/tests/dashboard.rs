@@ -162,6 +162,15 @@ fn the_dashboard_works_in_a_real_browser() {
         ],
         "Alibaba China E-commerce Group",
     );
+    // The CLI's P(A > B) for the comparison the test runs in the browser (same paths, seed).
+    let compare = holdco(&db)
+        .args(["scenario", "compare", "keep-cloud", "spin-off-cloud"])
+        .args(["--paths", "2000", "--seed", "2023", "--json"])
+        .output()
+        .unwrap();
+    assert!(compare.status.success(), "{compare:?}");
+    let compare: serde_json::Value = serde_json::from_slice(&compare.stdout).unwrap();
+    let p_a_greater = format!("{:.1}%", compare["p_a_greater"].as_f64().unwrap() * 100.0);
     let (_server, address) = serve(&db);
 
     // A 100,000-unit model for the timings (one month of facts keeps the import short).
@@ -192,7 +201,8 @@ fn the_dashboard_works_in_a_real_browser() {
         .env("HOLDCO_TOKENS", tokens.to_string())
         .env(
             "HOLDCO_EXPECT",
-            serde_json::json!({ "china_fy2024": china_fy2024 }).to_string(),
+            serde_json::json!({ "china_fy2024": china_fy2024, "p_a_greater": p_a_greater })
+                .to_string(),
         )
         .env("HOLDCO_SCREENSHOTS", &shots)
         .env("HOLDCO_BIG_URL", format!("http://{big_address}"))

@@ -7,12 +7,24 @@ import { Timeline } from './timeline.js';
 import { structurePage } from './structure.js';
 import { numbersPage } from './numbers.js';
 import { checksPage } from './more.js';
+import { portfolioPage, capitalPage, scenariosPage } from './pages.js';
 
 const PAGES = [
   { path: 'structure', title: 'Structure', render: structurePage },
   { path: 'numbers', title: 'Numbers', render: numbersPage },
   { path: 'checks', title: 'Checks', render: checksPage },
+  // These need endpoints newer servers have: offered when the OpenAPI document lists them.
+  { path: 'portfolio', title: 'Portfolio', render: portfolioPage, needs: '/api/v1/classify' },
+  { path: 'capital', title: 'Capital', render: capitalPage, needs: '/api/v1/plan', wholeGroup: true },
+  { path: 'scenarios', title: 'Scenarios', render: scenariosPage, needs: '/api/v1/scenarios/compare' },
 ];
+
+function offered(page, ctx) {
+  if (page.needs && !ctx.endpoints.has(page.needs)) return false;
+  // A scoped token may not see whole-group answers (the server refuses them with 403).
+  if (page.wholeGroup && ctx.session.scopes.length) return false;
+  return true;
+}
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -29,7 +41,13 @@ async function loadContext() {
   const loaded = performance.now();
   const timeline = new Timeline(doc);
   window.__holdcoLoad = { documents_ms: loaded, timeline_build_ms: performance.now() - loaded, units: timeline.count };
-  return { session, model, timeline, main };
+  // The endpoints this server has (older servers have no OpenAPI document).
+  let endpoints = new Set();
+  try {
+    const openapi = await get('/api/v1/openapi.json', {}, { cached: true });
+    endpoints = new Set(Object.keys(openapi.paths || {}));
+  } catch { /* no document: only the pages every server supports */ }
+  return { session, model, timeline, main, endpoints };
 }
 
 function signInPage(message) {
@@ -66,7 +84,7 @@ function signInPage(message) {
 
 function drawMenu(current) {
   const { session, model } = context;
-  nav.replaceChildren(h('ul', {}, PAGES.filter((p) => !p.available || p.available(context)).map((p) => h('li', {},
+  nav.replaceChildren(h('ul', {}, PAGES.filter((p) => offered(p, context)).map((p) => h('li', {},
     h('a', { href: `#/${p.path}`, 'aria-current': p.path === current ? 'page' : null }, p.title)))));
   const scope = session.scopes.length ? `sees ${session.scopes.join(', ')}` : 'whole group';
   who.replaceChildren(
@@ -100,7 +118,7 @@ async function route() {
     main.replaceChildren(errorBox(error));
     return;
   }
-  const page = PAGES.find((p) => p.path === path) || PAGES[0];
+  const page = PAGES.find((p) => p.path === path && offered(p, context)) || PAGES[0];
   drawMenu(page.path);
   document.title = `${page.title} · holdco`;
   try {

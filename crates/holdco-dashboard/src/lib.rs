@@ -42,6 +42,7 @@ const ASSETS: &[Asset] = assets! {
     "numbers.js" => "text/javascript; charset=utf-8",
     "chart.js" => "text/javascript; charset=utf-8",
     "more.js" => "text/javascript; charset=utf-8",
+    "pages.js" => "text/javascript; charset=utf-8",
     "icon.svg" => "image/svg+xml",
 };
 
