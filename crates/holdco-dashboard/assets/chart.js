@@ -170,10 +170,12 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   for (const p of [...points].sort((a, b) => y(a.y) - y(b.y))) {
     const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
     let ly = y(p.y) + 4;
-    const lx = Math.min(x(p.x) + r + 3, w - m.right - 4);
+    // Right of the bubble, or left of it near the right edge.
+    const left = x(p.x) > w - 200;
+    const lx = left ? x(p.x) - r - 3 : x(p.x) + r + 3;
     while (placed.some((q) => Math.abs(q.y - ly) < 13 && Math.abs(q.x - lx) < 150)) ly += 13;
     placed.push({ x: lx, y: ly });
-    svg.append(s('text', { x: lx, y: ly, class: 'point-label', 'text-anchor': lx > w - 160 ? 'end' : 'start' }, p.short || p.name));
+    svg.append(s('text', { x: lx, y: ly, class: 'point-label', 'text-anchor': left ? 'end' : 'start' }, p.short || p.name));
   }
   return svg;
 }
@@ -215,7 +217,7 @@ export function fanChart({ actual, fans, label, unit, metric, width = 720 }) {
   const years = [...actual.map((a) => a.period), ...fans[0].years.filter((y) => !actual.some((a) => a.period === y))];
   const w = Math.max(300, width);
   const h = 300;
-  const m = { left: 74, right: 14, top: 22, bottom: 30 };
+  const m = { left: 74, right: 30, top: 22, bottom: 30 };
   const all = [...actual.map((a) => a.value), ...fans.flatMap((f) => [...f.p5, ...f.p95])].filter((v) => v !== null);
   const ys = scale(all, false);
   const x = (i) => m.left + (i / Math.max(1, years.length - 1)) * (w - m.left - m.right);
@@ -256,7 +258,7 @@ export function fanChart({ actual, fans, label, unit, metric, width = 720 }) {
 export function histogram({ sets, label, unit, metric, width = 720 }) {
   const w = Math.max(300, width);
   const h = 220;
-  const m = { left: 20, right: 14, top: 22, bottom: 30 };
+  const m = { left: 44, right: 44, top: 22, bottom: 30 };
   const edges = sets.flatMap((st) => st.bins.flatMap((b) => [b[0], b[1]]));
   const xs = scale(edges, false);
   const top = Math.max(...sets.flatMap((st) => st.bins.map((b) => b[2])));
@@ -281,7 +283,7 @@ export function histogram({ sets, label, unit, metric, width = 720 }) {
 export function tornado({ base, swings, label, unit, metric, width = 720 }) {
   const w = Math.max(300, width);
   const row = 24;
-  const m = { left: Math.min(260, Math.round(w * 0.42)), right: 16, top: 22, bottom: 26 };
+  const m = { left: Math.min(260, Math.round(w * 0.42)), right: 36, top: 22, bottom: 26 };
   const h = m.top + m.bottom + swings.length * row;
   const xs = scale([base, ...swings.flatMap((sw) => [sw.low, sw.high])], false);
   const x = (v) => m.left + ((v - xs.lo) / (xs.hi - xs.lo)) * (w - m.left - m.right);

@@ -180,7 +180,8 @@ export async function scenariosPage(ctx) {
     const width = chartWidth(result);
     const pct = (p) => `${(p * 100).toFixed(1)}%`;
     const fan = (key) => [c.a, c.b].map((x) => ({ name: x.scenario, ...x[key] }));
-    const legend = h('ul.series-legend', {}, [c.a, c.b].map((x, k) => h('li', {}, h(`span.swatch.c${k}`, { 'aria-hidden': 'true' }), `${x.title} (${x.scenario})`)), h('li', {}, h('span.swatch.actual', { 'aria-hidden': 'true' }), 'actual (restated)'));
+    const scenarioLegend = (withActual) => h('ul.series-legend', {}, [c.a, c.b].map((x, k) => h('li', {}, h(`span.swatch.c${k}`, { 'aria-hidden': 'true' }), `${x.title} (${x.scenario})`)),
+      withActual ? h('li', {}, h('span.swatch.actual', { 'aria-hidden': 'true' }), 'actual (restated)') : null);
     fill(result,
       h('div.verdict', {},
         h('p.big', { id: 'p-a-greater' }, `P(${c.a.scenario} > ${c.b.scenario}) = ${pct(c.p_a_greater)}`),
@@ -190,11 +191,11 @@ export async function scenariosPage(ctx) {
         h('tbody', {}, [c.a, c.b].map((x) => h('tr', {}, h('th', { scope: 'row' }, x.title), ['mean', 'se', 'p5', 'p50', 'p95'].map((k) => h('td.num', {}, number(x.value[k], metric)))))
           .concat([h('tr', {}, h('th', { scope: 'row' }, 'A − B'), ['mean', 'se', 'p5', 'p50', 'p95'].map((k) => h('td.num', {}, number(c.difference[k], metric))))])))),
       h('h2', {}, 'Revenue: actuals and projections (P5-P95, P25-P75, median)'),
-      h('div.chart', { role: 'region', 'aria-label': 'Revenue fan chart', tabindex: '0' }, fanChart({ actual, fans: fan('revenue'), label: 'Revenue fan chart of both scenarios with actuals', unit, metric, width }), legend),
+      h('div.chart', { role: 'region', 'aria-label': 'Revenue fan chart', tabindex: '0' }, fanChart({ actual, fans: fan('revenue'), label: 'Revenue fan chart of both scenarios with actuals', unit, metric, width }), scenarioLegend(actual.length > 0)),
       h('h2', {}, 'EBITA projections'),
-      h('div.chart', { role: 'region', 'aria-label': 'EBITA fan chart', tabindex: '0' }, fanChart({ actual: [], fans: fan('ebita'), label: 'EBITA fan chart of both scenarios', unit, metric, width }), legend.cloneNode(true)),
+      h('div.chart', { role: 'region', 'aria-label': 'EBITA fan chart', tabindex: '0' }, fanChart({ actual: [], fans: fan('ebita'), label: 'EBITA fan chart of both scenarios', unit, metric, width }), scenarioLegend(false)),
       h('h2', {}, 'Value: histograms'),
-      h('div.chart', { role: 'region', 'aria-label': 'Value histograms', tabindex: '0' }, histogram({ sets: [c.a, c.b].map((x) => ({ name: x.scenario, bins: x.histogram })), label: 'Histograms of the value of both scenarios', unit, metric, width }), legend.cloneNode(true)),
+      h('div.chart', { role: 'region', 'aria-label': 'Value histograms', tabindex: '0' }, histogram({ sets: [c.a, c.b].map((x) => ({ name: x.scenario, bins: x.histogram })), label: 'Histograms of the value of both scenarios', unit, metric, width }), scenarioLegend(false)),
       h('h2', {}, `Tornado: ${c.tornado.measure}`),
       h('div.chart', { role: 'region', 'aria-label': 'Tornado', tabindex: '0' }, tornado({ base: c.tornado.base, swings: c.tornado.swings.slice(0, 12), label: `Tornado of ${c.tornado.measure}`, unit, metric, width }),
         h('ul.series-legend', {}, h('li', {}, h('span.swatch.c0', { 'aria-hidden': 'true' }), 'assumption at P10'), h('li', {}, h('span.swatch.c1', { 'aria-hidden': 'true' }), 'at P90'))),
