@@ -32,6 +32,9 @@ const who = document.getElementById('who');
 let context = null;
 
 async function loadContext() {
+  // The endpoints this server has (an older server has no OpenAPI document: then only the
+  // pages every server supports).
+  const openapi = get('/api/v1/openapi.json', {}, { cached: true }).catch(() => ({ paths: {} }));
   const [session, model, doc] = await Promise.all([
     get('/api/v1/dashboard/session'),
     get('/api/v1/dashboard/model', {}, { cached: true }),
@@ -41,12 +44,7 @@ async function loadContext() {
   const loaded = performance.now();
   const timeline = new Timeline(doc);
   window.__holdcoLoad = { documents_ms: loaded, timeline_build_ms: performance.now() - loaded, units: timeline.count };
-  // The endpoints this server has (older servers have no OpenAPI document).
-  let endpoints = new Set();
-  try {
-    const openapi = await get('/api/v1/openapi.json', {}, { cached: true });
-    endpoints = new Set(Object.keys(openapi.paths || {}));
-  } catch { /* no document: only the pages every server supports */ }
+  const endpoints = new Set(Object.keys((await openapi).paths || {}));
   return { session, model, timeline, main, endpoints };
 }
 

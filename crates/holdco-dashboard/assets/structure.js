@@ -58,6 +58,29 @@ export function structurePage(ctx) {
   compareInput.addEventListener('change', () => { if (compareInput.value) { setCompare(clamp(dayOf(compareInput.value), firstDay, lastDay)); redraw(); } });
   jump.addEventListener('change', () => { if (jump.value) { setCompare(day); setDay(dayOf(jump.value)); } });
   treeBox.addEventListener('scroll', () => paintRows());
+  // Arrow keys walk the tree: up and down between units, right opens (or goes to the first
+  // unit below), left closes (or goes to the unit above), Home and End.
+  viewport.addEventListener('keydown', (e) => {
+    const at = document.activeElement && document.activeElement.dataset.row;
+    if (at === undefined) return;
+    const i = Number(at);
+    const row = rows[i];
+    let target = null;
+    if (e.key === 'ArrowDown') target = Math.min(rows.length - 1, i + 1);
+    else if (e.key === 'ArrowUp') target = Math.max(0, i - 1);
+    else if (e.key === 'Home') target = 0;
+    else if (e.key === 'End') target = rows.length - 1;
+    else if (e.key === 'ArrowRight') {
+      if (row.children && !row.open) { expanded.set(row.u, true); flatten(); paintRows(); target = i; } else if (row.children) target = i + 1;
+    } else if (e.key === 'ArrowLeft') {
+      if (row.open) { expanded.set(row.u, false); flatten(); paintRows(); target = i; } else {
+        for (let k = i - 1; k >= 0; k--) if (rows[k].depth < row.depth) { target = k; break; }
+      }
+    }
+    if (target === null) return;
+    e.preventDefault();
+    focusRow(target);
+  });
 
   function setCompare(d) {
     if (d === compareDay) return;
@@ -135,6 +158,15 @@ export function structurePage(ctx) {
     }
   }
 
+  function focusRow(i) {
+    const top = i * ROW;
+    if (top < treeBox.scrollTop) treeBox.scrollTop = top;
+    else if (top + ROW > treeBox.scrollTop + treeBox.clientHeight) treeBox.scrollTop = top + ROW - treeBox.clientHeight;
+    paintRows();
+    const button = viewport.querySelector(`button.unit[data-row="${i}"]`);
+    if (button) button.focus();
+  }
+
   function rowElement(row, i) {
     const { u, depth, children, open } = row;
     const name = timeline.nameOn(u, day);
@@ -153,7 +185,7 @@ export function structurePage(ctx) {
       el.append(h('span.toggle-space', { 'aria-hidden': 'true' }));
     }
     el.append(h('button.unit', {
-      type: 'button', dataset: { unit: timeline.ids[u], focusKey: `u${u}` },
+      type: 'button', dataset: { unit: timeline.ids[u], focusKey: `u${u}`, row: String(i) },
       title: `${timeline.ids[u]} (${timeline.kinds[u]})`,
       onclick: () => openHistory(u),
     }, name));

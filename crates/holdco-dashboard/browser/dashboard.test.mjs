@@ -264,6 +264,18 @@ try {
   const timings = await sliderTimings(page, 40, 20);
   results.timings.example_slider = timingSummary(timings);
   check(median(timings.total) < 100, `slider redraw on the example under 100 ms (median ${median(timings.total).toFixed(1)} ms to the next frame)`);
+  // Keyboard: the tree is walked with the arrow keys.
+  await page.locator('.tree button.unit').first().focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  const walked = await page.evaluate(() => document.activeElement.dataset.row);
+  await page.keyboard.press('ArrowLeft'); // closes the unit
+  const closed = await page.evaluate(() => document.activeElement.closest('.row').querySelector('.toggle').getAttribute('aria-expanded'));
+  await page.keyboard.press('ArrowLeft'); // goes to the unit above it
+  const up = await page.evaluate(() => document.activeElement.dataset.row);
+  check(walked === '2' && closed === 'false' && Number(up) < 2, `arrow keys walk the tree (down to row ${walked}, left closes it, left again to its parent, row ${up})`);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight'); // opens it again
   // Keyboard: the slider moves with the arrow keys.
   await page.focus('#date-slider');
   const dayBefore = await page.evaluate(() => document.body.dataset.structureDay);

@@ -156,6 +156,26 @@ mod tests {
         }
     }
 
+    /// The page preloads every module it uses, so they load side by side rather than one
+    /// import after another.
+    #[test]
+    fn the_page_preloads_every_module() {
+        let page = ASSETS.iter().find(|a| a.name == "index.html").unwrap().body;
+        for asset in ASSETS
+            .iter()
+            .filter(|a| a.name.ends_with(".js") && a.name != "app.js")
+        {
+            assert!(
+                page.contains(&format!(
+                    "rel=\"modulepreload\" href=\"/dashboard/{}\"",
+                    asset.name
+                )),
+                "index.html does not preload {}",
+                asset.name
+            );
+        }
+    }
+
     /// Every module the page imports is embedded (a missing one would be a 404 in the
     /// browser, found only there).
     #[test]
