@@ -38,6 +38,8 @@ pub fn load_files(files: ModelFiles) -> std::result::Result<Model, Vec<Diagnosti
         // The strategy documents are checked against a model that is valid itself.
         problems.extend(holdco_strategy::check(&model).1);
         problems.extend(holdco_scenario::check(&model));
+        // The domains registered on the log (holdco_core::extension): governance.
+        problems.extend(holdco_core::extension::check(&model));
     }
     if problems.is_empty() {
         Ok(model)
@@ -68,7 +70,12 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
 pub fn load_files_columns(files: &ModelFiles, lap: &dyn Fn(&str)) -> Option<(Model, FactColumns)> {
     let (model, mut columns) = read_model_columns(files)?;
     lap("parsed");
+    let has_events = model
+        .timeline
+        .iter()
+        .any(|c| matches!(c.kind, holdco_core::ChangeKind::Event { .. }));
     if !model.documents.is_empty()
+        || has_events
         || !holdco_core::bulk_validate::columns_valid(&model, &mut columns)
     {
         return None;

@@ -290,7 +290,11 @@ pub(crate) fn import_from(
                     started.elapsed()
                 );
             }
-            if let Some(summary) = open_store(context)?.import_columns(&model, &columns, label)? {
+            // Recorded as a change set applied by the local user, in the import's transaction.
+            let mut store = open_store(context)?;
+            let record = import_record(store.as_ref(), &model, label)?;
+            if let Some(applied) = store.apply_columns(&model, &columns, label, &record)? {
+                let summary = applied.summary;
                 if timing {
                     eprintln!("import: stored in {:.2?} in all", started.elapsed());
                 }
@@ -313,7 +317,16 @@ pub(crate) fn import_from(
     };
     let mut store = open_store(context)?;
     let mut kept = 0usize;
-    if let Some(existing) = store.load()? {
+    let revision = store.revision()?;
+    let existing = store.load()?;
+    let record = holdco_changeset::import_record(
+        existing.as_ref(),
+        &incoming,
+        label,
+        &crate::changeset_commands::local_user(None),
+        revision,
+    );
+    if let Some(existing) = existing {
         // Facts the store holds and the folder does not stay current: check them against
         // the incoming timeline before writing anything.
         let mut merged = incoming.clone();
@@ -338,7 +351,7 @@ pub(crate) fn import_from(
             return Ok(ExitCode::from(1));
         }
     }
-    let summary = store.import(&incoming, label)?;
+    let summary = store.apply(&incoming, label, &record)?.summary;
     print_import_summary(context, &shown, &summary);
     if kept > 0 {
         // An import never deletes a figure (the store keeps every revision): say so, so a
@@ -349,6 +362,35 @@ pub(crate) fn import_from(
     // (the operating system takes the memory back at once).
     std::mem::forget(incoming);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The change-set record of importing `incoming` into `store` (see
+/// `holdco_changeset::import_record`): by the local user, on the store's revision.
+fn import_record(
+    store: &dyn Store,
+    incoming: &Model,
+    label: &str,
+) -> Result<holdco_store::ApplyRecord> {
+    let revision = store.revision()?;
+    let before = store.load_without_facts()?;
+    Ok(holdco_changeset::import_record(
+        before.as_ref(),
+        incoming,
+        label,
+        &crate::changeset_commands::local_user(None),
+        revision,
+    ))
+}
+
+/// [`Store::import`] recorded as a change set applied by the local user (every write of the
+/// model is an entry of the audit trail).
+pub(crate) fn recorded_import(
+    store: &mut dyn Store,
+    incoming: &Model,
+    label: &str,
+) -> Result<holdco_store::ImportSummary> {
+    let record = import_record(store, incoming, label)?;
+    Ok(store.apply(incoming, label, &record)?.summary)
 }
 
 /// The line `holdco import` prints on success.
@@ -367,8 +409,11 @@ fn print_import_summary(context: &Context, shown: &str, summary: &holdco_store::
 }
 
 /// `holdco export DIR`.
-pub fn export(context: &Context, dir: &Path, force: bool) -> Result<ExitCode> {
+pub fn export(context: &Context, dir: &Path, force: bool, personal: bool) -> Result<ExitCode> {
     let mut model = current_model(context)?;
+    if !personal {
+        holdco_core::extension::redact_personal(&mut model);
+    }
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() && !force {
         bail!(
             "{} is not empty: choose an empty folder or pass --force to overwrite",
@@ -616,6 +661,9 @@ pub fn history(
             holdco_core::ChangeKind::Close { .. } => "closed".to_string(),
             holdco_core::ChangeKind::Classify { class, .. } => format!("classified {class}"),
             holdco_core::ChangeKind::Decision { decision, .. } => format!("decided: {decision}"),
+            holdco_core::ChangeKind::Event { .. } => {
+                holdco_core::extension::describe(change, &id).unwrap_or_default()
+            }
         };
         lines.push(HistoryLine {
             date: change.date,
@@ -1375,7 +1423,11 @@ pub fn calibrate(context: &Context, args: &CalibrateArgs) -> Result<ExitCode> {
             bail!("the calibrated shares don't make a valid model; nothing recorded");
         }
         let mut store = open_store(context)?;
-        store.import(&model, &format!("calibrate {}", args.changes.join(" ")))?;
+        recorded_import(
+            store.as_mut(),
+            &model,
+            &format!("calibrate {}", args.changes.join(" ")),
+        )?;
         eprintln!(
             "recorded the shares in {} (`holdco export` writes them to timeline.toml)",
             shown(context)

@@ -982,7 +982,11 @@ fn collect(context: &Context, dir: &Path, period: Option<&str>, dry_run: bool) -
         println!("dry run: {} packages checked, nothing written", files.len());
         return Ok(ExitCode::SUCCESS);
     }
-    let summary = store.import(&merged, &format!("package collect {}", dir.display()))?;
+    let summary = crate::commands::recorded_import(
+        store.as_mut(),
+        &merged,
+        &format!("package collect {}", dir.display()),
+    )?;
     println!(
         "imported {} packages into {}: {} facts new, {} revised, {} unchanged",
         files.len(),

@@ -24,8 +24,10 @@ macro_rules! eprintln {
 }
 
 mod bulk;
+mod changeset_commands;
 mod commands;
 mod excel_commands;
+mod governance_commands;
 mod limits;
 mod render;
 mod scenario_commands;
@@ -77,6 +79,9 @@ enum Command {
         /// Overwrite files in a non-empty folder.
         #[arg(long)]
         force: bool,
+        /// Leave personal data out (names and birth years of people.csv).
+        #[arg(long)]
+        no_personal: bool,
     },
     /// The structure (tree of units) on a date.
     Structure {
@@ -125,6 +130,24 @@ enum Command {
     Scenario(scenario_commands::ScenarioArgs),
     /// Reporting packages: one workbook per unit to fill in, then all collected as one change.
     Package(excel_commands::PackageArgs),
+    /// Leaders and bodies on a date, unit by unit.
+    People(governance_commands::PeopleArgs),
+    /// The boards and committees of a unit on a date, with their independence.
+    Board(governance_commands::BoardArgs),
+    /// A person's roles, units and tenure.
+    Person(governance_commands::PersonArgs),
+    /// Transfers between units over a span, and how many kept the years of service.
+    Moves(governance_commands::MovesArgs),
+    /// The share of leadership roles held by a birth cohort, against its target.
+    Pipeline(governance_commands::PipelineArgs),
+    /// Who approves a decision of a kind and amount about a unit.
+    Rights(governance_commands::RightsArgs),
+    /// Governance checks (`governance check`: exit 1 on breaches).
+    Governance(governance_commands::GovernanceArgs),
+    /// KPI targets against results like for like, with the accountable leader.
+    Scorecard(governance_commands::ScorecardArgs),
+    /// Incentive plans: attainment and payout, measured like for like.
+    Incentives(governance_commands::IncentivesArgs),
     /// Write a synthetic group of the requested size (deterministic from the seed).
     Gen(commands::GenArgs),
     /// Serve the model over HTTP (JSON reads from memory, bearer tokens): see `holdco token`.
@@ -135,6 +158,12 @@ enum Command {
     },
     /// Access tokens of `holdco serve`: create (shown once), list, revoke.
     Token(holdco_server::cli::TokenArgs),
+    /// Change sets: propose, review and apply changes to the stored model (four eyes).
+    Changeset(changeset_commands::ChangesetArgs),
+    /// The audit trail: every applied change set (imports included), who, when and why.
+    Log(changeset_commands::LogArgs),
+    /// Make the inverse of an applied change set, as a draft to review and apply.
+    Revert(changeset_commands::RevertArgs),
     /// The revisions of one fact (every import that changed it).
     Revisions {
         /// Unit id.
@@ -189,6 +218,9 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The domains this binary knows plug into the log before any model is read.
+    holdco_governance::register();
+    holdco_core::extension::declare_complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -222,13 +254,23 @@ fn main() -> ExitCode {
         }
         Command::Import { dir, label } => commands::import(&context, &dir, label),
         Command::Export {
+            xlsx: Some(_),
+            no_personal: true,
+            ..
+        } => Err(anyhow::anyhow!(
+            "--no-personal writes a folder only: drop --xlsx and give a folder"
+        )),
+        Command::Export {
             xlsx: Some(file),
             force,
             ..
         } => excel_commands::export(&context, &file, force),
-        Command::Export { dir, force, .. } => {
-            commands::export(&context, &dir.unwrap_or_default(), force)
-        }
+        Command::Export {
+            dir,
+            force,
+            no_personal,
+            ..
+        } => commands::export(&context, &dir.unwrap_or_default(), force, !no_personal),
         Command::Package(args) => excel_commands::package(&context, &args),
         Command::Structure { at, depth, format } => {
             commands::structure(&context, at.as_deref(), depth, format.output())
@@ -247,11 +289,23 @@ fn main() -> ExitCode {
             format,
         } => commands::reconcile(&context, &tolerance, failures, format.output()),
         Command::Gen(args) => commands::gen(&args),
+        Command::People(args) => governance_commands::people(&context, &args),
+        Command::Board(args) => governance_commands::board(&context, &args),
+        Command::Person(args) => governance_commands::person(&context, &args),
+        Command::Moves(args) => governance_commands::moves(&context, &args),
+        Command::Pipeline(args) => governance_commands::pipeline(&context, &args),
+        Command::Rights(args) => governance_commands::rights(&context, &args),
+        Command::Governance(args) => governance_commands::governance(&context, &args),
+        Command::Scorecard(args) => governance_commands::scorecard(&context, &args),
+        Command::Incentives(args) => governance_commands::incentives(&context, &args),
         Command::Classify(args) => strategy_commands::classify(&context, &args),
         Command::Plan(args) => strategy_commands::plan(&context, &args),
         Command::Scenario(args) => scenario_commands::scenario(&context, &args),
         Command::Serve { listen } => holdco_server::cli::serve(&context.db, &listen),
         Command::Token(args) => holdco_server::cli::token(&context.db, &args),
+        Command::Changeset(args) => changeset_commands::changeset(&context, &args),
+        Command::Log(args) => changeset_commands::log(&context, &args),
+        Command::Revert(args) => changeset_commands::revert(&context, &args),
         Command::Revisions {
             unit,
             metric,

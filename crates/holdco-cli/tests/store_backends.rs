@@ -87,7 +87,13 @@ fn rewrite(
     revise: impl Fn(usize) -> bool,
 ) -> PathBuf {
     std::fs::create_dir_all(target.join("facts")).unwrap();
-    for name in ["group.toml", "timeline.toml", "fx.csv"] {
+    for name in [
+        "group.toml",
+        "timeline.toml",
+        "fx.csv",
+        "people.csv",
+        "governance.toml",
+    ] {
         if source.join(name).exists() {
             std::fs::copy(source.join(name), target.join(name)).unwrap();
         }

@@ -17,6 +17,7 @@ pub use period::{FiscalCalendar, Granularity, Period};
 pub mod bulk_validate;
 pub mod calibrate;
 pub mod columnar;
+pub mod extension;
 pub mod format;
 pub mod reconcile;
 pub mod rollup;

@@ -289,6 +289,45 @@ pub enum ChangeKind {
         /// What was decided, in a few words.
         decision: String,
     },
+    /// A dated event of a domain crate (governance: an appointment, a transfer...), written
+    /// `kind = "NAMESPACE.NAME"` in the timeline. Core keeps its fields, checks their types
+    /// and that every unit it names exists on the date; the domain that registered the kind
+    /// ([`crate::extension`]) gives it meaning. The structure is unchanged.
+    Event {
+        /// The event kind, `NAMESPACE.NAME` (e.g. `people.appoint`).
+        event: String,
+        /// Its fields by name (not `id`, `date`, `kind`, `note`, `source`).
+        fields: BTreeMap<String, EventValue>,
+    },
+}
+
+/// A field value of a domain event ([`ChangeKind::Event`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventValue {
+    /// Free text or an id the domain resolves (a person, a role, a body).
+    Text(String),
+    /// A unit of the timeline, checked to exist on the event's date.
+    Unit(UnitId),
+    /// A date.
+    Date(NaiveDate),
+    /// A number.
+    Number(f64),
+    /// True or false.
+    Flag(bool),
+}
+
+impl EventValue {
+    /// The value as text, as it would be written in the timeline.
+    pub fn as_text(&self) -> String {
+        match self {
+            EventValue::Text(t) => t.clone(),
+            EventValue::Unit(u) => u.to_string(),
+            EventValue::Date(d) => d.to_string(),
+            EventValue::Number(n) => n.to_string(),
+            EventValue::Flag(f) => f.to_string(),
+        }
+    }
 }
 
 impl ChangeKind {
@@ -309,6 +348,16 @@ impl ChangeKind {
             ChangeKind::Close { .. } => "close",
             ChangeKind::Classify { .. } => "classify",
             ChangeKind::Decision { .. } => "decision",
+            ChangeKind::Event { .. } => "event",
+        }
+    }
+
+    /// The kind as written in files: [`ChangeKind::name`], or the event kind of a domain
+    /// event (`people.appoint`).
+    pub fn file_kind(&self) -> &str {
+        match self {
+            ChangeKind::Event { event, .. } => event,
+            other => other.name(),
         }
     }
 
@@ -318,7 +367,10 @@ impl ChangeKind {
     pub fn moves_history_or_tree(&self) -> bool {
         !matches!(
             self,
-            ChangeKind::Rename { .. } | ChangeKind::Classify { .. } | ChangeKind::Decision { .. }
+            ChangeKind::Rename { .. }
+                | ChangeKind::Classify { .. }
+                | ChangeKind::Decision { .. }
+                | ChangeKind::Event { .. }
         )
     }
 
@@ -341,6 +393,13 @@ impl ChangeKind {
             }
             ChangeKind::Split { unit, parts } => std::iter::once(unit)
                 .chain(parts.iter().map(|p| &p.unit))
+                .collect(),
+            ChangeKind::Event { fields, .. } => fields
+                .values()
+                .filter_map(|v| match v {
+                    EventValue::Unit(u) => Some(u),
+                    _ => None,
+                })
                 .collect(),
         }
     }

@@ -424,6 +424,15 @@ impl<'a> Timeline<'a> {
                 // the date, and the change is kept so the unit's history shows it.
                 self.alive(change, "unit", unit)?;
             }
+            ChangeKind::Event { fields, .. } => {
+                // A domain event leaves the structure alone; every unit it names must exist
+                // on the date (its meaning is the registering domain's, crate::extension).
+                for (name, value) in fields {
+                    if let crate::model::EventValue::Unit(unit) = value {
+                        self.alive(change, name, unit)?;
+                    }
+                }
+            }
             ChangeKind::Move { unit, parent } => {
                 let index = self.alive(change, "unit", unit)?;
                 let parent_index = self.alive(change, "parent", parent)?;

@@ -10,6 +10,7 @@ use crate::model_write::{
     TIMELINE_COLUMNS,
 };
 use calamine::{DataRef, Reader, Xlsx};
+use holdco_core::extension;
 use holdco_core::format::{
     is_document_file, ModelFiles, FACTS_FILE, FX_FILE, GROUP_FILE, TIMELINE_FILE,
 };
@@ -261,6 +262,15 @@ fn read_sheets(
             {
                 read_facts(book, name, &mut out, &mut problems, &mut fact_files)
             }
+            other if registered_csv(other).is_some() => read_csv_sheet(
+                book,
+                name,
+                registered_csv(other).expect("checked"),
+                &[],
+                csv_document_kind,
+                &mut out,
+                &mut problems,
+            ),
             _ => read_text_document(book, name, &mut out, &mut problems),
         };
         if let Err(message) = result {
@@ -619,38 +629,59 @@ fn read_timeline(
             lines.push(String::new());
         }
         lines.push("[[change]]".to_string());
+        // A domain event's fields take the types its kind registered (dates bare, numbers,
+        // true/false); other columns keep the sheet's types.
+        let event = fields
+            .iter()
+            .find(|(field, _, _)| field == "kind")
+            .and_then(|(_, kind, _)| match extension::lookup(kind) {
+                extension::Lookup::Known(event) => Some(event),
+                _ => None,
+            });
         for (field, value, _) in &fields {
-            let literal = match (field.as_str(), timeline_kind(field)) {
-                ("parts", _) => match parts_toml(value) {
-                    Ok(toml) => toml,
-                    Err(message) => {
-                        let column = out.sheets[sheet as usize]
-                            .columns
-                            .iter()
-                            .position(|c| c == "parts")
-                            .unwrap_or(0) as u32;
-                        problems.push(Diagnostic {
-                            file: address(name, row, column),
-                            line: None,
-                            field: Some("parts".into()),
-                            message,
-                        });
-                        out.reported.insert((sheet, row, column));
-                        "[]".to_string()
-                    }
-                },
-                ("units", _) => {
-                    let list: Vec<String> = value
-                        .split([',', ';'])
-                        .map(str::trim)
-                        .filter(|u| !u.is_empty())
-                        .map(toml_string)
-                        .collect();
-                    format!("[{}]", list.join(", "))
+            let spec = event.and_then(|e| e.fields.iter().find(|s| s.name == field.as_str()));
+            let literal = match (field.as_str(), spec.map(|s| s.ty)) {
+                (_, Some(extension::FieldType::Date)) => value.clone(),
+                (_, Some(extension::FieldType::Number)) => toml_float(value),
+                (_, Some(extension::FieldType::Flag))
+                    if value.eq_ignore_ascii_case("true")
+                        || value.eq_ignore_ascii_case("false") =>
+                {
+                    value.to_ascii_lowercase()
                 }
-                (_, Kind::Date) => value.clone(),
-                (_, Kind::Number) => toml_float(value),
-                _ => toml_string(value),
+                (_, Some(_)) => toml_string(value),
+                _ => match (field.as_str(), timeline_kind(field)) {
+                    ("parts", _) => match parts_toml(value) {
+                        Ok(toml) => toml,
+                        Err(message) => {
+                            let column = out.sheets[sheet as usize]
+                                .columns
+                                .iter()
+                                .position(|c| c == "parts")
+                                .unwrap_or(0) as u32;
+                            problems.push(Diagnostic {
+                                file: address(name, row, column),
+                                line: None,
+                                field: Some("parts".into()),
+                                message,
+                            });
+                            out.reported.insert((sheet, row, column));
+                            "[]".to_string()
+                        }
+                    },
+                    ("units", _) => {
+                        let list: Vec<String> = value
+                            .split([',', ';'])
+                            .map(str::trim)
+                            .filter(|u| !u.is_empty())
+                            .map(toml_string)
+                            .collect();
+                        format!("[{}]", list.join(", "))
+                    }
+                    (_, Kind::Date) => value.clone(),
+                    (_, Kind::Number) => toml_float(value),
+                    _ => toml_string(value),
+                },
             };
             lines.push(format!("{} = {literal}", toml_key(field)));
         }
@@ -989,6 +1020,16 @@ fn read_facts(
     out.sheets[sheet as usize].columns = header;
     out.reported.extend(bad);
     Ok(())
+}
+
+/// The CSV document a domain registered whose sheet is named `sheet` (`People` ->
+/// `people.csv`).
+fn registered_csv(sheet: &str) -> Option<&'static str> {
+    extension::domains()
+        .into_iter()
+        .flat_map(|d| d.documents.iter())
+        .map(|doc| doc.path)
+        .find(|path| path.ends_with(".csv") && document_sheet_name(path) == sheet)
 }
 
 /// A sheet holding a TOML document one line per row, its path in A1.

@@ -3,7 +3,7 @@
 
 use crate::cells::{number_text, MAX_ROWS};
 use holdco_core::format::is_document_file;
-use holdco_core::{Basis, ChangeKind, Consolidation, Model, Period};
+use holdco_core::{Basis, ChangeKind, Consolidation, EventValue, Model, Period};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -88,6 +88,16 @@ pub fn document_sheet_name(path: &str) -> String {
         "strategy.toml" => "Strategy".into(),
         "assessments.csv" => "Assessments".into(),
         "capital.toml" => "Capital".into(),
+        // A document a domain registered (holdco_core::extension): its file name, e.g.
+        // `people.csv` -> `People`.
+        other if holdco_core::extension::document_type(other).is_some() => {
+            let stem = other.split('.').next().unwrap_or(other);
+            let mut chars = stem.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
         other => {
             let name = other
                 .trim_start_matches("scenarios/")
@@ -301,9 +311,24 @@ fn write_timeline(
         24.0, 11.0, 9.0, 20.0, 28.0, 18.0, 12.0, 9.0, 24.0, 18.0, 36.0, 8.0, 12.0, 10.0, 10.0,
         16.0, 18.0, 9.0, 11.0, 36.0, 40.0, 40.0,
     ];
-    header(sheet, &TIMELINE_COLUMNS, &widths, styles)?;
+    // Domain events (holdco_core::extension) bring their own fields: one more column per
+    // field name, after the fixed ones, in name order.
+    let mut extra: Vec<&str> = model
+        .timeline
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Event { fields, .. } => Some(fields.keys().map(String::as_str)),
+            _ => None,
+        })
+        .flatten()
+        .filter(|name| !TIMELINE_COLUMNS.contains(name))
+        .collect();
+    extra.sort_unstable();
+    extra.dedup();
+    let columns: Vec<&str> = TIMELINE_COLUMNS.iter().copied().chain(extra).collect();
+    header(sheet, &columns, &widths, styles)?;
     let column = |name: &str| {
-        TIMELINE_COLUMNS
+        columns
             .iter()
             .position(|c| *c == name)
             .expect("a timeline column") as u16
@@ -315,7 +340,7 @@ fn write_timeline(
         if let Some(id) = &change.id {
             text("id", id)?;
         }
-        text("kind", change.kind.name())?;
+        text("kind", change.kind.file_kind())?;
         let mut numbers: Vec<(&str, f64)> = Vec::new();
         match &change.kind {
             ChangeKind::Create {
@@ -427,6 +452,16 @@ fn write_timeline(
                 text("unit", unit.as_str())?;
                 text("class", class)?;
             }
+            ChangeKind::Event { fields, .. } => {
+                // Dates as their text (the reader gives each field the type its event
+                // kind registered), numbers as numbers, flags as true/false.
+                for (name, value) in fields {
+                    match value {
+                        EventValue::Number(n) => numbers.push((name.as_str(), *n)),
+                        other => text(name, &other.as_text())?,
+                    }
+                }
+            }
         }
         if let Some(note) = &change.note {
             text("note", note)?;
@@ -444,12 +479,7 @@ fn write_timeline(
             &styles.date,
         )?;
     }
-    sheet.autofilter(
-        0,
-        0,
-        model.timeline.len() as u32,
-        TIMELINE_COLUMNS.len() as u16 - 1,
-    )?;
+    sheet.autofilter(0, 0, model.timeline.len() as u32, columns.len() as u16 - 1)?;
     Ok(())
 }
 

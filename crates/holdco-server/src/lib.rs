@@ -13,6 +13,7 @@
 //! bearer token of any role; a scoped token sees only its units' subtrees).
 #![deny(missing_docs)]
 
+mod changesets;
 pub mod cli;
 mod dashboard_api;
 mod error;
@@ -46,6 +47,8 @@ struct AppState {
 /// A server ready to listen: the model loaded and checked, the token table open.
 pub struct Server {
     state: Arc<AppState>,
+    /// The store's `--db` value (change sets write through it).
+    db: String,
 }
 
 /// A server running on a background thread (see [`Server::spawn`]).
@@ -92,6 +95,7 @@ impl Server {
                 model: ArcSwap::from_pointee(model),
                 tokens: Mutex::new(tokens),
             }),
+            db: db.to_string(),
         })
     }
 
@@ -108,6 +112,7 @@ impl Server {
             .merge(holdco_dashboard::router())
             .fallback(not_found)
             .with_state(self.state.clone())
+            .merge(changesets::router(self.state.clone(), &self.db))
     }
 
     /// Serves on `listen` until Ctrl-C or SIGTERM, then finishes the requests under way.

@@ -118,6 +118,36 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// The model changed since the revision a change set was computed on: nothing was written.
+    #[error(
+        "conflict: the model is at revision {current}, but the change set was made on revision {expected}; \
+         nothing was written (`holdco log` shows what changed since; make the change set again on the current model)"
+    )]
+    Conflict {
+        /// The revision the change set was made on.
+        expected: i64,
+        /// The store's revision now.
+        current: i64,
+    },
+
+    /// A change set is not in the state an operation needs (another reviewer was quicker).
+    #[error("change set {id} is {found}, not {expected}; `holdco changeset show {id}` shows its history")]
+    ChangesetState {
+        /// The change set.
+        id: i64,
+        /// The state the operation needs.
+        expected: crate::ChangesetState,
+        /// The state it is in.
+        found: crate::ChangesetState,
+    },
+
+    /// No change set has this id.
+    #[error("there is no change set {id} in the store; `holdco changeset list` shows them")]
+    NoChangeset {
+        /// The id asked for.
+        id: i64,
+    },
+
     /// The database failed while doing something.
     #[error("the store failed while {action}: {source}")]
     Database {

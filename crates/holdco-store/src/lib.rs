@@ -12,6 +12,7 @@
 //! database type.
 #![deny(missing_docs)]
 
+mod changesets;
 mod error;
 mod memory;
 mod merge;
@@ -20,6 +21,10 @@ mod sqlite;
 pub mod testing;
 mod url;
 
+pub use changesets::{
+    Applied, ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState, NewChangeset,
+    TransitionRecord,
+};
 pub use error::{BackendError, StoreError};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -72,6 +77,61 @@ pub trait Store: Send {
 
     /// Every successful import, oldest first.
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+
+    /// The store's revision: the id of its last import (every applied change set is one),
+    /// 0 when nothing has been imported.
+    fn revision(&self) -> Result<i64, StoreError>;
+
+    /// [`Store::import`] recorded as an applied change set, in the import's one transaction:
+    /// the base revision is checked first ([`StoreError::Conflict`] when the store moved on),
+    /// `record.retract`'s facts are removed after the merge, the change set is marked applied
+    /// (an existing one must be approved: else [`StoreError::ChangesetState`]) and its audit
+    /// entry written. On any error nothing is written.
+    fn apply(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError>;
+
+    /// [`Store::apply`] of a model whose facts come as columns, when the backend can (as
+    /// [`Store::import_columns`]); `Ok(None)` and nothing written otherwise.
+    fn apply_columns(
+        &mut self,
+        _incoming: &Model,
+        _facts: &holdco_core::format::fact_columns::FactColumns,
+        _label: &str,
+        _record: &ApplyRecord,
+    ) -> Result<Option<Applied>, StoreError> {
+        Ok(None)
+    }
+
+    /// Records a change set as a draft (with its first transition); returns its id.
+    fn create_changeset(&mut self, new: &NewChangeset) -> Result<i64, StoreError>;
+
+    /// The change set with this id, or `None`.
+    fn changeset(&self, id: i64) -> Result<Option<ChangesetRecord>, StoreError>;
+
+    /// Every change set, oldest first.
+    fn changesets(&self) -> Result<Vec<ChangesetRecord>, StoreError>;
+
+    /// A change set's transitions, oldest first.
+    fn transitions(&self, id: i64) -> Result<Vec<TransitionRecord>, StoreError>;
+
+    /// Moves change set `id` from `from` to `to` and records who did it, when it is still
+    /// in `from` ([`StoreError::ChangesetState`] otherwise, [`StoreError::NoChangeset`]
+    /// when there is none). Rules of who may do what live with the caller.
+    fn transition_changeset(
+        &mut self,
+        id: i64,
+        from: ChangesetState,
+        to: ChangesetState,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// The audit trail: every applied change set, oldest first.
+    fn audit(&self) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// The current model without its facts (group, metrics, timeline, FX rates,
     /// documents), or `None` when nothing has been imported yet: what a query needs besides

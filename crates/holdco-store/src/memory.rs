@@ -1,7 +1,10 @@
 //! [`MemoryStore`]: a store in plain Rust collections, for fast hermetic tests.
 
 use crate::merge::{self, Latest, Tally};
-use crate::{store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError};
+use crate::{
+    store_origin, Applied, ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState,
+    FactRevision, ImportRecord, ImportSummary, NewChangeset, Store, StoreError, TransitionRecord,
+};
 use holdco_core::{Change, Currency, Fact, FactKey, FxRate, Group, Metric, Model};
 use std::collections::{BTreeMap, HashSet};
 
@@ -9,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 ///
 /// It behaves exactly like the database backends (the same story suite runs against it),
 /// which makes it the store of choice for tests of code that only needs a [`Store`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     /// Group, metrics, timeline and rates of the last import; `None` before the first.
     current: Option<Current>,
@@ -17,6 +20,12 @@ pub struct MemoryStore {
     facts: BTreeMap<FactKey, Vec<Revision>>,
     /// The import log, oldest first.
     imports: Vec<ImportRecord>,
+    /// Change sets, by id - 1.
+    changesets: Vec<ChangesetRecord>,
+    /// Every transition, oldest first.
+    transitions: Vec<TransitionRecord>,
+    /// The audit trail, oldest first.
+    audit: Vec<AuditRecord>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +61,89 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn insert_changeset(
+        &mut self,
+        new: &NewChangeset,
+        state: ChangesetState,
+        applied_revision: Option<i64>,
+    ) -> i64 {
+        let id = self.changesets.len() as i64 + 1;
+        self.changesets.push(ChangesetRecord {
+            id,
+            state,
+            author: new.author.clone(),
+            message: new.message.clone(),
+            base_revision: new.base_revision,
+            created_at: merge::unix_now(),
+            kind: new.kind.clone(),
+            body: new.body.clone(),
+            units: new.units.clone(),
+            reverts: new.reverts,
+            applied_revision,
+        });
+        self.transitions.push(TransitionRecord {
+            changeset_id: id,
+            from: None,
+            to: state,
+            actor: new.author.clone(),
+            at: merge::unix_now(),
+            note: None,
+        });
+        id
+    }
+
+    /// Everything [`Store::apply`] does; on an error the caller restores the store.
+    fn apply_unguarded(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        let current = self.imports.last().map_or(0, |import| import.id);
+        if let Some(expected) = record.expected_base {
+            if expected != current {
+                return Err(StoreError::Conflict { expected, current });
+            }
+        }
+        let summary = self.import(incoming, label)?;
+        for key in &record.retract {
+            self.facts.remove(key);
+        }
+        let changeset_id = match &record.target {
+            ApplyTarget::Existing(id) => {
+                self.transition_changeset(
+                    *id,
+                    ChangesetState::Approved,
+                    ChangesetState::Applied,
+                    &record.actor,
+                    None,
+                )?;
+                self.changesets[*id as usize - 1].applied_revision = Some(summary.import_id);
+                *id
+            }
+            ApplyTarget::New(new) => {
+                self.insert_changeset(new, ChangesetState::Applied, Some(summary.import_id))
+            }
+        };
+        let changeset = &self.changesets[changeset_id as usize - 1];
+        self.audit.push(AuditRecord {
+            revision: summary.import_id,
+            base_revision: current,
+            changeset_id,
+            actor: record.actor.clone(),
+            author: changeset.author.clone(),
+            at: merge::unix_now(),
+            message: changeset.message.clone(),
+            diff: record.diff.clone(),
+            units: record.units.clone(),
+        });
+        Ok(Applied {
+            changeset_id,
+            revision: summary.import_id,
+            summary,
+        })
     }
 }
 
@@ -183,5 +275,85 @@ impl Store for MemoryStore {
 
     fn holds_revisions(&self) -> Result<bool, StoreError> {
         Ok(self.facts.values().any(|revisions| revisions.len() > 1))
+    }
+
+    fn revision(&self) -> Result<i64, StoreError> {
+        Ok(self.imports.last().map_or(0, |import| import.id))
+    }
+
+    fn apply(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        // All or nothing: work on the store and put the copy back on any error.
+        let saved = self.clone();
+        let result = self.apply_unguarded(incoming, label, record);
+        if result.is_err() {
+            *self = saved;
+        }
+        result
+    }
+
+    fn create_changeset(&mut self, new: &NewChangeset) -> Result<i64, StoreError> {
+        Ok(self.insert_changeset(new, ChangesetState::Draft, None))
+    }
+
+    fn changeset(&self, id: i64) -> Result<Option<ChangesetRecord>, StoreError> {
+        Ok(usize::try_from(id - 1)
+            .ok()
+            .and_then(|index| self.changesets.get(index))
+            .cloned())
+    }
+
+    fn changesets(&self) -> Result<Vec<ChangesetRecord>, StoreError> {
+        Ok(self.changesets.clone())
+    }
+
+    fn transitions(&self, id: i64) -> Result<Vec<TransitionRecord>, StoreError> {
+        Ok(self
+            .transitions
+            .iter()
+            .filter(|transition| transition.changeset_id == id)
+            .cloned()
+            .collect())
+    }
+
+    fn transition_changeset(
+        &mut self,
+        id: i64,
+        from: ChangesetState,
+        to: ChangesetState,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(changeset) = usize::try_from(id - 1)
+            .ok()
+            .and_then(|index| self.changesets.get_mut(index))
+        else {
+            return Err(StoreError::NoChangeset { id });
+        };
+        if changeset.state != from {
+            return Err(StoreError::ChangesetState {
+                id,
+                expected: from,
+                found: changeset.state,
+            });
+        }
+        changeset.state = to;
+        self.transitions.push(TransitionRecord {
+            changeset_id: id,
+            from: Some(from),
+            to,
+            actor: actor.to_string(),
+            at: merge::unix_now(),
+            note: note.map(str::to_string),
+        });
+        Ok(())
+    }
+
+    fn audit(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.audit.clone())
     }
 }

@@ -19,6 +19,9 @@ pub fn holdco(db: &Path) -> Command {
 /// `dir/model`, to change them in a test.
 #[allow(dead_code)] // not every test binary changes the example
 pub fn example_copy(dir: &Path) -> PathBuf {
+    // The binary knows the governance domain's files (people.csv, governance.toml); so
+    // must the copy.
+    holdco_governance::register();
     let target = dir.join("model");
     holdco_folder::write(&target, &holdco_folder::read(&example()).unwrap()).unwrap();
     target

@@ -38,9 +38,11 @@ pub const DOCUMENT_FILES: [&str; 3] = ["strategy.toml", "assessments.csv", "capi
 /// belongs to the `holdco-scenario` crate.
 pub const SCENARIOS_DIR: &str = "scenarios";
 
-/// True for the paths kept as documents: the strategy files and `scenarios/*.toml`.
+/// True for the paths kept as documents: the strategy files, `scenarios/*.toml`, and the
+/// files registered by domains ([`crate::extension::register`]).
 pub fn is_document_file(path: &str) -> bool {
     DOCUMENT_FILES.contains(&path)
+        || crate::extension::document_type(path).is_some()
         || (path.starts_with("scenarios/")
             && path.ends_with(".toml")
             && path.len() > 15

@@ -1,10 +1,11 @@
 //! Parsing group.toml and timeline.toml, keeping the line of every field for diagnostics.
 
 use super::{decode, line_of};
+use crate::extension::{self, FieldType, Lookup};
 use crate::ids::{Currency, MetricId, UnitId};
 use crate::model::{
-    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, Group, Measure, Metric, Money,
-    Origin, Shares, SplitPart,
+    Aggregation, Change, ChangeKind, Consolidation, Diagnostic, EventValue, Group, Measure, Metric,
+    Money, Origin, Shares, SplitPart,
 };
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -477,12 +478,16 @@ fn parse_change_tables(
             "create, acquire, rename, move, merge, split, stake, divest, close or classify",
         );
         let kind = match kind_text.as_deref() {
-            Some(kind) => parse_change_kind(&mut entry, kind, &group.currency, metrics),
+            Some(kind) => parse_change_kind(&mut entry, kind, date, &group.currency, metrics),
             None => None,
         };
         let origin = entry.origin();
         let line = entry.line;
-        problems.extend(entry.finish(CHANGE_FIELDS));
+        let allowed = match &kind {
+            Some(ChangeKind::Event { event, .. }) => event_fields_hint(event),
+            _ => CHANGE_FIELDS.to_string(),
+        };
+        problems.extend(entry.finish(&allowed));
         if let Some(id) = &id {
             if let Some(first) = ids.insert(id.clone(), line) {
                 problems.push(Diagnostic {
@@ -538,6 +543,7 @@ fn proceeds(entry: &mut Entry, default_currency: &Currency) -> Option<Option<Mon
 fn parse_change_kind(
     entry: &mut Entry,
     kind: &str,
+    date: Option<NaiveDate>,
     currency: &Currency,
     metrics: &[Metric],
 ) -> Option<ChangeKind> {
@@ -747,6 +753,7 @@ fn parse_change_kind(
                 decision: decision?,
             })
         }
+        other if other.contains('.') => parse_event(entry, other, date),
         other => {
             // Without a known kind the other fields can't be judged: don't call them unknown.
             let names: Vec<String> = entry.fields.keys().cloned().collect();
@@ -756,6 +763,155 @@ fn parse_change_kind(
                 format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, spin_off, divest, close, classify or decision)"),
             );
             None
+        }
+    }
+}
+
+/// The fields a domain event may have, for the unknown-field message.
+fn event_fields_hint(kind: &str) -> String {
+    let mut names = vec!["id", "date", "kind", "note", "source"];
+    if let Lookup::Known(event) = extension::lookup(kind) {
+        names.extend(event.fields.iter().map(|f| f.name));
+    }
+    names.join(", ")
+}
+
+/// A domain event (`kind = "NAMESPACE.NAME"`, crate::extension): each field read with the
+/// type its domain registered, then the domain's own check of the event.
+fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option<ChangeKind> {
+    let common = ["id", "date", "kind", "note", "source"];
+    match extension::lookup(kind) {
+        Lookup::Known(event) => {
+            let mut fields = BTreeMap::new();
+            let mut complete = true;
+            for spec in event.fields {
+                entry.used.insert(spec.name.to_string());
+                if !entry.fields.contains_key(spec.name) {
+                    if spec.required {
+                        let line = entry.line;
+                        entry.problems.push(Diagnostic {
+                            file: entry.path.to_string(),
+                            line: Some(line),
+                            field: Some(spec.name.to_string()),
+                            message: format!("missing; `{kind}` needs {}", spec.hint),
+                        });
+                        complete = false;
+                    }
+                    continue;
+                }
+                let value = match spec.ty {
+                    FieldType::Text => match entry.opt_str(spec.name) {
+                        Some(text) if text.trim().is_empty() => {
+                            entry.problem(spec.name, format!("empty; expected {}", spec.hint));
+                            None
+                        }
+                        other => other.map(EventValue::Text),
+                    },
+                    FieldType::Unit => entry.opt_unit(spec.name).map(EventValue::Unit),
+                    FieldType::Date => entry.req_date(spec.name).map(EventValue::Date),
+                    FieldType::Number => entry.opt_number(spec.name).map(EventValue::Number),
+                    FieldType::Flag => match entry.value(spec.name) {
+                        Some(Value::Boolean(flag)) => Some(EventValue::Flag(flag)),
+                        Some(other) => {
+                            entry.problem(
+                                spec.name,
+                                format!("expected true or false, found {}", other.type_str()),
+                            );
+                            None
+                        }
+                        None => None,
+                    },
+                };
+                match value {
+                    Some(value) => {
+                        fields.insert(spec.name.to_string(), value);
+                    }
+                    None => complete = false,
+                }
+            }
+            if !complete {
+                return None;
+            }
+            let found = match date {
+                Some(date) => (event.check)(date, &fields),
+                None => Vec::new(),
+            };
+            if !found.is_empty() {
+                for (field, message) in found {
+                    entry.problem(field, message);
+                }
+                return None;
+            }
+            Some(ChangeKind::Event {
+                event: kind.to_string(),
+                fields,
+            })
+        }
+        Lookup::UnknownKind(domain) => {
+            let names: Vec<String> = entry.fields.keys().cloned().collect();
+            entry.used.extend(names);
+            let kinds: Vec<&str> = domain.events.iter().map(|e| e.kind).collect();
+            entry.problem(
+                "kind",
+                format!(
+                    "`{kind}` is not an event kind of the {} domain (expected {})",
+                    domain.name,
+                    kinds.join(", ")
+                ),
+            );
+            None
+        }
+        Lookup::UnknownNamespace if extension::is_complete() => {
+            let names: Vec<String> = entry.fields.keys().cloned().collect();
+            entry.used.extend(names);
+            let known: Vec<String> = extension::domains()
+                .iter()
+                .map(|d| format!("{}.* ({})", d.namespace, d.name))
+                .collect();
+            entry.problem(
+                "kind",
+                format!(
+                    "`{kind}` is neither a change kind nor an event kind of a known domain (event kinds: {}; change kinds: create, acquire, rename, move, merge, split, stake, spin_off, divest, close, classify, decision)",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            );
+            None
+        }
+        Lookup::UnknownNamespace => {
+            // No domain of this program reads it: keep it as written (typed by its TOML
+            // values), so the model round-trips through programs that lack the domain.
+            let mut fields = BTreeMap::new();
+            let names: Vec<String> = entry
+                .fields
+                .keys()
+                .filter(|k| !common.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for name in names {
+                let value = match entry.value(&name) {
+                    Some(Value::String(text)) => EventValue::Text(text),
+                    Some(Value::Boolean(flag)) => EventValue::Flag(flag),
+                    Some(Value::Datetime(d)) => {
+                        match crate::period::parse_iso_date(&d.to_string()) {
+                            Some(date) => EventValue::Date(date),
+                            None => EventValue::Text(d.to_string()),
+                        }
+                    }
+                    Some(value) => match number(&value) {
+                        Some(n) => EventValue::Number(n),
+                        None => {
+                            entry.problem(&name, "expected text, a number, a date or true/false");
+                            return None;
+                        }
+                    },
+                    None => continue,
+                };
+                fields.insert(name, value);
+            }
+            Some(ChangeKind::Event {
+                event: kind.to_string(),
+                fields,
+            })
         }
     }
 }

@@ -5,7 +5,9 @@
 
 use super::csv_files::{FACT_COLUMNS, FX_COLUMNS};
 use super::{is_model_file, ModelFiles, FACTS_FILE, FX_FILE, GROUP_FILE, TIMELINE_FILE};
-use crate::model::{Aggregation, Basis, ChangeKind, Consolidation, Measure, Model, Money};
+use crate::model::{
+    Aggregation, Basis, ChangeKind, Consolidation, EventValue, Measure, Model, Money,
+};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -147,7 +149,7 @@ fn write_timeline(model: &Model) -> String {
             let _ = writeln!(out, "id = {}", quote(id));
         }
         let _ = writeln!(out, "date = {}", change.date);
-        let _ = writeln!(out, "kind = \"{}\"", change.kind.name());
+        let _ = writeln!(out, "kind = {}", quote(change.kind.file_kind()));
         match &change.kind {
             ChangeKind::Create {
                 unit,
@@ -251,6 +253,18 @@ fn write_timeline(model: &Model) -> String {
             ChangeKind::Decision { unit, decision } => {
                 let _ = writeln!(out, "unit = {}", quote(unit.as_str()));
                 let _ = writeln!(out, "decision = {}", quote(decision));
+            }
+            ChangeKind::Event { fields, .. } => {
+                for (name, value) in fields {
+                    let text = match value {
+                        EventValue::Text(text) => quote(text),
+                        EventValue::Unit(unit) => quote(unit.as_str()),
+                        EventValue::Date(date) => date.to_string(),
+                        EventValue::Number(n) => number(*n),
+                        EventValue::Flag(flag) => flag.to_string(),
+                    };
+                    let _ = writeln!(out, "{name} = {text}");
+                }
             }
         }
         if let Some(note) = &change.note {

@@ -9,12 +9,14 @@
 //! import only inserts and deletes rows, which PostgreSQL's MVCC keeps invisible to them until
 //! it commits.
 
+mod changesets;
 mod migrations;
 
 use crate::merge::{self, Latest, Tally};
 use crate::sqlite::{basis_columns, granularity_text, parse_granularity};
 use crate::{
-    store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError, StoredSeries,
+    store_origin, Applied, ApplyRecord, AuditRecord, ChangesetRecord, ChangesetState, FactRevision,
+    ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries, TransitionRecord,
 };
 use chrono::NaiveDate;
 use holdco_core::format::fact_columns::{FactColumns, NONE};
@@ -1109,22 +1111,85 @@ impl Store for PostgresStore {
     }
 
     fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
-        let encoded = merge::check_and_encode(incoming)?;
-        storable_text(incoming, None, label)?;
-        let location = self.location.clone();
+        Ok(self.import_recorded(incoming, label, None)?.0)
+    }
+
+    fn revision(&self) -> Result<i64, StoreError> {
+        changesets::revision(&mut *self.client()?)
+    }
+
+    fn apply(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        let (summary, changeset) = self.import_recorded(incoming, label, Some(record))?;
+        Ok(Applied {
+            changeset_id: changeset.unwrap_or_default(),
+            revision: summary.import_id,
+            summary,
+        })
+    }
+
+    fn apply_columns(
+        &mut self,
+        incoming: &Model,
+        facts: &FactColumns,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Option<Applied>, StoreError> {
+        Ok(self
+            .import_columns_recorded(incoming, facts, label, Some(record))?
+            .map(|(summary, changeset)| Applied {
+                changeset_id: changeset.unwrap_or_default(),
+                revision: summary.import_id,
+                summary,
+            }))
+    }
+
+    fn create_changeset(&mut self, new: &NewChangeset) -> Result<i64, StoreError> {
         let mut client = self.client()?;
-        // Dropping the transaction on any error below rolls everything back.
         let mut transaction = client
             .transaction()
-            .map_err(database("starting the import"))?;
-        let import_id = begin_import(&mut transaction, label, &location)?;
-        write_model_parts(&mut transaction, &encoded, &incoming.documents, import_id)?;
-        let tally = write_facts(&mut transaction, incoming, import_id)?;
-        finish_import(&mut transaction, import_id, &tally)?;
+            .map_err(database("recording the change set"))?;
+        let id = changesets::insert(&mut transaction, new, ChangesetState::Draft, None)?;
         transaction
             .commit()
-            .map_err(database("committing the import"))?;
-        Ok(tally.summary(import_id, incoming))
+            .map_err(database("recording the change set"))?;
+        Ok(id)
+    }
+
+    fn changeset(&self, id: i64) -> Result<Option<ChangesetRecord>, StoreError> {
+        changesets::get(&mut *self.client()?, id)
+    }
+
+    fn changesets(&self) -> Result<Vec<ChangesetRecord>, StoreError> {
+        changesets::list(&mut *self.client()?)
+    }
+
+    fn transitions(&self, id: i64) -> Result<Vec<TransitionRecord>, StoreError> {
+        changesets::transitions(&mut *self.client()?, id)
+    }
+
+    fn transition_changeset(
+        &mut self,
+        id: i64,
+        from: ChangesetState,
+        to: ChangesetState,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut transaction = client
+            .transaction()
+            .map_err(database("changing the state"))?;
+        changesets::transition(&mut transaction, id, from, to, actor, note)?;
+        transaction.commit().map_err(database("changing the state"))
+    }
+
+    fn audit(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        changesets::audit(&mut *self.client()?)
     }
 
     fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {
@@ -1274,6 +1339,59 @@ impl Store for PostgresStore {
         facts: &FactColumns,
         label: &str,
     ) -> Result<Option<ImportSummary>, StoreError> {
+        Ok(self
+            .import_columns_recorded(incoming, facts, label, None)?
+            .map(|(summary, _)| summary))
+    }
+}
+
+impl PostgresStore {
+    /// [`Store::import`], recording an applied change set when `record` is given (see
+    /// [`Store::apply`]); with the change set's id.
+    fn import_recorded(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: Option<&ApplyRecord>,
+    ) -> Result<(ImportSummary, Option<i64>), StoreError> {
+        let encoded = merge::check_and_encode(incoming)?;
+        storable_text(incoming, None, label)?;
+        let location = self.location.clone();
+        let mut client = self.client()?;
+        // Dropping the transaction on any error below rolls everything back.
+        let mut transaction = client
+            .transaction()
+            .map_err(database("starting the import"))?;
+        let import_id = begin_import(&mut transaction, label, &location)?;
+        let base = record
+            .map(|record| changesets::check_base(&mut transaction, import_id, record))
+            .transpose()?;
+        write_model_parts(&mut transaction, &encoded, &incoming.documents, import_id)?;
+        let tally = write_facts(&mut transaction, incoming, import_id)?;
+        finish_import(&mut transaction, import_id, &tally)?;
+        let changeset = match (record, base) {
+            (Some(record), Some(base)) => Some(changesets::record_apply(
+                &mut transaction,
+                import_id,
+                base,
+                record,
+            )?),
+            _ => None,
+        };
+        transaction
+            .commit()
+            .map_err(database("committing the import"))?;
+        Ok((tally.summary(import_id, incoming), changeset))
+    }
+
+    /// [`Store::import_columns`], recording an applied change set when `record` is given.
+    fn import_columns_recorded(
+        &mut self,
+        incoming: &Model,
+        facts: &FactColumns,
+        label: &str,
+        record: Option<&ApplyRecord>,
+    ) -> Result<Option<(ImportSummary, Option<i64>)>, StoreError> {
         if !incoming.facts.is_empty() {
             return Err(StoreError::Unstorable {
                 item: "the facts".to_string(),
@@ -1289,6 +1407,9 @@ impl Store for PostgresStore {
             .transaction()
             .map_err(database("starting the import"))?;
         let import_id = begin_import(&mut transaction, label, &location)?;
+        let base = record
+            .map(|record| changesets::check_base(&mut transaction, import_id, record))
+            .transpose()?;
         let calendar = incoming.group.calendar();
         let mut merge = None;
         if holds_facts(&mut transaction)? {
@@ -1311,10 +1432,19 @@ impl Store for PostgresStore {
             unchanged: facts.len() - written.len() - revised,
         };
         finish_import(&mut transaction, import_id, &tally)?;
+        let changeset = match (record, base) {
+            (Some(record), Some(base)) => Some(changesets::record_apply(
+                &mut transaction,
+                import_id,
+                base,
+                record,
+            )?),
+            _ => None,
+        };
         transaction
             .commit()
             .map_err(database("committing the import"))?;
-        Ok(Some(tally.summary(import_id, incoming)))
+        Ok(Some((tally.summary(import_id, incoming), changeset)))
     }
 }
 

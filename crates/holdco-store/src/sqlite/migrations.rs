@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0004_api_tokens.sql",
         sql: include_str!("../../migrations/sqlite/0004_api_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_changesets.sql",
+        sql: include_str!("../../migrations/sqlite/0005_changesets.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

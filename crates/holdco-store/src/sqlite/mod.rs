@@ -7,13 +7,15 @@
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
 //! migrations in `migrations/sqlite/`.
 
+mod changesets;
 pub(crate) mod fact_series;
 mod migrations;
 mod segments;
 
 use crate::merge::{self, Latest, Tally};
 use crate::{
-    store_origin, FactRevision, ImportRecord, ImportSummary, Store, StoreError, StoredSeries,
+    store_origin, Applied, ApplyRecord, AuditRecord, ChangesetRecord, ChangesetState, FactRevision,
+    ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries, TransitionRecord,
 };
 use chrono::NaiveDate;
 use holdco_core::{
@@ -185,6 +187,20 @@ impl SqliteStore {
         facts: &holdco_core::format::fact_columns::FactColumns,
         label: &str,
     ) -> Result<Option<ImportSummary>, StoreError> {
+        Ok(self
+            .import_columns_recorded(incoming, facts, label, None)?
+            .map(|(summary, _)| summary))
+    }
+
+    /// [`SqliteStore::import_columns`], recording an applied change set when `record` is
+    /// given (see [`Store::apply`]); with the change set's id.
+    fn import_columns_recorded(
+        &mut self,
+        incoming: &Model,
+        facts: &holdco_core::format::fact_columns::FactColumns,
+        label: &str,
+        record: Option<&ApplyRecord>,
+    ) -> Result<Option<(ImportSummary, Option<i64>)>, StoreError> {
         if !incoming.facts.is_empty() {
             return Err(StoreError::Unstorable {
                 item: "the facts".to_string(),
@@ -213,7 +229,7 @@ impl SqliteStore {
             mode.ok()
                 .is_some_and(|mode| mode.eq_ignore_ascii_case("delete"))
         };
-        let result = self.import_columns_in_transaction(incoming, &encoded, facts, label);
+        let result = self.import_columns_in_transaction(incoming, &encoded, facts, label, record);
         if switched {
             // Best effort: the import has committed (or rolled back) either way, and every
             // open of the store sets the write-ahead log again.
@@ -228,7 +244,8 @@ impl SqliteStore {
         encoded: &merge::Encoded,
         facts: &holdco_core::format::fact_columns::FactColumns,
         label: &str,
-    ) -> Result<Option<ImportSummary>, StoreError> {
+        record: Option<&ApplyRecord>,
+    ) -> Result<Option<(ImportSummary, Option<i64>)>, StoreError> {
         let total = facts.len();
         let transaction = self
             .connection
@@ -261,6 +278,9 @@ impl SqliteStore {
             )
             .map_err(database("recording the import"))?;
         let import_id = transaction.last_insert_rowid();
+        let base = record
+            .map(|record| changesets::check_base(&transaction, import_id, record))
+            .transpose()?;
         write_model_parts(&transaction, encoded, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
         let timing = std::env::var_os("HOLDCO_TIMING").is_some();
@@ -269,6 +289,15 @@ impl SqliteStore {
         if timing {
             eprintln!("store: series written in {:.2?}", started.elapsed());
         }
+        let changeset = match (record, base) {
+            (Some(record), Some(base)) => Some(changesets::record_apply(
+                &transaction,
+                import_id,
+                base,
+                record,
+            )?),
+            _ => None,
+        };
         transaction
             .commit()
             .map_err(database("committing the import"))?;
@@ -280,7 +309,56 @@ impl SqliteStore {
             unchanged,
             ..Tally::default()
         };
-        Ok(Some(tally.summary(import_id, incoming)))
+        Ok(Some((tally.summary(import_id, incoming), changeset)))
+    }
+
+    /// [`Store::import`], recording an applied change set when `record` is given (see
+    /// [`Store::apply`]); with the change set's id.
+    fn import_recorded(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: Option<&ApplyRecord>,
+    ) -> Result<(ImportSummary, Option<i64>), StoreError> {
+        let encoded = merge::check_and_encode(incoming)?;
+        // Dropping the transaction on any error below rolls everything back.
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(import_blocked(&self.location))?;
+        transaction
+            .execute(
+                "INSERT INTO imports (label, imported_at, facts_new, facts_revised, facts_unchanged)
+                 VALUES (?1, ?2, 0, 0, 0)",
+                params![label, merge::unix_now()],
+            )
+            .map_err(database("recording the import"))?;
+        let import_id = transaction.last_insert_rowid();
+        let base = record
+            .map(|record| changesets::check_base(&transaction, import_id, record))
+            .transpose()?;
+        write_model_parts(&transaction, &encoded, import_id)?;
+        write_documents(&transaction, &incoming.documents, import_id)?;
+        let tally = write_facts(&transaction, incoming, import_id)?;
+        transaction
+            .execute(
+                "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4 WHERE id = ?1",
+                params![import_id, tally.new as i64, tally.revised as i64, tally.unchanged as i64],
+            )
+            .map_err(database("recording the import"))?;
+        let changeset = match (record, base) {
+            (Some(record), Some(base)) => Some(changesets::record_apply(
+                &transaction,
+                import_id,
+                base,
+                record,
+            )?),
+            _ => None,
+        };
+        transaction
+            .commit()
+            .map_err(database("committing the import"))?;
+        Ok((tally.summary(import_id, incoming), changeset))
     }
 
     /// The schema version this code creates and understands.
@@ -332,33 +410,85 @@ impl Store for SqliteStore {
     }
 
     fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
-        let encoded = merge::check_and_encode(incoming)?;
-        // Dropping the transaction on any error below rolls everything back.
+        Ok(self.import_recorded(incoming, label, None)?.0)
+    }
+
+    fn revision(&self) -> Result<i64, StoreError> {
+        changesets::revision(&self.connection)
+    }
+
+    fn apply(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        let (summary, changeset) = self.import_recorded(incoming, label, Some(record))?;
+        Ok(Applied {
+            changeset_id: changeset.unwrap_or_default(),
+            revision: summary.import_id,
+            summary,
+        })
+    }
+
+    fn apply_columns(
+        &mut self,
+        incoming: &Model,
+        facts: &holdco_core::format::fact_columns::FactColumns,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Option<Applied>, StoreError> {
+        Ok(self
+            .import_columns_recorded(incoming, facts, label, Some(record))?
+            .map(|(summary, changeset)| Applied {
+                changeset_id: changeset.unwrap_or_default(),
+                revision: summary.import_id,
+                summary,
+            }))
+    }
+
+    fn create_changeset(&mut self, new: &NewChangeset) -> Result<i64, StoreError> {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(import_blocked(&self.location))?;
-        transaction
-            .execute(
-                "INSERT INTO imports (label, imported_at, facts_new, facts_revised, facts_unchanged)
-                 VALUES (?1, ?2, 0, 0, 0)",
-                params![label, merge::unix_now()],
-            )
-            .map_err(database("recording the import"))?;
-        let import_id = transaction.last_insert_rowid();
-        write_model_parts(&transaction, &encoded, import_id)?;
-        write_documents(&transaction, &incoming.documents, import_id)?;
-        let tally = write_facts(&transaction, incoming, import_id)?;
-        transaction
-            .execute(
-                "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4 WHERE id = ?1",
-                params![import_id, tally.new as i64, tally.revised as i64, tally.unchanged as i64],
-            )
-            .map_err(database("recording the import"))?;
+        let id = changesets::insert(&transaction, new, ChangesetState::Draft, None)?;
         transaction
             .commit()
-            .map_err(database("committing the import"))?;
-        Ok(tally.summary(import_id, incoming))
+            .map_err(database("recording the change set"))?;
+        Ok(id)
+    }
+
+    fn changeset(&self, id: i64) -> Result<Option<ChangesetRecord>, StoreError> {
+        changesets::get(&self.connection, id)
+    }
+
+    fn changesets(&self) -> Result<Vec<ChangesetRecord>, StoreError> {
+        changesets::list(&self.connection)
+    }
+
+    fn transitions(&self, id: i64) -> Result<Vec<TransitionRecord>, StoreError> {
+        changesets::transitions(&self.connection, id)
+    }
+
+    fn transition_changeset(
+        &mut self,
+        id: i64,
+        from: ChangesetState,
+        to: ChangesetState,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(import_blocked(&self.location))?;
+        changesets::transition(&transaction, id, from, to, actor, note)?;
+        transaction.commit().map_err(database("changing the state"))
+    }
+
+    fn audit(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        changesets::audit(&self.connection)
     }
 
     fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError> {

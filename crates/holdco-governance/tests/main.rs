@@ -1,0 +1,6 @@
+//! holdco-governance tests: golden figures of the Alibaba example, bad input, properties.
+
+mod alibaba;
+mod bad_input;
+mod common;
+mod properties;
