@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body && body.error;
     this.parameter = body && body.parameter;
+    this.body = body;
   }
 }
 

@@ -8,15 +8,18 @@ import { structurePage } from './structure.js';
 import { numbersPage } from './numbers.js';
 import { checksPage } from './more.js';
 import { portfolioPage, capitalPage, scenariosPage } from './pages.js';
+import { changesPage, auditPage } from './changes.js';
 
 const PAGES = [
   { path: 'structure', title: 'Structure', render: structurePage },
   { path: 'numbers', title: 'Numbers', render: numbersPage },
   { path: 'checks', title: 'Checks', render: checksPage },
-  // These need endpoints newer servers have: offered when the OpenAPI document lists them.
+  // These need endpoints newer servers have: offered when the session lists them.
   { path: 'portfolio', title: 'Portfolio', render: portfolioPage, needs: '/api/v1/classify' },
   { path: 'capital', title: 'Capital', render: capitalPage, needs: '/api/v1/plan', wholeGroup: true },
   { path: 'scenarios', title: 'Scenarios', render: scenariosPage, needs: '/api/v1/scenarios/compare' },
+  { path: 'changes', title: 'Change sets', render: changesPage, needs: '/api/v1/changesets' },
+  { path: 'audit', title: 'Audit', render: auditPage, needs: '/api/v1/audit' },
 ];
 
 function offered(page, ctx) {
@@ -32,9 +35,6 @@ const who = document.getElementById('who');
 let context = null;
 
 async function loadContext() {
-  // The endpoints this server has (an older server has no OpenAPI document: then only the
-  // pages every server supports).
-  const openapi = get('/api/v1/openapi.json', {}, { cached: true }).catch(() => ({ paths: {} }));
   const [session, model, doc] = await Promise.all([
     get('/api/v1/dashboard/session'),
     get('/api/v1/dashboard/model', {}, { cached: true }),
@@ -44,7 +44,8 @@ async function loadContext() {
   const loaded = performance.now();
   const timeline = new Timeline(doc);
   window.__holdcoLoad = { documents_ms: loaded, timeline_build_ms: performance.now() - loaded, units: timeline.count };
-  const endpoints = new Set(Object.keys((await openapi).paths || {}));
+  // The endpoints this server answers beyond the first four (the session lists them).
+  const endpoints = new Set(session.endpoints || []);
   return { session, model, timeline, main, endpoints };
 }
 

@@ -1,6 +1,6 @@
 // Portfolio, capital and scenarios: pages over the strategy endpoints (/api/v1/classify,
-// /api/v1/plan, /api/v1/scenarios...). The menu offers them only when the server lists
-// those endpoints in its OpenAPI document.
+// /api/v1/plan, /api/v1/scenarios...). The menu offers them only when the server's session
+// answer lists those endpoints.
 
 import { h, fill, field, select, errorBox, announce } from './dom.js';
 import { get } from './api.js';

@@ -61,10 +61,7 @@ const context = await chromium.launchPersistentContext(profile, {
 const consoleErrors = [];
 function watch(page, label) {
   page.on('console', (msg) => {
-    // The app asks for the OpenAPI document to learn which pages the server supports; a
-    // server without one answers 404, which the browser logs. That one is expected.
-    const probe = (msg.location().url || '').endsWith('/api/v1/openapi.json');
-    if (msg.type() === 'error' && !probe) consoleErrors.push(`${label}: ${msg.text()} (${msg.location().url})`);
+    if (msg.type() === 'error') consoleErrors.push(`${label}: ${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`${label}: ${error.message}`));
   page.on('requestfailed', (request) => {
@@ -321,11 +318,12 @@ try {
 
   // --- portfolio, capital, scenarios: required where the server lists their endpoints ---
   const endpoints = await page.evaluate(async () => {
-    const r = await fetch('/api/v1/openapi.json', { headers: { Authorization: `Bearer ${sessionStorage.getItem('holdco.token')}` } });
-    return r.ok ? Object.keys((await r.json()).paths || {}) : [];
+    const r = await fetch('/api/v1/dashboard/session', { headers: { Authorization: `Bearer ${sessionStorage.getItem('holdco.token')}` } });
+    return (await r.json()).endpoints || [];
   });
   const has = (path) => endpoints.includes(path);
   check(has('/api/v1/classify') === (await page.locator('nav >> text=Portfolio').count() > 0), 'the menu offers Portfolio exactly when the server has /api/v1/classify');
+  check(has('/api/v1/changesets') === (await page.locator('nav >> text=Change sets').count() > 0), 'the menu offers Change sets exactly when the server has /api/v1/changesets');
   if (has('/api/v1/classify')) {
     await page.click('nav >> text=Portfolio');
     await page.waitForSelector('table.portfolio tbody tr');
@@ -369,6 +367,28 @@ try {
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 
+  // --- an analyst proposes and submits a change set --------------------------------------
+  let proposed = null;
+  if (has('/api/v1/changesets')) {
+    const analyst = await context.newPage();
+    watch(analyst, 'analyst');
+    await analyst.goto(`${BASE}/`);
+    await signIn(analyst, TOKENS.analyst);
+    await analyst.click('nav >> text=Change sets');
+    await analyst.getByLabel('Why (message)').fill('Ventures: FY2026 board pack (browser test)');
+    await analyst.getByRole('button', { name: 'Propose' }).click();
+    await analyst.waitForSelector('section.panel.wide:not([hidden]) h2');
+    proposed = (await analyst.textContent('section.panel.wide h2')).match(/#(\d+)/)[1];
+    check((await analyst.textContent('section.panel.wide')).includes('Ventures') && (await analyst.textContent('section.panel.wide')).includes('1,200'),
+      `the analyst's change set #${proposed} shows the new unit and its figure before and after`);
+    await shot(analyst, 'changeset-draft', true);
+    await axe(analyst, 'change sets');
+    await analyst.getByRole('button', { name: 'Submit' }).click();
+    await analyst.waitForFunction(() => document.querySelector('section.panel.wide .badge')?.textContent === 'submitted');
+    check(await analyst.getByRole('button', { name: 'Approve' }).count() === 0, 'the author finds no approve button on their own change set (four eyes)');
+    await analyst.close();
+  }
+
   // --- a viewer ---------------------------------------------------------------------------
   const viewer = await context.newPage();
   watch(viewer, 'viewer');
@@ -382,9 +402,40 @@ try {
     const approve = await viewer.getByRole('button', { name: /approve/i }).count();
     check(approve === 0, `a viewer finds no approve button on ${link}`);
   }
+  if (proposed) {
+    await viewer.goto(`${BASE}/#/changes`);
+    await viewer.getByRole('button', { name: `Open change set ${proposed}` }).click();
+    await viewer.waitForSelector('section.panel.wide:not([hidden]) h2');
+    check(await viewer.getByRole('button', { name: /approve|apply|submit/i }).count() === 0, 'a viewer opening a submitted change set finds no approve, apply or submit button');
+  }
   await viewer.getByRole('button', { name: 'Sign out' }).click();
   await viewer.waitForSelector('form.signin');
   check(await viewer.evaluate(() => sessionStorage.length === 0), 'signing out forgets the token');
+
+  // --- an approver approves and applies it; the audit trail shows it ---------------------
+  if (proposed) {
+    const approver = await context.newPage();
+    watch(approver, 'approver');
+    await approver.goto(`${BASE}/`);
+    await signIn(approver, TOKENS.approver);
+    await approver.click('nav >> text=Change sets');
+    await approver.getByLabel('State').selectOption('submitted');
+    await approver.getByRole('button', { name: `Open change set ${proposed}` }).click();
+    await approver.getByLabel('Review note (optional)').fill('checked against the board pack');
+    await approver.getByRole('button', { name: 'Approve' }).click();
+    await approver.waitForFunction(() => document.querySelector('section.panel.wide .badge')?.textContent === 'approved');
+    await approver.getByRole('button', { name: 'Apply' }).click();
+    await approver.waitForFunction(() => document.querySelector('section.panel.wide .badge')?.textContent === 'applied');
+    check(true, `the approver approved and applied change set #${proposed}`);
+    await approver.click('nav >> text=Audit');
+    await approver.waitForSelector('table.audit tbody tr');
+    const audit = await approver.textContent('table.audit tbody tr');
+    check(audit.includes(`#${proposed}`) && audit.includes('Ventures: FY2026 board pack') && audit.includes('analyst') && audit.includes('approver'),
+      `the audit trail's newest entry is change set #${proposed}, by the analyst, applied by the approver`);
+    await shot(approver, 'audit', true);
+    await axe(approver, 'audit');
+    await approver.close();
+  }
 
   // --- a business group's team: a token scoped to China E-commerce sees its subtree -------
   const team = await context.newPage();

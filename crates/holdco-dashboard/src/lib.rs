@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = assets! {
     "chart.js" => "text/javascript; charset=utf-8",
     "more.js" => "text/javascript; charset=utf-8",
     "pages.js" => "text/javascript; charset=utf-8",
+    "changes.js" => "text/javascript; charset=utf-8",
     "icon.svg" => "image/svg+xml",
 };
 

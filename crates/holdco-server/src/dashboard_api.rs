@@ -58,11 +58,17 @@ async fn session(
     .await
 }
 
+/// The endpoints beyond structure, rollup, explain and reconcile that this server answers:
+/// the dashboard offers a page only when its endpoints are here. (The browser test opens
+/// every page offered, so an entry without its endpoint fails there.)
+const ENDPOINTS: &[&str] = &["/api/v1/changesets", "/api/v1/audit"];
+
 /// The caller's name, role, scopes and what the role may do (the dashboard shows only the
 /// controls a role may use; the server checks again on every write).
 fn session_json(caller: &Caller) -> Value {
     let role = caller.role;
     json!({
+        "endpoints": ENDPOINTS,
         "name": caller.name,
         "role": role.name(),
         "scopes": caller.scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
