@@ -459,7 +459,8 @@ try {
     await big.goto(`${process.env.HOLDCO_BIG_URL}/`);
     await big.evaluate((t) => sessionStorage.setItem('holdco.token', t), process.env.HOLDCO_BIG_TOKEN);
     const paints = [];
-    for (let k = 0; k < 3; k++) {
+    // One load: each costs seconds on a debug server, and the test should stay near 3 minutes.
+    for (let k = 0; k < 1; k++) {
       await big.goto(`${process.env.HOLDCO_BIG_URL}/#/structure`);
       await big.reload();
       await big.waitForSelector('.tree .row', { timeout: 60000 });
@@ -468,7 +469,7 @@ try {
     results.timings.big_units = await big.evaluate(() => document.querySelector('.summary').textContent);
     results.timings.big_first_paint_parts = await big.evaluate(() => window.__holdcoLoad);
     results.timings.big_first_paint_ms = +median(paints).toFixed(0);
-    const bigTimings = await sliderTimings(big, 30, 3);
+    const bigTimings = await sliderTimings(big, 30, 1);
     results.timings.big_slider = timingSummary(bigTimings);
     check(median(bigTimings.total) < 300, `slider redraw on 100,000 units under 300 ms (median ${median(bigTimings.total).toFixed(1)} ms)`);
     await shot(big, 'structure-100k');
