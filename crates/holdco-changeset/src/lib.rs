@@ -404,6 +404,7 @@ pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, Cha
             actor: actor.to_string(),
             expected_base: Some(record.base_revision),
             retract,
+            prune: false,
             diff: encode_diff(&diff)?,
             units: diff.units(),
         },
@@ -514,6 +515,7 @@ pub fn import_record(
         actor: user.to_string(),
         expected_base: None,
         retract: Vec::new(),
+        prune: false,
         diff: serde_json::to_string(&diff).unwrap_or_else(|_| "{}".to_string()),
         units: vec![GROUP_WIDE.to_string()],
     }

@@ -227,7 +227,12 @@ pub(crate) fn current_model(context: &Context) -> Result<Model> {
 
 /// `holdco import DIR`: validates the folder merged with what the store holds, then writes
 /// it in one transaction.
-pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<ExitCode> {
+pub fn import(
+    context: &Context,
+    dir: &Path,
+    label: Option<String>,
+    prune: bool,
+) -> Result<ExitCode> {
     let label = label.unwrap_or_else(|| dir.display().to_string());
     let source = ImportSource {
         shown: dir.display().to_string(),
@@ -235,7 +240,7 @@ pub fn import(context: &Context, dir: &Path, label: Option<String>) -> Result<Ex
         reference: Box::new(|| crate::bulk::load_folder(dir)),
         print: Box::new(|problems| print_problems(dir, problems)),
     };
-    import_from(context, source, &label)
+    import_from(context, source, &label, prune)
 }
 
 /// The columnar reading of an import source (None when the reference path must answer).
@@ -265,6 +270,7 @@ pub(crate) fn import_from(
     context: &Context,
     source: ImportSource<'_>,
     label: &str,
+    prune: bool,
 ) -> Result<ExitCode> {
     let timing = std::env::var_os("HOLDCO_TIMING").is_some();
     let started = std::time::Instant::now();
@@ -278,7 +284,9 @@ pub(crate) fn import_from(
     // or one whose facts the folder holds unchanged, plus new ones): facts read into columns,
     // validated by series and written by series, with no `Fact` built. Anything else (bad
     // input, strategy documents, revised or missing facts, a revision log) takes the path
-    // below, whose diagnostics and merge are the reference. HOLDCO_REFERENCE_IMPORT=1 always
+    // below, whose diagnostics and merge are the reference (with --prune too: the columnar
+    // path answers only when the folder holds every stored key, so nothing is removed).
+    // HOLDCO_REFERENCE_IMPORT=1 always
     // takes the reference path (tests hold the two equal).
     let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
     if !reference_only && (!store_url(context)?.exists() || open_store(context)?.takes_columns()?) {
@@ -317,18 +325,12 @@ pub(crate) fn import_from(
     };
     let mut store = open_store(context)?;
     let mut kept = 0usize;
-    let revision = store.revision()?;
-    let existing = store.load()?;
-    let record = holdco_changeset::import_record(
-        existing.as_ref(),
-        &incoming,
-        label,
-        &crate::changeset_commands::local_user(None),
-        revision,
-    );
-    if let Some(existing) = existing {
+    let mut record = import_record(store.as_ref(), &incoming, label)?;
+    record.prune = prune;
+    if let Some(existing) = store.load()?.filter(|_| !prune) {
         // Facts the store holds and the folder does not stay current: check them against
-        // the incoming timeline before writing anything.
+        // the incoming timeline before writing anything. (With --prune they go, so the
+        // folder alone is what stays current, and it has been validated.)
         let mut merged = incoming.clone();
         let incoming_keys: std::collections::HashSet<&FactKey> =
             incoming.facts.iter().map(|f| &f.key).collect();
@@ -353,6 +355,12 @@ pub(crate) fn import_from(
     }
     let summary = store.apply(&incoming, label, &record)?.summary;
     print_import_summary(context, &shown, &summary);
+    if summary.facts_deleted > 0 {
+        println!(
+            "removed {} fact(s) not in {shown} from the current model (--prune); their history is kept (`holdco revisions`)",
+            summary.facts_deleted
+        );
+    }
     if kept > 0 {
         // An import never deletes a figure (the store keeps every revision): say so, so a
         // fact removed from the folder is not believed gone.
@@ -1312,6 +1320,24 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
                 println!("  source: {source}");
             }
         }
+        // The facts' notes and the precision they were published to.
+        for fact in &part.facts {
+            let key = format!("{} {} {}", fact.unit, fact.period, fact.basis);
+            if let Some(note) = &fact.note {
+                if seen.insert(format!("note {key}")) {
+                    println!("  note: {key}: {note}");
+                }
+            }
+            if let Some(step) = fact.precision {
+                if seen.insert(format!("precision {key}")) {
+                    println!(
+                        "  precision: {key}: published to the nearest {} (±{})",
+                        full_precision(step),
+                        full_precision(step / 2.0)
+                    );
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1446,8 +1472,19 @@ pub fn reconcile(
     let model = current_model(context)?;
     let tolerance = Tolerance::parse(tolerance).map_err(|e| anyhow!("--tolerance: {e}"))?;
     let checks = reconcile::reconcile(&model, tolerance)?;
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    let shown: Vec<&reconcile::Check> = checks.iter().filter(|c| !failures || !c.ok).collect();
+    // Only a defect fails: a difference within the published precision, or one the
+    // published figure's note states, is not one (docs/semantics.md, 10.1 and 10.2).
+    let defect = |c: &reconcile::Check| c.status == reconcile::CheckStatus::Defect;
+    let failed = checks.iter().filter(|c| defect(c)).count();
+    let count = |status| checks.iter().filter(|c| c.status == status).count();
+    let (rounding, explained) = (
+        count(reconcile::CheckStatus::WithinPrecision),
+        count(reconcile::CheckStatus::Explained),
+    );
+    let shown: Vec<&reconcile::Check> = checks
+        .iter()
+        .filter(|c| !failures || c.status != reconcile::CheckStatus::Ok)
+        .collect();
     match output {
         Output::Json => render::print_json(&shown)?,
         Output::Csv => render::print_csv(&shown)?,
@@ -1467,11 +1504,28 @@ pub fn reconcile(
             ]);
             let mut notes = Vec::new();
             for c in &shown {
-                let flag = if c.ok {
-                    "ok".to_string()
-                } else {
-                    notes.push(c.detail.clone());
-                    format!("DIFF[{}]", notes.len())
+                let flag = match c.status {
+                    reconcile::CheckStatus::Ok => "ok".to_string(),
+                    reconcile::CheckStatus::WithinPrecision => {
+                        notes.push(format!(
+                            "rounding: within ±{} of the published precisions; computed as {}",
+                            number(c.allowance, false),
+                            c.detail
+                        ));
+                        format!("≈[{}]", notes.len())
+                    }
+                    reconcile::CheckStatus::Explained => {
+                        notes.push(format!(
+                            "explained: {}; computed as {}",
+                            c.note.clone().unwrap_or_default(),
+                            c.detail
+                        ));
+                        format!("EXPL[{}]", notes.len())
+                    }
+                    reconcile::CheckStatus::Defect => {
+                        notes.push(format!("computed as {}", c.detail));
+                        format!("DIFF[{}]", notes.len())
+                    }
                 };
                 table.add_row(vec![
                     flag,
@@ -1489,12 +1543,12 @@ pub fn reconcile(
             render::fit_to_terminal(&mut table, &[2, 5]);
             println!("{table}");
             for (i, note) in notes.iter().enumerate() {
-                println!("  [{}] computed as {note}", i + 1);
+                println!("  [{}] {note}", i + 1);
             }
             println!(
-                "{} checks, {} within tolerance, {failed} outside",
+                "{} checks, {} within tolerance, {rounding} within the published precision, {explained} explained, {failed} unexplained",
                 checks.len(),
-                checks.len() - failed
+                checks.len() - failed - rounding - explained
             );
         }
     }
@@ -1570,15 +1624,21 @@ pub fn revisions(
     if json {
         let rows: Vec<serde_json::Value> = history
             .iter()
-            .map(|r| serde_json::json!({ "revision": r.revision, "value": r.value, "currency": r.currency.as_ref().map(|c| c.to_string()), "source": r.source, "import_id": r.import_id, "import_label": r.import_label, "imported_at": r.imported_at }))
+            .map(|r| serde_json::json!({ "revision": r.revision, "value": r.value, "currency": r.currency.as_ref().map(|c| c.to_string()), "source": r.source, "note": r.note, "precision": r.precision, "deleted": r.deleted, "import_id": r.import_id, "import_label": r.import_label, "imported_at": r.imported_at }))
             .collect();
         render::print_json(&rows)?;
     } else {
         let mut table = render::table(&["revision", "value", "import", "source"]);
         for revision in &history {
+            // A deletion (`import --prune`) repeats the value it ends.
+            let value = if revision.deleted {
+                format!("deleted ({})", full_precision(revision.value))
+            } else {
+                full_precision(revision.value)
+            };
             table.add_row(vec![
                 revision.revision.to_string(),
-                full_precision(revision.value),
+                value,
                 revision.import_label.clone(),
                 revision.source.clone().unwrap_or_default(),
             ]);

@@ -100,7 +100,12 @@ pub fn load_workbook(path: &Path) -> Result<Model> {
 }
 
 /// `holdco import FILE.xlsx`: the workbook's files go through the same import as a folder's.
-pub fn import(context: &Context, path: &Path, label: Option<String>) -> Result<ExitCode> {
+pub fn import(
+    context: &Context,
+    path: &Path,
+    label: Option<String>,
+    prune: bool,
+) -> Result<ExitCode> {
     let timing = std::env::var_os("HOLDCO_TIMING").is_some();
     let started = std::time::Instant::now();
     let (book, problems) = match read(path) {
@@ -150,7 +155,7 @@ pub fn import(context: &Context, path: &Path, label: Option<String>) -> Result<E
             )
         }),
     };
-    import_from(context, source, &label)
+    import_from(context, source, &label, prune)
 }
 
 /// `holdco export --xlsx FILE`.
@@ -909,6 +914,8 @@ fn collect(context: &Context, dir: &Path, period: Option<&str>, dry_run: bool) -
                 value: value.value,
                 currency: None,
                 source,
+                note: None,
+                precision: None,
                 origin: Origin {
                     file: format!("{shown}: {}", value.cell),
                     line: 0,

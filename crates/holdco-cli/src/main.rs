@@ -67,6 +67,10 @@ enum Command {
         /// A label recorded with the import (defaults to the folder path).
         #[arg(long)]
         label: Option<String>,
+        /// Remove from the current model the stored facts the folder no longer holds (each
+        /// gets a deletion revision: its history stays). Without it they are kept.
+        #[arg(long)]
+        prune: bool,
     },
     /// Write the stored model back to a folder of files (or a workbook with --xlsx).
     Export {
@@ -249,10 +253,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { dir } if excel_commands::is_workbook(&dir) => excel_commands::check(&dir),
         Command::Check { dir } => commands::check(&dir),
-        Command::Import { dir, label } if excel_commands::is_workbook(&dir) => {
-            excel_commands::import(&context, &dir, label)
+        Command::Import { dir, label, prune } if excel_commands::is_workbook(&dir) => {
+            excel_commands::import(&context, &dir, label, prune)
         }
-        Command::Import { dir, label } => commands::import(&context, &dir, label),
+        Command::Import { dir, label, prune } => commands::import(&context, &dir, label, prune),
         Command::Export {
             xlsx: Some(_),
             no_personal: true,

@@ -643,3 +643,95 @@ fn postgres_rollups_from_columns_equal_the_engine_and_sqlite() {
         }
     }
 }
+
+/// `holdco import --prune` (issue 10, item 10): facts deleted from the folder leave the
+/// current model, each with a deletion revision (history kept); all or nothing; without the
+/// flag they are kept and the import says so; a pruned fact imported again is its next
+/// revision.
+fn prune_story(fresh: Fresh<'_>, backend: &str) {
+    let Some((db, _schema)) = fresh.store(&format!("prune_{backend}")) else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let model = common::example_copy(dir.path());
+    holdco_at(&db).arg("import").arg(&model).assert().success();
+    let quarters = std::fs::read(model.join("facts/quarters.csv")).unwrap();
+    std::fs::remove_file(model.join("facts/quarters.csv")).unwrap();
+    holdco_at(&db)
+        .arg("import")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "68 fact(s) in the store are not in",
+        ));
+    // A folder with a problem is refused whole, --prune or not: nothing removed.
+    let facts = model.join("facts/s3_four_segments.csv");
+    let good = std::fs::read_to_string(&facts).unwrap();
+    std::fs::write(
+        &facts,
+        format!("{good}nobody,FY2025,revenue,1,,,reported,,,,\n"),
+    )
+    .unwrap();
+    holdco_at(&db)
+        .args(["import", "--prune"])
+        .arg(&model)
+        .assert()
+        .code(1);
+    assert_eq!(state(&db).1.unwrap().facts.len(), 279, "{backend}");
+    std::fs::write(&facts, good).unwrap();
+    holdco_at(&db)
+        .args(["import", "--prune"])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("removed 68 fact(s) not in"));
+    let (log, current) = state(&db);
+    assert_eq!(current.unwrap().facts.len(), 279 - 68, "{backend}");
+    assert_eq!(log.len(), 3, "{backend}: the refused import left no record");
+    let records = open_store(&db).unwrap().imports().unwrap();
+    assert_eq!(records.last().unwrap().facts_deleted, 68, "{backend}");
+    // The history stays: the deletion is the fact's second revision.
+    let history = holdco_at(&db)
+        .args(["revisions", "cloud_intelligence", "revenue", "FY2024Q1"])
+        .assert()
+        .success();
+    let text = String::from_utf8(history.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("deleted (25,120)"), "{backend}: {text}");
+    // Back in the folder, the facts are current again, as revisions.
+    std::fs::write(model.join("facts/quarters.csv"), quarters).unwrap();
+    holdco_at(&db)
+        .args(["import", "--prune"])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("0 facts new, 68 revised"));
+    assert_eq!(state(&db).1.unwrap().facts.len(), 279, "{backend}");
+    // The notes and precisions came back with them.
+    let back = state(&db).1.unwrap();
+    let rounded = back
+        .facts
+        .iter()
+        .find(|f| {
+            f.key.unit.as_str() == "alibaba"
+                && f.key.period.label(back.group.calendar()) == "FY2023Q3"
+        })
+        .unwrap();
+    assert_eq!(rounded.precision, Some(1000.0), "{backend}");
+    assert_eq!(
+        rounded.note.as_deref(),
+        Some("published rounded to RMB 1 billion"),
+        "{backend}"
+    );
+}
+
+#[test]
+fn sqlite_import_prune_removes_what_the_folder_lost() {
+    let dir = TempDir::new().unwrap();
+    prune_story(Fresh::Sqlite(dir.path()), "sqlite");
+}
+
+#[test]
+fn postgres_import_prune_removes_what_the_folder_lost() {
+    prune_story(Fresh::Postgres, "postgres");
+}

@@ -476,6 +476,16 @@ pub struct Fact {
     pub currency: Option<Currency>,
     /// Where it was published.
     pub source: Option<String>,
+    /// A remark on the figure, e.g. "restated by the group in the FY2024 annual report".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The rounding step the figure was published to, in the fact's own units (the metric's
+    /// scale and the fact's currency): `1` for a figure in millions published in millions,
+    /// `100` for one published to a tenth of a billion. `None`: exact as far as is known.
+    /// `holdco reconcile` does not count a difference within it as a defect
+    /// (docs/semantics.md, 10.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
     /// Where it was defined.
     pub origin: Origin,
 }

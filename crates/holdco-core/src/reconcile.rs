@@ -40,10 +40,68 @@ pub struct Check {
     pub computed: f64,
     /// published - computed.
     pub difference: f64,
-    /// Within tolerance.
+    /// Within tolerance, or within the published precision of the figures compared.
     pub ok: bool,
+    /// How far the two sides may differ by rounding alone: half the published figure's
+    /// precision plus half the precision of each fact the computed side is made of (times
+    /// its weight); 0 when no fact involved gives a precision (docs/semantics.md, 10.1).
+    pub allowance: f64,
+    /// The judgement: `ok` (within tolerance), `within precision` (outside the tolerance but
+    /// within the allowance: rounding, not a defect), `explained` (the published figure's
+    /// note states this known difference, and it is the difference found) or `defect`.
+    pub status: CheckStatus,
+    /// The note of the published figure that explains the difference (`explained`), or
+    /// the notes it carries otherwise. Always present (`null`), so every CSV row has the
+    /// same columns.
+    pub note: Option<String>,
     /// What the computed side is made of.
     pub detail: String,
+}
+
+/// The judgement of a check (docs/semantics.md, 10.1 and 10.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum CheckStatus {
+    /// Within tolerance.
+    #[serde(rename = "ok")]
+    Ok,
+    /// Outside the tolerance, within the rounding allowance of the published precisions.
+    #[serde(rename = "within precision")]
+    WithinPrecision,
+    /// A known difference, stated with its amount in the published figure's note.
+    #[serde(rename = "explained")]
+    Explained,
+    /// A difference nothing explains.
+    #[serde(rename = "defect")]
+    Defect,
+}
+
+impl CheckStatus {
+    /// The status as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::WithinPrecision => "within precision",
+            CheckStatus::Explained => "explained",
+            CheckStatus::Defect => "defect",
+        }
+    }
+}
+
+/// The prefix of a fact note that states a known difference: `known difference AMOUNT:
+/// why` (docs/semantics.md, 10.2).
+pub const KNOWN_DIFFERENCE: &str = "known difference ";
+
+/// The amount a note states as a known difference, and half the step of its last written
+/// digit (`282.3` → 0.05, `5129` → 0.5): `None` when the note states none.
+pub fn known_difference(note: &str) -> Option<(f64, f64)> {
+    let rest = note.trim_start().strip_prefix(KNOWN_DIFFERENCE)?;
+    let (amount, _) = rest.split_once(':')?;
+    let amount = amount.trim();
+    let value: f64 = amount.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let decimals = amount
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len()) as i32;
+    Some((value, 0.5 * 10f64.powi(-decimals)))
 }
 
 /// Tolerance: absolute, or relative to the published figure.
@@ -81,15 +139,30 @@ impl Tolerance {
         }
     }
     fn allows(&self, published: f64, difference: f64) -> bool {
+        difference.abs() <= self.amount(published) + 1e-9
+    }
+
+    /// The tolerated difference for a published figure.
+    fn amount(&self, published: f64) -> f64 {
         match self {
-            Tolerance::Absolute(t) => difference.abs() <= *t + 1e-9,
-            Tolerance::Relative(r) => difference.abs() <= r * published.abs() + 1e-9,
+            Tolerance::Absolute(t) => *t,
+            Tolerance::Relative(r) => r * published.abs(),
         }
     }
 }
 
+/// What is known about the published side of a check besides its value.
+#[derive(Debug, Clone, Default)]
+struct Published {
+    /// Half the precision of each fact of the key, added up (0 without precisions).
+    half_step: f64,
+    /// The facts' notes.
+    notes: Vec<String>,
+}
+
 impl Check {
-    /// A comparison, judged against the tolerance.
+    /// A comparison, judged against the tolerance, the rounding allowance (`allowance`:
+    /// half-steps of both sides) and the published figure's notes.
     #[allow(clippy::too_many_arguments)]
     fn new(
         kind: CheckKind,
@@ -100,9 +173,35 @@ impl Check {
         published: f64,
         computed: f64,
         tolerance: Tolerance,
+        allowance: f64,
+        notes: &[String],
         detail: String,
     ) -> Check {
         let difference = published - computed;
+        let within_tolerance = tolerance.allows(published, difference);
+        let within_precision = difference.abs() <= allowance + 1e-9;
+        // A known difference is the one found when they differ by no more than the
+        // tolerance, the allowance, or the rounding of the amount as written.
+        let explanation = notes.iter().find(|note| {
+            known_difference(note).is_some_and(|(known, half_step)| {
+                let slack = tolerance.amount(published).max(allowance).max(half_step);
+                (difference - known).abs() <= slack + 1e-9
+            })
+        });
+        let status = if within_tolerance {
+            CheckStatus::Ok
+        } else if within_precision {
+            CheckStatus::WithinPrecision
+        } else if explanation.is_some() {
+            CheckStatus::Explained
+        } else {
+            CheckStatus::Defect
+        };
+        let note = match explanation {
+            Some(note) => Some(note.clone()),
+            None if notes.is_empty() => None,
+            None => Some(notes.join("; ")),
+        };
         Check {
             kind,
             unit,
@@ -112,7 +211,10 @@ impl Check {
             published,
             computed,
             difference,
-            ok: tolerance.allows(published, difference),
+            ok: within_tolerance || within_precision,
+            allowance,
+            status,
+            note,
             detail,
         }
     }
@@ -133,17 +235,26 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
     let mut checks = Vec::new();
     // Sums of recorded facts per (unit, metric, basis, period), counterparties added up.
     let mut sums: BTreeMap<(UnitIndex, String, Basis, Period), f64> = BTreeMap::new();
+    let mut published: HashMap<(UnitIndex, String, Basis, Period), Published> = HashMap::new();
     for fact in &model.facts {
         let unit = timeline.unit(&fact.key.unit).expect("validated");
-        *sums
-            .entry((
-                unit,
-                fact.key.metric.to_string(),
-                fact.key.basis,
-                fact.key.period,
-            ))
-            .or_insert(0.0) += fact.value;
+        let key = (
+            unit,
+            fact.key.metric.to_string(),
+            fact.key.basis,
+            fact.key.period,
+        );
+        *sums.entry(key.clone()).or_insert(0.0) += fact.value;
+        if fact.precision.is_some() || fact.note.is_some() {
+            let entry = published.entry(key).or_default();
+            entry.half_step += fact.precision.unwrap_or(0.0) / 2.0;
+            entry.notes.extend(fact.note.clone());
+        }
     }
+    let any_precision = model.facts.iter().any(|f| f.precision.is_some());
+    let about = |key: &(UnitIndex, String, Basis, Period)| -> Published {
+        published.get(key).cloned().unwrap_or_default()
+    };
     let additive: BTreeSet<String> = model
         .metrics
         .iter()
@@ -169,7 +280,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         .collect();
 
     // 1. Totals: each recorded figure against the nearest recorded figures below it.
-    let mut below: BTreeMap<(UnitIndex, String, Basis, Period), (f64, Vec<String>)> =
+    let mut below: BTreeMap<(UnitIndex, String, Basis, Period), (f64, Vec<String>, f64)> =
         BTreeMap::new();
     for ((unit, metric, basis, period), value) in &sums {
         if !additive.contains(metric) {
@@ -191,9 +302,10 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
                 .or_default();
             entry.0 += value;
             entry.1.push(timeline.record(*unit).id.to_string());
+            entry.2 += about(&(*unit, metric.clone(), *basis, *period)).half_step;
         }
     }
-    for (key, (computed, units)) in &below {
+    for (key, (computed, units, half_steps)) in &below {
         let (unit, metric, basis, period) = key;
         if currencies.get(key).copied().unwrap_or(false) {
             continue; // mixed currencies: compared after translation by the roll-up instead
@@ -246,22 +358,25 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         if missing {
             continue;
         }
-        let published = sums[key];
+        let total = about(key);
         checks.push(Check::new(
             CheckKind::Total,
             timeline.record(*unit).id.to_string(),
             metric,
             period.label(calendar),
             basis,
-            published,
+            sums[key],
             *computed,
             tolerance,
+            total.half_step + half_steps,
+            &total.notes,
             format!("sum of {}", units.join(" + ")),
         ));
     }
 
     // 2. Published restatements against holdco's restatement of the reported figures.
-    for ((unit, metric, basis, period), published) in &sums {
+    for (key, value) in &sums {
+        let (unit, metric, basis, period) = key;
         let Basis::Restated { structure } = basis else {
             continue;
         };
@@ -292,21 +407,42 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         let Some(computed) = continuing.or(rollup.rows.first()).and_then(|r| r.value) else {
             continue;
         };
+        // The computed side's rounding: each reported fact behind it with a precision, at
+        // the weight it enters with (what left the group is not in continuing operations).
+        let mut half_steps = 0.0;
+        if any_precision {
+            if let Ok(explanation) = engine.explain(&query) {
+                for fact in explanation.parts.iter().flat_map(|part| &part.facts) {
+                    let departed = fact.lands_at.starts_with("discontinued")
+                        || fact.lands_at.starts_with("not in the");
+                    if continuing.is_some() && departed {
+                        continue;
+                    }
+                    if let Some(step) = fact.precision {
+                        half_steps += (fact.weight * fact.ownership * fact.rate).abs() * step / 2.0;
+                    }
+                }
+            }
+        }
+        let restated = about(key);
         checks.push(Check::new(
             CheckKind::Restatement,
             record.id.to_string(),
             metric,
             period.label(calendar),
             basis,
-            *published,
+            *value,
             computed,
             tolerance,
+            restated.half_step + half_steps,
+            &restated.notes,
             format!("reported figures restated into the {structure} structure"),
         ));
     }
 
     // 3. A recorded period against its recorded finer periods (when they cover it).
-    for ((unit, metric, basis, period), published) in &sums {
+    for (key, value) in &sums {
+        let (unit, metric, basis, period) = key;
         if !additive.contains(metric) || period.children().is_empty() {
             continue;
         }
@@ -327,15 +463,28 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         } else {
             values.iter().flatten().sum()
         };
+        let half_steps: f64 = if stock {
+            children.last().map_or(0.0, |c| {
+                about(&(*unit, metric.clone(), *basis, *c)).half_step
+            })
+        } else {
+            children
+                .iter()
+                .map(|c| about(&(*unit, metric.clone(), *basis, *c)).half_step)
+                .sum()
+        };
+        let whole = about(key);
         checks.push(Check::new(
             CheckKind::Periods,
             timeline.record(*unit).id.to_string(),
             metric,
             period.label(calendar),
             basis,
-            *published,
+            *value,
             computed,
             tolerance,
+            whole.half_step + half_steps,
+            &whole.notes,
             format!(
                 "{} of {}",
                 if stock { "last" } else { "sum" },

@@ -2132,6 +2132,8 @@ impl<'m> Engine<'m> {
                     lands_at,
                     amount: c.amount,
                     source: fact.source.clone(),
+                    note: fact.note.clone(),
+                    precision: fact.precision,
                     origin: fact.origin.to_string(),
                 });
             }
@@ -2355,6 +2357,12 @@ pub struct ExplainedFact {
     pub amount: f64,
     /// Where it was published.
     pub source: Option<String>,
+    /// The fact's note, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The step the fact was published to, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
     /// File and line.
     pub origin: String,
 }

@@ -765,6 +765,8 @@ impl Synth {
                 value: fact.value,
                 currency: currencies[fact.currency as usize].clone(),
                 source: None,
+                note: None,
+                precision: None,
                 origin: Origin::default(),
             });
         }

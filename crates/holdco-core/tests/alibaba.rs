@@ -274,3 +274,58 @@ fn the_1p6pn_comparatives_are_reproduced_from_the_seven_segment_year() {
     }
     assert!(checked >= 20, "{checked}");
 }
+
+/// Issue 10, item 5 (docs/semantics.md 10.2): at a 1% tolerance the example's reconcile has
+/// exactly nine differences, each explained by the note of the published figure with the
+/// amount it states (core commerce's own Others line, the S0 reclassification, the S0 -> S1
+/// and 2025 calibration residuals), and nothing unexplained; the rounded quarters make the
+/// year totals rounding at a zero tolerance, never defects.
+#[test]
+fn every_reconcile_difference_of_the_example_is_explained() {
+    use holdco_core::reconcile::CheckStatus;
+    let model = load();
+    let checks = reconcile(&model, Tolerance::parse("1%").unwrap()).unwrap();
+    let mut explained: Vec<(String, String, String, i64)> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Explained)
+        .map(|c| {
+            (
+                c.unit.clone(),
+                c.metric.clone(),
+                c.period.clone(),
+                c.difference.round() as i64,
+            )
+        })
+        .collect();
+    explained.sort();
+    let expected: Vec<(String, String, String, i64)> = [
+        ("all_others", "revenue", "FY2019", -209),
+        ("all_others", "revenue", "FY2020", 282),
+        ("all_others", "revenue", "FY2021", -106),
+        ("core_commerce", "revenue", "FY2019", 5129),
+        ("core_commerce", "revenue", "FY2020", 9337),
+        ("core_commerce", "revenue", "FY2021", 15495),
+        ("intersegment_elimination", "adjusted_ebita", "FY2025", 31),
+        ("local_services", "revenue", "FY2020", 811),
+        ("local_services", "revenue", "FY2021", -598),
+    ]
+    .iter()
+    .map(|(u, m, p, d)| (u.to_string(), m.to_string(), p.to_string(), *d))
+    .collect();
+    assert_eq!(explained, expected);
+    let defects: Vec<_> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Defect)
+        .collect();
+    assert!(defects.is_empty(), "{defects:#?}");
+    // FY2023's quarters include one published as "248 billion yuan": the year differs from
+    // their sum by 244, rounding within the ±500 of that quarter.
+    let checks = reconcile(&model, Tolerance::Absolute(0.0)).unwrap();
+    let fy2023 = checks
+        .iter()
+        .find(|c| c.kind == CheckKind::Periods && c.unit == "alibaba" && c.period == "FY2023")
+        .unwrap();
+    assert_eq!(fy2023.difference, -244.0);
+    assert_eq!(fy2023.allowance, 500.0);
+    assert_eq!(fy2023.status, CheckStatus::WithinPrecision);
+}

@@ -1,6 +1,7 @@
 //! Integration tests of holdco-core: one binary, one module per concern.
 
 mod alibaba;
+mod annotations;
 mod columnar;
 mod common;
 mod defects;

@@ -269,6 +269,8 @@ fn build(
                     value,
                     currency: None,
                     source: None,
+                    note: None,
+                    precision: None,
                     origin: Origin::default(),
                 });
             }
@@ -291,6 +293,8 @@ fn build(
                         value: f64::from(n % 50),
                         currency: None,
                         source: None,
+                        note: None,
+                        precision: None,
                         origin: Origin::default(),
                     });
                 }
@@ -398,7 +402,22 @@ proptest! {
     }
 
     #[test]
-    fn files_round_trip(model in model_strategy(true, true)) {
+    fn files_round_trip(
+        model in model_strategy(true, true),
+        annotations in prop::collection::vec(
+            (
+                prop::option::of("[a-z阿][a-z ,\"é阿]{0,10}[a-z]"),
+                prop::option::of(prop_oneof![Just(1.0), Just(0.5), Just(100.0), Just(1e-3), Just(0.1)]),
+            ),
+            0..64,
+        ),
+    ) {
+        // Some facts carry a note (commas and quotes included) and a precision.
+        let mut model = model;
+        for (fact, (note, precision)) in model.facts.iter_mut().zip(annotations) {
+            fact.note = note;
+            fact.precision = precision;
+        }
         let files = write_model(&model);
         let (read, problems) = read_model(&files);
         prop_assert!(problems.is_empty(), "{problems:?}");
@@ -421,7 +440,7 @@ proptest! {
             key.counterparty = None;
             *merged.entry(key).or_insert(0.0) += fact.value;
         }
-        external.facts = merged.into_iter().map(|(key, value)| Fact { key, value, currency: None, source: None, origin: Origin::default() }).collect();
+        external.facts = merged.into_iter().map(|(key, value)| Fact { key, value, currency: None, source: None, note: None, precision: None, origin: Origin::default() }).collect();
         let engine = Engine::new(&model).unwrap();
         let plain = Engine::new(&external).unwrap();
         let timeline = engine.timeline();

@@ -46,7 +46,7 @@ pub const TIMELINE_COLUMNS: [&str; 22] = [
     "source",
 ];
 /// Columns of the Facts sheets: the fact file's columns, then the file a fact belongs to.
-pub const FACT_SHEET_COLUMNS: [&str; 10] = [
+pub const FACT_SHEET_COLUMNS: [&str; 12] = [
     "unit",
     "period",
     "metric",
@@ -56,6 +56,8 @@ pub const FACT_SHEET_COLUMNS: [&str; 10] = [
     "basis",
     "structure",
     "source",
+    "note",
+    "precision",
     "file",
 ];
 /// Columns of the FX sheet.
@@ -513,7 +515,9 @@ fn write_facts(
         header(
             sheet,
             &FACT_SHEET_COLUMNS,
-            &[20.0, 10.0, 20.0, 14.0, 9.0, 16.0, 10.0, 11.0, 40.0, 18.0],
+            &[
+                20.0, 10.0, 20.0, 14.0, 9.0, 16.0, 10.0, 11.0, 40.0, 30.0, 10.0, 18.0,
+            ],
             styles,
         )?;
         for (offset, index) in chunk.iter().enumerate() {
@@ -549,9 +553,15 @@ fn write_facts(
             if let Some(source) = &fact.source {
                 sheet.write_string(row, 8, source)?;
             }
+            if let Some(note) = &fact.note {
+                sheet.write_string(row, 9, note)?;
+            }
+            if let Some(precision) = fact.precision {
+                sheet.write_number(row, 10, precision)?;
+            }
             let file = &fact.origin.file;
             if file.starts_with("facts/") && file.ends_with(".csv") {
-                sheet.write_string(row, 9, file)?;
+                sheet.write_string(row, 11, file)?;
             }
         }
         sheet.autofilter(

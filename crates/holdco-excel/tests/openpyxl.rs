@@ -80,7 +80,8 @@ fn openpyxl_reads_the_model_workbook_as_holdco_means_it() {
     assert_eq!(&names[..4], ["Group", "Metrics", "Timeline", "Facts"]);
     let facts = sheet(&book, "Facts");
     assert_eq!(facts["freeze"], "A2");
-    assert_eq!(facts["filter"], format!("A1:J{}", model.facts.len() + 1));
+    // unit .. source, note, precision, file: twelve columns, A to L.
+    assert_eq!(facts["filter"], format!("A1:L{}", model.facts.len() + 1));
     let values = column(facts, "D");
     assert_eq!(values.len(), model.facts.len());
     assert!(

@@ -190,6 +190,9 @@ pub struct ApplyRecord {
     pub expected_base: Option<i64>,
     /// Facts to remove (their history goes with them; the audit entry keeps the figures).
     pub retract: Vec<FactKey>,
+    /// Also remove every stored fact the model written lacks, by a deletion revision each
+    /// (`holdco import --prune`; see [`crate::ImportOptions::prune`]).
+    pub prune: bool,
     /// What changed (JSON), for the audit entry.
     pub diff: String,
     /// Units touched, for the audit entry.

@@ -70,7 +70,20 @@ pub trait Store: Send {
     /// `incoming` lacks stay as they are. The same key twice in `incoming`, a fact value
     /// that is not finite, a metric defined twice, or any item that would not read back
     /// exactly is refused, and nothing is written.
-    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError>;
+    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
+        self.import_with(incoming, label, ImportOptions::default())
+    }
+
+    /// [`Store::import`] with options: with [`ImportOptions::prune`], every stored key that
+    /// `incoming` lacks is removed from the current model by a deletion revision (its
+    /// history stays; importing the key again makes its next revision). Still one
+    /// transaction: all of it or nothing.
+    fn import_with(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        options: ImportOptions,
+    ) -> Result<ImportSummary, StoreError>;
 
     /// Every revision of the fact with this key, oldest first (empty when never stored).
     fn fact_history(&self, key: &FactKey) -> Result<Vec<FactRevision>, StoreError>;
@@ -184,6 +197,14 @@ pub trait Store: Send {
     }
 }
 
+/// How an import treats the stored facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Remove from the current model every stored fact the incoming model lacks (a
+    /// deletion revision each, so the history stays). Without it such facts are kept.
+    pub prune: bool,
+}
+
 /// What one import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -195,6 +216,9 @@ pub struct ImportSummary {
     pub facts_revised: usize,
     /// Facts identical to the stored latest revision (nothing written).
     pub facts_unchanged: usize,
+    /// Stored facts the import lacked and removed (with [`ImportOptions::prune`]; 0
+    /// otherwise): a deletion revision each.
+    pub facts_deleted: usize,
     /// Changes in the timeline now stored.
     pub changes: usize,
     /// Metric definitions now stored.
@@ -232,6 +256,8 @@ pub struct ImportRecord {
     pub facts_revised: usize,
     /// Facts found identical to what was stored.
     pub facts_unchanged: usize,
+    /// Facts removed (`import --prune`).
+    pub facts_deleted: usize,
 }
 
 /// One stored revision of a fact.
@@ -245,6 +271,13 @@ pub struct FactRevision {
     pub currency: Option<Currency>,
     /// Where it was published, when given.
     pub source: Option<String>,
+    /// The fact's note, when given.
+    pub note: Option<String>,
+    /// The step the figure was published to, when given.
+    pub precision: Option<f64>,
+    /// True for a deletion revision: the import removed the fact (`import --prune`); the
+    /// value, currency and source repeat those of the revision it ends.
+    pub deleted: bool,
     /// The import that recorded this revision.
     pub import_id: i64,
     /// That import's label.

@@ -3,7 +3,8 @@
 use crate::merge::{self, Latest, Tally};
 use crate::{
     store_origin, Applied, ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState,
-    FactRevision, ImportRecord, ImportSummary, NewChangeset, Store, StoreError, TransitionRecord,
+    FactRevision, ImportOptions, ImportRecord, ImportSummary, NewChangeset, Store, StoreError,
+    TransitionRecord,
 };
 use holdco_core::{Change, Currency, Fact, FactKey, FxRate, Group, Metric, Model};
 use std::collections::{BTreeMap, HashSet};
@@ -43,6 +44,9 @@ struct Revision {
     value: f64,
     currency: Option<Currency>,
     source: Option<String>,
+    note: Option<String>,
+    precision: Option<f64>,
+    deleted: bool,
     import_id: i64,
 }
 
@@ -53,6 +57,9 @@ impl Revision {
             value: self.value,
             currency: self.currency.as_ref().map(Currency::as_str),
             source: self.source.as_deref(),
+            note: self.note.as_deref(),
+            precision: self.precision,
+            deleted: self.deleted,
         }
     }
 }
@@ -107,7 +114,13 @@ impl MemoryStore {
                 return Err(StoreError::Conflict { expected, current });
             }
         }
-        let summary = self.import(incoming, label)?;
+        let summary = self.import_with(
+            incoming,
+            label,
+            ImportOptions {
+                prune: record.prune,
+            },
+        )?;
         for key in &record.retract {
             self.facts.remove(key);
         }
@@ -166,12 +179,14 @@ impl Store for MemoryStore {
             .facts
             .iter()
             .filter_map(|(key, revisions)| {
-                let latest = revisions.last()?;
+                let latest = revisions.last().filter(|latest| !latest.deleted)?;
                 Some(Fact {
                     key: key.clone(),
                     value: latest.value,
                     currency: latest.currency.clone(),
                     source: latest.source.clone(),
+                    note: latest.note.clone(),
+                    precision: latest.precision,
                     origin: store_origin(),
                 })
             })
@@ -188,7 +203,12 @@ impl Store for MemoryStore {
         Ok(Some(model))
     }
 
-    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
+    fn import_with(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        options: ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
         merge::check_and_encode(incoming)?;
         // Decide everything first, so that a refusal leaves the store untouched.
         let mut seen = HashSet::with_capacity(incoming.facts.len());
@@ -207,6 +227,24 @@ impl Store for MemoryStore {
 
         let import_id = self.imports.last().map_or(1, |record| record.id + 1);
         let mut tally = Tally::default();
+        if options.prune {
+            for (key, revisions) in self.facts.iter_mut() {
+                if seen.contains(key) {
+                    continue;
+                }
+                let Some(latest) = revisions.last().filter(|latest| !latest.deleted) else {
+                    continue;
+                };
+                let deletion = Revision {
+                    revision: latest.revision.saturating_add(1),
+                    deleted: true,
+                    import_id,
+                    ..latest.clone()
+                };
+                revisions.push(deletion);
+                tally.deleted += 1;
+            }
+        }
         for (fact, outcome) in incoming.facts.iter().zip(outcomes) {
             tally.count(outcome);
             let Some(revision) = outcome.revision() else {
@@ -220,6 +258,9 @@ impl Store for MemoryStore {
                     value: fact.value,
                     currency: fact.currency.clone(),
                     source: fact.source.clone(),
+                    note: fact.note.clone(),
+                    precision: fact.precision,
+                    deleted: false,
                     import_id,
                 });
         }
@@ -237,6 +278,7 @@ impl Store for MemoryStore {
             facts_new: tally.new,
             facts_revised: tally.revised,
             facts_unchanged: tally.unchanged,
+            facts_deleted: tally.deleted,
         });
         Ok(tally.summary(import_id, incoming))
     }
@@ -261,6 +303,9 @@ impl Store for MemoryStore {
                     value: revision.value,
                     currency: revision.currency.clone(),
                     source: revision.source.clone(),
+                    note: revision.note.clone(),
+                    precision: revision.precision,
+                    deleted: revision.deleted,
                     import_id: import.id,
                     import_label: import.label.clone(),
                     imported_at: import.imported_at,

@@ -163,6 +163,13 @@ pub(crate) struct Latest<'a> {
     pub currency: Option<&'a str>,
     /// Its source.
     pub source: Option<&'a str>,
+    /// Its note.
+    pub note: Option<&'a str>,
+    /// Its precision.
+    pub precision: Option<f64>,
+    /// True when the latest revision is a deletion (`import --prune`): any incoming fact
+    /// of the key is then its next revision.
+    pub deleted: bool,
 }
 
 /// What an incoming fact does to the stored history of its key.
@@ -198,9 +205,12 @@ pub(crate) fn outcome(latest: Option<Latest<'_>>, fact: &Fact) -> Outcome {
     match latest {
         None => Outcome::New,
         Some(latest)
-            if latest.value.to_bits() == fact.value.to_bits()
+            if !latest.deleted
+                && latest.value.to_bits() == fact.value.to_bits()
                 && latest.currency == fact.currency.as_ref().map(Currency::as_str)
-                && latest.source == fact.source.as_deref() =>
+                && latest.source == fact.source.as_deref()
+                && latest.note == fact.note.as_deref()
+                && latest.precision.map(f64::to_bits) == fact.precision.map(f64::to_bits) =>
         {
             Outcome::Unchanged
         }
@@ -219,6 +229,8 @@ pub(crate) struct Tally {
     pub revised: usize,
     /// Identical facts.
     pub unchanged: usize,
+    /// Stored facts removed (`--prune`).
+    pub deleted: usize,
 }
 
 impl Tally {
@@ -233,6 +245,7 @@ impl Tally {
             facts_new: self.new,
             facts_revised: self.revised,
             facts_unchanged: self.unchanged,
+            facts_deleted: self.deleted,
             changes: incoming.timeline.len(),
             metrics: incoming.metrics.len(),
             fx_rates: incoming.fx.len(),
@@ -277,6 +290,8 @@ mod tests {
             value,
             currency: None,
             source: None,
+            note: None,
+            precision: None,
             origin: Origin::default(),
         }
     }
@@ -297,8 +312,31 @@ mod tests {
             value: 0.0,
             currency: None,
             source: None,
+            note: None,
+            precision: None,
+            deleted: false,
         };
         assert_eq!(outcome(Some(stored), &fact(0.0)), Outcome::Unchanged);
+        let removed = Latest {
+            deleted: true,
+            ..stored
+        };
+        assert_eq!(
+            outcome(Some(removed), &fact(0.0)),
+            Outcome::Revised { revision: 2 }
+        );
+        let mut noted = fact(0.0);
+        noted.note = Some("restated by the group".into());
+        assert_eq!(
+            outcome(Some(stored), &noted),
+            Outcome::Revised { revision: 2 }
+        );
+        let mut rounded = fact(0.0);
+        rounded.precision = Some(100.0);
+        assert_eq!(
+            outcome(Some(stored), &rounded),
+            Outcome::Revised { revision: 2 }
+        );
         assert_eq!(
             outcome(Some(stored), &fact(-0.0)),
             Outcome::Revised { revision: 2 }

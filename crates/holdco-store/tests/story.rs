@@ -139,6 +139,8 @@ fn fact(key: FactKey, value: f64, line: u32) -> Fact {
         value,
         currency: None,
         source: None,
+        note: None,
+        precision: None,
         origin: origin("facts.csv", line),
     }
 }
@@ -285,6 +287,8 @@ fn small_model() -> Model {
         Fact {
             currency: Some(currency("USD")),
             source: Some("https://example.com/20-F".into()),
+            note: None,
+            precision: None,
             ..fact(
                 key(
                     "intl",
@@ -1039,13 +1043,15 @@ mod properties {
             (
                 proptest::option::of(prop_oneof![Just("USD"), Just("CNY"), Just("HKD")]),
                 proptest::option::of("[a-z é阿:/.]{0,12}"),
+                proptest::option::of("[a-z é阿,\"]{0,12}"),
+                proptest::option::of(prop_oneof![Just(1.0), Just(0.5), Just(100.0), Just(1e-3)]),
             ),
         )
             .prop_map(
                 move |(
                     (unit_index, start, granularity, metric_index),
                     (counterparty, basis, value),
-                    (code, source),
+                    (code, source, note, precision),
                 )| Fact {
                     key: FactKey {
                         unit: unit(units[unit_index]),
@@ -1057,6 +1063,8 @@ mod properties {
                     value,
                     currency: code.map(currency),
                     source,
+                    note,
+                    precision,
                     origin: Origin::default(),
                 },
             )
@@ -1091,29 +1099,42 @@ mod properties {
         stores
     }
 
-    /// What a revision holds: value bits, currency and source.
-    type Content = (u64, Option<Currency>, Option<String>);
+    /// What a revision holds: value bits, currency, source, note, precision bits, and
+    /// whether it is a deletion (`import --prune`).
+    type Content = (
+        u64,
+        Option<Currency>,
+        Option<String>,
+        Option<String>,
+        Option<u64>,
+        bool,
+    );
 
     fn content(fact: &Fact) -> Content {
         (
             fact.value.to_bits(),
             fact.currency.clone(),
             fact.source.clone(),
+            fact.note.clone(),
+            fact.precision.map(f64::to_bits),
+            false,
         )
     }
 
     /// A series of imports drawn from one pool of facts, so that keys recur: for each import
-    /// and each pool fact, 0 leaves it out, 1 imports it as drawn, 2 with another figure.
-    fn import_series() -> impl Strategy<Value = Vec<Model>> {
+    /// and each pool fact, 0 leaves it out, 1 imports it as drawn, 2 with another figure
+    /// (and without note or precision); each import with or without `--prune`.
+    fn import_series() -> impl Strategy<Value = Vec<(Model, bool)>> {
         let pool = proptest::collection::vec(any_fact(), 0..40);
         let alternatives =
             proptest::collection::vec((any_finite(), proptest::option::of("[a-z]{0,6}")), 40);
-        let choices = proptest::collection::vec(proptest::collection::vec(0..3u8, 40), 1..5);
+        let choices =
+            proptest::collection::vec((proptest::collection::vec(0..3u8, 40), any::<bool>()), 1..5);
         (pool, alternatives, choices).prop_map(|(pool, alternatives, choices)| {
             let pool = model_with(pool).facts;
             choices
                 .iter()
-                .map(|choice| {
+                .map(|(choice, prune)| {
                     let facts = pool
                         .iter()
                         .zip(&alternatives)
@@ -1124,11 +1145,13 @@ mod properties {
                             _ => Some(Fact {
                                 value: *value,
                                 source: source.clone(),
+                                note: None,
+                                precision: None,
                                 ..fact.clone()
                             }),
                         })
                         .collect();
-                    model_with(facts)
+                    (model_with(facts), *prune)
                 })
                 .collect()
         })
@@ -1153,9 +1176,9 @@ mod properties {
             for (name, mut store, _schema) in fresh_stores() {
                 // What the store should hold: every key's revisions, oldest first.
                 let mut expected: BTreeMap<FactKey, Vec<(Content, String)>> = BTreeMap::new();
-                for (index, model) in series.iter().enumerate() {
+                for (index, (model, prune)) in series.iter().enumerate() {
                     let label = format!("import {index}");
-                    let (mut new, mut revised, mut unchanged) = (0, 0, 0);
+                    let (mut new, mut revised, mut unchanged, mut deleted) = (0, 0, 0, 0);
                     for fact in &model.facts {
                         let revisions = expected.entry(fact.key.clone()).or_default();
                         match revisions.last() {
@@ -1167,12 +1190,28 @@ mod properties {
                             revisions.push((content(fact), label.clone()));
                         }
                     }
-                    let summary = store.import(model, &label).unwrap();
+                    if *prune {
+                        // Every current key the import lacks gets a deletion revision that
+                        // repeats what it ends.
+                        let incoming: std::collections::HashSet<&FactKey> =
+                            model.facts.iter().map(|fact| &fact.key).collect();
+                        for (key, revisions) in expected.iter_mut() {
+                            let last = revisions.last().unwrap().0.clone();
+                            if !incoming.contains(key) && !last.5 {
+                                revisions.push(((last.0, last.1, last.2, last.3, last.4, true), label.clone()));
+                                deleted += 1;
+                            }
+                        }
+                    }
+                    let options = holdco_store::ImportOptions { prune: *prune };
+                    let summary = store.import_with(model, &label, options).unwrap();
                     prop_assert_eq!(
-                        (summary.facts_new, summary.facts_revised, summary.facts_unchanged),
-                        (new, revised, unchanged),
+                        (summary.facts_new, summary.facts_revised, summary.facts_unchanged, summary.facts_deleted),
+                        (new, revised, unchanged, deleted),
                         "{} {}", name, label
                     );
+                    let record = store.imports().unwrap().pop().unwrap();
+                    prop_assert_eq!(record.facts_deleted, deleted, "{} {}", name, label);
 
                     let back = store.load().unwrap().unwrap();
                     let held: Vec<(FactKey, Content)> =
@@ -1180,6 +1219,7 @@ mod properties {
                     let want: Vec<(FactKey, Content)> = expected
                         .iter()
                         .map(|(key, revisions)| (key.clone(), revisions.last().unwrap().0.clone()))
+                        .filter(|(_, content)| !content.5)
                         .collect();
                     prop_assert_eq!(held, want, "{} {}", name, label);
                     for (key, revisions) in &expected {
@@ -1187,7 +1227,17 @@ mod properties {
                             .fact_history(key)
                             .unwrap()
                             .into_iter()
-                            .map(|r| ((r.value.to_bits(), r.currency, r.source), r.import_label))
+                            .map(|r| {
+                                let content = (
+                                    r.value.to_bits(),
+                                    r.currency,
+                                    r.source,
+                                    r.note,
+                                    r.precision.map(f64::to_bits),
+                                    r.deleted,
+                                );
+                                (content, r.import_label)
+                            })
                             .collect();
                         prop_assert_eq!(&history, revisions, "{} {}", name, label);
                     }
@@ -1232,6 +1282,8 @@ mod speed {
                 value: i as f64 * 1.5,
                 currency: None,
                 source: None,
+                note: None,
+                precision: None,
                 origin: Origin::default(),
             })
             .collect();

@@ -20,6 +20,21 @@ pub(crate) const FACT_COLUMNS: [&str; 9] = [
     "source",
 ];
 const FACT_REQUIRED: usize = 4;
+/// Every column a fact file may have: [`FACT_COLUMNS`] and the annotations, which only the
+/// csv-crate reader reads (the fast readers hand a file that has them to it).
+pub(crate) const FACT_FILE_COLUMNS: [&str; 11] = [
+    "unit",
+    "period",
+    "metric",
+    "value",
+    "currency",
+    "counterparty",
+    "basis",
+    "structure",
+    "source",
+    "note",
+    "precision",
+];
 /// Columns of the FX file: required first.
 pub(crate) const FX_COLUMNS: [&str; 5] = ["currency", "period", "average", "closing", "source"];
 const FX_REQUIRED: usize = 4;
@@ -206,6 +221,20 @@ pub(crate) fn parse_number(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a fact's `precision`: the rounding step of the published figure, a positive
+/// finite number in the fact's own units (`1`, `100`, `0.5`).
+pub(crate) fn parse_precision(text: &str) -> Result<f64, String> {
+    match parse_number(text) {
+        Ok(step) if step > 0.0 => Ok(step),
+        Ok(_) => Err(format!(
+            "`{text}` is not a precision: expected the positive step the figure was rounded to, in the fact's units (e.g. 1 for a figure in millions published in millions, 100 for one published to a tenth of a billion)"
+        )),
+        Err(message) => Err(format!(
+            "{message}; a precision is the positive step the figure was rounded to, in the fact's units (e.g. 1 or 100)"
+        )),
+    }
+}
+
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
     crate::period::parse_iso_date(text)
         .ok_or_else(|| format!("`{text}` is not a date (expected YYYY-MM-DD)"))
@@ -218,7 +247,7 @@ pub(super) fn parse_facts(
     calendar: FiscalCalendar,
     problems: &mut Vec<Diagnostic>,
 ) -> Vec<Fact> {
-    let Some(table) = read_table(path, bytes, &FACT_COLUMNS, FACT_REQUIRED, problems) else {
+    let Some(table) = read_table(path, bytes, &FACT_FILE_COLUMNS, FACT_REQUIRED, problems) else {
         return Vec::new();
     };
     let _ = table.width;
@@ -276,6 +305,8 @@ pub(super) fn parse_facts(
             row.problem("structure", "only a restated figure takes a structure date (set basis to restated, or leave structure empty)");
         }
         let source = table.get(record, "source").map(str::to_string);
+        let note = table.get(record, "note").map(str::to_string);
+        let precision = row.parse(table.get(record, "precision"), "precision", parse_precision);
         if !row.ok {
             continue;
         }
@@ -293,6 +324,8 @@ pub(super) fn parse_facts(
                 value,
                 currency,
                 source,
+                note,
+                precision,
                 origin: Origin {
                     file: path.into(),
                     line: *line,

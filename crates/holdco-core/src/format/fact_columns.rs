@@ -177,6 +177,8 @@ impl FactColumns {
                     currency: (currency != NONE)
                         .then(|| self.currencies[currency as usize].clone()),
                     source: (source != NONE).then(|| self.sources[source as usize].clone()),
+                    note: None,
+                    precision: None,
                     origin: origin.clone(),
                 });
             }

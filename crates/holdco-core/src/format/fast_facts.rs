@@ -262,6 +262,8 @@ fn parse_chunk<'a>(
             value,
             currency,
             source,
+            note: None,
+            precision: None,
             origin: Origin {
                 file: path.into(),
                 line,

@@ -3,7 +3,7 @@
 //! Output is deterministic (canonical order, shortest round-trip number format), so an
 //! export diffs cleanly against the folder it came from.
 
-use super::csv_files::{FACT_COLUMNS, FX_COLUMNS};
+use super::csv_files::{FACT_COLUMNS, FACT_FILE_COLUMNS, FX_COLUMNS};
 use super::{is_model_file, ModelFiles, FACTS_FILE, FX_FILE, GROUP_FILE, TIMELINE_FILE};
 use crate::model::{
     Aggregation, Basis, ChangeKind, Consolidation, EventValue, Measure, Model, Money,
@@ -45,17 +45,29 @@ pub fn write_model(model: &Model) -> ModelFiles {
     }
     for (file, facts) in by_file {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let _ = writer.write_record(FACT_COLUMNS);
+        // The annotation columns only in a file whose facts have some, so files without
+        // them are written as before.
+        let annotated = facts
+            .iter()
+            .any(|fact| fact.note.is_some() || fact.precision.is_some());
+        if annotated {
+            let _ = writer.write_record(FACT_FILE_COLUMNS);
+        } else {
+            let _ = writer.write_record(FACT_COLUMNS);
+        }
         for fact in facts {
             let structure = match fact.key.basis {
                 Basis::Restated { structure } => structure.to_string(),
                 _ => String::new(),
             };
-            let _ = writer.write_record([
+            let label = fact.key.period.label(calendar);
+            let value = number(fact.value);
+            let precision = fact.precision.map(number).unwrap_or_default();
+            let mut record = vec![
                 fact.key.unit.as_str(),
-                &fact.key.period.label(calendar),
+                &label,
                 fact.key.metric.as_str(),
-                &number(fact.value),
+                &value,
                 fact.currency.as_ref().map(|c| c.as_str()).unwrap_or(""),
                 fact.key
                     .counterparty
@@ -65,7 +77,12 @@ pub fn write_model(model: &Model) -> ModelFiles {
                 fact.key.basis.name(),
                 &structure,
                 fact.source.as_deref().unwrap_or(""),
-            ]);
+            ];
+            if annotated {
+                record.push(fact.note.as_deref().unwrap_or(""));
+                record.push(&precision);
+            }
+            let _ = writer.write_record(record);
         }
         files.insert(file, writer.into_inner().unwrap_or_default());
     }

@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0002_changesets.sql",
         sql: include_str!("../../migrations/postgres/0002_changesets.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_fact_annotations.sql",
+        sql: include_str!("../../migrations/postgres/0003_fact_annotations.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

@@ -16,7 +16,8 @@ use crate::merge::{self, Latest, Tally};
 use crate::sqlite::{basis_columns, granularity_text, parse_granularity};
 use crate::{
     store_origin, Applied, ApplyRecord, AuditRecord, ChangesetRecord, ChangesetState, FactRevision,
-    ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries, TransitionRecord,
+    ImportOptions, ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries,
+    TransitionRecord,
 };
 use chrono::NaiveDate;
 use holdco_core::format::fact_columns::{FactColumns, NONE};
@@ -207,7 +208,11 @@ impl PostgresStore {
             metrics.map(|list| list.iter().map(MetricId::as_str).collect());
         let mut parsed = HashMap::new();
         let mut logged: HashMap<FactKey, (f64, Option<Currency>)> = HashMap::new();
-        for (fact, _) in current_revisions(&mut transaction, &mut parsed)? {
+        for (fact, _, deleted) in current_revisions(&mut transaction, &mut parsed)? {
+            if deleted {
+                // A fact removed by `import --prune`: load the model instead.
+                return Ok(None);
+            }
             if names
                 .as_ref()
                 .is_none_or(|names| names.contains(&fact.key.metric.as_str()))
@@ -297,12 +302,12 @@ fn currency(parsed: &mut HashMap<String, Currency>, code: String) -> Result<Curr
 
 /// The columns of a series row, in [`SERIES`]'s order.
 const SERIES: &str = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id,
-        periods, figures, currencies, sources
+        periods, figures, currencies, sources, notes, precisions
     FROM fact_series";
 
 /// The latest revision of every key of the revision log.
 const CURRENT_REVISIONS: &str = "SELECT unit, granularity, metric, counterparty, basis, structure,
-        period_start, revision, value, currency, source
+        period_start, revision, value, currency, source, note, precision_step, deleted
     FROM fact_revisions AS r
     WHERE revision = (SELECT MAX(revision) FROM fact_revisions AS l
                       WHERE l.unit = r.unit AND l.period_start = r.period_start
@@ -352,6 +357,7 @@ fn write_series_row(
     figures: &[f64],
     currencies: &Option<Vec<Option<&str>>>,
     sources: &Option<Vec<Option<&str>>>,
+    annotations: &Annotations<'_>,
 ) -> Result<(), postgres::Error> {
     let structure: &str = key.structure.as_ref();
     writer.write(&[
@@ -366,7 +372,25 @@ fn write_series_row(
         &figures,
         currencies,
         sources,
+        &annotations.0,
+        &annotations.1,
     ])
+}
+
+/// The notes and precisions of a series row, each `None` when no fact of it has one.
+type Annotations<'a> = (Option<Vec<Option<&'a str>>>, Option<Vec<Option<f64>>>);
+
+/// The annotations of the facts of one series.
+fn annotations<'a>(members: &[&'a Fact]) -> Annotations<'a> {
+    let notes = members
+        .iter()
+        .any(|fact| fact.note.is_some())
+        .then(|| members.iter().map(|fact| fact.note.as_deref()).collect());
+    let precisions = members
+        .iter()
+        .any(|fact| fact.precision.is_some())
+        .then(|| members.iter().map(|fact| fact.precision).collect());
+    (notes, precisions)
 }
 
 /// The text columns of a key: unit, granularity, metric, counterparty, basis, structure.
@@ -414,6 +438,8 @@ struct RawSeries {
     figures: Vec<f64>,
     currencies: Option<Vec<Option<String>>>,
     sources: Option<Vec<Option<String>>>,
+    notes: Option<Vec<Option<String>>>,
+    precisions: Option<Vec<Option<f64>>>,
 }
 
 impl RawSeries {
@@ -426,11 +452,15 @@ impl RawSeries {
             figures: row.try_get(8).map_err(&failed)?,
             currencies: row.try_get(9).map_err(&failed)?,
             sources: row.try_get(10).map_err(&failed)?,
+            notes: row.try_get(11).map_err(&failed)?,
+            precisions: row.try_get(12).map_err(&failed)?,
         };
         let length = raw.periods.len();
         if raw.figures.len() != length
             || raw.currencies.as_ref().is_some_and(|c| c.len() != length)
             || raw.sources.as_ref().is_some_and(|s| s.len() != length)
+            || raw.notes.as_ref().is_some_and(|n| n.len() != length)
+            || raw.precisions.as_ref().is_some_and(|p| p.len() != length)
         {
             return Err(corrupt(format!(
                 "a series of {length} periods holds another number of values, currencies or sources"
@@ -447,6 +477,8 @@ impl RawSeries {
             figures,
             mut currencies,
             mut sources,
+            mut notes,
+            precisions,
             ..
         } = self;
         let mut facts = Vec::with_capacity(periods.len());
@@ -460,6 +492,8 @@ impl RawSeries {
                 value,
                 currency: code.map(|code| currency(parsed, code)).transpose()?,
                 source: sources.as_mut().and_then(|s| s[position].take()),
+                note: notes.as_mut().and_then(|n| n[position].take()),
+                precision: precisions.as_ref().and_then(|p| p[position]),
                 origin: store_origin(),
             });
         }
@@ -472,6 +506,8 @@ impl RawSeries {
 struct Held {
     fact: Fact,
     revision: u32,
+    /// The latest revision is a deletion (`import --prune`).
+    deleted: bool,
     series_import: Option<i64>,
 }
 
@@ -489,17 +525,19 @@ fn stored_latest(client: &mut impl GenericClient) -> Result<HashMap<FactKey, Hel
                 Held {
                     fact,
                     revision: 1,
+                    deleted: false,
                     series_import: Some(import_id),
                 },
             );
         }
     }
-    for (fact, revision) in current_revisions(client, &mut parsed)? {
+    for (fact, revision, deleted) in current_revisions(client, &mut parsed)? {
         held.insert(
             fact.key.clone(),
             Held {
                 fact,
                 revision,
+                deleted,
                 series_import: None,
             },
         );
@@ -507,11 +545,12 @@ fn stored_latest(client: &mut impl GenericClient) -> Result<HashMap<FactKey, Hel
     Ok(held)
 }
 
-/// The latest revision of every key of the revision log, with its number.
+/// The latest revision of every key of the revision log, with its number and whether it is
+/// a deletion.
 fn current_revisions(
     client: &mut impl GenericClient,
     parsed: &mut HashMap<String, Currency>,
-) -> Result<Vec<(Fact, u32)>, StoreError> {
+) -> Result<Vec<(Fact, u32, bool)>, StoreError> {
     let failed = database("reading facts");
     let mut facts = Vec::new();
     for row in client.query(CURRENT_REVISIONS, &[]).map_err(&failed)? {
@@ -524,9 +563,12 @@ fn current_revisions(
                 value: row.try_get(8).map_err(&failed)?,
                 currency: code.map(|code| currency(parsed, code)).transpose()?,
                 source: row.try_get(10).map_err(&failed)?,
+                note: row.try_get(11).map_err(&failed)?,
+                precision: row.try_get(12).map_err(&failed)?,
                 origin: store_origin(),
             },
             u32::try_from(revision).map_err(|_| corrupt(format!("revision {revision}")))?,
+            row.try_get(13).map_err(&failed)?,
         ));
     }
     Ok(facts)
@@ -537,7 +579,7 @@ fn load_facts(client: &mut impl GenericClient) -> Result<Vec<Fact>, StoreError> 
     let failed = database("reading facts");
     let mut parsed = HashMap::new();
     let revisions = current_revisions(client, &mut parsed)?;
-    let in_log: HashSet<&FactKey> = revisions.iter().map(|(fact, _)| &fact.key).collect();
+    let in_log: HashSet<&FactKey> = revisions.iter().map(|(fact, _, _)| &fact.key).collect();
     let mut facts = Vec::new();
     for row in client.query(SERIES, &[]).map_err(&failed)? {
         let raw = RawSeries::read(&row)?;
@@ -548,7 +590,13 @@ fn load_facts(client: &mut impl GenericClient) -> Result<Vec<Fact>, StoreError> 
         );
     }
     drop(in_log);
-    facts.extend(revisions.into_iter().map(|(fact, _)| fact));
+    // A key whose latest revision is a deletion is not in the model.
+    facts.extend(
+        revisions
+            .into_iter()
+            .filter(|(_, _, deleted)| !deleted)
+            .map(|(fact, _, _)| fact),
+    );
     Ok(facts)
 }
 
@@ -644,6 +692,16 @@ fn storable_text(
             merge::describe_key(&fact.key, calendar)
         )));
     }
+    if let Some(fact) = incoming
+        .facts
+        .iter()
+        .find(|fact| fact.note.as_ref().is_some_and(|n| n.contains('\0')))
+    {
+        return Err(refuse(format!(
+            "the note of fact {}",
+            merge::describe_key(&fact.key, calendar)
+        )));
+    }
     if let Some(columns) = columns {
         if let Some(source) = columns.sources.iter().find(|source| source.contains('\0')) {
             return Err(refuse(format!(
@@ -701,8 +759,15 @@ fn finish_import(
 ) -> Result<(), StoreError> {
     transaction
         .execute(
-            "UPDATE imports SET facts_new = $2, facts_revised = $3, facts_unchanged = $4 WHERE id = $1",
-            &[&import_id, &(tally.new as i64), &(tally.revised as i64), &(tally.unchanged as i64)],
+            "UPDATE imports SET facts_new = $2, facts_revised = $3, facts_unchanged = $4,
+                                facts_deleted = $5 WHERE id = $1",
+            &[
+                &import_id,
+                &(tally.new as i64),
+                &(tally.revised as i64),
+                &(tally.unchanged as i64),
+                &(tally.deleted as i64),
+            ],
         )
         .map_err(database("recording the import"))?;
     Ok(())
@@ -804,8 +869,8 @@ fn write_model_parts(
 /// The `COPY` of series rows and the types of its columns.
 const COPY_SERIES: &str =
     "COPY fact_series (unit, granularity, metric, counterparty, basis, structure,
-    import_id, periods, figures, currencies, sources) FROM STDIN BINARY";
-const SERIES_TYPES: [Type; 11] = [
+    import_id, periods, figures, currencies, sources, notes, precisions) FROM STDIN BINARY";
+const SERIES_TYPES: [Type; 13] = [
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -817,6 +882,8 @@ const SERIES_TYPES: [Type; 11] = [
     Type::FLOAT8_ARRAY,
     Type::TEXT_ARRAY,
     Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::FLOAT8_ARRAY,
 ];
 
 /// Writes facts new to the store as series rows of import `import_id`; refuses two facts
@@ -872,6 +939,7 @@ fn write_series(
             &figures,
             &currencies,
             &sources,
+            &annotations(&members),
         )
         .map_err(database("writing facts"))?;
     }
@@ -959,6 +1027,7 @@ fn write_columns(
             figures,
             &currencies,
             &sources,
+            &(None, None), // columns carry no annotations
         )
         .map_err(&failed)?;
     }
@@ -973,6 +1042,9 @@ struct RevisionRow<'a> {
     value: f64,
     currency: Option<&'a str>,
     source: Option<&'a str>,
+    note: Option<&'a str>,
+    precision: Option<f64>,
+    deleted: bool,
     import_id: i64,
 }
 
@@ -981,6 +1053,7 @@ fn write_facts(
     transaction: &mut Transaction<'_>,
     incoming: &Model,
     import_id: i64,
+    options: ImportOptions,
 ) -> Result<Tally, StoreError> {
     let calendar = incoming.group.calendar();
     let mut tally = Tally::default();
@@ -1009,31 +1082,33 @@ fn write_facts(
             value: held.fact.value,
             currency: held.fact.currency.as_ref().map(Currency::as_str),
             source: held.fact.source.as_deref(),
+            note: held.fact.note.as_deref(),
+            precision: held.fact.precision,
+            deleted: held.deleted,
         };
         let outcome = merge::outcome(Some(latest), fact);
         tally.count(outcome);
         let Some(revision) = outcome.revision() else {
             continue;
         };
-        if let Some(first_import) = held.series_import {
-            // The log keeps the whole history of a key: its first revision comes along.
-            rows.push(RevisionRow {
-                key: &fact.key,
-                revision: 1,
-                value: held.fact.value,
-                currency: held.fact.currency.as_ref().map(Currency::as_str),
-                source: held.fact.source.as_deref(),
-                import_id: first_import,
-            });
+        if let Some(first) = first_revision(held) {
+            rows.push(first);
         }
-        rows.push(RevisionRow {
-            key: &fact.key,
-            revision,
-            value: fact.value,
-            currency: fact.currency.as_ref().map(Currency::as_str),
-            source: fact.source.as_deref(),
-            import_id,
-        });
+        rows.push(RevisionRow::of(fact, revision, false, import_id));
+    }
+    // With --prune, every stored key the import lacks gets a deletion revision.
+    if options.prune {
+        for held in stored.values() {
+            if held.deleted || seen.contains(&held.fact.key) {
+                continue;
+            }
+            if let Some(first) = first_revision(held) {
+                rows.push(first);
+            }
+            let revision = held.revision.saturating_add(1);
+            rows.push(RevisionRow::of(&held.fact, revision, true, import_id));
+            tally.deleted += 1;
+        }
     }
     tally.new = new.len();
     write_series(transaction, &new, import_id, calendar)?;
@@ -1041,8 +1116,32 @@ fn write_facts(
     Ok(tally)
 }
 
+impl<'a> RevisionRow<'a> {
+    /// The row of `fact` as revision `revision` (a deletion when `deleted`).
+    fn of(fact: &'a Fact, revision: u32, deleted: bool, import_id: i64) -> Self {
+        RevisionRow {
+            key: &fact.key,
+            revision,
+            value: fact.value,
+            currency: fact.currency.as_ref().map(Currency::as_str),
+            source: fact.source.as_deref(),
+            note: fact.note.as_deref(),
+            precision: fact.precision,
+            deleted,
+            import_id,
+        }
+    }
+}
+
+/// The first revision of a key that only a series row holds, copied into the log when the
+/// key gets its next one (the log keeps the whole history of a key).
+fn first_revision(held: &Held) -> Option<RevisionRow<'_>> {
+    let first_import = held.series_import?;
+    Some(RevisionRow::of(&held.fact, 1, false, first_import))
+}
+
 /// The column types of a `COPY` into `fact_revisions`.
-const REVISION_TYPES: [Type; 12] = [
+const REVISION_TYPES: [Type; 15] = [
     Type::TEXT,
     Type::INT4,
     Type::TEXT,
@@ -1055,6 +1154,9 @@ const REVISION_TYPES: [Type; 12] = [
     Type::TEXT,
     Type::TEXT,
     Type::INT8,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::BOOL,
 ];
 
 /// Appends rows to the revision log with one `COPY`.
@@ -1069,7 +1171,8 @@ fn write_revisions(
     let sink = transaction
         .copy_in(
             "COPY fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure,
-                 revision, value, currency, source, import_id) FROM STDIN BINARY",
+                 revision, value, currency, source, import_id, note, precision_step, deleted)
+             FROM STDIN BINARY",
         )
         .map_err(&failed)?;
     let mut writer = BinaryCopyInWriter::new(sink, &REVISION_TYPES);
@@ -1091,6 +1194,9 @@ fn write_revisions(
                 &row.currency,
                 &row.source,
                 &row.import_id,
+                &row.note,
+                &row.precision,
+                &row.deleted,
             ])
             .map_err(&failed)?;
     }
@@ -1110,8 +1216,13 @@ impl Store for PostgresStore {
         Ok(Some(model))
     }
 
-    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
-        Ok(self.import_recorded(incoming, label, None)?.0)
+    fn import_with(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        options: ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        Ok(self.import_recorded(incoming, label, options, None)?.0)
     }
 
     fn revision(&self) -> Result<i64, StoreError> {
@@ -1124,7 +1235,10 @@ impl Store for PostgresStore {
         label: &str,
         record: &ApplyRecord,
     ) -> Result<Applied, StoreError> {
-        let (summary, changeset) = self.import_recorded(incoming, label, Some(record))?;
+        let options = ImportOptions {
+            prune: record.prune,
+        };
+        let (summary, changeset) = self.import_recorded(incoming, label, options, Some(record))?;
         Ok(Applied {
             changeset_id: changeset.unwrap_or_default(),
             revision: summary.import_id,
@@ -1200,7 +1314,8 @@ impl Store for PostgresStore {
         let structure: &str = columns.structure.as_ref();
         let rows = transaction
             .query(
-                "SELECT f.revision, f.value, f.currency, f.source, f.import_id, i.label, i.imported_at
+                "SELECT f.revision, f.value, f.currency, f.source, f.import_id, i.label, i.imported_at,
+                        f.note, f.precision_step, f.deleted
                  FROM fact_revisions AS f JOIN imports AS i ON i.id = f.import_id
                  WHERE f.unit = $1 AND f.period_start = $2 AND f.granularity = $3 AND f.metric = $4
                    AND f.counterparty = $5 AND f.basis = $6 AND f.structure = $7
@@ -1227,6 +1342,9 @@ impl Store for PostgresStore {
                 value: row.try_get(1).map_err(&failed)?,
                 currency: code.map(|code| currency(&mut parsed, code)).transpose()?,
                 source: row.try_get(3).map_err(&failed)?,
+                note: row.try_get(7).map_err(&failed)?,
+                precision: row.try_get(8).map_err(&failed)?,
+                deleted: row.try_get(9).map_err(&failed)?,
                 import_id: row.try_get(4).map_err(&failed)?,
                 import_label: row.try_get(5).map_err(&failed)?,
                 imported_at: row.try_get(6).map_err(&failed)?,
@@ -1263,6 +1381,9 @@ impl Store for PostgresStore {
                     value: fact.value,
                     currency: fact.currency,
                     source: fact.source,
+                    note: fact.note,
+                    precision: fact.precision,
+                    deleted: false,
                     import_id,
                     import_label: import.get(0),
                     imported_at: import.get(1),
@@ -1277,7 +1398,8 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         let rows = client
             .query(
-                "SELECT id, label, imported_at, facts_new, facts_revised, facts_unchanged FROM imports ORDER BY id",
+                "SELECT id, label, imported_at, facts_new, facts_revised, facts_unchanged, facts_deleted
+                 FROM imports ORDER BY id",
                 &[],
             )
             .map_err(&failed)?;
@@ -1297,6 +1419,7 @@ impl Store for PostgresStore {
                     facts_new: count(3)?,
                     facts_revised: count(4)?,
                     facts_unchanged: count(5)?,
+                    facts_deleted: count(6)?,
                 })
             })
             .collect()
@@ -1352,6 +1475,7 @@ impl PostgresStore {
         &mut self,
         incoming: &Model,
         label: &str,
+        options: ImportOptions,
         record: Option<&ApplyRecord>,
     ) -> Result<(ImportSummary, Option<i64>), StoreError> {
         let encoded = merge::check_and_encode(incoming)?;
@@ -1367,7 +1491,7 @@ impl PostgresStore {
             .map(|record| changesets::check_base(&mut transaction, import_id, record))
             .transpose()?;
         write_model_parts(&mut transaction, &encoded, &incoming.documents, import_id)?;
-        let tally = write_facts(&mut transaction, incoming, import_id)?;
+        let tally = write_facts(&mut transaction, incoming, import_id, options)?;
         finish_import(&mut transaction, import_id, &tally)?;
         let changeset = match (record, base) {
             (Some(record), Some(base)) => Some(changesets::record_apply(
@@ -1430,6 +1554,7 @@ impl PostgresStore {
             new: written.len(),
             revised,
             unchanged: facts.len() - written.len() - revised,
+            deleted: 0,
         };
         finish_import(&mut transaction, import_id, &tally)?;
         let changeset = match (record, base) {
@@ -1511,6 +1636,14 @@ fn merge_columns(
     // revised are there).
     let mut logged: HashMap<TextKey, HashMap<i32, Logged>> = HashMap::new();
     for row in client.query(CURRENT_REVISIONS, &[]).map_err(&failed)? {
+        // Columns carry no notes or precisions, and a deleted key needs its next revision:
+        // both are the general merge's.
+        let note: Option<String> = row.try_get(11).map_err(&failed)?;
+        let precision: Option<f64> = row.try_get(12).map_err(&failed)?;
+        let deleted: bool = row.try_get(13).map_err(&failed)?;
+        if note.is_some() || precision.is_some() || deleted {
+            return Ok(None);
+        }
         let key: TextKey = (
             row.try_get::<_, String>(0).map_err(&failed)?,
             granularity_text(parse_granularity(row.try_get(1).map_err(&failed)?)?),
@@ -1535,6 +1668,9 @@ fn merge_columns(
     let no_log = HashMap::new();
     for row in client.query(SERIES, &[]).map_err(&failed)? {
         let raw = RawSeries::read(&row)?;
+        if raw.notes.is_some() || raw.precisions.is_some() {
+            return Ok(None);
+        }
         let text = KeyText::of(&raw.key);
         let key: TextKey = (
             text.unit.to_string(),
@@ -1618,7 +1754,8 @@ fn write_column_revisions(
     let sink = transaction
         .copy_in(
             "COPY fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure,
-                 revision, value, currency, source, import_id) FROM STDIN BINARY",
+                 revision, value, currency, source, import_id, note, precision_step, deleted)
+             FROM STDIN BINARY",
         )
         .map_err(&failed)?;
     let mut writer = BinaryCopyInWriter::new(sink, &REVISION_TYPES);
@@ -1641,6 +1778,9 @@ fn write_column_revisions(
                     currency,
                     source,
                     first_import,
+                    &None::<&str>,
+                    &None::<f64>,
+                    &false,
                 ])
                 .map_err(&failed)?;
         }
@@ -1662,6 +1802,9 @@ fn write_column_revisions(
                 &currency,
                 &source,
                 &import_id,
+                &None::<&str>,
+                &None::<f64>,
+                &false,
             ])
             .map_err(&failed)?;
     }

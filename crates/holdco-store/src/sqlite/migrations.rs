@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0005_changesets.sql",
         sql: include_str!("../../migrations/sqlite/0005_changesets.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_fact_annotations.sql",
+        sql: include_str!("../../migrations/sqlite/0006_fact_annotations.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

@@ -15,7 +15,8 @@ mod segments;
 use crate::merge::{self, Latest, Tally};
 use crate::{
     store_origin, Applied, ApplyRecord, AuditRecord, ChangesetRecord, ChangesetState, FactRevision,
-    ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries, TransitionRecord,
+    ImportOptions, ImportRecord, ImportSummary, NewChangeset, Store, StoreError, StoredSeries,
+    TransitionRecord,
 };
 use chrono::NaiveDate;
 use holdco_core::{
@@ -318,6 +319,7 @@ impl SqliteStore {
         &mut self,
         incoming: &Model,
         label: &str,
+        options: ImportOptions,
         record: Option<&ApplyRecord>,
     ) -> Result<(ImportSummary, Option<i64>), StoreError> {
         let encoded = merge::check_and_encode(incoming)?;
@@ -339,11 +341,18 @@ impl SqliteStore {
             .transpose()?;
         write_model_parts(&transaction, &encoded, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
-        let tally = write_facts(&transaction, incoming, import_id)?;
+        let tally = write_facts(&transaction, incoming, import_id, options)?;
         transaction
             .execute(
-                "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4 WHERE id = ?1",
-                params![import_id, tally.new as i64, tally.revised as i64, tally.unchanged as i64],
+                "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4,
+                                    facts_deleted = ?5 WHERE id = ?1",
+                params![
+                    import_id,
+                    tally.new as i64,
+                    tally.revised as i64,
+                    tally.unchanged as i64,
+                    tally.deleted as i64
+                ],
             )
             .map_err(database("recording the import"))?;
         let changeset = match (record, base) {
@@ -409,8 +418,13 @@ impl Store for SqliteStore {
         Ok(Some(model))
     }
 
-    fn import(&mut self, incoming: &Model, label: &str) -> Result<ImportSummary, StoreError> {
-        Ok(self.import_recorded(incoming, label, None)?.0)
+    fn import_with(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        options: ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        Ok(self.import_recorded(incoming, label, options, None)?.0)
     }
 
     fn revision(&self) -> Result<i64, StoreError> {
@@ -423,7 +437,10 @@ impl Store for SqliteStore {
         label: &str,
         record: &ApplyRecord,
     ) -> Result<Applied, StoreError> {
-        let (summary, changeset) = self.import_recorded(incoming, label, Some(record))?;
+        let options = ImportOptions {
+            prune: record.prune,
+        };
+        let (summary, changeset) = self.import_recorded(incoming, label, options, Some(record))?;
         Ok(Applied {
             changeset_id: changeset.unwrap_or_default(),
             revision: summary.import_id,
@@ -496,7 +513,8 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT f.revision, f.value, f.currency, f.source, f.import_id, i.label, i.imported_at
+                "SELECT f.revision, f.value, f.currency, f.source, f.import_id, i.label, i.imported_at,
+                        f.note, f.precision_step, f.deleted
                  FROM fact_revisions AS f JOIN imports AS i ON i.id = f.import_id
                  WHERE f.unit = ?1 AND f.period_start = ?2 AND f.granularity = ?3 AND f.metric = ?4
                    AND f.counterparty = ?5 AND f.basis = ?6 AND f.structure = ?7
@@ -515,6 +533,9 @@ impl Store for SqliteStore {
                     .transpose()
                     .map_err(corrupt)?,
                 source: row.get(3).map_err(&failed)?,
+                note: row.get(7).map_err(&failed)?,
+                precision: row.get(8).map_err(&failed)?,
+                deleted: row.get(9).map_err(&failed)?,
                 import_id: row.get(4).map_err(&failed)?,
                 import_label: row.get(5).map_err(&failed)?,
                 imported_at: row.get(6).map_err(&failed)?,
@@ -557,7 +578,8 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT id, label, imported_at, facts_new, facts_revised, facts_unchanged FROM imports ORDER BY id",
+                "SELECT id, label, imported_at, facts_new, facts_revised, facts_unchanged, facts_deleted
+                 FROM imports ORDER BY id",
             )
             .map_err(&failed)?;
         let mut rows = statement.query([]).map_err(&failed)?;
@@ -577,6 +599,7 @@ impl Store for SqliteStore {
                 facts_new: count(3)?,
                 facts_revised: count(4)?,
                 facts_unchanged: count(5)?,
+                facts_deleted: count(6)?,
             });
         }
         Ok(records)
@@ -723,15 +746,15 @@ fn write_model_parts(
 }
 
 /// Fact rows inserted by one statement: binding many rows to one statement cuts the time per
-/// fact by about a third (64 rows of 12 values stay far below SQLite's limit of 32,766).
+/// fact by about a third (64 rows of 15 values stay far below SQLite's limit of 32,766).
 const INSERT_BATCH: usize = 64;
 
 /// An insert of `rows` fact rows, each the current revision.
 fn insert_facts_sql(rows: usize) -> String {
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
     format!(
         "INSERT INTO fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure, \
-         revision, value, currency, source, import_id, is_current) VALUES {}",
+         revision, value, currency, source, import_id, note, precision_step, deleted, is_current) VALUES {}",
         vec![row; rows].join(", ")
     )
 }
@@ -744,7 +767,7 @@ const RETIRE_FACT: &str = "UPDATE fact_revisions SET is_current = 0
 /// The latest revision of every fact, in key order (the primary key's: no sorting needed).
 const CURRENT_FACTS: &str =
     "SELECT unit, period_start, granularity, metric, counterparty, basis, structure,
-           revision, value, currency, source
+           revision, value, currency, source, note, precision_step, deleted
     FROM fact_revisions
     WHERE is_current = 1
     ORDER BY unit, period_start, granularity, metric, counterparty, basis, structure";
@@ -759,6 +782,7 @@ fn write_facts(
     transaction: &Transaction<'_>,
     incoming: &Model,
     import_id: i64,
+    options: ImportOptions,
 ) -> Result<Tally, StoreError> {
     let failed = database("writing facts");
     let calendar = incoming.group.calendar();
@@ -776,7 +800,7 @@ fn write_facts(
     }
     let stored = stored_latest(transaction)?;
     let mut new = Vec::new();
-    let mut rows: Vec<(&Fact, u32)> = Vec::new();
+    let mut rows: Vec<(&Fact, u32, bool)> = Vec::new();
     let mut seen: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
     let mut retire = transaction.prepare_cached(RETIRE_FACT).map_err(&failed)?;
     let mut copy = transaction
@@ -797,38 +821,29 @@ fn write_facts(
             value: held.fact.value,
             currency: held.fact.currency.as_ref().map(Currency::as_str),
             source: held.fact.source.as_deref(),
+            note: held.fact.note.as_deref(),
+            precision: held.fact.precision,
+            deleted: held.deleted,
         };
         let outcome = merge::outcome(Some(latest), fact);
         tally.count(outcome);
         let Some(revision) = outcome.revision() else {
             continue;
         };
-        let key = KeyColumns::of(&fact.key);
-        match held.segment_import {
-            Some((first_import, position)) => {
-                segments::supersede(transaction, &fact.key, first_import, position)?;
-                copy.execute(params![
-                    key.unit,
-                    key.period_start,
-                    key.granularity,
-                    key.metric,
-                    key.counterparty,
-                    key.basis,
-                    key.structure.as_ref(),
-                    held.fact.value,
-                    held.fact.currency.as_ref().map(Currency::as_str),
-                    held.fact.source.as_deref(),
-                    first_import,
-                ])
-                .map_err(&failed)?;
+        supersede(transaction, held, &mut copy, &mut retire, revision)?;
+        rows.push((fact, revision, false));
+    }
+    // With --prune, every stored key the folder lacks gets a deletion revision.
+    if options.prune {
+        for held in stored.values() {
+            if held.deleted || seen.contains_key(&held.fact.key) {
+                continue;
             }
-            None => {
-                retire
-                    .execute(key.params_with(revision - 1))
-                    .map_err(&failed)?;
-            }
+            let revision = held.revision.saturating_add(1);
+            supersede(transaction, held, &mut copy, &mut retire, revision)?;
+            rows.push((&held.fact, revision, true));
+            tally.deleted += 1;
         }
-        rows.push((fact, revision));
     }
     tally.new = new.len();
     segments::write(transaction, &new, import_id, calendar)?;
@@ -836,17 +851,61 @@ fn write_facts(
     Ok(tally)
 }
 
+/// Readies the history of a stored key for its next revision `revision`: a first revision
+/// that only a segment held is copied into the revision log (superseded), a revision-log
+/// row is retired.
+fn supersede(
+    transaction: &Transaction<'_>,
+    held: &Held,
+    copy: &mut Statement<'_>,
+    retire: &mut Statement<'_>,
+    revision: u32,
+) -> Result<(), StoreError> {
+    let failed = database("writing facts");
+    let key = KeyColumns::of(&held.fact.key);
+    match held.segment_import {
+        Some((first_import, position)) => {
+            segments::supersede(transaction, &held.fact.key, first_import, position)?;
+            copy.execute(params![
+                key.unit,
+                key.period_start,
+                key.granularity,
+                key.metric,
+                key.counterparty,
+                key.basis,
+                key.structure.as_ref(),
+                held.fact.value,
+                held.fact.currency.as_ref().map(Currency::as_str),
+                held.fact.source.as_deref(),
+                first_import,
+                held.fact.note.as_deref(),
+                held.fact.precision,
+            ])
+            .map_err(&failed)?;
+        }
+        None => {
+            retire
+                .execute(key.params_with(revision - 1))
+                .map_err(&failed)?;
+        }
+    }
+    Ok(())
+}
+
 /// Copies a first revision that only a segment holds into the facts table, superseded.
 const COPY_FIRST_REVISION: &str =
     "INSERT INTO fact_revisions (unit, period_start, granularity, metric,
-    counterparty, basis, structure, revision, value, currency, source, import_id, is_current)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, 0)";
+    counterparty, basis, structure, revision, value, currency, source, import_id, note,
+    precision_step, is_current)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, 0)";
 
 /// The latest stored revision of a key, and the import of the segment holding it when the
 /// facts table does not.
 struct Held {
     fact: Fact,
     revision: u32,
+    /// The latest revision is a deletion (`import --prune`).
+    deleted: bool,
     segment_import: Option<(i64, usize)>,
 }
 
@@ -860,16 +919,18 @@ fn stored_latest(connection: &Connection) -> Result<segments::FastMap<FactKey, H
             Held {
                 fact: segment_fact.fact,
                 revision: 1,
+                deleted: false,
                 segment_import: Some((segment_fact.import_id, segment_fact.position)),
             },
         );
     }
-    for (fact, revision) in table_facts(connection)? {
+    for (fact, revision, deleted) in table_facts(connection)? {
         held.insert(
             fact.key.clone(),
             Held {
                 fact,
                 revision,
+                deleted,
                 segment_import: None,
             },
         );
@@ -880,7 +941,7 @@ fn stored_latest(connection: &Connection) -> Result<segments::FastMap<FactKey, H
 /// Inserts fact rows (a fact and its revision number), in batches of [`INSERT_BATCH`].
 fn insert_facts(
     transaction: &Transaction<'_>,
-    rows: &[(&Fact, u32)],
+    rows: &[(&Fact, u32, bool)],
     import_id: i64,
 ) -> rusqlite::Result<()> {
     let mut batch = transaction.prepare_cached(&insert_facts_sql(INSERT_BATCH))?;
@@ -900,11 +961,11 @@ fn insert_facts(
 /// Binds the values of consecutive fact rows to an insert made by [`insert_facts_sql`].
 fn bind_fact_rows(
     statement: &mut Statement<'_>,
-    rows: &[(&Fact, u32)],
+    rows: &[(&Fact, u32, bool)],
     import_id: i64,
 ) -> rusqlite::Result<()> {
-    for (offset, (fact, revision)) in rows.iter().enumerate() {
-        let first = offset * 12 + 1;
+    for (offset, (fact, revision, deleted)) in rows.iter().enumerate() {
+        let first = offset * 15 + 1;
         let key = KeyColumns::of(&fact.key);
         statement.raw_bind_parameter(first, key.unit)?;
         statement.raw_bind_parameter(first + 1, key.period_start)?;
@@ -918,6 +979,9 @@ fn bind_fact_rows(
         statement.raw_bind_parameter(first + 9, fact.currency.as_ref().map(Currency::as_str))?;
         statement.raw_bind_parameter(first + 10, fact.source.as_deref())?;
         statement.raw_bind_parameter(first + 11, import_id)?;
+        statement.raw_bind_parameter(first + 12, fact.note.as_deref())?;
+        statement.raw_bind_parameter(first + 13, fact.precision)?;
+        statement.raw_bind_parameter(first + 14, deleted)?;
     }
     Ok(())
 }
@@ -927,7 +991,7 @@ fn bind_fact_rows(
 fn load_facts(connection: &Connection) -> Result<Vec<Fact>, StoreError> {
     let table = table_facts(connection)?;
     let mut in_table: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
-    for (fact, _) in &table {
+    for (fact, _, _) in &table {
         in_table.insert(&fact.key, ());
     }
     let mut facts: Vec<Fact> = segments::read(connection, None)?
@@ -936,12 +1000,19 @@ fn load_facts(connection: &Connection) -> Result<Vec<Fact>, StoreError> {
         .filter(|fact| !in_table.contains_key(&fact.key))
         .collect();
     drop(in_table);
-    facts.extend(table.into_iter().map(|(fact, _)| fact));
+    // A key whose latest revision is a deletion is not in the model.
+    facts.extend(
+        table
+            .into_iter()
+            .filter(|(_, _, deleted)| !deleted)
+            .map(|(fact, _, _)| fact),
+    );
     Ok(facts)
 }
 
-/// The current rows of the facts table with their revision numbers, in key order.
-fn table_facts(connection: &Connection) -> Result<Vec<(Fact, u32)>, StoreError> {
+/// The current rows of the facts table with their revision numbers and whether each is a
+/// deletion, in key order.
+fn table_facts(connection: &Connection) -> Result<Vec<(Fact, u32, bool)>, StoreError> {
     let failed = database("reading facts");
     let mut statement = connection.prepare(CURRENT_FACTS).map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
@@ -958,21 +1029,27 @@ fn table_facts(connection: &Connection) -> Result<Vec<(Fact, u32)>, StoreError> 
                     .transpose()
                     .map_err(corrupt)?,
                 source: latest.source.map(str::to_string),
+                note: latest.note.map(str::to_string),
+                precision: latest.precision,
                 origin: store_origin(),
             },
             latest.revision,
+            latest.deleted,
         ));
     }
     Ok(facts)
 }
 
-/// Columns 7 to 10 of a [`CURRENT_FACTS`] row.
+/// Columns 7 to 13 of a [`CURRENT_FACTS`] row.
 fn read_latest<'row>(row: &'row Row<'_>) -> Result<Latest<'row>, StoreError> {
     Ok(Latest {
         revision: row.get(7).map_err(database("reading facts"))?,
         value: row.get(8).map_err(database("reading facts"))?,
         currency: optional_text(row, 9)?,
         source: optional_text(row, 10)?,
+        note: optional_text(row, 11)?,
+        precision: row.get(12).map_err(database("reading facts"))?,
+        deleted: row.get(13).map_err(database("reading facts"))?,
     })
 }
 

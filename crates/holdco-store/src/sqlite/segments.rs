@@ -20,8 +20,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// One series row: its key, the import that wrote it, periods, figures and extras.
 const INSERT_SERIES: &str =
     "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
-     import_id, periods, figures, extras)
- VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     import_id, periods, figures, extras, annotations)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// A series row's annotations: one (note, precision) pair per period (migration 0005).
+type Annotations = Vec<(Option<String>, Option<f64>)>;
 
 /// A fast, non-cryptographic hasher for grouping millions of facts by series in memory
 /// (the Fx multiply-rotate scheme); the keys are the store's own, never adversarial.
@@ -174,12 +177,26 @@ pub(super) fn write<'a>(
         starts.clear();
         figures.clear();
         let mut has_extras = false;
+        let mut has_annotations = false;
         for index in members.iter() {
             let fact = facts[*index as usize];
             starts.push(fact.key.period.start);
             figures.push(fact.value);
             has_extras |= fact.currency.is_some() || fact.source.is_some();
+            has_annotations |= fact.note.is_some() || fact.precision.is_some();
         }
+        let annotations = if has_annotations {
+            let pairs: Vec<(Option<&str>, Option<f64>)> = members
+                .iter()
+                .map(|index| {
+                    let fact = facts[*index as usize];
+                    (fact.note.as_deref(), fact.precision)
+                })
+                .collect();
+            Some(serde_json::to_string(&pairs).map_err(unstorable)?)
+        } else {
+            None
+        };
         let extras = if has_extras {
             let pairs: Vec<(Option<&str>, Option<&str>)> = members
                 .iter()
@@ -211,6 +228,7 @@ pub(super) fn write<'a>(
                 periods,
                 values,
                 extras,
+                annotations,
             ])
             .map_err(&failed)?;
     }
@@ -235,7 +253,7 @@ pub(super) fn read(
 ) -> Result<Vec<SegmentFact>, StoreError> {
     let failed = database("reading facts");
     let all = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id,
-                      periods, figures, extras, superseded
+                      periods, figures, extras, superseded, annotations
                FROM facts";
     let one = format!(
         "{all} WHERE unit = ?1 AND granularity = ?2 AND metric = ?3 AND counterparty = ?4
@@ -270,8 +288,15 @@ pub(super) fn read(
                 None => None,
             };
         let superseded: Vec<usize> = merge::decode("facts", super::text(row, 10)?)?;
+        let annotations: Option<Annotations> = match super::optional_text(row, 11)? {
+            Some(text) => Some(merge::decode("facts", text)?),
+            None => None,
+        };
         if figures.len() != starts.len()
             || extras
+                .as_ref()
+                .is_some_and(|pairs| pairs.len() != starts.len())
+            || annotations
                 .as_ref()
                 .is_some_and(|pairs| pairs.len() != starts.len())
         {
@@ -296,6 +321,10 @@ pub(super) fn read(
                 None => (None, None),
             };
             let currency = currency.map(|code| currencies.get(code)).transpose()?;
+            let (note, precision) = match &annotations {
+                Some(pairs) => pairs[position].clone(),
+                None => (None, None),
+            };
             facts.push(SegmentFact {
                 fact: Fact {
                     key: FactKey {
@@ -308,6 +337,8 @@ pub(super) fn read(
                     value: figures[position],
                     currency,
                     source,
+                    note,
+                    precision,
                     origin: store_origin(),
                 },
                 import_id,
@@ -368,6 +399,9 @@ pub(super) fn history(
             value: held.fact.value,
             currency: held.fact.currency,
             source: held.fact.source,
+            note: held.fact.note,
+            precision: held.fact.precision,
+            deleted: false,
             import_id: held.import_id,
             import_label: label,
             imported_at,
@@ -455,6 +489,7 @@ pub(super) fn write_columns(
                         row.periods,
                         row.figures,
                         row.extras,
+                        None::<&str>,
                     ])
                     .map_err(&failed)?;
             }
@@ -547,12 +582,13 @@ pub(super) fn unchanged_rows(
     }
     let mut unchanged = vec![false; columns.len()];
     let mut statement = connection
-        .prepare("SELECT unit, granularity, metric, counterparty, basis, structure, periods, figures, extras, superseded FROM facts")
+        .prepare("SELECT unit, granularity, metric, counterparty, basis, structure, periods, figures, extras, superseded, annotations FROM facts")
         .map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
     while let Some(row) = rows.next().map_err(&failed)? {
         let text = |index| super::text(row, index);
-        if text(9)? != "[]" {
+        // Columns carry no notes or precisions: a series with some differs from them.
+        if text(9)? != "[]" || super::optional_text(row, 10)?.is_some() {
             return Ok(None);
         }
         let granularity = granularity_text(parse_granularity(text(1)?)?);
