@@ -128,6 +128,17 @@ async function route() {
   }
 }
 
+// A table wider than the screen scrolls sideways inside its frame: the frame is a labelled,
+// focusable region so the keyboard can scroll it too.
+new MutationObserver(() => {
+  for (const wrap of main.querySelectorAll('.table-wrap:not([tabindex])')) {
+    const caption = wrap.querySelector('caption');
+    wrap.setAttribute('tabindex', '0');
+    wrap.setAttribute('role', 'region');
+    wrap.setAttribute('aria-label', caption ? caption.textContent : 'Table');
+  }
+}).observe(main, { childList: true, subtree: true });
+
 window.addEventListener('hashchange', () => {
   const path = location.hash.replace(/^#\/?/, '').split('?')[0];
   // The pages rewrite their own query string (replaceState fires no hashchange).

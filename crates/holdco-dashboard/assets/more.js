@@ -16,11 +16,12 @@ export async function checksPage(ctx) {
       summary.textContent = `${checks.length} ${failures.checked ? 'checks outside the tolerance' : 'checks'}`;
       holder.replaceChildren(h('table.checks', {},
         h('caption', {}, 'Recorded totals against their parts, published restatements against holdco, quarters against years'),
-        h('thead', {}, h('tr', {}, ['Check', 'Unit', 'Metric', 'Period', 'Basis', 'Published', 'Computed', 'Difference', 'Within'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Check', 'Unit', 'Metric', 'Period', 'Basis', 'Published', 'Computed', 'Difference', 'Status', 'Note'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, checks.map((c) => h(`tr${c.ok ? '' : '.fail'}`, {},
           h('td', { title: c.detail || '' }, c.kind), h('td', {}, h('code', {}, c.unit)), h('td', {}, c.metric), h('td', {}, c.period),
           h('td', {}, c.basis), h('td.num', {}, number(c.published, null)), h('td.num', {}, number(c.computed, null)),
-          h('td.num', {}, number(c.difference, null)), h('td', {}, c.ok ? 'yes' : 'no'))))));
+          h('td.num', {}, number(c.difference, null)), h('td', {}, c.status || (c.ok ? 'ok' : 'outside')),
+          h('td.check-note', {}, c.note || ''))))));
       announce(summary.textContent);
     } catch (error) {
       holder.replaceChildren(errorBox(error));
