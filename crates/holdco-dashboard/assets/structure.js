@@ -262,6 +262,13 @@ export function structurePage(ctx) {
   slider.id = 'date-slider';
   ctx.main.replaceChildren(page);
   redraw();
+  // The time axis follows the slider's width; the listener leaves with the page.
+  const onResize = () => {
+    if (!page.isConnected) { window.removeEventListener('resize', onResize); return; }
+    drawAxis();
+    paintRows();
+  };
+  window.addEventListener('resize', onResize);
   return { setDay, redraw, get focusUnit() { return focusUnit; } };
 }
 
