@@ -20,6 +20,7 @@
 pub mod auth;
 mod changesets;
 pub mod cli;
+mod dashboard_api;
 mod error;
 mod openapi;
 mod queries;
@@ -224,6 +225,8 @@ impl Server {
             .route("/ready", get(ready))
             .merge(api)
             .merge(openapi::docs(document))
+            .merge(dashboard_api::routes())
+            .merge(holdco_dashboard::router())
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.state.clone())
