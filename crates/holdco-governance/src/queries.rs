@@ -308,10 +308,9 @@ pub fn person(ledger: &Ledger, id: &str, date: NaiveDate) -> Result<PersonReport
         ))
     })?;
     let p = &ledger.people[index];
-    let roles = ledger
-        .holdings
+    let roles = ledger.by_person[index]
         .iter()
-        .filter(|h| h.person == id)
+        .map(|&h| &ledger.holdings[h])
         .map(|h| RoleLine {
             role: h.role.clone(),
             seat: h
