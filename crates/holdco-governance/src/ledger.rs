@@ -343,7 +343,10 @@ impl Ledger {
                         }
                         LEAVE => {
                             if !ledger.in_group(person, date) {
-                                problems.push(at("person", not_in_group(&ledger, person, date, "leave")));
+                                problems.push(at(
+                                    "person",
+                                    not_in_group(&ledger, person, date, "leave"),
+                                ));
                                 continue;
                             }
                             ledger.left[person] = Some(date);
@@ -356,10 +359,15 @@ impl Ledger {
                         }
                         TRANSFER => {
                             if !ledger.in_group(person, date) {
-                                problems.push(at("person", not_in_group(&ledger, person, date, "transfer")));
+                                problems.push(at(
+                                    "person",
+                                    not_in_group(&ledger, person, date, "transfer"),
+                                ));
                                 continue;
                             }
-                            let Some(to) = extension::text(fields, "to").and_then(|t| UnitId::parse(t).ok()) else {
+                            let Some(to) =
+                                extension::text(fields, "to").and_then(|t| UnitId::parse(t).ok())
+                            else {
                                 continue;
                             };
                             let current = ledger.stays[person].last().and_then(|s| s.unit.clone());
@@ -376,7 +384,14 @@ impl Ledger {
                                 kept_service: kept,
                                 group_tenure_days: ledger.group_tenure_days(person, date),
                             });
-                            ledger.set_stay(person, Some(to), date, true, "transfer".into(), &mut active);
+                            ledger.set_stay(
+                                person,
+                                Some(to),
+                                date,
+                                true,
+                                "transfer".into(),
+                                &mut active,
+                            );
                         }
                         _ => {}
                     }
@@ -489,7 +504,17 @@ impl Ledger {
             match self.config.bodies.get(body) {
                 None => {
                     let known: Vec<&str> = self.config.bodies.keys().map(String::as_str).collect();
-                    problems.push(at("body", format!("unknown body `{body}` (bodies of governance.toml: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })));
+                    problems.push(at(
+                        "body",
+                        format!(
+                            "unknown body `{body}` (bodies of governance.toml: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
                     return;
                 }
                 Some(b) => {
@@ -674,9 +699,7 @@ impl Ledger {
                         );
                     }
                     HistoryEvent::Closed => {
-                        let parent = record
-                            .parent_on(date.pred_opt().unwrap_or(date))
-                            .map(name);
+                        let parent = record.parent_on(date.pred_opt().unwrap_or(date)).map(name);
                         self.set_stay(
                             person,
                             parent,
@@ -764,10 +787,7 @@ impl Active {
     }
 
     fn of_person(&self, person: &str) -> &[usize] {
-        self.by_person
-            .get(person)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.by_person.get(person).map(Vec::as_slice).unwrap_or(&[])
     }
 
     fn in_unit(&self, unit: &UnitId) -> &[usize] {

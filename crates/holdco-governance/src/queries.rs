@@ -411,7 +411,10 @@ pub fn cohorts_by_unit(
             None => entry.2 += 1,
         }
     }
-    counts.into_iter().map(|(u, (a, b, c))| (u, a, b, c)).collect()
+    counts
+        .into_iter()
+        .map(|(u, (a, b, c))| (u, a, b, c))
+        .collect()
 }
 
 /// The pipeline answer.

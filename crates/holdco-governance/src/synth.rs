@@ -188,7 +188,11 @@ pub fn synth_people(
     }
     loop {
         let mut problems = Vec::new();
-        let mut extended = timeline.changes.iter().map(|c| (*c).clone()).collect::<Vec<Change>>();
+        let mut extended = timeline
+            .changes
+            .iter()
+            .map(|c| (*c).clone())
+            .collect::<Vec<Change>>();
         extended.extend(out.iter().cloned());
         let (t, refused) = Timeline::replay(&model.group, &model.metrics, &extended);
         problems.extend(refused);

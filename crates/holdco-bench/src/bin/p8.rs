@@ -75,16 +75,34 @@ fn main() -> Result<()> {
     let start = Instant::now();
     let (timeline, refused) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
     let mut problems = Vec::new();
-    let ledger = Ledger::build(made.people.clone(), Config::built_in(), &timeline, &mut problems);
+    let ledger = Ledger::build(
+        made.people.clone(),
+        Config::built_in(),
+        &timeline,
+        &mut problems,
+    );
     let load = start.elapsed();
     if !refused.is_empty() || !problems.is_empty() {
-        bail!("the generated log does not replay cleanly: {:?}", refused.iter().chain(&problems).take(3).collect::<Vec<_>>());
+        bail!(
+            "the generated log does not replay cleanly: {:?}",
+            refused.iter().chain(&problems).take(3).collect::<Vec<_>>()
+        );
     }
     let held_total = ledger.holdings.len();
     println!("holdco load (replay + ledger): {load:.2?}, {held_total} role spans");
 
-    let first = model.timeline.iter().map(|c| c.date).min().expect("changes");
-    let last = model.timeline.iter().map(|c| c.date).max().expect("changes");
+    let first = model
+        .timeline
+        .iter()
+        .map(|c| c.date)
+        .min()
+        .expect("changes");
+    let last = model
+        .timeline
+        .iter()
+        .map(|c| c.date)
+        .max()
+        .expect("changes");
     let date = first + Days::new(((last - first).num_days() * 3 / 4) as u64);
     let born_from = 1985;
 
@@ -114,7 +132,9 @@ fn main() -> Result<()> {
         }
     }
     let mut rng = SplitMix::new(seed);
-    let sample: Vec<String> = (0..200).map(|_| format!("p{}", rng.below(people))).collect();
+    let sample: Vec<String> = (0..200)
+        .map(|_| format!("p{}", rng.below(people)))
+        .collect();
     std::fs::write(dir.join("persons.txt"), sample.join("\n"))?;
 
     let holdco_round = || {
@@ -165,7 +185,8 @@ fn main() -> Result<()> {
     let q = median(vec![ours[0].0, q]);
     let h = median(vec![ours[0].1, h]);
     let dq = (theirs[0]["query"].as_f64().unwrap() + theirs[1]["query"].as_f64().unwrap()) / 2.0;
-    let dh = (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
+    let dh =
+        (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
     let d = &theirs[1];
     if d["leaders"].as_u64() != Some(answer.0 as u64)
         || d["units"].as_u64() != Some(answer.1 as u64)
@@ -174,8 +195,22 @@ fn main() -> Result<()> {
         bail!("answers differ: holdco {answer:?}, duckdb {d}");
     }
     println!("on {date}: {} roles held, {} units with leaders, {} leaders counted by cohort (holdco and DuckDB agree)", answer.0, answer.1, answer.2);
-    println!("leaders on a date + cohorts per unit: holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})", q.as_secs_f64() * 1e3, dq * 1e3, dq / q.as_secs_f64());
-    println!("one person's history:                 holdco {:.1} µs, DuckDB {:.1} µs (x{:.1})", h.as_secs_f64() * 1e6, dh * 1e6, dh / h.as_secs_f64());
-    println!("load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (CSV of the replayed intervals)", load.as_secs_f64(), d["load"].as_f64().unwrap());
+    println!(
+        "leaders on a date + cohorts per unit: holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
+        q.as_secs_f64() * 1e3,
+        dq * 1e3,
+        dq / q.as_secs_f64()
+    );
+    println!(
+        "one person's history:                 holdco {:.1} µs, DuckDB {:.1} µs (x{:.1})",
+        h.as_secs_f64() * 1e6,
+        dh * 1e6,
+        dh / h.as_secs_f64()
+    );
+    println!(
+        "load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (CSV of the replayed intervals)",
+        load.as_secs_f64(),
+        d["load"].as_f64().unwrap()
+    );
     Ok(())
 }
