@@ -74,6 +74,7 @@ fn main() -> Result<()> {
     // Load: replay the log and build the ledger.
     let start = Instant::now();
     let (timeline, refused) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    println!("  replay: {:.2?}", start.elapsed());
     let mut problems = Vec::new();
     let ledger = Ledger::build(
         made.people.clone(),
@@ -137,6 +138,20 @@ fn main() -> Result<()> {
         .collect();
     std::fs::write(dir.join("persons.txt"), sample.join("\n"))?;
 
+    if std::env::var_os("P8_PARTS").is_some() {
+        let t = Instant::now();
+        let n = ledger.held_on(date).count();
+        println!("  held_on: {n} in {:.1?}", t.elapsed());
+        let t = Instant::now();
+        let s = timeline.structure_on(date);
+        println!("  structure_on: {} units in {:.1?}", s.alive.len(), t.elapsed());
+        let t = Instant::now();
+        let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+        println!("  leaders_on: {} rows in {:.1?}", rows.len(), t.elapsed());
+        let t = Instant::now();
+        let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+        println!("  cohorts_by_unit: {} units in {:.1?}", c.len(), t.elapsed());
+    }
     let holdco_round = || {
         let mut times = Vec::new();
         let mut answer = (0, 0, 0u32);
