@@ -1360,6 +1360,13 @@ pub struct GenArgs {
     /// Seed: the same seed gives the same folder.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// People (people.csv) with role events in the timeline (governance; 0: none).
+    #[arg(long, default_value_t = 0)]
+    people: usize,
+    /// Role events to aim for (appointments, step-downs, transfers; 10 per person when
+    /// omitted).
+    #[arg(long)]
+    role_events: Option<usize>,
 }
 
 /// `holdco gen`: checks the sizes against the documented maxima, writes the folder beside
@@ -1414,7 +1421,32 @@ fn gen_into(
     use holdco_core::synth::{metric_name, Synth, SYNTH_CURRENCIES};
     use std::io::Write as _;
     let synth = Synth::generate(spec);
-    let files = write_model(&synth.model);
+    let files = if args.people > 0 {
+        // People and their role events (holdco-governance), valid against the structure.
+        let mut model = synth.model.clone();
+        let (timeline, _) =
+            holdco_core::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+        let people = holdco_governance::synth::synth_people(
+            &synth.model,
+            &timeline,
+            args.people,
+            args.role_events.unwrap_or(args.people * 10),
+            args.seed,
+        );
+        drop(timeline);
+        println!(
+            "generated {} people and {} role events",
+            people.people.len(),
+            people.events.len()
+        );
+        model.timeline.extend(people.events);
+        model
+            .documents
+            .insert("people.csv".into(), people.people_csv);
+        write_model(&model)
+    } else {
+        write_model(&synth.model)
+    };
     folder::write(dir, &files)?;
     let total = synth.fact_count();
     let progress = indicatif::ProgressBar::new(total as u64);

@@ -310,6 +310,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                         row.title.clone().unwrap_or_default(),
                     ]);
                 }
+                render::fit_to_terminal(&mut table, &[5]);
                 println!("{table}");
                 if rows.is_empty() {
                     println!("nobody holds a role on {date} in this part of the group");

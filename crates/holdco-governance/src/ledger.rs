@@ -20,7 +20,7 @@ use crate::events::{APPOINT, LEAVE, STEP_DOWN, TRANSFER};
 use crate::people::Person;
 use chrono::NaiveDate;
 use holdco_core::extension;
-use holdco_core::timeline::{HistoryEvent, Timeline};
+use holdco_core::timeline::{HistoryEvent, Timeline, UnitIndex};
 use holdco_core::{Change, ChangeKind, Diagnostic, UnitId};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -158,6 +158,8 @@ pub struct Ledger {
     pub left: Vec<Option<NaiveDate>>,
     /// Every transfer, in order.
     pub moves: Vec<Move>,
+    /// Per person: their holdings, in appointment order.
+    pub by_person: Vec<Vec<usize>>,
 }
 
 fn order_class(change: &Change) -> u8 {
@@ -254,6 +256,7 @@ impl Ledger {
             holdings: Vec::new(),
             left: vec![None; n],
             moves: Vec::new(),
+            by_person: Vec::new(),
         };
         for (i, person) in ledger.people.iter().enumerate() {
             if let (Some(unit), Some(joined)) = (&person.unit, person.joined) {
@@ -273,9 +276,20 @@ impl Ledger {
         let mut order: Vec<(usize, &Change)> =
             timeline.changes.iter().copied().enumerate().collect();
         order.sort_by_key(|(_, c)| (c.date, order_class(c)));
-        // Active holdings by seat and by person (indices into holdings).
-        let mut active: Vec<usize> = Vec::new();
-        for (_, change) in order {
+        // Units each change ended, by the change's position in replay order.
+        let mut ended_by: HashMap<usize, Vec<UnitIndex>> = HashMap::new();
+        for (index, record) in timeline.units.iter().enumerate() {
+            if let Some((_, seq)) = record.ended {
+                ended_by.entry(seq).or_default().push(index as UnitIndex);
+            }
+        }
+        let mut active = Active::default();
+        for (index, person) in ledger.people.iter().enumerate() {
+            if let Some(unit) = &person.unit {
+                active.here.entry(unit.clone()).or_default().push(index);
+            }
+        }
+        for (seq, change) in order {
             match &change.kind {
                 ChangeKind::Event { event, fields } => {
                     let at = |field: &str, message: String| {
@@ -308,15 +322,16 @@ impl Ledger {
                         STEP_DOWN => {
                             let role = extension::text(fields, "role").unwrap_or_default();
                             let seat = seat_of(fields);
-                            let found = active.iter().position(|&h| {
-                                let holding = &ledger.holdings[h];
-                                holding.person == person_id
-                                    && holding.role == role
-                                    && seat.as_ref() == Some(holding.last_seat())
+                            let found = seat.as_ref().and_then(|seat| {
+                                active
+                                    .at_seat(role, seat)
+                                    .iter()
+                                    .copied()
+                                    .find(|&h| ledger.holdings[h].person == person_id)
                             });
                             match found {
-                                Some(pos) => {
-                                    let h = active.swap_remove(pos);
+                                Some(h) => {
+                                    active.remove(&ledger.holdings, &ledger.config, h);
                                     ledger.holdings[h].until = Some(date);
                                     ledger.holdings[h].ending = Some(Ending::SteppedDown);
                                 }
@@ -335,18 +350,12 @@ impl Ledger {
                                 continue;
                             }
                             ledger.left[person] = Some(date);
-                            if let Some(stay) = ledger.stays[person].last_mut() {
-                                stay.until = Some(date);
+                            ledger.end_stay(person, date, &mut active);
+                            for h in active.of_person(person_id).to_vec() {
+                                active.remove(&ledger.holdings, &ledger.config, h);
+                                ledger.holdings[h].until = Some(date);
+                                ledger.holdings[h].ending = Some(Ending::Left);
                             }
-                            active.retain(|&h| {
-                                if ledger.holdings[h].person == person_id {
-                                    ledger.holdings[h].until = Some(date);
-                                    ledger.holdings[h].ending = Some(Ending::Left);
-                                    false
-                                } else {
-                                    true
-                                }
-                            });
                         }
                         TRANSFER => {
                             if !ledger.in_group(person, date) {
@@ -375,7 +384,14 @@ impl Ledger {
                                 kept_service: kept,
                                 group_tenure_days: ledger.group_tenure_days(person, date),
                             });
-                            ledger.set_stay(person, Some(to), date, true, "transfer".into());
+                            ledger.set_stay(
+                                person,
+                                Some(to),
+                                date,
+                                true,
+                                "transfer".into(),
+                                &mut active,
+                            );
                         }
                         _ => {}
                     }
@@ -385,12 +401,32 @@ impl Ledger {
                 | ChangeKind::Divest { .. }
                 | ChangeKind::Close { .. }
                 | ChangeKind::SpinOff { .. } => {
-                    ledger.follow_lineage(change, &mut active, timeline);
+                    if let Some(units) = ended_by.get(&seq) {
+                        ledger.follow_lineage(change, units, &mut active, timeline);
+                    }
                 }
                 _ => {}
             }
         }
+        ledger.by_person = vec![Vec::new(); ledger.people.len()];
+        for (h, holding) in ledger.holdings.iter().enumerate() {
+            if let Some(&p) = ledger.index.get(&holding.person) {
+                ledger.by_person[p].push(h);
+            }
+        }
         ledger
+    }
+
+    /// Ends a person's open stay (they left the group).
+    fn end_stay(&mut self, person: usize, date: NaiveDate, active: &mut Active) {
+        if let Some(stay) = self.stays[person].last_mut() {
+            if stay.until.is_none() {
+                stay.until = Some(date);
+                if let Some(unit) = &stay.unit {
+                    remove_from(&mut active.here, unit, person);
+                }
+            }
+        }
     }
 
     fn set_stay(
@@ -400,8 +436,15 @@ impl Ledger {
         date: NaiveDate,
         arrival: bool,
         how: String,
+        active: &mut Active,
     ) {
         let stays = &mut self.stays[person];
+        if let Some(old) = stays.last().and_then(|s| s.unit.as_ref()) {
+            remove_from(&mut active.here, old, person);
+        }
+        if let Some(new) = &unit {
+            active.here.entry(new.clone()).or_default().push(person);
+        }
         let since = if arrival {
             date
         } else {
@@ -430,7 +473,7 @@ impl Ledger {
         &mut self,
         person: usize,
         change: &Change,
-        active: &mut Vec<usize>,
+        active: &mut Active,
         timeline: &Timeline,
         problems: &mut Vec<Diagnostic>,
     ) {
@@ -502,19 +545,18 @@ impl Ledger {
             }
         }
         // A reappointment to the same seat starts a new term.
-        if let Some(pos) = active.iter().position(|&h| {
-            let holding = &self.holdings[h];
-            holding.person == person_id && holding.role == role_id && holding.last_seat() == &seat
-        }) {
-            let h = active.swap_remove(pos);
+        if let Some(h) = active
+            .at_seat(&role_id, &seat)
+            .iter()
+            .copied()
+            .find(|&h| self.holdings[h].person == person_id)
+        {
+            active.remove(&self.holdings, &self.config, h);
             self.holdings[h].until = Some(date);
             self.holdings[h].ending = Some(Ending::SteppedDown);
         }
         if role.exclusive {
-            if let Some(&other) = active.iter().find(|&&h| {
-                let holding = &self.holdings[h];
-                holding.role == role_id && holding.last_seat() == &seat
-            }) {
+            if let Some(&other) = active.at_seat(&role_id, &seat).first() {
                 let other = &self.holdings[other];
                 problems.push(at("person", format!(
                     "{role_id} of {seat} is an exclusive role already held by `{}` since {} ({}); record `people.step_down` for them first (on or before {date})",
@@ -523,7 +565,7 @@ impl Ledger {
                 return;
             }
         }
-        active.push(self.holdings.len());
+        let h = self.holdings.len();
         self.holdings.push(Holding {
             person: person_id,
             role: role_id,
@@ -537,174 +579,139 @@ impl Ledger {
             source: change.source.clone(),
             origin: change.origin.to_string(),
         });
+        active.insert(&self.holdings, &self.config, h);
     }
 
-    /// Carries roles and people through a change that ended units (merge, split, divest,
+    /// Carries roles and people through a change that ended `units` (merge, split, divest,
     /// close, spin-off).
-    fn follow_lineage(&mut self, change: &Change, active: &mut Vec<usize>, timeline: &Timeline) {
+    fn follow_lineage(
+        &mut self,
+        change: &Change,
+        units: &[UnitIndex],
+        active: &mut Active,
+        timeline: &Timeline,
+    ) {
         let date = change.date;
-        // Units this change ended, with what became of their history.
-        let mut ended: HashMap<UnitId, HistoryEvent> = HashMap::new();
-        for record in &timeline.units {
-            if record
-                .ended
-                .is_some_and(|(d, s)| d == date && timeline_seq_matches(timeline, s, change))
-            {
-                if let Some(event) = record.events.iter().rev().find(|e| e.date == date) {
-                    ended.insert(record.id.clone(), event.event.clone());
-                }
-            }
-        }
-        if ended.is_empty() {
-            return;
-        }
-        let name = |i: u32| timeline.record(i).id.clone();
-        // Roles.
-        let mut still = Vec::new();
-        for &h in active.iter() {
-            let seat = self.holdings[h].last_seat().clone();
-            let unit = match &seat {
-                Seat::Unit(u) => u.clone(),
-                Seat::Body(b) => match self.config.bodies.get(b) {
-                    Some(body) => body.unit.clone(),
-                    None => {
-                        still.push(h);
-                        continue;
+        let name = |i: UnitIndex| timeline.record(i).id.clone();
+        for &unit_index in units {
+            let record = timeline.record(unit_index);
+            let unit = record.id.clone();
+            let Some(event) = record.events.iter().rev().find(|e| e.date == date) else {
+                continue;
+            };
+            let event = event.event.clone();
+            // Roles held in the unit or on its bodies, in appointment order.
+            let mut here = active.in_unit(&unit).to_vec();
+            here.sort_unstable();
+            for h in here {
+                let seat = self.holdings[h].last_seat().clone();
+                let role = self.holdings[h].role.clone();
+                let exclusive = self.config.roles.get(&role).is_some_and(|r| r.exclusive);
+                let end = |what: String, needs_decision: bool| Ending::Reorganisation {
+                    what,
+                    needs_decision,
+                };
+                let outcome = match (&event, &seat) {
+                    (HistoryEvent::MergedInto(into), Seat::Unit(_)) => {
+                        let into = name(*into);
+                        let target = Seat::Unit(into.clone());
+                        if exclusive && !active.at_seat(&role, &target).is_empty() {
+                            Err(end(
+                                format!("{unit} merged into {into}, which already has a {role}"),
+                                true,
+                            ))
+                        } else {
+                            Ok(target)
+                        }
                     }
-                },
-            };
-            let Some(event) = ended.get(&unit) else {
-                still.push(h);
-                continue;
-            };
-            let role = self.holdings[h].role.clone();
-            let exclusive = self.config.roles.get(&role).is_some_and(|r| r.exclusive);
-            let end = |what: String, needs_decision: bool| Ending::Reorganisation {
-                what,
-                needs_decision,
-            };
-            let outcome = match (event, &seat) {
-                (HistoryEvent::MergedInto(into), Seat::Unit(_)) => {
-                    let into = name(*into);
-                    let target = Seat::Unit(into.clone());
-                    let taken = exclusive
-                        && active.iter().chain(still.iter()).any(|&o| {
-                            o != h
-                                && self.holdings[o].role == role
-                                && self.holdings[o].last_seat() == &target
-                        });
-                    if taken {
-                        Err(end(
-                            format!("{unit} merged into {into}, which already has a {role}"),
-                            true,
-                        ))
-                    } else {
-                        Ok(target)
-                    }
-                }
-                (HistoryEvent::MergedInto(into), Seat::Body(_)) => Err(end(
-                    format!("{unit}, whose body it was, merged into {}", name(*into)),
-                    true,
-                )),
-                (HistoryEvent::Split(parts), _) => Err(end(
-                    format!(
-                        "{unit} split into {}",
-                        parts
-                            .iter()
-                            .map(|(i, _)| name(*i).to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    true,
-                )),
-                (HistoryEvent::Divested, _) => {
-                    Err(end(format!("{unit} left the group (divested)"), false))
-                }
-                (HistoryEvent::Closed, _) => Err(end(format!("{unit} closed"), true)),
-                (HistoryEvent::LeftWith(a), _) => Err(end(
-                    format!("{unit} left the group with {}", name(*a)),
-                    false,
-                )),
-            };
-            match outcome {
-                Ok(target) => {
-                    self.holdings[h].path.push((date, target));
-                    still.push(h);
-                }
-                Err(ending) => {
-                    self.holdings[h].until = Some(date);
-                    self.holdings[h].ending = Some(ending);
-                }
-            }
-        }
-        *active = still;
-        // People's units.
-        for person in 0..self.people.len() {
-            let Some(stay) = self.stays[person].last() else {
-                continue;
-            };
-            if stay.until.is_some() {
-                continue;
-            }
-            let Some(unit) = stay.unit.clone() else {
-                continue;
-            };
-            let Some(event) = ended.get(&unit) else {
-                continue;
-            };
-            match event {
-                HistoryEvent::MergedInto(into) => {
-                    self.set_stay(
-                        person,
-                        Some(name(*into)),
-                        date,
-                        false,
-                        format!("{unit} merged into {}", name(*into)),
-                    );
-                }
-                HistoryEvent::Split(parts) => {
-                    let best = parts
-                        .iter()
-                        .max_by(|a, b| {
-                            let sa = a.1.shares.default.unwrap_or(0.0);
-                            let sb = b.1.shares.default.unwrap_or(0.0);
-                            sa.partial_cmp(&sb)
-                                .unwrap_or(std::cmp::Ordering::Equal)
-                                .then(b.0.cmp(&a.0))
-                        })
-                        .map(|(i, _)| name(*i));
-                    self.set_stay(
-                        person,
-                        best.clone(),
-                        date,
-                        false,
+                    (HistoryEvent::MergedInto(into), Seat::Body(_)) => Err(end(
+                        format!("{unit}, whose body it was, merged into {}", name(*into)),
+                        true,
+                    )),
+                    (HistoryEvent::Split(parts), _) => Err(end(
                         format!(
-                            "{unit} split; its largest part {}",
-                            best.map(|b| b.to_string()).unwrap_or_default()
+                            "{unit} split into {}",
+                            parts
+                                .iter()
+                                .map(|(i, _)| name(*i).to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
-                    );
-                }
-                HistoryEvent::Closed => {
-                    let parent = timeline
-                        .unit(&unit)
-                        .and_then(|u| {
-                            timeline
-                                .record(u)
-                                .parent_on(date.pred_opt().unwrap_or(date))
-                        })
-                        .map(name);
-                    self.set_stay(
-                        person,
-                        parent,
-                        date,
+                        true,
+                    )),
+                    (HistoryEvent::Divested, _) => {
+                        Err(end(format!("{unit} left the group (divested)"), false))
+                    }
+                    (HistoryEvent::Closed, _) => Err(end(format!("{unit} closed"), true)),
+                    (HistoryEvent::LeftWith(a), _) => Err(end(
+                        format!("{unit} left the group with {}", name(*a)),
                         false,
-                        format!("{unit} closed; its parent"),
-                    );
+                    )),
+                };
+                active.remove(&self.holdings, &self.config, h);
+                match outcome {
+                    Ok(target) => {
+                        self.holdings[h].path.push((date, target));
+                        active.insert(&self.holdings, &self.config, h);
+                    }
+                    Err(ending) => {
+                        self.holdings[h].until = Some(date);
+                        self.holdings[h].ending = Some(ending);
+                    }
                 }
-                HistoryEvent::Divested | HistoryEvent::LeftWith(_) => {
-                    self.left[person] = Some(date);
-                    if let Some(stay) = self.stays[person].last_mut() {
-                        stay.until = Some(date);
+            }
+            // People whose unit it was.
+            let mut people = active.here.get(&unit).cloned().unwrap_or_default();
+            people.sort_unstable();
+            for person in people {
+                match &event {
+                    HistoryEvent::MergedInto(into) => {
+                        self.set_stay(
+                            person,
+                            Some(name(*into)),
+                            date,
+                            false,
+                            format!("{unit} merged into {}", name(*into)),
+                            active,
+                        );
+                    }
+                    HistoryEvent::Split(parts) => {
+                        let best = parts
+                            .iter()
+                            .max_by(|a, b| {
+                                let sa = a.1.shares.default.unwrap_or(0.0);
+                                let sb = b.1.shares.default.unwrap_or(0.0);
+                                sa.partial_cmp(&sb)
+                                    .unwrap_or(std::cmp::Ordering::Equal)
+                                    .then(b.0.cmp(&a.0))
+                            })
+                            .map(|(i, _)| name(*i));
+                        self.set_stay(
+                            person,
+                            best.clone(),
+                            date,
+                            false,
+                            format!(
+                                "{unit} split; its largest part {}",
+                                best.map(|b| b.to_string()).unwrap_or_default()
+                            ),
+                            active,
+                        );
+                    }
+                    HistoryEvent::Closed => {
+                        let parent = record.parent_on(date.pred_opt().unwrap_or(date)).map(name);
+                        self.set_stay(
+                            person,
+                            parent,
+                            date,
+                            false,
+                            format!("{unit} closed; its parent"),
+                            active,
+                        );
+                    }
+                    HistoryEvent::Divested | HistoryEvent::LeftWith(_) => {
+                        self.left[person] = Some(date);
+                        self.end_stay(person, date, active);
                     }
                 }
             }
@@ -712,12 +719,80 @@ impl Ledger {
     }
 }
 
-/// True when the change at position `seq` of the replayed timeline is `change`.
-fn timeline_seq_matches(timeline: &Timeline, seq: usize, change: &Change) -> bool {
-    timeline
-        .changes
-        .get(seq)
-        .is_some_and(|c| std::ptr::eq(*c, change))
+/// Active holdings and people, indexed for the replay.
+#[derive(Default)]
+struct Active {
+    /// (role, seat) -> holdings.
+    by_seat: HashMap<(String, Seat), Vec<usize>>,
+    /// Person id -> holdings.
+    by_person: HashMap<String, Vec<usize>>,
+    /// Unit of the seat (a body's unit for a body seat) -> holdings.
+    by_unit: HashMap<UnitId, Vec<usize>>,
+    /// Unit -> people whose open stay is there.
+    here: HashMap<UnitId, Vec<usize>>,
+}
+
+fn remove_from<K: std::hash::Hash + Eq, Q>(map: &mut HashMap<K, Vec<usize>>, key: &Q, value: usize)
+where
+    K: std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(list) = map.get_mut(key) {
+        if let Some(pos) = list.iter().position(|v| *v == value) {
+            list.swap_remove(pos);
+        }
+    }
+}
+
+impl Active {
+    fn seat_unit(config: &Config, seat: &Seat) -> Option<UnitId> {
+        match seat {
+            Seat::Unit(u) => Some(u.clone()),
+            Seat::Body(b) => config.bodies.get(b).map(|b| b.unit.clone()),
+        }
+    }
+
+    fn insert(&mut self, holdings: &[Holding], config: &Config, h: usize) {
+        let holding = &holdings[h];
+        let seat = holding.last_seat().clone();
+        if let Some(unit) = Self::seat_unit(config, &seat) {
+            self.by_unit.entry(unit).or_default().push(h);
+        }
+        self.by_seat
+            .entry((holding.role.clone(), seat))
+            .or_default()
+            .push(h);
+        self.by_person
+            .entry(holding.person.clone())
+            .or_default()
+            .push(h);
+    }
+
+    /// Removes `h` (before its seat changes: the keys are its current seat).
+    fn remove(&mut self, holdings: &[Holding], config: &Config, h: usize) {
+        let holding = &holdings[h];
+        let seat = holding.last_seat().clone();
+        if let Some(unit) = Self::seat_unit(config, &seat) {
+            remove_from(&mut self.by_unit, &unit, h);
+        }
+        remove_from(&mut self.by_seat, &(holding.role.clone(), seat), h);
+        remove_from(&mut self.by_person, holding.person.as_str(), h);
+    }
+
+    fn at_seat(&self, role: &str, seat: &Seat) -> &[usize] {
+        self.by_seat
+            .get(&(role.to_string(), seat.clone()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    fn of_person(&self, person: &str) -> &[usize] {
+        self.by_person.get(person).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn in_unit(&self, unit: &UnitId) -> &[usize] {
+        self.by_unit.get(unit).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 fn seat_of(fields: &extension::EventFields) -> Option<Seat> {

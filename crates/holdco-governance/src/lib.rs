@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod measure;
 pub mod people;
 pub mod queries;
+pub mod synth;
 
 use config::{Config, GOVERNANCE_FILE};
 use holdco_core::extension::{DocumentType, Domain};

@@ -308,10 +308,9 @@ pub fn person(ledger: &Ledger, id: &str, date: NaiveDate) -> Result<PersonReport
         ))
     })?;
     let p = &ledger.people[index];
-    let roles = ledger
-        .holdings
+    let roles = ledger.by_person[index]
         .iter()
-        .filter(|h| h.person == id)
+        .map(|&h| &ledger.holdings[h])
         .map(|h| RoleLine {
             role: h.role.clone(),
             seat: h
@@ -379,6 +378,43 @@ pub struct PipelineRow {
     pub older_share: Option<f64>,
     /// Share unknown.
     pub unknown_share: Option<f64>,
+}
+
+/// Cohort counts of the leaders of each unit on a date (people holding a leadership role in
+/// the unit itself or on one of its bodies; each counted once per unit), in one pass over
+/// the roles held: (unit, cohort, older, unknown), units in index order.
+pub fn cohorts_by_unit(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    date: NaiveDate,
+    born_from: i32,
+) -> Vec<(UnitIndex, u32, u32, u32)> {
+    let mut seen: std::collections::HashSet<(UnitIndex, usize)> = Default::default();
+    let mut counts: BTreeMap<UnitIndex, (u32, u32, u32)> = BTreeMap::new();
+    for h in ledger.held_on(date) {
+        if !ledger.role(&h.role).is_some_and(|r| r.leadership) {
+            continue;
+        }
+        let (Some(unit), Some(&person)) = (
+            seat_unit(ledger, h.seat_on(date)).and_then(|u| timeline.unit(u)),
+            ledger.index.get(&h.person),
+        ) else {
+            continue;
+        };
+        if !seen.insert((unit, person)) {
+            continue;
+        }
+        let entry = counts.entry(unit).or_default();
+        match ledger.people[person].birth_year {
+            Some(year) if year >= born_from => entry.0 += 1,
+            Some(_) => entry.1 += 1,
+            None => entry.2 += 1,
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(u, (a, b, c))| (u, a, b, c))
+        .collect()
 }
 
 /// The pipeline answer.

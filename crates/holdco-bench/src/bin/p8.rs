@@ -1,0 +1,231 @@
+//! P8 (issue 14's "P7"): people and roles at scale. A generated group (50k units, with its
+//! reorganisations) gets 200k people and about 2M role events (appointments, step-downs,
+//! transfers); holdco replays them into its ledger (roles following merges and splits),
+//! then answers "who leads what on a date" for the whole group plus the cohort counts per
+//! unit, and one person's history. The baseline is DuckDB asked the same as-of questions
+//! over the role intervals holdco replayed (the lineage already resolved), in the same run,
+//! interleaved A B A B; medians. Run:
+//! `cargo run --release -p holdco-bench --bin p8 -- [--people N] [--events N] [--units N]`.
+
+use anyhow::{bail, Context, Result};
+use chrono::Days;
+use holdco_core::synth::{SplitMix, Synth, SynthSpec};
+use holdco_core::timeline::Timeline;
+use holdco_governance::config::Config;
+use holdco_governance::ledger::{Ledger, Seat};
+use holdco_governance::{queries, synth};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let people = arg("--people", 200_000);
+    let events = arg("--events", 2_000_000);
+    let units = arg("--units", 50_000);
+    let changes = arg("--changes", 2_000);
+    let runs = arg("--runs", 7);
+    let seed = arg("--seed", 7) as u64;
+    let dir = PathBuf::from("target/bench-p8");
+    std::fs::create_dir_all(&dir)?;
+
+    let started = Instant::now();
+    let spec = SynthSpec {
+        units,
+        facts: units * 3,
+        changes,
+        seed,
+        depth: 4,
+        months: Some(12),
+        metrics: Some(3),
+        ..SynthSpec::default()
+    };
+    spec.validate().map_err(anyhow::Error::msg)?;
+    let generated = Synth::generate(&spec);
+    let mut model = generated.model.clone();
+    let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    let made = synth::synth_people(&model, &timeline, people, events, seed);
+    drop(timeline);
+    let role_events = made.events.len();
+    model.timeline.extend(made.events);
+    println!(
+        "generated: {} units, {} structure changes, {} people, {} role events kept ({:.1?})",
+        units,
+        generated.model.timeline.len(),
+        made.people.len(),
+        role_events,
+        started.elapsed()
+    );
+
+    // Load: replay the log and build the ledger.
+    let start = Instant::now();
+    let (timeline, refused) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    println!("  replay: {:.2?}", start.elapsed());
+    let mut problems = Vec::new();
+    let ledger = Ledger::build(
+        made.people.clone(),
+        Config::built_in(),
+        &timeline,
+        &mut problems,
+    );
+    let load = start.elapsed();
+    if !refused.is_empty() || !problems.is_empty() {
+        bail!(
+            "the generated log does not replay cleanly: {:?}",
+            refused.iter().chain(&problems).take(3).collect::<Vec<_>>()
+        );
+    }
+    let held_total = ledger.holdings.len();
+    println!("holdco load (replay + ledger): {load:.2?}, {held_total} role spans");
+
+    let first = model
+        .timeline
+        .iter()
+        .map(|c| c.date)
+        .min()
+        .expect("changes");
+    let last = model
+        .timeline
+        .iter()
+        .map(|c| c.date)
+        .max()
+        .expect("changes");
+    let date = first + Days::new(((last - first).num_days() * 3 / 4) as u64);
+    let born_from = 1985;
+
+    // The intervals for DuckDB: one row per span of a role in one unit.
+    let csv = dir.join("holdings.csv");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv).context("holdings.csv")?);
+        writeln!(w, "person,role,unit,f,u,birth_year,leadership")?;
+        for h in &ledger.holdings {
+            let person = &ledger.people[ledger.index[&h.person]];
+            let leadership = ledger.role(&h.role).is_some_and(|r| r.leadership);
+            for (i, (from, seat)) in h.path.iter().enumerate() {
+                let until = h.path.get(i + 1).map(|(d, _)| *d).or(h.until);
+                let Seat::Unit(unit) = seat else { continue };
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{}",
+                    h.person,
+                    h.role,
+                    unit,
+                    from,
+                    until.map(|d| d.to_string()).unwrap_or_default(),
+                    person.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                    leadership
+                )?;
+            }
+        }
+    }
+    let mut rng = SplitMix::new(seed);
+    let sample: Vec<String> = (0..200)
+        .map(|_| format!("p{}", rng.below(people)))
+        .collect();
+    std::fs::write(dir.join("persons.txt"), sample.join("\n"))?;
+
+    if std::env::var_os("P8_PARTS").is_some() {
+        let t = Instant::now();
+        let n = ledger.held_on(date).count();
+        println!("  held_on: {n} in {:.1?}", t.elapsed());
+        let t = Instant::now();
+        let s = timeline.structure_on(date);
+        println!("  structure_on: {} units in {:.1?}", s.alive.len(), t.elapsed());
+        let t = Instant::now();
+        let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+        println!("  leaders_on: {} rows in {:.1?}", rows.len(), t.elapsed());
+        let t = Instant::now();
+        let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+        println!("  cohorts_by_unit: {} units in {:.1?}", c.len(), t.elapsed());
+    }
+    let holdco_round = || {
+        let mut times = Vec::new();
+        let mut answer = (0, 0, 0u32);
+        for _ in 0..runs {
+            let t = Instant::now();
+            let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+            let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            times.push(t.elapsed());
+            answer = (
+                rows.len(),
+                cohorts.len(),
+                cohorts.iter().map(|(_, a, b, c)| a + b + c).sum(),
+            );
+        }
+        let mut history = Vec::new();
+        for id in &sample {
+            let t = Instant::now();
+            let report = queries::person(&ledger, id, date).expect("person");
+            std::hint::black_box(report);
+            history.push(t.elapsed());
+        }
+        (median(times), median(history), answer)
+    };
+    let duckdb_round = || -> Result<serde_json::Value> {
+        let output = Command::new("python3")
+            .arg("bench/duckdb_p8.py")
+            .arg(&csv)
+            .arg(date.to_string())
+            .arg(runs.to_string())
+            .arg(dir.join("persons.txt"))
+            .arg(born_from.to_string())
+            .output()
+            .context("running python3 bench/duckdb_p8.py (pip install duckdb)")?;
+        if !output.status.success() {
+            bail!("duckdb: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..2 {
+        ours.push(holdco_round());
+        theirs.push(duckdb_round()?);
+    }
+    let (q, h, answer) = ours[1];
+    let q = median(vec![ours[0].0, q]);
+    let h = median(vec![ours[0].1, h]);
+    let dq = (theirs[0]["query"].as_f64().unwrap() + theirs[1]["query"].as_f64().unwrap()) / 2.0;
+    let dh =
+        (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
+    let d = &theirs[1];
+    if d["leaders"].as_u64() != Some(answer.0 as u64)
+        || d["units"].as_u64() != Some(answer.1 as u64)
+        || d["cohort_people"].as_u64() != Some(answer.2 as u64)
+    {
+        bail!("answers differ: holdco {answer:?}, duckdb {d}");
+    }
+    println!("on {date}: {} roles held, {} units with leaders, {} leaders counted by cohort (holdco and DuckDB agree)", answer.0, answer.1, answer.2);
+    println!(
+        "leaders on a date + cohorts per unit: holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
+        q.as_secs_f64() * 1e3,
+        dq * 1e3,
+        dq / q.as_secs_f64()
+    );
+    println!(
+        "one person's history:                 holdco {:.1} µs, DuckDB {:.1} µs (x{:.1})",
+        h.as_secs_f64() * 1e6,
+        dh * 1e6,
+        dh / h.as_secs_f64()
+    );
+    println!(
+        "load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (CSV of the replayed intervals)",
+        load.as_secs_f64(),
+        d["load"].as_f64().unwrap()
+    );
+    Ok(())
+}
