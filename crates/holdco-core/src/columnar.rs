@@ -1930,6 +1930,26 @@ pub fn rollup_from_table(
         .into_iter()
         .filter(|(u, _)| line_of_unit.contains_key(u))
         .collect();
+    // A ratio whose numerator is recorded but whose denominator is missing, zero or so small
+    // that the quotient is not finite: the explainable engine gives the gap and its reason
+    // (docs/semantics.md), so the pass declines rather than answer without them.
+    if ratio {
+        for (unit, _) in &node_lines {
+            let line = line_of_unit[unit];
+            for j in 0..n_periods {
+                if let Some(n) = fast.get(0, line, j) {
+                    let usable = fast
+                        .get(1, line, j)
+                        .is_some_and(|d| d != 0.0 && (n / d).is_finite());
+                    if !usable {
+                        return Err(ColumnarError::Unsupported(
+                            "a ratio without a usable denominator".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
     let value_of = |line: usize, j: usize| -> Option<f64> {
         if ratio {
             match (fast.get(0, line, j), fast.get(1, line, j)) {

@@ -1826,10 +1826,26 @@ impl<'m> Engine<'m> {
                         .contributions
                         .iter()
                         .any(|c| self.lands_in(&c.landing.target, *unit));
-                    let value =
-                        (recorded && d != 0.0 && gap_n.is_none() && gap_d.is_none()).then(|| n / d);
+                    // A zero denominator, or one so small that the quotient is not a finite
+                    // number, gives a gap with its reason, never inf or NaN (issue 16).
+                    let quotient = n / d;
+                    let value = (recorded
+                        && d != 0.0
+                        && quotient.is_finite()
+                        && gap_n.is_none()
+                        && gap_d.is_none())
+                    .then_some(quotient);
                     let gap = gap_n.or(gap_d).or_else(|| {
-                        (recorded && d == 0.0).then(|| "denominator is zero".to_string())
+                        (recorded && d == 0.0)
+                            .then(|| "denominator is zero".to_string())
+                            .or_else(|| {
+                                (recorded && !quotient.is_finite()).then(|| {
+                                    format!(
+                                        "the ratio is beyond any number: {n:e} / {d:e} \
+                                         (denominator too close to zero)"
+                                    )
+                                })
+                            })
                     });
                     let provenance = join_provenance([
                         self.provenance(&num, *unit),
