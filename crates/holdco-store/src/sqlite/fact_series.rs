@@ -267,7 +267,7 @@ fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredS
 
 /// A JSON array of numbers; each number read by Rust's own (correctly rounded) parser, which
 /// gives the same bits as serde_json's round-trip parser. Anything else: serde_json decides.
-fn numbers<T: std::str::FromStr + serde::de::DeserializeOwned>(
+pub(super) fn numbers<T: std::str::FromStr + serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<Vec<T>, StoreError> {
     let inner = text

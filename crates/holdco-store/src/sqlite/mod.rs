@@ -237,6 +237,8 @@ impl SqliteStore {
             .map_err(import_blocked(&self.location))?;
         // Facts the store holds already: unchanged ones write nothing, revised ones go to the
         // revision log, the others are new.
+        let timing = std::env::var_os("HOLDCO_TIMING").is_some();
+        let started = std::time::Instant::now();
         let mut merged = None;
         if segments::any(&transaction)? || self_holds_log(&transaction)? {
             let Some(found) =
@@ -245,6 +247,12 @@ impl SqliteStore {
                 return Ok(None);
             };
             merged = Some(found);
+            if timing {
+                eprintln!(
+                    "store: compared with the stored facts in {:.2?}",
+                    started.elapsed()
+                );
+            }
         }
         let new_facts = merged.as_ref().map(|merged| facts.subset(&merged.new));
         let all_facts = facts;
@@ -267,7 +275,6 @@ impl SqliteStore {
         let import_id = transaction.last_insert_rowid();
         write_model_parts(&transaction, encoded, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
-        let timing = std::env::var_os("HOLDCO_TIMING").is_some();
         let started = std::time::Instant::now();
         segments::write_columns(&transaction, facts, import_id, incoming.group.calendar())?;
         if let Some(merged) = &merged {

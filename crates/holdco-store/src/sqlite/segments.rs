@@ -668,8 +668,8 @@ pub(super) fn merge_columns(
             return Ok(None);
         };
         let import_id: i64 = row.get(10).map_err(&failed)?;
-        let starts: Vec<i32> = merge::decode("facts", text(6)?)?;
-        let figures: Vec<f64> = merge::decode("facts", text(7)?)?;
+        let starts: Vec<i32> = super::fact_series::numbers(text(6)?)?;
+        let figures: Vec<f64> = super::fact_series::numbers(text(7)?)?;
         let extras: Option<Vec<(Option<String>, Option<String>)>> =
             match super::optional_text(row, 8)? {
                 Some(text) => Some(merge::decode("facts", text)?),
