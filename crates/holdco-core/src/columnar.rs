@@ -366,7 +366,6 @@ impl FactTable {
                 let structure = engine.structure(date);
                 let above = structure
                     .ancestors(key.unit)
-                    .into_iter()
                     .skip(1)
                     .find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0);
                 if let Some(above) = above {
@@ -383,7 +382,7 @@ impl FactTable {
                 // A recorded total above both sides of an intercompany figure is net of it:
                 // give the figure back there, as the engine does.
                 if let Some(other) = key.counterparty {
-                    let net_above = structure.ancestors(key.unit).into_iter().skip(1).find(|a| {
+                    let net_above = structure.ancestors(key.unit).skip(1).find(|a| {
                         bits[p][*a as usize / 64] & (1 << (a % 64)) != 0
                             && structure.in_subtree(other, *a)
                     });
@@ -1787,7 +1786,7 @@ pub fn lineage_tables(
     let structure = engine.structure(target);
     for id in targets {
         let line = if id < units {
-            structure.ancestors(id).into_iter().find_map(|a| {
+            structure.ancestors(id).find_map(|a| {
                 lines
                     .iter()
                     .position(|l| *l == FastLine::Node(a) && a != timeline.root)

@@ -484,11 +484,15 @@ impl<'m> Engine<'m> {
         if !self.timeline.record(unit).alive_on(target) {
             Target::Outside(unit)
         } else if let Some(left) = self
-            .structure(target)
-            .ancestors(unit)
-            .into_iter()
-            .rev()
-            .find(|u| !self.timeline.record(*u).stake_on(target).1.counts())
+            .timeline
+            .ever_unconsolidated()
+            .then(|| {
+                self.structure(target)
+                    .ancestors(unit)
+                    .filter(|u| !self.timeline.record(*u).stake_on(target).1.counts())
+                    .last()
+            })
+            .flatten()
         {
             // Grouped under the unit that left consolidation (the highest such above it).
             Target::Discontinued(left)
@@ -610,6 +614,7 @@ impl<'m> Engine<'m> {
                         let structure = self.structure(date);
                         let path: Vec<String> = structure
                             .ancestors(u)
+                            .collect::<Vec<_>>()
                             .iter()
                             .rev()
                             .skip(1)
@@ -988,7 +993,6 @@ impl<'m> Engine<'m> {
             let structure = self.structure(date);
             let above = structure
                 .ancestors(unit)
-                .into_iter()
                 .skip(1)
                 .find(|a| resolved.contains_key(a));
             raw.gaps.push(RawGap {
@@ -1022,7 +1026,6 @@ impl<'m> Engine<'m> {
                 let structure = self.structure(date);
                 let above = structure
                     .ancestors(*unit)
-                    .into_iter()
                     .skip(1)
                     .find(|a| resolved.contains_key(a));
                 let push = |sign: f64, via: UnitIndex, raw: &mut RawLayer| {
@@ -1057,7 +1060,6 @@ impl<'m> Engine<'m> {
                     // is not counted twice.
                     let net_above = structure
                         .ancestors(*unit)
-                        .into_iter()
                         .skip(1)
                         .find(|a| resolved.contains_key(a) && structure.in_subtree(other, *a));
                     if let Some(net_above) = net_above {
@@ -1149,12 +1151,8 @@ impl<'m> Engine<'m> {
                     }
                     flags
                 };
-                let cover_of = |unit: UnitIndex| {
-                    structure
-                        .ancestors(unit)
-                        .into_iter()
-                        .find(|a| covered[*a as usize])
-                };
+                let cover_of =
+                    |unit: UnitIndex| structure.ancestors(unit).find(|a| covered[*a as usize]);
                 let mut next = Vec::with_capacity(pieces.len());
                 for (layer, contribution, landing, replaced) in pieces {
                     for moved in self.advance(&landing, at, metric) {
