@@ -61,9 +61,42 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
             eprintln!("import: {what} at {:.2?}", started.elapsed());
         }
     };
-    let files = read_on_two_threads(dir)?;
-    lap("read the files");
-    Ok(load_files_columns(&files, &lap))
+    // The small files are read whole; the fact files are streamed, one window at a time, so
+    // memory holds the columns and one window, never a whole fact file beside them (issue
+    // 16 item 7).
+    let listed = folder::read_names(dir)?;
+    let is_fact_file = |name: &str| {
+        name == holdco_core::format::FACTS_FILE
+            || (name.starts_with("facts/") && holdco_core::format::is_model_file(name))
+    };
+    let (fact_names, other_names): (Vec<_>, Vec<_>) =
+        listed.into_iter().partition(|(name, _)| is_fact_file(name));
+    let mut others = ModelFiles::new();
+    for (name, path) in other_names {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        others.insert(name, bytes);
+    }
+    let mut streams = Vec::with_capacity(fact_names.len());
+    for (name, path) in &fact_names {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        streams.push((name.clone(), file));
+    }
+    let read = holdco_core::format::fact_columns::read_model_columns_from(&others, streams)
+        .map_err(|(name, error)| {
+            anyhow::anyhow!("reading {}: {error}", dir.join(name).display())
+        })?;
+    lap("read and parsed the files");
+    let Some((model, mut columns)) = read else {
+        return Ok(None);
+    };
+    if !model.documents.is_empty()
+        || !holdco_core::bulk_validate::columns_valid(&model, &mut columns)
+    {
+        return Ok(None);
+    }
+    lap("validated");
+    Ok(Some((model, columns)))
 }
 
 /// [`load_folder_columns`] for files held in memory (a folder's, or a workbook's).
@@ -82,27 +115,4 @@ pub fn load_files_columns(files: &ModelFiles, lap: &dyn Fn(&str)) -> Option<(Mod
     }
     lap("validated");
     Some((model, columns))
-}
-
-/// [`folder::read`], reading the files on two threads (the fact files of a large folder are
-/// hundreds of megabytes).
-fn read_on_two_threads(dir: &Path) -> Result<ModelFiles> {
-    let listed = folder::read_names(dir)?;
-    let half = listed.len().div_ceil(2);
-    let (first, second) = listed.split_at(half);
-    let read = |part: &[(String, std::path::PathBuf)]| -> Result<Vec<(String, Vec<u8>)>> {
-        part.iter()
-            .map(|(name, path)| {
-                Ok((
-                    name.clone(),
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-                ))
-            })
-            .collect()
-    };
-    let (a, b) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| read(second));
-        (read(first), other.join().expect("reading thread"))
-    });
-    Ok(a?.into_iter().chain(b?).collect())
 }

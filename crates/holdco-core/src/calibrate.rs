@@ -222,7 +222,6 @@ pub fn calibrate(
                 }
                 !structure
                     .ancestors(unit)
-                    .into_iter()
                     .skip(1)
                     .filter(|a| *a != timeline.root)
                     .any(|a| {

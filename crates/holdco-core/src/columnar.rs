@@ -366,7 +366,6 @@ impl FactTable {
                 let structure = engine.structure(date);
                 let above = structure
                     .ancestors(key.unit)
-                    .into_iter()
                     .skip(1)
                     .find(|a| bits[p][*a as usize / 64] & (1 << (a % 64)) != 0);
                 if let Some(above) = above {
@@ -383,7 +382,7 @@ impl FactTable {
                 // A recorded total above both sides of an intercompany figure is net of it:
                 // give the figure back there, as the engine does.
                 if let Some(other) = key.counterparty {
-                    let net_above = structure.ancestors(key.unit).into_iter().skip(1).find(|a| {
+                    let net_above = structure.ancestors(key.unit).skip(1).find(|a| {
                         bits[p][*a as usize / 64] & (1 << (a % 64)) != 0
                             && structure.in_subtree(other, *a)
                     });
@@ -1787,7 +1786,7 @@ pub fn lineage_tables(
     let structure = engine.structure(target);
     for id in targets {
         let line = if id < units {
-            structure.ancestors(id).into_iter().find_map(|a| {
+            structure.ancestors(id).find_map(|a| {
                 lines
                     .iter()
                     .position(|l| *l == FastLine::Node(a) && a != timeline.root)
@@ -1930,6 +1929,26 @@ pub fn rollup_from_table(
         .into_iter()
         .filter(|(u, _)| line_of_unit.contains_key(u))
         .collect();
+    // A ratio whose numerator is recorded but whose denominator is missing, zero or so small
+    // that the quotient is not finite: the explainable engine gives the gap and its reason
+    // (docs/semantics.md), so the pass declines rather than answer without them.
+    if ratio {
+        for (unit, _) in &node_lines {
+            let line = line_of_unit[unit];
+            for j in 0..n_periods {
+                if let Some(n) = fast.get(0, line, j) {
+                    let usable = fast
+                        .get(1, line, j)
+                        .is_some_and(|d| d != 0.0 && (n / d).is_finite());
+                    if !usable {
+                        return Err(ColumnarError::Unsupported(
+                            "a ratio without a usable denominator".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
     let value_of = |line: usize, j: usize| -> Option<f64> {
         if ratio {
             match (fast.get(0, line, j), fast.get(1, line, j)) {

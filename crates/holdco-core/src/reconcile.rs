@@ -294,12 +294,11 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             _ => timeline.record(*unit).last_day_until(period.last_day()),
         };
         let structure = engine.structure(date);
-        if let Some(above) = structure
+        let above = structure
             .ancestors(*unit)
-            .into_iter()
             .skip(1)
-            .find(|a| sums.contains_key(&(*a, metric.clone(), *basis, *period)))
-        {
+            .find(|a| sums.contains_key(&(*a, metric.clone(), *basis, *period)));
+        if let Some(above) = above {
             let entry = below
                 .entry((above, metric.clone(), *basis, *period))
                 .or_default();

@@ -508,11 +508,15 @@ impl<'m> Engine<'m> {
         if !self.timeline.record(unit).alive_on(target) {
             Target::Outside(unit)
         } else if let Some(left) = self
-            .structure(target)
-            .ancestors(unit)
-            .into_iter()
-            .rev()
-            .find(|u| !self.timeline.record(*u).stake_on(target).1.counts())
+            .timeline
+            .ever_unconsolidated()
+            .then(|| {
+                self.structure(target)
+                    .ancestors(unit)
+                    .filter(|u| !self.timeline.record(*u).stake_on(target).1.counts())
+                    .last()
+            })
+            .flatten()
         {
             // Grouped under the unit that left consolidation (the highest such above it).
             Target::Discontinued(left)
@@ -634,6 +638,7 @@ impl<'m> Engine<'m> {
                         let structure = self.structure(date);
                         let path: Vec<String> = structure
                             .ancestors(u)
+                            .collect::<Vec<_>>()
                             .iter()
                             .rev()
                             .skip(1)
@@ -1012,7 +1017,6 @@ impl<'m> Engine<'m> {
             let structure = self.structure(date);
             let above = structure
                 .ancestors(unit)
-                .into_iter()
                 .skip(1)
                 .find(|a| resolved.contains_key(a));
             raw.gaps.push(RawGap {
@@ -1046,7 +1050,6 @@ impl<'m> Engine<'m> {
                 let structure = self.structure(date);
                 let above = structure
                     .ancestors(*unit)
-                    .into_iter()
                     .skip(1)
                     .find(|a| resolved.contains_key(a));
                 let push = |sign: f64, via: UnitIndex, raw: &mut RawLayer| {
@@ -1081,7 +1084,6 @@ impl<'m> Engine<'m> {
                     // is not counted twice.
                     let net_above = structure
                         .ancestors(*unit)
-                        .into_iter()
                         .skip(1)
                         .find(|a| resolved.contains_key(a) && structure.in_subtree(other, *a));
                     if let Some(net_above) = net_above {
@@ -1173,12 +1175,8 @@ impl<'m> Engine<'m> {
                     }
                     flags
                 };
-                let cover_of = |unit: UnitIndex| {
-                    structure
-                        .ancestors(unit)
-                        .into_iter()
-                        .find(|a| covered[*a as usize])
-                };
+                let cover_of =
+                    |unit: UnitIndex| structure.ancestors(unit).find(|a| covered[*a as usize]);
                 let mut next = Vec::with_capacity(pieces.len());
                 for (layer, contribution, landing, replaced) in pieces {
                     for moved in self.advance(&landing, at, metric) {
@@ -1850,10 +1848,26 @@ impl<'m> Engine<'m> {
                         .contributions
                         .iter()
                         .any(|c| self.lands_in(&c.landing.target, *unit));
-                    let value =
-                        (recorded && d != 0.0 && gap_n.is_none() && gap_d.is_none()).then(|| n / d);
+                    // A zero denominator, or one so small that the quotient is not a finite
+                    // number, gives a gap with its reason, never inf or NaN (issue 16).
+                    let quotient = n / d;
+                    let value = (recorded
+                        && d != 0.0
+                        && quotient.is_finite()
+                        && gap_n.is_none()
+                        && gap_d.is_none())
+                    .then_some(quotient);
                     let gap = gap_n.or(gap_d).or_else(|| {
-                        (recorded && d == 0.0).then(|| "denominator is zero".to_string())
+                        (recorded && d == 0.0)
+                            .then(|| "denominator is zero".to_string())
+                            .or_else(|| {
+                                (recorded && !quotient.is_finite()).then(|| {
+                                    format!(
+                                        "the ratio is beyond any number: {n:e} / {d:e} \
+                                         (denominator too close to zero)"
+                                    )
+                                })
+                            })
                     });
                     let provenance = join_provenance([
                         self.provenance(&num, *unit),

@@ -9,4 +9,5 @@ mod format_errors;
 mod fuzz;
 mod layers;
 mod properties;
+mod ratios;
 mod semantics;

@@ -157,15 +157,15 @@ pub trait Store: Send {
         }))
     }
 
-    /// True when some fact has more than one revision. Then [`Store::import_columns`]
-    /// and [`Store::fact_table`] answer `None`, and the caller takes the general path.
+    /// True when some fact has more than one revision. The default says so always, since
+    /// the default [`Store::takes_columns`] is built on it; backends whose fast paths handle
+    /// revisions (SQLite, PostgreSQL) answer either way.
     fn holds_revisions(&self) -> Result<bool, StoreError> {
         Ok(true)
     }
 
     /// False when [`Store::import_columns`] is sure to answer `None`, so that a caller need
-    /// not read a folder as columns first. The default: when the store holds no revisions
-    /// (the SQLite store's columnar import stays out of a store with a revision log).
+    /// not read a folder as columns first. The default: when the store holds no revisions.
     fn takes_columns(&self) -> Result<bool, StoreError> {
         Ok(!self.holds_revisions()?)
     }

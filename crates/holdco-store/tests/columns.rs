@@ -167,35 +167,74 @@ fn columns_store_what_the_reference_import_stores() {
         assert!(a.facts_new > 0 && a.facts_unchanged > 0);
         assert_same(&fast, &fast_path, &slow, &slow_path);
 
-        // A folder lacking stored facts, or revising one, needs the reference merge: the
-        // columnar import answers None and writes nothing.
+        // A folder lacking stored facts needs the reference merge (the merged model must be
+        // validated): the columnar import answers None and writes nothing.
         assert!(fast
             .import_columns(&without_facts, &columns, "partial")
             .unwrap()
             .is_none());
-        let mut revised = full_reference.clone();
-        for fact in revised.facts.iter_mut().step_by(7) {
-            fact.value += 1.0;
+        assert_same(&fast, &fast_path, &slow, &slow_path);
+        // Revising figures (currencies and sources too), again on top of a revision log, back
+        // to earlier figures, and through the reference import in between: the columnar
+        // merge writes exactly what the reference import writes (issue 11 item 2: revisions
+        // no longer send a store to the slow path).
+        let revise = |model: &Model, step: usize, by: f64| {
+            let mut revised = model.clone();
+            for (index, fact) in revised
+                .facts
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| i % step == 0)
+            {
+                fact.value += by;
+                match index % 3 {
+                    0 => fact.source = Some(format!("restated {by}")),
+                    1 => fact.source = None,
+                    _ => {}
+                }
+            }
+            revised
+        };
+        let first = revise(&full_reference, 7, 1.0);
+        let second = revise(&first, 3, 2.5);
+        let back = revise(&full_reference, 7, 1.0);
+        let general = revise(&second, 11, -4.0);
+        for (label, model, columnar) in [
+            ("revised", &first, true),
+            ("revised again", &second, true),
+            ("general", &general, false),
+            ("back", &back, true),
+            ("back again", &back, true),
+        ] {
+            let a = if columnar {
+                let (without_facts, columns) = columns_of(model);
+                fast.import_columns(&without_facts, &columns, label)
+                    .unwrap()
+                    .expect("every stored key held")
+            } else {
+                fast.import(model, label).unwrap()
+            };
+            let b = slow.import(model, label).unwrap();
+            assert_eq!(
+                (a.facts_new, a.facts_revised, a.facts_unchanged),
+                (b.facts_new, b.facts_revised, b.facts_unchanged),
+                "{label}"
+            );
+            assert_eq!(a.facts_revised > 0, label != "back again", "{label}");
+            assert_same(&fast, &fast_path, &slow, &slow_path);
+            for fact in model.facts.iter().step_by(7).take(50) {
+                let strip = |mut history: Vec<holdco_store::FactRevision>| {
+                    history.iter_mut().for_each(|r| r.imported_at = 0);
+                    history
+                };
+                assert_eq!(
+                    strip(fast.fact_history(&fact.key).unwrap()),
+                    strip(slow.fact_history(&fact.key).unwrap()),
+                    "{label}"
+                );
+            }
         }
-        let (revised_without_facts, revised_columns) = columns_of(&revised);
-        assert!(fast
-            .import_columns(&revised_without_facts, &revised_columns, "revised")
-            .unwrap()
-            .is_none());
-        assert_same(&fast, &fast_path, &slow, &slow_path);
-        let a = fast.import(&revised, "revised").unwrap();
-        let b = slow.import(&revised, "revised").unwrap();
-        assert_eq!(
-            (a.facts_new, a.facts_revised, a.facts_unchanged),
-            (b.facts_new, b.facts_revised, b.facts_unchanged)
-        );
-        assert_same(&fast, &fast_path, &slow, &slow_path);
-        // With a revision log, the columnar import stays out.
-        assert!(fast.holds_revisions().unwrap());
-        assert!(fast
-            .import_columns(&revised_without_facts, &revised_columns, "again")
-            .unwrap()
-            .is_none());
+        assert!(fast.holds_revisions().unwrap() && fast.takes_columns().unwrap());
     }
 }
 

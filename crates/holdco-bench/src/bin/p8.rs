@@ -144,13 +144,21 @@ fn main() -> Result<()> {
         println!("  held_on: {n} in {:.1?}", t.elapsed());
         let t = Instant::now();
         let s = timeline.structure_on(date);
-        println!("  structure_on: {} units in {:.1?}", s.alive.len(), t.elapsed());
+        println!(
+            "  structure_on: {} units in {:.1?}",
+            s.alive.len(),
+            t.elapsed()
+        );
         let t = Instant::now();
         let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
         println!("  leaders_on: {} rows in {:.1?}", rows.len(), t.elapsed());
         let t = Instant::now();
         let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
-        println!("  cohorts_by_unit: {} units in {:.1?}", c.len(), t.elapsed());
+        println!(
+            "  cohorts_by_unit: {} units in {:.1?}",
+            c.len(),
+            t.elapsed()
+        );
     }
     let holdco_round = || {
         let mut times = Vec::new();

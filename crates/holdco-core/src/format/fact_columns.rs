@@ -209,6 +209,228 @@ pub fn read_model_columns(files: &ModelFiles) -> Option<(Model, FactColumns)> {
     Some((model, columns))
 }
 
+/// Bytes of a fact file held at a time by [`read_model_columns_from`]: the file is parsed
+/// window by window, so memory is bounded by the columns plus one window, not the file.
+pub const WINDOW_BYTES: usize = 64 << 20;
+
+/// [`read_model_columns`] with the fact files read from streams, one window of
+/// [`WINDOW_BYTES`] at a time (issue 16 item 7: `check` and `import` held every fact file
+/// whole, then the columns beside it). `others` are the folder's other files. `Ok(None)`
+/// exactly where [`read_model_columns`] answers `None` for the same files; `Err` names the
+/// fact file that could not be read.
+pub fn read_model_columns_from<R: std::io::Read>(
+    others: &ModelFiles,
+    fact_files: Vec<(String, R)>,
+) -> Result<Option<(Model, FactColumns)>, (String, std::io::Error)> {
+    let (model, problems) = read_model(others);
+    let Some(model) = model.filter(|_| problems.is_empty()) else {
+        return Ok(None);
+    };
+    let calendar = model.group.calendar();
+    let mut parts = Vec::new();
+    for (name, reader) in fact_files {
+        match read_stream(reader, calendar, WINDOW_BYTES, &mut parts) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(error) => return Err((name, error)),
+        }
+    }
+    Ok(Some((model, concat(parts))))
+}
+
+/// Reads one fact file from a stream, window by window, appending the columns of each
+/// window to `parts`; `Ok(false)` when anything is not certain (as [`read_columns`]).
+fn read_stream<R: std::io::Read>(
+    mut reader: R,
+    calendar: FiscalCalendar,
+    window: usize,
+    parts: &mut Vec<FactColumns>,
+) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut layout: Option<Layout> = None;
+    let mut first = true;
+    loop {
+        let read = (&mut reader)
+            .take(window.max(1) as u64)
+            .read_to_end(&mut buffer)?;
+        let at_end = read == 0;
+        if first && (at_end || buffer.len() >= 3) {
+            if buffer.starts_with(b"\xEF\xBB\xBF") {
+                buffer.drain(..3);
+            }
+            first = false;
+        }
+        if layout.is_none() {
+            let Some(newline) = buffer.iter().position(|b| *b == b'\n') else {
+                if at_end {
+                    return Ok(false); // no header line: the reference reader says why
+                }
+                continue;
+            };
+            let Some((found, _)) = header(&buffer[..=newline]) else {
+                return Ok(false);
+            };
+            layout = Some(found);
+            buffer.drain(..=newline);
+        }
+        let layout = layout.as_ref().expect("read above");
+        // Whole lines only, except at the end of the file.
+        let cut = if at_end {
+            buffer.len()
+        } else {
+            match buffer.iter().rposition(|b| *b == b'\n') {
+                Some(newline) => newline + 1,
+                None => continue,
+            }
+        };
+        if cut > 0 {
+            let Ok(rows) = std::str::from_utf8(&buffer[..cut]) else {
+                return Ok(false);
+            };
+            let Some(columns) = parse_rows(layout, rows, calendar, CHUNK_BYTES) else {
+                return Ok(false);
+            };
+            parts.push(columns);
+            buffer.drain(..cut);
+        }
+        if at_end {
+            return Ok(true);
+        }
+    }
+}
+
+/// The rows of one fact file (or a window of whole lines of it) as columns, parsed in chunks
+/// on threads; `None` when a row is not certain.
+fn parse_rows(
+    layout: &Layout,
+    rows: &str,
+    calendar: FiscalCalendar,
+    chunk_bytes: usize,
+) -> Option<FactColumns> {
+    let bytes = rows.as_bytes();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let mut end = (start + chunk_bytes.max(1)).min(bytes.len());
+        while end < bytes.len() && bytes[end - 1] != b'\n' {
+            end += 1;
+        }
+        chunks.push(Chunk {
+            file: 0,
+            text: &rows[start..end],
+            first_line: 0,
+        });
+        start = end;
+    }
+    let parsed: Vec<ChunkColumns<'_>> = chunks
+        .par_iter()
+        .map(|chunk| parse_chunk(layout, chunk, calendar))
+        .collect::<Option<_>>()?;
+    Some(merge(parsed))
+}
+
+/// Columns read in parts (windows of fact files) as one: ids and series renumbered, each
+/// series' rows in the order of the parts. Each part is freed once copied.
+fn concat(mut parts: Vec<FactColumns>) -> FactColumns {
+    if parts.len() <= 1 {
+        return parts.pop().unwrap_or_else(|| merge(Vec::new()));
+    }
+    fn renumber_owned<T: Clone + Eq + std::hash::Hash>(
+        local: &[T],
+        global: &mut FxHashMap<T, u32>,
+        table: &mut Vec<T>,
+    ) -> Vec<u32> {
+        local
+            .iter()
+            .map(|item| {
+                *global.entry(item.clone()).or_insert_with(|| {
+                    table.push(item.clone());
+                    table.len() as u32 - 1
+                })
+            })
+            .collect()
+    }
+    let mut out = FactColumns::default();
+    let mut units = FxHashMap::default();
+    let mut metrics = FxHashMap::default();
+    let mut currencies = FxHashMap::default();
+    let mut sources = FxHashMap::default();
+    let mut series: FxHashMap<Series, u32> = FxHashMap::default();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut maps = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let unit_map = renumber_owned(&part.units, &mut units, &mut out.units);
+        let metric_map = renumber_owned(&part.metrics, &mut metrics, &mut out.metrics);
+        let currency_map = renumber_owned(&part.currencies, &mut currencies, &mut out.currencies);
+        let source_map = renumber_owned(&part.sources, &mut sources, &mut out.sources);
+        let series_map: Vec<u32> = part
+            .series
+            .iter()
+            .enumerate()
+            .map(|(local, s)| {
+                let key = Series {
+                    unit: unit_map[s.unit as usize],
+                    metric: metric_map[s.metric as usize],
+                    counterparty: if s.counterparty == NONE {
+                        NONE
+                    } else {
+                        unit_map[s.counterparty as usize]
+                    },
+                    ..*s
+                };
+                let global = *series.entry(key).or_insert_with(|| {
+                    out.series.push(key);
+                    counts.push(0);
+                    out.series.len() as u32 - 1
+                });
+                counts[global as usize] += part.rows(local).len();
+                global
+            })
+            .collect();
+        maps.push((series_map, currency_map, source_map));
+    }
+    let total: usize = counts.iter().sum();
+    let has_sources = parts.iter().any(|part| !part.source.is_empty());
+    out.offsets = Vec::with_capacity(counts.len() + 1);
+    out.offsets.push(0);
+    let mut sum = 0;
+    for count in &counts {
+        sum += count;
+        out.offsets.push(sum);
+    }
+    let mut cursor = out.offsets.clone();
+    out.starts = vec![0; total];
+    out.values = vec![0.0; total];
+    out.currency = vec![NONE; total];
+    if has_sources {
+        out.source = vec![NONE; total];
+    }
+    for (part, (series_map, currency_map, source_map)) in parts.into_iter().zip(maps) {
+        for (local, global) in series_map.iter().enumerate() {
+            let rows = part.rows(local);
+            let at = cursor[*global as usize];
+            let len = rows.len();
+            cursor[*global as usize] += len;
+            out.starts[at..at + len].copy_from_slice(&part.starts[rows.clone()]);
+            out.values[at..at + len].copy_from_slice(&part.values[rows.clone()]);
+            for (offset, row) in rows.enumerate() {
+                let currency = part.currency[row];
+                if currency != NONE {
+                    out.currency[at + offset] = currency_map[currency as usize];
+                }
+                if has_sources {
+                    let source = part.source_of(row);
+                    if source != NONE {
+                        out.source[at + offset] = source_map[source as usize];
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Facts of one chunk, with ids numbered within the chunk.
 struct ChunkColumns<'a> {
     units: Vec<&'a str>,
@@ -764,6 +986,61 @@ mod tests {
         ];
         for chunk_bytes in [1, 7, 40, 1 << 20] {
             assert_eq!(same_facts(&files, chunk_bytes), Some(true));
+        }
+    }
+
+    /// The columns read from streams, window by window, are the columns read whole: the same
+    /// tables, series, offsets and rows, whatever the window cuts through.
+    #[test]
+    fn reading_window_by_window_gives_the_same_columns() {
+        let clean =
+            "\u{FEFF}unit,period,metric,value,currency,counterparty,basis,structure,source\n\
+            a,FY2021,revenue,1.5,USD,,,,annual report\n\
+            b , 2021Q3 ,ebita,-2,,a,restated,2022-01-01,\n\
+            a,2021-04,revenue,3e2,usd,,plan,,\n\
+            a,FY2022,revenue,4,,,estimate,,\n\
+            c,FY2022,revenue,4,,,,,";
+        let other = "metric,unit,period,value\nrevenue,a,FY2023,7\nrevenue,c,FY2021,8\nrevenue,a,FY2020,9\n";
+        let files: Vec<(&str, &[u8])> = vec![
+            ("facts.csv", clean.as_bytes()),
+            ("facts/b.csv", other.as_bytes()),
+        ];
+        let calendar = FiscalCalendar::new(3).expect("a month");
+        let whole = read_columns(&files, calendar, 1 << 20).expect("clean files");
+        for window in [1, 2, 5, 17, 64, 1 << 20] {
+            let mut parts = Vec::new();
+            for (_, bytes) in &files {
+                assert!(read_stream(*bytes, calendar, window, &mut parts).unwrap());
+            }
+            let streamed = concat(parts);
+            assert_eq!(streamed.units, whole.units, "window {window}");
+            assert_eq!(streamed.metrics, whole.metrics);
+            // Currencies are one entry per currency (the whole read keeps one per spelling).
+            let spelled = |columns: &FactColumns| -> Vec<Option<Currency>> {
+                columns
+                    .currency
+                    .iter()
+                    .map(|c| (*c != NONE).then(|| columns.currencies[*c as usize].clone()))
+                    .collect()
+            };
+            assert_eq!(spelled(&streamed), spelled(&whole));
+            assert_eq!(streamed.sources, whole.sources);
+            assert_eq!(streamed.series, whole.series);
+            assert_eq!(streamed.offsets, whole.offsets);
+            assert_eq!(streamed.starts, whole.starts);
+            assert_eq!(streamed.source, whole.source);
+            let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&streamed.values), bits(&whole.values));
+        }
+        for bad in [
+            "unit,period,metric,value\na,FY2021,revenue,\"1\"\n",
+            "unit,period,metric,value\na,FY2021,revenue,1\n\na,FY2022,revenue,2",
+            "unit,period,metric,value",
+        ] {
+            for window in [1, 3, 1 << 20] {
+                let mut parts = Vec::new();
+                assert!(!read_stream(bad.as_bytes(), calendar, window, &mut parts).unwrap());
+            }
         }
     }
 

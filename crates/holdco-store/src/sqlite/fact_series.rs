@@ -2,11 +2,13 @@
 //! [`StoredSeries`] per series row of the `facts` table, decoded on several threads, and a
 //! [`FactTable`] built from them without a [`holdco_core::Fact`] per row.
 //!
-//! Only for a store whose facts are all first revisions (no row in `fact_revisions`): then
-//! the series rows (less their superseded positions, which such a store does not have) are
-//! exactly the current facts. Otherwise the callers use [`crate::Store::load`].
+//! Revised facts keep their place in their series: a position a segment lists as superseded
+//! takes the revision log's current figure (the log holds only keys ever revised, so this
+//! costs in proportion to the revisions). Keys only the log holds (stores written before
+//! migration 0003 kept every fact there) come as extra series.
 
-use super::{corrupt, database, Currencies, KeyColumns};
+use super::segments::{self, FastMap, Logged, SeriesText};
+use super::{corrupt, database, granularity_text, Currencies, KeyColumns};
 use crate::{StoreError, StoredSeries};
 use holdco_core::columnar::{FactTable, FactTableBuilder, SeriesKey};
 use holdco_core::rollup::Engine;
@@ -16,28 +18,34 @@ use rusqlite::Connection;
 /// One series row as read from SQLite, before its arrays are decoded.
 struct RawSeries {
     key: holdco_core::FactKey,
+    /// The series' key as text, to find its revised figures in the log.
+    text_key: SeriesText,
     periods: String,
     figures: String,
     extras: Option<String>,
     superseded: String,
 }
 
-/// Every series row (of the given metrics, or all), decoded, and the number of facts the
-/// store holds (of every metric); `None` when the revision log has rows.
+/// Every series row (of the given metrics, or all), decoded, with revised figures in place,
+/// and the number of facts the store holds (of every metric). Always `Some`; the `Option`
+/// is kept for callers written when a revision log made it `None`.
 pub(super) fn read(
     connection: &Connection,
     metrics: Option<&[MetricId]>,
 ) -> Result<Option<(Vec<StoredSeries>, usize)>, StoreError> {
     let failed = database("reading facts");
+    // One read transaction: the series and the log from one snapshot.
     let transaction = connection.unchecked_transaction().map_err(&failed)?;
-    let in_log: bool = transaction
-        .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
-            row.get(0)
-        })
-        .map_err(&failed)?;
-    if in_log {
-        return Ok(None);
-    }
+    let logged = segments::logged(&transaction, metrics)?;
+    let logged_facts: usize = transaction
+        .query_row(
+            "SELECT count(*) FROM fact_revisions WHERE is_current = 1",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_err(&failed)?
+        .try_into()
+        .unwrap_or(0);
     let sql = "SELECT unit, granularity, metric, counterparty, basis, structure,
                           periods, figures, extras, superseded
                    FROM facts"
@@ -45,14 +53,20 @@ pub(super) fn read(
     let mut statement = transaction.prepare(&sql).map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
     let mut raw = Vec::new();
-    let mut facts = 0;
-    while let Some(row) = rows.next().map_err(&failed)? {
-        // Every row counts its facts (a series without superseded positions, as in a store
-        // without a revision log, holds one per comma plus one); only those asked are decoded.
-        let periods = super::text(row, 6)?;
-        if periods.bytes().any(|b| b.is_ascii_digit()) {
-            facts += 1 + periods.bytes().filter(|b| *b == b',').count();
+    // Positions of every segment, and those superseded (whose current figure is in the log).
+    let mut positions = 0;
+    let mut superseded = 0;
+    let count = |list: &str| {
+        if list.bytes().any(|b| b.is_ascii_digit()) {
+            1 + list.bytes().filter(|b| *b == b',').count()
+        } else {
+            0
         }
+    };
+    while let Some(row) = rows.next().map_err(&failed)? {
+        // Every row counts its facts; only those asked are decoded.
+        positions += count(super::text(row, 6)?);
+        superseded += count(super::text(row, 9)?);
         if let Some(metrics) = metrics {
             let metric = super::text(row, 2)?;
             if !metrics.iter().any(|m| m.as_str() == metric) {
@@ -60,8 +74,17 @@ pub(super) fn read(
             }
         }
         let columns = KeyColumns::of_segment(row)?;
+        let text_key: SeriesText = (
+            columns.unit.to_string(),
+            granularity_text(super::parse_granularity(columns.granularity)?),
+            columns.metric.to_string(),
+            columns.counterparty.to_string(),
+            columns.basis,
+            columns.structure.to_string(),
+        );
         raw.push(RawSeries {
             key: columns.to_key()?,
+            text_key,
             periods: super::text(row, 6)?.to_string(),
             figures: super::text(row, 7)?.to_string(),
             extras: super::optional_text(row, 8)?.map(str::to_string),
@@ -71,16 +94,26 @@ pub(super) fn read(
     drop(rows);
     drop(statement);
     drop(transaction);
+    // Every current fact: the segments' positions (a superseded one stands for its log
+    // figure) and the keys the log alone holds.
+    let facts = positions + logged_facts.saturating_sub(superseded);
     let clock = std::time::Instant::now();
     // Decoding the arrays is most of the work: split it over the available threads.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 16);
     let chunk = raw.len().div_ceil(threads).max(1);
+    let logged_ref = &logged;
     let decoded: Vec<Result<Vec<StoredSeries>, StoreError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = raw
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(decode).collect::<Result<Vec<_>, _>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|raw| decode(raw, logged_ref.get(&raw.text_key)))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -94,13 +127,91 @@ pub(super) fn read(
     for part in decoded {
         series.extend(part?);
     }
+    // Keys of the log that no segment holds (the common case: none).
+    let mut held: FastMap<(&SeriesText, i32), ()> = FastMap::default();
+    let consumed = held_by_segments(&raw, &series, &logged, &mut held);
+    if consumed < logged.values().map(FastMap::len).sum::<usize>() {
+        series.extend(log_only(&logged, &held)?);
+    }
     profile("decode", clock);
     Ok(Some((series, facts)))
 }
 
-fn decode(raw: &RawSeries) -> Result<StoredSeries, StoreError> {
+/// Marks the log's keys that some segment holds; returns how many.
+fn held_by_segments<'a>(
+    raw: &'a [RawSeries],
+    series: &[StoredSeries],
+    logged: &FastMap<SeriesText, FastMap<i32, Logged>>,
+    replaced: &mut FastMap<(&'a SeriesText, i32), ()>,
+) -> usize {
+    for (raw, stored) in raw.iter().zip(series) {
+        let Some(log) = logged.get(&raw.text_key) else {
+            continue;
+        };
+        for start in &stored.starts {
+            if log.contains_key(start) {
+                replaced.insert((&raw.text_key, *start), ());
+            }
+        }
+    }
+    replaced.len()
+}
+
+/// The keys only the log holds, one series per series key.
+fn log_only(
+    logged: &FastMap<SeriesText, FastMap<i32, Logged>>,
+    replaced: &FastMap<(&SeriesText, i32), ()>,
+) -> Result<Vec<StoredSeries>, StoreError> {
+    let mut out = Vec::new();
+    for (text_key, by_start) in logged {
+        let mut starts: Vec<i32> = by_start
+            .keys()
+            .copied()
+            .filter(|start| !replaced.contains_key(&(text_key, *start)))
+            .collect();
+        if starts.is_empty() {
+            continue;
+        }
+        starts.sort_unstable();
+        let columns = KeyColumns {
+            unit: &text_key.0,
+            period_start: 0,
+            granularity: text_key.1,
+            metric: &text_key.2,
+            counterparty: &text_key.3,
+            basis: text_key.4,
+            structure: std::borrow::Cow::Borrowed(&text_key.5),
+        };
+        let key = columns.to_key()?;
+        let mut parsed = Currencies::default();
+        let mut values = Vec::with_capacity(starts.len());
+        let mut currencies = Vec::with_capacity(starts.len());
+        for start in &starts {
+            let current = &by_start[start];
+            values.push(current.value);
+            currencies.push(
+                current
+                    .currency
+                    .clone()
+                    .map(|code| parsed.get(code))
+                    .transpose()?,
+            );
+        }
+        let currencies = currencies.iter().any(Option::is_some).then_some(currencies);
+        out.push(StoredSeries {
+            key,
+            starts,
+            values,
+            currencies,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes one series row; a superseded position takes its current figure from `log`.
+fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredSeries, StoreError> {
     let superseded: Vec<usize> = crate::merge::decode("facts", &raw.superseded)?;
-    let mut starts: Vec<i32> = numbers(&raw.periods)?;
+    let starts: Vec<i32> = numbers(&raw.periods)?;
     let mut values: Vec<f64> = numbers(&raw.figures)?;
     let mut currencies: Option<Vec<Option<Currency>>> = match &raw.extras {
         None => None,
@@ -123,17 +234,28 @@ fn decode(raw: &RawSeries) -> Result<StoredSeries, StoreError> {
         )));
     }
     if !superseded.is_empty() {
-        let mut live = vec![true; starts.len()];
+        let mut parsed = Currencies::default();
         for position in superseded {
-            if let Some(flag) = live.get_mut(position) {
-                *flag = false;
+            let Some(start) = starts.get(position).copied() else {
+                return Err(corrupt(format!(
+                    "superseded position {position} lies outside its series"
+                )));
+            };
+            let Some(current) = log.and_then(|log| log.get(&start)) else {
+                return Err(corrupt(format!(
+                    "a superseded fact (period start {start}) has no current revision"
+                )));
+            };
+            values[position] = current.value;
+            let currency = current
+                .currency
+                .clone()
+                .map(|code| parsed.get(code))
+                .transpose()?;
+            if currency.is_some() || currencies.is_some() {
+                currencies.get_or_insert_with(|| vec![None; starts.len()])[position] = currency;
             }
         }
-        let keep = |list_len: usize| (0..list_len).filter(|i| live[*i]).collect::<Vec<_>>();
-        let kept = keep(starts.len());
-        starts = kept.iter().map(|i| starts[*i]).collect();
-        values = kept.iter().map(|i| values[*i]).collect();
-        currencies = currencies.map(|c| kept.iter().map(|i| c[*i].clone()).collect());
     }
     Ok(StoredSeries {
         key: raw.key.clone(),
@@ -145,7 +267,7 @@ fn decode(raw: &RawSeries) -> Result<StoredSeries, StoreError> {
 
 /// A JSON array of numbers; each number read by Rust's own (correctly rounded) parser, which
 /// gives the same bits as serde_json's round-trip parser. Anything else: serde_json decides.
-fn numbers<T: std::str::FromStr + serde::de::DeserializeOwned>(
+pub(super) fn numbers<T: std::str::FromStr + serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<Vec<T>, StoreError> {
     let inner = text

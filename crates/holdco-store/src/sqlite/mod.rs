@@ -133,11 +133,12 @@ impl SqliteStore {
         load_parts(&transaction)
     }
 
-    /// The current facts as series columns, when the store holds only first revisions (no
-    /// revision log): then they are exactly the facts [`Store::load`] gives. `metrics` keeps
-    /// the facts of those metrics only (`None`: all); the count returned with them is that of
-    /// every fact in the store. `None` when the revision log has rows (use [`Store::load`]).
-    /// Series come in no particular order.
+    /// The current facts as series columns: each series row with the revision log's current
+    /// figures in place of the ones they revise (the log holds only keys ever revised, so
+    /// revisions cost in proportion to their number, never a slower path for the whole
+    /// store). `metrics` keeps the facts of those metrics only (`None`: all); the count
+    /// returned with them is that of every fact in the store. Always `Some`. Series come in
+    /// no particular order.
     pub fn fact_series(
         &self,
         metrics: Option<&[MetricId]>,
@@ -149,8 +150,7 @@ impl SqliteStore {
     /// for `engine` (built on the store's model, with or without facts), straight from the
     /// series rows: the table [`holdco_core::columnar::FactTable::from_model`] builds from the
     /// loaded model's facts of those metrics; with it the number of facts in the store (of
-    /// every metric). `None` when the store has a revision log or the table refuses the facts
-    /// (then load the model).
+    /// every metric). `None` when the table refuses the facts (then load the model).
     pub fn fact_table(
         &self,
         engine: &holdco_core::rollup::Engine,
@@ -162,7 +162,7 @@ impl SqliteStore {
     }
 
     /// True when the store holds revisions beyond the first of some fact (the revision log
-    /// has rows); [`SqliteStore::import_columns`] then always answers `None`.
+    /// has rows). Informative only: the fast paths answer either way.
     pub fn holds_revisions(&self) -> Result<bool, StoreError> {
         self.connection
             .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
@@ -173,15 +173,16 @@ impl SqliteStore {
 
     /// [`Store::import`] of a model whose facts come as columns (`incoming.facts` must be
     /// empty; `facts` sorted by period within each series, e.g. by
-    /// [`holdco_core::bulk_validate::columns_valid`]), when the merge is simple: the store
-    /// holds no fact yet, or only first revisions (segments) whose every key the columns hold
-    /// with the same value, currency and source.
+    /// [`holdco_core::bulk_validate::columns_valid`]), when the columns hold every stored key
+    /// (the usual case: a folder re-imported with some figures revised and some added).
     ///
-    /// Returns `Ok(None)` and writes nothing otherwise (a revision log, a stored key the
-    /// columns lack — it would need validating against the incoming timeline — or a revised
-    /// figure: use [`Store::import`] then). When it answers, it stores exactly what
-    /// [`Store::import`] of the same facts as a model would, in one transaction: unchanged
-    /// facts write nothing, new ones are written as series straight from the columns.
+    /// Returns `Ok(None)` and writes nothing otherwise (a stored key the columns lack would
+    /// need validating against the incoming timeline: use [`Store::import`] then). When it
+    /// answers, it stores exactly what [`Store::import`] of the same facts as a model would,
+    /// in one transaction: unchanged facts write nothing, new ones are written as series
+    /// straight from the columns, revised ones go to the revision log (with the first
+    /// revision copied there and its segment position marked superseded). The cost is one
+    /// pass over the stored series plus work in proportion to the revisions.
     pub fn import_columns(
         &mut self,
         incoming: &Model,
@@ -252,30 +253,41 @@ impl SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(import_blocked(&self.location))?;
-        let in_log: bool = transaction
-            .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
-                row.get(0)
-            })
-            .map_err(database("reading facts"))?;
-        if in_log {
-            return Ok(None);
-        }
-        // Facts the segments hold already: unchanged ones write nothing, the others are new.
-        let mut new_facts = None;
-        if segments::any(&transaction)? {
-            let Some(unchanged) = segments::unchanged_rows(&transaction, facts)? else {
+        // Facts the store holds already: unchanged ones write nothing, revised ones go to the
+        // revision log, the others are new.
+        let timing = std::env::var_os("HOLDCO_TIMING").is_some();
+        let started = std::time::Instant::now();
+        let mut merged = None;
+        if segments::any(&transaction)? || self_holds_log(&transaction)? {
+            let Some(found) =
+                segments::merge_columns(&transaction, facts, incoming.group.calendar())?
+            else {
                 return Ok(None);
             };
-            let keep: Vec<bool> = unchanged.iter().map(|same| !same).collect();
-            new_facts = Some(facts.subset(&keep));
+            merged = Some(found);
+            if timing {
+                eprintln!(
+                    "store: compared with the stored facts in {:.2?}",
+                    started.elapsed()
+                );
+            }
         }
+        let new_facts = merged.as_ref().map(|merged| facts.subset(&merged.new));
+        let all_facts = facts;
         let facts = new_facts.as_ref().unwrap_or(facts);
-        let unchanged = total - facts.len();
+        let revised = merged.as_ref().map_or(0, |merged| merged.revised.len());
+        let unchanged = total - facts.len() - revised;
         transaction
             .execute(
                 "INSERT INTO imports (label, imported_at, facts_new, facts_revised, facts_unchanged)
-                 VALUES (?1, ?2, ?3, 0, ?4)",
-                params![label, merge::unix_now(), facts.len() as i64, unchanged as i64],
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    label,
+                    merge::unix_now(),
+                    facts.len() as i64,
+                    revised as i64,
+                    unchanged as i64
+                ],
             )
             .map_err(database("recording the import"))?;
         let import_id = transaction.last_insert_rowid();
@@ -284,9 +296,11 @@ impl SqliteStore {
             .transpose()?;
         write_model_parts(&transaction, encoded, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
-        let timing = std::env::var_os("HOLDCO_TIMING").is_some();
         let started = std::time::Instant::now();
         segments::write_columns(&transaction, facts, import_id, incoming.group.calendar())?;
+        if let Some(merged) = &merged {
+            segments::write_revisions(&transaction, all_facts, merged, import_id)?;
+        }
         if timing {
             eprintln!("store: series written in {:.2?}", started.elapsed());
         }
@@ -305,10 +319,12 @@ impl SqliteStore {
         if timing {
             eprintln!("store: committed at {:.2?}", started.elapsed());
         }
+        // The columnar path never removes a fact (it declines a prune that would).
         let tally = Tally {
             new: facts.len(),
+            revised,
             unchanged,
-            ..Tally::default()
+            deleted: 0,
         };
         Ok(Some((tally.summary(import_id, incoming), changeset)))
     }
@@ -374,6 +390,15 @@ impl SqliteStore {
     pub fn schema_version() -> i64 {
         migrations::latest_version()
     }
+}
+
+/// True when the revision log has rows.
+fn self_holds_log(connection: &Connection) -> Result<bool, StoreError> {
+    connection
+        .query_row("SELECT EXISTS (SELECT 1 FROM fact_revisions)", [], |row| {
+            row.get(0)
+        })
+        .map_err(database("reading facts"))
 }
 
 /// Sets the journal mode; returns the mode in force after (SQLite keeps the old one when it
@@ -554,6 +579,11 @@ impl Store for SqliteStore {
 
     fn holds_revisions(&self) -> Result<bool, StoreError> {
         SqliteStore::holds_revisions(self)
+    }
+
+    /// Always: the columnar merge handles a revision log too.
+    fn takes_columns(&self) -> Result<bool, StoreError> {
+        Ok(true)
     }
 
     fn fact_table(
@@ -750,7 +780,7 @@ fn write_model_parts(
 const INSERT_BATCH: usize = 64;
 
 /// An insert of `rows` fact rows, each the current revision.
-fn insert_facts_sql(rows: usize) -> String {
+pub(super) fn insert_facts_sql(rows: usize) -> String {
     let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
     format!(
         "INSERT INTO fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure, \
@@ -760,7 +790,7 @@ fn insert_facts_sql(rows: usize) -> String {
 }
 
 /// Marks a revision as superseded.
-const RETIRE_FACT: &str = "UPDATE fact_revisions SET is_current = 0
+pub(super) const RETIRE_FACT: &str = "UPDATE fact_revisions SET is_current = 0
     WHERE unit = ?1 AND period_start = ?2 AND granularity = ?3 AND metric = ?4
       AND counterparty = ?5 AND basis = ?6 AND structure = ?7 AND revision = ?8";
 
@@ -893,7 +923,7 @@ fn supersede(
 }
 
 /// Copies a first revision that only a segment holds into the facts table, superseded.
-const COPY_FIRST_REVISION: &str =
+pub(super) const COPY_FIRST_REVISION: &str =
     "INSERT INTO fact_revisions (unit, period_start, granularity, metric,
     counterparty, basis, structure, revision, value, currency, source, import_id, note,
     precision_step, is_current)

@@ -550,21 +550,109 @@ fn encode_series(
     })
 }
 
-/// Compares the stored segments with incoming columns (every series sorted by period): for
-/// each incoming row, true when a segment holds its key with the same value, currency and
-/// source. `None` when the reference merge is needed: a stored key the columns lack (it
-/// must be validated against the incoming timeline), a revised figure, or a segment with
-/// superseded facts.
-pub(super) fn unchanged_rows(
+/// A series' key as the tables store it: unit, granularity, metric, counterparty, basis code,
+/// structure.
+pub(super) type SeriesText = (String, &'static str, String, String, i64, String);
+
+/// The current revision of a key the revision log holds.
+pub(super) struct Logged {
+    /// Its revision number (2 or more, or 1 for a key a store before migration 0003 kept in
+    /// the log alone).
+    pub revision: u32,
+    pub value: f64,
+    pub currency: Option<String>,
+    pub source: Option<String>,
+}
+
+/// The revision log's current figures (`is_current = 1`) by series and period start, of
+/// `metrics` or all. The log holds only keys ever revised, so this costs in proportion to
+/// the revisions, not to the store.
+pub(super) fn logged(
+    connection: &Connection,
+    metrics: Option<&[holdco_core::MetricId]>,
+) -> Result<FastMap<SeriesText, FastMap<i32, Logged>>, StoreError> {
+    let failed = database("reading the revision log");
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT unit, granularity, metric, counterparty, basis, structure, period_start,
+                    revision, value, currency, source
+             FROM fact_revisions WHERE is_current = 1",
+        )
+        .map_err(&failed)?;
+    let mut rows = statement.query([]).map_err(&failed)?;
+    let mut logged: FastMap<SeriesText, FastMap<i32, Logged>> = FastMap::default();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let metric = super::text(row, 2)?;
+        if metrics.is_some_and(|metrics| !metrics.iter().any(|m| m.as_str() == metric)) {
+            continue;
+        }
+        let key: SeriesText = (
+            super::text(row, 0)?.to_string(),
+            granularity_text(parse_granularity(super::text(row, 1)?)?),
+            metric.to_string(),
+            super::text(row, 3)?.to_string(),
+            row.get(4).map_err(&failed)?,
+            super::text(row, 5)?.to_string(),
+        );
+        let start: i32 = row.get(6).map_err(&failed)?;
+        let current = Logged {
+            revision: row.get(7).map_err(&failed)?,
+            value: row.get(8).map_err(&failed)?,
+            currency: super::optional_text(row, 9)?.map(str::to_string),
+            source: super::optional_text(row, 10)?.map(str::to_string),
+        };
+        logged.entry(key).or_default().insert(start, current);
+    }
+    Ok(logged)
+}
+
+/// A revised incoming row.
+pub(super) struct RevisedRow {
+    /// Its row in the columns, and its series there.
+    pub row: usize,
+    pub series: usize,
+    /// The revision to write.
+    pub revision: u32,
+    /// When only a segment held the key: that first revision (value, currency, source, the
+    /// import that recorded it), to copy into the log, which keeps a revised key's whole
+    /// history.
+    pub first: Option<(f64, Option<String>, Option<String>, i64)>,
+}
+
+/// What incoming columns do to the stored facts.
+pub(super) struct ColumnsMerge {
+    /// Per incoming row: true when its key is new to the store.
+    pub new: Vec<bool>,
+    /// Rows whose figure, currency or source differs from the stored current revision.
+    pub revised: Vec<RevisedRow>,
+    /// Segments that get newly superseded positions: the columns' series, the segment's
+    /// import, and its whole superseded list after this import.
+    pub superseded: Vec<(usize, i64, Vec<usize>)>,
+}
+
+/// Compares the stored facts (segments, with the revision log's current figures in place of
+/// the ones they revise) with incoming columns (every series sorted by period): which rows
+/// are new, which revise a stored figure, and which leave it as it is.
+///
+/// `None` when the reference merge is needed: a stored key the columns lack (the merged
+/// model must be validated against the incoming timeline). The cost is one pass over the
+/// segments plus the revision log, whatever was revised before.
+pub(super) fn merge_columns(
     connection: &Connection,
     columns: &FactColumns,
-) -> Result<Option<Vec<bool>>, StoreError> {
+    calendar: FiscalCalendar,
+) -> Result<Option<ColumnsMerge>, StoreError> {
     let failed = database("reading facts");
-    let mut by_key: FastMap<(String, &str, String, String, i64, String), usize> =
-        FastMap::default();
+    let mut by_key: FastMap<SeriesText, usize> = FastMap::default();
     for (series, s) in columns.series.iter().enumerate() {
+        let starts = &columns.starts[columns.rows(series)];
+        if let Some(at) = starts.windows(2).position(|pair| pair[0] >= pair[1]) {
+            let key = columns.key(series, starts[at]);
+            return Err(StoreError::DuplicateFact {
+                key: merge::describe_key(&key, calendar),
+            });
+        }
         let (basis, structure) = basis_columns(s.basis);
-        let structure = structure.into_owned();
         let counterparty = if s.counterparty == NONE {
             String::new()
         } else {
@@ -576,19 +664,33 @@ pub(super) fn unchanged_rows(
             columns.metrics[s.metric as usize].to_string(),
             counterparty,
             basis,
-            structure,
+            structure.into_owned(),
         );
         by_key.insert(key, series);
     }
-    let mut unchanged = vec![false; columns.len()];
+    let mut logged = logged(connection, None)?;
+    let mut matched = vec![false; columns.len()];
+    let mut revised = Vec::new();
+    let mut superseded_lists = Vec::new();
+    // Compares a stored current figure with incoming row `at`.
+    let same = |at: usize, value: f64, currency: Option<&str>, source: Option<&str>| {
+        let (incoming_currency, incoming_source) = (columns.currency[at], columns.source_of(at));
+        value.to_bits() == columns.values[at].to_bits()
+            && currency
+                == (incoming_currency != NONE)
+                    .then(|| columns.currencies[incoming_currency as usize].as_str())
+            && source
+                == (incoming_source != NONE)
+                    .then(|| columns.sources[incoming_source as usize].as_str())
+    };
     let mut statement = connection
-        .prepare("SELECT unit, granularity, metric, counterparty, basis, structure, periods, figures, extras, superseded, annotations FROM facts")
+        .prepare("SELECT unit, granularity, metric, counterparty, basis, structure, periods, figures, extras, superseded, import_id, annotations FROM facts")
         .map_err(&failed)?;
     let mut rows = statement.query([]).map_err(&failed)?;
     while let Some(row) = rows.next().map_err(&failed)? {
         let text = |index| super::text(row, index);
         // Columns carry no notes or precisions: a series with some differs from them.
-        if text(9)? != "[]" || super::optional_text(row, 10)?.is_some() {
+        if super::optional_text(row, 11)?.is_some() {
             return Ok(None);
         }
         let granularity = granularity_text(parse_granularity(text(1)?)?);
@@ -601,16 +703,18 @@ pub(super) fn unchanged_rows(
             basis,
             text(5)?.to_string(),
         );
-        let Some(series) = by_key.get(&key) else {
+        let Some(series) = by_key.get(&key).copied() else {
             return Ok(None);
         };
-        let starts: Vec<i32> = merge::decode("facts", text(6)?)?;
-        let figures: Vec<f64> = merge::decode("facts", text(7)?)?;
+        let import_id: i64 = row.get(10).map_err(&failed)?;
+        let starts: Vec<i32> = super::fact_series::numbers(text(6)?)?;
+        let figures: Vec<f64> = super::fact_series::numbers(text(7)?)?;
         let extras: Option<Vec<(Option<String>, Option<String>)>> =
             match super::optional_text(row, 8)? {
                 Some(text) => Some(merge::decode("facts", text)?),
                 None => None,
             };
+        let mut superseded: Vec<usize> = merge::decode("facts", text(9)?)?;
         if figures.len() != starts.len()
             || extras
                 .as_ref()
@@ -621,31 +725,210 @@ pub(super) fn unchanged_rows(
                 starts.len()
             )));
         }
-        let range = columns.rows(*series);
+        let already = superseded.len();
+        let mut was_superseded = vec![false; starts.len()];
+        for position in &superseded {
+            if let Some(flag) = was_superseded.get_mut(*position) {
+                *flag = true;
+            }
+        }
+        let mut log = logged.get_mut(&key);
+        let range = columns.rows(series);
         let incoming = &columns.starts[range.clone()];
         for (position, start) in starts.iter().enumerate() {
             let Ok(offset) = incoming.binary_search(start) else {
                 return Ok(None);
             };
             let at = range.start + offset;
+            if std::mem::replace(&mut matched[at], true) {
+                return Ok(None);
+            }
+            if was_superseded[position] {
+                // The log holds this key's whole history; its current figure is the one to
+                // compare with.
+                let current = log
+                    .as_mut()
+                    .and_then(|log| log.remove(start))
+                    .ok_or_else(|| {
+                        corrupt(format!(
+                            "a superseded fact of {} has no current revision",
+                            merge::describe_key(&columns.key(series, *start), calendar)
+                        ))
+                    })?;
+                let unchanged = same(
+                    at,
+                    current.value,
+                    current.currency.as_deref(),
+                    current.source.as_deref(),
+                );
+                if !unchanged {
+                    revised.push(RevisedRow {
+                        row: at,
+                        series,
+                        revision: current.revision + 1,
+                        first: None,
+                    });
+                }
+                continue;
+            }
             let (currency, source) = match &extras {
                 Some(pairs) => (pairs[position].0.as_deref(), pairs[position].1.as_deref()),
                 None => (None, None),
             };
-            let incoming_currency = columns.currency[at];
-            let incoming_source = columns.source_of(at);
-            let same = figures[position].to_bits() == columns.values[at].to_bits()
-                && currency
-                    == (incoming_currency != NONE)
-                        .then(|| columns.currencies[incoming_currency as usize].as_str())
-                && source
-                    == (incoming_source != NONE)
-                        .then(|| columns.sources[incoming_source as usize].as_str());
-            if !same || unchanged[at] {
-                return Ok(None);
+            if !same(at, figures[position], currency, source) {
+                revised.push(RevisedRow {
+                    row: at,
+                    series,
+                    revision: 2,
+                    first: Some((
+                        figures[position],
+                        currency.map(str::to_string),
+                        source.map(str::to_string),
+                        import_id,
+                    )),
+                });
+                superseded.push(position);
             }
-            unchanged[at] = true;
+        }
+        if superseded.len() > already {
+            superseded_lists.push((series, import_id, superseded));
         }
     }
-    Ok(Some(unchanged))
+    // Keys only the log holds (a store from before migration 0003 kept every fact there).
+    for (key, by_start) in logged {
+        for (start, current) in by_start {
+            let Some(series) = by_key.get(&key).copied() else {
+                return Ok(None);
+            };
+            let range = columns.rows(series);
+            let Ok(offset) = columns.starts[range.clone()].binary_search(&start) else {
+                return Ok(None);
+            };
+            let at = range.start + offset;
+            if std::mem::replace(&mut matched[at], true) {
+                return Ok(None);
+            }
+            let unchanged = same(
+                at,
+                current.value,
+                current.currency.as_deref(),
+                current.source.as_deref(),
+            );
+            if !unchanged {
+                revised.push(RevisedRow {
+                    row: at,
+                    series,
+                    revision: current.revision + 1,
+                    first: None,
+                });
+            }
+        }
+    }
+    Ok(Some(ColumnsMerge {
+        new: matched.iter().map(|held| !held).collect(),
+        revised,
+        superseded: superseded_lists,
+    }))
+}
+
+/// Writes what [`merge_columns`] found revised, as the reference import does: a first
+/// revision only a segment held is copied into the log (not current, with its own import)
+/// and its position marked superseded in the segment; the previous current revision of a
+/// logged key is retired; the new revision is written current.
+pub(super) fn write_revisions(
+    transaction: &Transaction<'_>,
+    columns: &FactColumns,
+    merged: &ColumnsMerge,
+    import_id: i64,
+) -> Result<(), StoreError> {
+    let failed = database("writing facts");
+    let mut copy = transaction
+        .prepare_cached(super::COPY_FIRST_REVISION)
+        .map_err(&failed)?;
+    let mut retire = transaction
+        .prepare_cached(super::RETIRE_FACT)
+        .map_err(&failed)?;
+    let mut insert = transaction
+        .prepare_cached(&super::insert_facts_sql(1))
+        .map_err(&failed)?;
+    for revised in &merged.revised {
+        let key = columns.key(revised.series, columns.starts[revised.row]);
+        let columns_of = KeyColumns::of(&key);
+        match &revised.first {
+            Some((value, currency, source, first_import)) => {
+                copy.execute(params![
+                    columns_of.unit,
+                    columns_of.period_start,
+                    columns_of.granularity,
+                    columns_of.metric,
+                    columns_of.counterparty,
+                    columns_of.basis,
+                    columns_of.structure.as_ref(),
+                    value,
+                    currency,
+                    source,
+                    first_import,
+                    None::<&str>,
+                    None::<f64>,
+                ])
+                .map_err(&failed)?;
+            }
+            None => {
+                retire
+                    .execute(columns_of.params_with(revised.revision - 1))
+                    .map_err(&failed)?;
+            }
+        }
+        let currency = columns.currency[revised.row];
+        let currency = (currency != NONE).then(|| columns.currencies[currency as usize].as_str());
+        let source = columns.source_of(revised.row);
+        let source = (source != NONE).then(|| columns.sources[source as usize].as_str());
+        insert
+            .execute(params![
+                columns_of.unit,
+                columns_of.period_start,
+                columns_of.granularity,
+                columns_of.metric,
+                columns_of.counterparty,
+                columns_of.basis,
+                columns_of.structure.as_ref(),
+                revised.revision,
+                columns.values[revised.row],
+                currency,
+                source,
+                import_id,
+                None::<&str>,
+                None::<f64>,
+                false,
+            ])
+            .map_err(&failed)?;
+    }
+    let mut update = transaction
+        .prepare_cached(
+            "UPDATE facts SET superseded = ?8
+             WHERE unit = ?1 AND granularity = ?2 AND metric = ?3 AND counterparty = ?4
+               AND basis = ?5 AND structure = ?6 AND import_id = ?7",
+        )
+        .map_err(&failed)?;
+    for (series, segment_import, list) in &merged.superseded {
+        let key = columns.key(*series, 0);
+        let key = KeyColumns::of(&key);
+        let list = serde_json::to_string(list).map_err(|error| StoreError::Unstorable {
+            item: "a list of superseded facts".to_string(),
+            reason: error.to_string(),
+        })?;
+        update
+            .execute(params![
+                key.unit,
+                key.granularity,
+                key.metric,
+                key.counterparty,
+                key.basis,
+                key.structure.as_ref(),
+                segment_import,
+                list,
+            ])
+            .map_err(&failed)?;
+    }
+    Ok(())
 }
