@@ -8,5 +8,6 @@ mod defects;
 mod format_errors;
 mod fuzz;
 mod layers;
+mod pro_forma;
 mod properties;
 mod semantics;
