@@ -574,7 +574,8 @@ pub struct Scope {
     /// A range of periods, A..B (e.g. FY2022..FY2025).
     #[arg(long)]
     periods: Option<String>,
-    /// reported, restated or organic.
+    /// reported, restated, organic or pro_forma (as if every acquisition, disposal and
+    /// spin-off of the compared span had happened at its start; docs/semantics.md).
     #[arg(long, default_value = "reported")]
     view: String,
     /// Date of the structure to restate into (the latest when omitted).
@@ -669,6 +670,43 @@ fn print_rollup(
     crate::excel_commands::describe_rollup(model, query, answer, percent);
     match args.format.output() {
         Output::Json => render::print_json(&answer)?,
+        Output::Csv if query.view == View::ProForma => {
+            // A pro-forma file must never pass for a restated one: each row says so.
+            #[derive(serde::Serialize)]
+            struct ProFormaRow<'a> {
+                view: &'static str,
+                node: &'a str,
+                name: &'a str,
+                depth: u32,
+                kind: &'a holdco_core::rollup::RowKind,
+                period: &'a str,
+                metric: &'a str,
+                value: Option<f64>,
+                minority: f64,
+                eliminated: f64,
+                gap: Option<&'a str>,
+                provenance: Option<&'a str>,
+            }
+            let rows: Vec<ProFormaRow> = answer
+                .rows
+                .iter()
+                .map(|r| ProFormaRow {
+                    view: View::ProForma.name(),
+                    node: &r.node,
+                    name: &r.name,
+                    depth: r.depth,
+                    kind: &r.kind,
+                    period: &r.period,
+                    metric: &r.metric,
+                    value: r.value,
+                    minority: r.minority,
+                    eliminated: r.eliminated,
+                    gap: r.gap.as_deref(),
+                    provenance: r.provenance.as_deref(),
+                })
+                .collect();
+            render::print_csv(&rows)?
+        }
         Output::Csv => render::print_csv(&answer.rows)?,
         Output::Table => {
             let scale = model
@@ -727,7 +765,17 @@ fn print_rollup(
                 println!("  {legend}");
             }
             if !answer.excluded.is_empty() {
-                println!("  organic: left out {}", answer.excluded.join(", "));
+                if query.view == View::ProForma {
+                    println!(
+                        "  pro forma: removed from every period (divested or spun off in the span) {}",
+                        answer.excluded.join(", ")
+                    );
+                } else {
+                    println!("  organic: left out {}", answer.excluded.join(", "));
+                }
+            }
+            if query.view == View::ProForma {
+                println!("  pro forma: every deal of the span as if made at its start; units acquired in it count in every period (a gap where their earlier figures are missing)");
             }
             if took_fast_path {
                 println!("  answered by the columnar engine (same rows as the explainable one; --exact forces that)");
@@ -815,7 +863,8 @@ pub struct ExplainScope {
     /// The period (2023Q3, FY2024...).
     #[arg(long)]
     period: String,
-    /// reported, restated or organic.
+    /// reported, restated, organic or pro_forma (as if every acquisition, disposal and
+    /// spin-off of the compared span had happened at its start; docs/semantics.md).
     #[arg(long, default_value = "reported")]
     view: String,
     /// Date of the structure to restate into (the latest when omitted).

@@ -102,7 +102,12 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                 options.top,
             );
             run.result.warnings = warnings;
-            write_charts(options.svg.as_deref(), &[&run.result], &run.tornado)?;
+            write_charts(
+                options.svg.as_deref(),
+                &[&run.result],
+                &run.tornado,
+                &chart_context(&model, scenario, options),
+            )?;
             match options.format.output() {
                 Output::Json => render::print_json(&run)?,
                 Output::Csv => {
@@ -129,6 +134,7 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                 options.svg.as_deref(),
                 &[&comparison.a, &comparison.b],
                 &comparison.tornado,
+                &chart_context(&model, sa, options),
             )?;
             match options.format.output() {
                 Output::Json => render::print_json(&comparison)?,
@@ -265,10 +271,35 @@ fn simulate(projections: &[&Projection], options: &RunOptions) -> Result<engine:
     Ok(simulation)
 }
 
-fn write_charts(dir: Option<&Path>, results: &[&ScenarioResult], tornado: &Tornado) -> Result<()> {
+/// Years of actual history drawn before a fan chart (the base year and these before it).
+const ACTUAL_YEARS_BACK: usize = 4;
+
+/// Paths, seed and the actual history (from the model, not the scenario's branch) for the
+/// charts. For a comparison, the first scenario's horizon gives the years.
+fn chart_context(model: &Model, scenario: &Scenario, options: &RunOptions) -> report::ChartContext {
+    let [revenue, ebita] = if options.svg.is_some() {
+        holdco_scenario::compile::actuals(model, scenario, ACTUAL_YEARS_BACK)
+    } else {
+        [None, None]
+    };
+    report::ChartContext {
+        paths: options.paths,
+        seed: options.seed,
+        group: model.group.name.clone(),
+        revenue,
+        ebita,
+    }
+}
+
+fn write_charts(
+    dir: Option<&Path>,
+    results: &[&ScenarioResult],
+    tornado: &Tornado,
+    context: &report::ChartContext,
+) -> Result<()> {
     let Some(dir) = dir else { return Ok(()) };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, svg) in report::charts(results, tornado) {
+    for (name, svg) in report::charts(results, tornado, context) {
         let path = dir.join(name);
         std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());

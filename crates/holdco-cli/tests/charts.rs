@@ -29,8 +29,9 @@ fn options() -> usvg::Options<'static> {
     options
 }
 
-/// Renders one SVG file, saves the PNG beside the others and checks what a reader sees.
-fn look_at(svg: &Path, options: &usvg::Options) -> PathBuf {
+/// Renders one SVG file, saves the PNG beside the others (its name after `prefix`) and
+/// checks what a reader sees.
+fn look_at(svg: &Path, options: &usvg::Options, prefix: &str) -> PathBuf {
     let data = std::fs::read(svg).unwrap();
     let text = String::from_utf8_lossy(&data);
     assert!(
@@ -62,7 +63,12 @@ fn look_at(svg: &Path, options: &usvg::Options) -> PathBuf {
     );
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/charts");
     std::fs::create_dir_all(&out).unwrap();
-    let png = out.join(svg.file_name().unwrap()).with_extension("png");
+    let png = out
+        .join(format!(
+            "{prefix}{}",
+            svg.file_name().unwrap().to_string_lossy()
+        ))
+        .with_extension("png");
     pixmap.save_png(&png).unwrap();
 
     let mut boxes = Vec::new();
@@ -158,7 +164,20 @@ fn every_chart_renders_readably() {
     }
     assert!(files.len() >= 5, "{files:?}");
     for file in &files {
-        look_at(file, &options);
+        look_at(file, &options, "");
+    }
+    // The fans draw the actual history before the projection, labelled, with a footnote
+    // naming its source, the paths and the seed.
+    let fan = std::fs::read_to_string(charts.join("scenarios/revenue-fan.svg")).unwrap();
+    for expected in [
+        ">actual<",
+        ">FY2021<",
+        ">FY2030<",
+        "20,000 Monte Carlo paths, seed 2023",
+        "--view restated --structure 2025-03-31",
+        "Spin off Cloud to shareholders",
+    ] {
+        assert!(fan.contains(expected), "revenue fan lacks {expected:?}");
     }
     // The bundled example's charts (README) render as well.
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba/charts");
@@ -166,7 +185,7 @@ fn every_chart_renders_readably() {
         .into_iter()
         .filter(|e| e.extension().is_some_and(|x| x == "svg"))
     {
-        look_at(&entry, &options);
+        look_at(&entry, &options, "bundled-");
     }
 }
 

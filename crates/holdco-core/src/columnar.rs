@@ -602,6 +602,13 @@ impl<'t> FastPlan<'t> {
         table: &'t FactTable,
         query: &FastQuery,
     ) -> Result<FastPlan<'t>, ColumnarError> {
+        // The pro-forma view adds gaps for units acquired in the span (pre-acquisition
+        // figures), which the columnar pass does not model: it declines.
+        if query.view == View::ProForma {
+            return Err(ColumnarError::Unsupported(
+                "the pro-forma view is answered by the explainable engine".into(),
+            ));
+        }
         let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
         let clock = std::time::Instant::now();
         let model = engine.model();
@@ -737,11 +744,7 @@ impl<'t> FastPlan<'t> {
             group_metric[0] = first_default.clone();
         }
         // Lines, as the engine shows them.
-        let excluded = if query.view == View::Organic {
-            engine.organic_exclusions(&query.periods, target)
-        } else {
-            Vec::new()
-        };
+        let excluded = engine.view_exclusions(query.view, &query.periods, target);
         let mut lines: Vec<FastLine> = Vec::new();
         let mut line_of: HashMap<FastLine, u32> = HashMap::new();
         let dates: Vec<NaiveDate> = match query.view {
@@ -934,7 +937,7 @@ impl<'t> FastPlan<'t> {
                     engine.lineage_weights(unit, (date, usize::MAX), until, metric, &mut out, 1.0);
                     out
                 }
-                View::Restated | View::Organic => {
+                View::Restated | View::Organic | View::ProForma => {
                     let mut out = Vec::new();
                     engine.lineage_weights(unit, (date, usize::MAX), target, metric, &mut out, 1.0);
                     out
@@ -1819,6 +1822,11 @@ pub fn rollup_from_table(
     use crate::model::Measure;
     use crate::rollup::{BasisFilter, RollupRow, RowKind};
     let model = engine.model();
+    if query.view == View::ProForma {
+        return Err(ColumnarError::Unsupported(
+            "the pro-forma view is answered by the explainable engine".into(),
+        ));
+    }
     let definition = model
         .metric(&query.metric)
         .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {}", query.metric)))?;
@@ -2155,11 +2163,7 @@ pub fn rollup_from_table(
     while let Some((_, closing)) = open.pop() {
         rows.extend(closing.into_iter().flatten());
     }
-    let excluded = if query.view == View::Organic {
-        engine.organic_exclusions(&query.periods, target)
-    } else {
-        Vec::new()
-    };
+    let excluded = engine.view_exclusions(query.view, &query.periods, target);
     Ok(crate::rollup::Rollup {
         metric: query.metric.to_string(),
         view: query.view,
@@ -2218,11 +2222,7 @@ fn minority_by_line(
             }
         })
         .collect();
-    let excluded = if query.view == View::Organic {
-        engine.organic_exclusions(&query.periods, target)
-    } else {
-        Vec::new()
-    };
+    let excluded = engine.view_exclusions(query.view, &query.periods, target);
     let mut ownership: HashMap<(UnitIndex, NaiveDate), (f64, f64)> = HashMap::new();
     let mut add = |via: UnitIndex,
                    date: NaiveDate,

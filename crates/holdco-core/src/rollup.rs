@@ -9,7 +9,7 @@
 //! Node values are then sums over subtrees, less intercompany eliminations.
 
 use crate::ids::{Currency, MetricId, UnitId};
-use crate::model::{Aggregation, Basis, Diagnostic, Measure, Model};
+use crate::model::{Aggregation, Basis, ChangeKind, Diagnostic, Measure, Model};
 use crate::period::{Granularity, Period};
 use crate::timeline::{HistoryEvent, Structure, Timeline, UnitIndex};
 use chrono::NaiveDate;
@@ -28,6 +28,11 @@ pub enum View {
     Restated,
     /// Restated, without units acquired or divested in the compared span.
     Organic,
+    /// Restated as if every deal of the compared span had happened at its start: units
+    /// divested or spun off in the span removed from every period, units acquired in it
+    /// counted in every period, a gap where their pre-acquisition figures are missing
+    /// (docs/semantics.md, "Pro forma").
+    ProForma,
 }
 
 impl View {
@@ -37,8 +42,9 @@ impl View {
             "reported" => Ok(View::Reported),
             "restated" => Ok(View::Restated),
             "organic" => Ok(View::Organic),
+            "pro_forma" | "pro-forma" | "proforma" => Ok(View::ProForma),
             other => Err(format!(
-                "`{other}` is not a view (expected reported, restated or organic)"
+                "`{other}` is not a view (expected reported, restated, organic or pro-forma)"
             )),
         }
     }
@@ -48,6 +54,7 @@ impl View {
             View::Reported => "reported",
             View::Restated => "restated",
             View::Organic => "organic",
+            View::ProForma => "pro_forma",
         }
     }
 }
@@ -820,7 +827,7 @@ impl<'m> Engine<'m> {
                 weight: 1.0,
                 steps: Vec::new(),
             }],
-            View::Restated | View::Organic => {
+            View::Restated | View::Organic | View::ProForma => {
                 self.lineage(unit, (date, usize::MAX), target, metric)
             }
         }
@@ -862,6 +869,87 @@ impl<'m> Engine<'m> {
             .collect()
     }
 
+    /// Units the pro-forma view removes from every period: those divested or spun off
+    /// (with or without a retained stake), with everything below them, within the span from
+    /// the first period's start to the later of the last period's end and the structure date;
+    /// and units acquired after the structure date within that span (the structure does not
+    /// hold them). Closures are not deals: they stay as the restated view shows them.
+    pub(crate) fn pro_forma_exclusions(
+        &self,
+        periods: &[Period],
+        target: NaiveDate,
+    ) -> Vec<UnitIndex> {
+        let start = periods
+            .iter()
+            .map(|p| p.first_day())
+            .min()
+            .unwrap_or(target);
+        let end = periods
+            .iter()
+            .map(|p| p.last_day())
+            .max()
+            .unwrap_or(target)
+            .max(target);
+        let in_span = |date: NaiveDate| date >= start && date <= end;
+        let mut out: Vec<UnitIndex> = Vec::new();
+        for (i, unit) in self.timeline.units.iter().enumerate() {
+            let left = unit.events.iter().any(|e| {
+                in_span(e.date)
+                    && match e.event {
+                        HistoryEvent::Divested => true,
+                        HistoryEvent::LeftWith(top) => self
+                            .timeline
+                            .record(top)
+                            .events
+                            .iter()
+                            .any(|t| t.date == e.date && t.event == HistoryEvent::Divested),
+                        _ => false,
+                    }
+            });
+            let acquired_later = unit.acquired && unit.created > target && in_span(unit.created);
+            if left || acquired_later {
+                out.push(i as UnitIndex);
+            }
+        }
+        // A spin-off that keeps a stake leaves the unit in the tree: it and what is below it
+        // on that day go too.
+        for change in &self.timeline.changes {
+            if let ChangeKind::SpinOff { unit, .. } = &change.kind {
+                if !in_span(change.date) {
+                    continue;
+                }
+                let Some(index) = self.timeline.unit(unit) else {
+                    continue;
+                };
+                let structure = self.structure(change.date.pred_opt().unwrap_or(change.date));
+                if !structure.alive[index as usize] {
+                    continue;
+                }
+                for (below, _) in structure.descendants(index, u32::MAX) {
+                    if !out.contains(&below) {
+                        out.push(below);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Units the view leaves out of every period (organic and pro-forma views).
+    pub(crate) fn view_exclusions(
+        &self,
+        view: View,
+        periods: &[Period],
+        target: NaiveDate,
+    ) -> Vec<UnitIndex> {
+        match view {
+            View::Organic => self.organic_exclusions(periods, target),
+            View::ProForma => self.pro_forma_exclusions(periods, target),
+            View::Reported | View::Restated => Vec::new(),
+        }
+    }
+
     fn compute(
         &self,
         metric: &MetricId,
@@ -872,9 +960,10 @@ impl<'m> Engine<'m> {
         excluded: &[UnitIndex],
     ) -> Computation {
         let layers = self.layers(metric, period, view, target, basis);
+        let pro_forma = (view == View::ProForma).then_some(target);
         let mut raws: Vec<RawLayer> = layers
             .iter()
-            .map(|b| self.compute_layer(metric, period, *b, excluded))
+            .map(|b| self.compute_layer(metric, period, *b, excluded, pro_forma))
             .collect();
         // The single-layer case (every view but restated and organic, or no published
         // restatement of this period into a structure up to the target) lands directly.
@@ -929,7 +1018,10 @@ impl<'m> Engine<'m> {
                     )
                     .collect()
             }
-            (_, BasisFilter::ReportedOnly) | (View::Reported, BasisFilter::Reported) => {
+            // Pro forma reads reported facts only: the group's published restatements still
+            // hold what it later sold or spun off (docs/semantics.md, 3.9).
+            (_, BasisFilter::ReportedOnly)
+            | (View::Reported | View::ProForma, BasisFilter::Reported) => {
                 vec![Basis::Reported]
             }
             (_, other) => vec![basis_of(other)],
@@ -970,6 +1062,7 @@ impl<'m> Engine<'m> {
         period: Period,
         layer_basis: Basis,
         excluded: &[UnitIndex],
+        pro_forma: Option<NaiveDate>,
     ) -> RawLayer {
         let definition = self.model.metric(metric).expect("checked by caller");
         let stock = definition.aggregation == Aggregation::Stock;
@@ -1005,6 +1098,40 @@ impl<'m> Engine<'m> {
             Basis::Restated { structure } => structure,
             _ => self.timeline.record(unit).last_day_until(period.last_day()),
         };
+        // Pro forma: a unit acquired after the period began (and by the structure date) counts
+        // in the period as if it had been in the group from its start. The model holds no
+        // figures of a unit before it joined (a fact outside a unit's life is refused), so the
+        // period is a gap at the unit, which no total recorded above it covers (the total was
+        // published without it).
+        if let (Some(target), Basis::Reported) = (pro_forma, layer_basis) {
+            let mut acquired: Vec<UnitIndex> = self
+                .facts
+                .keys()
+                .filter(|(_, m, b)| m == metric && *b == Basis::Reported)
+                .map(|(u, _, _)| *u)
+                .filter(|u| {
+                    let record = self.timeline.record(*u);
+                    record.acquired
+                        && record.created > period.first_day()
+                        && record.created <= target
+                        && !excluded.contains(u)
+                })
+                .collect();
+            acquired.sort();
+            acquired.dedup();
+            for unit in acquired {
+                let record = self.timeline.record(unit);
+                raw.gaps.push(RawGap {
+                    unit,
+                    date: record.created,
+                    above: None,
+                    reason: format!(
+                        "{}: pro forma, acquired on {}; the model holds no figures for it before then",
+                        record.id, record.created
+                    ),
+                });
+            }
+        }
         for (unit, reason) in gap_units {
             // A unit the organic view leaves out leaves its gaps out too.
             if excluded.contains(&unit) {
@@ -1025,6 +1152,56 @@ impl<'m> Engine<'m> {
                 above,
                 reason: format!("{}: {reason}", self.timeline.record(unit).id),
             });
+        }
+        // Pro forma: a unit removed from every period that has no figure of its own for this
+        // one, while it was in the group under a unit with a recorded total, is inside that
+        // total and cannot be taken out of it: the total is a gap, not a figure that still
+        // holds what left.
+        if let (Some(_), Basis::Reported) = (pro_forma, layer_basis) {
+            let (first, last) = (period.first_day(), period.last_day());
+            let mut marked: Vec<UnitIndex> = Vec::new();
+            for &unit in excluded {
+                let record = self.timeline.record(unit);
+                if resolved.contains_key(&unit)
+                    || record.created > last
+                    || record.ended.is_some_and(|(end, _)| end <= first)
+                {
+                    continue;
+                }
+                let date = match record.ended {
+                    Some((end, _)) if end <= last => end.pred_opt().unwrap_or(end),
+                    _ => last,
+                };
+                if !record.alive_on(date) {
+                    continue;
+                }
+                let structure = self.structure(date);
+                let Some(total) = structure
+                    .ancestors(unit)
+                    .into_iter()
+                    .skip(1)
+                    .find(|a| resolved.contains_key(a))
+                else {
+                    continue;
+                };
+                if excluded.contains(&total) || marked.contains(&total) {
+                    continue;
+                }
+                marked.push(total);
+                let holder = self.timeline.record(total);
+                raw.gaps.push(RawGap {
+                    unit: total,
+                    date: holder.last_day_until(date),
+                    above: None,
+                    reason: format!(
+                        "pro forma: {} (left the group {}) has no figures of its own here; they are inside the total recorded for {} and cannot be taken out (record {}'s own figures to do so)",
+                        record.id,
+                        record.ended.map_or_else(|| "in the span".to_string(), |(end, _)| format!("on {end}")),
+                        holder.id,
+                        record.id
+                    ),
+                });
+            }
         }
         let mut entries: Vec<(&UnitIndex, &Vec<usize>)> = resolved.iter().collect();
         entries.sort_by_key(|(u, _)| **u);
@@ -1459,11 +1636,7 @@ impl<'m> Engine<'m> {
             View::Reported => last_period.last_day(),
             _ => target,
         };
-        let excluded = if query.view == View::Organic {
-            self.organic_exclusions(&query.periods, target)
-        } else {
-            Vec::new()
-        };
+        let excluded = self.view_exclusions(query.view, &query.periods, target);
         // Lines: nodes of the display structure (and, for the reported view, of each
         // period's), as one tree: a unit that had another parent in an earlier period gets a
         // line of its own under that parent, with figures only in the periods it was there.
@@ -2087,11 +2260,7 @@ impl<'m> Engine<'m> {
                 String::new(),
             ));
         }
-        let excluded = if query.view == View::Organic {
-            self.organic_exclusions(&query.periods, target)
-        } else {
-            Vec::new()
-        };
+        let excluded = self.view_exclusions(query.view, &query.periods, target);
         let rollup = self.rollup(&Query {
             depth: 0,
             periods: vec![period],

@@ -9,7 +9,7 @@ use holdco_core::validate::validate;
 use holdco_core::*;
 use std::path::Path;
 
-fn load() -> Model {
+pub(crate) fn load() -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba");
     let mut files = ModelFiles::new();
     for name in ["group.toml", "timeline.toml"] {

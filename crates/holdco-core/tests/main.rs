@@ -8,6 +8,7 @@ mod defects;
 mod format_errors;
 mod fuzz;
 mod layers;
+mod pro_forma;
 mod properties;
 mod ratios;
 mod semantics;

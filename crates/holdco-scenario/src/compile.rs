@@ -990,3 +990,107 @@ fn plan_capital(model: &Model, periods: &[Period]) -> Result<Vec<CapitalCell>, C
     }
     Ok(out)
 }
+
+/// The group's actual history of one metric, drawn under a scenario's fan chart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Actuals {
+    /// The metric read (`revenue`, or the first EBITA metric the model defines).
+    pub metric: String,
+    /// The structure the history is restated into: the group as it stood at the end of the
+    /// scenario's base year (`horizon.start`).
+    pub structure: NaiveDate,
+    /// Whether the figures are the group's continuing operations (the total less what left
+    /// the group before the structure date) or its whole total.
+    pub continuing: bool,
+    /// `(year label, value)` for every year with a complete figure.
+    pub points: Vec<(String, f64)>,
+    /// Years in the span that are gaps (left out of the line, named in the footnote).
+    pub gaps: Vec<String>,
+    /// Where the figures come from (`published`, `computed`, ...), each named once.
+    pub provenance: Vec<String>,
+}
+
+/// The actual history of revenue and EBITA for a scenario's charts: the group's figures in the
+/// restated view into its structure at the end of the base year, from `back` years before
+/// the base year up to the last projected year the model already holds. Read from the
+/// model itself, not the scenario's branch: these are what happened. `None` for a metric
+/// the model does not define or when the horizon cannot be read (compile reports why).
+pub fn actuals(model: &Model, scenario: &Scenario, back: usize) -> [Option<Actuals>; 2] {
+    let calendar = model.group.calendar();
+    let Some(Ok(start)) = text(scenario, "horizon.start").map(|t| Period::parse(t, calendar))
+    else {
+        return [None, None];
+    };
+    if start.granularity != Granularity::Year {
+        return [None, None];
+    }
+    let years = number(scenario, "horizon.years").unwrap_or(0.0).max(0.0) as i32;
+    let Ok(engine) = Engine::new(model) else {
+        return [None, None];
+    };
+    let structure = start.last_day();
+    let periods: Vec<Period> = (-(back as i32)..=years)
+        .map(|k| Period::new(start.start + 12 * k, Granularity::Year))
+        .collect();
+    let ebita = EBITA
+        .iter()
+        .find(|m| model.metrics.iter().any(|x| x.id.as_str() == **m))
+        .copied();
+    let series =
+        |metric: &str| -> Option<Actuals> {
+            let query = Query {
+                metric: MetricId::parse(metric).ok()?,
+                periods: periods.clone(),
+                view: View::Restated,
+                structure: Some(structure),
+                node: None,
+                // The continuing-operations line is shown one level below the group.
+                depth: 1,
+                currency: None,
+                basis: BasisFilter::Reported,
+            };
+            let rollup = engine.rollup(&query).ok()?;
+            let continuing = rollup.rows.iter().any(|r| r.kind == RowKind::Continuing);
+            let wanted = if continuing {
+                RowKind::Continuing
+            } else {
+                RowKind::Node
+            };
+            let mut out = Actuals {
+                metric: metric.to_string(),
+                structure,
+                continuing,
+                points: Vec::new(),
+                gaps: Vec::new(),
+                provenance: Vec::new(),
+            };
+            for (k, label) in rollup.periods.iter().enumerate() {
+                let row = rollup.rows.iter().find(|r| {
+                    r.kind == wanted && (continuing || r.depth == 0) && &r.period == label
+                });
+                let Some(row) = row else { continue };
+                match (row.value, &row.gap) {
+                    (Some(v), None) if v.is_finite() => {
+                        out.points.push((label.clone(), v));
+                        // Provenance is on the group's node row.
+                        let node = rollup.rows.iter().find(|r| {
+                            r.kind == RowKind::Node && r.depth == 0 && &r.period == label
+                        });
+                        if let Some(p) = node.and_then(|r| r.provenance.clone()) {
+                            for part in p.split(" + ") {
+                                if !out.provenance.iter().any(|x| x == part) {
+                                    out.provenance.push(part.to_string());
+                                }
+                            }
+                        }
+                    }
+                    // A gap in the base year or before is said; projected years the model does
+                    // not hold yet are simply not actual.
+                    _ if k <= back => out.gaps.push(label.clone()),
+                    _ => {}
+                }
+            }
+            Some(out)
+        };
+    [series(REVENUE), ebita.and_then(series)]
+}

@@ -474,42 +474,132 @@ fn thousands(value: f64) -> String {
     out
 }
 
+/// What the charts say beyond the results: how many paths, which seed, and the actual
+/// history of revenue and EBITA drawn before the fans.
+#[derive(Debug, Clone, Default)]
+pub struct ChartContext {
+    /// Monte Carlo paths.
+    pub paths: u64,
+    /// Seed.
+    pub seed: u64,
+    /// The group's name (the actual line's source).
+    pub group: String,
+    /// Actual revenue (see [`crate::compile::actuals`]).
+    pub revenue: Option<crate::compile::Actuals>,
+    /// Actual EBITA.
+    pub ebita: Option<crate::compile::Actuals>,
+}
+
+impl ChartContext {
+    /// The actual line and the footnote of one fan chart.
+    fn fan_notes(
+        &self,
+        actual: Option<&crate::compile::Actuals>,
+        currency: &str,
+    ) -> (Option<svg::ActualLine>, Vec<String>) {
+        let mut notes = Vec::new();
+        let line = actual.filter(|a| !a.points.is_empty()).map(|a| {
+            let what = if a.continuing {
+                "continuing operations (what the group held on that date; units that left before it are not in the line)"
+            } else {
+                "whole group"
+            };
+            let mut note = format!(
+                "Actual (black line): {} {}, {what}, restated into the group's structure of {} (holdco rollup {} --view restated --structure {}); figures {}.",
+                self.group,
+                a.metric,
+                a.structure,
+                a.metric,
+                a.structure,
+                if a.provenance.is_empty() {
+                    "from the model's facts".to_string()
+                } else {
+                    format!("from the model's facts: {}", a.provenance.join(", "))
+                }
+            );
+            if !a.gaps.is_empty() {
+                note.push_str(&format!(" Not drawn (gaps): {}.", a.gaps.join(", ")));
+            }
+            notes.push(note);
+            svg::ActualLine {
+                name: "actual".into(),
+                points: a.points.clone(),
+            }
+        });
+        if line.is_none() {
+            notes.push("No actual history drawn: the model holds no complete figure for the years before the projection.".into());
+        }
+        notes.push(format!(
+            "Fan: {} Monte Carlo paths, seed {}; {currency} millions.",
+            thousands(self.paths as f64),
+            self.seed
+        ));
+        (line, notes)
+    }
+}
+
 /// The charts of a run or comparison: file name and SVG text.
-pub fn charts(results: &[&ScenarioResult], tornado: &Tornado) -> Vec<(String, String)> {
+pub fn charts(
+    results: &[&ScenarioResult],
+    tornado: &Tornado,
+    context: &ChartContext,
+) -> Vec<(String, String)> {
     let Some(first) = results.first() else {
         return Vec::new();
     };
     let currency = &first.currency;
     let names: Vec<&str> = results.iter().map(|r| r.scenario.as_str()).collect();
     let title = names.join(" vs ");
+    // The fans' legends name each scenario by its title (its id when it has none); the
+    // fans' titles name them by title when that fits on one line.
+    let shown = |r: &ScenarioResult| {
+        if r.title.trim().is_empty() {
+            r.scenario.clone()
+        } else {
+            r.title.clone()
+        }
+    };
+    let titles: Vec<String> = results.iter().map(|r| shown(r)).collect();
+    let fan_title = |what: &str| {
+        let long = format!("{what}, actual and projected: {}", titles.join(" vs "));
+        if long.chars().count() <= 80 {
+            long
+        } else {
+            format!("{what}, actual and projected: {title}")
+        }
+    };
     let revenue: Vec<svg::FanSeries> = results
         .iter()
-        .map(|r| fan_series(&r.scenario, &r.revenue))
+        .map(|r| fan_series(&shown(r), &r.revenue))
         .collect();
     let ebita: Vec<svg::FanSeries> = results
         .iter()
-        .map(|r| fan_series(&r.scenario, &r.ebita))
+        .map(|r| fan_series(&shown(r), &r.ebita))
         .collect();
     let densities: Vec<svg::Density> = results.iter().map(|r| density(r)).collect();
     vec![
-        (
-            "revenue-fan.svg".into(),
-            svg::fan_chart(
-                &format!("Projected revenue, {title} (P5-P95, P25-P75, median)"),
-                &format!("{currency} millions"),
+        ("revenue-fan.svg".into(), {
+            let (line, notes) = context.fan_notes(context.revenue.as_ref(), currency);
+            svg::fan_chart_with_actuals(
+                &fan_title("Revenue"),
+                &format!("revenue, {currency} millions"),
                 &first.revenue.years,
                 &revenue,
-            ),
-        ),
-        (
-            "ebita-fan.svg".into(),
-            svg::fan_chart(
-                &format!("Projected EBITA, {title} (P5-P95, P25-P75, median)"),
-                &format!("{currency} millions"),
+                line.as_ref(),
+                &notes,
+            )
+        }),
+        ("ebita-fan.svg".into(), {
+            let (line, notes) = context.fan_notes(context.ebita.as_ref(), currency);
+            svg::fan_chart_with_actuals(
+                &fan_title("EBITA"),
+                &format!("EBITA, {currency} millions"),
                 &first.ebita.years,
                 &ebita,
-            ),
-        ),
+                line.as_ref(),
+                &notes,
+            )
+        }),
         (
             "value.svg".into(),
             svg::histogram(

@@ -268,10 +268,64 @@ fn y_axis(
     );
 }
 
+/// The history of the charted metric, drawn as a solid line before (and over) the fan.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActualLine {
+    /// The legend's name, e.g. `actual`.
+    pub name: String,
+    /// `(x label, value)` in order; labels the fan also has are drawn at the fan's position,
+    /// others before the fan.
+    pub points: Vec<(String, f64)>,
+}
+
 /// A fan chart: for each series a P5-P95 band, a darker P25-P75 band and the median line,
 /// one colour per series, over the x labels (e.g. years), with a legend.
 pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanSeries]) -> String {
-    let (width, height, left, right, top, bottom) = (900.0, 520.0, 100.0, 200.0, 50.0, 60.0);
+    fan_chart_with_actuals(title, y_label, x_labels, series, None, &[])
+}
+
+/// [`fan_chart`] with the actual history drawn as a solid black line labelled with its name
+/// (years before the fan are added to the x axis before the projection's), a dashed line
+/// where the projection starts, and `notes` (source, basis, paths, seed) as a footnote
+/// wrapped under the chart.
+pub fn fan_chart_with_actuals(
+    title: &str,
+    y_label: &str,
+    x_labels: &[String],
+    series: &[FanSeries],
+    actual: Option<&ActualLine>,
+    notes: &[String],
+) -> String {
+    let actual_points: Vec<(String, f64)> = actual
+        .map(|a| {
+            a.points
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    // Years of history the fan does not cover come first on the x axis.
+    let before: Vec<String> = actual_points
+        .iter()
+        .map(|(label, _)| label.clone())
+        .filter(|label| !x_labels.contains(label))
+        .collect();
+    let shift = before.len();
+    let all_labels: Vec<String> = before.iter().chain(x_labels).cloned().collect();
+    let x_labels = all_labels.as_slice();
+    let width = 900.0;
+    let note_lines: Vec<String> = notes
+        .iter()
+        .flat_map(|n| wrap(n, width - 40.0, 11.0))
+        .collect();
+    let (height, left, right, top, bottom) = (
+        520.0 + 15.0 * note_lines.len() as f64,
+        100.0,
+        200.0,
+        50.0,
+        60.0 + 15.0 * note_lines.len() as f64,
+    );
     let (plot_left, plot_right, plot_top, plot_bottom) =
         (left, width - right, top, height - bottom);
     let points = series
@@ -290,16 +344,20 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
         })
         .max()
         .unwrap_or(0)
+        .saturating_add(shift)
         .max(x_labels.len());
     let axis = Axis::new(
-        series.iter().flat_map(|s| {
-            s.p5.iter()
-                .chain(&s.p25)
-                .chain(&s.p50)
-                .chain(&s.p75)
-                .chain(&s.p95)
-                .copied()
-        }),
+        series
+            .iter()
+            .flat_map(|s| {
+                s.p5.iter()
+                    .chain(&s.p25)
+                    .chain(&s.p50)
+                    .chain(&s.p75)
+                    .chain(&s.p95)
+                    .copied()
+            })
+            .chain(actual_points.iter().map(|(_, v)| *v)),
         6,
     );
     let x = |i: usize| {
@@ -329,8 +387,13 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
         c(plot_right - plot_left),
         c(plot_bottom - plot_top)
     );
-    // Thin the x labels so they never overlap (about 70 px each).
-    let every = (points as f64 * 70.0 / (plot_right - plot_left))
+    // Thin the x labels so they never overlap: each needs its width and a gap.
+    let label_room = x_labels
+        .iter()
+        .map(|l| text_width(l, 12.0))
+        .fold(0.0, f64::max)
+        + 16.0;
+    let every = (points as f64 * label_room / (plot_right - plot_left))
         .ceil()
         .max(1.0) as usize;
     for (i, label) in x_labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
@@ -342,13 +405,22 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
             escape(label)
         );
     }
-    let has_data = series.iter().any(|s| {
-        s.p50
-            .iter()
-            .chain(&s.p5)
-            .chain(&s.p95)
-            .any(|v| v.is_finite())
-    });
+    for (i, line) in note_lines.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            r##"<text x="20" y="{}" font-size="11" fill="#333">{}</text>"##,
+            c(plot_bottom + 44.0 + 15.0 * i as f64),
+            escape(line)
+        );
+    }
+    let has_data = !actual_points.is_empty()
+        || series.iter().any(|s| {
+            s.p50
+                .iter()
+                .chain(&s.p5)
+                .chain(&s.p95)
+                .any(|v| v.is_finite())
+        });
     if !has_data {
         no_data(
             &mut out,
@@ -357,9 +429,27 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
             "no data",
         );
     }
+    // The legend: one entry per series, names wrapped to the legend's width, then the
+    // actual line.
+    let legend_lines: Vec<Vec<String>> = series
+        .iter()
+        .map(|s| wrap(&s.name, right - 40.0, 12.0))
+        .collect();
+    let mut legend_y = Vec::new();
+    let mut next_y = plot_top + 14.0;
+    for lines in &legend_lines {
+        legend_y.push(next_y);
+        next_y += 22.0 + 15.0 * lines.len().saturating_sub(1) as f64;
+    }
     for (k, s) in series.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
-        let at = |values: &Vec<f64>, i: usize| values.get(i).copied().filter(|v| v.is_finite());
+        // Position i on the axis is the series' point i - shift.
+        let at = |values: &Vec<f64>, i: usize| {
+            i.checked_sub(shift)
+                .and_then(|j| values.get(j))
+                .copied()
+                .filter(|v| v.is_finite())
+        };
         for (low, high, opacity) in [(&s.p5, &s.p95, 0.15), (&s.p25, &s.p75, 0.3)] {
             let pairs: Vec<(usize, f64, f64)> = (0..points)
                 .filter_map(|i| Some((i, at(low, i)?, at(high, i)?)))
@@ -413,23 +503,97 @@ pub fn fan_chart(title: &str, y_label: &str, x_labels: &[String], series: &[FanS
                 escape(&format!("{} {label}: median {}", s.name, axis.label(*v)))
             );
         }
-        let ly = plot_top + 14.0 + k as f64 * 22.0;
+        let ly = legend_y[k];
         let lx = plot_right + 20.0;
         let _ = writeln!(
             out,
-            r#"<rect x="{}" y="{}" width="16" height="12" fill="{colour}" fill-opacity="0.3"/><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            r#"<rect x="{}" y="{}" width="16" height="12" fill="{colour}" fill-opacity="0.3"/><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2"/>"#,
             c(lx),
             c(ly - 10.0),
             c(lx),
             c(ly - 4.0),
             c(lx + 16.0),
             c(ly - 4.0),
+        );
+        // Long names (scenario titles) wrap within the legend's width.
+        for (j, part) in legend_lines[k].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                r#"<text x="{}" y="{}">{}</text>"#,
+                c(lx + 22.0),
+                c(ly + 15.0 * j as f64),
+                escape(part)
+            );
+        }
+    }
+    // The history: a solid black line over the fan, its points marked, and where the
+    // projection starts a dashed vertical line.
+    if !actual_points.is_empty() {
+        let at: Vec<(usize, f64)> = actual_points
+            .iter()
+            .filter_map(|(label, v)| Some((x_labels.iter().position(|l| l == label)?, *v)))
+            .collect();
+        if shift > 0 && shift < points {
+            let xs = (x(shift - 1) + x(shift)) / 2.0;
+            let _ = writeln!(
+                out,
+                r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#888" stroke-dasharray="4 3"/><text x="{3}" y="{4}" fill="#555" font-size="11">projection</text>"##,
+                c(xs),
+                c(plot_top),
+                c(plot_bottom),
+                c(xs + 4.0),
+                c(plot_top + 14.0)
+            );
+        }
+        if at.len() > 1 {
+            let line: Vec<String> = at
+                .iter()
+                .map(|(i, v)| format!("{},{}", c(x(*i)), c(y(*v))))
+                .collect();
+            let _ = writeln!(
+                out,
+                r#"<polyline points="{}" fill="none" stroke="black" stroke-width="2.5"/>"#,
+                line.join(" ")
+            );
+        }
+        let name = actual.map(|a| a.name.as_str()).unwrap_or("actual");
+        for (i, v) in &at {
+            let _ = writeln!(
+                out,
+                r#"<circle cx="{}" cy="{}" r="3.5" fill="black"><title>{}</title></circle>"#,
+                c(x(*i)),
+                c(y(*v)),
+                escape(&format!("{name} {}: {}", x_labels[*i], axis.label(*v)))
+            );
+        }
+        // The label at the last actual point, above it.
+        if let Some((i, v)) = at.last() {
+            let _ = writeln!(
+                out,
+                r#"<text x="{}" y="{}" text-anchor="end" font-weight="bold">{}</text>"#,
+                c(x(*i) - 6.0),
+                c((y(*v) - 10.0).max(plot_top + 12.0)),
+                escape(name)
+            );
+        }
+    }
+    if !actual_points.is_empty() {
+        let ly = next_y;
+        next_y += 22.0;
+        let lx = plot_right + 20.0;
+        let name = actual.map(|a| a.name.as_str()).unwrap_or("actual");
+        let _ = writeln!(
+            out,
+            r#"<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="black" stroke-width="2.5"/><text x="{3}" y="{4}">{5}</text>"#,
+            c(lx),
+            c(ly - 4.0),
+            c(lx + 16.0),
             c(lx + 22.0),
             c(ly),
-            escape(&s.name)
+            escape(name)
         );
     }
-    let note_y = plot_top + 14.0 + series.len() as f64 * 22.0 + 10.0;
+    let note_y = next_y + 10.0;
     let _ = writeln!(
         out,
         r##"<text x="{0}" y="{1}" fill="#555" font-size="11">bands: P5-P95 and P25-P75</text><text x="{0}" y="{2}" fill="#555" font-size="11">line: median</text>"##,
@@ -891,6 +1055,54 @@ mod tests {
         assert!(
             svg.contains("1,000") || svg.contains("1,200"),
             "thousands separators"
+        );
+    }
+
+    #[test]
+    fn fan_chart_draws_actuals_before_the_fan_and_a_footnote() {
+        let years: Vec<String> = (2026..2031).map(|y| format!("FY{y}")).collect();
+        let actual = ActualLine {
+            name: "actual".into(),
+            points: (2022..2027)
+                .map(|y| (format!("FY{y}"), 800.0 + 40.0 * f64::from(y - 2022)))
+                .chain([("FY2023x".to_string(), f64::NAN)])
+                .collect(),
+        };
+        let svg = fan_chart_with_actuals(
+            "Revenue",
+            "CNY millions",
+            &years,
+            &[fan("keep", 1000.0, 5)],
+            Some(&actual),
+            &["Fan: 20,000 Monte Carlo paths, seed 7.".to_string()],
+        );
+        assert_well_formed(&svg);
+        // History years FY2022..FY2025 come before the fan; FY2026 is drawn over it; the
+        // non-finite point is left out (no label for it).
+        for year in ["FY2022", "FY2025", "FY2030"] {
+            assert!(svg.contains(&format!(">{year}<")), "{year}");
+        }
+        assert!(!svg.contains("FY2023x"));
+        assert!(svg.contains(r#"stroke="black" stroke-width="2.5""#));
+        assert_eq!(
+            svg.matches("<circle").count(),
+            5 + 5,
+            "5 medians, 5 actuals"
+        );
+        assert!(svg.contains(">actual<") && svg.contains(">projection<"));
+        assert!(svg.contains("seed 7."));
+        // The first fan point sits right of the last history-only year.
+        let x_of = |label: &str| {
+            let at = svg.find(&format!(">{label}<")).unwrap();
+            let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+            let x = tag.split("x=\"").nth(1).unwrap().split('"').next().unwrap();
+            x.parse::<f64>().unwrap()
+        };
+        assert!(x_of("FY2025") < x_of("FY2026"));
+        // Without history, the chart is the plain fan chart.
+        assert_eq!(
+            fan_chart_with_actuals("R", "x", &years, &[fan("a", 1.0, 5)], None, &[]),
+            fan_chart("R", "x", &years, &[fan("a", 1.0, 5)])
         );
     }
 

@@ -102,8 +102,43 @@ fn comparison_is_paired_and_explained() {
         .swings
         .windows(2)
         .all(|w| swing(&w[0]) >= swing(&w[1])));
-    let charts = holdco_scenario::report::charts(&[&result.a, &result.b], &result.tornado);
+    let [revenue, ebita] =
+        holdco_scenario::compile::actuals(&model, &scenarios["spin-off-cloud"], 4);
+    let revenue = revenue.expect("revenue is defined");
+    // FY2021..FY2025 restated into the structure at the end of FY2025, plus FY2026 when the
+    // example holds it; every year before the projection is drawn or named as a gap.
+    assert_eq!(revenue.structure.to_string(), "2025-03-31");
+    assert_eq!(
+        revenue.points.len() + revenue.gaps.len() >= 5,
+        true,
+        "{revenue:?}"
+    );
+    assert!(
+        revenue.points.iter().any(|(y, _)| y == "FY2025"),
+        "{revenue:?}"
+    );
+    let context = holdco_scenario::report::ChartContext {
+        paths: 20_000,
+        seed: 2023,
+        group: model.group.name.clone(),
+        revenue: Some(revenue),
+        ebita,
+    };
+    let charts =
+        holdco_scenario::report::charts(&[&result.a, &result.b], &result.tornado, &context);
     assert_eq!(charts.len(), 4);
+    let fan = &charts
+        .iter()
+        .find(|(n, _)| n == "revenue-fan.svg")
+        .unwrap()
+        .1;
+    assert!(
+        fan.contains(">actual<")
+            && fan.contains("20,000 Monte Carlo paths, seed 2023")
+            && fan.contains("restated into the group&#39;s structure of 2025-03-31")
+            && fan.contains("FY2021"),
+        "{fan}"
+    );
     for (name, svg) in charts {
         assert!(
             svg.starts_with("<svg") || svg.starts_with("<?xml"),

@@ -462,7 +462,11 @@ fn the_tornado_of_a_comparison_moves_only_what_differs() {
         comparison.tornado.label("unit.cloud_intelligence.multiple"),
         "阿里云智能集团 Cloud Intelligence Group: multiple"
     );
-    let charts = report::charts(&[&comparison.a, &comparison.b], &comparison.tornado);
+    let charts = report::charts(
+        &[&comparison.a, &comparison.b],
+        &comparison.tornado,
+        &report::ChartContext::default(),
+    );
     let tornado = &charts
         .iter()
         .find(|(name, _)| name == "tornado.svg")

@@ -550,7 +550,10 @@ async fn discover(
     let last_day: chrono::NaiveDate = answer["structure"].as_str().context("structure")?.parse()?;
     // Structure dates from the group's creation (or ten years back) to the latest change.
     let structure = get("/api/v1/structure?depth=0".to_string()).await?;
-    let root = structure["units"][0]["unit"].as_str().context("the group")?.to_string();
+    let root = structure["units"][0]["unit"]
+        .as_str()
+        .context("the group")?
+        .to_string();
     let history = get(format!("/api/v1/history?unit={root}")).await?;
     let created: chrono::NaiveDate = history["created"].as_str().context("created")?.parse()?;
     let first_day = created.max(last_day - chrono::Duration::days(3650));

@@ -1,0 +1,265 @@
+//! The pro-forma view (docs/semantics.md, "Pro forma"): every deal of the compared span as if
+//! it had happened at the span's start. Tiny model: group `g` created 2020-01-01, one flow
+//! metric, monthly facts, calendar quarters.
+
+use holdco_core::columnar::{rollup_from_table, FactTable};
+use holdco_core::format::{read_model, ModelFiles};
+use holdco_core::rollup::{BasisFilter, Engine, Query, Rollup, RowKind, View};
+use holdco_core::{MetricId, Model};
+
+const GROUP: &str = r#"
+[group]
+id = "g"
+name = "G"
+currency = "CNY"
+fiscal_year_end = "12-31"
+
+[[metric]]
+id = "revenue"
+name = "Revenue"
+measure = "currency"
+aggregation = "flow"
+"#;
+
+/// `a` runs all year (100 a month); `d` is sold on 2020-07-01 (10 a month before); `s` is
+/// spun off on 2020-10-01 keeping 20% at fair value (1,000 a month before); `b` is bought on
+/// 2020-04-01 (7 a month from April).
+fn model() -> Model {
+    let mut timeline = String::from(
+        "[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = \"G\"\nunit_kind = \"group\"\n\n",
+    );
+    for unit in ["a", "d", "s"] {
+        timeline.push_str(&format!("[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"{unit}\"\nname = \"{}\"\nparent = \"g\"\n\n", unit.to_uppercase()));
+    }
+    timeline.push_str("[[change]]\ndate = 2020-04-01\nkind = \"acquire\"\nunit = \"b\"\nname = \"B\"\nparent = \"g\"\n\n");
+    timeline.push_str("[[change]]\ndate = 2020-07-01\nkind = \"divest\"\nunit = \"d\"\n\n");
+    timeline.push_str(
+        "[[change]]\ndate = 2020-10-01\nkind = \"spin_off\"\nunit = \"s\"\nretained = 0.2\n\n",
+    );
+    let mut csv = String::from("unit,period,metric,value\n");
+    let mut months = |unit: &str, from: u32, to: u32, value: f64| {
+        for m in from..=to {
+            csv.push_str(&format!("{unit},2020-{m:02},revenue,{value}\n"));
+        }
+    };
+    months("a", 1, 12, 100.0);
+    months("d", 1, 6, 10.0);
+    months("s", 1, 9, 1000.0);
+    months("b", 4, 12, 7.0);
+    let mut files = ModelFiles::new();
+    files.insert("group.toml".into(), GROUP.as_bytes().to_vec());
+    files.insert("timeline.toml".into(), timeline.into_bytes());
+    files.insert("facts.csv".into(), csv.into_bytes());
+    let (model, problems) = read_model(&files);
+    assert!(problems.is_empty(), "{problems:#?}");
+    model.unwrap()
+}
+
+fn query(model: &Model, periods: &str, view: View) -> Query {
+    Query {
+        metric: MetricId::parse("revenue").unwrap(),
+        periods: holdco_core::period::parse_range(periods, model.group.calendar()).unwrap(),
+        view,
+        structure: Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap()),
+        node: None,
+        depth: 1,
+        currency: None,
+        basis: BasisFilter::Reported,
+    }
+}
+
+fn rollup(model: &Model, periods: &str, view: View) -> Rollup {
+    Engine::new(model)
+        .unwrap()
+        .rollup(&query(model, periods, view))
+        .unwrap()
+}
+
+fn cell(answer: &Rollup, node: &str, period: &str) -> (Option<f64>, Option<String>) {
+    let row = answer
+        .rows
+        .iter()
+        .find(|r| r.node == node && r.period == period && r.kind == RowKind::Node)
+        .unwrap_or_else(|| panic!("no row {node} {period}: {:#?}", answer.rows));
+    (row.value, row.gap.clone())
+}
+
+#[test]
+fn pro_forma_removes_disposals_and_spin_offs_from_every_period() {
+    let model = model();
+    let answer = rollup(&model, "2020Q2..2020Q4", View::ProForma);
+    assert_eq!(answer.view, View::ProForma);
+    assert_eq!(answer.excluded, vec!["d".to_string(), "s".to_string()]);
+    // a 300 + b 21 in every quarter: the sold and the spun-off units are in none of them,
+    // not even as discontinued lines.
+    for period in ["2020Q2", "2020Q3", "2020Q4"] {
+        assert_eq!(cell(&answer, "g", period), (Some(321.0), None), "{period}");
+    }
+    let left: Vec<_> = answer
+        .rows
+        .iter()
+        .filter(|r| r.node == "d" || r.kind != RowKind::Node)
+        .map(|r| (&r.node, &r.kind, &r.period, r.value, &r.gap))
+        .collect();
+    assert!(left.is_empty(), "{left:#?}");
+    // `s` stays in the tree as the retained 20% holding, with no figure in any period.
+    for period in ["2020Q2", "2020Q3", "2020Q4"] {
+        assert_eq!(cell(&answer, "s", period), (None, None), "{period}");
+    }
+    // The restated view keeps their history (discontinued lines, total) for comparison.
+    let restated = rollup(&model, "2020Q2..2020Q4", View::Restated);
+    assert_eq!(
+        cell(&restated, "g", "2020Q2").0,
+        Some(321.0 + 30.0 + 3000.0)
+    );
+}
+
+#[test]
+fn pro_forma_adds_an_acquisition_to_earlier_periods_or_marks_the_gap() {
+    let model = model();
+    let answer = rollup(&model, "2020Q1..2020Q4", View::ProForma);
+    // b joined on 2020-04-01: the model holds nothing of it before, so 2020Q1 is a gap at b
+    // and at the group (never a total without it), with the reason.
+    let (value, gap) = cell(&answer, "g", "2020Q1");
+    assert_eq!(value, None);
+    let gap = gap.expect("a gap at the group");
+    assert!(
+        gap.contains("pro forma") && gap.contains("2020-04-01"),
+        "{gap}"
+    );
+    let (b_value, b_gap) = cell(&answer, "b", "2020Q1");
+    assert_eq!(b_value, None);
+    assert!(b_gap.is_some());
+    assert_eq!(cell(&answer, "a", "2020Q1"), (Some(300.0), None));
+    assert_eq!(cell(&answer, "g", "2020Q2"), (Some(321.0), None));
+    // The organic view leaves b out instead: no gap, and not like for like with the group
+    // as it stands.
+    let organic = rollup(&model, "2020Q1..2020Q4", View::Organic);
+    assert_eq!(cell(&organic, "g", "2020Q1").1, None);
+    assert!(organic.excluded.contains(&"b".to_string()));
+}
+
+#[test]
+fn pro_forma_is_restated_when_the_span_holds_no_deal() {
+    let model = model();
+    // Into the structure of 2020-03-31, 2020Q1 holds no deal: both views agree row for row.
+    let engine = Engine::new(&model).unwrap();
+    let structure = chrono::NaiveDate::from_ymd_opt(2020, 3, 31);
+    let at = |view| {
+        let q = Query {
+            structure,
+            ..query(&model, "2020Q1..2020Q1", view)
+        };
+        engine.rollup(&q).unwrap()
+    };
+    let (a, b) = (at(View::ProForma), at(View::Restated));
+    assert!(a.excluded.is_empty());
+    let cells = |r: &Rollup| {
+        r.rows
+            .iter()
+            .map(|x| (x.node.clone(), x.value, x.gap.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(cells(&a), cells(&b));
+    assert_eq!(cell(&a, "g", "2020Q1"), (Some(3330.0), None));
+}
+
+#[test]
+fn the_columnar_path_declines_the_pro_forma_view() {
+    let model = model();
+    let engine = Engine::new(&model).unwrap();
+    let table = FactTable::from_model(&model, &engine).unwrap();
+    let q = query(&model, "2020Q1..2020Q4", View::ProForma);
+    let declined = rollup_from_table(&engine, &table, &q).expect_err("declines");
+    assert!(declined.to_string().contains("pro-forma"), "{declined}");
+    // It does answer the restated view of the same model (monthly periods).
+    let q = query(&model, "2020-05..2020-06", View::Restated);
+    assert!(rollup_from_table(&engine, &table, &q).is_ok());
+}
+
+#[test]
+fn the_view_parses_and_names_itself() {
+    for text in ["pro_forma", "pro-forma", "proforma"] {
+        assert_eq!(View::parse(text), Ok(View::ProForma));
+    }
+    assert_eq!(View::ProForma.name(), "pro_forma");
+    assert_eq!(
+        serde_json::to_string(&View::ProForma).unwrap(),
+        "\"pro_forma\""
+    );
+}
+
+#[test]
+fn a_removed_unit_inside_a_recorded_total_makes_that_total_a_gap() {
+    // `seg` records its total (110 a month); `d` below it has no figures of its own and is
+    // sold on 2020-04-01. Pro forma cannot take d out of seg's Q1 total: a gap there and at
+    // the group, with the reason; Q2 (after the sale) is seg's figure.
+    let timeline = "[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = \"G\"\nunit_kind = \"group\"\n\n\
+        [[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"seg\"\nname = \"Seg\"\nparent = \"g\"\n\n\
+        [[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"d\"\nname = \"D\"\nparent = \"seg\"\n\n\
+        [[change]]\ndate = 2020-04-01\nkind = \"divest\"\nunit = \"d\"\n";
+    let mut csv = String::from("unit,period,metric,value\n");
+    for m in 1..=6 {
+        csv.push_str(&format!("seg,2020-{m:02},revenue,110\n"));
+    }
+    let mut files = ModelFiles::new();
+    files.insert("group.toml".into(), GROUP.as_bytes().to_vec());
+    files.insert("timeline.toml".into(), timeline.as_bytes().to_vec());
+    files.insert("facts.csv".into(), csv.into_bytes());
+    let (model, problems) = read_model(&files);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let model = model.unwrap();
+    let answer = rollup(&model, "2020Q1..2020Q2", View::ProForma);
+    assert_eq!(answer.excluded, vec!["d".to_string()]);
+    for node in ["seg", "g"] {
+        let (value, gap) = cell(&answer, node, "2020Q1");
+        assert_eq!(value, None, "{node}");
+        let gap = gap.unwrap_or_default();
+        assert!(
+            gap.contains("pro forma: d (left the group on 2020-04-01)")
+                && gap.contains("inside the total recorded for seg"),
+            "{node}: {gap}"
+        );
+        assert_eq!(cell(&answer, node, "2020Q2"), (Some(330.0), None), "{node}");
+    }
+    // The restated view keeps seg's total as recorded (d inside it).
+    let restated = rollup(&model, "2020Q1..2020Q2", View::Restated);
+    assert_eq!(cell(&restated, "seg", "2020Q1"), (Some(330.0), None));
+}
+
+#[test]
+fn the_alibaba_example_pro_forma_names_what_it_cannot_take_out() {
+    let model = crate::alibaba::load();
+    let q = Query {
+        structure: chrono::NaiveDate::from_ymd_opt(2025, 4, 1),
+        ..query(&model, "FY2023..FY2025", View::ProForma)
+    };
+    let answer = Engine::new(&model).unwrap().rollup(&q).unwrap();
+    assert_eq!(
+        answer.excluded,
+        vec!["sun_art".to_string(), "intime".to_string()]
+    );
+    for (period, international, cloud) in [
+        ("FY2023", 70_506.0, 103_497.0),
+        ("FY2024", 102_598.0, 106_374.0),
+        ("FY2025", 132_300.0, 118_028.0),
+    ] {
+        assert_eq!(
+            cell(&answer, "international_commerce", period)
+                .0
+                .map(f64::round),
+            Some(international),
+            "{period}"
+        );
+        assert_eq!(
+            cell(&answer, "cloud_intelligence", period)
+                .0
+                .map(f64::round),
+            Some(cloud),
+            "{period}"
+        );
+        let (value, gap) = cell(&answer, "alibaba", period);
+        assert_eq!(value, None, "{period}");
+        assert!(gap.unwrap_or_default().contains("sun_art"), "{period}");
+    }
+}
