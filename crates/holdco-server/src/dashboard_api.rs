@@ -104,7 +104,15 @@ async fn session(
 /// The endpoints beyond structure, rollup, explain and reconcile that this server answers:
 /// the dashboard offers a page only when its endpoints are here. (The browser test opens
 /// every page offered, so an entry without its endpoint fails there.)
-const ENDPOINTS: &[&str] = &["/api/v1/changesets", "/api/v1/audit"];
+const ENDPOINTS: &[&str] = &[
+    "/api/v1/changesets",
+    "/api/v1/audit",
+    "/api/v1/history",
+    "/api/v1/classify",
+    "/api/v1/plan",
+    "/api/v1/scenarios",
+    "/api/v1/scenarios/compare",
+];
 
 /// The caller's name, role, scopes and what the role may do (the dashboard shows only the
 /// controls a role may use; the server checks again on every write).
