@@ -342,12 +342,13 @@ impl FactTable {
                     }
                 }
             }
+            // Whether a unit, or any unit ever above it, has figures: worked out once per
+            // unit (linear on a chain 100,000 levels deep, issue 16 item 6).
+            let mut at_or_above: Vec<Option<bool>> = vec![None; timeline.units.len()];
             for (unit, record) in timeline.units.iter().enumerate() {
                 if has[unit]
                     && record.parents.iter().any(|(_, p)| {
-                        ancestors_ever(timeline, *p)
-                            .into_iter()
-                            .any(|a| has[a as usize])
+                        p.is_some_and(|p| has_at_or_above(timeline, &has, &mut at_or_above, p))
                     })
                 {
                     any_nested = true;
@@ -404,15 +405,54 @@ impl FactTable {
     }
 }
 
+/// True when `unit` or a unit ever above it (through any of its parents over time) has
+/// figures; remembered in `memo` for every unit settled (iterative: no recursion on deep
+/// trees). A unit met again while its own parents are being settled (a unit moved under a
+/// former child) answers true: over-answering only makes the caller take its general path.
+fn has_at_or_above(
+    timeline: &crate::timeline::Timeline<'_>,
+    has: &[bool],
+    memo: &mut [Option<bool>],
+    unit: UnitIndex,
+) -> bool {
+    let mut in_progress = std::collections::HashSet::new();
+    let mut stack: Vec<(UnitIndex, bool)> = vec![(unit, false)];
+    while let Some((u, expanded)) = stack.pop() {
+        if memo[u as usize].is_some() {
+            continue;
+        }
+        let parents = timeline.record(u).parents.iter().filter_map(|(_, p)| *p);
+        if expanded || has[u as usize] {
+            let found = has[u as usize] || parents.clone().any(|p| memo[p as usize] != Some(false));
+            memo[u as usize] = Some(found);
+            in_progress.remove(&u);
+            continue;
+        }
+        if !in_progress.insert(u) {
+            // Met again before settled: a cycle through time.
+            memo[u as usize] = Some(true);
+            continue;
+        }
+        stack.push((u, true));
+        for p in parents {
+            if memo[p as usize].is_none() {
+                stack.push((p, false));
+            }
+        }
+    }
+    memo[unit as usize] == Some(true)
+}
+
 fn ancestors_ever(
     timeline: &crate::timeline::Timeline<'_>,
     start: Option<UnitIndex>,
 ) -> Vec<UnitIndex> {
     // Every unit that was ever above `start`, through any of its parents over time.
     let mut seen = Vec::new();
+    let mut visited = std::collections::HashSet::new();
     let mut stack: Vec<UnitIndex> = start.into_iter().collect();
     while let Some(u) = stack.pop() {
-        if seen.contains(&u) {
+        if !visited.insert(u) {
             continue;
         }
         seen.push(u);
