@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 pub struct Authorized(pub Caller);
 
 /// The token of a request's `Authorization: Bearer` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -17,11 +17,12 @@
 //! processes. Each request opens the store on a blocking thread (the store clients are
 //! blocking; an SQLite open is a file open, a PostgreSQL one a connection).
 
+use crate::auth::Authorized;
 use crate::tokens::{Caller, Role};
-use crate::{ApiError, SharedState};
+use crate::{ApiError, AppState, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -32,22 +33,16 @@ use holdco_core::{Model, UnitId};
 use holdco_store::{ChangesetRecord, ChangesetState, Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::Arc;
 
-/// What the change-set routes share: the server's state.
-struct Shared {
-    app: SharedState,
-}
-
-/// The change-set routes, to merge into the server's router (a router with its own state).
+/// The change-set routes, to merge into the server's router. Handlers take the caller from
+/// [`Authorized`], as every other route does.
 pub(crate) fn router(app: SharedState) -> Router {
-    let shared = Arc::new(Shared { app });
     Router::new()
         .route("/api/v1/changesets", post(propose).get(list))
         .route("/api/v1/changesets/{id}", get(show))
         .route("/api/v1/changesets/{id}/{action}", post(step))
         .route("/api/v1/audit", get(audit))
-        .with_state(shared)
+        .with_state(app)
 }
 
 /// A refusal of this file: a change set's problems (422 with each problem), a conflict
@@ -142,28 +137,15 @@ fn today() -> NaiveDate {
         .date_naive()
 }
 
-/// Checks the token, then runs `work` with the caller and the store on a blocking thread.
+/// Runs `work` with the caller (its token already checked by [`Authorized`]) and the store on
+/// a blocking thread.
 async fn with_store(
-    shared: Arc<Shared>,
-    headers: &HeaderMap,
-    work: impl FnOnce(&Shared, &Caller, &mut dyn Store) -> Answer + Send + 'static,
+    shared: SharedState,
+    caller: Caller,
+    work: impl FnOnce(&AppState, &Caller, &mut dyn Store) -> Answer + Send + 'static,
 ) -> Answer {
-    let token = crate::auth::bearer(headers)?;
     tokio::task::spawn_blocking(move || {
-        let candidate = shared
-            .app
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .find(&token)
-            .map_err(|e| ApiError::Internal(format!("reading the token table: {e}")))?
-            .ok_or(ApiError::Unauthorized)?;
-        let caller = candidate
-            .verify_cached(&shared.app.verified)
-            .map_err(|e| ApiError::Internal(format!("checking a token: {e}")))?
-            .ok_or(ApiError::Unauthorized)?;
         let mut store = shared
-            .app
             .url()
             .open()
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -239,13 +221,17 @@ struct ProposeBody {
 }
 
 /// `POST /api/v1/changesets`: validates, previews and records a draft (analyst and up).
-async fn propose(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn propose(
+    State(shared): State<SharedState>,
+    Authorized(caller): Authorized,
+    body: Bytes,
+) -> Answer {
     let body: ProposeBody = serde_json::from_slice(&body).map_err(|error| {
         Refusal::Body(format!(
             "the body is not a change set: {error} (expected {{\"message\": \"...\", \"patch\": {{...}}}} or {{\"message\": \"...\", \"files\": {{PATH: TEXT}}}})"
         ))
     })?;
-    with_store(shared, &headers, move |shared, caller, store| {
+    with_store(shared, caller, move |shared, caller, store| {
         need(caller, &[Role::Analyst, Role::Approver, Role::Admin], "propose a change set")?;
         let (base, _) = changeset::current(store)?;
         let patch = match (&body.patch, &body.files) {
@@ -295,8 +281,8 @@ fn visible(caller: &Caller, model: &Model, record: &ChangesetRecord) -> bool {
 
 /// `GET /api/v1/changesets[?state=S]`.
 async fn list(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    State(shared): State<SharedState>,
+    Authorized(caller): Authorized,
     Query(params): Query<HashMap<String, String>>,
 ) -> Answer {
     let mut wanted = None;
@@ -313,8 +299,8 @@ async fn list(
             other => return Err(ApiError::bad(other, "unknown parameter (expected state)").into()),
         }
     }
-    with_store(shared, &headers, move |shared, caller, store| {
-        let snapshot = shared.app.snapshot();
+    with_store(shared, caller, move |shared, caller, store| {
+        let snapshot = shared.snapshot();
         let model = snapshot.model();
         let records: Vec<ChangesetRecord> = store
             .changesets()?
@@ -335,14 +321,14 @@ fn parse_id(id: &str) -> Result<i64, Refusal> {
 
 /// `GET /api/v1/changesets/{id}`: history, diff, preview and problems.
 async fn show(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    State(shared): State<SharedState>,
+    Authorized(caller): Authorized,
     Path(id): Path<String>,
 ) -> Answer {
     let id = parse_id(&id)?;
-    with_store(shared, &headers, move |shared, caller, store| {
+    with_store(shared, caller, move |shared, caller, store| {
         let record = changeset::get(store, id)?;
-        if !visible(caller, shared.app.snapshot().model(), &record) {
+        if !visible(caller, shared.snapshot().model(), &record) {
             return Err(scope_refusal(caller));
         }
         let shown = changeset::show(store, id, today())?;
@@ -354,8 +340,8 @@ async fn show(
 /// `POST /api/v1/changesets/{id}/{submit|approve|reject|withdraw|apply}`; an optional JSON
 /// body `{"note": "..."}` for approve and reject.
 async fn step(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    State(shared): State<SharedState>,
+    Authorized(caller): Authorized,
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Answer {
@@ -389,7 +375,7 @@ async fn step(
             .into())
         }
     };
-    with_store(shared, &headers, move |shared, caller, store| {
+    with_store(shared, caller, move |shared, caller, store| {
         let reviewers = [Role::Approver, Role::Admin];
         let proposers = [Role::Analyst, Role::Approver, Role::Admin];
         match action {
@@ -402,7 +388,7 @@ async fn step(
             None => need(caller, &reviewers, "apply a change set")?,
         }
         let record = changeset::get(store, id)?;
-        let snapshot = shared.app.snapshot();
+        let snapshot = shared.snapshot();
         let model = snapshot.model();
         if !visible(caller, model, &record) {
             return Err(scope_refusal(caller));
@@ -417,7 +403,7 @@ async fn step(
                 // Swap in the model the apply made: readers holding the old snapshot finish
                 // with it, every later request sees the new one. (Should the reload fail, the
                 // apply stands and the watcher tries again at its next poll.)
-                if let Err(error) = shared.app.reload_if_changed() {
+                if let Err(error) = shared.reload_if_changed() {
                     eprintln!("holdco serve: the change set was applied, but reloading the model failed: {error:#}");
                 }
                 Ok(Json(serde_json::json!({
@@ -434,8 +420,8 @@ async fn step(
 
 /// `GET /api/v1/audit[?unit=U&since=YYYY-MM-DD]`: the audit trail (`holdco log --json`).
 async fn audit(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    State(shared): State<SharedState>,
+    Authorized(caller): Authorized,
     Query(params): Query<HashMap<String, String>>,
 ) -> Answer {
     let mut unit = None;
@@ -455,8 +441,8 @@ async fn audit(
             }
         }
     }
-    with_store(shared, &headers, move |shared, caller, store| {
-        let snapshot = shared.app.snapshot();
+    with_store(shared, caller, move |shared, caller, store| {
+        let snapshot = shared.snapshot();
         let model = snapshot.model();
         let entries: Vec<changeset::LogEntry> = changeset::log(store, unit.as_deref(), since)?
             .into_iter()

@@ -8,12 +8,13 @@
 //! `GET /api/v1/dashboard/session`, `GET /api/v1/dashboard/model`,
 //! `GET /api/v1/dashboard/timeline`.
 
+use crate::auth::Authorized;
 use crate::error::ApiError;
 use crate::tokens::{Caller, Role};
 use crate::SharedState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -33,27 +34,14 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/dashboard/timeline", get(timeline))
 }
 
-/// Checks the bearer token, then runs `work` with the served model and the caller on a
-/// blocking thread.
+/// Runs `work` with the served model and the caller (its token already checked by
+/// [`Authorized`]) on a blocking thread.
 async fn answer(
     state: SharedState,
-    headers: &HeaderMap,
+    caller: Caller,
     work: impl FnOnce(&Model, &Caller) -> Result<Value, ApiError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
-    let token = crate::auth::bearer(headers)?;
     let result = tokio::task::spawn_blocking(move || {
-        // The store is held for the row's read only; the hash runs outside the lock.
-        let candidate = state
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .find(&token)
-            .map_err(|e| ApiError::Internal(format!("reading the token table: {e}")))?
-            .ok_or(ApiError::Unauthorized)?;
-        let caller = candidate
-            .verify_cached(&state.verified)
-            .map_err(|e| ApiError::Internal(format!("checking a token: {e}")))?
-            .ok_or(ApiError::Unauthorized)?;
         let snapshot = state.snapshot();
         work(snapshot.model(), &caller)
     })
@@ -90,11 +78,11 @@ fn no_params(params: &HashMap<String, String>) -> Result<(), ApiError> {
 
 async fn session(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    Authorized(caller): Authorized,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let params = read_params(params)?;
-    answer(state, &headers, move |_model, caller| {
+    answer(state, caller, move |_model, caller| {
         no_params(&params)?;
         Ok(session_json(caller))
     })
@@ -134,11 +122,11 @@ fn session_json(caller: &Caller) -> Value {
 
 async fn model_summary(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    Authorized(caller): Authorized,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let params = read_params(params)?;
-    answer(state, &headers, move |model, _caller| {
+    answer(state, caller, move |model, _caller| {
         no_params(&params)?;
         Ok(summary_json(model))
     })
@@ -191,7 +179,7 @@ fn summary_json(model: &Model) -> Value {
 
 async fn timeline(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    Authorized(caller): Authorized,
     params: Params,
 ) -> Result<Response, ApiError> {
     let params = read_params(params)?;
@@ -200,7 +188,7 @@ async fn timeline(
     // and runs the work on a blocking thread; the text comes back beside its (empty) value.
     let text = Arc::new(Mutex::new(String::new()));
     let written = text.clone();
-    let _: Json<Value> = answer(state, &headers, move |model, caller| {
+    let _: Json<Value> = answer(state, caller, move |model, caller| {
         no_params(&params)?;
         let document = timeline_text(model, caller)?;
         *written
