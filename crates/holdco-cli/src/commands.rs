@@ -1026,6 +1026,17 @@ pub fn explain(context: &Context, args: &ExplainArgs) -> Result<ExitCode> {
         if part.netted > 0 {
             println!("  {} fact(s) recorded below a total inside this figure cancel out and are not listed", part.netted);
         }
+        for line in &part.lines {
+            println!(
+                "  {}: {} ({}{}), {} from {} fact(s) listed together above",
+                line.line,
+                line.name,
+                if line.left.is_some() { "left by " } else { "" },
+                line.left.as_deref().unwrap_or("still in the group"),
+                number(line.amount, false),
+                line.facts
+            );
+        }
         for line in &part.resolution {
             println!("  period: {line}");
         }

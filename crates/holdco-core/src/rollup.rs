@@ -497,9 +497,12 @@ impl<'m> Engine<'m> {
                         }
                     }
                 }
-                HistoryEvent::Divested | HistoryEvent::Closed | HistoryEvent::LeftWith(_) => {
+                HistoryEvent::Divested | HistoryEvent::Closed => {
                     out.push((Target::Discontinued(unit), scale))
                 }
+                // A unit that left with the one above it lands on that unit's line: the
+                // line is named by the unit that left (docs/semantics.md, 3.6).
+                HistoryEvent::LeftWith(top) => out.push((Target::Discontinued(*top), scale)),
             }
             return;
         }
@@ -606,8 +609,12 @@ impl<'m> Engine<'m> {
                         }
                         _ => unreachable!(),
                     };
+                    let line = match &event.event {
+                        HistoryEvent::LeftWith(top) => *top,
+                        _ => unit,
+                    };
                     vec![Landing {
-                        target: Target::Discontinued(unit),
+                        target: Target::Discontinued(line),
                         weight: 1.0,
                         steps: vec![step(what, 1.0)],
                     }]
@@ -2299,10 +2306,15 @@ impl<'m> Engine<'m> {
             };
             let netted = net_of_fact.keys().filter(|f| cancels(**f)).count();
             let mut facts = Vec::new();
+            let mut departed = Vec::new();
             for c in &computation.contributions {
                 if !self.lands_in(&c.landing.target, node) || cancels(c.fact) {
                     continue;
                 }
+                departed.push(match c.landing.target {
+                    Target::Discontinued(u) | Target::Outside(u) => Some(u),
+                    Target::Unit(..) => None,
+                });
                 let fact = &self.model.facts[c.fact];
                 let lands_at = match c.landing.target {
                     Target::Unit(u, _) => self.timeline.record(u).id.to_string(),
@@ -2384,6 +2396,7 @@ impl<'m> Engine<'m> {
                 .collect();
             let total = facts.iter().map(|f| f.amount).sum::<f64>()
                 + eliminations.iter().map(|e| e.amount).sum::<f64>();
+            let (facts, lines) = self.group_by_line(facts, departed);
             parts.push(ExplainedMetric {
                 metric: metric.to_string(),
                 total,
@@ -2392,6 +2405,7 @@ impl<'m> Engine<'m> {
                 resolution,
                 gaps,
                 netted,
+                lines,
             });
         }
         let record = self.timeline.record(node);
@@ -2407,6 +2421,56 @@ impl<'m> Engine<'m> {
                 .then(|| self.model.group.currency.to_string()),
             parts,
         })
+    }
+}
+
+impl Engine<'_> {
+    /// Puts the facts that land on a discontinued (or outside-the-structure) line together,
+    /// after the facts landing on units, one group per unit that left, in the order the
+    /// lines are first met; and sums each group (docs/semantics.md, 3.6). `departed[i]` is
+    /// the unit whose line fact `i` lands on, if any.
+    fn group_by_line(
+        &self,
+        facts: Vec<ExplainedFact>,
+        departed: Vec<Option<UnitIndex>>,
+    ) -> (Vec<ExplainedFact>, Vec<ExplainedLine>) {
+        let mut order: Vec<UnitIndex> = Vec::new();
+        let mut lines: Vec<ExplainedLine> = Vec::new();
+        let mut keyed: Vec<(usize, ExplainedFact)> = Vec::with_capacity(facts.len());
+        for (fact, unit) in facts.into_iter().zip(departed) {
+            let Some(unit) = unit else {
+                keyed.push((0, fact));
+                continue;
+            };
+            let group = match order.iter().position(|u| *u == unit) {
+                Some(i) => i,
+                None => {
+                    let record = self.timeline.record(unit);
+                    let ended = record.ended;
+                    order.push(unit);
+                    lines.push(ExplainedLine {
+                        line: fact.lands_at.clone(),
+                        unit: record.id.to_string(),
+                        name: record
+                            .name_on(ended.map_or(record.created, |(d, _)| {
+                                d.pred_opt().unwrap_or(d)
+                            }))
+                            .to_string(),
+                        left: ended.map(|(date, seq)| {
+                            format!("{} {date}", self.timeline.changes[seq].kind.name())
+                        }),
+                        amount: 0.0,
+                        facts: 0,
+                    });
+                    order.len() - 1
+                }
+            };
+            lines[group].amount += fact.amount;
+            lines[group].facts += 1;
+            keyed.push((group + 1, fact));
+        }
+        keyed.sort_by_key(|(group, _)| *group);
+        (keyed.into_iter().map(|(_, f)| f).collect(), lines)
     }
 }
 
@@ -2612,6 +2676,27 @@ pub struct ExplainedMetric {
     /// Facts left out because their parts inside the node cancel (a figure recorded below a
     /// total that is also inside the node).
     pub netted: usize,
+    /// The discontinued (and outside-the-structure) lines inside the figure, one per unit
+    /// that left, with what lands on each; their facts are listed together in `facts`.
+    pub lines: Vec<ExplainedLine>,
+}
+
+/// A discontinued line inside an explained figure: the unit that left and what lands there.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExplainedLine {
+    /// The line as facts name it in `lands_at` (`discontinued: d`).
+    pub line: String,
+    /// The unit that left.
+    pub unit: String,
+    /// Its name when it left.
+    pub name: String,
+    /// How and when it left (`divest 2020-07-01`), when it ended.
+    pub left: Option<String>,
+    /// What lands on the line, in reporting currency.
+    pub amount: f64,
+    /// How many listed facts land there.
+    pub facts: usize,
 }
 
 /// The explanation of a figure.

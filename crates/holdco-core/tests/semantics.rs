@@ -461,3 +461,99 @@ d,FY2022,revenue,30,restated,2022-04-01
     assert!((shares[1].1 - 0.3).abs() < 1e-9, "{shares:?}");
     assert!(result.rms_residual < 1e-9);
 }
+
+#[test]
+fn explain_groups_discontinued_lines_by_the_unit_that_left() {
+    let timeline = format!(
+        "{PERIOD_TIMELINE}
+[[change]]
+date = 2020-01-01
+kind = \"create\"
+unit = \"d\"
+name = \"D\"
+parent = \"g\"
+
+[[change]]
+date = 2020-01-01
+kind = \"create\"
+unit = \"d1\"
+name = \"D1\"
+parent = \"d\"
+
+[[change]]
+date = 2020-01-01
+kind = \"create\"
+unit = \"d2\"
+name = \"D2\"
+parent = \"d\"
+
+[[change]]
+date = 2020-01-01
+kind = \"create\"
+unit = \"e\"
+name = \"E\"
+parent = \"g\"
+
+[[change]]
+date = 2023-07-01
+kind = \"divest\"
+unit = \"d\"
+
+[[change]]
+date = 2023-08-01
+kind = \"divest\"
+unit = \"e\"
+"
+    );
+    // Facts in an order that interleaves the two units that left.
+    let facts = "unit,period,metric,value\nx,FY2023,revenue,100\nd1,FY2023,revenue,4\ne,FY2023,revenue,7\nd2,FY2023,revenue,6\n";
+    let m = model(&timeline, facts, None);
+    let engine = Engine::new(&m).unwrap();
+    let explanation = engine
+        .explain(&crate::common::query(
+            "revenue",
+            "FY2023",
+            View::Restated,
+            Some("2024-06-01"),
+            None,
+            0,
+        ))
+        .unwrap();
+    assert_eq!(explanation.value, Some(117.0));
+    let part = &explanation.parts[0];
+    let order: Vec<(&str, &str)> = part
+        .facts
+        .iter()
+        .map(|f| (f.unit.as_str(), f.lands_at.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("x", "x"),
+            ("d1", "discontinued: d"),
+            ("d2", "discontinued: d"),
+            ("e", "discontinued: e")
+        ]
+    );
+    let lines: Vec<(&str, &str, Option<&str>, f64, usize)> = part
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.line.as_str(),
+                l.unit.as_str(),
+                l.left.as_deref(),
+                l.amount,
+                l.facts,
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("discontinued: d", "d", Some("divest 2023-07-01"), 10.0, 2),
+            ("discontinued: e", "e", Some("divest 2023-08-01"), 7.0, 1)
+        ]
+    );
+    assert_eq!(part.lines[0].name, "D");
+}
