@@ -121,7 +121,7 @@ pub struct KeyJson {
     /// Counterparty unit of an intercompany figure.
     #[serde(default)]
     pub counterparty: Option<String>,
-    /// reported (default), restated, plan or estimate.
+    /// reported (default), restated, pro_forma, plan or estimate.
     #[serde(default)]
     pub basis: Option<String>,
     /// Structure date (YYYY-MM-DD) of a restated figure.
@@ -291,21 +291,25 @@ fn fact_key(key: &KeyJson, base: &Model) -> Result<FactKey, (&'static str, Strin
         "reported" => holdco_core::Basis::Reported,
         "plan" => holdco_core::Basis::Plan,
         "estimate" => holdco_core::Basis::Estimate,
-        "restated" => {
+        name @ ("restated" | "pro_forma") => {
             let structure = key
                 .structure
                 .as_deref()
                 .and_then(holdco_core::period::parse_iso_date)
                 .ok_or((
                     "structure",
-                    "a restated fact needs its structure date as YYYY-MM-DD".to_string(),
+                    format!("a {name} fact needs its structure date as YYYY-MM-DD"),
                 ))?;
-            holdco_core::Basis::Restated { structure }
+            if name == "restated" {
+                holdco_core::Basis::Restated { structure }
+            } else {
+                holdco_core::Basis::ProForma { structure }
+            }
         }
         other => {
             return Err((
                 "basis",
-                format!("`{other}` is not a basis (expected reported, restated, plan or estimate)"),
+                format!("`{other}` is not a basis (expected reported, restated, pro_forma, plan or estimate)"),
             ))
         }
     };

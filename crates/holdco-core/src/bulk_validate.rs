@@ -68,9 +68,9 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
                     Some(unit) => {
                         let record = timeline_ref.record(unit);
                         match key.basis {
-                            Basis::Restated { structure } => {
+                            Basis::Restated { structure } | Basis::ProForma { structure } => {
                                 if !record.alive_on(structure) {
-                                    at("structure", format!("unit `{}` does not exist on {structure}, the structure this restated figure was published under", key.unit));
+                                    at("structure", format!("unit `{}` does not exist on {structure}, the structure this {} figure was published under", key.unit, key.basis.name()));
                                 }
                             }
                             _ => {
@@ -194,7 +194,7 @@ pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
                 return false;
             };
             match s.basis {
-                Basis::Restated { structure } => {
+                Basis::Restated { structure } | Basis::ProForma { structure } => {
                     if !record.alive_on(structure)
                         || !(0..=9999).contains(&chrono::Datelike::year(&structure))
                     {
@@ -373,6 +373,7 @@ fn basis_numbers(basis: Basis) -> (u8, i32) {
         Basis::Restated { structure } => (1, chrono::Datelike::num_days_from_ce(&structure)),
         Basis::Plan => (2, 0),
         Basis::Estimate => (3, 0),
+        Basis::ProForma { structure } => (4, chrono::Datelike::num_days_from_ce(&structure)),
     }
 }
 

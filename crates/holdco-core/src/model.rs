@@ -436,6 +436,14 @@ pub enum Basis {
     Plan,
     /// An estimate (analyst or internal).
     Estimate,
+    /// Pro forma, as published in the structure in force on `structure`: the figure as if
+    /// the deals around it had been made before the period (a group total without what it
+    /// later sold; an acquired unit's own figures from before it joined). Read only by the
+    /// pro-forma view (docs/semantics.md, 3.9).
+    ProForma {
+        /// The structure date the figure was published under.
+        structure: NaiveDate,
+    },
 }
 
 impl Basis {
@@ -446,6 +454,7 @@ impl Basis {
             Basis::Restated { .. } => "restated",
             Basis::Plan => "plan",
             Basis::Estimate => "estimate",
+            Basis::ProForma { .. } => "pro_forma",
         }
     }
 }

@@ -329,6 +329,8 @@ pub struct Engine<'m> {
     facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
     /// Periods of the group's published restatements, by metric and structure date.
     published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
+    /// Periods of the group's published pro-forma figures, by metric and structure date.
+    pro_forma: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
     /// Structures asked for, by date: shared between threads (the engine is `Send + Sync`,
     /// so a server keeps one per model revision), at most [`STRUCTURE_CACHE`] of them.
     structures: std::sync::Mutex<HashMap<NaiveDate, std::sync::Arc<Structure>>>,
@@ -372,9 +374,15 @@ impl<'m> Engine<'m> {
             }
         }
         let mut published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
+        let mut pro_forma: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
         for fact in &model.facts {
-            if let Basis::Restated { structure } = fact.key.basis {
-                let periods = published
+            let (map, structure) = match fact.key.basis {
+                Basis::Restated { structure } => (&mut published, structure),
+                Basis::ProForma { structure } => (&mut pro_forma, structure),
+                _ => continue,
+            };
+            {
+                let periods = map
                     .entry(fact.key.metric.clone())
                     .or_default()
                     .entry(structure)
@@ -389,6 +397,7 @@ impl<'m> Engine<'m> {
             timeline,
             facts,
             published,
+            pro_forma,
             structures: Default::default(),
         })
     }
@@ -812,7 +821,7 @@ impl<'m> Engine<'m> {
     fn fact_date(&self, fact: usize, unit: UnitIndex) -> NaiveDate {
         let fact = &self.model.facts[fact];
         match fact.key.basis {
-            Basis::Restated { structure } => structure,
+            Basis::Restated { structure } | Basis::ProForma { structure } => structure,
             _ => self
                 .timeline
                 .record(unit)
@@ -1001,9 +1010,16 @@ impl<'m> Engine<'m> {
         basis: BasisFilter,
     ) -> Vec<Basis> {
         match (view, basis) {
-            (View::Restated | View::Organic, BasisFilter::Reported) => {
-                let mut dates: Vec<NaiveDate> = self
-                    .published
+            (View::Restated | View::Organic | View::ProForma, BasisFilter::Reported) => {
+                // Pro forma reads reported facts only, then the group's own pro-forma
+                // figures: its published restatements still hold what it later sold or spun
+                // off (docs/semantics.md, 3.9).
+                let (map, make): (_, fn(NaiveDate) -> Basis) = if view == View::ProForma {
+                    (&self.pro_forma, |structure| Basis::ProForma { structure })
+                } else {
+                    (&self.published, |structure| Basis::Restated { structure })
+                };
+                let mut dates: Vec<NaiveDate> = map
                     .get(metric)
                     .map(|by_date| {
                         by_date
@@ -1018,17 +1034,10 @@ impl<'m> Engine<'m> {
                     .unwrap_or_default();
                 dates.sort();
                 std::iter::once(Basis::Reported)
-                    .chain(
-                        dates
-                            .into_iter()
-                            .map(|structure| Basis::Restated { structure }),
-                    )
+                    .chain(dates.into_iter().map(make))
                     .collect()
             }
-            // Pro forma reads reported facts only: the group's published restatements still
-            // hold what it later sold or spun off (docs/semantics.md, 3.9).
-            (_, BasisFilter::ReportedOnly)
-            | (View::Reported | View::ProForma, BasisFilter::Reported) => {
+            (_, BasisFilter::ReportedOnly) | (View::Reported, BasisFilter::Reported) => {
                 vec![Basis::Reported]
             }
             (_, other) => vec![basis_of(other)],
@@ -1058,6 +1067,16 @@ impl<'m> Engine<'m> {
             }
             (Basis::Plan, _) => "plan".to_string(),
             (Basis::Estimate, _) => "estimate".to_string(),
+            (Basis::ProForma { structure }, _) => {
+                let moved = self.timeline.changes.iter().any(|c| {
+                    c.date > structure && c.date <= target && c.kind.moves_history_or_tree()
+                });
+                if moved {
+                    format!("pro forma chained from {structure}")
+                } else {
+                    "published pro forma".to_string()
+                }
+            }
         }
     }
 
@@ -1102,7 +1121,7 @@ impl<'m> Engine<'m> {
             }
         }
         let layer_date = |unit: UnitIndex| match layer_basis {
-            Basis::Restated { structure } => structure,
+            Basis::Restated { structure } | Basis::ProForma { structure } => structure,
             _ => self.timeline.record(unit).last_day_until(period.last_day()),
         };
         // Pro forma: a unit acquired after the period began (and by the structure date) counts
@@ -1133,7 +1152,7 @@ impl<'m> Engine<'m> {
                     date: record.created,
                     above: None,
                     reason: format!(
-                        "{}: pro forma, acquired on {}; the model holds no figures for it before then",
+                        "{}: pro forma, acquired on {}; the model holds no figures for it before then (record them with basis pro_forma)",
                         record.id, record.created
                     ),
                 });
@@ -1275,7 +1294,7 @@ impl<'m> Engine<'m> {
                     }
                     let (factor, _) = self.timeline.ownership_on(*unit, date);
                     let other_date = match layer_basis {
-                        Basis::Restated { structure } => structure,
+                        Basis::Restated { structure } | Basis::ProForma { structure } => structure,
                         _ => self
                             .timeline
                             .record(other)
@@ -1345,7 +1364,7 @@ impl<'m> Engine<'m> {
             computation
                 .layers
                 .push(self.provenance_label(raw.basis, view, target));
-            if let (false, Basis::Restated { structure: at }) =
+            if let (false, Basis::Restated { structure: at } | Basis::ProForma { structure: at }) =
                 (single || layer_index == 0, raw.basis)
             {
                 // Carry everything so far to this layer's structure and let it take over.

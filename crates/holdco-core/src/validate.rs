@@ -50,9 +50,9 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
             Some(index) => {
                 let record = timeline.record(index);
                 match key.basis {
-                    Basis::Restated { structure } => {
+                    Basis::Restated { structure } | Basis::ProForma { structure } => {
                         if !record.alive_on(structure) {
-                            problems.push(at("structure", format!("unit `{}` does not exist on {structure}, the structure this restated figure was published under", key.unit)));
+                            problems.push(at("structure", format!("unit `{}` does not exist on {structure}, the structure this {} figure was published under", key.unit, key.basis.name())));
                         }
                     }
                     _ => {

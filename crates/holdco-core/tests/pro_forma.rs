@@ -25,6 +25,11 @@ aggregation = "flow"
 /// spun off on 2020-10-01 keeping 20% at fair value (1,000 a month before); `b` is bought on
 /// 2020-04-01 (7 a month from April).
 fn model() -> Model {
+    model_with("")
+}
+
+/// The model above with `extra` fact rows (full rows: unit,period,metric,value,basis,structure).
+fn model_with(extra: &str) -> Model {
     let mut timeline = String::from(
         "[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = \"G\"\nunit_kind = \"group\"\n\n",
     );
@@ -36,16 +41,17 @@ fn model() -> Model {
     timeline.push_str(
         "[[change]]\ndate = 2020-10-01\nkind = \"spin_off\"\nunit = \"s\"\nretained = 0.2\n\n",
     );
-    let mut csv = String::from("unit,period,metric,value\n");
+    let mut csv = String::from("unit,period,metric,value,basis,structure\n");
     let mut months = |unit: &str, from: u32, to: u32, value: f64| {
         for m in from..=to {
-            csv.push_str(&format!("{unit},2020-{m:02},revenue,{value}\n"));
+            csv.push_str(&format!("{unit},2020-{m:02},revenue,{value},,\n"));
         }
     };
     months("a", 1, 12, 100.0);
     months("d", 1, 6, 10.0);
     months("s", 1, 9, 1000.0);
     months("b", 4, 12, 7.0);
+    csv.push_str(extra);
     let mut files = ModelFiles::new();
     files.insert("group.toml".into(), GROUP.as_bytes().to_vec());
     files.insert("timeline.toml".into(), timeline.into_bytes());
@@ -262,4 +268,107 @@ fn the_alibaba_example_pro_forma_names_what_it_cannot_take_out() {
         assert_eq!(value, None, "{period}");
         assert!(gap.unwrap_or_default().contains("sun_art"), "{period}");
     }
+}
+
+#[test]
+fn an_acquired_units_pro_forma_figures_fill_the_periods_before_it_joined() {
+    // b's own figures before it was bought (2020-04-01), as the buyer published them pro
+    // forma: 2020Q1 is no longer a gap, at b or at the group.
+    let model = model_with("b,2020Q1,revenue,20,pro_forma,2020-04-01\n");
+    let answer = rollup(&model, "2020Q1..2020Q4", View::ProForma);
+    assert_eq!(cell(&answer, "b", "2020Q1"), (Some(20.0), None));
+    assert_eq!(cell(&answer, "g", "2020Q1"), (Some(320.0), None));
+    assert_eq!(cell(&answer, "g", "2020Q2"), (Some(321.0), None));
+    let b = answer
+        .rows
+        .iter()
+        .find(|r| r.node == "b" && r.period == "2020Q1")
+        .unwrap();
+    // Published in the structure of 2020-04-01 and carried on (d and s left since).
+    assert_eq!(
+        b.provenance.as_deref(),
+        Some("pro forma chained from 2020-04-01")
+    );
+    // Every other view ignores pro-forma figures: the restated group is unchanged, and b
+    // has nothing before it joined.
+    for view in [View::Restated, View::Reported, View::Organic] {
+        let plain = rollup(&model, "2020Q1..2020Q4", view);
+        let without = rollup(&crate::pro_forma::model(), "2020Q1..2020Q4", view);
+        assert_eq!(
+            cell(&plain, "g", "2020Q1"),
+            cell(&without, "g", "2020Q1"),
+            "{view:?}"
+        );
+    }
+}
+
+#[test]
+fn a_published_pro_forma_total_covers_what_cannot_be_taken_out_below_it() {
+    // seg records its total (110 a month) with d inside, d is sold on 2020-04-01: the group
+    // published its Q1 pro forma (without d) as 300. The group's cell is that figure; seg,
+    // whose total still holds d, stays a gap.
+    let timeline = "[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = \"G\"\nunit_kind = \"group\"\n\n\
+        [[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"seg\"\nname = \"Seg\"\nparent = \"g\"\n\n\
+        [[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"d\"\nname = \"D\"\nparent = \"seg\"\n\n\
+        [[change]]\ndate = 2020-04-01\nkind = \"divest\"\nunit = \"d\"\n";
+    let mut csv = String::from("unit,period,metric,value,basis,structure\n");
+    for m in 1..=6 {
+        csv.push_str(&format!("seg,2020-{m:02},revenue,110,,\n"));
+    }
+    csv.push_str("g,2020Q1,revenue,300,pro_forma,2020-06-30\n");
+    let mut files = ModelFiles::new();
+    files.insert("group.toml".into(), GROUP.as_bytes().to_vec());
+    files.insert("timeline.toml".into(), timeline.as_bytes().to_vec());
+    files.insert("facts.csv".into(), csv.into_bytes());
+    let (model, problems) = read_model(&files);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = holdco_core::validate::validate(model.as_ref().unwrap()).1;
+    assert!(problems.is_empty(), "{problems:#?}");
+    let model = model.unwrap();
+    let answer = rollup(&model, "2020Q1..2020Q2", View::ProForma);
+    assert_eq!(cell(&answer, "g", "2020Q1"), (Some(300.0), None));
+    assert_eq!(cell(&answer, "g", "2020Q2"), (Some(330.0), None));
+    let (seg, gap) = cell(&answer, "seg", "2020Q1");
+    assert_eq!(seg, None);
+    assert!(gap.unwrap_or_default().contains("inside the total recorded for seg"));
+    // Restated ignores the pro-forma figure.
+    let restated = rollup(&model, "2020Q1..2020Q2", View::Restated);
+    assert_eq!(cell(&restated, "g", "2020Q1"), (Some(330.0), None));
+}
+
+#[test]
+fn a_pro_forma_figure_needs_its_structure_date_and_a_unit_alive_then() {
+    let files_with = |rows: &str| {
+        let mut files = ModelFiles::new();
+        files.insert("group.toml".into(), GROUP.as_bytes().to_vec());
+        files.insert(
+            "timeline.toml".into(),
+            b"[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = \"G\"\nunit_kind = \"group\"\n\n[[change]]\ndate = 2020-04-01\nkind = \"acquire\"\nunit = \"b\"\nname = \"B\"\nparent = \"g\"\n".to_vec(),
+        );
+        files.insert(
+            "facts.csv".into(),
+            format!("unit,period,metric,value,basis,structure\n{rows}").into_bytes(),
+        );
+        let (model, mut problems) = read_model(&files);
+        if let Some(model) = &model {
+            problems.extend(holdco_core::validate::validate(model).1);
+        }
+        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+    };
+    let missing = files_with("b,2020Q1,revenue,20,pro_forma,\n");
+    assert!(
+        missing.iter().any(|p| p.contains("facts.csv:2")
+            && p.contains("structure")
+            && p.contains("pro_forma figure needs the date")),
+        "{missing:#?}"
+    );
+    let early = files_with("b,2020Q1,revenue,20,pro_forma,2020-03-01\n");
+    assert!(
+        early
+            .iter()
+            .any(|p| p.contains("does not exist on 2020-03-01") && p.contains("pro_forma")),
+        "{early:#?}"
+    );
+    // Before it joined, in the structure of a date it is in the group: accepted.
+    assert!(files_with("b,2020Q1,revenue,20,pro_forma,2020-04-01\n").is_empty());
 }

@@ -291,18 +291,32 @@ pub(super) fn parse_facts(
                     None
                 }
             },
+            "pro_forma" => match structure {
+                Some(structure) => Some(Basis::ProForma { structure }),
+                None => {
+                    if table.get(record, "structure").is_none() {
+                        row.problem("structure", "empty; a pro_forma figure needs the date of the structure it was published under (YYYY-MM-DD)");
+                    }
+                    None
+                }
+            },
             other => {
                 row.problem(
                     "basis",
                     format!(
-                        "`{other}` is not a basis (expected reported, restated, plan or estimate)"
+                        "`{other}` is not a basis (expected reported, restated, pro_forma, plan or estimate)"
                     ),
                 );
                 None
             }
         };
-        if structure.is_some() && !matches!(basis, Some(Basis::Restated { .. }) | None) {
-            row.problem("structure", "only a restated figure takes a structure date (set basis to restated, or leave structure empty)");
+        if structure.is_some()
+            && !matches!(
+                basis,
+                Some(Basis::Restated { .. } | Basis::ProForma { .. }) | None
+            )
+        {
+            row.problem("structure", "only a restated or pro_forma figure takes a structure date (set basis to restated, or leave structure empty)");
         }
         let source = table.get(record, "source").map(str::to_string);
         let note = table.get(record, "note").map(str::to_string);

@@ -210,6 +210,7 @@ pub(super) fn quick_basis(text: Option<&str>, structure: Option<NaiveDate>) -> O
         ("plan", None) => Some(Basis::Plan),
         ("estimate", None) => Some(Basis::Estimate),
         ("restated", Some(structure)) => Some(Basis::Restated { structure }),
+        ("pro_forma", Some(structure)) => Some(Basis::ProForma { structure }),
         _ => None,
     }
 }

@@ -57,7 +57,9 @@ pub fn write_model(model: &Model) -> ModelFiles {
         }
         for fact in facts {
             let structure = match fact.key.basis {
-                Basis::Restated { structure } => structure.to_string(),
+                Basis::Restated { structure } | Basis::ProForma { structure } => {
+                    structure.to_string()
+                }
                 _ => String::new(),
             };
             let label = fact.key.period.label(calendar);

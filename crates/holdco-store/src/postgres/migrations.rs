@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0004_api_tokens.sql",
         sql: include_str!("../../migrations/postgres/0004_api_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_pro_forma_basis.sql",
+        sql: include_str!("../../migrations/postgres/0005_pro_forma_basis.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

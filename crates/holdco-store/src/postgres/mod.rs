@@ -349,6 +349,10 @@ fn read_key(row: &postgres::Row, start: i32) -> Result<FactKey, StoreError> {
         },
         2 => Basis::Plan,
         3 => Basis::Estimate,
+        4 => Basis::ProForma {
+            structure: NaiveDate::parse_from_str(structure, "%Y-%m-%d")
+                .map_err(|_| corrupt(format!("`{structure}` is not a structure date")))?,
+        },
         other => return Err(corrupt(format!("unknown basis code {other}"))),
     };
     Ok(FactKey {

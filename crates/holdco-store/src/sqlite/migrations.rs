@@ -15,6 +15,8 @@ pub(crate) struct Migration {
     pub name: &'static str,
     /// The SQL it runs.
     pub sql: &'static str,
+    /// A step SQL alone cannot express, run before `sql` in the same transaction.
+    pub before: Option<fn(&rusqlite::Transaction) -> rusqlite::Result<()>>,
 }
 
 /// Every migration, in order.
@@ -23,33 +25,65 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "0001_init.sql",
         sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+        before: None,
     },
     Migration {
         version: 2,
         name: "0002_documents.sql",
         sql: include_str!("../../migrations/sqlite/0002_documents.sql"),
+        before: None,
     },
     Migration {
         version: 3,
         name: "0003_fact_segments.sql",
         sql: include_str!("../../migrations/sqlite/0003_fact_segments.sql"),
+        before: None,
     },
     Migration {
         version: 4,
         name: "0004_api_tokens.sql",
         sql: include_str!("../../migrations/sqlite/0004_api_tokens.sql"),
+        before: None,
     },
     Migration {
         version: 5,
         name: "0005_changesets.sql",
         sql: include_str!("../../migrations/sqlite/0005_changesets.sql"),
+        before: None,
     },
     Migration {
         version: 6,
         name: "0006_fact_annotations.sql",
         sql: include_str!("../../migrations/sqlite/0006_fact_annotations.sql"),
+        before: None,
+    },
+    Migration {
+        version: 7,
+        name: "0007_pro_forma_basis.sql",
+        sql: include_str!("../../migrations/sqlite/0007_pro_forma_basis.sql"),
+        before: Some(widen_basis_checks),
     },
 ];
+
+/// Migration 7: the fact tables' `basis` columns accept code 4 (pro forma). SQLite cannot
+/// alter a CHECK constraint; the change leaves every stored row valid and the file format
+/// as it is, so it is made in the schema text itself, as SQLite documents for such changes
+/// (https://www.sqlite.org/lang_altertable.html, "making other kinds of table schema
+/// changes"): the schema cookie is bumped so every open connection reloads it.
+fn widen_basis_checks(transaction: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let version: i64 = transaction.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+    transaction.execute_batch("PRAGMA writable_schema = ON")?;
+    let changed = transaction.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, 'CHECK (basis >= 0 AND basis <= 3)', 'CHECK (basis >= 0 AND basis <= 4)')
+         WHERE type = 'table' AND name IN ('fact_revisions', 'facts')",
+        [],
+    );
+    let bumped = transaction.execute_batch(&format!("PRAGMA schema_version = {}", version + 1));
+    transaction.execute_batch("PRAGMA writable_schema = OFF")?;
+    changed?;
+    bumped?;
+    Ok(())
+}
 
 /// The schema version this code creates and understands.
 pub(crate) fn latest_version() -> i64 {
@@ -135,6 +169,9 @@ pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), Sto
         .filter(|migration| migration.version > found)
     {
         let failed = failed(migration.version, migration.name);
+        if let Some(before) = migration.before {
+            before(&transaction).map_err(failed)?;
+        }
         transaction.execute_batch(migration.sql).map_err(failed)?;
         transaction
             .execute(
@@ -172,5 +209,54 @@ mod tests {
             })
             .unwrap();
         assert_eq!(applied, latest_version());
+    }
+
+    #[test]
+    fn a_store_of_version_6_accepts_pro_forma_facts_after_migration_7() {
+        // A file made by the previous release: migrations 1 to 6 only.
+        let path = std::env::temp_dir().join(format!("holdco-mig7-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);",
+        )
+        .unwrap();
+        for migration in &MIGRATIONS[..6] {
+            old.execute_batch(migration.sql).unwrap();
+            old.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, 0)",
+                rusqlite::params![migration.version, migration.name],
+            )
+            .unwrap();
+        }
+        let insert = "INSERT INTO fact_revisions (unit, period_start, granularity, metric, counterparty, basis, structure, revision, value, import_id, is_current)
+                      VALUES ('b', 24240, 'quarter', 'revenue', '', ?1, '2020-04-01', 1, 20.0, 1, 1)";
+        old.execute(
+            "INSERT INTO imports (id, label, imported_at, facts_new, facts_revised, facts_unchanged) VALUES (1, 'test', 0, 1, 0, 0)",
+            [],
+        )
+        .unwrap();
+        // Refused before the migration...
+        assert!(old.execute(insert, [4]).is_err());
+        old.execute(insert, [1]).unwrap();
+        // ... and, from another connection opened before it ran, accepted after.
+        let mut other = Connection::open(&path).unwrap();
+        run(&mut old, path.to_str().unwrap()).unwrap();
+        let insert_pro_forma = insert.replace("'b'", "'c'");
+        other.execute(&insert_pro_forma, [4]).unwrap();
+        let bases: Vec<String> = other
+            .prepare("SELECT basis FROM current_facts ORDER BY unit")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(bases, ["restated", "pro_forma"]);
+        let check: String = other
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        drop((old, other));
+        let _ = std::fs::remove_file(&path);
     }
 }

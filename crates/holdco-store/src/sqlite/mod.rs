@@ -1159,6 +1159,11 @@ impl<'a> KeyColumns<'a> {
             },
             2 => Basis::Plan,
             3 => Basis::Estimate,
+            4 => Basis::ProForma {
+                structure: NaiveDate::parse_from_str(&self.structure, "%Y-%m-%d").map_err(
+                    |_| corrupt(format!("`{}` is not a structure date", self.structure)),
+                )?,
+            },
             other => return Err(corrupt(format!("unknown basis code {other}"))),
         };
         Ok(FactKey {
@@ -1226,6 +1231,9 @@ pub(crate) fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
         Basis::Restated { structure } => (1, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
         Basis::Plan => (2, Cow::Borrowed("")),
         Basis::Estimate => (3, Cow::Borrowed("")),
+        Basis::ProForma { structure } => {
+            (4, Cow::Owned(structure.format("%Y-%m-%d").to_string()))
+        }
     }
 }
 
@@ -1278,7 +1286,7 @@ mod tests {
             (0..units.len(), -30i32..30, 0..3usize, 0..units.len()),
             (
                 proptest::option::of(0..units.len()),
-                0..4u8,
+                0..5u8,
                 0i64..3_700_000,
             ),
         )
@@ -1297,7 +1305,13 @@ mod tests {
                             .unwrap(),
                         },
                         2 => Basis::Plan,
-                        _ => Basis::Estimate,
+                        3 => Basis::Estimate,
+                        _ => Basis::ProForma {
+                            structure: NaiveDate::from_num_days_from_ce_opt(
+                                1 + days as i32 % 3_652_059,
+                            )
+                            .unwrap(),
+                        },
                     },
                 },
             )
