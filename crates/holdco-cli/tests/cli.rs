@@ -319,6 +319,6 @@ fn reimporting_a_folder_without_some_facts_says_they_were_kept() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "68 fact(s) in the store are not in",
+            "71 fact(s) in the store are not in",
         ));
 }

@@ -89,7 +89,7 @@ fn the_model_goes_out_as_a_workbook_and_comes_back_the_same() {
         .arg(&book)
         .assert()
         .success()
-        .stdout(predicate::str::contains("279 facts new"));
+        .stdout(predicate::str::contains("282 facts new"));
     assert_eq!(exported(&a, dir.path()), exported(&b, dir.path()));
     // Queried straight from the workbook.
     holdco(&b)

@@ -663,7 +663,7 @@ fn prune_story(fresh: Fresh<'_>, backend: &str) {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "68 fact(s) in the store are not in",
+            "71 fact(s) in the store are not in",
         ));
     // A folder with a problem is refused whole, --prune or not: nothing removed.
     let facts = model.join("facts/s3_four_segments.csv");
@@ -678,16 +678,16 @@ fn prune_story(fresh: Fresh<'_>, backend: &str) {
         .arg(&model)
         .assert()
         .code(1);
-    assert_eq!(state(&db).1.unwrap().facts.len(), 279, "{backend}");
+    assert_eq!(state(&db).1.unwrap().facts.len(), 282, "{backend}");
     std::fs::write(&facts, good).unwrap();
     holdco_at(&db)
         .args(["import", "--prune"])
         .arg(&model)
         .assert()
         .success()
-        .stdout(predicates::str::contains("removed 68 fact(s) not in"));
+        .stdout(predicates::str::contains("removed 71 fact(s) not in"));
     let (log, current) = state(&db);
-    assert_eq!(current.unwrap().facts.len(), 279 - 68, "{backend}");
+    assert_eq!(current.unwrap().facts.len(), 282 - 71, "{backend}");
     assert_eq!(log.len(), 3, "{backend}: the refused import left no record");
     let records = open_store(&db).unwrap().imports().unwrap();
     assert_eq!(records.last().unwrap().facts_deleted, 68, "{backend}");
@@ -706,7 +706,7 @@ fn prune_story(fresh: Fresh<'_>, backend: &str) {
         .assert()
         .success()
         .stdout(predicates::str::contains("0 facts new, 68 revised"));
-    assert_eq!(state(&db).1.unwrap().facts.len(), 279, "{backend}");
+    assert_eq!(state(&db).1.unwrap().facts.len(), 282, "{backend}");
     // The notes and precisions came back with them.
     let back = state(&db).1.unwrap();
     let rounded = back

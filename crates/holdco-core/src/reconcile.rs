@@ -226,6 +226,7 @@ impl Check {
 fn basis_label(basis: &Basis) -> String {
     match basis {
         Basis::Restated { structure } => format!("restated@{structure}"),
+        Basis::ProForma { structure } => format!("pro_forma@{structure}"),
         other => other.name().to_string(),
     }
 }
@@ -290,7 +291,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             continue;
         }
         let date = match basis {
-            Basis::Restated { structure } => *structure,
+            Basis::Restated { structure } | Basis::ProForma { structure } => *structure,
             _ => timeline.record(*unit).last_day_until(period.last_day()),
         };
         let structure = engine.structure(date);
@@ -316,7 +317,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         // unit directly below it has no figure (neither its own nor any below it), the sum is
         // partial and says nothing (docs/semantics.md, 5.4).
         let date = match basis {
-            Basis::Restated { structure } => *structure,
+            Basis::Restated { structure } | Basis::ProForma { structure } => *structure,
             _ => timeline.record(*unit).last_day_until(period.last_day()),
         };
         let structure = engine.structure(date);
@@ -376,11 +377,14 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         ));
     }
 
-    // 2. Published restatements against holdco's restatement of the reported figures.
+    // 2. Published restatements (and pro-forma figures) against holdco's restatement (pro
+    // forma) of the reported figures.
     for (key, value) in &sums {
         let (unit, metric, basis, period) = key;
-        let Basis::Restated { structure } = basis else {
-            continue;
+        let (view, structure) = match basis {
+            Basis::Restated { structure } => (View::Restated, structure),
+            Basis::ProForma { structure } => (View::ProForma, structure),
+            _ => continue,
         };
         if !additive.contains(metric) {
             continue;
@@ -389,7 +393,7 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         let query = Query {
             metric: crate::ids::MetricId::parse(metric).expect("valid id"),
             periods: vec![*period],
-            view: View::Restated,
+            view,
             structure: Some(*structure),
             node: Some(record.id.clone()),
             // At the top of the group one level down, for the continuing-operations line: a
@@ -438,7 +442,12 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
             tolerance,
             restated.half_step + half_steps,
             &restated.notes,
-            format!("reported figures restated into the {structure} structure"),
+            match view {
+                View::ProForma => format!(
+                    "reported figures pro forma in the {structure} structure (deals from the period's start)"
+                ),
+                _ => format!("reported figures restated into the {structure} structure"),
+            },
         ));
     }
 

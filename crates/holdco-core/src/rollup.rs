@@ -1220,7 +1220,7 @@ impl<'m> Engine<'m> {
                     date: holder.last_day_until(date),
                     above: None,
                     reason: format!(
-                        "pro forma: {} (left the group {}) has no figures of its own here; they are inside the total recorded for {} and cannot be taken out (record {}'s own figures to do so)",
+                        "pro forma: {} (left the group {}) has no figures of its own here; they are inside the total recorded for {} and cannot be taken out (record {}'s own figures, or the total without it with basis pro_forma)",
                         record.id,
                         record.ended.map_or_else(|| "in the span".to_string(), |(end, _)| format!("on {end}")),
                         holder.id,

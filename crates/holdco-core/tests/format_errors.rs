@@ -206,7 +206,7 @@ fn restated_figures_need_a_structure_date() {
     assert!(
         has(
             &p,
-            "facts.csv:3: structure: only a restated figure takes a structure date"
+            "facts.csv:3: structure: only a restated or pro_forma figure takes a structure date"
         ),
         "{p:#?}"
     );

@@ -372,3 +372,38 @@ fn a_pro_forma_figure_needs_its_structure_date_and_a_unit_alive_then() {
     // Before it joined, in the structure of a date it is in the group: accepted.
     assert!(files_with("b,2020Q1,revenue,20,pro_forma,2020-04-01\n").is_empty());
 }
+
+#[test]
+fn the_alibaba_example_like_for_like_growth_is_alibabas() {
+    // Alibaba published FY2026Q1 revenue (247,652) as +10% like for like excluding Sun Art
+    // and Intime, both sold in FY2025; the example holds FY2025Q1 pro forma as derived from
+    // it. Pro forma into the 2025 structure gives that growth; restated does not (it keeps
+    // what was sold as discontinued lines inside the group's total).
+    let model = crate::alibaba::load();
+    let q = Query {
+        structure: chrono::NaiveDate::from_ymd_opt(2025, 4, 1),
+        depth: 0,
+        ..query(&model, "FY2025Q1..FY2026Q1", View::ProForma)
+    };
+    let answer = Engine::new(&model).unwrap().rollup(&q).unwrap();
+    let before = cell(&answer, "alibaba", "FY2025Q1").0.expect("published pro forma");
+    let after = cell(&answer, "alibaba", "FY2026Q1").0.expect("reported");
+    assert_eq!((before.round(), after.round()), (225_138.0, 247_652.0));
+    assert_eq!(((after / before - 1.0) * 100.0).round(), 10.0);
+    let row = answer
+        .rows
+        .iter()
+        .find(|r| r.node == "alibaba" && r.period == "FY2025Q1")
+        .unwrap();
+    assert_eq!(row.provenance.as_deref(), Some("published pro forma"));
+    // A quarter without a published pro-forma figure still names what it cannot take out.
+    let q3 = Query {
+        structure: chrono::NaiveDate::from_ymd_opt(2025, 4, 1),
+        depth: 0,
+        ..query(&model, "FY2025Q3..FY2025Q3", View::ProForma)
+    };
+    let answer = Engine::new(&model).unwrap().rollup(&q3).unwrap();
+    let (value, gap) = cell(&answer, "alibaba", "FY2025Q3");
+    assert_eq!(value, None);
+    assert!(gap.unwrap_or_default().contains("sun_art"));
+}
