@@ -716,7 +716,7 @@ async fn draft_plan(
 // Portfolio: review dates of funding cycles
 
 /// `GET /api/v1/dashboard/reviews?at=DATE`: the review dates of units whose recorded class
-/// has a funding cycle (holdco_strategy::review, rule 7.6); a scoped token gets its
+/// has a funding cycle (holdco_strategy::review, rule 6.17); a scoped token gets its
 /// subtrees' units.
 async fn reviews(
     State(state): State<SharedState>,

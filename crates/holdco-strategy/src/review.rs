@@ -1,6 +1,6 @@
 //! Review dates of units in a class with a funding cycle (strategic innovation's 3 to 5
 //! years): when the cycle that began with the unit's classification is to be reviewed, and
-//! whether that review is due or past on a date (docs/semantics.md, rule 7.6).
+//! whether that review is due or past on a date (docs/semantics.md, rule 6.17).
 
 use crate::strategy::Strategy;
 use chrono::{Months, NaiveDate};

@@ -345,7 +345,7 @@ fn a_degenerate_optimum_reports_one_sided_rates() {
         .all(|b| b.rate_up.is_none() && !b.degenerate && b.shadow_price != 0.0));
 }
 
-/// Rule 7.6: a strategic-innovation unit's cycle starts with its classification
+/// Rule 6.17: a strategic-innovation unit's cycle starts with its classification
 /// (2023-11-16); the earliest review is 3 years on, the cycle ends after 5; the policy's
 /// `review = 2026-11-16` is the next review; within six months of it the review is due,
 /// after the cycle's end it is past.
