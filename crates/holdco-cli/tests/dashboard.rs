@@ -210,14 +210,22 @@ fn the_dashboard_works_in_a_real_browser() {
         .checked_add_months(chrono::Months::new(36))
         .unwrap()
         .to_string();
-    // The capital plan re-solved with a total of 300,000: the CLI on the example's folder
-    // with that total in capital.toml.
+    // The capital plan re-solved with a total of 300,000 and 2026's budget at 100,000 (the
+    // total alone is infeasible: core's 80% of each year's money would exceed it): the CLI
+    // on the example's folder with those values in capital.toml.
     let draft_dir = dir.path().join("draft-model");
     copy_dir(&example(), &draft_dir);
     let capital = draft_dir.join("capital.toml");
     let text = std::fs::read_to_string(&capital).unwrap();
     assert!(text.contains("total = 380000"));
-    std::fs::write(&capital, text.replace("total = 380000", "total = 300000")).unwrap();
+    let budget_2026 = "year = 2026\namount = 135000";
+    assert!(text.contains(budget_2026));
+    std::fs::write(
+        &capital,
+        text.replace("total = 380000", "total = 300000")
+            .replace(budget_2026, "year = 2026\namount = 100000"),
+    )
+    .unwrap();
     let draft = holdco(&db)
         .arg("--model")
         .arg(&draft_dir)
@@ -267,6 +275,7 @@ fn the_dashboard_works_in_a_real_browser() {
                 ),
                 "xianyu_review": review,
                 "draft_total": 300000,
+                "draft_budget_2026": 100000,
                 "draft_objective": draft["objective"],
             })
             .to_string(),

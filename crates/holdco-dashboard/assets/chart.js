@@ -157,7 +157,6 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   }
   svg.append(s('text', { x: (m.left + w - m.right) / 2, y: h - 6, 'text-anchor': 'middle', class: 'chart-unit' }, xLabel));
   svg.append(s('text', { x: 12, y: (m.top + h - m.bottom) / 2, 'text-anchor': 'middle', class: 'chart-unit', transform: `rotate(-90 12 ${(m.top + h - m.bottom) / 2})` }, yLabel));
-  const placed = [];
   const sorted = [...points].sort((a, b) => (b.size || 0) - (a.size || 0));
   for (const p of sorted) {
     const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
