@@ -167,14 +167,20 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   }
   // Labels: beside, above or below the bubble, moved a line at a time until the label's box
   // (its width estimated from its characters, CJK ones wider) clears every label placed
-  // before it and the other bubbles' centres, with a few pixels between them.
+  // before it and every bubble, with a few pixels between them.
   const placed = [];
-  const centres = points.map((p) => ({ x: x(p.x), y: y(p.y) }));
+  const discs = points.map((p) => ({ x: x(p.x), y: y(p.y), r: 5 + 26 * Math.sqrt((p.size || 0) / maxSize) }));
+  // True when the box comes within 2 px of a bubble's disc.
+  const touches = (box, d) => {
+    const nx = Math.max(box.x0, Math.min(d.x, box.x1));
+    const ny = Math.max(box.y0, Math.min(d.y, box.y1));
+    return (nx - d.x) ** 2 + (ny - d.y) ** 2 < (d.r + 2) ** 2;
+  };
   const widthOf = (text) => [...text].reduce((sum, ch) => sum + (ch.codePointAt(0) > 0x2e80 ? 11.5 : 6.4), 0);
   const gap = 4;
   const clear = (box) => box.x0 >= 2 && box.x1 <= w - 2 && box.y0 >= 2 && box.y1 <= h - m.bottom + 2
     && !placed.some((q) => box.x0 < q.x1 + gap && box.x1 > q.x0 - gap && box.y0 < q.y1 + gap && box.y1 > q.y0 - gap)
-    && !centres.some((c) => c.x > box.x0 - 3 && c.x < box.x1 + 3 && c.y > box.y0 - 3 && c.y < box.y1 + 3);
+    && !discs.some((d) => touches(box, d));
   for (const p of [...points].sort((a, b) => y(a.y) - y(b.y))) {
     const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
     const text = p.short || p.name;

