@@ -70,7 +70,7 @@ export function lineChart({ periods, series, unit, metric, label, width = 720 })
   const w = Math.max(300, width);
   const h = Math.round(Math.min(360, Math.max(220, w * 0.42)));
   const left = 74;
-  const right = 14;
+  const right = 30; // half of the last period label, centred on the last point
   const top = 24;
   const bottom = 34;
   const values = series.flatMap((sr) => sr.values.filter((v) => v !== null && v !== undefined));
