@@ -74,3 +74,53 @@ export async function available(path) {
     return false;
   }
 }
+
+/** POST a JSON body and read a JSON answer, without clearing the cached documents (a
+ * request that changes nothing stored, such as a draft re-solved). */
+export function post(path, body) {
+  return request('POST', path, body, token());
+}
+
+/** POST a JSON body and read the answer as a file (a Blob). */
+export async function postForFile(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { Accept: '*/*', 'Content-Type': 'application/json', Authorization: `Bearer ${token()}` },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let json = null;
+    try { json = await response.json(); } catch { json = null; }
+    throw new ApiError(response.status, json);
+  }
+  return response.blob();
+}
+
+/** GET newline-delimited JSON: `onLine` hears each value as it arrives. */
+export async function getLines(path, params, onLine) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') query.set(name, value);
+  }
+  const response = await fetch(`${path}?${query}`, { headers: { Accept: 'application/x-ndjson', Authorization: `Bearer ${token()}` } });
+  if (!response.ok) {
+    let json = null;
+    try { json = await response.json(); } catch { json = null; }
+    throw new ApiError(response.status, json);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value) buffered += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, end).trim();
+      buffered = buffered.slice(end + 1);
+      if (line) onLine(JSON.parse(line));
+    }
+    if (done) break;
+  }
+  if (buffered.trim()) onLine(JSON.parse(buffered));
+}

@@ -9,6 +9,7 @@ import { numbersPage } from './numbers.js';
 import { checksPage } from './more.js';
 import { portfolioPage, capitalPage, scenariosPage } from './pages.js';
 import { changesPage, auditPage } from './changes.js';
+import { governancePage } from './governance.js';
 
 const PAGES = [
   { path: 'structure', title: 'Structure', render: structurePage },
@@ -18,6 +19,7 @@ const PAGES = [
   { path: 'portfolio', title: 'Portfolio', render: portfolioPage, needs: '/api/v1/classify' },
   { path: 'capital', title: 'Capital', render: capitalPage, needs: '/api/v1/plan', wholeGroup: true },
   { path: 'scenarios', title: 'Scenarios', render: scenariosPage, needs: '/api/v1/scenarios/compare' },
+  { path: 'governance', title: 'Governance', render: governancePage, needs: '/api/v1/dashboard/governance' },
   { path: 'changes', title: 'Change sets', render: changesPage, needs: '/api/v1/changesets' },
   { path: 'audit', title: 'Audit', render: auditPage, needs: '/api/v1/audit' },
 ];

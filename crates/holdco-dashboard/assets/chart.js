@@ -70,7 +70,7 @@ export function lineChart({ periods, series, unit, metric, label, width = 720 })
   const w = Math.max(300, width);
   const h = Math.round(Math.min(360, Math.max(220, w * 0.42)));
   const left = 74;
-  const right = 14;
+  const right = 30; // half of the last period label, centred on the last point
   const top = 24;
   const bottom = 34;
   const values = series.flatMap((sr) => sr.values.filter((v) => v !== null && v !== undefined));
@@ -157,7 +157,6 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   }
   svg.append(s('text', { x: (m.left + w - m.right) / 2, y: h - 6, 'text-anchor': 'middle', class: 'chart-unit' }, xLabel));
   svg.append(s('text', { x: 12, y: (m.top + h - m.bottom) / 2, 'text-anchor': 'middle', class: 'chart-unit', transform: `rotate(-90 12 ${(m.top + h - m.bottom) / 2})` }, yLabel));
-  const placed = [];
   const sorted = [...points].sort((a, b) => (b.size || 0) - (a.size || 0));
   for (const p of sorted) {
     const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
@@ -166,16 +165,45 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
     dot.append(s('title', {}, `${p.name}: ${p.class}, ${xLabel} ${format(p.x)}, ${yLabel} ${format(p.y)}`));
     svg.append(dot);
   }
-  // Labels: right of the bubble, pushed down until they clear the ones placed before.
+  // Labels: beside, above or below the bubble, moved a line at a time until the label's box
+  // (its width estimated from its characters, CJK ones wider) clears every label placed
+  // before it and every bubble, with a few pixels between them.
+  const placed = [];
+  const discs = points.map((p) => ({ x: x(p.x), y: y(p.y), r: 5 + 26 * Math.sqrt((p.size || 0) / maxSize) }));
+  // True when the box comes within 2 px of a bubble's disc.
+  const touches = (box, d) => {
+    const nx = Math.max(box.x0, Math.min(d.x, box.x1));
+    const ny = Math.max(box.y0, Math.min(d.y, box.y1));
+    return (nx - d.x) ** 2 + (ny - d.y) ** 2 < (d.r + 2) ** 2;
+  };
+  const widthOf = (text) => [...text].reduce((sum, ch) => sum + (ch.codePointAt(0) > 0x2e80 ? 11.5 : 6.4), 0);
+  const gap = 4;
+  const clear = (box) => box.x0 >= 2 && box.x1 <= w - 2 && box.y0 >= 2 && box.y1 <= h - m.bottom + 2
+    && !placed.some((q) => box.x0 < q.x1 + gap && box.x1 > q.x0 - gap && box.y0 < q.y1 + gap && box.y1 > q.y0 - gap)
+    && !discs.some((d) => touches(box, d));
   for (const p of [...points].sort((a, b) => y(a.y) - y(b.y))) {
     const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
-    let ly = y(p.y) + 4;
-    // Right of the bubble, or left of it near the right edge.
-    const left = x(p.x) > w - 200;
-    const lx = left ? x(p.x) - r - 3 : x(p.x) + r + 3;
-    while (placed.some((q) => Math.abs(q.y - ly) < 13 && Math.abs(q.x - lx) < 150)) ly += 13;
-    placed.push({ x: lx, y: ly });
-    svg.append(s('text', { x: lx, y: ly, class: 'point-label', 'text-anchor': left ? 'end' : 'start' }, p.short || p.name));
+    const text = p.short || p.name;
+    const tw = widthOf(text);
+    const cx = x(p.x);
+    const cy = y(p.y);
+    // Left edges and baselines to try: right, left, above, below the bubble.
+    const spots = [[cx + r + 4, cy + 4], [cx - r - 4 - tw, cy + 4], [cx - tw / 2, cy - r - 5], [cx - tw / 2, cy + r + 13]];
+    let chosen = null;
+    for (let step = 0; step < 12 && !chosen; step++) {
+      const dy = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 15;
+      for (const [lx, ly] of spots) {
+        const box = { x0: lx, x1: lx + tw, y0: ly + dy - 11, y1: ly + dy + 3 };
+        if (clear(box)) { chosen = box; break; }
+      }
+    }
+    if (!chosen) {
+      const [lx, ly] = spots[cx > w - 200 ? 1 : 0];
+      chosen = { x0: lx, x1: lx + tw, y0: ly - 11, y1: ly + 3 };
+      while (placed.some((q) => chosen.x0 < q.x1 + gap && chosen.x1 > q.x0 - gap && chosen.y0 < q.y1 + gap && chosen.y1 > q.y0 - gap)) { chosen.y0 += 15; chosen.y1 += 15; }
+    }
+    placed.push(chosen);
+    svg.append(s('text', { x: chosen.x0, y: chosen.y1 - 3, class: 'point-label' }, text));
   }
   return svg;
 }
@@ -304,5 +332,41 @@ export function tornado({ base, swings, label, unit, metric, width = 720 }) {
     }
   });
   svg.append(s('line', { x1: x(base), x2: x(base), y1: m.top - 4, y2: h - m.bottom, stroke: '#1b2631', 'stroke-width': 1.5 }));
+  return svg;
+}
+
+/**
+ * The leadership pipeline: the cohort's share of leaders on each date (bars) against the
+ * target share (a dashed line, labelled with its date). Shares are 0 to 1.
+ */
+export function pipelineChart({ points, target, label, width = 560 }) {
+  const w = Math.max(300, width);
+  const h = 240;
+  const m = { left: 44, right: 12, top: 26, bottom: 30 };
+  const top = Math.max(0.1, target ? target.share : 0, ...points.map((p) => p.share || 0));
+  const hi = Math.min(1, Math.ceil(top * 10 + 0.5) / 10);
+  const y = (v) => m.top + (1 - v / hi) * (h - m.top - m.bottom);
+  const band = (w - m.left - m.right) / Math.max(1, points.length);
+  const svg = frame(w, h, label);
+  for (let k = 0; k <= 4; k++) {
+    const t = (hi * k) / 4;
+    svg.append(s('line', { x1: m.left, x2: w - m.right, y1: y(t), y2: y(t), class: 'grid' }));
+    svg.append(s('text', { x: m.left - 6, y: y(t) + 4, 'text-anchor': 'end', class: 'tick' }, `${Math.round(t * 100)}%`));
+  }
+  points.forEach((p, i) => {
+    const x = m.left + i * band + band * 0.2;
+    const bw = Math.max(4, band * 0.6);
+    if (p.share !== null && p.share !== undefined) {
+      const bar = s('rect', { x, y: y(p.share), width: bw, height: y(0) - y(p.share), fill: PALETTE[0], 'fill-opacity': 0.8 });
+      bar.append(s('title', {}, `${p.label}: ${(p.share * 100).toFixed(1)}% of ${p.leaders} leaders`));
+      svg.append(bar);
+      svg.append(s('text', { x: x + bw / 2, y: y(p.share) - 4, 'text-anchor': 'middle', class: 'tick' }, `${Math.round(p.share * 100)}%`));
+    }
+    svg.append(s('text', { x: x + bw / 2, y: h - m.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, p.label));
+  });
+  if (target) {
+    svg.append(s('line', { x1: m.left, x2: w - m.right, y1: y(target.share), y2: y(target.share), stroke: PALETTE[1], 'stroke-width': 2, 'stroke-dasharray': '6 4' }));
+    svg.append(s('text', { x: w - m.right, y: y(target.share) - 5, 'text-anchor': 'end', class: 'chart-unit' }, `target ${Math.round(target.share * 100)}% by ${target.by}`));
+  }
   return svg;
 }

@@ -74,9 +74,9 @@ export function errorBox(error) {
   return h('div.error', { role: 'alert' }, error.message || String(error));
 }
 
-/** Downloads text as a file. */
+/** Downloads text (or a Blob) as a file. */
 export function download(name, text, type = 'text/csv;charset=utf-8') {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  const url = URL.createObjectURL(text instanceof Blob ? text : new Blob([text], { type }));
   const link = h('a', { href: url, download: name });
   document.body.append(link);
   link.click();

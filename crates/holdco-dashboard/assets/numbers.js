@@ -1,9 +1,12 @@
 // Numbers: a metric for a node over periods, as a table and a line chart, in the reported,
 // restated or organic view, with each cell's provenance marked and gaps shown with their
 // reason. A cell opens its explanation (facts, lineage weights, eliminations, rates and
-// sources). The table downloads as CSV with the CLI's columns.
+// sources). The table downloads as CSV or XLSX with the CLI's columns.
 
-import { h, fill, field, select, errorBox, download, announce } from './dom.js';
+import { h, fill, field, select, errorBox, announce } from './dom.js';
+import { downloadButtons } from './downloads.js';
+
+const COLUMNS = ['node', 'name', 'depth', 'kind', 'period', 'metric', 'value', 'minority', 'eliminated', 'gap', 'provenance'];
 import { get } from './api.js';
 import { number, exact, unitLabel, provenanceMark, PROVENANCE_LEGEND, fromDay } from './format.js';
 import { lineChart, timeAxis } from './chart.js';
@@ -46,7 +49,15 @@ export function numbersPage(ctx) {
   const chartHolder = h('div.chart', { role: 'region', 'aria-label': 'Line chart', tabindex: '0' });
   const legendHolder = h('ul.series-legend', { 'aria-label': 'Chart legend' });
   const explainPanel = h('aside.panel.explain', { 'aria-label': 'Explanation of a figure', hidden: true });
-  const csvButton = h('button', { type: 'button', onclick: () => downloadCsv() }, 'Download CSV');
+  const downloadProblem = h('div', { 'aria-live': 'polite' });
+  const downloads = downloadButtons(() => answer && {
+    file: `${state.metric}-${state.view}-${state.from}-${state.to}`,
+    title: `${state.metric}, ${state.view} view, ${state.from} to ${state.to}`,
+    columns: COLUMNS,
+    rows: answer.rows.map((row) => COLUMNS.map((c) => (row[c] === undefined ? null : row[c]))),
+    unit: unitText(),
+    query: [['metric', state.metric], ['view', state.view], ['periods', `${state.from}..${state.to}`], ['structure', state.view === 'reported' ? '' : state.structure], ['node', state.node || 'the whole group'], ['depth', state.depth]],
+  }, downloadProblem);
   const heading = h('p.caption');
 
   function fillNodes() {
@@ -252,13 +263,9 @@ export function numbersPage(ctx) {
       change && change.note ? h('details', {}, h('summary', {}, 'note'), h('p', {}, change.note)) : null);
   }
 
-  function downloadCsv() {
-    if (!answer) return;
-    const columns = ['node', 'name', 'depth', 'kind', 'period', 'metric', 'value', 'minority', 'eliminated', 'gap', 'provenance'];
-    const lines = [columns.join(',')];
-    for (const row of answer.rows) lines.push(columns.map((c) => csvCell(row[c])).join(','));
-    download(`${state.metric}-${state.view}-${state.from}-${state.to}.csv`, `${lines.join('\n')}\n`);
-    announce('CSV downloaded');
+  function unitText() {
+    const metric = model.metrics.find((m) => m.id === state.metric);
+    return metric ? unitLabel(metric, (answer && answer.currency) || model.group.currency) : null;
   }
 
   const page = h('section.page.numbers-page', { 'aria-labelledby': 'numbers-title' },
@@ -272,7 +279,7 @@ export function numbersPage(ctx) {
       field('To period', toSelect),
       field('Depth', depthSelect),
       h('div.field.check', {}, h('label', {}, reportedOnly, ' Compute every figure from reported facts')),
-      h('div.field', {}, csvButton),
+      h('div.field.downloads', {}, downloads, downloadProblem),
     ),
     axisHolder,
     h('div.numbers-main', {}, tableHolder, explainPanel, chartHolder, legendHolder),
@@ -290,14 +297,6 @@ function sourceLabel(url) {
   } catch {
     return url;
   }
-}
-
-function csvCell(value) {
-  if (value === null || value === undefined) return '';
-  let text = String(value);
-  if (typeof value !== 'number' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  if (/[",\n\r]/.test(text)) text = `"${text.replace(/"/g, '""')}"`;
-  return text;
 }
 
 function dayOf(text) {

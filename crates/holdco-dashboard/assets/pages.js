@@ -3,7 +3,7 @@
 // answer lists those endpoints.
 
 import { h, fill, field, select, errorBox, announce } from './dom.js';
-import { get } from './api.js';
+import { get, post, getLines } from './api.js';
 import { number, exact } from './format.js';
 import { bubbleChart, stackedBars, fanChart, histogram, tornado, PALETTE } from './chart.js';
 
@@ -21,11 +21,12 @@ export async function portfolioPage(ctx) {
   const chart = h('div.chart', { role: 'region', 'aria-label': 'Portfolio matrix', tabindex: '0' });
   const table = h('div.table-wrap');
   const history = h('aside.panel.wide', { 'aria-label': 'Class history', hidden: true });
+  const reviewHolder = h('div.reviews');
   const summary = h('p.summary', { 'aria-live': 'polite' });
   const page = h('section.page', { 'aria-labelledby': 'portfolio-title' },
     h('h1', { id: 'portfolio-title' }, 'Portfolio'),
     h('div.controls', {}, field('Classification date', at, 'empty: the latest structure')),
-    summary, chart, table, history);
+    summary, chart, reviewHolder, table, history);
   ctx.main.replaceChildren(page);
   at.addEventListener('change', load);
 
@@ -60,6 +61,27 @@ export async function portfolioPage(ctx) {
     } finally {
       table.removeAttribute('aria-busy');
     }
+    if (ctx.endpoints.has('/api/v1/dashboard/reviews')) await loadReviews(at.value);
+  }
+
+  async function loadReviews(date) {
+    try {
+      const r = await get('/api/v1/dashboard/reviews', { at: date });
+      if (!r.reviews.length) { fill(reviewHolder); return; }
+      const due = r.reviews.filter((x) => x.status !== 'scheduled').length;
+      fill(reviewHolder, h('div.table-wrap', {}, h('table.reviews', {},
+        h('caption', {}, `Review dates of funding cycles on ${r.date}${due ? ` (${due} due or past)` : ''}`),
+        h('thead', {}, h('tr', {}, ['Unit', 'Class', 'Cycle began', 'Cycle', 'Earliest review', 'Next review', 'Cycle ends', 'Status']
+          .map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, r.reviews.map((x) => h(`tr.review-${x.status}`, { 'data-unit': x.unit },
+          h('th', { scope: 'row' }, x.name), h('td', {}, x.class.replace(/_/g, ' ')), h('td', {}, x.classified),
+          h('td', {}, `${x.cycle_years[0]} to ${x.cycle_years[1]} years`), h('td', {}, x.earliest),
+          h('td.next', {}, x.next), h('td', {}, x.latest),
+          h('td', {}, h(`span.badge.review-${x.status}`, {}, x.status)))))),
+        h('p.note', {}, `Due: the next review is past or within ${r.due_within_days} days; past: the cycle ended. The cycle starts with the unit's classify decision; the next review is the class policy's review date when it falls in the cycle.`)));
+    } catch (error) {
+      fill(reviewHolder, errorBox(error));
+    }
   }
 
   async function showHistory(u) {
@@ -84,43 +106,114 @@ export async function portfolioPage(ctx) {
 
 export async function capitalPage(ctx) {
   const holder = h('div');
-  ctx.main.replaceChildren(h('section.page', { 'aria-labelledby': 'capital-title' }, h('h1', { id: 'capital-title' }, 'Capital plan'), holder));
+  const draftHolder = h('div');
+  ctx.main.replaceChildren(h('section.page', { 'aria-labelledby': 'capital-title' }, h('h1', { id: 'capital-title' }, 'Capital plan'), draftHolder, holder));
+  let stored;
   try {
-    const plan = await get('/api/v1/plan');
-    const metric = { measure: 'currency' };
-    const unit = `${plan.currency} ${plan.scale || ''}`.trim();
-    const years = plan.years.map((y) => y.year);
-    const classes = [...new Set(plan.by_class.map((b) => b.class))];
-    const units = [...new Set(plan.allocation.map((a) => a.unit))];
-    const chart = h('div.chart', { role: 'region', 'aria-label': 'Plan by class', tabindex: '0' });
-    fill(holder,
-      h('p.summary', {}, `${plan.name}: objective ${number(plan.objective, metric)}`),
-      h('div.table-wrap', {}, h('table', {}, h('caption', {}, `Money by year (${unit})`),
-        h('thead', {}, h('tr', {}, ['Year', 'Available', 'Allocated', 'Unused'].map((t, i) => h(i ? 'th.num' : 'th', { scope: 'col' }, t)))),
-        h('tbody', {}, plan.years.map((y) => h('tr', {}, h('th', { scope: 'row' }, String(y.year)), h('td.num', {}, number(y.available, metric)), h('td.num', {}, number(y.allocated, metric)), h('td.num', {}, number(y.unused, metric))))))),
-      chart,
-      h('div.table-wrap', {}, h('table', {}, h('caption', {}, `By unit and year (${unit})`),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Unit'), h('th', { scope: 'col' }, 'Class'), years.map((y) => h('th.num', { scope: 'col' }, String(y))))),
-        h('tbody', {}, units.map((u) => {
-          const rows = plan.allocation.filter((a) => a.unit === u);
-          const name = ctx.timeline.index.has(u) ? ctx.timeline.nameOn(ctx.timeline.index.get(u), Math.round(Date.parse(`${ctx.model.latest_structure}T00:00:00Z`) / 86400000)) : u;
-          return h('tr', {}, h('th.name', { scope: 'row' }, name), h('td', {}, rows[0].class),
-            years.map((y) => { const r = rows.find((a) => a.year === y); return h('td.num', {}, r ? number(r.amount, metric) : '–'); }));
-        })))),
-      h('h2', {}, 'Binding constraints'),
-      h('div.table-wrap', {}, h('table.binding', {}, h('caption', {}, 'What one more unit of money on the right-hand side is worth (shadow price)'),
-        h('thead', {}, h('tr', {}, ['Constraint', 'What', 'Shadow price', 'Rate up', 'Rate down'].map((t, i) => h(i > 1 ? 'th.num' : 'th', { scope: 'col' }, t)))),
-        h('tbody', {}, plan.binding.map((b) => h('tr', {}, h('td', {}, h('code', {}, b.constraint)), h('td', {}, b.description),
-          h('td.num', {}, exact(b.shadow_price)), h('td.num', {}, exact(b.rate_up)), h('td.num', {}, exact(b.rate_down))))))),
-      plan.realisations.length ? [h('h2', {}, 'Realisations'), h('ul', {}, plan.realisations.map((r) => h('li', {}, `${r.year}: ${r.unit} (${r.class}) ${r.form}, ${number(r.amount, metric)} ${unit}`)))] : null,
-      h('p.note', {}, plan.method));
-    fill(chart, h('p.caption', {}, `Allocated by class and year (${unit})`),
-      stackedBars({ categories: years.map(String), series: classes.map((c) => ({ name: c, values: years.map((y) => (plan.by_class.find((b) => b.class === c && b.year === y) || {}).amount || 0) })), label: 'Capital allocated by class and year', unit, metric, width: Math.min(640, chartWidth(holder)) }),
-      classLegend(classes));
+    stored = await get('/api/v1/plan');
+    drawPlan(ctx, holder, stored, null);
     announce('Capital plan loaded');
   } catch (error) {
     fill(holder, errorBox(error));
+    return;
   }
+  if (ctx.session.may.draft_plan && ctx.endpoints.has('/api/v1/dashboard/plan/draft')) {
+    try {
+      const inputs = await get('/api/v1/dashboard/plan/draft');
+      draftForm(ctx, draftHolder, inputs, (answer) => drawPlan(ctx, holder, answer.plan, stored),
+        () => drawPlan(ctx, holder, stored, null));
+    } catch (error) {
+      fill(draftHolder, errorBox(error));
+    }
+  }
+}
+
+/** The draft editor: budgets, total, risk aversion, floors, caps and cycle commitments. */
+function draftForm(ctx, holder, inputs, solved, reset) {
+  const amount = (value, label) => h('input', { type: 'number', min: '0', step: 'any', value: String(value), 'aria-label': label, 'data-stored': String(value) });
+  const unitName = (id) => (ctx.timeline.index.has(id) ? ctx.timeline.nameOn(ctx.timeline.index.get(id), Math.round(Date.parse(`${ctx.model.latest_structure}T00:00:00Z`) / 86400000)) : id);
+  const total = inputs.total === null ? null : amount(inputs.total, 'Total over all years');
+  const aversion = amount(inputs.risk_aversion, 'Risk aversion');
+  const budgets = inputs.budgets.map((b) => ({ year: b.year, input: amount(b.amount, `Budget ${b.year}`) }));
+  const bounds = ['floors', 'caps', 'cycles'].flatMap((kind) => inputs[kind].map((b) => ({ kind, index: b.index,
+    input: amount(b.amount, `${kind.slice(0, -1)} of ${unitName(b.unit)}, ${b.years[0]}-${b.years[1]}`), b })));
+  const problem = h('div', { 'aria-live': 'polite' });
+  const status = h('p.draft-status', { role: 'status' });
+  const solve = h('button.primary', { type: 'submit' }, 'Re-solve draft');
+  const back = h('button', { type: 'button', onclick: () => {
+    for (const input of holder.querySelectorAll('input[data-stored]')) input.value = input.dataset.stored;
+    fill(status); fill(problem); reset(); announce('Back to the stored plan');
+  } }, 'Reset to stored');
+  const changed = (input) => Number(input.value) !== Number(input.dataset.stored);
+  const form = h('form.draft', { onsubmit: async (e) => {
+    e.preventDefault();
+    const body = {};
+    if (total && changed(total)) body.total = Number(total.value);
+    if (changed(aversion)) body.risk_aversion = Number(aversion.value);
+    body.budgets = budgets.filter((b) => changed(b.input)).map((b) => ({ year: b.year, amount: Number(b.input.value) }));
+    for (const kind of ['floors', 'caps', 'cycles']) body[kind] = bounds.filter((b) => b.kind === kind && changed(b.input)).map((b) => ({ index: b.index, amount: Number(b.input.value) }));
+    solve.disabled = true;
+    fill(problem);
+    try {
+      const answer = await post('/api/v1/dashboard/plan/draft', body);
+      const edits = [body.total !== undefined, body.risk_aversion !== undefined].filter(Boolean).length + body.budgets.length + body.floors.length + body.caps.length + body.cycles.length;
+      fill(status, `Draft re-solved (${edits} input${edits === 1 ? '' : 's'} changed; nothing saved): objective ${number(answer.plan.objective, { measure: 'currency' })}.`);
+      solved(answer);
+      announce(status.textContent);
+    } catch (error) {
+      fill(problem, errorBox(error));
+    } finally {
+      solve.disabled = false;
+    }
+  } },
+  h('h2', {}, 'Draft: edit and re-solve without saving'),
+  h('p.note', {}, `Amounts in ${inputs.currency} ${inputs.scale || ''}. The optimiser re-solves on the server; nothing is stored (a change set to capital.toml records a draft).`),
+  h('div.controls', {},
+    total ? field('Total over all years', total) : null,
+    field('Risk aversion', aversion),
+    budgets.map((b) => field(`Budget ${b.year}`, b.input))),
+  bounds.length ? h('div.table-wrap', {}, h('table.bounds', {}, h('caption', {}, 'Floors, caps and cycle commitments (per year of their window)'),
+    h('thead', {}, h('tr', {}, ['Kind', 'Unit', 'Years', 'Amount per year', 'Why'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, bounds.map((b) => h('tr', {}, h('td', {}, b.kind.slice(0, -1)), h('th', { scope: 'row' }, unitName(b.b.unit)),
+      h('td', {}, `${b.b.years[0]}-${b.b.years[1]}`), h('td.num', {}, b.input), h('td', {}, b.b.note || '')))))) : null,
+  h('div.actions', {}, solve, back), status, problem);
+  fill(holder, form);
+}
+
+/** The plan: money by year, the chart by class, by unit and year, binding constraints. */
+function drawPlan(ctx, holder, plan, stored) {
+  const metric = { measure: 'currency' };
+  const unit = `${plan.currency} ${plan.scale || ''}`.trim();
+  const years = plan.years.map((y) => y.year);
+  const classes = [...new Set(plan.by_class.map((b) => b.class))];
+  const units = [...new Set(plan.allocation.map((a) => a.unit))];
+  const chart = h('div.chart', { role: 'region', 'aria-label': 'Plan by class', tabindex: '0' });
+  const draft = stored !== null;
+  fill(holder,
+    h('p.summary.plan-summary', { 'data-objective': String(plan.objective) }, draft ? h('span.badge.draft', {}, 'draft') : null, ` ${plan.name}: objective ${number(plan.objective, metric)}`,
+      draft ? ` (stored plan ${number(stored.objective, metric)}, ${plan.objective >= stored.objective ? '+' : ''}${number(plan.objective - stored.objective, metric)})` : ''),
+    h('div.table-wrap', {}, h('table.money', {}, h('caption', {}, `${draft ? 'Draft: money' : 'Money'} by year (${unit})`),
+      h('thead', {}, h('tr', {}, ['Year', 'Available', 'Allocated', 'Unused'].map((t, i) => h(i ? 'th.num' : 'th', { scope: 'col' }, t)))),
+      h('tbody', {}, plan.years.map((y) => h('tr', {}, h('th', { scope: 'row' }, String(y.year)), h('td.num', {}, number(y.available, metric)), h('td.num', {}, number(y.allocated, metric)), h('td.num', {}, number(y.unused, metric))))))),
+    chart,
+    h('div.table-wrap', {}, h('table', {}, h('caption', {}, `By unit and year (${unit})`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Unit'), h('th', { scope: 'col' }, 'Class'), years.map((y) => h('th.num', { scope: 'col' }, String(y))))),
+      h('tbody', {}, units.map((u) => {
+        const rows = plan.allocation.filter((a) => a.unit === u);
+        const name = ctx.timeline.index.has(u) ? ctx.timeline.nameOn(ctx.timeline.index.get(u), Math.round(Date.parse(`${ctx.model.latest_structure}T00:00:00Z`) / 86400000)) : u;
+        return h('tr', {}, h('th.name', { scope: 'row' }, name), h('td', {}, rows[0].class),
+          years.map((y) => { const r = rows.find((a) => a.year === y); return h('td.num', {}, r ? number(r.amount, metric) : '–'); }));
+      })))),
+    h('h2', {}, draft ? 'Binding constraints of the draft' : 'Binding constraints'),
+    h('div.table-wrap', {}, h('table.binding', {}, h('caption', {}, 'What one more unit of money on the right-hand side is worth (shadow price)'),
+      h('thead', {}, h('tr', {}, ['Constraint', 'What', 'Shadow price', 'Rate up', 'Rate down'].map((t, i) => h(i > 1 ? 'th.num' : 'th', { scope: 'col' }, t)))),
+      h('tbody', {}, plan.binding.map((b) => h('tr', {}, h('td', {}, h('code', {}, b.constraint)), h('td', {}, b.description),
+        h('td.num', {}, exact(b.shadow_price)), h('td.num', {}, exact(b.rate_up)), h('td.num', {}, exact(b.rate_down))))))),
+    plan.realisations.length ? [h('h2', {}, 'Realisations'), h('ul', {}, plan.realisations.map((r) => h('li', {}, `${r.year}: ${r.unit} (${r.class}) ${r.form}, ${number(r.amount, metric)} ${unit}`)))] : null,
+    h('p.note', {}, plan.method));
+  fill(chart, h('p.caption', {}, `Allocated by class and year (${unit})`),
+    stackedBars({ categories: years.map(String), series: classes.map((c) => ({ name: c, values: years.map((y) => (plan.by_class.find((b) => b.class === c && b.year === y) || {}).amount || 0) })), label: 'Capital allocated by class and year', unit, metric, width: Math.min(640, chartWidth(holder)) }),
+    classLegend(classes));
 }
 
 // --- scenarios --------------------------------------------------------------------------
@@ -147,16 +240,33 @@ export async function scenariosPage(ctx) {
       e.preventDefault();
       run.disabled = true;
       const started = performance.now();
-      const progress = h('p.progress', { role: 'status' }, `Running ${Number(paths.value).toLocaleString('en-US')} paths of ${a.value} and ${b.value}…`);
-      const timer = setInterval(() => { progress.textContent = `Running ${Number(paths.value).toLocaleString('en-US')} paths of ${a.value} and ${b.value}… ${((performance.now() - started) / 1000).toFixed(1)} s`; }, 250);
+      const bar = h('progress', { max: '1', value: '0', 'aria-label': 'Paths done' });
+      const text = h('span', {}, `Starting ${Number(paths.value).toLocaleString('en-US')} paths of ${a.value} and ${b.value}…`);
+      const progress = h('p.progress', { role: 'status' }, bar, ' ', text);
       fill(result, progress);
+      const params = { a: a.value, b: b.value, paths: paths.value, seed: seed.value };
       try {
-        const c = await get('/api/v1/scenarios/compare', { a: a.value, b: b.value, paths: paths.value, seed: seed.value });
+        let c = null;
+        if (ctx.endpoints.has('/api/v1/dashboard/scenarios/compare')) {
+          // The server reports each wave of paths it finishes, then the comparison.
+          await getLines('/api/v1/dashboard/scenarios/compare', params, (line) => {
+            if (line.result) c = line.result;
+            else if (line.total) {
+              bar.max = String(line.total);
+              bar.value = String(line.done);
+              text.textContent = `${line.done.toLocaleString('en-US')} of ${line.total.toLocaleString('en-US')} paths done`;
+            }
+          });
+        } else {
+          c = await get('/api/v1/scenarios/compare', params);
+        }
+        if (!c) throw new Error('the comparison ended without a result');
+        const done = `Ran ${c.paths.toLocaleString('en-US')} of ${c.paths.toLocaleString('en-US')} paths in ${((performance.now() - started) / 1000).toFixed(1)} s`;
         await drawComparison(c);
+        result.prepend(h('p.progress.done', { id: 'scenario-progress' }, done));
       } catch (error) {
         fill(result, errorBox(error));
       } finally {
-        clearInterval(timer);
         run.disabled = false;
       }
     },

@@ -44,6 +44,8 @@ const ASSETS: &[Asset] = assets! {
     "more.js" => "text/javascript; charset=utf-8",
     "pages.js" => "text/javascript; charset=utf-8",
     "changes.js" => "text/javascript; charset=utf-8",
+    "downloads.js" => "text/javascript; charset=utf-8",
+    "governance.js" => "text/javascript; charset=utf-8",
     "icon.svg" => "image/svg+xml",
 };
 

@@ -19,4 +19,7 @@ pub mod table;
 pub use guard::{open, Limits, OpenError};
 pub use model_read::{read_model_workbook, WorkbookFiles};
 pub use model_write::write_model_workbook;
-pub use table::{rows_from_serialize, write_table, ColumnFormat, Pivot, TableSheet, Value};
+pub use table::{
+    formula_leading, rows_from_serialize, table_bytes, write_table, ColumnFormat, Pivot,
+    TableSheet, Value,
+};

@@ -140,6 +140,23 @@ fn is_link(text: &str) -> bool {
 
 /// Writes one table sheet and its query sheet to `path`.
 pub fn write_table(table: &TableSheet, path: &Path) -> Result<(), WriteError> {
+    table_workbook(table)?.save(path)?;
+    Ok(())
+}
+
+/// The workbook of [`write_table`] as the bytes of an `.xlsx` file (for a download).
+pub fn table_bytes(table: &TableSheet) -> Result<Vec<u8>, WriteError> {
+    Ok(table_workbook(table)?.save_to_buffer()?)
+}
+
+/// True for text a spreadsheet would run as a formula when typed or re-imported (it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return; issue 16 item 12, OWASP's list). Such
+/// cells are written with Excel's quote prefix: shown as typed, never evaluated.
+pub fn formula_leading(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+fn table_workbook(table: &TableSheet) -> Result<Workbook, WriteError> {
     let mut workbook = Workbook::new();
     let styles = Styles::new();
     let (columns, rows, notes) = match &table.pivot {
@@ -246,7 +263,8 @@ pub fn write_table(table: &TableSheet, path: &Path) -> Result<(), WriteError> {
     let link = Format::new()
         .set_font_color(rust_xlsxwriter::Color::Blue)
         .set_underline(rust_xlsxwriter::FormatUnderline::Single);
-    let mut indent_formats: HashMap<u8, Format> = HashMap::new();
+    let quoted = Format::new().set_quote_prefix();
+    let mut indent_formats: HashMap<(u8, bool), Format> = HashMap::new();
     for (r, row) in rows.iter().enumerate() {
         let excel_row = r as u32 + 1;
         for (c, value) in row.iter().take(shown_columns).enumerate() {
@@ -272,10 +290,18 @@ pub fn write_table(table: &TableSheet, path: &Path) -> Result<(), WriteError> {
                     if indent > 0
                         && c + 1 == table.pivot.as_ref().map(|p| p.rows.len()).unwrap_or(0)
                     {
-                        let format = indent_formats
-                            .entry(indent)
-                            .or_insert_with(|| Format::new().set_indent(indent));
+                        let quote = formula_leading(text);
+                        let format = indent_formats.entry((indent, quote)).or_insert_with(|| {
+                            let format = Format::new().set_indent(indent);
+                            if quote {
+                                format.set_quote_prefix()
+                            } else {
+                                format
+                            }
+                        });
                         sheet.write_string_with_format(excel_row, column, text, format)?;
+                    } else if formula_leading(text) {
+                        sheet.write_string_with_format(excel_row, column, text, &quoted)?;
                     } else {
                         sheet.write_string(excel_row, column, text)?;
                     }
@@ -308,8 +334,7 @@ pub fn write_table(table: &TableSheet, path: &Path) -> Result<(), WriteError> {
         }
     }
     query_sheet(&mut workbook, table, &styles)?;
-    workbook.save(path)?;
-    Ok(())
+    Ok(workbook)
 }
 
 fn position(columns: &[String], name: &str) -> Option<usize> {

@@ -5,3 +5,4 @@ mod bad_input;
 mod common;
 mod openpyxl;
 mod roundtrip;
+mod tables;

@@ -69,7 +69,9 @@ pub fn serve(db: &Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let poll = (args.poll > 0.0).then(|| std::time::Duration::from_secs_f64(args.poll));
     let listen = args.listen.as_str();
-    let server = Server::open(db_text(db)?)?.poll_every(poll);
+    let server = Server::open(db_text(db)?)?
+        .poll_every(poll)
+        .warm_dashboard();
     let active = TokenStore::open(db_text(db)?)?
         .list()?
         .iter()

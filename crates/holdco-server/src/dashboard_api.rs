@@ -1,30 +1,40 @@
-//! Small read endpoints the dashboard (crate `holdco-dashboard`) needs and the main API does
+//! Small endpoints the dashboard (crate `holdco-dashboard`) needs and the main API does
 //! not answer: who the caller is, what the model holds (group, metrics, years with figures)
 //! and the whole timeline in one compact document, so the browser can draw the tree on any
 //! date, and the difference between two dates, without asking the server again while a
-//! date slider moves.
+//! date slider moves; and the answers of its pages beyond the CLI's reads: a capital plan
+//! re-solved on a draft of its inputs, the review dates of strategic-innovation cycles,
+//! people and boards on a date with the pipeline, a table as a workbook, and a scenario
+//! comparison that reports its progress.
 //!
-//! Routes (any role; a scoped token sees its subtrees only), documented in docs/format.md:
+//! Routes, documented in docs/format.md ("Dashboard endpoints"); a scoped token sees its
+//! subtrees only, whole-group answers are refused to it:
 //! `GET /api/v1/dashboard/session`, `GET /api/v1/dashboard/model`,
-//! `GET /api/v1/dashboard/timeline`.
+//! `GET /api/v1/dashboard/timeline` (built once per snapshot and kept, per scope set),
+//! `GET|POST /api/v1/dashboard/plan/draft` (analyst or admin; nothing is written),
+//! `GET /api/v1/dashboard/reviews`, `GET /api/v1/dashboard/governance`,
+//! `POST /api/v1/dashboard/xlsx`, `GET /api/v1/dashboard/scenarios/compare` (NDJSON).
 
 use crate::auth::Authorized;
 use crate::error::ApiError;
+use crate::queries;
 use crate::tokens::{Caller, Role};
-use crate::SharedState;
+use crate::{AppState, SharedState};
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use holdco_app::Snapshot;
 use holdco_core::timeline::{Timeline, UnitIndex};
-use holdco_core::{ChangeKind, Granularity, Model, Period};
-use serde::Serialize;
+use holdco_core::{ChangeKind, Granularity, Model, Period, UnitId};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 /// The dashboard's routes, merged into the server's router.
 pub(crate) fn routes() -> Router<SharedState> {
@@ -32,6 +42,103 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/dashboard/session", get(session))
         .route("/api/v1/dashboard/model", get(model_summary))
         .route("/api/v1/dashboard/timeline", get(timeline))
+        .route(
+            "/api/v1/dashboard/plan/draft",
+            get(draft_inputs).post(draft_plan),
+        )
+        .route("/api/v1/dashboard/reviews", get(reviews))
+        .route("/api/v1/dashboard/governance", get(governance))
+        .route("/api/v1/dashboard/xlsx", post(xlsx))
+        .route(
+            "/api/v1/dashboard/scenarios/compare",
+            get(compare_with_progress),
+        )
+}
+
+// ---------------------------------------------------------------------------------------
+// Documents kept per snapshot
+
+/// One built document, shared by the requests that wait for it.
+type Slot = Arc<OnceLock<Result<Bytes, String>>>;
+
+/// The dashboard's documents built from the snapshot served: kept until the snapshot is
+/// swapped out (a new revision of the store), so a sign-in costs the replay once per
+/// revision and scope set rather than once per request.
+#[derive(Default)]
+pub(crate) struct Cache {
+    entry: Mutex<Option<Entry>>,
+}
+
+struct Entry {
+    /// The snapshot the documents were built from (a `Weak` keeps its address from being
+    /// reused while the entry lives, so comparing addresses is sound).
+    snapshot: Weak<Snapshot>,
+    /// Timeline documents by the caller's sorted scopes (empty: the whole group).
+    timelines: HashMap<Vec<String>, Slot>,
+    /// The model summary.
+    summary: Slot,
+}
+
+/// Most scope sets whose timeline documents are kept per snapshot.
+const MAX_SCOPE_SETS: usize = 32;
+
+impl Cache {
+    /// The entry of `snapshot`, replacing the entry of an older one.
+    fn with_entry<T>(&self, snapshot: &Arc<Snapshot>, f: impl FnOnce(&mut Entry) -> T) -> T {
+        let mut guard = self.entry.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = guard
+            .as_ref()
+            .is_some_and(|e| std::ptr::eq(e.snapshot.as_ptr(), Arc::as_ptr(snapshot)));
+        if !current {
+            *guard = Some(Entry {
+                snapshot: Arc::downgrade(snapshot),
+                timelines: HashMap::new(),
+                summary: Slot::default(),
+            });
+        }
+        let entry = guard.get_or_insert_with(|| Entry {
+            snapshot: Arc::downgrade(snapshot),
+            timelines: HashMap::new(),
+            summary: Slot::default(),
+        });
+        f(entry)
+    }
+
+    fn timeline_slot(&self, snapshot: &Arc<Snapshot>, scopes: &[UnitId]) -> Slot {
+        let mut key: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        key.sort();
+        key.dedup();
+        self.with_entry(snapshot, |entry| {
+            if entry.timelines.len() >= MAX_SCOPE_SETS && !entry.timelines.contains_key(&key) {
+                entry.timelines.retain(|k, _| k.is_empty());
+            }
+            entry.timelines.entry(key).or_default().clone()
+        })
+    }
+
+    fn summary_slot(&self, snapshot: &Arc<Snapshot>) -> Slot {
+        self.with_entry(snapshot, |entry| entry.summary.clone())
+    }
+}
+
+/// The timeline document of `scopes` on the current snapshot: built by the first request
+/// (the others wait for it), then served from memory until the snapshot is swapped.
+fn timeline_document(state: &AppState, scopes: &[UnitId]) -> Result<Bytes, ApiError> {
+    let snapshot = state.snapshot();
+    let slot = state.dashboard.timeline_slot(&snapshot, scopes);
+    slot.get_or_init(|| {
+        timeline_text(snapshot.engine().timeline(), scopes)
+            .map(Bytes::from)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(ApiError::Internal)
+}
+
+/// Builds the whole group's timeline document of the snapshot served (run after a model is
+/// loaded or swapped in, off the request path).
+pub(crate) fn warm(state: &AppState) {
+    let _ = timeline_document(state, &[]);
 }
 
 /// Runs `work` with the served model and the caller (its token already checked by
@@ -39,11 +146,11 @@ pub(crate) fn routes() -> Router<SharedState> {
 async fn answer(
     state: SharedState,
     caller: Caller,
-    work: impl FnOnce(&Model, &Caller) -> Result<Value, ApiError> + Send + 'static,
+    work: impl FnOnce(&Arc<Snapshot>, &Caller) -> Result<Value, ApiError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
     let result = tokio::task::spawn_blocking(move || {
         let snapshot = state.snapshot();
-        work(snapshot.model(), &caller)
+        work(&snapshot, &caller)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))?;
@@ -93,6 +200,11 @@ async fn session(
 /// the dashboard offers a page only when its endpoints are here. (The browser test opens
 /// every page offered, so an entry without its endpoint fails there.)
 const ENDPOINTS: &[&str] = &[
+    "/api/v1/dashboard/plan/draft",
+    "/api/v1/dashboard/reviews",
+    "/api/v1/dashboard/governance",
+    "/api/v1/dashboard/xlsx",
+    "/api/v1/dashboard/scenarios/compare",
     "/api/v1/changesets",
     "/api/v1/audit",
     "/api/v1/history",
@@ -115,6 +227,7 @@ fn session_json(caller: &Caller) -> Value {
             "read": true,
             "propose": matches!(role, Role::Analyst | Role::Admin),
             "approve": matches!(role, Role::Approver | Role::Admin),
+            "draft_plan": may_draft(role),
             "manage_tokens": role == Role::Admin,
         },
     })
@@ -122,21 +235,33 @@ fn session_json(caller: &Caller) -> Value {
 
 async fn model_summary(
     State(state): State<SharedState>,
-    Authorized(caller): Authorized,
+    Authorized(_caller): Authorized,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = read_params(params)?;
-    answer(state, caller, move |model, _caller| {
-        no_params(&params)?;
-        Ok(summary_json(model))
+    no_params(&params)?;
+    let body = tokio::task::spawn_blocking(move || {
+        let snapshot = state.snapshot();
+        let slot = state.dashboard.summary_slot(&snapshot);
+        slot.get_or_init(|| {
+            serde_json::to_vec(&summary_json(
+                snapshot.model(),
+                snapshot.engine().timeline(),
+            ))
+            .map(Bytes::from)
+            .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(ApiError::Internal)
     })
     .await
+    .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))??;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The group, its metrics (with scale and measure), the fiscal years that hold figures and
 /// the dates the structure changes on.
-fn summary_json(model: &Model) -> Value {
-    let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+fn summary_json(model: &Model, timeline: &Timeline) -> Value {
     let calendar = model.group.calendar();
     let metrics: Vec<Value> = model
         .metrics
@@ -183,25 +308,12 @@ async fn timeline(
     params: Params,
 ) -> Result<Response, ApiError> {
     let params = read_params(params)?;
+    no_params(&params)?;
     // The document is written straight to text (a 100,000-unit timeline is some 10 MB; a
-    // JSON value tree of it would cost more than the replay). `answer` checks the token
-    // and runs the work on a blocking thread; the text comes back beside its (empty) value.
-    let text = Arc::new(Mutex::new(String::new()));
-    let written = text.clone();
-    let _: Json<Value> = answer(state, caller, move |model, caller| {
-        no_params(&params)?;
-        let document = timeline_text(model, caller)?;
-        *written
-            .lock()
-            .map_err(|_| ApiError::Internal("timeline buffer poisoned".into()))? = document;
-        Ok(Value::Null)
-    })
-    .await?;
-    let body = std::mem::take(
-        &mut *text
-            .lock()
-            .map_err(|_| ApiError::Internal("timeline buffer poisoned".into()))?,
-    );
+    // JSON value tree of it would cost more than the replay) and kept per snapshot.
+    let body = tokio::task::spawn_blocking(move || timeline_document(&state, &caller.scopes))
+        .await
+        .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))??;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -254,20 +366,15 @@ struct ChangeRow<'a> {
 /// Every unit the caller may see with its life, names and parents over time, and every
 /// change that names one of them. A parent is an index into `units` (null for a top: the
 /// root, or a unit whose parent the caller may not see).
-fn timeline_text(model: &Model, caller: &Caller) -> Result<String, ApiError> {
-    // The server checked the model when it loaded it, so the replay finds no problem.
-    let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+fn timeline_text(timeline: &Timeline, scopes: &[UnitId]) -> Result<String, ApiError> {
     let count = timeline.units.len();
     // A scoped token sees the units that were inside one of its subtrees on some date the
     // structure changed (every change date is a date the tree may differ).
-    let visible: Vec<bool> = if caller.scopes.is_empty() {
+    let whole_group = scopes.is_empty();
+    let visible: Vec<bool> = if whole_group {
         vec![true; count]
     } else {
-        let scopes: Vec<UnitIndex> = caller
-            .scopes
-            .iter()
-            .filter_map(|s| timeline.unit(s))
-            .collect();
+        let scopes: Vec<UnitIndex> = scopes.iter().filter_map(|s| timeline.unit(s)).collect();
         let dates: BTreeSet<NaiveDate> = timeline.changes.iter().map(|c| c.date).collect();
         let mut seen = vec![false; count];
         for date in dates {
@@ -350,12 +457,629 @@ fn timeline_text(model: &Model, caller: &Caller) -> Result<String, ApiError> {
         .collect();
     let document = TimelineDocument {
         epoch: "1970-01-01",
-        root: caller
-            .scopes
-            .is_empty()
-            .then(|| position[timeline.root as usize]),
+        root: whole_group.then(|| position[timeline.root as usize]),
         units,
         changes,
     };
     serde_json::to_string(&document).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Refuses any query parameter but `allowed`.
+fn only_params(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
+    let mut names: Vec<&String> = params
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
+    names.sort();
+    match names.first() {
+        Some(name) => Err(ApiError::bad(
+            name,
+            format!(
+                "unknown parameter (this endpoint takes {})",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str)
+}
+
+// ---------------------------------------------------------------------------------------
+// Capital: a draft re-solved without saving
+
+/// Roles that may re-solve a draft of the plan: those that may propose a change set (the
+/// draft is what such a change set would hold).
+fn may_draft(role: Role) -> bool {
+    matches!(role, Role::Analyst | Role::Admin)
+}
+
+fn draft_allowed(caller: &Caller) -> Result<(), ApiError> {
+    queries::whole_group(caller, "the capital plan")?;
+    if may_draft(caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "token `{}` is a {}: re-solving a draft of the plan takes an analyst or admin token",
+            caller.name,
+            caller.role.name()
+        )))
+    }
+}
+
+/// The plan's inputs a draft may change, as the page edits them.
+fn draft_inputs_json(capital: &holdco_strategy::capital::Capital) -> Value {
+    let bounds = |list: &[holdco_strategy::capital::UnitBound]| -> Vec<Value> {
+        list.iter()
+            .enumerate()
+            .map(|(index, b)| {
+                json!({ "index": index, "unit": b.unit.to_string(), "amount": b.amount,
+                        "years": [b.years.0, b.years.1], "note": b.note })
+            })
+            .collect()
+    };
+    let mut budgets: Vec<&holdco_strategy::capital::Budget> = capital.budgets.iter().collect();
+    budgets.sort_by_key(|b| b.year);
+    json!({
+        "name": capital.name,
+        "currency": capital.currency,
+        "scale": capital.scale,
+        "total": capital.total,
+        "risk_aversion": capital.risk_aversion,
+        "budgets": budgets.iter().map(|b| json!({ "year": b.year, "amount": b.amount })).collect::<Vec<_>>(),
+        "floors": bounds(&capital.floors),
+        "caps": bounds(&capital.caps),
+        "cycles": bounds(&capital.cycles),
+    })
+}
+
+/// A draft of the plan's inputs: each field left out keeps the stored value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Draft {
+    total: Option<f64>,
+    risk_aversion: Option<f64>,
+    #[serde(default)]
+    budgets: Vec<YearAmount>,
+    #[serde(default)]
+    floors: Vec<BoundAmount>,
+    #[serde(default)]
+    caps: Vec<BoundAmount>,
+    #[serde(default)]
+    cycles: Vec<BoundAmount>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YearAmount {
+    year: i32,
+    amount: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoundAmount {
+    index: usize,
+    amount: f64,
+}
+
+/// Largest amount a draft may set (far beyond any budget; keeps the solver's precision).
+const MAX_DRAFT_AMOUNT: f64 = 1e13;
+
+fn amount_ok(pointer: String, amount: f64) -> Result<f64, ApiError> {
+    if amount.is_finite() && (0.0..=MAX_DRAFT_AMOUNT).contains(&amount) {
+        Ok(amount)
+    } else {
+        Err(ApiError::BadBody {
+            pointer,
+            message: format!("{amount}: expected an amount from 0 to {MAX_DRAFT_AMOUNT:e}"),
+        })
+    }
+}
+
+/// The stored capital document with the draft's values put in; a year or bound the
+/// document lacks is a 400 naming it.
+fn apply_draft(
+    capital: &mut holdco_strategy::capital::Capital,
+    draft: &Draft,
+) -> Result<(), ApiError> {
+    if let Some(total) = draft.total {
+        capital.total = Some(amount_ok("/total".into(), total)?);
+    }
+    if let Some(aversion) = draft.risk_aversion {
+        if !(aversion.is_finite()
+            && (0.0..=holdco_strategy::capital::MAX_PER_UNIT_OF_MONEY).contains(&aversion))
+        {
+            return Err(ApiError::BadBody {
+                pointer: "/risk_aversion".into(),
+                message: format!(
+                    "{aversion}: expected a weight from 0 to {:e}",
+                    holdco_strategy::capital::MAX_PER_UNIT_OF_MONEY
+                ),
+            });
+        }
+        capital.risk_aversion = aversion;
+    }
+    let years = capital.years();
+    for (k, edit) in draft.budgets.iter().enumerate() {
+        let amount = amount_ok(format!("/budgets/{k}/amount"), edit.amount)?;
+        let budget = capital
+            .budgets
+            .iter_mut()
+            .find(|b| b.year == edit.year)
+            .ok_or_else(|| ApiError::BadBody {
+                pointer: format!("/budgets/{k}/year"),
+                message: format!(
+                    "{}: not a budgeted year of capital.toml (years: {})",
+                    edit.year,
+                    years
+                        .iter()
+                        .map(|y| y.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        budget.amount = amount;
+    }
+    for (name, edits, list) in [
+        ("floors", &draft.floors, &mut capital.floors),
+        ("caps", &draft.caps, &mut capital.caps),
+        ("cycles", &draft.cycles, &mut capital.cycles),
+    ] {
+        let count = list.len();
+        for (k, edit) in edits.iter().enumerate() {
+            let amount = amount_ok(format!("/{name}/{k}/amount"), edit.amount)?;
+            let bound = list.get_mut(edit.index).ok_or_else(|| ApiError::BadBody {
+                pointer: format!("/{name}/{k}/index"),
+                message: format!(
+                    "{}: capital.toml has {count} {name} (index 0 to {})",
+                    edit.index,
+                    count.saturating_sub(1)
+                ),
+            })?;
+            bound.amount = amount;
+        }
+    }
+    Ok(())
+}
+
+fn capital_of(
+    documents: &holdco_strategy::Documents,
+) -> Result<holdco_strategy::capital::Capital, ApiError> {
+    documents
+        .capital
+        .clone()
+        .ok_or_else(|| ApiError::Unprocessable("the model has no capital.toml".into()))
+}
+
+/// `GET /api/v1/dashboard/plan/draft`: the inputs a draft may change, as stored.
+async fn draft_inputs(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, caller, move |snapshot, caller| {
+        no_params(&params)?;
+        draft_allowed(caller)?;
+        let documents = queries::documents(snapshot)?;
+        Ok(draft_inputs_json(&capital_of(&documents)?))
+    })
+    .await
+}
+
+/// `POST /api/v1/dashboard/plan/draft`: the plan re-solved on the stored inputs with the
+/// draft's values put in (the CLI's `holdco plan --json` answer on the edited document);
+/// nothing is stored. An infeasible draft is a 422 naming the conflicting constraints.
+async fn draft_plan(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    no_params(&params)?;
+    draft_allowed(&caller)?;
+    let draft: Draft = queries::body(&bytes)?;
+    answer(state, caller, move |snapshot, _caller| {
+        let documents = queries::documents(snapshot)?;
+        let mut capital = capital_of(&documents)?;
+        apply_draft(&mut capital, &draft)?;
+        let classes = holdco_strategy::plan::classes_on(
+            snapshot.engine(),
+            documents.strategy.as_ref(),
+            capital.classes_on,
+        );
+        let plan = holdco_strategy::plan::solve_with_rates(
+            &capital,
+            documents.strategy.as_ref(),
+            &classes,
+            holdco_strategy::plan::DEFAULT_MAX_RATES,
+        )
+        .map_err(|e| match e {
+            holdco_strategy::plan::PlanError::Infeasible(conflict) => {
+                ApiError::Unprocessable(format!(
+                    "the draft is infeasible: these constraints conflict: {}",
+                    conflict.join("; ")
+                ))
+            }
+            other => ApiError::Unprocessable(format!("the draft cannot be solved: {other}")),
+        })?;
+        Ok(json!({ "inputs": draft_inputs_json(&capital), "plan": plan, "saved": false }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Portfolio: review dates of funding cycles
+
+/// `GET /api/v1/dashboard/reviews?at=DATE`: the review dates of units whose recorded class
+/// has a funding cycle (holdco_strategy::review, rule 6.17); a scoped token gets its
+/// subtrees' units.
+async fn reviews(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, caller, move |snapshot, caller| {
+        only_params(&params, &["at"])?;
+        let at = queries::date("at", param(&params, "at"))?;
+        let documents = queries::documents(snapshot)?;
+        let strategy = documents
+            .strategy
+            .as_ref()
+            .ok_or_else(|| ApiError::Unprocessable("the model has no strategy.toml".into()))?;
+        let date = snapshot.structure_date(at);
+        let engine = snapshot.engine();
+        let timeline = engine.timeline();
+        let mut list = holdco_strategy::review::reviews(strategy, timeline, date);
+        if !caller.scopes.is_empty() {
+            list.retain(|r| {
+                UnitId::parse(&r.unit)
+                    .ok()
+                    .and_then(|id| timeline.unit(&id))
+                    .is_some_and(|u| queries::inside(engine, caller, u, date))
+            });
+        }
+        Ok(json!({
+            "date": date,
+            "due_within_days": holdco_strategy::review::DUE_WITHIN_DAYS,
+            "reviews": list,
+        }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Governance and people
+
+/// `GET /api/v1/dashboard/governance?at=DATE`: leaders and bodies on the date (the CLI's
+/// `holdco people`), each board with its seats and independence (`holdco board`), the
+/// leadership pipeline against its target (`holdco pipeline --by unit`) and the breaches
+/// (`holdco governance check`). A scoped token sees its subtrees' people and boards and the
+/// pipeline rows of units inside them; the group's pipeline, its target and the breaches
+/// are about the whole group and left out for it.
+async fn governance(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let params = read_params(params)?;
+    answer(state, caller, move |snapshot, caller| {
+        only_params(&params, &["at"])?;
+        let at = queries::date("at", param(&params, "at"))?;
+        let model = snapshot.model();
+        if !holdco_governance::in_use(model) {
+            return Err(ApiError::Unprocessable(
+                "the model has no people: add people.csv and `people.appoint` events (docs/format.md, \"people.csv\") and import it again".into(),
+            ));
+        }
+        let engine = snapshot.engine();
+        let timeline = engine.timeline();
+        let date = snapshot.structure_date(at);
+        let (ledger, problems) = holdco_governance::load(model, timeline);
+        if let Some(first) = problems.first() {
+            return Err(ApiError::Unprocessable(format!(
+                "{} problem(s) in the governance files (first: {first}); fix them and import again",
+                problems.len()
+            )));
+        }
+        let failed = |e: holdco_governance::queries::QueryError| ApiError::Unprocessable(e.0);
+        let scoped = !caller.scopes.is_empty();
+        let seen = |unit: &UnitId| {
+            !scoped
+                || timeline
+                    .unit(unit)
+                    .is_some_and(|u| queries::inside(engine, caller, u, date))
+        };
+        let alive = |unit: &UnitId| {
+            timeline
+                .unit(unit)
+                .is_some_and(|u| timeline.record(u).alive_on(date))
+        };
+        // People: below the root, or below each scope alive on the date that is not inside
+        // another one.
+        let mut people = Vec::new();
+        if scoped {
+            for scope in &caller.scopes {
+                let Some(index) = timeline.unit(scope).filter(|_| alive(scope)) else {
+                    continue;
+                };
+                let structure = engine.structure(date);
+                let nested = caller.scopes.iter().any(|other| {
+                    other != scope
+                        && timeline
+                            .unit(other)
+                            .is_some_and(|o| o != index && structure.in_subtree(index, o))
+                });
+                if !nested {
+                    people.extend(
+                        holdco_governance::queries::leaders_on(&ledger, timeline, date, Some(scope))
+                            .map_err(failed)?,
+                    );
+                }
+            }
+        } else {
+            people = holdco_governance::queries::leaders_on(&ledger, timeline, date, None)
+                .map_err(failed)?;
+        }
+        // Boards: every unit with a body, alive and seen on the date.
+        let units: BTreeSet<&UnitId> = ledger.config.bodies.values().map(|b| &b.unit).collect();
+        let mut boards = Vec::new();
+        for unit in units {
+            if !alive(unit) || !seen(unit) {
+                continue;
+            }
+            let name = timeline
+                .unit(unit)
+                .map(|u| timeline.record(u).name_on(date).to_string())
+                .unwrap_or_default();
+            for report in holdco_governance::queries::board(&ledger, timeline, unit, date)
+                .map_err(failed)?
+            {
+                let mut value = serde_json::to_value(&report)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                value["unit"] = json!(unit.to_string());
+                value["unit_name"] = json!(name);
+                boards.push(value);
+            }
+        }
+        // The pipeline: by unit; a scoped token keeps the rows of units it sees.
+        let pipeline = match holdco_governance::queries::pipeline(&ledger, timeline, date, true, None)
+        {
+            Ok(mut answer) => {
+                if scoped {
+                    answer.rows.retain(|r| {
+                        UnitId::parse(&r.unit).is_ok_and(|id| seen(&id))
+                    });
+                    answer.trajectory.clear();
+                    answer.target = None;
+                    answer.gap = None;
+                }
+                serde_json::to_value(&answer).map_err(|e| ApiError::Internal(e.to_string()))?
+            }
+            Err(e) => json!({ "problem": e.0 }),
+        };
+        let breaches = if scoped {
+            Value::Null
+        } else {
+            serde_json::to_value(holdco_governance::queries::check(&ledger, timeline, model, date))
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+        };
+        Ok(json!({
+            "at": date,
+            "people": people,
+            "boards": boards,
+            "pipeline": pipeline,
+            "breaches": breaches,
+        }))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables as workbooks
+
+/// A table the dashboard shows (rows the API gave it), to be written as a workbook.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct XlsxTable {
+    /// The file's title (first line of the query sheet).
+    title: String,
+    /// Column names, in order.
+    columns: Vec<String>,
+    /// One array of cells (text, number, true/false or null) per row.
+    rows: Vec<Vec<Value>>,
+    /// The unit of the `value` column (e.g. "CNY millions").
+    unit: Option<String>,
+    /// The question, as (option, value) pairs for the query sheet.
+    #[serde(default)]
+    query: Vec<(String, String)>,
+}
+
+/// Most cells of one workbook download.
+const MAX_XLSX_CELLS: usize = 200_000;
+
+/// `POST /api/v1/dashboard/xlsx`: the table as an `.xlsx` file, written by holdco-excel's
+/// table writer as the CLI's `--xlsx` writes it (numbers with separators, a gap's reason as
+/// a note, a node × period table turned wide with a chart); text a spreadsheet would run
+/// as a formula is quote-prefixed.
+async fn xlsx(
+    Authorized(_caller): Authorized,
+    params: Params,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let params = read_params(params)?;
+    no_params(&params)?;
+    let table: XlsxTable = queries::body(&bytes)?;
+    let cells = table.rows.len().saturating_mul(table.columns.len());
+    if cells > MAX_XLSX_CELLS {
+        return Err(ApiError::BadBody {
+            pointer: "/rows".into(),
+            message: format!("{cells} cells: a download holds at most {MAX_XLSX_CELLS}"),
+        });
+    }
+    if table.columns.is_empty() || table.columns.len() > 256 {
+        return Err(ApiError::BadBody {
+            pointer: "/columns".into(),
+            message: "expected 1 to 256 column names".into(),
+        });
+    }
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for (k, row) in table.rows.iter().enumerate() {
+        if row.len() != table.columns.len() {
+            return Err(ApiError::BadBody {
+                pointer: format!("/rows/{k}"),
+                message: format!("{} cells for {} columns", row.len(), table.columns.len()),
+            });
+        }
+        let mut cells = Vec::with_capacity(row.len());
+        for (c, cell) in row.iter().enumerate() {
+            cells.push(match cell {
+                Value::Null => holdco_excel::Value::Empty,
+                Value::Bool(b) => holdco_excel::Value::Bool(*b),
+                Value::Number(n) => n
+                    .as_f64()
+                    .filter(|v| v.is_finite())
+                    .map(holdco_excel::Value::Number)
+                    .unwrap_or(holdco_excel::Value::Empty),
+                Value::String(s) if s.is_empty() => holdco_excel::Value::Empty,
+                Value::String(s) => holdco_excel::Value::Text(s.clone()),
+                _ => {
+                    return Err(ApiError::BadBody {
+                        pointer: format!("/rows/{k}/{c}"),
+                        message: "expected text, a number, true/false or null".into(),
+                    })
+                }
+            });
+        }
+        rows.push(cells);
+    }
+    let has = |name: &str| table.columns.iter().any(|c| c == name);
+    let mut sheet = holdco_excel::TableSheet {
+        sheet: "table".into(),
+        title: table.title.chars().take(200).collect(),
+        columns: table.columns.clone(),
+        rows,
+        query: table.query.into_iter().take(50).collect(),
+        ..Default::default()
+    };
+    if let Some(unit) = table.unit {
+        sheet.units.insert("value".into(), unit);
+    }
+    if has("gap") && has("value") {
+        sheet.notes.push(("value".into(), "gap".into()));
+    }
+    if ["node", "name", "period", "value"].iter().all(|c| has(c)) {
+        sheet.sheet = "rollup".into();
+        sheet.pivot = Some(holdco_excel::Pivot {
+            rows: vec!["node".into(), "name".into()],
+            across: "period".into(),
+            value: "value".into(),
+            note: has("gap").then(|| "gap".to_string()),
+            indent: has("depth").then(|| "depth".to_string()),
+        });
+    }
+    for column in ["year", "depth"] {
+        sheet
+            .formats
+            .insert(column.into(), holdco_excel::ColumnFormat::Plain);
+    }
+    let file = tokio::task::spawn_blocking(move || holdco_excel::table_bytes(&sheet))
+        .await
+        .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))?
+        .map_err(|e| ApiError::Unprocessable(format!("the table cannot be written: {e}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"table.xlsx\"",
+            ),
+        ],
+        file,
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios: a comparison that reports its progress
+
+/// `GET /api/v1/dashboard/scenarios/compare?a=&b=&paths=&seed=&top=`: the comparison of
+/// `/api/v1/scenarios/compare`, as newline-delimited JSON: `{"done": N, "total": M}` each
+/// time the engine finishes a wave of paths, then `{"result": COMPARISON}` (the same value
+/// as the plain endpoint's, bit for bit). Parameters and scenarios are checked before the
+/// first line, so a bad request is an ordinary error response.
+async fn compare_with_progress(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let params = read_params(params)?;
+    only_params(&params, &["a", "b", "paths", "seed", "top"])?;
+    queries::whole_group(&caller, "a scenario")?;
+    let a = param(&params, "a")
+        .ok_or_else(|| ApiError::bad("a", "required: scenario A"))?
+        .to_string();
+    let b = param(&params, "b")
+        .ok_or_else(|| ApiError::bad("b", "required: scenario B"))?
+        .to_string();
+    let (paths, seed, top) = queries::run_options(
+        param(&params, "paths"),
+        param(&params, "seed"),
+        param(&params, "top"),
+    )?;
+    let snapshot = state.snapshot();
+    let compiled = {
+        let snapshot = snapshot.clone();
+        tokio::task::spawn_blocking(move || {
+            let files = queries::scenario_files(&snapshot)?;
+            let (sa, sb) = (
+                queries::find(&files, "a", &a)?,
+                queries::find(&files, "b", &b)?,
+            );
+            let (pa, wa) = queries::compile(&snapshot, sa)?;
+            let (pb, wb) = queries::compile(&snapshot, sb)?;
+            Ok::<_, ApiError>((pa, wa, sa.title.clone(), pb, wb, sb.title.clone()))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))??
+    };
+    let (lines, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let line = |value: Value| Bytes::from(format!("{value}\n"));
+    let _ = lines.send(line(json!({ "done": 0, "total": paths })));
+    tokio::task::spawn_blocking(move || {
+        let (pa, warnings_a, title_a, pb, warnings_b, title_b) = compiled;
+        let progress = |done: u64| {
+            let _ = lines.send(line(json!({ "done": done, "total": paths })));
+        };
+        let simulation = holdco_scenario::engine::simulate(&[&pa, &pb], paths, seed, &progress);
+        let mut comparison = holdco_scenario::report::compare(
+            (&pa, &title_a),
+            (&pb, &title_b),
+            snapshot.model().group.currency.as_str(),
+            &simulation,
+            top,
+        );
+        comparison.a.warnings = warnings_a;
+        comparison.b.warnings = warnings_b;
+        let _ = lines.send(line(json!({ "result": comparison })));
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|bytes| (Ok::<Bytes, std::convert::Infallible>(bytes), receiver))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }

@@ -57,6 +57,8 @@ pub struct AppState {
     verified: tokens::Verified,
     /// The store, for reloads.
     url: StoreUrl,
+    /// The dashboard's documents built from the snapshot served (rebuilt after a swap).
+    dashboard: dashboard_api::Cache,
 }
 
 /// The state as handlers receive it.
@@ -89,6 +91,7 @@ impl AppState {
         let snapshot = holdco_app::store::snapshot_of(store.as_ref(), &self.url)?;
         warm(&snapshot);
         self.replace(snapshot);
+        dashboard_api::warm(self);
         Ok(true)
     }
 }
@@ -201,9 +204,18 @@ impl Server {
                 tokens: Mutex::new(tokens),
                 verified: Default::default(),
                 url,
+                dashboard: Default::default(),
             }),
             poll: Some(Duration::from_secs(2)),
         })
+    }
+
+    /// Builds the dashboard's timeline document of the snapshot on a background thread, so
+    /// the first sign-in finds it ready (a request asking meanwhile waits for it).
+    pub fn warm_dashboard(self) -> Server {
+        let state = self.state.clone();
+        std::thread::spawn(move || dashboard_api::warm(&state));
+        self
     }
 
     /// How often the store's revision is polled (`None`: never; the model stays as loaded).

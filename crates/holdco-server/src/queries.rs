@@ -97,7 +97,7 @@ fn params<P: DeserializeOwned>(raw: RawQuery) -> Result<P, ApiError> {
 
 /// A JSON body read into `T`: malformed JSON or a wrong or unknown field is a 400 with a
 /// JSON pointer to the place.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let pointer = e
@@ -117,13 +117,13 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-fn date(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+pub(crate) fn date(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     text.map(|t| request::date(field, t))
         .transpose()
         .map_err(ApiError::request)
 }
 
-fn whole(field: &str, text: Option<&str>, what: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn whole(field: &str, text: Option<&str>, what: &str) -> Result<Option<u64>, ApiError> {
     text.map(|t| {
         t.parse::<u64>()
             .map_err(|_| ApiError::bad(field, format!("`{t}` is not {what}")))
@@ -166,7 +166,7 @@ fn scopes_text(caller: &Caller) -> String {
 }
 
 /// True when `unit` lies in one of the caller's subtrees on `date`.
-fn inside(engine: &Engine, caller: &Caller, unit: UnitIndex, date: NaiveDate) -> bool {
+pub(crate) fn inside(engine: &Engine, caller: &Caller, unit: UnitIndex, date: NaiveDate) -> bool {
     let timeline = engine.timeline();
     let structure = engine.structure(date);
     caller.scopes.iter().any(|scope| {
@@ -212,7 +212,7 @@ fn check_scope(snapshot: &Snapshot, caller: &Caller, query: &Question) -> Result
 }
 
 /// Refuses a question about the whole group to a scoped token.
-fn whole_group(caller: &Caller, what: &str) -> Result<(), ApiError> {
+pub(crate) fn whole_group(caller: &Caller, what: &str) -> Result<(), ApiError> {
     if caller.scopes.is_empty() {
         Ok(())
     } else {
@@ -830,7 +830,7 @@ async fn calibrate(
 // Strategy: classify and plan
 
 /// The model's strategy documents, or the reason they cannot be used.
-fn documents(snapshot: &Snapshot) -> Result<holdco_strategy::Documents, ApiError> {
+pub(crate) fn documents(snapshot: &Snapshot) -> Result<holdco_strategy::Documents, ApiError> {
     let (documents, problems) = holdco_strategy::check(snapshot.model());
     if let Some(first) = problems.first() {
         return Err(ApiError::Unprocessable(format!(
@@ -982,7 +982,7 @@ async fn plan(
 // ---------------------------------------------------------------------------------------
 // Scenarios
 
-fn scenario_files(
+pub(crate) fn scenario_files(
     snapshot: &Snapshot,
 ) -> Result<std::collections::BTreeMap<String, holdco_scenario::spec::Scenario>, ApiError> {
     let (scenarios, problems) = holdco_scenario::spec::read_all(snapshot.model());
@@ -995,7 +995,7 @@ fn scenario_files(
     Ok(scenarios)
 }
 
-fn find<'s>(
+pub(crate) fn find<'s>(
     scenarios: &'s std::collections::BTreeMap<String, holdco_scenario::spec::Scenario>,
     field: &str,
     name: &str,
@@ -1011,7 +1011,7 @@ fn find<'s>(
     })
 }
 
-fn compile(
+pub(crate) fn compile(
     snapshot: &Snapshot,
     scenario: &holdco_scenario::spec::Scenario,
 ) -> Result<(holdco_scenario::engine::Projection, Vec<String>), ApiError> {
@@ -1071,7 +1071,7 @@ pub struct DiffParams {
     pub b: Option<String>,
 }
 
-fn run_options(
+pub(crate) fn run_options(
     paths: Option<&str>,
     seed: Option<&str>,
     top: Option<&str>,

@@ -22,6 +22,7 @@ pub mod capital;
 pub mod classify;
 pub mod lp;
 pub mod plan;
+pub mod review;
 pub mod rule;
 pub mod strategy;
 pub mod svg;

@@ -344,3 +344,33 @@ fn a_degenerate_optimum_reports_one_sided_rates() {
         .filter(|b| !b.rates_measured)
         .all(|b| b.rate_up.is_none() && !b.degenerate && b.shadow_price != 0.0));
 }
+
+/// Rule 6.17: a strategic-innovation unit's cycle starts with its classification
+/// (2023-11-16); the earliest review is 3 years on, the cycle ends after 5; the policy's
+/// `review = 2026-11-16` is the next review; within six months of it the review is due,
+/// after the cycle's end it is past.
+#[test]
+fn strategic_innovation_units_are_reviewed_on_their_three_to_five_year_cycle() {
+    let model = example();
+    let (documents, _) = check(&model);
+    let strategy = documents.strategy.unwrap();
+    let engine = Engine::new(&model).unwrap();
+    let timeline = engine.timeline();
+    let on = |d: &str| holdco_strategy::review::reviews(&strategy, timeline, date(d));
+    assert!(on("2023-11-15").is_empty(), "nothing before the decision");
+    let reviews = on("2025-04-01");
+    let units: Vec<&str> = reviews.iter().map(|r| r.unit.as_str()).collect();
+    assert_eq!(units, ["dingtalk", "quark", "wholesale_1688", "xianyu"]);
+    for r in &reviews {
+        assert_eq!(r.class, "strategic_innovation");
+        assert_eq!(r.classified, date("2023-11-16"));
+        assert_eq!(r.cycle_years, (3, 5));
+        assert_eq!(r.earliest, date("2026-11-16"));
+        assert_eq!(r.latest, date("2028-11-16"));
+        assert_eq!(r.next, date("2026-11-16"));
+        assert_eq!(r.status, "scheduled");
+    }
+    assert!(on("2026-06-01").iter().all(|r| r.status == "due"));
+    assert!(on("2027-01-01").iter().all(|r| r.status == "due"));
+    assert!(on("2028-11-17").iter().all(|r| r.status == "past"));
+}
