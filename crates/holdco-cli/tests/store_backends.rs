@@ -690,7 +690,7 @@ fn prune_story(fresh: Fresh<'_>, backend: &str) {
     assert_eq!(current.unwrap().facts.len(), 282 - 71, "{backend}");
     assert_eq!(log.len(), 3, "{backend}: the refused import left no record");
     let records = open_store(&db).unwrap().imports().unwrap();
-    assert_eq!(records.last().unwrap().facts_deleted, 68, "{backend}");
+    assert_eq!(records.last().unwrap().facts_deleted, 71, "{backend}");
     // The history stays: the deletion is the fact's second revision.
     let history = holdco_at(&db)
         .args(["revisions", "cloud_intelligence", "revenue", "FY2024Q1"])
@@ -705,7 +705,7 @@ fn prune_story(fresh: Fresh<'_>, backend: &str) {
         .arg(&model)
         .assert()
         .success()
-        .stdout(predicates::str::contains("0 facts new, 68 revised"));
+        .stdout(predicates::str::contains("0 facts new, 71 revised"));
     assert_eq!(state(&db).1.unwrap().facts.len(), 282, "{backend}");
     // The notes and precisions came back with them.
     let back = state(&db).1.unwrap();
