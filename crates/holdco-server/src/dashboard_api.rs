@@ -16,8 +16,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use holdco_core::timeline::{Timeline, UnitIndex};
 use holdco_core::{ChangeKind, Granularity, Model, Period};
@@ -26,13 +25,19 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// The dashboard's routes, merged into the server's router.
-pub(crate) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/dashboard/session", get(session))
-        .route("/api/v1/dashboard/model", get(model_summary))
-        .route("/api/v1/dashboard/timeline", get(timeline))
+/// The dashboard's routes with their documentation, merged into the server's API.
+pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(session))
+        .routes(utoipa_axum::routes!(model_summary))
+        .routes(utoipa_axum::routes!(timeline))
 }
+
+crate::openapi::described!(
+    Session (object): "Who the caller is: name, role, scopes, the endpoints this server answers and what the role may do (read, propose, approve, manage_tokens).",
+    ModelSummary (object): "The group (id, name, currency, fiscal year end), its metrics (id, name, measure, aggregation, scale), the fiscal years with figures and the dates the structure changes on.",
+    TimelineSchema (object): "The whole timeline in one compact document (units, names, parents and stakes over time, dates as day numbers since 1970-01-01); a scoped token gets its subtrees.",
+);
 
 /// Runs `work` with the served model and the caller (its token already checked by
 /// [`Authorized`]) on a blocking thread.
@@ -76,6 +81,18 @@ fn no_params(params: &HashMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
+/// Who the caller is and what its role may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/session",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session", body = Session),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn session(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -120,6 +137,18 @@ fn session_json(caller: &Caller) -> Value {
     })
 }
 
+/// What the model holds: group, metrics, years with figures, change dates.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/model",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The summary", body = ModelSummary),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn model_summary(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -177,6 +206,18 @@ fn summary_json(model: &Model) -> Value {
     })
 }
 
+/// The timeline as one compact document, for drawing the tree on any date in the browser.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/timeline",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The timeline document", body = TimelineSchema),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn timeline(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,

@@ -729,3 +729,113 @@ fn two_servers_on_one_postgresql_store() {
         .iter()
         .any(|t| t.name == "board" && t.revoked_at.is_some()));
 }
+
+/// Every `/api/v1/...` path named anywhere a client could learn it from (this crate's
+/// source, the dashboard's scripts, docs/format.md, the CLI's tests).
+fn api_paths_named_anywhere() -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for folder in [
+        root.join("src"),
+        root.join("../holdco-dashboard/assets"),
+        root.join("../holdco-cli/tests"),
+    ] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.push(root.join("../../docs/format.md"));
+    let mut paths = std::collections::BTreeSet::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (at, _) in text.match_indices("/api/v1/") {
+            let path: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_{}/.-".contains(*c))
+                .collect();
+            let path = path.trim_end_matches(['/', '.']).to_string();
+            if path.len() > "/api/v1".len() {
+                paths.insert(path);
+            }
+        }
+    }
+    paths
+}
+
+/// True when `path` (concrete) is an instance of the documented `template`.
+fn instance_of(path: &str, template: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), template.split('/').collect());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, t)| x == t || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[test]
+fn every_route_served_is_in_the_openapi_document_and_every_documented_route_is_served() {
+    let f = start();
+    let admin = f.token("admin", Role::Admin, &[]);
+    let (_, document) = f.call("/api/v1/openapi.json", None);
+    let documented: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    // The server's fallback: what a path no route serves gets, whatever the method.
+    let unserved = |path: &str| {
+        [reqwest::Method::GET, reqwest::Method::POST]
+            .into_iter()
+            .all(|method| {
+                let response = f
+                    .client
+                    .request(method, format!("http://{}{path}", f.server.address))
+                    .bearer_auth(&admin)
+                    .send()
+                    .unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().unwrap_or_default();
+                status == 404 && text.contains("no such endpoint")
+            })
+    };
+    assert!(unserved("/api/v1/no-such-thing"), "the fallback is recognised");
+    let concrete = |template: &str| {
+        template
+            .replace("{id}", "1")
+            .replace("{action}", "submit")
+            .replace("{name}", "one-alibaba")
+    };
+    let named = api_paths_named_anywhere();
+    assert!(named.len() >= 20, "{named:?}");
+    for path in named.iter().chain(&documented) {
+        let path = concrete(path);
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        let served = !unserved(&path);
+        let in_document = documented.iter().any(|t| instance_of(&path, t));
+        assert_eq!(
+            served, in_document,
+            "{path}: served {served}, in the OpenAPI document {in_document}"
+        );
+    }
+    // The change-set, audit and dashboard routes are among them, with their methods.
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/changesets", "post"),
+        ("/api/v1/changesets", "get"),
+        ("/api/v1/changesets/{id}", "get"),
+        ("/api/v1/changesets/{id}/{action}", "post"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/dashboard/session", "get"),
+        ("/api/v1/dashboard/model", "get"),
+        ("/api/v1/dashboard/timeline", "get"),
+    ] {
+        let operation = &paths[path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]));
+        assert!(operation["responses"]["401"].is_object(), "{path}");
+    }
+}
