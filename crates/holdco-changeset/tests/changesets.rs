@@ -607,7 +607,11 @@ fn removing_a_fact_keeps_its_history_as_a_deletion_revision() {
             ],
             "{name}: the first figure and the deletion by the change set's revision"
         );
-        assert_eq!(store.imports().unwrap().last().unwrap().facts_deleted, 1, "{name}");
+        assert_eq!(
+            store.imports().unwrap().last().unwrap().facts_deleted,
+            1,
+            "{name}"
+        );
         // The revert brings the figure back as a new revision; the history holds all three.
         let inverse = revert(store, id, "cy", None, today()).unwrap();
         approve(store, inverse.id, "cy", "bo");

@@ -18,11 +18,11 @@
 //! blocking; an SQLite open is a file open, a PostgreSQL one a connection).
 
 use crate::auth::Authorized;
+use crate::error::ErrorBody;
+use crate::queries::{params, RawQuery};
 use crate::tokens::{Caller, Role};
 use crate::{ApiError, AppState, SharedState};
 use axum::body::Bytes;
-use crate::error::ErrorBody;
-use crate::queries::{params, RawQuery};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

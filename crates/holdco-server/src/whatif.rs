@@ -89,7 +89,8 @@ pub(crate) fn snapshot(
             return Ok(snapshot.clone());
         }
     }
-    let patch = holdco_changeset::patch_of(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let patch =
+        holdco_changeset::patch_of(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (after, _) = holdco_changeset::evaluate(served.model(), &patch).map_err(|problems| {
         ApiError::Unprocessable(format!(
             "change set {id} has {} problem(s) on the current model (first: {}); GET /api/v1/changesets/{id} lists them",

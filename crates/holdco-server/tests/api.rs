@@ -800,7 +800,10 @@ fn every_route_served_is_in_the_openapi_document_and_every_documented_route_is_s
                 status == 404 && text.contains("no such endpoint")
             })
     };
-    assert!(unserved("/api/v1/no-such-thing"), "the fallback is recognised");
+    assert!(
+        unserved("/api/v1/no-such-thing"),
+        "the fallback is recognised"
+    );
     let concrete = |template: &str| {
         template
             .replace("{id}", "1")

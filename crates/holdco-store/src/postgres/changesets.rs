@@ -301,4 +301,3 @@ pub(super) fn record_apply(
         .map_err(database("writing the audit entry"))?;
     Ok(id)
 }
-
