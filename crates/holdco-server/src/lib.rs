@@ -23,6 +23,7 @@ pub mod cli;
 mod dashboard_api;
 mod error;
 mod openapi;
+mod people;
 mod queries;
 pub mod respond;
 pub mod tokens;
@@ -187,6 +188,7 @@ impl Drop for Watcher {
 pub fn api() -> OpenApiRouter<SharedState> {
     OpenApiRouter::with_openapi(openapi::document())
         .merge(queries::routes())
+        .merge(people::routes())
         .merge(changesets::routes())
         .merge(dashboard_api::routes())
 }

@@ -117,7 +117,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-fn date(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+pub(crate) fn date(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     text.map(|t| request::date(field, t))
         .transpose()
         .map_err(ApiError::request)
@@ -145,7 +145,7 @@ fn flag(field: &str, text: Option<&str>) -> Result<bool, ApiError> {
 /// Runs `work` on a blocking thread with the current snapshot (the engines are CPU work),
 /// or with `changeset` the served model with that change set applied (a what-if read, see
 /// `whatif.rs`).
-async fn blocking(
+pub(crate) async fn blocking(
     state: &SharedState,
     caller: Caller,
     changeset: Option<i64>,
@@ -163,7 +163,7 @@ async fn blocking(
 // ---------------------------------------------------------------------------------------
 // Scopes
 
-fn scopes_text(caller: &Caller) -> String {
+pub(crate) fn scopes_text(caller: &Caller) -> String {
     caller
         .scopes
         .iter()
@@ -173,7 +173,7 @@ fn scopes_text(caller: &Caller) -> String {
 }
 
 /// True when `unit` lies in one of the caller's subtrees on `date`.
-fn inside(engine: &Engine, caller: &Caller, unit: UnitIndex, date: NaiveDate) -> bool {
+pub(crate) fn inside(engine: &Engine, caller: &Caller, unit: UnitIndex, date: NaiveDate) -> bool {
     let timeline = engine.timeline();
     let structure = engine.structure(date);
     caller.scopes.iter().any(|scope| {
