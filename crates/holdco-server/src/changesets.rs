@@ -52,9 +52,8 @@ pub(crate) fn routes() -> OpenApiRouter<SharedState> {
 crate::openapi::described!(
     Created (object): "The change set recorded as a draft: id, base_revision, diff (every timeline change, fact, rate and document before and after) and preview (structure before and after, restated roll-up cells that differ). docs/format.md, \"Change sets\".",
     ChangesetRecords (array): "Change sets, oldest first: id, author, message, state, base_revision, applied_revision, kind, units, reverts, created_at.",
-    ChangesetRecordSchema (object): "A change set: id, author, message, state, base_revision, applied_revision, kind, units, reverts, created_at.",
+    StepAnswer (object): "After submit, approve, reject or withdraw: the change set (id, author, message, state, base_revision, applied_revision, kind, units, reverts, created_at). After apply: changeset, revision (the store's new revision), facts_new, facts_revised.",
     Shown (object): "A change set with its review (transitions), the store's revision, stale, the diff, the preview on the current model and its problems there.",
-    AppliedAnswer (object): "An apply: changeset, revision (the store's new revision), facts_new, facts_revised.",
     AuditEntries (array): "The audit trail as `holdco log --json`: revision, base_revision, changeset, at, applied_by, author, message, units, summary.",
 );
 
@@ -470,15 +469,12 @@ pub(crate) struct StepBody {
     tag = "changesets",
     params(
         ("id" = i64, Path, description = "Change set id"),
-        ("action" = Step, Path, description = "submit, approve, reject, withdraw or apply"),
+        ("action" = inline(Step), Path, description = "submit, approve, reject, withdraw or apply"),
     ),
     request_body(content = Option<StepBody>, description = "Optional: a note", content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The change set after the step (`apply`: the revision made)", content(
-            (ChangesetRecordSchema = "application/json"),
-            (AppliedAnswer = "application/json")
-        )),
+        (status = 200, description = "The change set after the step (`apply`: the revision made)", body = StepAnswer),
         (status = 400, description = "An id that is not a number, or a body that is not a step", body = RefusalBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The role may not take this step, four eyes, or a change set outside the token's scope", body = ErrorBody),

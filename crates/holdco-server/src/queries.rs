@@ -301,6 +301,17 @@ pub struct RollupBody {
     pub changeset: Option<i64>,
 }
 
+/// The answer of a roll-up: one roll-up for one metric, a list for several.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum RollupAnswer {
+    /// One metric asked.
+    One(holdco_core::rollup::Rollup),
+    /// Several metrics asked: one roll-up each, in the order asked.
+    Many(Vec<holdco_core::rollup::Rollup>),
+}
+
 /// A roll-up question for one metric, as the CLI would build it.
 fn rollup_request(metric: &str, p: &RollupBody) -> RollupRequest {
     RollupRequest {
@@ -392,8 +403,7 @@ fn answer_rollups(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The roll-up (one metric) or a list of roll-ups (several metrics); `text/csv`: the rows of every roll-up under one header", content(
-            (holdco_core::rollup::Rollup = "application/json"),
-            (Vec<holdco_core::rollup::Rollup> = "application/json"),
+            (RollupAnswer = "application/json"),
             (String = "text/csv")
         )),
         (status = 400, description = "A parameter is unknown or malformed, or names an unknown metric, unit or period", body = ErrorBody),
@@ -449,8 +459,7 @@ async fn rollup(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "As the GET", content(
-            (holdco_core::rollup::Rollup = "application/json"),
-            (Vec<holdco_core::rollup::Rollup> = "application/json"),
+            (RollupAnswer = "application/json"),
             (String = "text/csv")
         )),
         (status = 400, description = "Malformed JSON, an unknown field (with a JSON pointer), or a question the model cannot answer", body = ErrorBody),
