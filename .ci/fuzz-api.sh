@@ -54,7 +54,8 @@ echo "fuzzing http://$address/api/v1/openapi.json: $examples examples per operat
 # Scenario runs are bounded by the server (at most 1,000,000 paths); a fuzzer asking for many
 # would only measure the Monte Carlo engine, so those requests get a longer timeout.
 status=0
-"${schemathesis[@]}" run "http://$address/api/v1/openapi.json" \
+# (Run from the scratch folder: schemathesis writes a cache folder where it runs.)
+(cd "$work" && "${schemathesis[@]}" run "http://$address/api/v1/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$examples" \
@@ -64,7 +65,7 @@ status=0
   --seed 2026 \
   --request-timeout 60 \
   --suppress-health-check all \
-  --output-truncate true || status=$?
+  --output-truncate true) || status=$?
 if grep -q "internal error" "$work/serve.err"; then
   echo "holdco serve logged internal errors:" >&2
   grep "internal error" "$work/serve.err" | head -n 20 >&2
