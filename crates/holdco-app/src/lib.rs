@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod people;
 pub mod request;
 pub mod rollup;
 mod snapshot;

@@ -27,6 +27,9 @@ pub struct Snapshot {
     table: OnceLock<Option<Arc<FactTable>>>,
     /// Roll-ups answered on this revision, by question (see [`crate::rollup::rollup`]).
     pub(crate) answers: crate::rollup::Answers,
+    /// The people ledger, built on the first question about people (see [`crate::people`]).
+    pub(crate) ledger:
+        OnceLock<Result<holdco_governance::ledger::Ledger, crate::people::PeopleError>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -56,6 +59,7 @@ impl Snapshot {
             revision,
             table: OnceLock::new(),
             answers: Default::default(),
+            ledger: OnceLock::new(),
         })
     }
 

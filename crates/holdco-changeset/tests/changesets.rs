@@ -561,3 +561,75 @@ fn a_change_set_that_breaks_the_model_is_refused_with_the_check_diagnostics() {
     }
     assert!(store.changesets().unwrap().is_empty());
 }
+
+/// Removing a fact by change set writes a deletion revision, as `import --prune` does: the
+/// fact leaves the current model but its history stays, and a revert brings it back as a
+/// new revision (semantics C11).
+#[test]
+fn removing_a_fact_keeps_its_history_as_a_deletion_revision() {
+    for mut backend in backends("removal") {
+        let store = backend.store.as_mut();
+        let name = backend.name;
+        let original = store.load().unwrap().unwrap();
+        let removed = original
+            .facts
+            .iter()
+            .find(|f| {
+                f.key.unit.as_str() == "cloud_intelligence"
+                    && f.key.metric.as_str() == "adjusted_ebita"
+                    && f.key.basis != holdco_core::Basis::Reported
+                    && f.key.period.label(original.group.calendar()) == "FY2024"
+            })
+            .unwrap_or_else(|| panic!("{name}: the example has the fact"))
+            .clone();
+        assert_eq!(store.fact_history(&removed.key).unwrap().len(), 1, "{name}");
+        let text = r#"{"remove": {"facts": [{"unit": "cloud_intelligence", "period": "FY2024", "metric": "adjusted_ebita", "basis": "restated", "structure": "2025-04-01"}]}}"#;
+        let id = propose(store, text, "ana");
+        approve(store, id, "ana", "bo");
+        let applied = apply(store, id, "bo").unwrap();
+        assert_eq!(applied.summary.facts_deleted, 1, "{name}");
+        let after = store.load().unwrap().unwrap();
+        assert!(
+            !after.facts.iter().any(|f| f.key == removed.key),
+            "{name}: the fact left the current model"
+        );
+        assert_eq!(after.facts.len(), original.facts.len() - 1, "{name}");
+        let history = store.fact_history(&removed.key).unwrap();
+        let kept: Vec<(f64, bool, i64)> = history
+            .iter()
+            .map(|r| (r.value, r.deleted, r.import_id))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (removed.value, false, history[0].import_id),
+                (removed.value, true, applied.revision)
+            ],
+            "{name}: the first figure and the deletion by the change set's revision"
+        );
+        assert_eq!(
+            store.imports().unwrap().last().unwrap().facts_deleted,
+            1,
+            "{name}"
+        );
+        // The revert brings the figure back as a new revision; the history holds all three.
+        let inverse = revert(store, id, "cy", None, today()).unwrap();
+        approve(store, inverse.id, "cy", "bo");
+        apply(store, inverse.id, "bo").unwrap();
+        let history = store.fact_history(&removed.key).unwrap();
+        let states: Vec<(u32, f64, bool)> = history
+            .iter()
+            .map(|r| (r.revision, r.value, r.deleted))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (1, removed.value, false),
+                (2, removed.value, true),
+                (3, removed.value, false)
+            ],
+            "{name}"
+        );
+        assert_eq!(store.load().unwrap().unwrap(), original, "{name}");
+    }
+}

@@ -18,14 +18,16 @@
 //! blocking; an SQLite open is a file open, a PostgreSQL one a connection).
 
 use crate::auth::Authorized;
+use crate::error::ErrorBody;
+use crate::queries::{params, RawQuery};
 use crate::tokens::{Caller, Role};
 use crate::{ApiError, AppState, SharedState};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use holdco_changeset::{self as changeset, Action, ChangesetError, Proposal, GROUP_WIDE};
 use holdco_core::timeline::Timeline;
@@ -33,16 +35,55 @@ use holdco_core::{Model, UnitId};
 use holdco_store::{ChangesetRecord, ChangesetState, Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The change-set routes, to merge into the server's router. Handlers take the caller from
-/// [`Authorized`], as every other route does.
-pub(crate) fn router(app: SharedState) -> Router {
-    Router::new()
-        .route("/api/v1/changesets", post(propose).get(list))
-        .route("/api/v1/changesets/{id}", get(show))
-        .route("/api/v1/changesets/{id}/{action}", post(step))
-        .route("/api/v1/audit", get(audit))
-        .with_state(app)
+/// The change-set routes with their documentation, merged into the server's API. Handlers
+/// take the caller from [`Authorized`], as every other route does.
+pub(crate) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(propose, list))
+        .routes(routes!(show))
+        .routes(routes!(step))
+        .routes(routes!(audit))
+}
+
+crate::openapi::described!(
+    Created (object): "The change set recorded as a draft: id, base_revision, diff (every timeline change, fact, rate and document before and after) and preview (structure before and after, restated roll-up cells that differ). docs/format.md, \"Change sets\".",
+    ChangesetRecords (array): "Change sets, oldest first: id, author, message, state, base_revision, applied_revision, kind, units, reverts, created_at.",
+    StepAnswer (object): "After submit, approve, reject or withdraw: the change set (id, author, message, state, base_revision, applied_revision, kind, units, reverts, created_at). After apply: changeset, revision (the store's new revision), facts_new, facts_revised.",
+    Shown (object): "A change set with its review (transitions), the store's revision, stale, the diff, the preview on the current model and its problems there.",
+    AuditEntries (array): "The audit trail as `holdco log --json`: revision, base_revision, changeset, at, applied_by, author, message, units, summary.",
+);
+
+/// A refused change set or step: `error` is `invalid` (with `problems`, each with file or
+/// JSON pointer, line, field and message), `conflict` (with `since`, the audit entries
+/// applied after the change set's base revision), `state` or `bad_body`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RefusalBody {
+    /// `invalid`, `conflict`, `state` or `bad_body`.
+    error: String,
+    /// What was wrong.
+    message: String,
+    /// The change set's problems (`invalid`).
+    #[schema(value_type = Option<Vec<Object>>)]
+    problems: Option<()>,
+    /// What was applied since the base revision (`conflict`).
+    #[schema(value_type = Option<Vec<Object>>)]
+    since: Option<()>,
+}
+
+/// A body read as bytes: over the limit is 413, an unreadable body 400.
+fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(crate::BODY_LIMIT).into()
+        } else {
+            Refusal::Body(e.body_text())
+        }
+    })
 }
 
 /// A refusal of this file: a change set's problems (422 with each problem), a conflict
@@ -170,7 +211,7 @@ fn need(caller: &Caller, roles: &[Role], doing: &str) -> Result<(), Refusal> {
 
 /// True when a scoped caller may touch every unit of `units` (in today's structure of
 /// `model`); always for a caller without scope.
-fn in_scope(caller: &Caller, model: &Model, units: &[String]) -> bool {
+pub(crate) fn in_scope(caller: &Caller, model: &Model, units: &[String]) -> bool {
     if caller.scopes.is_empty() {
         return true;
     }
@@ -206,26 +247,46 @@ fn scope_refusal(caller: &Caller) -> Refusal {
     .into()
 }
 
-/// The body of `POST /api/v1/changesets`.
-#[derive(Deserialize)]
+/// The body of `POST /api/v1/changesets`: a message and the change set, as `patch` (the
+/// JSON form) or as `files` (a model-folder patch), one of the two.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProposeBody {
+pub(crate) struct ProposeBody {
     /// Why (required).
     message: String,
-    /// The change set in the JSON form (see docs/format.md).
+    /// The change set in the JSON form (see docs/format.md, "Change sets"): `timeline`,
+    /// `facts`, `fx` as text fragments in the folder's formats, `documents`, `remove`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     patch: Option<serde_json::Value>,
     /// Or as the files of a model-folder patch, by path.
     #[serde(default)]
     files: Option<HashMap<String, String>>,
 }
 
-/// `POST /api/v1/changesets`: validates, previews and records a draft (analyst and up).
+/// Propose a change set: validated as `holdco check` validates a folder, previewed and
+/// recorded as a draft (analyst, approver or admin; a scoped token only within its subtrees).
+#[utoipa::path(
+    post,
+    path = "/api/v1/changesets",
+    tag = "changesets",
+    request_body = ProposeBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The draft, its diff and preview", body = Created),
+        (status = 400, description = "A body that is not a change set, or no message", body = RefusalBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A viewer, or units outside the token's scope", body = ErrorBody),
+        (status = 413, description = "A body over 1 MiB", body = ErrorBody),
+        (status = 422, description = "The change set has problems (each named); nothing recorded", body = RefusalBody),
+    )
+)]
 async fn propose(
     State(shared): State<SharedState>,
     Authorized(caller): Authorized,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Answer {
+    let body = bytes(body)?;
     let body: ProposeBody = serde_json::from_slice(&body).map_err(|error| {
         Refusal::Body(format!(
             "the body is not a change set: {error} (expected {{\"message\": \"...\", \"patch\": {{...}}}} or {{\"message\": \"...\", \"files\": {{PATH: TEXT}}}})"
@@ -279,26 +340,47 @@ fn visible(caller: &Caller, model: &Model, record: &ChangesetRecord) -> bool {
     in_scope(caller, model, &record.units)
 }
 
-/// `GET /api/v1/changesets[?state=S]`.
+/// Parameters of `GET /api/v1/changesets`.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Only change sets in this state: draft, submitted, approved, applied, rejected or
+    /// withdrawn.
+    state: Option<String>,
+}
+
+/// The change sets the caller may see, oldest first (a scoped token: those within its
+/// subtrees).
+#[utoipa::path(
+    get,
+    path = "/api/v1/changesets",
+    tag = "changesets",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The change sets", body = ChangesetRecords),
+        (status = 400, description = "An unknown parameter or state", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn list(
     State(shared): State<SharedState>,
     Authorized(caller): Authorized,
-    Query(params): Query<HashMap<String, String>>,
+    raw: RawQuery,
 ) -> Answer {
-    let mut wanted = None;
-    for (name, value) in &params {
-        match name.as_str() {
-            "state" => {
-                wanted = Some(ChangesetState::parse(value).ok_or_else(|| {
-                    ApiError::bad(
-                        "state",
-                        format!("`{value}` is not a state (draft, submitted, approved, applied, rejected, withdrawn)"),
-                    )
-                })?)
-            }
-            other => return Err(ApiError::bad(other, "unknown parameter (expected state)").into()),
-        }
-    }
+    let p: ListParams = params(raw)?;
+    let wanted = p
+        .state
+        .map(|value| {
+            ChangesetState::parse(&value).ok_or_else(|| {
+                ApiError::bad(
+                    "state",
+                    format!("`{value}` is not a state (draft, submitted, approved, applied, rejected, withdrawn)"),
+                )
+            })
+        })
+        .transpose()?;
     with_store(shared, caller, move |shared, caller, store| {
         let snapshot = shared.snapshot();
         let model = snapshot.model();
@@ -319,7 +401,22 @@ fn parse_id(id: &str) -> Result<i64, Refusal> {
     })
 }
 
-/// `GET /api/v1/changesets/{id}`: history, diff, preview and problems.
+/// A change set with its review, what it changes (or changed) and its problems on the
+/// current model.
+#[utoipa::path(
+    get,
+    path = "/api/v1/changesets/{id}",
+    tag = "changesets",
+    params(("id" = i64, Path, description = "Change set id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The change set", body = Shown),
+        (status = 400, description = "An id that is not a number", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A change set outside the token's scope", body = ErrorBody),
+        (status = 404, description = "No such change set", body = ErrorBody),
+    )
+)]
 async fn show(
     State(shared): State<SharedState>,
     Authorized(caller): Authorized,
@@ -337,21 +434,64 @@ async fn show(
     .await
 }
 
-/// `POST /api/v1/changesets/{id}/{submit|approve|reject|withdraw|apply}`; an optional JSON
-/// body `{"note": "..."}` for approve and reject.
+/// A step of review.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum Step {
+    /// Draft → submitted, by the author.
+    Submit,
+    /// Submitted → approved, by anyone but the author.
+    Approve,
+    /// Submitted or approved → rejected, by anyone but the author.
+    Reject,
+    /// Draft, submitted or approved → withdrawn, by the author.
+    Withdraw,
+    /// Approved → applied, by anyone but the author.
+    Apply,
+}
+
+/// The optional body of a step: a note (why it was rejected ...).
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepBody {
+    /// A note recorded with the step.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Take a step of review: submit or withdraw (the author: analyst and up), approve, reject
+/// or apply (approver or admin, never the author). An apply checks the change set's base
+/// revision: 409 with what changed when the model moved on.
+#[utoipa::path(
+    post,
+    path = "/api/v1/changesets/{id}/{action}",
+    tag = "changesets",
+    params(
+        ("id" = i64, Path, description = "Change set id"),
+        ("action" = inline(Step), Path, description = "submit, approve, reject, withdraw or apply"),
+    ),
+    request_body(content = Option<StepBody>, description = "Optional: a note", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The change set after the step (`apply`: the revision made)", body = StepAnswer),
+        (status = 400, description = "An id that is not a number, or a body that is not a step", body = RefusalBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The role may not take this step, four eyes, or a change set outside the token's scope", body = ErrorBody),
+        (status = 404, description = "No such change set, or no such step", body = ErrorBody),
+        (status = 409, description = "The state does not allow the step, or (apply) the model moved on since the base revision", body = RefusalBody),
+        (status = 413, description = "A body over 1 MiB", body = ErrorBody),
+        (status = 422, description = "(apply) the change set has problems on the current model", body = RefusalBody),
+    )
+)]
 async fn step(
     State(shared): State<SharedState>,
     Authorized(caller): Authorized,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let id = parse_id(&id)?;
-    #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields)]
-    struct StepBody {
-        #[serde(default)]
-        note: Option<String>,
-    }
+    let body = bytes(body)?;
     let note = if body.is_empty() {
         StepBody::default()
     } else {
@@ -418,29 +558,46 @@ async fn step(
     .await
 }
 
-/// `GET /api/v1/audit[?unit=U&since=YYYY-MM-DD]`: the audit trail (`holdco log --json`).
+/// Parameters of `GET /api/v1/audit`.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditParams {
+    /// Only entries touching this unit (or the whole group).
+    unit: Option<String>,
+    /// Only entries applied on or after this date, `YYYY-MM-DD`.
+    since: Option<String>,
+}
+
+/// The audit trail (the CLI's `holdco log --json`): every applied change set, oldest first
+/// (a scoped token: those within its subtrees).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "changesets",
+    params(AuditParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The entries", body = AuditEntries),
+        (status = 400, description = "An unknown parameter, or `since` not a date", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
 async fn audit(
     State(shared): State<SharedState>,
     Authorized(caller): Authorized,
-    Query(params): Query<HashMap<String, String>>,
+    raw: RawQuery,
 ) -> Answer {
-    let mut unit = None;
-    let mut since = None;
-    for (name, value) in &params {
-        match name.as_str() {
-            "unit" => unit = Some(value.clone()),
-            "since" => {
-                since = Some(holdco_core::period::parse_iso_date(value).ok_or_else(|| {
-                    ApiError::bad("since", format!("`{value}` is not a date (YYYY-MM-DD)"))
-                })?)
-            }
-            other => {
-                return Err(
-                    ApiError::bad(other, "unknown parameter (expected unit or since)").into(),
-                )
-            }
-        }
-    }
+    let p: AuditParams = params(raw)?;
+    let unit = p.unit;
+    let since = p
+        .since
+        .map(|value| {
+            holdco_core::period::parse_iso_date(&value).ok_or_else(|| {
+                ApiError::bad("since", format!("`{value}` is not a date (YYYY-MM-DD)"))
+            })
+        })
+        .transpose()?;
     with_store(shared, caller, move |shared, caller, store| {
         let snapshot = shared.snapshot();
         let model = snapshot.model();

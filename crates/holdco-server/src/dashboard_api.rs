@@ -25,8 +25,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use holdco_app::Snapshot;
 use holdco_core::timeline::{Timeline, UnitIndex};
@@ -36,23 +35,17 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
-/// The dashboard's routes, merged into the server's router.
-pub(crate) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/dashboard/session", get(session))
-        .route("/api/v1/dashboard/model", get(model_summary))
-        .route("/api/v1/dashboard/timeline", get(timeline))
-        .route(
-            "/api/v1/dashboard/plan/draft",
-            get(draft_inputs).post(draft_plan),
-        )
-        .route("/api/v1/dashboard/reviews", get(reviews))
-        .route("/api/v1/dashboard/governance", get(governance))
-        .route("/api/v1/dashboard/xlsx", post(xlsx))
-        .route(
-            "/api/v1/dashboard/scenarios/compare",
-            get(compare_with_progress),
-        )
+/// The dashboard's routes with their documentation, merged into the server's API.
+pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(session))
+        .routes(utoipa_axum::routes!(model_summary))
+        .routes(utoipa_axum::routes!(timeline))
+        .routes(utoipa_axum::routes!(draft_inputs, draft_plan))
+        .routes(utoipa_axum::routes!(reviews))
+        .routes(utoipa_axum::routes!(governance))
+        .routes(utoipa_axum::routes!(xlsx))
+        .routes(utoipa_axum::routes!(compare_with_progress))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -141,6 +134,17 @@ pub(crate) fn warm(state: &AppState) {
     let _ = timeline_document(state, &[]);
 }
 
+crate::openapi::described!(
+    Session (object): "Who the caller is: name, role, scopes, the endpoints this server answers and what the role may do (read, propose, approve, manage_tokens).",
+    ModelSummary (object): "The group (id, name, currency, fiscal year end), its metrics (id, name, measure, aggregation, scale), the fiscal years with figures and the dates the structure changes on.",
+    TimelineSchema (object): "The whole timeline in one compact document (units, names, parents and stakes over time, dates as day numbers since 1970-01-01); a scoped token gets its subtrees.",
+    DraftInputs (object): "A capital plan's inputs a draft may change: total, risk_aversion, budgets by year, and per unit its floor, cap and cycle commitment.",
+    DraftPlan (object): "The capital plan re-solved on a draft (as `holdco plan --json`): allocations by unit and year, binding constraints with shadow prices.",
+    Reviews (object): "Review dates of units on a funding cycle: cycle start, earliest, next and end, with due and past flags.",
+    GovernancePage (object): "People on a date, boards with seats and independence, the leadership pipeline against its target, and breaches.",
+    XlsxTableSchema (object): "A table to write as XLSX: a title, column names and rows of cells (text or numbers).",
+);
+
 /// Runs `work` with the served model and the caller (its token already checked by
 /// [`Authorized`]) on a blocking thread.
 async fn answer(
@@ -183,6 +187,18 @@ fn no_params(params: &HashMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
+/// Who the caller is and what its role may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/session",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session", body = Session),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn session(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -233,6 +249,18 @@ fn session_json(caller: &Caller) -> Value {
     })
 }
 
+/// What the model holds: group, metrics, years with figures, change dates.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/model",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The summary", body = ModelSummary),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn model_summary(
     State(state): State<SharedState>,
     Authorized(_caller): Authorized,
@@ -302,6 +330,18 @@ fn summary_json(model: &Model, timeline: &Timeline) -> Value {
     })
 }
 
+/// The timeline as one compact document, for drawing the tree on any date in the browser.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/timeline",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The timeline document", body = TimelineSchema),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+    )
+)]
 async fn timeline(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -655,6 +695,20 @@ fn capital_of(
 }
 
 /// `GET /api/v1/dashboard/plan/draft`: the inputs a draft may change, as stored.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/plan/draft",
+    tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The capital plan's inputs a draft may change (total, risk aversion, yearly budgets, each unit's floor, cap and cycle commitment), as stored", body = DraftInputs),
+        (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "Only an analyst or an admin of the whole group drafts a plan", body = crate::error::ErrorBody),
+        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
+        (status = 422, description = "The stored capital plan cannot be read", body = crate::error::ErrorBody),
+    )
+)]
 async fn draft_inputs(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -673,6 +727,22 @@ async fn draft_inputs(
 /// `POST /api/v1/dashboard/plan/draft`: the plan re-solved on the stored inputs with the
 /// draft's values put in (the CLI's `holdco plan --json` answer on the edited document);
 /// nothing is stored. An infeasible draft is a 422 naming the conflicting constraints.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dashboard/plan/draft",
+    tag = "dashboard",
+    request_body(content = DraftInputs, description = "The values to change (any of the fields GET returns)", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The plan re-solved with the draft's values (as `holdco plan --json`); nothing is stored", body = DraftPlan),
+        (status = 400, description = "Malformed JSON or a bad field (with a JSON pointer), or a query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "Only an analyst or an admin of the whole group drafts a plan", body = crate::error::ErrorBody),
+        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
+        (status = 413, description = "A body over the limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The draft is infeasible (the conflicting constraints named) or not a valid plan", body = crate::error::ErrorBody),
+    )
+)]
 async fn draft_plan(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -718,6 +788,20 @@ async fn draft_plan(
 /// `GET /api/v1/dashboard/reviews?at=DATE`: the review dates of units whose recorded class
 /// has a funding cycle (holdco_strategy::review, rule 6.17); a scoped token gets its
 /// subtrees' units.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/reviews",
+    tag = "dashboard",
+    params(("at" = Option<String>, Query, description = "The date the reviews are seen from (YYYY-MM-DD); today when absent")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Review dates of the units whose class has a funding cycle (rule 6.17)", body = Reviews),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 404, description = "Nothing to review: the model has no strategy", body = crate::error::ErrorBody),
+        (status = 422, description = "The model's strategy cannot classify on that date", body = crate::error::ErrorBody),
+    )
+)]
 async fn reviews(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -762,6 +846,20 @@ async fn reviews(
 /// (`holdco governance check`). A scoped token sees its subtrees' people and boards and the
 /// pipeline rows of units inside them; the group's pipeline, its target and the breaches
 /// are about the whole group and left out for it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/governance",
+    tag = "dashboard",
+    params(("at" = Option<String>, Query, description = "The date (YYYY-MM-DD); the latest change when absent")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "People on the date, boards with seats and independence, the pipeline against its target and the breaches; a scoped token gets its subtrees", body = GovernancePage),
+        (status = 400, description = "A bad or unknown query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 404, description = "The model has no governance records", body = crate::error::ErrorBody),
+        (status = 422, description = "The governance records cannot answer for that date", body = crate::error::ErrorBody),
+    )
+)]
 async fn governance(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,
@@ -907,6 +1005,20 @@ const MAX_XLSX_CELLS: usize = 200_000;
 /// table writer as the CLI's `--xlsx` writes it (numbers with separators, a gap's reason as
 /// a note, a node × period table turned wide with a chart); text a spreadsheet would run
 /// as a formula is quote-prefixed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dashboard/xlsx",
+    tag = "dashboard",
+    request_body(content = XlsxTableSchema, description = "A table: title, columns and rows of cells", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The table as an XLSX workbook (formula-leading text quote-prefixed)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 400, description = "Malformed JSON or a bad field (with a JSON pointer), or a query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 413, description = "A body or a table over the limit", body = crate::error::ErrorBody),
+        (status = 422, description = "A table the workbook writer refuses", body = crate::error::ErrorBody),
+    )
+)]
 async fn xlsx(
     Authorized(_caller): Authorized,
     params: Params,
@@ -1016,6 +1128,27 @@ async fn xlsx(
 /// time the engine finishes a wave of paths, then `{"result": COMPARISON}` (the same value
 /// as the plain endpoint's, bit for bit). Parameters and scenarios are checked before the
 /// first line, so a bad request is an ordinary error response.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/scenarios/compare",
+    tag = "dashboard",
+    params(
+        ("a" = String, Query, description = "The first scenario"),
+        ("b" = String, Query, description = "The second scenario"),
+        ("paths" = Option<u64>, Query, description = "Monte Carlo paths"),
+        ("seed" = Option<u64>, Query, description = "Random seed"),
+        ("top" = Option<u64>, Query, description = "Tornado rows"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Lines of JSON: `{\"done\": N, \"total\": M}` as paths finish, then `{\"result\": COMPARISON}`", content_type = "application/x-ndjson", body = String),
+        (status = 400, description = "A bad, missing or unknown query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "A scoped token: scenarios are about the whole group", body = crate::error::ErrorBody),
+        (status = 404, description = "An unknown scenario", body = crate::error::ErrorBody),
+        (status = 422, description = "A scenario the model cannot run", body = crate::error::ErrorBody),
+    )
+)]
 async fn compare_with_progress(
     State(state): State<SharedState>,
     Authorized(caller): Authorized,

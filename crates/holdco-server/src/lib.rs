@@ -23,9 +23,11 @@ pub mod cli;
 mod dashboard_api;
 mod error;
 mod openapi;
+mod people;
 mod queries;
 pub mod respond;
 pub mod tokens;
+mod whatif;
 
 pub use error::ApiError;
 pub use queries::{MAX_PATHS, MAX_PERIODS};
@@ -59,6 +61,8 @@ pub struct AppState {
     url: StoreUrl,
     /// The dashboard's documents built from the snapshot served (rebuilt after a swap).
     dashboard: dashboard_api::Cache,
+    /// What-if snapshots (`?changeset=ID`) of the served revision.
+    what_if: whatif::Cache,
 }
 
 /// The state as handlers receive it.
@@ -181,10 +185,15 @@ impl Drop for Watcher {
 }
 
 /// Every endpoint of the API with its documentation: one `OpenApiRouter` per module,
-/// merged here. A module adding endpoints (change sets, the dashboard's reads) merges its
-/// own router on the next line.
+/// merged here. A module adding endpoints merges its own router here; no `/api/v1` route
+/// is added any other way, so the document lists exactly the routes served (a test holds
+/// it).
 pub fn api() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::with_openapi(openapi::document()).merge(queries::routes())
+    OpenApiRouter::with_openapi(openapi::document())
+        .merge(queries::routes())
+        .merge(people::routes())
+        .merge(changesets::routes())
+        .merge(dashboard_api::routes())
 }
 
 impl Server {
@@ -205,6 +214,7 @@ impl Server {
                 verified: Default::default(),
                 url,
                 dashboard: Default::default(),
+                what_if: Default::default(),
             }),
             poll: Some(Duration::from_secs(2)),
         })
@@ -237,12 +247,10 @@ impl Server {
             .route("/ready", get(ready))
             .merge(api)
             .merge(openapi::docs(document))
-            .merge(dashboard_api::routes())
             .merge(holdco_dashboard::router())
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.state.clone())
-            .merge(changesets::router(self.state.clone()))
     }
 
     fn watcher(&self) -> Option<Watcher> {

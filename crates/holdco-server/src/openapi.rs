@@ -25,7 +25,10 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
     modifiers(&Bearer),
     tags(
         (name = "reads", description = "Questions about the model"),
-        (name = "scenarios", description = "Scenario valuation (whole group only)")
+        (name = "scenarios", description = "Scenario valuation (whole group only)"),
+        (name = "people", description = "Who holds which role (a scoped token sees the people of its subtrees only)"),
+        (name = "changesets", description = "Change sets: propose, review, apply; the audit trail"),
+        (name = "dashboard", description = "The small reads the browser dashboard needs beside the API")
     )
 )]
 struct ApiDoc;
@@ -61,3 +64,29 @@ pub fn docs(document: Document) -> Router<SharedState> {
         .config(Config::from("/api/v1/openapi.json").validator_url("none"));
     Router::new().merge(ui)
 }
+
+/// Declares answer types whose schema is a described JSON value of the given type
+/// (`object` or `array`): their Rust types live in crates without the OpenAPI derive, and
+/// the document names them and points at their description.
+macro_rules! described {
+    ($($name:ident ($kind:ident): $text:literal),* $(,)?) => {$(
+        #[doc = $text]
+        pub struct $name;
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                match stringify!($kind) {
+                    "array" => utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(utoipa::openapi::schema::ObjectBuilder::new())
+                        .description(Some($text))
+                        .into(),
+                    _ => utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Object)
+                        .description(Some($text))
+                        .into(),
+                }
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    )*};
+}
+pub(crate) use described;

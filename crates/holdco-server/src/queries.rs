@@ -64,11 +64,11 @@ pub fn routes() -> OpenApiRouter<SharedState> {
 // ---------------------------------------------------------------------------------------
 // Reading requests
 
-type RawQuery = Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(crate) type RawQuery = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 /// The query string read into an endpoint's parameters: an unreadable string, an unknown
 /// parameter or a value of the wrong form is a 400 naming the parameter.
-fn params<P: DeserializeOwned>(raw: RawQuery) -> Result<P, ApiError> {
+pub(crate) fn params<P: DeserializeOwned>(raw: RawQuery) -> Result<P, ApiError> {
     let Query(map) = raw.map_err(|e| {
         ApiError::bad(
             "query",
@@ -142,21 +142,28 @@ fn flag(field: &str, text: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-/// Runs `work` on a blocking thread with the current snapshot (the engines are CPU work).
-async fn blocking(
+/// Runs `work` on a blocking thread with the current snapshot (the engines are CPU work),
+/// or with `changeset` the served model with that change set applied (a what-if read, see
+/// `whatif.rs`).
+pub(crate) async fn blocking(
     state: &SharedState,
+    caller: Caller,
+    changeset: Option<i64>,
     work: impl FnOnce(&Snapshot) -> Result<Response, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    let snapshot = state.snapshot();
-    tokio::task::spawn_blocking(move || work(&snapshot))
-        .await
-        .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))?
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = crate::whatif::snapshot(&state, &caller, changeset)?;
+        work(&snapshot)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("request task failed: {e}")))?
 }
 
 // ---------------------------------------------------------------------------------------
 // Scopes
 
-fn scopes_text(caller: &Caller) -> String {
+pub(crate) fn scopes_text(caller: &Caller) -> String {
     caller
         .scopes
         .iter()
@@ -257,6 +264,9 @@ pub struct RollupParams {
     pub currency: Option<String>,
     /// `true`: always the explainable engine (the CLI's `--exact`).
     pub exact: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Body of `POST /api/v1/rollup`: the parameters of the GET, as JSON (metrics as a list).
@@ -286,6 +296,20 @@ pub struct RollupBody {
     /// Always the explainable engine.
     #[serde(default)]
     pub exact: bool,
+    /// A change set id (draft, submitted or approved): answer as if it were applied.
+    #[serde(default)]
+    pub changeset: Option<i64>,
+}
+
+/// The answer of a roll-up: one roll-up for one metric, a list for several.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum RollupAnswer {
+    /// One metric asked.
+    One(holdco_core::rollup::Rollup),
+    /// Several metrics asked: one roll-up each, in the order asked.
+    Many(Vec<holdco_core::rollup::Rollup>),
 }
 
 /// A roll-up question for one metric, as the CLI would build it.
@@ -379,8 +403,7 @@ fn answer_rollups(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The roll-up (one metric) or a list of roll-ups (several metrics); `text/csv`: the rows of every roll-up under one header", content(
-            (holdco_core::rollup::Rollup = "application/json"),
-            (Vec<holdco_core::rollup::Rollup> = "application/json"),
+            (RollupAnswer = "application/json"),
             (String = "text/csv")
         )),
         (status = 400, description = "A parameter is unknown or malformed, or names an unknown metric, unit or period", body = ErrorBody),
@@ -396,6 +419,7 @@ async fn rollup(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: RollupParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let body = RollupBody {
         metrics: p
@@ -418,8 +442,9 @@ async fn rollup(
         .map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
         currency: p.currency,
         exact: flag("exact", p.exact.as_deref())?,
+        changeset: what_if,
     };
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         answer_rollups(snapshot, &caller, &body, format)
     })
     .await
@@ -434,8 +459,7 @@ async fn rollup(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "As the GET", content(
-            (holdco_core::rollup::Rollup = "application/json"),
-            (Vec<holdco_core::rollup::Rollup> = "application/json"),
+            (RollupAnswer = "application/json"),
             (String = "text/csv")
         )),
         (status = 400, description = "Malformed JSON, an unknown field (with a JSON pointer), or a question the model cannot answer", body = ErrorBody),
@@ -463,7 +487,8 @@ async fn rollup_post(
     })?;
     let format = respond::format(&headers)?;
     let body: RollupBody = body(&bytes)?;
-    blocking(&state, move |snapshot| {
+    let what_if = body.changeset;
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         answer_rollups(snapshot, &caller, &body, format)
     })
     .await
@@ -490,6 +515,9 @@ pub struct ExplainParams {
     pub basis: Option<String>,
     /// `published` or `reported`.
     pub from: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Explain one figure: every fact behind it, its lineage, weights, rates and sources (the
@@ -515,6 +543,7 @@ async fn explain(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: ExplainParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let metric = p
         .metric
@@ -538,8 +567,9 @@ async fn explain(
         depth: Some(0),
         currency: None,
         exact: true,
+        changeset: what_if,
     };
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let query = question(snapshot, &rollup_request(&metric, &body))?;
         check_scope(snapshot, &caller, &query)?;
         respond::json_only(format, &snapshot.engine().explain(&query)?)
@@ -559,6 +589,9 @@ pub struct StructureParams {
     pub at: Option<String>,
     /// Levels below the group to show.
     pub depth: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// The structure on a date (the CLI's `holdco structure --json`, or `--csv`); a scoped
@@ -586,6 +619,7 @@ async fn structure(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: StructureParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let at = date("at", p.at.as_deref())?;
     let depth = whole(
@@ -594,7 +628,7 @@ async fn structure(
         "a whole number of levels (0 or more)",
     )?
     .map(|d| u32::try_from(d).unwrap_or(u32::MAX));
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let timeline = snapshot.engine().timeline();
         let tops: Vec<UnitIndex> = caller
             .scopes
@@ -624,6 +658,9 @@ pub struct HistoryParams {
     pub unit: Option<String>,
     /// Structure date its lineage is traced into, `YYYY-MM-DD` (the latest when omitted).
     pub structure: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// A unit's history: every change naming it, and where its figures land in a later
@@ -649,12 +686,13 @@ async fn history(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: HistoryParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let unit = p
         .unit
         .ok_or_else(|| ApiError::bad("unit", "required (e.g. unit=taobao_tmall)"))?;
     let at = date("structure", p.structure.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let history = views::history(snapshot, &unit, at)
             .map_err(|e| ApiError::bad("unit", e.to_string()))?;
         if !caller.scopes.is_empty() {
@@ -693,6 +731,9 @@ pub struct ReconcileParams {
     pub tolerance: Option<String>,
     /// `true`: only the checks outside the tolerance.
     pub failures: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Checks of recorded totals and published restatements against holdco's own figures (the
@@ -720,11 +761,12 @@ async fn reconcile(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: ReconcileParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let tolerance = Tolerance::parse(p.tolerance.as_deref().unwrap_or("0.5"))
         .map_err(|e| ApiError::bad("tolerance", e))?;
     let failures = flag("failures", p.failures.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let checks = holdco_core::reconcile::reconcile(snapshot.model(), tolerance)?;
         let engine = snapshot.engine();
         let timeline = engine.timeline();
@@ -759,6 +801,9 @@ pub struct CalibrateParams {
     pub metrics: Option<String>,
     /// Date of the structure the restated figures were published under (found when omitted).
     pub published: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// The split shares that reproduce a restatement the group published: a dry run of
@@ -785,6 +830,7 @@ async fn calibrate(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: CalibrateParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "a calibration")?;
     let changes: Vec<String> = p
@@ -797,7 +843,7 @@ async fn calibrate(
         .period
         .ok_or_else(|| ApiError::bad("period", "required: A..B or one period"))?;
     let published = date("published", p.published.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let model = snapshot.model();
         let periods =
             parse_range(&period, model.group.calendar()).map_err(|e| ApiError::bad("period", e))?;
@@ -848,6 +894,9 @@ pub(crate) fn documents(snapshot: &Snapshot) -> Result<holdco_strategy::Document
 pub struct ClassifyParams {
     /// The date, `YYYY-MM-DD` (the latest change when omitted).
     pub at: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Which class each business is in on a date, and why (the CLI's `holdco classify --json`,
@@ -876,9 +925,10 @@ async fn classify(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: ClassifyParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     let at = date("at", p.at.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let documents = documents(snapshot)?;
         let strategy = documents
             .strategy
@@ -910,6 +960,9 @@ pub struct PlanParams {
     /// Binding constraints whose one-sided rates are measured by re-solving (two more
     /// solves each; the CLI's `--rates` and its default).
     pub rates: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// The capital plan: money allocated to tranches by linear programming, with the binding
@@ -940,6 +993,7 @@ async fn plan(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: PlanParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "the capital plan")?;
     let rates = whole("rates", p.rates.as_deref(), "a whole number")?
@@ -947,7 +1001,7 @@ async fn plan(
     if rates > 1000 {
         return Err(ApiError::bad("rates", "at most 1000"));
     }
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let documents = documents(snapshot)?;
         let capital = documents
             .capital
@@ -1041,6 +1095,9 @@ pub struct RunParams {
     pub seed: Option<String>,
     /// Bars in the tornado (default 10).
     pub top: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Parameters of a comparison.
@@ -1058,6 +1115,9 @@ pub struct CompareParams {
     pub seed: Option<String>,
     /// Bars in the tornado (default 10).
     pub top: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 /// Parameters of a diff.
@@ -1069,6 +1129,9 @@ pub struct DiffParams {
     pub a: Option<String>,
     /// Scenario B (required).
     pub b: Option<String>,
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
 }
 
 pub(crate) fn run_options(
@@ -1091,19 +1154,30 @@ pub(crate) fn run_options(
     Ok((paths, seed, top as usize))
 }
 
+/// Parameters of `GET /api/v1/scenarios`: only the what-if.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesetParams {
+    /// A change set id (draft, submitted or approved): answer as if it were applied to the
+    /// current model (a what-if; nothing is written).
+    pub changeset: Option<String>,
+}
+
 /// The model's scenarios (the CLI's `holdco scenario list --json`, or `--csv`). About the
 /// whole group: refused to a scoped token.
 #[utoipa::path(
     get,
     path = "/api/v1/scenarios",
     tag = "scenarios",
+    params(ChangesetParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One row per scenario", content(
             (Vec<holdco_app::tables::ScenarioListRow> = "application/json"),
             (String = "text/csv")
         )),
-        (status = 400, description = "A query parameter (this endpoint takes none)", body = ErrorBody),
+        (status = 400, description = "An unknown query parameter, or an unknown change set", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "A scoped token", body = ErrorBody),
         (status = 406, description = "An Accept header asking for neither JSON nor CSV", body = ErrorBody),
@@ -1116,13 +1190,11 @@ async fn scenarios(
     headers: HeaderMap,
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NoParams {}
-    let _: NoParams = params(raw)?;
+    let p: ChangesetParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "a scenario")?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let files = scenario_files(snapshot)?;
         let rows = holdco_app::tables::scenario_list(snapshot.model(), &files);
         respond::either(format, &rows, |r| r.clone())
@@ -1158,10 +1230,11 @@ async fn scenario_run(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: RunParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "a scenario")?;
     let (paths, seed, top) = run_options(p.paths.as_deref(), p.seed.as_deref(), p.top.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let files = scenario_files(snapshot)?;
         let scenario = find(&files, "name", &name)?;
         let (projection, warnings) = compile(snapshot, scenario)?;
@@ -1208,6 +1281,7 @@ async fn scenario_compare(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: CompareParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "a scenario")?;
     let a =
@@ -1215,7 +1289,7 @@ async fn scenario_compare(
     let b =
         p.b.ok_or_else(|| ApiError::bad("b", "required: scenario B"))?;
     let (paths, seed, top) = run_options(p.paths.as_deref(), p.seed.as_deref(), p.top.as_deref())?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let files = scenario_files(snapshot)?;
         let (sa, sb) = (find(&files, "a", &a)?, find(&files, "b", &b)?);
         let ((pa, warnings_a), (pb, warnings_b)) = (compile(snapshot, sa)?, compile(snapshot, sb)?);
@@ -1263,13 +1337,14 @@ async fn scenario_diff(
     raw: RawQuery,
 ) -> Result<Response, ApiError> {
     let p: DiffParams = params(raw)?;
+    let what_if = crate::whatif::parse(p.changeset.as_deref())?;
     let format = respond::format(&headers)?;
     whole_group(&caller, "a scenario")?;
     let a =
         p.a.ok_or_else(|| ApiError::bad("a", "required: scenario A"))?;
     let b =
         p.b.ok_or_else(|| ApiError::bad("b", "required: scenario B"))?;
-    blocking(&state, move |snapshot| {
+    blocking(&state, caller.clone(), what_if, move |snapshot| {
         let files = scenario_files(snapshot)?;
         let diff = holdco_scenario::spec::diff(find(&files, "a", &a)?, find(&files, "b", &b)?);
         match format {

@@ -21,6 +21,8 @@ fn example() -> PathBuf {
 
 /// The bundled example as a model.
 fn example_model() -> holdco_core::Model {
+    // As the CLI does: people.csv and governance.toml are documents of the people domain.
+    holdco_governance::register();
     let files = holdco_folder::read(&example()).unwrap();
     let (model, problems) = holdco_core::format::read_model(&files);
     assert!(problems.is_empty(), "{problems:?}");
@@ -272,10 +274,17 @@ const READS: &[&str] = &[
     "/api/v1/scenarios/one-alibaba/run?paths=500",
     "/api/v1/scenarios/compare?a=spin-off-cloud&b=keep-cloud&paths=500",
     "/api/v1/scenarios/diff?a=spin-off-cloud&b=keep-cloud",
+    "/api/v1/people?at=2024-06-01",
+    "/api/v1/board?unit=cloud_intelligence&at=2024-06-01",
+    "/api/v1/person?id=eddie_wu&at=2024-06-01",
 ];
 
-/// Answers about the whole group: refused to a scoped token.
+/// Answers about the whole group, or about units and people outside `cloud_intelligence`:
+/// refused to a token scoped to it.
 const WHOLE_GROUP: &[&str] = &[
+    "/api/v1/people?at=2024-06-01&unit=china_commerce",
+    "/api/v1/board?unit=alibaba&at=2024-06-01",
+    "/api/v1/person?id=trudy_dai&at=2024-06-01",
     "/api/v1/rollup?metric=revenue&periods=FY2024&view=restated",
     "/api/v1/explain?metric=revenue&period=FY2024",
     "/api/v1/history?unit=china_commerce",
@@ -728,4 +737,201 @@ fn two_servers_on_one_postgresql_store() {
     assert!(listed
         .iter()
         .any(|t| t.name == "board" && t.revoked_at.is_some()));
+}
+
+/// Every `/api/v1/...` path named anywhere a client could learn it from (this crate's
+/// source, the dashboard's scripts, docs/format.md, the CLI's tests).
+fn api_paths_named_anywhere() -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for folder in [
+        root.join("src"),
+        root.join("../holdco-dashboard/assets"),
+        root.join("../holdco-cli/tests"),
+    ] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    files.push(root.join("../../docs/format.md"));
+    let mut paths = std::collections::BTreeSet::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (at, _) in text.match_indices("/api/v1/") {
+            let path: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_{}/.-".contains(*c))
+                .collect();
+            let path = path.trim_end_matches(['/', '.']).to_string();
+            if path.len() > "/api/v1".len() {
+                paths.insert(path);
+            }
+        }
+    }
+    paths
+}
+
+/// True when `path` (concrete) is an instance of the documented `template`.
+fn instance_of(path: &str, template: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), template.split('/').collect());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, t)| x == t || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[test]
+fn every_route_served_is_in_the_openapi_document_and_every_documented_route_is_served() {
+    let f = start();
+    let admin = f.token("admin", Role::Admin, &[]);
+    let (_, document) = f.call("/api/v1/openapi.json", None);
+    let documented: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    // The server's fallback: what a path no route serves gets, whatever the method.
+    let unserved = |path: &str| {
+        [reqwest::Method::GET, reqwest::Method::POST]
+            .into_iter()
+            .all(|method| {
+                let response = f
+                    .client
+                    .request(method, format!("http://{}{path}", f.server.address))
+                    .bearer_auth(&admin)
+                    .send()
+                    .unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().unwrap_or_default();
+                status == 404 && text.contains("no such endpoint")
+            })
+    };
+    assert!(
+        unserved("/api/v1/no-such-thing"),
+        "the fallback is recognised"
+    );
+    let concrete = |template: &str| {
+        template
+            .replace("{id}", "1")
+            .replace("{action}", "submit")
+            .replace("{name}", "one-alibaba")
+    };
+    let named = api_paths_named_anywhere();
+    assert!(named.len() >= 20, "{named:?}");
+    for path in named.iter().chain(&documented) {
+        let path = concrete(path);
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        let served = !unserved(&path);
+        let in_document = documented.iter().any(|t| instance_of(&path, t));
+        assert_eq!(
+            served, in_document,
+            "{path}: served {served}, in the OpenAPI document {in_document}"
+        );
+    }
+    // The change-set, audit and dashboard routes are among them, with their methods.
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/changesets", "post"),
+        ("/api/v1/changesets", "get"),
+        ("/api/v1/changesets/{id}", "get"),
+        ("/api/v1/changesets/{id}/{action}", "post"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/dashboard/session", "get"),
+        ("/api/v1/dashboard/model", "get"),
+        ("/api/v1/dashboard/timeline", "get"),
+    ] {
+        let operation = &paths[path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]));
+        assert!(operation["responses"]["401"].is_object(), "{path}");
+    }
+}
+
+/// People on a date, a board and a person: a scoped token sees only the people whose roles
+/// lie within its subtrees, and of a person only those roles (issue 14 item 10).
+#[test]
+fn a_scoped_token_sees_only_the_people_of_its_subtree() {
+    let f = start();
+    let whole = f.token("all", Role::Viewer, &[]);
+    let cloud = f.token("cloud", Role::Viewer, &["cloud_intelligence"]);
+    let (status, all) = f.call("/api/v1/people?at=2024-06-01", Some(&whole));
+    assert_eq!(status, 200, "{all}");
+    let people = |body: &Value| {
+        let mut seen: Vec<(String, String, String)> = body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["unit"].as_str().unwrap().to_string(),
+                    r["role"].as_str().unwrap().to_string(),
+                    r["person"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let everyone = people(&all);
+    assert!(
+        everyone.iter().any(|(_, _, p)| p == "joseph_tsai"),
+        "{everyone:?}"
+    );
+    assert!(
+        everyone.iter().any(|(_, _, p)| p == "jiang_fan"),
+        "{everyone:?}"
+    );
+    let (status, mine) = f.call("/api/v1/people?at=2024-06-01", Some(&cloud));
+    assert_eq!(status, 200, "{mine}");
+    let expected: Vec<(String, String, String)> = everyone
+        .iter()
+        .filter(|(unit, _, _)| unit == "cloud_intelligence")
+        .cloned()
+        .collect();
+    assert_eq!(people(&mine), expected);
+    assert!(!expected.is_empty());
+    // The same through unit= for the whole-group token.
+    let (_, below) = f.call(
+        "/api/v1/people?at=2024-06-01&unit=cloud_intelligence",
+        Some(&whole),
+    );
+    assert_eq!(people(&below), expected);
+    // A person: only the roles held within the subtree.
+    let (status, full) = f.call("/api/v1/person?id=eddie_wu&at=2024-06-01", Some(&whole));
+    assert_eq!(status, 200, "{full}");
+    let (status, seen) = f.call("/api/v1/person?id=eddie_wu&at=2024-06-01", Some(&cloud));
+    assert_eq!(status, 200, "{seen}");
+    let seats = |body: &Value| -> Vec<String> {
+        body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seat"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(seats(&full).len() > seats(&seen).len(), "{full} {seen}");
+    assert!(!seats(&seen).is_empty());
+    assert!(
+        seats(&seen).iter().all(|s| s == "cloud_intelligence"),
+        "{seen}"
+    );
+    for (path, status) in [
+        ("/api/v1/person?id=trudy_dai&at=2024-06-01", 403),
+        ("/api/v1/person?id=nobody", 400),
+        ("/api/v1/board?unit=alibaba&at=2024-06-01", 403),
+        ("/api/v1/board?at=2024-06-01", 400),
+        ("/api/v1/people?at=2024-06-01&unit=china_commerce", 403),
+        ("/api/v1/people?at=someday", 400),
+    ] {
+        let (got, body) = f.call(path, Some(&cloud));
+        assert_eq!(got, status, "{path}: {body}");
+    }
+    let (status, board) = f.call("/api/v1/board?unit=alibaba&at=2024-06-01", Some(&whole));
+    assert_eq!(status, 200, "{board}");
+    assert_eq!(board["unit"], "alibaba");
 }

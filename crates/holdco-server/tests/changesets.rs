@@ -373,3 +373,171 @@ fn a_second_server_on_the_same_store_sees_the_apply() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// `?changeset=ID` answers every read as if the change set were applied: every cell of its
+/// preview, asked through the roll-up with `changeset=ID`, gives the preview's figure after
+/// (and without it, the figure before); structure and history see a unit the change set
+/// creates; the store is unchanged; a scoped token sees only what-ifs of change sets within
+/// its subtrees; a final change set is refused (semantics C12).
+#[test]
+fn a_what_if_read_answers_as_the_preview_says_and_respects_scopes() {
+    let f = start();
+    let analyst = f.token("analyst", Role::Analyst, &[]);
+    let approver = f.token("approver", Role::Approver, &[]);
+    let cloud_viewer = f.token("cloud", Role::Viewer, &["cloud_intelligence"]);
+    let commerce_viewer = f.token("commerce", Role::Viewer, &["china_commerce"]);
+    let facts = format!(
+        "{HEADER}cloud_intelligence,FY2025,revenue,118100,,,restated,2025-04-01,board pack\n"
+    );
+    let (status, created) = f.propose(&analyst, &facts);
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, shown) = f.get(&format!("/api/v1/changesets/{id}"), &analyst);
+    assert_eq!(status, 200, "{shown}");
+    let preview = &shown["preview"];
+    let structure = preview["structure"].as_str().unwrap();
+    let cells = preview["cells"].as_array().unwrap();
+    assert!(cells.len() >= 2, "{preview}");
+    let mut metrics: Vec<&str> = cells
+        .iter()
+        .map(|c| c["metric"].as_str().unwrap())
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    assert!(
+        metrics.len() >= 2,
+        "a figure and a ratio over it: {preview}"
+    );
+    let periods: Vec<&str> = preview["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let range = format!("{}..{}", periods[0], periods[periods.len() - 1]);
+    for metric in metrics {
+        let ask = |what_if: bool| {
+            let path = format!(
+                "/api/v1/rollup?metric={metric}&view=restated&structure={structure}&periods={range}&depth=1000&exact=true{}",
+                if what_if { format!("&changeset={id}") } else { String::new() }
+            );
+            let (status, body) = f.get(&path, &analyst);
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        };
+        let (after, before) = (ask(true), ask(false));
+        let value = |rollup: &Value, cell: &Value| {
+            rollup["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| {
+                    r["node"] == cell["node"]
+                        && r["kind"] == cell["kind"]
+                        && r["period"] == cell["period"]
+                })
+                .map(|r| r["value"].clone())
+                .unwrap_or(Value::Null)
+        };
+        let mine: Vec<&Value> = cells.iter().filter(|c| c["metric"] == metric).collect();
+        assert!(!mine.is_empty(), "{metric}: {preview}");
+        for cell in mine {
+            assert_eq!(
+                value(&after, cell),
+                cell["after"],
+                "{metric} what-if {cell}"
+            );
+            assert_eq!(
+                value(&before, cell),
+                cell["before"],
+                "{metric} served {cell}"
+            );
+        }
+    }
+    // The POST roll-up and explain take it too; the served model is unchanged.
+    let (status, body) = f.post(
+        "/api/v1/rollup",
+        &analyst,
+        Some(json!({"metrics": ["revenue"], "view": "restated", "structure": "2025-04-01", "periods": "FY2025", "node": "cloud_intelligence", "depth": 0, "changeset": id})),
+    );
+    assert_eq!(
+        (status, body["rows"][0]["value"].clone()),
+        (200, json!(118100.0)),
+        "{body}"
+    );
+    let (status, body) = f.get(
+        &format!("/api/v1/explain?metric=revenue&view=restated&structure=2025-04-01&period=FY2025&node=cloud_intelligence&changeset={id}"),
+        &analyst,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("118100"), "{body}");
+    assert_eq!(served_cloud(&f, &analyst), 118_028.0);
+    // A scoped token: its own subtree's change set yes, with its own scope rules applied to
+    // the model after; another's no.
+    let cloud_path = format!(
+        "/api/v1/rollup?metric=revenue&view=restated&periods=FY2025&structure=2025-04-01&node=cloud_intelligence&depth=0&changeset={id}"
+    );
+    let (status, body) = f.get(&cloud_path, &cloud_viewer);
+    assert_eq!(
+        (status, body["rows"][0]["value"].clone()),
+        (200, json!(118100.0)),
+        "{body}"
+    );
+    let (status, body) = f.get(
+        &format!("/api/v1/rollup?metric=revenue&changeset={id}"),
+        &cloud_viewer,
+    );
+    assert_eq!(status, 403, "the group total stays hidden: {body}");
+    let (status, body) = f.get(
+        &format!("/api/v1/structure?changeset={id}"),
+        &commerce_viewer,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("outside"),
+        "{body}"
+    );
+    // Bad ids, and change sets no longer open.
+    for (value, status) in [("x", 400), ("0", 400), ("999", 400)] {
+        let (got, body) = f.get(&format!("/api/v1/structure?changeset={value}"), &analyst);
+        assert_eq!(
+            (got, body["parameter"].clone()),
+            (status, json!("changeset")),
+            "{value}: {body}"
+        );
+    }
+    assert_eq!(
+        f.post(&format!("/api/v1/changesets/{id}/withdraw"), &analyst, None)
+            .0,
+        200
+    );
+    let (status, body) = f.get(&cloud_path, &analyst);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("withdrawn"),
+        "{body}"
+    );
+    // A new unit is in the structure and its history only through the what-if.
+    let ventures = json!({"message": "ventures", "patch": {
+        "timeline": "[[change]]\nid = \"create-ventures\"\ndate = 2025-06-01\nkind = \"create\"\nunit = \"ventures\"\nname = \"Ventures\"\nparent = \"alibaba\"\n"
+    }});
+    let (status, created) = f.post("/api/v1/changesets", &analyst, Some(ventures));
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (_, structure) = f.get(&format!("/api/v1/structure?changeset={id}"), &approver);
+    assert!(
+        structure.to_string().contains("\"ventures\""),
+        "{structure}"
+    );
+    let (_, structure) = f.get("/api/v1/structure", &approver);
+    assert!(
+        !structure.to_string().contains("\"ventures\""),
+        "{structure}"
+    );
+    let (status, _) = f.get(
+        &format!("/api/v1/history?unit=ventures&changeset={id}"),
+        &approver,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(f.get("/api/v1/history?unit=ventures", &approver).0, 400);
+}

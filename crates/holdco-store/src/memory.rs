@@ -114,15 +114,34 @@ impl MemoryStore {
                 return Err(StoreError::Conflict { expected, current });
             }
         }
-        let summary = self.import_with(
+        let mut summary = self.import_with(
             incoming,
             label,
             ImportOptions {
                 prune: record.prune,
             },
         )?;
-        for key in &record.retract {
-            self.facts.remove(key);
+        // A change set's removed facts: a deletion revision each, as --prune writes.
+        if !record.prune {
+            for key in &record.retract {
+                let Some(revisions) = self.facts.get_mut(key) else {
+                    continue;
+                };
+                let Some(latest) = revisions.last().filter(|latest| !latest.deleted) else {
+                    continue;
+                };
+                let deletion = Revision {
+                    revision: latest.revision.saturating_add(1),
+                    deleted: true,
+                    import_id: summary.import_id,
+                    ..latest.clone()
+                };
+                revisions.push(deletion);
+                summary.facts_deleted += 1;
+                if let Some(import) = self.imports.last_mut() {
+                    import.facts_deleted += 1;
+                }
+            }
         }
         let changeset_id = match &record.target {
             ApplyTarget::Existing(id) => {

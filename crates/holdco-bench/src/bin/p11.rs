@@ -11,11 +11,15 @@
 //! With `--revise-every S` the model is revised while the load runs: every S seconds one
 //! figure of the folder is changed and `holdco import` run, and the server (polling the
 //! store every second) swaps the new model in — the stand-in for a change set applied every
-//! 5 s until change sets exist.
+//! 5 s until change sets exist. With `--changeset-every S` the revision goes through the
+//! server's change-set routes instead, as a team would: an analyst token proposes a change
+//! set revising one figure, submits it, an approver approves and applies it (four eyes);
+//! the apply swaps the new model in at once. Reported: how many were applied and how long
+//! each propose → apply took.
 //!
 //! Usage (release `holdco` first: `cargo build --release -p holdco-cli`):
 //! `cargo run --release -p holdco-bench --bin p11 -- [--example | --facts N] [--seconds S]
-//!  [--clients C] [--revise-every S] [--dir DIR] [--holdco PATH]`
+//!  [--clients C] [--revise-every S | --changeset-every S] [--dir DIR] [--holdco PATH]`
 
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
@@ -32,6 +36,7 @@ struct Options {
     seconds: u64,
     clients: usize,
     revise_every: Option<u64>,
+    changeset_every: Option<u64>,
     dir: Option<PathBuf>,
     holdco: PathBuf,
     rounds: usize,
@@ -45,6 +50,7 @@ fn options() -> Result<Options> {
         seconds: 20,
         clients: 64,
         revise_every: None,
+        changeset_every: None,
         dir: None,
         holdco: PathBuf::from("target/release/holdco"),
         rounds: 5,
@@ -59,11 +65,12 @@ fn options() -> Result<Options> {
             "--seconds" => options.seconds = value()?.parse().context("--seconds")?,
             "--clients" => options.clients = value()?.parse::<usize>().context("--clients")?.max(1),
             "--revise-every" => options.revise_every = Some(value()?.parse().context("--revise-every")?),
+            "--changeset-every" => options.changeset_every = Some(value()?.parse().context("--changeset-every")?),
             "--dir" => options.dir = Some(PathBuf::from(value()?)),
             "--holdco" => options.holdco = PathBuf::from(value()?),
             "--rounds" => options.rounds = value()?.parse::<usize>().context("--rounds")?.max(1),
             other => bail!(
-                "unknown option {other} (--example, --facts N, --units N, --seconds S, --clients C, --revise-every S, --dir DIR, --holdco PATH, --rounds R)"
+                "unknown option {other} (--example, --facts N, --units N, --seconds S, --clients C, --revise-every S, --changeset-every S, --dir DIR, --holdco PATH, --rounds R)"
             ),
         }
     }
@@ -295,6 +302,58 @@ fn main() -> Result<()> {
             Ok(count)
         })
     });
+    let applier = match options.changeset_every {
+        None => None,
+        Some(every) => {
+            let pid = std::process::id();
+            let analyst = run(
+                &holdco,
+                &db,
+                &[
+                    "token",
+                    "create",
+                    "--name",
+                    &format!("p11-analyst-{pid}"),
+                    "--role",
+                    "analyst",
+                ],
+            )?
+            .trim()
+            .to_string();
+            let approver = run(
+                &holdco,
+                &db,
+                &[
+                    "token",
+                    "create",
+                    "--name",
+                    &format!("p11-approver-{pid}"),
+                    "--role",
+                    "approver",
+                ],
+            )?
+            .trim()
+            .to_string();
+            let (stop, folder, base) = (stop.clone(), folder.clone(), base.clone());
+            Some(std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let client = blocking_free::Client::new();
+                let mut took = Vec::new();
+                let mut round = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_secs(every));
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let facts = revised_figure(&folder, round)?;
+                    round += 1;
+                    let started = Instant::now();
+                    client.apply_changeset(&base, &analyst, &approver, &facts, round)?;
+                    took.push(started.elapsed());
+                }
+                Ok(took)
+            }))
+        }
+    };
     let load_started = Instant::now();
     let deadline = load_started + Duration::from_secs(options.seconds);
     let questions = Arc::new(questions);
@@ -370,6 +429,10 @@ fn main() -> Result<()> {
         Some(handle) => Some(handle.join().expect("reviser thread")?),
         None => None,
     };
+    let applied = match applier {
+        Some(handle) => Some(handle.join().expect("change-set thread")?),
+        None => None,
+    };
     let (mut all, errors) = results;
     let total: usize = all.iter().map(Vec::len).sum();
     println!(
@@ -422,6 +485,22 @@ fn main() -> Result<()> {
             .count();
         println!(
             "revisions imported during the run: {count}; models swapped in by the server: {swaps}"
+        );
+    }
+
+    if let Some(mut took) = applied {
+        let swaps = reloads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("now serving"))
+            .count();
+        took.sort();
+        println!(
+            "change sets applied through the API during the run: {}; propose → submit → approve → apply p50 {:.0} ms, max {:.0} ms; models swapped in by the poller besides: {swaps}",
+            took.len(),
+            ms(percentile(&took, 0.5)),
+            ms(took.last().copied().unwrap_or_default())
         );
     }
 
@@ -588,6 +667,93 @@ fn revise_one_figure(folder: &Path, round: usize) -> Result<()> {
     lines[1] = cells.join(",");
     std::fs::write(file, lines.join("\n") + "\n")?;
     Ok(())
+}
+
+/// The first fact of the folder's first fact file with its value changed (a different value
+/// each round), as the text of a fact file: what a change set revising it carries.
+fn revised_figure(folder: &Path, round: usize) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder.join("facts"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    let file = files.first().context("no fact file")?;
+    let text = std::fs::read_to_string(file)?;
+    let mut lines = text.lines();
+    let header = lines.next().context("an empty fact file")?;
+    let first = lines.next().context("a fact file without facts")?;
+    let column = header
+        .split(',')
+        .position(|h| h == "value")
+        .context("no value column")?;
+    let mut cells: Vec<String> = first.split(',').map(str::to_string).collect();
+    let value: f64 = cells[column].parse().context("a value")?;
+    cells[column] = format!("{}", value + (round % 7 + 1) as f64);
+    Ok(format!("{header}\n{}\n", cells.join(",")))
+}
+
+/// The change-set routes through a small blocking client of its own (a runtime per thread).
+mod blocking_free {
+    pub struct Client {
+        runtime: tokio::runtime::Runtime,
+        http: reqwest::Client,
+    }
+
+    impl Client {
+        pub fn new() -> Client {
+            Client {
+                runtime: tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime"),
+                http: reqwest::Client::new(),
+            }
+        }
+
+        async fn post(
+            &self,
+            url: String,
+            token: &str,
+            body: serde_json::Value,
+        ) -> anyhow::Result<serde_json::Value> {
+            let response = self
+                .http
+                .post(&url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            let value: serde_json::Value = response.json().await?;
+            anyhow::ensure!(status.is_success(), "{url}: {status} {value}");
+            Ok(value)
+        }
+
+        /// Proposes (analyst), submits, approves and applies (approver) a change set of `facts`.
+        pub fn apply_changeset(
+            &self,
+            base: &str,
+            analyst: &str,
+            approver: &str,
+            facts: &str,
+            round: usize,
+        ) -> anyhow::Result<()> {
+            self.runtime.block_on(async {
+                let created = self
+                    .post(
+                        format!("{base}/api/v1/changesets"),
+                        analyst,
+                        serde_json::json!({"message": format!("P11 revision {round}"), "patch": {"facts": facts}}),
+                    )
+                    .await?;
+                let id = created["id"].as_i64().unwrap_or_default();
+                let step = |action: &str| format!("{base}/api/v1/changesets/{id}/{action}");
+                self.post(step("submit"), analyst, serde_json::json!({})).await?;
+                self.post(step("approve"), approver, serde_json::json!({})).await?;
+                self.post(step("apply"), approver, serde_json::json!({})).await?;
+                Ok(())
+            })
+        }
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -5,13 +5,12 @@
 //! changesets`), like import ids; a state change locks its row (`FOR UPDATE`), so of two
 //! reviewers moving the same change set at once, the second sees the first's state.
 
-use super::{database, KeyText};
+use super::database;
 use crate::changesets::{decode_units, encode_units, state_of};
 use crate::{
     ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState, NewChangeset,
     StoreError, TransitionRecord,
 };
-use holdco_core::FactKey;
 use postgres::{GenericClient, Row, Transaction};
 
 /// The id of the last import, 0 when none.
@@ -255,17 +254,14 @@ pub(super) fn check_base(
     Ok(current)
 }
 
-/// What an apply writes besides the import, in its transaction: retracted facts removed,
-/// the change set marked applied, the audit entry. Returns the change set's id.
+/// What an apply writes besides the import, in its transaction (the import wrote the
+/// deletion revisions of retracted facts): the change set marked applied, the audit entry. Returns the change set's id.
 pub(super) fn record_apply(
     transaction: &mut Transaction<'_>,
     import_id: i64,
     base: i64,
     record: &ApplyRecord,
 ) -> Result<i64, StoreError> {
-    for key in &record.retract {
-        retract(transaction, key)?;
-    }
     let id = match &record.target {
         ApplyTarget::Existing(id) => {
             transition(
@@ -304,60 +300,4 @@ pub(super) fn record_apply(
         )
         .map_err(database("writing the audit entry"))?;
     Ok(id)
-}
-
-/// Removes a fact: its rows of the revision log go, and its element of the series row
-/// holding it (a series left empty goes too).
-fn retract(transaction: &mut Transaction<'_>, key: &FactKey) -> Result<(), StoreError> {
-    let failed = database("removing a fact");
-    let text = KeyText::of(key);
-    let structure: &str = text.structure.as_ref();
-    let start = key.period.start;
-    transaction
-        .execute(
-            "DELETE FROM fact_revisions
-             WHERE unit = $1 AND period_start = $2 AND granularity = $3 AND metric = $4
-               AND counterparty = $5 AND basis = $6 AND structure = $7",
-            &[
-                &text.unit,
-                &start,
-                &text.granularity,
-                &text.metric,
-                &text.counterparty,
-                &text.basis,
-                &structure,
-            ],
-        )
-        .map_err(&failed)?;
-    let series = "unit = $1 AND granularity = $3 AND metric = $4 AND counterparty = $5 AND basis = $6 AND structure = $7 AND $2 = ANY (periods)";
-    transaction
-        .execute(
-            &format!(
-                "UPDATE fact_series SET
-                   figures = figures[:array_position(periods, $2) - 1] || figures[array_position(periods, $2) + 1:],
-                   currencies = CASE WHEN currencies IS NULL THEN NULL ELSE
-                     currencies[:array_position(periods, $2) - 1] || currencies[array_position(periods, $2) + 1:] END,
-                   sources = CASE WHEN sources IS NULL THEN NULL ELSE
-                     sources[:array_position(periods, $2) - 1] || sources[array_position(periods, $2) + 1:] END,
-                   periods = periods[:array_position(periods, $2) - 1] || periods[array_position(periods, $2) + 1:]
-                 WHERE {series}"
-            ),
-            &[
-                &text.unit,
-                &start,
-                &text.granularity,
-                &text.metric,
-                &text.counterparty,
-                &text.basis,
-                &structure,
-            ],
-        )
-        .map_err(&failed)?;
-    transaction
-        .execute(
-            "DELETE FROM fact_series WHERE cardinality(periods) = 0",
-            &[],
-        )
-        .map_err(&failed)?;
-    Ok(())
 }

@@ -1074,6 +1074,7 @@ fn write_facts(
     incoming: &Model,
     import_id: i64,
     options: ImportOptions,
+    retract: &[FactKey],
 ) -> Result<Tally, StoreError> {
     let calendar = incoming.group.calendar();
     let mut tally = Tally::default();
@@ -1120,6 +1121,24 @@ fn write_facts(
     if options.prune {
         for held in stored.values() {
             if held.deleted || seen.contains(&held.fact.key) {
+                continue;
+            }
+            if let Some(first) = first_revision(held) {
+                rows.push(first);
+            }
+            let revision = held.revision.saturating_add(1);
+            rows.push(RevisionRow::of(&held.fact, revision, true, import_id));
+            tally.deleted += 1;
+        }
+    }
+    // A change set's removed facts: a deletion revision each, as --prune writes (the
+    // history of the key stays; a later change set or revert may bring it back).
+    if !options.prune {
+        for key in retract {
+            let Some(held) = stored.get(key) else {
+                continue;
+            };
+            if held.deleted || !seen.insert(key) {
                 continue;
             }
             if let Some(first) = first_revision(held) {
@@ -1273,6 +1292,10 @@ impl Store for PostgresStore {
         label: &str,
         record: &ApplyRecord,
     ) -> Result<Option<Applied>, StoreError> {
+        // Removed facts take deletion revisions, which the general path writes.
+        if !record.retract.is_empty() {
+            return Ok(None);
+        }
         Ok(self
             .import_columns_recorded(incoming, facts, label, Some(record))?
             .map(|(summary, changeset)| Applied {
@@ -1511,7 +1534,8 @@ impl PostgresStore {
             .map(|record| changesets::check_base(&mut transaction, import_id, record))
             .transpose()?;
         write_model_parts(&mut transaction, &encoded, &incoming.documents, import_id)?;
-        let tally = write_facts(&mut transaction, incoming, import_id, options)?;
+        let retract = record.map_or(&[][..], |record| record.retract.as_slice());
+        let tally = write_facts(&mut transaction, incoming, import_id, options, retract)?;
         finish_import(&mut transaction, import_id, &tally)?;
         let changeset = match (record, base) {
             (Some(record), Some(base)) => Some(changesets::record_apply(

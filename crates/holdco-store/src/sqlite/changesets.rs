@@ -1,13 +1,12 @@
 //! Change sets, their transitions and the audit trail in an SQLite store (migration 0005).
 //! See [`crate::changesets`] for what the store guarantees.
 
-use super::{database, KeyColumns};
+use super::database;
 use crate::changesets::{decode_units, encode_units, state_of};
 use crate::{
     ApplyRecord, ApplyTarget, AuditRecord, ChangesetRecord, ChangesetState, NewChangeset,
     StoreError, TransitionRecord,
 };
-use holdco_core::FactKey;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 /// The id of the last import, 0 when none.
@@ -242,17 +241,14 @@ pub(super) fn check_base(
     Ok(current)
 }
 
-/// What an apply writes besides the import, in its transaction: retracted facts removed,
-/// the change set marked applied, the audit entry. Returns the change set's id.
+/// What an apply writes besides the import, in its transaction (the import wrote the
+/// deletion revisions of retracted facts): the change set marked applied, the audit entry. Returns the change set's id.
 pub(super) fn record_apply(
     connection: &Transaction<'_>,
     import_id: i64,
     base: i64,
     record: &ApplyRecord,
 ) -> Result<i64, StoreError> {
-    for key in &record.retract {
-        retract(connection, key)?;
-    }
     let id = match &record.target {
         ApplyTarget::Existing(id) => {
             transition(
@@ -289,36 +285,4 @@ pub(super) fn record_apply(
         )
         .map_err(database("writing the audit entry"))?;
     Ok(id)
-}
-
-/// Removes a fact: its rows of the revision log go, and a segment holding it marks it
-/// superseded (with no revision in the log, nothing is current for the key).
-fn retract(connection: &Transaction<'_>, key: &FactKey) -> Result<(), StoreError> {
-    let failed = database("removing a fact");
-    let columns = KeyColumns::of(key);
-    connection
-        .prepare_cached(
-            "DELETE FROM fact_revisions
-             WHERE unit = ?1 AND period_start = ?2 AND granularity = ?3 AND metric = ?4
-               AND counterparty = ?5 AND basis = ?6 AND structure = ?7",
-        )
-        .and_then(|mut statement| statement.execute(columns.params()))
-        .map_err(&failed)?;
-    let held: Option<(i64, i64)> = connection
-        .prepare_cached(
-            "SELECT s.import_id, CAST(p.key AS INTEGER) FROM facts AS s, json_each(s.periods) AS p
-             WHERE s.unit = ?1 AND p.value = ?2 AND s.granularity = ?3 AND s.metric = ?4
-               AND s.counterparty = ?5 AND s.basis = ?6 AND s.structure = ?7
-               AND p.key NOT IN (SELECT value FROM json_each(s.superseded))",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_row(columns.params(), |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })
-        .map_err(&failed)?;
-    if let Some((import_id, position)) = held {
-        super::segments::supersede(connection, key, import_id, position as usize)?;
-    }
-    Ok(())
 }

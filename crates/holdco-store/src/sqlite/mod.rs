@@ -357,7 +357,8 @@ impl SqliteStore {
             .transpose()?;
         write_model_parts(&transaction, &encoded, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
-        let tally = write_facts(&transaction, incoming, import_id, options)?;
+        let retract = record.map_or(&[][..], |record| record.retract.as_slice());
+        let tally = write_facts(&transaction, incoming, import_id, options, retract)?;
         transaction
             .execute(
                 "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4,
@@ -480,6 +481,10 @@ impl Store for SqliteStore {
         label: &str,
         record: &ApplyRecord,
     ) -> Result<Option<Applied>, StoreError> {
+        // Removed facts take deletion revisions, which the general path writes.
+        if !record.retract.is_empty() {
+            return Ok(None);
+        }
         Ok(self
             .import_columns_recorded(incoming, facts, label, Some(record))?
             .map(|(summary, changeset)| Applied {
@@ -813,6 +818,7 @@ fn write_facts(
     incoming: &Model,
     import_id: i64,
     options: ImportOptions,
+    retract: &[FactKey],
 ) -> Result<Tally, StoreError> {
     let failed = database("writing facts");
     let calendar = incoming.group.calendar();
@@ -869,6 +875,23 @@ fn write_facts(
             if held.deleted || seen.contains_key(&held.fact.key) {
                 continue;
             }
+            let revision = held.revision.saturating_add(1);
+            supersede(transaction, held, &mut copy, &mut retire, revision)?;
+            rows.push((&held.fact, revision, true));
+            tally.deleted += 1;
+        }
+    }
+    // A change set's removed facts: a deletion revision each, as --prune writes (the
+    // history of the key stays; a later change set or revert may bring it back).
+    if !options.prune {
+        for key in retract {
+            let Some(held) = stored.get(key) else {
+                continue;
+            };
+            if held.deleted || seen.contains_key(key) {
+                continue;
+            }
+            seen.insert(key, ());
             let revision = held.revision.saturating_add(1);
             supersede(transaction, held, &mut copy, &mut retire, revision)?;
             rows.push((&held.fact, revision, true));
@@ -1231,9 +1254,7 @@ pub(crate) fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
         Basis::Restated { structure } => (1, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
         Basis::Plan => (2, Cow::Borrowed("")),
         Basis::Estimate => (3, Cow::Borrowed("")),
-        Basis::ProForma { structure } => {
-            (4, Cow::Owned(structure.format("%Y-%m-%d").to_string()))
-        }
+        Basis::ProForma { structure } => (4, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
     }
 }
 
