@@ -2471,9 +2471,9 @@ impl Engine<'_> {
                         line: fact.lands_at.clone(),
                         unit: record.id.to_string(),
                         name: record
-                            .name_on(ended.map_or(record.created, |(d, _)| {
-                                d.pred_opt().unwrap_or(d)
-                            }))
+                            .name_on(
+                                ended.map_or(record.created, |(d, _)| d.pred_opt().unwrap_or(d)),
+                            )
                             .to_string(),
                         left: ended.map(|(date, seq)| {
                             format!("{} {date}", self.timeline.changes[seq].kind.name())

@@ -330,7 +330,9 @@ fn a_published_pro_forma_total_covers_what_cannot_be_taken_out_below_it() {
     assert_eq!(cell(&answer, "g", "2020Q2"), (Some(330.0), None));
     let (seg, gap) = cell(&answer, "seg", "2020Q1");
     assert_eq!(seg, None);
-    assert!(gap.unwrap_or_default().contains("inside the total recorded for seg"));
+    assert!(gap
+        .unwrap_or_default()
+        .contains("inside the total recorded for seg"));
     // Restated ignores the pro-forma figure.
     let restated = rollup(&model, "2020Q1..2020Q2", View::Restated);
     assert_eq!(cell(&restated, "g", "2020Q1"), (Some(330.0), None));
@@ -386,7 +388,9 @@ fn the_alibaba_example_like_for_like_growth_is_alibabas() {
         ..query(&model, "FY2025Q1..FY2026Q1", View::ProForma)
     };
     let answer = Engine::new(&model).unwrap().rollup(&q).unwrap();
-    let before = cell(&answer, "alibaba", "FY2025Q1").0.expect("published pro forma");
+    let before = cell(&answer, "alibaba", "FY2025Q1")
+        .0
+        .expect("published pro forma");
     let after = cell(&answer, "alibaba", "FY2026Q1").0.expect("reported");
     assert_eq!((before.round(), after.round()), (225_138.0, 247_652.0));
     assert_eq!(((after / before - 1.0) * 100.0).round(), 10.0);

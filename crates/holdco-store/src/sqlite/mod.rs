@@ -1231,9 +1231,7 @@ pub(crate) fn basis_columns(basis: Basis) -> (i64, Cow<'static, str>) {
         Basis::Restated { structure } => (1, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
         Basis::Plan => (2, Cow::Borrowed("")),
         Basis::Estimate => (3, Cow::Borrowed("")),
-        Basis::ProForma { structure } => {
-            (4, Cow::Owned(structure.format("%Y-%m-%d").to_string()))
-        }
+        Basis::ProForma { structure } => (4, Cow::Owned(structure.format("%Y-%m-%d").to_string())),
     }
 }
 
