@@ -75,7 +75,7 @@ function documentDiff(doc) {
   const lines = lineDiff(doc.before, doc.after);
   return h('div.doc-diff', { dataset: { path: doc.path } },
     h('h4', {}, `${doc.path} (${what}: ${count(lines, '−')} line${count(lines, '−') === 1 ? '' : 's'} removed, ${count(lines, '+')} added)`),
-    h('pre', { tabindex: '0', 'aria-label': `Lines of ${doc.path} removed and added` },
+    h('pre', { tabindex: '0', role: 'region', 'aria-label': `Lines of ${doc.path} removed and added` },
       lines.map((l) => h(l.sign === '+' ? 'ins' : 'del', {}, `${l.sign} ${String(l.line).padStart(4)}  ${l.text}`))));
 }
 

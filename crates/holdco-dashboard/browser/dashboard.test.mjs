@@ -456,6 +456,7 @@ try {
     if (has('/api/v1/dashboard/plan/draft/changeset')) {
       // The capital draft submitted as a change set: listed as submitted, its diff is
       // capital.toml's changed lines.
+      const draftStarted = Date.now();
       await analyst.click('nav >> text=Capital');
       await analyst.waitForSelector('form.draft');
       await analyst.getByLabel('Total over all years').fill(String(EXPECT.draft_total));
@@ -475,6 +476,8 @@ try {
       check(added.includes(`total = ${EXPECT.draft_total}`) && added.includes(`amount = ${EXPECT.draft_budget_2026}`),
         'the change set\'s diff shows capital.toml\'s total and 2026 budget as the draft set them');
       await shot(analyst, 'changeset-capital-draft', true);
+      await axe(analyst, 'a capital change set\'s document diff');
+      console.log(`the capital draft's submission and review page took ${Date.now() - draftStarted} ms of browser time`);
     }
     await analyst.close();
   }
