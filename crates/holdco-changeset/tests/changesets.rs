@@ -633,3 +633,58 @@ fn removing_a_fact_keeps_its_history_as_a_deletion_revision() {
         assert_eq!(store.load().unwrap().unwrap(), original, "{name}");
     }
 }
+
+#[test]
+fn a_capital_toml_document_is_checked_as_holdco_check_checks_it() {
+    // What the dashboard's "Submit draft as change set" sends (semantics C14): the whole
+    // capital.toml with amounts rewritten. A valid one is a change of that document only.
+    let model = example();
+    let stored = model.documents["capital.toml"].clone();
+    let edited = stored.replacen("total = 380000", "total = 300000", 1);
+    let text = serde_json::json!({ "documents": { "capital.toml": edited } }).to_string();
+    let patch = patch::from_json(&text, &model).unwrap();
+    let (after, diff) = holdco_changeset::evaluate(&model, &patch).unwrap();
+    assert_eq!(diff.documents.len(), 1);
+    assert_eq!(diff.documents[0].path, "capital.toml");
+    assert_eq!(diff.documents[0].before.as_deref(), Some(stored.as_str()));
+    assert_eq!(diff.units(), vec!["*".to_string()]);
+    let capital = holdco_strategy::check(&after).0.capital.unwrap();
+    assert_eq!(capital.total, Some(300000.0));
+    // A floor on a unit the timeline never created: `holdco check`'s diagnostic, at the
+    // floor's line in the document.
+    let line = stored
+        .lines()
+        .position(|l| l.starts_with("[[floor]]"))
+        .expect("the example has a floor")
+        + 1;
+    let broken = stored.replacen("[[floor]]\nunit = \"", "[[floor]]\nunit = \"nowhere_", 1);
+    assert_ne!(broken, stored);
+    let text = serde_json::json!({ "documents": { "capital.toml": broken } }).to_string();
+    let patch = patch::from_json(&text, &model).unwrap();
+    let problems = holdco_changeset::evaluate(&model, &patch).unwrap_err();
+    let mut after = model.clone();
+    after
+        .documents
+        .insert("capital.toml".into(), broken.clone());
+    assert_eq!(
+        problems,
+        holdco_changeset::validate(&after),
+        "the same diagnostics as `holdco check` on the model with that capital.toml"
+    );
+    assert!(
+        problems.iter().any(|p| p.file.ends_with("capital.toml")
+            && p.line == Some(line as u32)
+            && p.message.contains("nowhere_")),
+        "{problems:#?}"
+    );
+    // A capital.toml that is not TOML: read as a document, refused by the check with the line.
+    let text = serde_json::json!({ "documents": { "capital.toml": "[capital\n" } }).to_string();
+    let patch = patch::from_json(&text, &model).unwrap();
+    let problems = holdco_changeset::evaluate(&model, &patch).unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.file == "capital.toml" && p.line == Some(1)),
+        "{problems:#?}"
+    );
+}

@@ -31,6 +31,54 @@ function problemsList(problems) {
   return h('ul.gaps', {}, problems.map((p) => h('li', {}, `${p.file}${p.line ? `:${p.line}` : ''}${p.field ? `: ${p.field}` : ''}: ${p.message}`)));
 }
 
+/**
+ * The lines of a document that a change set removes (−) and adds (+), with their line
+ * numbers before and after: a longest-common-subsequence diff of the lines (documents are
+ * small; past a million line pairs, lines are compared by position).
+ */
+export function lineDiff(before, after) {
+  const a = before === null || before === undefined ? [] : before.split('\n');
+  const b = after === null || after === undefined ? [] : after.split('\n');
+  const out = [];
+  if (a.length * b.length > 1e6) {
+    for (let k = 0; k < Math.max(a.length, b.length); k++) {
+      if (a[k] === b[k]) continue;
+      if (k < a.length) out.push({ sign: '−', line: k + 1, text: a[k] });
+      if (k < b.length) out.push({ sign: '+', line: k + 1, text: b[k] });
+    }
+    return out;
+  }
+  // common[i][j]: length of the longest common subsequence of a[i..] and b[j..].
+  const common = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) { i++; j++; continue; }
+    if (j >= b.length || (i < a.length && common[i + 1][j] >= common[i][j + 1])) {
+      out.push({ sign: '−', line: i + 1, text: a[i] }); i++;
+    } else {
+      out.push({ sign: '+', line: j + 1, text: b[j] }); j++;
+    }
+  }
+  return out;
+}
+
+const count = (lines, sign) => lines.filter((l) => l.sign === sign).length;
+
+function documentDiff(doc) {
+  const what = doc.before === null ? 'new' : doc.after === null ? 'removed' : 'changed';
+  const lines = lineDiff(doc.before, doc.after);
+  return h('div.doc-diff', { dataset: { path: doc.path } },
+    h('h4', {}, `${doc.path} (${what}: ${count(lines, '−')} line${count(lines, '−') === 1 ? '' : 's'} removed, ${count(lines, '+')} added)`),
+    h('pre', { tabindex: '0', role: 'region', 'aria-label': `Lines of ${doc.path} removed and added` },
+      lines.map((l) => h(l.sign === '+' ? 'ins' : 'del', {}, `${l.sign} ${String(l.line).padStart(4)}  ${l.text}`))));
+}
+
 export async function changesPage(ctx) {
   const { session } = ctx;
   const stateSelect = select([['', 'every state'], ...STATES.map((st) => [st, st])], '');
@@ -124,6 +172,7 @@ export async function changesPage(ctx) {
         (p.moved || []).map((u) => h('li', {}, h('span.badge.st-moved', {}, 'moved'), ` ${u.name || u.unit}: ${u.from || ''} → ${u.to || u.parent || ''}`)),
         (d.timeline_added || []).map((t) => h('li', {}, `+ ${t.change.date} ${t.change.kind.kind} ${t.change.kind.unit || ''}${t.change.id ? ` (${t.change.id})` : ''}`)),
         (d.timeline_removed || []).map((t) => h('li', {}, `− ${t.change.date} ${t.change.kind.kind} ${t.change.kind.unit || ''}${t.change.id ? ` (${t.change.id})` : ''}`))),
+      d.documents && d.documents.length ? [h('h3', {}, 'Documents before → after'), d.documents.map(documentDiff)] : null,
       p.cells && p.cells.length ? [h('h3', {}, `Figures before → after (structure of ${p.structure})`),
         h('div.table-wrap', {}, h('table.preview', {},
           h('thead', {}, h('tr', {}, ['Node', 'Metric', 'Period', 'Before', 'After', 'Change'].map((t, i) => h(i > 2 ? 'th.num' : 'th', { scope: 'col' }, t)))),

@@ -145,13 +145,42 @@ function draftForm(ctx, holder, inputs, solved, reset) {
     fill(status); fill(problem); reset(); announce('Back to the stored plan');
   } }, 'Reset to stored');
   const changed = (input) => Number(input.value) !== Number(input.dataset.stored);
-  const form = h('form.draft', { onsubmit: async (e) => {
-    e.preventDefault();
+  /** The draft as the server takes it: only the inputs changed from the stored document. */
+  const draftBody = () => {
     const body = {};
     if (total && changed(total)) body.total = Number(total.value);
     if (changed(aversion)) body.risk_aversion = Number(aversion.value);
     body.budgets = budgets.filter((b) => changed(b.input)).map((b) => ({ year: b.year, amount: Number(b.input.value) }));
     for (const kind of ['floors', 'caps', 'cycles']) body[kind] = bounds.filter((b) => b.kind === kind && changed(b.input)).map((b) => ({ index: b.index, amount: Number(b.input.value) }));
+    return body;
+  };
+  // Submitting the draft as a change set: capital.toml with the draft's values, reviewed and
+  // applied as any change set (the server checks the role again, and four eyes at review).
+  let submitBox = null;
+  if (ctx.endpoints.has('/api/v1/dashboard/plan/draft/changeset')) {
+    const message = h('input', { type: 'text', size: 50, placeholder: 'why the plan changes' });
+    const submitted = h('p.draft-submitted', { role: 'status' });
+    const submit = h('button', { type: 'button', onclick: async () => {
+      submit.disabled = true;
+      fill(problem);
+      try {
+        const answer = await post('/api/v1/dashboard/plan/draft/changeset', { message: message.value, draft: draftBody() });
+        const cs = answer.changeset;
+        fill(submitted, `Change set #${cs.id} ${cs.state}: capital.toml with this draft, for an approver to review (`,
+          h('a', { href: '#/changes' }, 'change sets'), ').');
+        solved(answer);
+        announce(`Change set ${cs.id} ${cs.state}`);
+      } catch (error) {
+        fill(problem, errorBox(error));
+      } finally {
+        submit.disabled = false;
+      }
+    } }, 'Submit draft as change set');
+    submitBox = h('div.controls.draft-submit', {}, field('Why (change set message)', message), submit, submitted);
+  }
+  const form = h('form.draft', { onsubmit: async (e) => {
+    e.preventDefault();
+    const body = draftBody();
     solve.disabled = true;
     fill(problem);
     try {
@@ -167,7 +196,7 @@ function draftForm(ctx, holder, inputs, solved, reset) {
     }
   } },
   h('h2', {}, 'Draft: edit and re-solve without saving'),
-  h('p.note', {}, `Amounts in ${inputs.currency} ${inputs.scale || ''}. The optimiser re-solves on the server; nothing is stored (a change set to capital.toml records a draft).`),
+  h('p.note', {}, `Amounts in ${inputs.currency} ${inputs.scale || ''}. The optimiser re-solves on the server; nothing is stored until you submit the draft as a change set to capital.toml.`),
   h('div.controls', {},
     total ? field('Total over all years', total) : null,
     field('Risk aversion', aversion),
@@ -176,7 +205,7 @@ function draftForm(ctx, holder, inputs, solved, reset) {
     h('thead', {}, h('tr', {}, ['Kind', 'Unit', 'Years', 'Amount per year', 'Why'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, bounds.map((b) => h('tr', {}, h('td', {}, b.kind.slice(0, -1)), h('th', { scope: 'row' }, unitName(b.b.unit)),
       h('td', {}, `${b.b.years[0]}-${b.b.years[1]}`), h('td.num', {}, b.input), h('td', {}, b.b.note || '')))))) : null,
-  h('div.actions', {}, solve, back), status, problem);
+  h('div.actions', {}, solve, back), status, submitBox, problem);
   fill(holder, form);
 }
 

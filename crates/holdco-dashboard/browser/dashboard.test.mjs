@@ -453,6 +453,32 @@ try {
     await analyst.getByRole('button', { name: 'Submit' }).click();
     await analyst.waitForFunction(() => document.querySelector('section.panel.wide .badge')?.textContent === 'submitted');
     check(await analyst.getByRole('button', { name: 'Approve' }).count() === 0, 'the author finds no approve button on their own change set (four eyes)');
+    if (has('/api/v1/dashboard/plan/draft/changeset')) {
+      // The capital draft submitted as a change set: listed as submitted, its diff is
+      // capital.toml's changed lines.
+      const draftStarted = Date.now();
+      await analyst.click('nav >> text=Capital');
+      await analyst.waitForSelector('form.draft');
+      await analyst.getByLabel('Total over all years').fill(String(EXPECT.draft_total));
+      await analyst.getByLabel('Budget 2026').fill(String(EXPECT.draft_budget_2026));
+      await analyst.getByLabel('Why (change set message)').fill('Plan at the draft total (browser test)');
+      await analyst.getByRole('button', { name: 'Submit draft as change set' }).click();
+      await analyst.waitForFunction(() => /submitted/.test(document.querySelector('.draft-submitted')?.textContent || ''));
+      const capitalSet = (await analyst.textContent('.draft-submitted')).match(/#(\d+)/)[1];
+      await analyst.click('nav >> text=Change sets');
+      const row = analyst.locator(`table.changesets tr[data-id="${capitalSet}"]`);
+      await row.waitFor();
+      check((await row.textContent()).includes('submitted') && (await row.textContent()).includes('Plan at the draft total'),
+        `the capital draft is listed as change set #${capitalSet}, submitted`);
+      await analyst.getByRole('button', { name: `Open change set ${capitalSet}` }).click();
+      await analyst.waitForSelector('.doc-diff[data-path="capital.toml"] ins');
+      const added = await analyst.textContent('.doc-diff[data-path="capital.toml"]');
+      check(added.includes(`total = ${EXPECT.draft_total}`) && added.includes(`amount = ${EXPECT.draft_budget_2026}`),
+        'the change set\'s diff shows capital.toml\'s total and 2026 budget as the draft set them');
+      await shot(analyst, 'changeset-capital-draft', true);
+      await axe(analyst, 'a capital change set\'s document diff');
+      console.log(`the capital draft's submission and review page took ${Date.now() - draftStarted} ms of browser time`);
+    }
     await analyst.close();
   }
 
@@ -468,7 +494,7 @@ try {
     await viewer.waitForFunction((l) => document.body.dataset.page === l.slice(2), link);
     const approve = await viewer.getByRole('button', { name: /approve/i }).count();
     check(approve === 0, `a viewer finds no approve button on ${link}`);
-    if (link === '#/capital') check(await viewer.getByRole('button', { name: /re-solve/i }).count() === 0, 'a viewer finds no draft re-solve on the capital page');
+    if (link === '#/capital') check(await viewer.getByRole('button', { name: /re-solve|submit draft/i }).count() === 0, 'a viewer finds no draft re-solve and no draft submission on the capital page');
   }
   if (proposed) {
     await viewer.goto(`${BASE}/#/changes`);

@@ -89,7 +89,7 @@ fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
 /// A refusal of this file: a change set's problems (422 with each problem), a conflict
 /// (409 with what changed), a state that does not allow the step (409), or the server's
 /// own errors.
-enum Refusal {
+pub(crate) enum Refusal {
     Api(ApiError),
     Invalid(Vec<holdco_core::Diagnostic>),
     Conflict(String, serde_json::Value),
@@ -167,9 +167,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-type Answer = Result<Json<serde_json::Value>, Refusal>;
+pub(crate) type Answer = Result<Json<serde_json::Value>, Refusal>;
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs() as i64);
@@ -180,7 +180,7 @@ fn today() -> NaiveDate {
 
 /// Runs `work` with the caller (its token already checked by [`Authorized`]) and the store on
 /// a blocking thread.
-async fn with_store(
+pub(crate) async fn with_store(
     shared: SharedState,
     caller: Caller,
     work: impl FnOnce(&AppState, &Caller, &mut dyn Store) -> Answer + Send + 'static,

@@ -12,6 +12,7 @@
 //! `GET /api/v1/dashboard/session`, `GET /api/v1/dashboard/model`,
 //! `GET /api/v1/dashboard/timeline` (built once per snapshot and kept, per scope set),
 //! `GET|POST /api/v1/dashboard/plan/draft` (analyst or admin; nothing is written),
+//! `POST /api/v1/dashboard/plan/draft/changeset` (the draft submitted as a change set),
 //! `GET /api/v1/dashboard/reviews`, `GET /api/v1/dashboard/governance`,
 //! `POST /api/v1/dashboard/xlsx`, `GET /api/v1/dashboard/scenarios/compare` (NDJSON).
 
@@ -42,6 +43,7 @@ pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
         .routes(utoipa_axum::routes!(model_summary))
         .routes(utoipa_axum::routes!(timeline))
         .routes(utoipa_axum::routes!(draft_inputs, draft_plan))
+        .routes(utoipa_axum::routes!(draft_changeset))
         .routes(utoipa_axum::routes!(reviews))
         .routes(utoipa_axum::routes!(governance))
         .routes(utoipa_axum::routes!(xlsx))
@@ -143,6 +145,8 @@ crate::openapi::described!(
     Reviews (object): "Review dates of units on a funding cycle: cycle start, earliest, next and end, with due and past flags.",
     GovernancePage (object): "People on a date, boards with seats and independence, the leadership pipeline against its target, and breaches.",
     XlsxTableSchema (object): "A table to write as XLSX: a title, column names and rows of cells (text or numbers).",
+    DraftChangeSetBody (object): "`message` (why) and `draft` (the values to change, as the draft route takes them).",
+    DraftChangeSet (object): "The change set recorded and submitted (`changeset`, `diff`, `preview`) and the draft's `plan`.",
 );
 
 /// Runs `work` with the served model and the caller (its token already checked by
@@ -217,6 +221,7 @@ async fn session(
 /// every page offered, so an entry without its endpoint fails there.)
 const ENDPOINTS: &[&str] = &[
     "/api/v1/dashboard/plan/draft",
+    "/api/v1/dashboard/plan/draft/changeset",
     "/api/v1/dashboard/reviews",
     "/api/v1/dashboard/governance",
     "/api/v1/dashboard/xlsx",
@@ -757,27 +762,240 @@ async fn draft_plan(
         let documents = queries::documents(snapshot)?;
         let mut capital = capital_of(&documents)?;
         apply_draft(&mut capital, &draft)?;
-        let classes = holdco_strategy::plan::classes_on(
-            snapshot.engine(),
-            documents.strategy.as_ref(),
-            capital.classes_on,
-        );
-        let plan = holdco_strategy::plan::solve_with_rates(
-            &capital,
-            documents.strategy.as_ref(),
-            &classes,
-            holdco_strategy::plan::DEFAULT_MAX_RATES,
-        )
-        .map_err(|e| match e {
-            holdco_strategy::plan::PlanError::Infeasible(conflict) => {
-                ApiError::Unprocessable(format!(
-                    "the draft is infeasible: these constraints conflict: {}",
-                    conflict.join("; ")
-                ))
-            }
-            other => ApiError::Unprocessable(format!("the draft cannot be solved: {other}")),
-        })?;
+        let plan = solve_draft(snapshot, &documents, &capital)?;
         Ok(json!({ "inputs": draft_inputs_json(&capital), "plan": plan, "saved": false }))
+    })
+    .await
+}
+
+/// The plan of an edited capital document, solved as `holdco plan` solves the stored one; an
+/// infeasible draft is a 422 naming the conflicting constraints.
+fn solve_draft(
+    snapshot: &Snapshot,
+    documents: &holdco_strategy::Documents,
+    capital: &holdco_strategy::capital::Capital,
+) -> Result<holdco_strategy::plan::Plan, ApiError> {
+    let classes = holdco_strategy::plan::classes_on(
+        snapshot.engine(),
+        documents.strategy.as_ref(),
+        capital.classes_on,
+    );
+    holdco_strategy::plan::solve_with_rates(
+        capital,
+        documents.strategy.as_ref(),
+        &classes,
+        holdco_strategy::plan::DEFAULT_MAX_RATES,
+    )
+    .map_err(|e| match e {
+        holdco_strategy::plan::PlanError::Infeasible(conflict) => ApiError::Unprocessable(format!(
+            "the draft is infeasible: these constraints conflict: {}",
+            conflict.join("; ")
+        )),
+        other => ApiError::Unprocessable(format!("the draft cannot be solved: {other}")),
+    })
+}
+
+/// The body of `POST /api/v1/dashboard/plan/draft/changeset`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DraftChangeset {
+    /// Why (required), as every change set's message.
+    message: String,
+    /// The draft, as `POST /api/v1/dashboard/plan/draft` takes it.
+    draft: Draft,
+}
+
+/// A draft's error with its pointer moved under `/draft` (the draft is a field of the body).
+fn under_draft(error: ApiError) -> ApiError {
+    match error {
+        ApiError::BadBody { pointer, message } => ApiError::BadBody {
+            pointer: format!("/draft{pointer}"),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// An amount as capital.toml writes it: a whole number as an integer (as the file's own
+/// amounts are written), else a float.
+fn toml_amount(amount: f64) -> toml_edit::Value {
+    if amount.fract() == 0.0 && amount.abs() < 9e15 {
+        toml_edit::Value::from(amount as i64)
+    } else {
+        toml_edit::Value::from(amount)
+    }
+}
+
+/// Sets `key` of a table to `amount`, keeping the value's comments and spacing (or adds the
+/// key when the table lacks it).
+fn set_amount(table: &mut dyn toml_edit::TableLike, key: &str, amount: f64) {
+    let mut value = toml_amount(amount);
+    if let Some(old) = table.get(key).and_then(toml_edit::Item::as_value) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    table.insert(key, toml_edit::Item::Value(value));
+}
+
+/// The tables of an array of tables (`[[floor]]`) or of an inline array of tables.
+fn tables_of<'a>(
+    document: &'a mut toml_edit::DocumentMut,
+    key: &str,
+) -> Vec<&'a mut dyn toml_edit::TableLike> {
+    match document.get_mut(key) {
+        Some(toml_edit::Item::ArrayOfTables(array)) => array
+            .iter_mut()
+            .map(|t| t as &mut dyn toml_edit::TableLike)
+            .collect(),
+        Some(toml_edit::Item::Value(toml_edit::Value::Array(array))) => array
+            .iter_mut()
+            .filter_map(|v| v.as_inline_table_mut())
+            .map(|t| t as &mut dyn toml_edit::TableLike)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The stored capital.toml with the draft's values written in, everything else (comments,
+/// notes, sources, order) kept as written. The draft has been checked against the parsed
+/// document already ([`apply_draft`]); the caller checks the text reads back to the same
+/// inputs.
+fn edited_capital_text(text: &str, draft: &Draft) -> Result<String, ApiError> {
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| {
+        ApiError::Unprocessable(format!("the stored capital.toml cannot be edited: {e}"))
+    })?;
+    let header = document
+        .get_mut("capital")
+        .and_then(toml_edit::Item::as_table_like_mut)
+        .ok_or_else(|| {
+            ApiError::Unprocessable("the stored capital.toml has no [capital]".into())
+        })?;
+    if let Some(total) = draft.total {
+        set_amount(header, "total", total);
+    }
+    if let Some(aversion) = draft.risk_aversion {
+        set_amount(header, "risk_aversion", aversion);
+    }
+    let mut budgets = tables_of(&mut document, "budget");
+    for edit in &draft.budgets {
+        if let Some(budget) = budgets.iter_mut().find(|b| {
+            b.get("year").and_then(toml_edit::Item::as_integer) == Some(i64::from(edit.year))
+        }) {
+            set_amount(&mut **budget, "amount", edit.amount);
+        }
+    }
+    for (key, edits) in [
+        ("floor", &draft.floors),
+        ("cap", &draft.caps),
+        ("cycle", &draft.cycles),
+    ] {
+        let mut tables = tables_of(&mut document, key);
+        for edit in edits {
+            if let Some(table) = tables.get_mut(edit.index) {
+                set_amount(&mut **table, "amount", edit.amount);
+            }
+        }
+    }
+    Ok(document.to_string())
+}
+
+/// `POST /api/v1/dashboard/plan/draft/changeset`: the draft recorded as a change set that
+/// writes capital.toml with the draft's values, and submitted for review (analyst or admin,
+/// as the draft; the change-set rules of holdco-changeset apply: the document is read with
+/// `holdco check`'s diagnostics, four eyes at review). Refused when the draft is infeasible
+/// (422), changes nothing (400) or the served model is behind the store's (409).
+#[utoipa::path(
+    post,
+    path = "/api/v1/dashboard/plan/draft/changeset",
+    tag = "dashboard",
+    request_body(content = DraftChangeSetBody, description = "A message and the draft (as POST /api/v1/dashboard/plan/draft takes it)", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The change set recorded and submitted (its record, diff and preview) and the draft's plan", body = DraftChangeSet),
+        (status = 400, description = "Malformed JSON or a bad field (with a JSON pointer), an empty message, a draft that changes nothing, or a query parameter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "Only an analyst or an admin of the whole group submits a draft", body = crate::error::ErrorBody),
+        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
+        (status = 409, description = "The served capital.toml is behind the store's", body = crate::error::ErrorBody),
+        (status = 413, description = "A body over the limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The draft is infeasible, or the document fails `holdco check`", body = crate::error::ErrorBody),
+    )
+)]
+async fn draft_changeset(
+    State(state): State<SharedState>,
+    Authorized(caller): Authorized,
+    params: Params,
+    bytes: Bytes,
+) -> crate::changesets::Answer {
+    use crate::changesets::Refusal;
+    use holdco_changeset::{self as changeset, Action, Proposal};
+    let params = read_params(params)?;
+    no_params(&params)?;
+    draft_allowed(&caller)?;
+    let body: DraftChangeset = queries::body(&bytes)?;
+    if body.message.trim().is_empty() {
+        return Err(ApiError::BadBody {
+            pointer: "/message".into(),
+            message: "a change set needs a message: why the plan changes".into(),
+        }
+        .into());
+    }
+    crate::changesets::with_store(state, caller, move |shared, caller, store| {
+        let (base, _) = changeset::current(store)?;
+        let snapshot = shared.snapshot();
+        let file = holdco_strategy::CAPITAL_FILE;
+        let stored = base
+            .documents
+            .get(file)
+            .ok_or_else(|| ApiError::Unprocessable("the model has no capital.toml".into()))?;
+        if snapshot.model().documents.get(file) != Some(stored) {
+            return Err(Refusal::State(
+                "capital.toml changed in the store since the served model was loaded: reload the page and make the draft again".into(),
+            ));
+        }
+        let documents = queries::documents(&snapshot)?;
+        let mut capital = capital_of(&documents)?;
+        apply_draft(&mut capital, &body.draft).map_err(under_draft)?;
+        let plan = solve_draft(&snapshot, &documents, &capital)?;
+        let text = edited_capital_text(stored, &body.draft)?;
+        if &text == stored {
+            return Err(ApiError::BadBody {
+                pointer: "/draft".into(),
+                message: "the draft changes nothing: edit a budget, the total, the risk aversion, a floor, a cap or a cycle commitment first".into(),
+            }
+            .into());
+        }
+        let patch = changeset::patch::from_json(
+            &json!({ "documents": { file: text } }).to_string(),
+            &base,
+        )
+        .map_err(Refusal::Invalid)?;
+        // The change set must hold exactly the draft that was solved.
+        let (after, _) = changeset::evaluate(&base, &patch).map_err(Refusal::Invalid)?;
+        let written = holdco_strategy::check(&after).0.capital;
+        if written.as_ref().map(draft_inputs_json) != Some(draft_inputs_json(&capital)) {
+            return Err(ApiError::Internal(
+                "the edited capital.toml does not read back to the draft".into(),
+            )
+            .into());
+        }
+        let created = changeset::create(
+            store,
+            Proposal {
+                patch,
+                author: &caller.name,
+                message: &body.message,
+                kind: "patch",
+                reverts: None,
+            },
+            crate::changesets::today(),
+        )?;
+        let record = changeset::act(store, created.id, Action::Submit, &caller.name, None)?;
+        Ok(Json(json!({
+            "changeset": record,
+            "diff": created.diff,
+            "preview": created.preview,
+            "plan": plan,
+        })))
     })
     .await
 }

@@ -215,6 +215,137 @@ fn a_capital_draft_is_re_solved_without_saving_and_only_for_analysts() {
 }
 
 #[test]
+fn a_capital_draft_is_submitted_as_a_change_set_and_once_applied_is_the_plan() {
+    let f = start();
+    let analyst = f.token("analyst", Role::Analyst, &[]);
+    let viewer = f.token("viewer", Role::Viewer, &[]);
+    let approver = f.token("approver", Role::Approver, &[]);
+    let scoped = f.token("team", Role::Analyst, &["china_commerce"]);
+    let route = "/api/v1/dashboard/plan/draft/changeset";
+    let draft = json!({ "total": 300000, "budgets": [{ "year": 2026, "amount": 100000 }] });
+    let body = json!({ "message": "Plan at 300bn (dashboard draft)", "draft": draft });
+    // Role matrix: only those that may draft may submit a draft; nothing is recorded else.
+    for token in [&viewer, &approver, &scoped] {
+        let (status, answer) = f.post(route, token, &body);
+        assert_eq!(status, 403, "{answer}");
+    }
+    assert_eq!(f.get("/api/v1/changesets", &analyst).1, json!([]));
+    // Bad input names the field; nothing is recorded.
+    for (bad, pointer, says) in [
+        (
+            json!({ "message": "m", "draft": { "budgets": [{ "year": 2031, "amount": 1 }] } }),
+            "/draft/budgets/0/year",
+            "2031",
+        ),
+        (
+            json!({ "message": "m", "draft": { "floors": [{ "index": 0, "amount": -1 }] } }),
+            "/draft/floors/0/amount",
+            "-1",
+        ),
+        (
+            json!({ "message": " ", "draft": draft }),
+            "/message",
+            "message",
+        ),
+        (
+            json!({ "message": "m", "draft": {} }),
+            "/draft",
+            "changes nothing",
+        ),
+        (
+            json!({ "message": "m", "draft": { "totl": 1 } }),
+            "/draft/totl",
+            "totl",
+        ),
+        (json!({ "draft": draft }), "", "message"),
+    ] {
+        let (status, answer) = f.post(route, &analyst, &bad);
+        assert_eq!(status, 400, "{bad} -> {answer}");
+        assert_eq!(answer["pointer"], pointer, "{bad} -> {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(says),
+            "{answer}"
+        );
+    }
+    let (status, answer) = f.post(
+        route,
+        &analyst,
+        &json!({ "message": "m", "draft": { "total": 0 } }),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("infeasible"));
+    assert_eq!(f.get("/api/v1/changesets", &analyst).1, json!([]));
+
+    // The draft's plan, re-solved without saving.
+    let (status, solved) = f.post("/api/v1/dashboard/plan/draft", &analyst, &draft);
+    assert_eq!(status, 200, "{solved}");
+    let (_, stored_plan) = f.get("/api/v1/plan", &analyst);
+    // Submitted: a change set by the analyst, in state submitted, that rewrites capital.toml
+    // with the two amounts changed and every comment, note and source kept.
+    let (status, submitted) = f.post(route, &analyst, &body);
+    assert_eq!(status, 200, "{submitted}");
+    assert_eq!(submitted["plan"], solved["plan"]);
+    let record = &submitted["changeset"];
+    assert_eq!(record["state"], "submitted");
+    assert_eq!(record["author"], "analyst");
+    assert_eq!(record["units"], json!(["*"]));
+    let documents = submitted["diff"]["documents"].as_array().unwrap();
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0]["path"], "capital.toml");
+    let before = documents[0]["before"].as_str().unwrap();
+    let after = documents[0]["after"].as_str().unwrap();
+    let stored_text = std::fs::read_to_string(example().join("capital.toml")).unwrap();
+    assert_eq!(before, stored_text);
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert_eq!(
+        changed,
+        vec![
+            ("total = 380000", "total = 300000"),
+            ("amount = 135000", "amount = 100000"),
+        ],
+        "only the draft's two amounts change"
+    );
+    let id = record["id"].as_i64().unwrap();
+    let (_, listed) = f.get("/api/v1/changesets?state=submitted", &viewer);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id);
+    let (status, shown) = f.get(&format!("/api/v1/changesets/{id}"), &viewer);
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["diff"]["documents"][0]["after"], after);
+    // Nothing changed yet; the author cannot approve (four eyes); the approver approves and
+    // applies; the plan is then the draft's.
+    assert_eq!(f.get("/api/v1/plan", &viewer).1, stored_plan);
+    let step = |token: &str, action: &str| {
+        f.post(
+            &format!("/api/v1/changesets/{id}/{action}"),
+            token,
+            &json!({}),
+        )
+    };
+    assert_eq!(step(&analyst, "approve").0, 403);
+    assert_eq!(step(&approver, "approve").0, 200);
+    let (status, applied) = step(&approver, "apply");
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(f.get("/api/v1/plan", &viewer).1, solved["plan"]);
+    // The store holds the edited document (what `holdco plan` reads).
+    let model = holdco_store::open_store(&f.db)
+        .unwrap()
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(model.documents["capital.toml"], after);
+    // The same draft again changes nothing now.
+    let (status, answer) = f.post(route, &analyst, &body);
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["pointer"], "/draft");
+}
+
+#[test]
 fn review_dates_people_and_boards_follow_the_scope() {
     let f = start();
     let viewer = f.token("viewer", Role::Viewer, &[]);
