@@ -155,11 +155,28 @@ impl FactTableBuilder {
     pub fn finish(self, engine: &Engine) -> Result<FactTable, ColumnarError> {
         let FactTableBuilder {
             mut rows,
-            series_list,
+            mut series_list,
             period_list,
-            currencies,
+            mut currencies,
             ..
         } = self;
+        // Foreign currencies in code order after the reporting one (index 0), so the table
+        // does not depend on the order facts came in either (a table built from columns
+        // equals one built from the same facts).
+        if currencies.len() > 2 {
+            let mut order: Vec<usize> = (1..currencies.len()).collect();
+            order.sort_by(|a, b| currencies[*a].as_str().cmp(currencies[*b].as_str()));
+            let mut rank = vec![0u8; currencies.len()];
+            for (r, c) in order.iter().enumerate() {
+                rank[*c] = (r + 1) as u8;
+            }
+            for key in series_list.iter_mut() {
+                key.currency = rank[key.currency as usize];
+            }
+            let mut sorted = vec![currencies[0].clone()];
+            sorted.extend(order.iter().map(|c| currencies[*c].clone()));
+            currencies = sorted;
+        }
         // Dictionaries in sorted order, so the table does not depend on input order.
         let mut series_order: Vec<u32> = (0..series_list.len() as u32).collect();
         series_order.sort_by_key(|s| series_list[*s as usize]);
@@ -255,6 +272,64 @@ impl FactTable {
             + self.value.len() * 8
             + self.offsets.len() * 8
             + self.series.len() * std::mem::size_of::<SeriesKey>()
+    }
+
+    /// Builds a table from facts read as columns (a model folder read by
+    /// [`crate::format::fact_columns`]; `model` is the model without facts): the table
+    /// [`FactTable::from_model`] builds from the same facts, without a [`crate::Fact`] per row.
+    pub fn from_columns(
+        model: &Model,
+        columns: &crate::format::fact_columns::FactColumns,
+        engine: &Engine,
+    ) -> Result<FactTable, ColumnarError> {
+        use crate::format::fact_columns::NONE;
+        let mut builder = FactTableBuilder::new(model.group.currency.clone());
+        builder.reserve(columns.len());
+        let timeline = engine.timeline();
+        let units: Vec<Option<UnitIndex>> =
+            columns.units.iter().map(|u| timeline.unit(u)).collect();
+        let unit = |i: u32| {
+            units[i as usize].ok_or_else(|| {
+                ColumnarError::Unsupported(format!("unknown unit {}", columns.units[i as usize]))
+            })
+        };
+        let currencies: Vec<u8> = columns
+            .currencies
+            .iter()
+            .map(|c| builder.currency(Some(c).filter(|c| **c != model.group.currency)))
+            .collect();
+        for (index, series) in columns.series.iter().enumerate() {
+            let metric_id = &columns.metrics[series.metric as usize];
+            let metric = model
+                .metrics
+                .iter()
+                .position(|m| &m.id == metric_id)
+                .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {metric_id}")))?
+                as u16;
+            let unit_index = unit(series.unit)?;
+            let counterparty = match series.counterparty {
+                NONE => None,
+                c => Some(unit(c)?),
+            };
+            for row in columns.rows(index) {
+                let currency = match columns.currency[row] {
+                    NONE => 0,
+                    c => currencies[c as usize],
+                };
+                builder.push(
+                    SeriesKey {
+                        unit: unit_index,
+                        metric,
+                        currency,
+                        counterparty,
+                        basis: series.basis,
+                    },
+                    Period::new(columns.starts[row], series.granularity),
+                    columns.values[row],
+                )?;
+            }
+        }
+        builder.finish(engine)
     }
 
     /// Builds a table from a model's facts.

@@ -325,8 +325,10 @@ struct Computation {
 pub struct Engine<'m> {
     model: &'m Model,
     timeline: Timeline<'m>,
-    /// Facts by (unit, metric, basis) then period.
-    facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>,
+    /// Facts by (unit, metric, basis) then period, built on the first question that needs
+    /// them (a roll-up answered by the columnar path never does: on a million units the index
+    /// cost more than the roll-up, issue 16 item 6).
+    facts: std::sync::OnceLock<FactIndex>,
     /// Periods of the group's published restatements, by metric and structure date.
     published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
     /// Periods of the group's published pro-forma figures, by metric and structure date.
@@ -335,6 +337,9 @@ pub struct Engine<'m> {
     /// so a server keeps one per model revision), at most [`STRUCTURE_CACHE`] of them.
     structures: std::sync::Mutex<HashMap<NaiveDate, std::sync::Arc<Structure>>>,
 }
+
+/// Facts by (unit, metric, basis) then period: positions in [`Model::facts`], in key order.
+type FactIndex = HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>>;
 
 /// Structures an engine keeps: a roll-up asks for one per period end at most (a request of
 /// the server at most 240), and a server asked about many dates must not grow without bound.
@@ -351,27 +356,6 @@ impl<'m> Engine<'m> {
         let (timeline, problems) = crate::bulk_validate::validate(model);
         if !problems.is_empty() {
             return Err(QueryError::InvalidModel(problems));
-        }
-        let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> =
-            HashMap::new();
-        for (index, fact) in model.facts.iter().enumerate() {
-            let unit = timeline.unit(&fact.key.unit).expect("validated");
-            facts
-                .entry((
-                    unit,
-                    fact.key.metric.clone(),
-                    same_basis_key(&fact.key.basis),
-                ))
-                .or_default()
-                .entry(fact.key.period)
-                .or_default()
-                .push(index);
-        }
-        // Facts in key order, whatever the order of the files: sums come out bit-identical.
-        for by_period in facts.values_mut() {
-            for list in by_period.values_mut() {
-                list.sort_by(|a, b| model.facts[*a].key.cmp(&model.facts[*b].key));
-            }
         }
         let mut published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
         let mut pro_forma: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
@@ -395,10 +379,38 @@ impl<'m> Engine<'m> {
         Ok(Engine {
             model,
             timeline,
-            facts,
+            facts: std::sync::OnceLock::new(),
             published,
             pro_forma,
             structures: Default::default(),
+        })
+    }
+
+    /// The facts by (unit, metric, basis) then period, built on first use.
+    fn fact_index(&self) -> &FactIndex {
+        self.facts.get_or_init(|| {
+            let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> =
+                HashMap::new();
+            for (index, fact) in self.model.facts.iter().enumerate() {
+                let unit = self.timeline.unit(&fact.key.unit).expect("validated");
+                facts
+                    .entry((
+                        unit,
+                        fact.key.metric.clone(),
+                        same_basis_key(&fact.key.basis),
+                    ))
+                    .or_default()
+                    .entry(fact.key.period)
+                    .or_default()
+                    .push(index);
+            }
+            // Facts in key order, whatever the order of the files: sums come out bit-identical.
+            for by_period in facts.values_mut() {
+                for list in by_period.values_mut() {
+                    list.sort_by(|a, b| self.model.facts[*a].key.cmp(&self.model.facts[*b].key));
+                }
+            }
+            facts
         })
     }
 
@@ -697,7 +709,7 @@ impl<'m> Engine<'m> {
         period: Period,
         aggregation: &Aggregation,
     ) -> Result<Option<(Vec<usize>, String)>, String> {
-        let Some(by_period) = self.facts.get(&(unit, metric.clone(), *basis)) else {
+        let Some(by_period) = self.fact_index().get(&(unit, metric.clone(), *basis)) else {
             return Ok(None);
         };
         self.resolve_in(by_period, period, aggregation)
@@ -1104,7 +1116,7 @@ impl<'m> Engine<'m> {
         let mut resolved: HashMap<UnitIndex, Vec<usize>> = HashMap::new();
         let mut gap_units = Vec::new();
         let mut keys: Vec<UnitIndex> = self
-            .facts
+            .fact_index()
             .keys()
             .filter(|(_, m, b)| m == metric && *b == layer_basis)
             .map(|(u, _, _)| *u)
@@ -1131,7 +1143,7 @@ impl<'m> Engine<'m> {
         // published without it).
         if let (Some(target), Basis::Reported) = (pro_forma, layer_basis) {
             let mut acquired: Vec<UnitIndex> = self
-                .facts
+                .fact_index()
                 .keys()
                 .filter(|(_, m, b)| m == metric && *b == Basis::Reported)
                 .map(|(u, _, _)| *u)

@@ -165,6 +165,13 @@ impl Clone for Jumps {
 
 /// Steps between two stored structures: a query applies at most this many.
 const SNAPSHOT_EVERY: usize = 16_384;
+/// Steps between two stored structures for a timeline of `units` units: at least
+/// [`SNAPSHOT_EVERY`], and never fewer than the units (so the stored structures hold at most
+/// as many entries as the steps themselves).
+fn snapshot_interval(units: usize) -> usize {
+    SNAPSHOT_EVERY.max(units)
+}
+
 /// Parent marker: the unit is the root.
 const IS_ROOT: u32 = u32::MAX;
 /// Parent marker: the unit does not exist (yet, or any more).
@@ -684,9 +691,14 @@ impl<'a> Timeline<'a> {
         steps.sort_by_key(|s| s.0);
         let mut state = vec![ABSENT; self.units.len()];
         let mut snapshots = vec![(0, state.clone())];
+        // A structure costs a pass over every unit anyway: storing one every `units` steps
+        // (not more often) keeps the replay of a query within that cost, and the snapshots
+        // within the size of the steps (a million units created one by one stored 61
+        // structures of a million parents each before).
+        let every = snapshot_interval(self.units.len());
         for (n, (_, unit, parent)) in steps.iter().enumerate() {
             state[*unit as usize] = *parent;
-            if (n + 1) % SNAPSHOT_EVERY == 0 {
+            if (n + 1) % every == 0 {
                 snapshots.push((n + 1, state.clone()));
             }
         }
@@ -897,6 +909,39 @@ mod tests {
             scale: None,
             origin: Origin::default(),
         }]
+    }
+
+    /// Issue 16 item 6: the stored structures grow with the steps, not with steps × units
+    /// (60,000 units under one parent stored four structures of 60,001 parents before; a
+    /// million stored 61 of a million). Counted, not timed.
+    #[test]
+    fn stored_structures_stay_within_the_size_of_the_steps() {
+        let mut changes = vec![create("2020-01-01", "g", None)];
+        for i in 0..60_000 {
+            changes.push(create("2020-01-01", &format!("u{i}"), Some("g")));
+        }
+        changes.push(change(
+            "2020-02-15",
+            ChangeKind::Move {
+                unit: id("u59999"),
+                parent: id("u0"),
+            },
+        ));
+        let (timeline, problems) = Timeline::replay(&group(), &metrics(), &changes);
+        assert!(problems.is_empty(), "{problems:?}");
+        let stored: usize = timeline.snapshots.iter().map(|(_, s)| s.len()).sum();
+        let bound = timeline.steps.len() + 2 * timeline.units.len();
+        assert!(stored <= bound, "{stored} parents stored for {bound}");
+        // Structures on every side of the stored ones are still right.
+        let before = timeline.structure_on(date("2020-01-31"));
+        let after = timeline.structure_on(date("2020-03-01"));
+        let (u0, last) = (
+            timeline.unit(&id("u0")).unwrap(),
+            timeline.unit(&id("u59999")).unwrap(),
+        );
+        assert_eq!(before.parent[last as usize], Some(timeline.root));
+        assert_eq!(after.parent[last as usize], Some(u0));
+        assert_eq!(after.children[timeline.root as usize].len(), 59_999);
     }
 
     #[test]

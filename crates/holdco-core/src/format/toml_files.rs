@@ -19,8 +19,9 @@ struct Entry<'a> {
     path: &'a str,
     text: &'a str,
     line: u32,
-    fields: Fields,
-    used: BTreeSet<String>,
+    /// The fields in name order, each with whether a reader asked for it (a list, not a
+    /// map: a change has a handful of fields, and a million changes are read at a time).
+    fields: Vec<(String, Spanned<Value>, bool)>,
     problems: Vec<Diagnostic>,
 }
 
@@ -36,8 +37,11 @@ impl<'a> Entry<'a> {
             path,
             text,
             line,
-            fields: spanned.into_inner(),
-            used: BTreeSet::new(),
+            fields: spanned
+                .into_inner()
+                .into_iter()
+                .map(|(name, value)| (name, value, false))
+                .collect(),
             problems: Vec::new(),
         }
     }
@@ -49,9 +53,38 @@ impl<'a> Entry<'a> {
         }
     }
 
-    fn field_line(&self, name: &str) -> u32 {
+    fn get(&self, name: &str) -> Option<&Spanned<Value>> {
         self.fields
-            .get(name)
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Marks a field as read (a field that is not there needs no mark).
+    fn mark(&mut self, name: &str) {
+        if let Some(field) = self.fields.iter_mut().find(|(n, _, _)| n == name) {
+            field.2 = true;
+        }
+    }
+
+    /// Marks every field as read (when the others can't be judged).
+    fn mark_all(&mut self) {
+        for field in &mut self.fields {
+            field.2 = true;
+        }
+    }
+
+    /// The names of the fields, in name order.
+    fn names(&self) -> Vec<String> {
+        self.fields.iter().map(|(n, _, _)| n.clone()).collect()
+    }
+
+    fn field_line(&self, name: &str) -> u32 {
+        self.get(name)
             .map(|v| line_of(self.text, v.span().start))
             .unwrap_or(self.line)
     }
@@ -67,8 +100,8 @@ impl<'a> Entry<'a> {
     }
 
     fn value(&mut self, name: &str) -> Option<Value> {
-        self.used.insert(name.to_string());
-        self.fields.get(name).map(|v| v.get_ref().clone())
+        self.mark(name);
+        self.get(name).map(|v| v.get_ref().clone())
     }
 
     fn opt_str(&mut self, name: &str) -> Option<String> {
@@ -85,7 +118,7 @@ impl<'a> Entry<'a> {
     }
 
     fn req_str(&mut self, name: &str, hint: &str) -> Option<String> {
-        if !self.fields.contains_key(name) {
+        if !self.has(name) {
             let line = self.line;
             self.problems.push(Diagnostic {
                 file: self.path.to_string(),
@@ -93,7 +126,6 @@ impl<'a> Entry<'a> {
                 field: Some(name.to_string()),
                 message: format!("missing; expected {hint}"),
             });
-            self.used.insert(name.to_string());
             return None;
         }
         self.opt_str(name)
@@ -193,9 +225,9 @@ impl<'a> Entry<'a> {
     fn finish(mut self, allowed_hint: &str) -> Vec<Diagnostic> {
         let unknown: Vec<String> = self
             .fields
-            .keys()
-            .filter(|k| !self.used.contains(*k))
-            .cloned()
+            .iter()
+            .filter(|(_, _, used)| !used)
+            .map(|(name, _, _)| name.clone())
             .collect();
         for name in unknown {
             self.problem(
@@ -421,12 +453,255 @@ pub(super) fn parse_timeline(
     let Some(text) = decode(path, bytes, problems) else {
         return Vec::new();
     };
+    // A timeline in the plain subset (holdco's own writer, generators, most hand-written
+    // files) is scanned line by line; anything else goes to the TOML reader.
+    if let Some(tables) = scan_plain_tables(text) {
+        return parse_change_tables(path, text, tables, group, metrics, problems);
+    }
     match toml::from_str::<TimelineFile>(text) {
         Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
         Err(error) => {
             problems.push(toml_error(path, text, &error));
             Vec::new()
         }
+    }
+}
+
+/// The `[[change]]` tables of a timeline written in the plain subset of TOML that holdco's
+/// own writer and generators produce, scanned line by line (issue 16 item 6: the general
+/// TOML reader took most of the time of a roll-up over a million changes).
+///
+/// The subset: blank lines, comments, `[[change]]` headers, and `key = value` lines with a
+/// bare key and one of: a string in double quotes without escapes, a string in single
+/// quotes, a decimal integer or float, `true`/`false`, a date `YYYY-MM-DD`, or a one-line
+/// list of such strings. Anything else (another header, a dotted or quoted key, an inline
+/// table, a value over several lines, an escape, a control character, a repeated key, a
+/// carriage return) answers `None`, and the caller reads the file with the TOML crate. So
+/// this function never decides anything the TOML reader would decide differently: where it
+/// answers, the tables are those the TOML reader gives (same keys, values and lines; the
+/// test `plain_scan_equals_the_toml_reader` holds that), and every diagnostic downstream is
+/// produced by the same code.
+fn scan_plain_tables(text: &str) -> Option<Vec<Spanned<Fields>>> {
+    let bytes = text.as_bytes();
+    let mut tables: Vec<Spanned<Fields>> = Vec::new();
+    let mut current: Option<(usize, Fields)> = None;
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let end = memchr_newline(bytes, at);
+        let line = &text[at..end];
+        let next = if end < bytes.len() { end + 1 } else { end };
+        let body = line.trim_start_matches([' ', '\t']);
+        let offset = at + (line.len() - body.len());
+        at = next;
+        if body.is_empty() {
+            continue;
+        }
+        let first = body.as_bytes()[0];
+        if first == b'#' {
+            if !plain_comment(body) {
+                return None;
+            }
+            continue;
+        }
+        if first == b'[' {
+            let rest = body.strip_prefix("[[change]]")?;
+            if !plain_tail(rest) {
+                return None;
+            }
+            if let Some((start, fields)) = current.take() {
+                tables.push(Spanned::new(start..offset, fields));
+            }
+            current = Some((offset, Fields::new()));
+            continue;
+        }
+        // key = value
+        let key_len = body
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+            .count();
+        if key_len == 0 {
+            return None;
+        }
+        let key = &body[..key_len];
+        let rest = body[key_len..].trim_start_matches([' ', '\t']);
+        let rest = rest.strip_prefix('=')?;
+        let value_text = rest.trim_start_matches([' ', '\t']);
+        let value_start = offset + (body.len() - value_text.len());
+        let (value, used) = plain_value(value_text)?;
+        if !plain_tail(&value_text[used..]) {
+            return None;
+        }
+        let (_, fields) = current.as_mut()?;
+        if fields.contains_key(key) {
+            return None;
+        }
+        fields.insert(
+            key.to_string(),
+            Spanned::new(value_start..value_start + used, value),
+        );
+    }
+    if let Some((start, fields)) = current.take() {
+        tables.push(Spanned::new(start..bytes.len(), fields));
+    }
+    Some(tables)
+}
+
+/// The end of the line starting at `from` (the position of its `\n`, or the text's end).
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |p| from + p)
+}
+
+/// True for a character TOML refuses in strings and comments (a control character other
+/// than tab; a carriage return is refused too, so line endings need no thought).
+fn control(c: char) -> bool {
+    (c < ' ' && c != '\t') || c == '\u{7f}'
+}
+
+fn plain_comment(comment: &str) -> bool {
+    !comment.chars().any(control)
+}
+
+/// What may follow a value or header on its line: spaces, then nothing or a comment.
+fn plain_tail(tail: &str) -> bool {
+    let tail = tail.trim_start_matches([' ', '\t']);
+    tail.is_empty() || (tail.starts_with('#') && plain_comment(tail))
+}
+
+/// A value of the plain subset at the start of `text`, and the bytes it takes.
+fn plain_value(text: &str) -> Option<(Value, usize)> {
+    let bytes = text.as_bytes();
+    match *bytes.first()? {
+        b'"' => {
+            let close = text[1..].find(['"', '\\'])? + 1;
+            if bytes[close] != b'"' {
+                return None;
+            }
+            let inner = &text[1..close];
+            if inner.chars().any(control) {
+                return None;
+            }
+            Some((Value::String(inner.to_string()), close + 1))
+        }
+        b'\'' => {
+            let close = text[1..].find('\'')? + 1;
+            // `'''` opens a string over several lines.
+            if close == 1 && bytes.get(2) == Some(&b'\'') {
+                return None;
+            }
+            let inner = &text[1..close];
+            if inner.chars().any(control) {
+                return None;
+            }
+            Some((Value::String(inner.to_string()), close + 1))
+        }
+        b'[' => {
+            let mut items = Vec::new();
+            let mut at = 1;
+            loop {
+                at += text[at..].len() - text[at..].trim_start_matches([' ', '\t']).len();
+                match bytes.get(at)? {
+                    b']' => return Some((Value::Array(items), at + 1)),
+                    b'"' | b'\'' => {
+                        let (item, used) = plain_value(&text[at..])?;
+                        items.push(item);
+                        at += used;
+                        at += text[at..].len() - text[at..].trim_start_matches([' ', '\t']).len();
+                        match bytes.get(at)? {
+                            b',' => at += 1,
+                            b']' => return Some((Value::Array(items), at + 1)),
+                            _ => return None,
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        b't' if text.starts_with("true") => Some((Value::Boolean(true), 4)),
+        b'f' if text.starts_with("false") => Some((Value::Boolean(false), 5)),
+        _ => {
+            let used = bytes
+                .iter()
+                .take_while(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.' | b'_' | b':')
+                })
+                .count();
+            let token = &text[..used];
+            if let Some(date) = plain_date(token) {
+                return Some((Value::Datetime(date), used));
+            }
+            plain_number(token).map(|value| (value, used))
+        }
+    }
+}
+
+/// `YYYY-MM-DD` naming a real day, as a TOML local date.
+fn plain_date(token: &str) -> Option<toml::value::Datetime> {
+    let b = token.as_bytes();
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || ![0, 1, 2, 3, 5, 6, 8, 9]
+            .iter()
+            .all(|i| b[*i].is_ascii_digit())
+    {
+        return None;
+    }
+    let year: u16 = token[0..4].parse().ok()?;
+    let month: u8 = token[5..7].parse().ok()?;
+    let day: u8 = token[8..10].parse().ok()?;
+    NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))?;
+    Some(toml::value::Datetime {
+        date: Some(toml::value::Date { year, month, day }),
+        time: None,
+        offset: None,
+    })
+}
+
+/// A decimal integer (fitting 64 bits, no leading zero) or float (`1.5`, `-2e3`), as TOML
+/// reads it.
+fn plain_number(token: &str) -> Option<Value> {
+    let digits = token.strip_prefix(['+', '-']).unwrap_or(token);
+    let b = digits.as_bytes();
+    let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_len == 0 || (int_len > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut at = int_len;
+    let mut float = false;
+    if b.get(at) == Some(&b'.') {
+        let frac = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if frac == 0 {
+            return None;
+        }
+        at += 1 + frac;
+        float = true;
+    }
+    if matches!(b.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(b.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exp = b[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if exp == 0 {
+            return None;
+        }
+        at += exp;
+        float = true;
+    }
+    if at != b.len() {
+        return None;
+    }
+    if float {
+        let value: f64 = token.parse().ok()?;
+        value.is_finite().then_some(Value::Float(value))
+    } else {
+        token.parse::<i64>().ok().map(Value::Integer)
     }
 }
 
@@ -633,7 +908,7 @@ fn parse_change_kind(
         "stake" => {
             let unit = entry.req_unit("unit");
             let share = entry.opt_number("share");
-            if share.is_none() && !entry.fields.contains_key("share") {
+            if share.is_none() && !entry.has("share") {
                 entry.problem("share", "missing; expected the group's new share, 0 to 1");
             }
             let share = share?;
@@ -756,8 +1031,7 @@ fn parse_change_kind(
         other if other.contains('.') => parse_event(entry, other, date),
         other => {
             // Without a known kind the other fields can't be judged: don't call them unknown.
-            let names: Vec<String> = entry.fields.keys().cloned().collect();
-            entry.used.extend(names);
+            entry.mark_all();
             entry.problem(
                 "kind",
                 format!("`{other}` is not a change kind (expected create, acquire, rename, move, merge, split, stake, spin_off, divest, close, classify or decision)"),
@@ -785,8 +1059,8 @@ fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option
             let mut fields = BTreeMap::new();
             let mut complete = true;
             for spec in event.fields {
-                entry.used.insert(spec.name.to_string());
-                if !entry.fields.contains_key(spec.name) {
+                entry.mark(spec.name);
+                if !entry.has(spec.name) {
                     if spec.required {
                         let line = entry.line;
                         entry.problems.push(Diagnostic {
@@ -848,8 +1122,7 @@ fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option
             })
         }
         Lookup::UnknownKind(domain) => {
-            let names: Vec<String> = entry.fields.keys().cloned().collect();
-            entry.used.extend(names);
+            entry.mark_all();
             let kinds: Vec<&str> = domain.events.iter().map(|e| e.kind).collect();
             entry.problem(
                 "kind",
@@ -862,8 +1135,7 @@ fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option
             None
         }
         Lookup::UnknownNamespace if extension::is_complete() => {
-            let names: Vec<String> = entry.fields.keys().cloned().collect();
-            entry.used.extend(names);
+            entry.mark_all();
             let known: Vec<String> = extension::domains()
                 .iter()
                 .map(|d| format!("{}.* ({})", d.namespace, d.name))
@@ -882,10 +1154,9 @@ fn parse_event(entry: &mut Entry, kind: &str, date: Option<NaiveDate>) -> Option
             // values), so the model round-trips through programs that lack the domain.
             let mut fields = BTreeMap::new();
             let names: Vec<String> = entry
-                .fields
-                .keys()
+                .names()
+                .into_iter()
                 .filter(|k| !common.contains(&k.as_str()))
-                .cloned()
                 .collect();
             for name in names {
                 let value = match entry.value(&name) {
@@ -1081,5 +1352,152 @@ fn number(value: &Value) -> Option<f64> {
         Value::Integer(i) if (*i as f64).abs() <= magnitude => Some(*i as f64),
         Value::Float(f) if f.is_finite() && f.abs() <= magnitude => Some(*f),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Tables as the change parser sees them: each table's line, and each field's name,
+    /// value and line.
+    type Seen = Vec<(u32, Vec<(String, Value, u32)>)>;
+
+    fn seen(text: &str, tables: &[Spanned<Fields>]) -> Seen {
+        tables
+            .iter()
+            .map(|table| {
+                let fields = table
+                    .get_ref()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.get_ref().clone(),
+                            line_of(text, v.span().start),
+                        )
+                    })
+                    .collect();
+                (line_of(text, table.span().start), fields)
+            })
+            .collect()
+    }
+
+    /// Where the plain scan answers, the TOML reader reads the same tables; where the TOML
+    /// reader refuses a file, the plain scan does not answer.
+    fn agree(text: &str) -> Result<(), String> {
+        let reference = toml::from_str::<TimelineFile>(text);
+        match (scan_plain_tables(text), reference) {
+            (None, _) => Ok(()),
+            (Some(_), Err(error)) => Err(format!("scan took a file TOML refuses: {error}")),
+            (Some(tables), Ok(file)) => {
+                let (ours, theirs) = (seen(text, &tables), seen(text, &file.change));
+                if ours == theirs {
+                    Ok(())
+                } else {
+                    Err(format!("scan {ours:?}\ntoml {theirs:?}"))
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_scan_equals_the_toml_reader() {
+        let text = "# a timeline\n\n[[change]]\ndate = 2020-01-01\nkind = \"create\"\nunit = \"g\"\nname = 'G \"quoted\"'\nunit_kind = \"group\"  # the root\n\n  [[change]] # indented\n\tdate = 2020-02-29\nkind = \"merge\"\nunits = [\"a\", 'b' ,]\ninto = \"c\"\nshare = -0.25\nownership = 1\nproceeds = 1.5e3\nflag = true\nnote = \"ünïcode 市场 # not a comment\"\n[[change]]\n";
+        agree(text).unwrap();
+        let tables = scan_plain_tables(text).expect("plain");
+        assert_eq!(tables.len(), 3);
+        assert_eq!(line_of(text, tables[1].span().start), 10);
+        // Outside the subset: left to the TOML reader.
+        for text in [
+            "[[change]]\nnote = \"a\\\"b\"\n",
+            "[[change]]\nparts = [\n { unit = \"a\" },\n]\n",
+            "[[change]]\nparts = [{ unit = \"a\", share = 1 }]\n",
+            "[[change]]\nunit = \"a\"\nunit = \"b\"\n",
+            "[[change]]\r\nunit = \"a\"\r\n",
+            "[group]\nid = \"g\"\n",
+            "unit = \"a\"\n[[change]]\n",
+            "[[change]]\na.b = 1\n",
+            "[[change]]\n\"unit\" = \"a\"\n",
+            "[[change]]\nnote = '''x'''\n",
+            "[[change]]\ndate = 2020-02-30\n",
+            "[[change]]\ndate = 2020-01-01T10:00:00\n",
+            "[[change]]\ndate = 2020-01-01 10:00:00\n",
+            "[[change]]\nshare = 0x10\n",
+            "[[change]]\nshare = 1_000\n",
+            "[[change]]\nshare = 01\n",
+            "[[change]]\nshare = nan\n",
+            "[[change]]\nshare = 1.\n",
+            "[[change]]\nshare = truex\n",
+            "[[change]]\nnote = \"tab\tok but bell \u{7}\"\n",
+        ] {
+            assert!(scan_plain_tables(text).is_none(), "{text:?}");
+            agree(text).unwrap();
+        }
+    }
+
+    /// The fragments a generated file is made of: valid, near-valid and invalid pieces.
+    const PIECES: &[&str] = &[
+        "[[change]]",
+        "[[change]] # c",
+        "[change]",
+        "[[ change ]]",
+        "",
+        "  ",
+        "# note",
+        "#\u{7}",
+        "date = 2020-01-01",
+        "date = 2021-02-29",
+        "date=2024-02-29",
+        "date = 2020-1-01",
+        "kind = \"create\"",
+        "unit = 'u1'",
+        "unit = \"u\\n\"",
+        "name = \"\"",
+        "name = ''",
+        "x = 1",
+        "x = -1",
+        "x = +1",
+        "x = 00",
+        "x = 1.25",
+        "x = -0.0",
+        "x = 1e3",
+        "x = 1E-3",
+        "x = 9223372036854775807",
+        "x = 9223372036854775808",
+        "x = 1e400",
+        "x = true",
+        "x = [\"a\",\"b\"]",
+        "x = []",
+        "x = [ ]",
+        "x = [,]",
+        "x = [\"a\" \"b\"]",
+        "x = [1, 2]",
+        "x = \"a\" # c",
+        "x = \"a\" b",
+        "x = \"a",
+        "x = 'a",
+        "= 1",
+        "x =",
+        "x = \"#\"",
+        "x-y_z = 2",
+        "é = 1",
+        "x = { a = 1 }",
+        "x = \"\"\"",
+        "x = \"\u{1b}[2J\"",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn plain_scan_never_differs_from_the_toml_reader(
+            lines in proptest::collection::vec(0..PIECES.len(), 0..12),
+            crlf in 0..10u8,
+        ) {
+            let end = if crlf == 0 { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|i| format!("{}{end}", PIECES[*i])).collect();
+            prop_assert!(agree(&text).is_ok(), "{text:?}: {:?}", agree(&text));
+        }
     }
 }
