@@ -275,7 +275,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
     let node = args.unit.as_deref().map(unit_id).transpose()?;
     with_branch(context, args.scenario.as_deref(), |_, engine, ledger| {
-        let rows = queries::leaders_on(ledger, engine.timeline(), date, node.as_ref())
+        let rows = queries::leaders(ledger, engine.timeline(), date, node.as_ref())
             .map_err(|e| anyhow!("{e}"))?;
         match args.format.output() {
             Output::Json => render::print_json(&serde_json::json!({ "at": date, "roles": rows }))?,
@@ -296,10 +296,10 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                             row.unit
                         )
                     };
-                    last_unit = row.unit.clone();
+                    last_unit = row.unit.to_string();
                     let role = match &row.body {
                         Some(body) => format!("{} · {body}", row.role),
-                        None => row.role.clone(),
+                        None => row.role.to_string(),
                     };
                     table.add_row(vec![
                         unit,
@@ -307,7 +307,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                         format!("{} ({})", row.name, row.person),
                         row.since.to_string(),
                         opt_date(row.term_end),
-                        row.title.clone().unwrap_or_default(),
+                        row.title.unwrap_or_default().to_string(),
                     ]);
                 }
                 render::fit_to_terminal(&mut table, &[5]);

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod measure;
 pub mod people;
 pub mod queries;
+pub mod roster;
 pub mod synth;
 
 use config::{Config, GOVERNANCE_FILE};

@@ -3,6 +3,7 @@
 
 use crate::config::{PipelineTarget, Right};
 use crate::ledger::{Ending, Holding, Ledger, Seat, Stay};
+use crate::roster;
 use chrono::{Datelike, NaiveDate};
 use holdco_core::timeline::{HistoryEvent, Timeline, UnitIndex};
 use holdco_core::{ChangeKind, Model, UnitId};
@@ -68,70 +69,103 @@ fn unit_on(timeline: &Timeline, id: &UnitId, date: NaiveDate) -> Result<UnitInde
     Ok(index)
 }
 
-/// Rank of a role for ordering rows: chair, CEO, president, CFO, heads, others, directors.
-fn role_rank(role: &str) -> (u8, String) {
-    let rank = match role {
-        "chair" => 0,
-        "ceo" => 1,
-        "president" => 2,
-        "cfo" => 3,
-        "head_of_business_group" => 4,
-        "director_executive" => 6,
-        "director_non_executive" => 7,
-        "director_independent" => 8,
-        _ => 5,
-    };
-    (rank, role.to_string())
+/// One role held on a date, borrowing from the ledger and the timeline: the answer of
+/// [`leaders`] (nothing copied per role held); [`Leader::to_row`] gives the owned row.
+/// Serialises exactly as [`LeaderRow`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Leader<'a> {
+    /// Unit id.
+    pub unit: &'a str,
+    /// Unit name on the date.
+    pub unit_name: &'a str,
+    /// Depth below the node asked for.
+    pub depth: u32,
+    /// Body id, for a seat on a body.
+    pub body: Option<&'a str>,
+    /// Role kind id.
+    pub role: &'a str,
+    /// Person id.
+    pub person: &'a str,
+    /// Person name (the id when no name is recorded).
+    pub name: &'a str,
+    /// Title as published.
+    pub title: Option<&'a str>,
+    /// First day in the role.
+    pub since: NaiveDate,
+    /// Last day of the term, if limited.
+    pub term_end: Option<NaiveDate>,
+    /// Source of the appointment.
+    pub source: Option<&'a str>,
+}
+
+impl Leader<'_> {
+    /// The owned row.
+    pub fn to_row(&self) -> LeaderRow {
+        LeaderRow {
+            unit: self.unit.to_string(),
+            unit_name: self.unit_name.to_string(),
+            depth: self.depth,
+            body: self.body.map(str::to_string),
+            role: self.role.to_string(),
+            person: self.person.to_string(),
+            name: self.name.to_string(),
+            title: self.title.map(str::to_string),
+            since: self.since,
+            term_end: self.term_end,
+            source: self.source.map(str::to_string),
+        }
+    }
 }
 
 /// Leaders and bodies on `date`, unit by unit in tree order below `node` (the group when
-/// None).
-pub fn leaders_on(
-    ledger: &Ledger,
-    timeline: &Timeline,
+/// None); within a unit its own seats, then each body by id, by role rank (chair, CEO,
+/// president, CFO, heads, others, directors), first day and person id.
+pub fn leaders<'a>(
+    ledger: &'a Ledger,
+    timeline: &'a Timeline,
     date: NaiveDate,
     node: Option<&UnitId>,
-) -> Result<Vec<LeaderRow>, QueryError> {
+) -> Result<Vec<Leader<'a>>, QueryError> {
     let root = match node {
         Some(id) => unit_on(timeline, id, date)?,
         None => timeline.root,
     };
     let structure = timeline.structure_on(date);
-    let mut by_unit: BTreeMap<&UnitId, Vec<&Holding>> = BTreeMap::new();
-    for holding in ledger.held_on(date) {
-        if let Some(unit) = seat_unit(ledger, holding.seat_on(date)) {
-            by_unit.entry(unit).or_default().push(holding);
-        }
-    }
+    let day = roster::day(date);
     let mut rows = Vec::new();
     let mut stack = vec![(root, 0u32)];
     while let Some((unit, depth)) = stack.pop() {
-        let record = timeline.record(unit);
-        if let Some(holdings) = by_unit.get_mut(&record.id) {
-            holdings.sort_by_key(|h| {
-                let body = match h.seat_on(date) {
-                    Seat::Unit(_) => String::new(),
-                    Seat::Body(b) => b.clone(),
+        let mut held = ledger
+            .roster
+            .of_unit(unit)
+            .iter()
+            .filter(|s| s.held_on(day))
+            .peekable();
+        if held.peek().is_some() {
+            let record = timeline.record(unit);
+            let unit_id = record.id.as_str();
+            let unit_name = record.name_on(date);
+            for span in held {
+                let h = &ledger.holdings[span.holding as usize];
+                let name = match span.person {
+                    roster::NONE => "",
+                    p => ledger.people[p as usize].display(),
                 };
-                (body, role_rank(&h.role), h.from, h.person.clone())
-            });
-            for h in holdings.iter() {
-                let person = ledger.person(&h.person);
-                rows.push(LeaderRow {
-                    unit: record.id.to_string(),
-                    unit_name: record.name_on(date).to_string(),
+                rows.push(Leader {
+                    unit: unit_id,
+                    unit_name,
                     depth,
-                    body: match h.seat_on(date) {
-                        Seat::Body(b) => Some(b.clone()),
-                        Seat::Unit(_) => None,
+                    body: match span.body {
+                        roster::NONE => None,
+                        b => Some(ledger.roster.bodies[b as usize].as_str()),
                     },
-                    role: h.role.clone(),
-                    person: h.person.clone(),
-                    name: person.map(|p| p.display().to_string()).unwrap_or_default(),
-                    title: h.title.clone(),
+                    role: &h.role,
+                    person: &h.person,
+                    name,
+                    title: h.title.as_deref(),
                     since: h.from,
                     term_end: h.term_end,
-                    source: h.source.clone(),
+                    source: h.source.as_deref(),
                 });
             }
         }
@@ -140,6 +174,19 @@ pub fn leaders_on(
         }
     }
     Ok(rows)
+}
+
+/// [`leaders`] as owned rows.
+pub fn leaders_on(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    date: NaiveDate,
+    node: Option<&UnitId>,
+) -> Result<Vec<LeaderRow>, QueryError> {
+    Ok(leaders(ledger, timeline, date, node)?
+        .iter()
+        .map(Leader::to_row)
+        .collect())
 }
 
 /// A body on a date.
@@ -389,32 +436,33 @@ pub fn cohorts_by_unit(
     date: NaiveDate,
     born_from: i32,
 ) -> Vec<(UnitIndex, u32, u32, u32)> {
-    let mut seen: std::collections::HashSet<(UnitIndex, usize)> = Default::default();
-    let mut counts: BTreeMap<UnitIndex, (u32, u32, u32)> = BTreeMap::new();
-    for h in ledger.held_on(date) {
-        if !ledger.role(&h.role).is_some_and(|r| r.leadership) {
-            continue;
+    let _ = timeline;
+    let day = roster::day(date);
+    // The last unit each person was counted in (units are visited once, in order).
+    let mut counted_in = vec![roster::NONE; ledger.people.len()];
+    let mut out = Vec::new();
+    for unit in ledger.roster.units() {
+        let (mut cohort, mut older, mut unknown) = (0, 0, 0);
+        for span in ledger.roster.of_unit(unit) {
+            if !span.leadership || !span.held_on(day) || span.person == roster::NONE {
+                continue;
+            }
+            let seen = &mut counted_in[span.person as usize];
+            if *seen == unit {
+                continue;
+            }
+            *seen = unit;
+            match ledger.people[span.person as usize].birth_year {
+                Some(year) if year >= born_from => cohort += 1,
+                Some(_) => older += 1,
+                None => unknown += 1,
+            }
         }
-        let (Some(unit), Some(&person)) = (
-            seat_unit(ledger, h.seat_on(date)).and_then(|u| timeline.unit(u)),
-            ledger.index.get(&h.person),
-        ) else {
-            continue;
-        };
-        if !seen.insert((unit, person)) {
-            continue;
-        }
-        let entry = counts.entry(unit).or_default();
-        match ledger.people[person].birth_year {
-            Some(year) if year >= born_from => entry.0 += 1,
-            Some(_) => entry.1 += 1,
-            None => entry.2 += 1,
+        if cohort + older + unknown > 0 {
+            out.push((unit, cohort, older, unknown));
         }
     }
-    counts
-        .into_iter()
-        .map(|(u, (a, b, c))| (u, a, b, c))
-        .collect()
+    out
 }
 
 /// The pipeline answer.

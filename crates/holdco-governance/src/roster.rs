@@ -1,0 +1,208 @@
+//! The roster: every role held, as compact spans grouped by unit, built once with the
+//! ledger so that "who holds what on a date" is a scan of small records rather than a walk
+//! over the holdings with their strings.
+//!
+//! A holding whose role follows a merge has one span per seat (its `path`). The spans of a
+//! unit (its own seats and the seats on its bodies) are contiguous and kept in the order
+//! [`crate::queries::leaders_on`] lists them: unit seats first, then each body by id; within
+//! that by role rank (chair, CEO, president, CFO, heads, others, directors), first day,
+//! person id and appointment order. An as-of question then reads each unit's spans and
+//! keeps those with `from <= date < until`: no sorting, no hashing and no allocation per
+//! role held.
+
+use crate::ledger::{Holding, Seat};
+use chrono::{Datelike, NaiveDate};
+use holdco_core::timeline::{Timeline, UnitIndex};
+use std::collections::HashMap;
+
+/// No person / no body.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// One seat of one holding over a span of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First day (days from the common era).
+    pub from: i32,
+    /// First day no longer held (`i32::MAX` while held).
+    pub until: i32,
+    /// The holding ([`crate::ledger::Ledger::holdings`]).
+    pub holding: u32,
+    /// The person's index in the ledger (`u32::MAX` when unknown).
+    pub person: u32,
+    /// The body's position among governance.toml's bodies (by id), `u32::MAX` for a seat in
+    /// the unit itself.
+    pub body: u32,
+    /// True for a leadership role.
+    pub leadership: bool,
+}
+
+impl Span {
+    /// True when held on the day `day` (days from the common era).
+    #[inline]
+    pub fn held_on(&self, day: i32) -> bool {
+        self.from <= day && day < self.until
+    }
+}
+
+/// Days from the common era, the roster's date form.
+pub fn day(date: NaiveDate) -> i32 {
+    date.num_days_from_ce()
+}
+
+/// Spans grouped by unit index, in listing order.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    /// Unit `u`'s spans are `spans[start[u]..start[u + 1]]`.
+    start: Vec<u32>,
+    spans: Vec<Span>,
+    /// Bodies by id, as `body` counts them.
+    pub bodies: Vec<String>,
+}
+
+/// Rank of a role for listing: chair, CEO, president, CFO, heads, others, directors; ties
+/// by id.
+pub(crate) fn role_rank(role: &str) -> (u8, &str) {
+    let rank = match role {
+        "chair" => 0,
+        "ceo" => 1,
+        "president" => 2,
+        "cfo" => 3,
+        "head_of_business_group" => 4,
+        "director_executive" => 6,
+        "director_non_executive" => 7,
+        "director_independent" => 8,
+        _ => 5,
+    };
+    (rank, role)
+}
+
+impl Roster {
+    /// Builds the roster of `holdings` (of a ledger replayed on `timeline`).
+    pub(crate) fn build(
+        holdings: &[Holding],
+        person_index: &HashMap<String, usize>,
+        config: &crate::config::Config,
+        timeline: &Timeline,
+    ) -> Roster {
+        let bodies: Vec<String> = config.bodies.keys().cloned().collect();
+        let body_rank: HashMap<&str, u32> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.as_str(), i as u32))
+            .collect();
+        // Ranks of person ids and role ids, so the listing order is a tuple of integers.
+        let mut ids: Vec<(&str, usize)> = person_index
+            .iter()
+            .map(|(id, &i)| (id.as_str(), i))
+            .collect();
+        ids.sort_unstable();
+        let mut person_rank = vec![NONE; person_index.len()];
+        for (rank, (_, i)) in ids.iter().enumerate() {
+            person_rank[*i] = rank as u32;
+        }
+        let mut roles: Vec<&str> = holdings.iter().map(|h| h.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        roles.sort_by_key(|r| role_rank(r));
+        let role_ix: HashMap<&str, u32> = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (*r, i as u32))
+            .collect();
+        // (unit, body, role, first day, person rank, holding) per span, then sorted.
+        let mut keyed: Vec<([u32; 6], Span)> = Vec::with_capacity(holdings.len());
+        let mut unit_cache: HashMap<&holdco_core::UnitId, Option<UnitIndex>> = HashMap::new();
+        for (h, holding) in holdings.iter().enumerate() {
+            let person = person_index
+                .get(&holding.person)
+                .map(|&p| p as u32)
+                .unwrap_or(NONE);
+            let leadership = config
+                .roles
+                .get(&holding.role)
+                .is_some_and(|r| r.leadership);
+            let until = holding.until.map(day).unwrap_or(i32::MAX);
+            for (i, (from, seat)) in holding.path.iter().enumerate() {
+                let end = holding.path.get(i + 1).map(|(d, _)| day(*d)).unwrap_or(until);
+                let (unit_id, body) = match seat {
+                    Seat::Unit(u) => (u, NONE),
+                    Seat::Body(b) => match config.bodies.get(b) {
+                        Some(body) => (&body.unit, body_rank[b.as_str()]),
+                        None => continue,
+                    },
+                };
+                let unit = *unit_cache
+                    .entry(unit_id)
+                    .or_insert_with(|| timeline.unit(unit_id));
+                let Some(unit) = unit else { continue };
+                let span = Span {
+                    from: day(*from),
+                    until: end,
+                    holding: h as u32,
+                    person,
+                    body,
+                    leadership,
+                };
+                let rank = person_rank
+                    .get(person as usize)
+                    .copied()
+                    .unwrap_or(NONE);
+                keyed.push((
+                    [
+                        unit,
+                        // Unit seats before bodies.
+                        body.wrapping_add(1),
+                        role_ix[holding.role.as_str()],
+                        // Day numbers of real dates are positive.
+                        day(holding.from) as u32,
+                        rank,
+                        h as u32,
+                    ],
+                    span,
+                ));
+            }
+        }
+        keyed.sort_unstable_by_key(|(k, _)| *k);
+        let n = timeline.units.len();
+        let mut start = vec![0u32; n + 1];
+        for (k, _) in &keyed {
+            start[k[0] as usize + 1] += 1;
+        }
+        for u in 0..n {
+            start[u + 1] += start[u];
+        }
+        Roster {
+            start,
+            spans: keyed.into_iter().map(|(_, s)| s).collect(),
+            bodies,
+        }
+    }
+
+    /// Every span of unit `unit` (its seats and its bodies'), in listing order.
+    pub fn of_unit(&self, unit: UnitIndex) -> &[Span] {
+        let u = unit as usize;
+        match (self.start.get(u), self.start.get(u + 1)) {
+            (Some(&a), Some(&b)) => &self.spans[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// Units with at least one span, in index order.
+    pub fn units(&self) -> impl Iterator<Item = UnitIndex> + '_ {
+        self.start
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] < w[1])
+            .map(|(u, _)| u as UnitIndex)
+    }
+
+    /// Number of spans.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when nobody ever held a role.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
