@@ -8,6 +8,7 @@
 //! stores and replays them; this crate gives them meaning. Pure: no IO.
 #![deny(missing_docs)]
 
+pub mod approvals;
 pub mod config;
 pub mod events;
 pub mod ledger;

@@ -614,24 +614,27 @@ pub struct RightAnswer {
     pub holders: Vec<LeaderRow>,
 }
 
-/// The row of the decision-rights table for `decision` and `amount` on `unit` (class rows
-/// before `*` rows), with the approver resolved on `date`.
-pub fn rights(
-    ledger: &Ledger,
+/// The class of `unit` on `date`, or of its nearest classified ancestor.
+pub fn class_above(
     timeline: &Timeline,
-    unit: &UnitId,
-    decision: &str,
-    amount: f64,
+    structure: &holdco_core::timeline::Structure,
+    unit: UnitIndex,
     date: NaiveDate,
-) -> Result<RightAnswer, QueryError> {
-    let index = unit_on(timeline, unit, date)?;
-    // The class of the unit, or of its nearest classified ancestor.
-    let structure = timeline.structure_on(date);
-    let class = structure
-        .ancestors(index)
-        .into_iter()
-        .find_map(|u| class_on(timeline, &timeline.record(u).id, date));
-    let rows = &ledger.config.rights;
+) -> Option<String> {
+    structure
+        .ancestors(unit)
+        .find_map(|u| class_on(timeline, &timeline.record(u).id, date))
+}
+
+/// The row of the decision-rights table for `decision` of `amount` on a unit of `class`:
+/// class rows before `*` rows. Without an amount, the highest band that applies (the most
+/// senior approver).
+pub fn rule_for(
+    rows: &[Right],
+    decision: &str,
+    amount: Option<f64>,
+    class: Option<&str>,
+) -> Result<Right, QueryError> {
     if !rows.iter().any(|r| r.decision == decision) {
         let known: BTreeSet<&str> = rows.iter().map(|r| r.decision.as_str()).collect();
         return Err(QueryError(format!(
@@ -643,73 +646,114 @@ pub fn rights(
             }
         )));
     }
-    let fits =
-        |r: &&Right| r.decision == decision && r.from <= amount && r.to.is_none_or(|t| amount < t);
-    let rule = rows
-        .iter()
-        .filter(fits)
-        .find(|r| Some(&r.class) == class.as_ref())
-        .or_else(|| rows.iter().filter(fits).find(|r| r.class == "*"))
+    let fits = |r: &&Right| {
+        r.decision == decision
+            && amount.is_none_or(|amount| r.from <= amount && r.to.is_none_or(|t| amount < t))
+    };
+    let pick = |class: &str| {
+        let rows = rows.iter().filter(fits).filter(|r| r.class == class);
+        match amount {
+            Some(_) => rows.min_by(|a, b| a.from.total_cmp(&b.from)),
+            None => rows.max_by(|a, b| a.from.total_cmp(&b.from)),
+        }
+    };
+    class
+        .and_then(pick)
+        .or_else(|| pick("*"))
+        .cloned()
         .ok_or_else(|| {
             QueryError(format!(
-                "no row of [[rights]] covers `{decision}` of {amount} for class {} (add a band that covers it, or a class = \"*\" row)",
-                class.as_deref().unwrap_or("(none)")
+                "no row of [[rights]] covers `{decision}`{} for class {} (add a band that covers it, or a class = \"*\" row)",
+                amount.map(|a| format!(" of {a}")).unwrap_or_default(),
+                class.unwrap_or("(none)")
             ))
-        })?
-        .clone();
-    let leaders = leaders_on(ledger, timeline, date, None)?;
-    let (approver, holders): (String, Vec<LeaderRow>) =
-        if let Some(body) = rule.approver.strip_prefix("body:") {
-            (
-                format!("body {body}"),
+        })
+}
+
+/// Who `rule` names for a decision about `unit` (alive in `structure`), and who holds that
+/// role or sits on that body on `date`.
+pub fn approver_of(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    structure: &holdco_core::timeline::Structure,
+    unit: UnitIndex,
+    rule: &Right,
+    leaders: &[LeaderRow],
+) -> (String, Vec<LeaderRow>) {
+    if let Some(body) = rule.approver.strip_prefix("body:") {
+        (
+            format!("body {body}"),
+            leaders
+                .iter()
+                .filter(|r| r.body.as_deref() == Some(body))
+                .cloned()
+                .collect(),
+        )
+    } else if rule.approver == "board" {
+        // The unit's own board, else the nearest board above it.
+        let board = structure.ancestors(unit).find_map(|u| {
+            let id = &timeline.record(u).id;
+            ledger
+                .config
+                .bodies
+                .values()
+                .find(|b| &b.unit == id && b.kind == "board")
+        });
+        match board {
+            Some(b) => (
+                format!("body {} (board of {})", b.id, b.unit),
                 leaders
                     .iter()
-                    .filter(|r| r.body.as_deref() == Some(body))
+                    .filter(|r| r.body.as_deref() == Some(b.id.as_str()))
                     .cloned()
                     .collect(),
-            )
-        } else if rule.approver == "board" {
-            // The unit's own board, else the nearest board above it.
-            let board = structure.ancestors(index).into_iter().find_map(|u| {
-                let id = &timeline.record(u).id;
-                ledger
-                    .config
-                    .bodies
-                    .values()
-                    .find(|b| &b.unit == id && b.kind == "board")
-            });
-            match board {
-                Some(b) => (
-                    format!("body {} (board of {})", b.id, b.unit),
-                    leaders
-                        .iter()
-                        .filter(|r| r.body.as_deref() == Some(b.id.as_str()))
-                        .cloned()
-                        .collect(),
-                ),
-                None => (
-                    "board (none recorded for the unit or above it)".into(),
-                    Vec::new(),
-                ),
-            }
-        } else {
-            let (role, seat) = match rule.approver.split_once('@') {
-                Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
-                Some((role, unit)) => (
-                    role,
-                    UnitId::parse(unit).unwrap_or_else(|_| unit_id_fallback(timeline)),
-                ),
-                None => (rule.approver.as_str(), unit.clone()),
-            };
-            (
-                format!("{role} of {seat}"),
-                leaders
-                    .iter()
-                    .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
-                    .cloned()
-                    .collect(),
-            )
+            ),
+            None => (
+                "board (none recorded for the unit or above it)".into(),
+                Vec::new(),
+            ),
+        }
+    } else {
+        let (role, seat) = match rule.approver.split_once('@') {
+            Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
+            Some((role, other)) => (
+                role,
+                UnitId::parse(other).unwrap_or_else(|_| unit_id_fallback(timeline)),
+            ),
+            None => (rule.approver.as_str(), timeline.record(unit).id.clone()),
         };
+        (
+            format!("{role} of {seat}"),
+            leaders
+                .iter()
+                .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// The row of the decision-rights table for `decision` and `amount` on `unit` (class rows
+/// before `*` rows), with the approver resolved on `date`.
+pub fn rights(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    unit: &UnitId,
+    decision: &str,
+    amount: f64,
+    date: NaiveDate,
+) -> Result<RightAnswer, QueryError> {
+    let index = unit_on(timeline, unit, date)?;
+    let structure = timeline.structure_on(date);
+    let class = class_above(timeline, &structure, index, date);
+    let rule = rule_for(
+        &ledger.config.rights,
+        decision,
+        Some(amount),
+        class.as_deref(),
+    )?;
+    let leaders = leaders_on(ledger, timeline, date, None)?;
+    let (approver, holders) = approver_of(ledger, timeline, &structure, index, &rule, &leaders);
     Ok(RightAnswer {
         unit: unit.to_string(),
         class,
