@@ -130,11 +130,9 @@ pub fn leaders<'a>(
         Some(id) => unit_on(timeline, id, date)?,
         None => timeline.root,
     };
-    let structure = timeline.structure_on(date);
     let day = roster::day(date);
     let mut rows = Vec::new();
-    let mut stack = vec![(root, 0u32)];
-    while let Some((unit, depth)) = stack.pop() {
+    for (unit, depth) in timeline.tree_order_on(date, root) {
         let mut held = ledger
             .roster
             .of_unit(unit)
@@ -168,9 +166,6 @@ pub fn leaders<'a>(
                     source: h.source.as_deref(),
                 });
             }
-        }
-        for &child in structure.children[unit as usize].iter().rev() {
-            stack.push((child, depth + 1));
         }
     }
     Ok(rows)
