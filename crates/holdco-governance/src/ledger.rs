@@ -418,7 +418,14 @@ impl Ledger {
                 ledger.by_person[p].push(h);
             }
         }
-        ledger.roster = Roster::build(&ledger.holdings, &ledger.index, &ledger.config, timeline);
+        let names: Vec<&str> = ledger.people.iter().map(|p| p.name.as_str()).collect();
+        ledger.roster = Roster::build(
+            &ledger.holdings,
+            &ledger.index,
+            &names,
+            &ledger.config,
+            timeline,
+        );
         ledger
     }
 

@@ -131,41 +131,44 @@ pub fn leaders<'a>(
         None => timeline.root,
     };
     let day = roster::day(date);
-    let mut rows = Vec::new();
-    for (unit, depth) in timeline.tree_order_on(date, root) {
-        let mut held = ledger
-            .roster
-            .of_unit(unit)
-            .iter()
-            .filter(|s| s.held_on(day))
-            .peekable();
-        if held.peek().is_some() {
-            let record = timeline.record(unit);
-            let unit_id = record.id.as_str();
-            let unit_name = record.name_on(date);
-            for span in held {
-                let h = &ledger.holdings[span.holding as usize];
-                let name = match span.person {
-                    roster::NONE => "",
-                    p => ledger.people[p as usize].display(),
-                };
-                rows.push(Leader {
-                    unit: unit_id,
-                    unit_name,
-                    depth,
-                    body: match span.body {
-                        roster::NONE => None,
-                        b => Some(ledger.roster.bodies[b as usize].as_str()),
-                    },
-                    role: &h.role,
-                    person: &h.person,
-                    name,
-                    title: h.title.as_deref(),
-                    since: h.from,
-                    term_end: h.term_end,
-                    source: h.source.as_deref(),
-                });
-            }
+    let r = &ledger.roster;
+    let order = timeline.tree_order_on(date, root);
+    // Counted first, so the answer is written once into memory of its size.
+    let count = order
+        .iter()
+        .map(|(u, _)| r.of_unit(*u).iter().filter(|s| s.held_on(day)).count())
+        .sum();
+    let mut rows = Vec::with_capacity(count);
+    let date_of = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(date);
+    for (unit, depth) in order {
+        let mut held = r.of_unit(unit).iter().filter(|s| s.held_on(day)).peekable();
+        if held.peek().is_none() {
+            continue;
+        }
+        let record = timeline.record(unit);
+        let unit_id = record.id.as_str();
+        let unit_name = record.name_on(date);
+        for span in held {
+            let (person, name) = match span.person {
+                roster::NONE => (ledger.holdings[span.holding as usize].person.as_str(), ""),
+                p => (r.person_id(p), r.person_name(p)),
+            };
+            rows.push(Leader {
+                unit: unit_id,
+                unit_name,
+                depth,
+                body: match span.body {
+                    roster::NONE => None,
+                    b => Some(r.bodies[b as usize].as_str()),
+                },
+                role: r.role(span.role),
+                person,
+                name,
+                title: r.text(span.title),
+                since: date_of(span.since),
+                term_end: (span.term_end != i32::MIN).then(|| date_of(span.term_end)),
+                source: r.text(span.source),
+            });
         }
     }
     Ok(rows)

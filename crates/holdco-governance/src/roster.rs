@@ -34,6 +34,16 @@ pub struct Span {
     pub body: u32,
     /// True for a leadership role.
     pub leadership: bool,
+    /// The role's position in [`Roster::role`].
+    pub role: u16,
+    /// The holding's first day (days from the common era).
+    pub since: i32,
+    /// The last day of its term (`i32::MIN` when not limited).
+    pub term_end: i32,
+    /// The title, as [`Roster::text`] (`u32::MAX` when none).
+    pub title: u32,
+    /// The source, as [`Roster::text`] (`u32::MAX` when none).
+    pub source: u32,
 }
 
 impl Span {
@@ -57,6 +67,15 @@ pub struct Roster {
     spans: Vec<Span>,
     /// Bodies by id, as `body` counts them.
     pub bodies: Vec<String>,
+    /// Role ids, as `role` counts them.
+    roles: Vec<String>,
+    /// Every person's id and name, then every distinct title and source, end to end: a
+    /// row of an answer slices it instead of reaching into the holdings and people.
+    arena: String,
+    /// Per person: (id start, id length, display name start, its length) in `arena`.
+    people: Vec<[u32; 4]>,
+    /// Per distinct title or source: (start, length) in `arena`.
+    texts: Vec<[u32; 2]>,
 }
 
 /// Rank of a role for listing: chair, CEO, president, CFO, heads, others, directors; ties
@@ -81,6 +100,7 @@ impl Roster {
     pub(crate) fn build(
         holdings: &[Holding],
         person_index: &HashMap<String, usize>,
+        names: &[&str],
         config: &crate::config::Config,
         timeline: &Timeline,
     ) -> Roster {
@@ -100,6 +120,21 @@ impl Roster {
         for (rank, (_, i)) in ids.iter().enumerate() {
             person_rank[*i] = rank as u32;
         }
+        let mut arena = String::new();
+        let put = |text: &str, arena: &mut String| {
+            let start = arena.len() as u32;
+            arena.push_str(text);
+            [start, text.len() as u32]
+        };
+        let mut person_text = vec![[0u32; 4]; person_index.len()];
+        for (id, &i) in person_index {
+            let [a, b] = put(id, &mut arena);
+            let name = names.get(i).copied().unwrap_or_default();
+            let [c, d] = if name.is_empty() { [a, b] } else { put(name, &mut arena) };
+            person_text[i] = [a, b, c, d];
+        }
+        let mut texts: Vec<[u32; 2]> = Vec::new();
+        let mut text_ix: HashMap<&str, u32> = HashMap::new();
         let mut roles: Vec<&str> = holdings.iter().map(|h| h.role.as_str()).collect();
         roles.sort_unstable();
         roles.dedup();
@@ -122,6 +157,14 @@ impl Roster {
                 .get(&holding.role)
                 .is_some_and(|r| r.leadership);
             let until = holding.until.map(day).unwrap_or(i32::MAX);
+            let role = role_ix[holding.role.as_str()];
+            let [title, source] = [&holding.title, &holding.source].map(|text| match text {
+                None => NONE,
+                Some(text) => *text_ix.entry(text.as_str()).or_insert_with(|| {
+                    texts.push(put(text, &mut arena));
+                    (texts.len() - 1) as u32
+                }),
+            });
             for (i, (from, seat)) in holding.path.iter().enumerate() {
                 let end = holding.path.get(i + 1).map(|(d, _)| day(*d)).unwrap_or(until);
                 let (unit_id, body) = match seat {
@@ -142,6 +185,11 @@ impl Roster {
                     person,
                     body,
                     leadership,
+                    role: role as u16,
+                    since: day(holding.from),
+                    term_end: holding.term_end.map(day).unwrap_or(i32::MIN),
+                    title,
+                    source,
                 };
                 let rank = person_rank
                     .get(person as usize)
@@ -152,7 +200,7 @@ impl Roster {
                         unit,
                         // Unit seats before bodies.
                         body.wrapping_add(1),
-                        role_ix[holding.role.as_str()],
+                        role,
                         // Day numbers of real dates are positive.
                         day(holding.from) as u32,
                         rank,
@@ -175,7 +223,34 @@ impl Roster {
             start,
             spans: keyed.into_iter().map(|(_, s)| s).collect(),
             bodies,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            arena,
+            people: person_text,
+            texts,
         }
+    }
+
+    /// A role id by its position.
+    pub fn role(&self, role: u16) -> &str {
+        &self.roles[role as usize]
+    }
+
+    /// A person's id (`person` < the number of people).
+    pub fn person_id(&self, person: u32) -> &str {
+        let [a, b, _, _] = self.people[person as usize];
+        &self.arena[a as usize..(a + b) as usize]
+    }
+
+    /// A person's name, or the id when no name is recorded.
+    pub fn person_name(&self, person: u32) -> &str {
+        let [_, _, c, d] = self.people[person as usize];
+        &self.arena[c as usize..(c + d) as usize]
+    }
+
+    /// A title or source by its position (None for `u32::MAX`).
+    pub fn text(&self, text: u32) -> Option<&str> {
+        let [a, b] = *self.texts.get(text as usize)?;
+        Some(&self.arena[a as usize..(a + b) as usize])
     }
 
     /// Every span of unit `unit` (its seats and its bodies'), in listing order.

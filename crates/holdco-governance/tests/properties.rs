@@ -96,7 +96,7 @@ fn ledger_of(
 
 /// The leaders on a date as the ledger's holdings say, found the slow way (every holding
 /// tested, rows sorted per unit): what the roster's answer must equal.
-fn leaders_the_slow_way(
+pub(crate) fn leaders_the_slow_way(
     ledger: &holdco_governance::ledger::Ledger,
     timeline: &holdco_core::timeline::Timeline,
     date: NaiveDate,

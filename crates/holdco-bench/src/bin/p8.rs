@@ -157,8 +157,29 @@ fn main() -> Result<()> {
             t.elapsed()
         );
         let t = Instant::now();
+        let order = timeline.tree_order_on(date, timeline.root);
+        println!("  tree_order_on: {} units in {:.1?}", order.len(), t.elapsed());
+        let t = Instant::now();
+        let day = holdco_governance::roster::day(date);
+        let held: usize = order
+            .iter()
+            .map(|(u, _)| ledger.roster.of_unit(*u).iter().filter(|s| s.held_on(day)).count())
+            .sum();
+        println!("  roster scan in tree order: {held} spans held in {:.1?}", t.elapsed());
+        let t = Instant::now();
         let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
         println!("  leaders (borrowed rows): {} rows in {:.1?}", rows.len(), t.elapsed());
+        // P8_LOOP=N: the query N more times (for a profiler).
+        let repeat: usize = std::env::var("P8_LOOP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let t = Instant::now();
+        for _ in 0..repeat {
+            let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
+            let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            std::hint::black_box((rows, c));
+        }
+        if repeat > 0 {
+            println!("  {repeat} more leaders + cohorts: {:.1?} each", t.elapsed() / repeat as u32);
+        }
         let t = Instant::now();
         let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
         println!("  leaders_on (owned rows): {} rows in {:.1?}", rows.len(), t.elapsed());
