@@ -879,7 +879,10 @@ pub fn incentives(context: &Context, args: &IncentivesArgs) -> Result<ExitCode> 
 
 /// The ledger of `model` for listing approvals: None when the model has no governance
 /// (no people, no governance.toml); problems in the governance files stop the command.
-fn approvals_ledger(model: &Model, timeline: &holdco_core::timeline::Timeline) -> Result<Option<Ledger>> {
+fn approvals_ledger(
+    model: &Model,
+    timeline: &holdco_core::timeline::Timeline,
+) -> Result<Option<Ledger>> {
     if !holdco_governance::in_use(model) {
         return Ok(None);
     }
@@ -953,7 +956,11 @@ pub fn plan_approvals(
             tolerance: 0.0,
         });
     }
-    Ok(Some(approvals::approvals(&ledger, engine.timeline(), &actions)))
+    Ok(Some(approvals::approvals(
+        &ledger,
+        engine.timeline(),
+        &actions,
+    )))
 }
 
 /// The approvals the changes of a scenario branch need (rule 8.11), each on the eve of its
@@ -988,7 +995,14 @@ pub fn print_approvals(title: &str, approvals: &[Approval]) {
         println!("  none of its actions is a decision of the table");
         return;
     }
-    let mut table = render::table(&["action", "unit", "decision", "amount", "approver", "held on the date by"]);
+    let mut table = render::table(&[
+        "action",
+        "unit",
+        "decision",
+        "amount",
+        "approver",
+        "held on the date by",
+    ]);
     let mut notes: Vec<String> = Vec::new();
     for a in approvals {
         let (approver, held) = match a.status {
@@ -1014,7 +1028,9 @@ pub fn print_approvals(title: &str, approvals: &[Approval]) {
             a.what.clone(),
             a.unit.clone(),
             decision,
-            a.amount.map(|v| number(v, false)).unwrap_or_else(|| "–".into()),
+            a.amount
+                .map(|v| number(v, false))
+                .unwrap_or_else(|| "–".into()),
             approver,
             held,
         ]);
@@ -1037,10 +1053,7 @@ pub fn print_approvals(title: &str, approvals: &[Approval]) {
 }
 
 /// Prints approvals in the chosen form; `source` names the plan or branch in CSV rows.
-pub fn output_approvals(
-    output: Output,
-    groups: &[(String, Option<Vec<Approval>>)],
-) -> Result<()> {
+pub fn output_approvals(output: Output, groups: &[(String, Option<Vec<Approval>>)]) -> Result<()> {
     match output {
         Output::Json => {
             let value: Vec<serde_json::Value> = groups
@@ -1058,9 +1071,7 @@ pub fn output_approvals(
         Output::Csv => {
             let rows: Vec<_> = groups
                 .iter()
-                .flat_map(|(source, list)| {
-                    list.iter().flatten().map(move |a| a.row(source))
-                })
+                .flat_map(|(source, list)| list.iter().flatten().map(move |a| a.row(source)))
                 .collect();
             render::print_csv(&rows)?;
         }

@@ -318,7 +318,8 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     }
     let source = format!("the plan `{}`", plan.name);
     if args.approvals {
-        let list = crate::governance_commands::plan_approvals(&model, &engine, &plan, capital.classes_on)?;
+        let list =
+            crate::governance_commands::plan_approvals(&model, &engine, &plan, capital.classes_on)?;
         crate::governance_commands::output_approvals(args.format.output(), &[(source, list)])?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -436,7 +437,12 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
                 );
             }
             println!("  {}", plan.method);
-            match crate::governance_commands::plan_approvals(&model, &engine, &plan, capital.classes_on) {
+            match crate::governance_commands::plan_approvals(
+                &model,
+                &engine,
+                &plan,
+                capital.classes_on,
+            ) {
                 Ok(Some(list)) => {
                     println!();
                     crate::governance_commands::print_approvals(

@@ -400,28 +400,57 @@ fn the_plan_and_the_branches_list_the_approvals_they_need() {
     assert_eq!(dingtalk["amount"], 1000.0);
     assert_eq!(dingtalk["band"], "1000 to 10000");
     // Disposals the plan counts on: Intime had left the group; Sun Art goes to the board.
-    assert_eq!(find("disposal proceeds 2025", "intime")["status"], "not_in_group");
-    assert_eq!(find("disposal proceeds 2025", "sun_art")["decision"], "disposal");
+    assert_eq!(
+        find("disposal proceeds 2025", "intime")["status"],
+        "not_in_group"
+    );
+    assert_eq!(
+        find("disposal proceeds 2025", "sun_art")["decision"],
+        "disposal"
+    );
 
     let (code, out, err) = run(
         &db,
-        &["scenario", "approvals", "spin-off-cloud", "one-alibaba", "--csv"],
+        &[
+            "scenario",
+            "approvals",
+            "spin-off-cloud",
+            "one-alibaba",
+            "--csv",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("source,what,unit,decision,amount,class,date,status,band,approver"), "{out}");
+    assert!(
+        lines[0].starts_with("source,what,unit,decision,amount,class,date,status,band,approver"),
+        "{out}"
+    );
     // The spin-off is a disposal without proceeds: the highest band, the board, on the eve.
-    assert!(lines.iter().any(|l| l.contains("spin-off-cloud")
-        && l.contains(",disposal,,")
-        && l.contains("2025-06-29,approver,from 0,body alibaba_board")), "{out}");
+    assert!(
+        lines.iter().any(|l| l.contains("spin-off-cloud")
+            && l.contains(",disposal,,")
+            && l.contains("2025-06-29,approver,from 0,body alibaba_board")),
+        "{out}"
+    );
     // The merger has no row in the example's table: said, not guessed.
-    assert!(lines.iter().any(|l| l.contains("integrate-ecommerce") && l.contains(",merge,") && l.contains(",no_rule,")), "{out}");
+    assert!(
+        lines.iter().any(|l| l.contains("integrate-ecommerce")
+            && l.contains(",merge,")
+            && l.contains(",no_rule,")),
+        "{out}"
+    );
 
     // The tables say the same below the plan and a run.
     let (code, out, _) = run(&db, &["plan"]);
     assert_eq!(code, 0);
     assert!(out.contains("Approvals the plan needs"), "{out}");
-    let (code, out, _) = run(&db, &["scenario", "run", "spin-off-cloud", "--paths", "200"]);
+    let (code, out, _) = run(
+        &db,
+        &["scenario", "run", "spin-off-cloud", "--paths", "200"],
+    );
     assert_eq!(code, 0);
-    assert!(out.contains("Approvals the branch `spin-off-cloud` needs"), "{out}");
+    assert!(
+        out.contains("Approvals the branch `spin-off-cloud` needs"),
+        "{out}"
+    );
 }

@@ -745,7 +745,10 @@ impl<'a> Timeline<'a> {
         while let Some((unit, depth)) = stack.pop() {
             out.push((unit, depth));
             let u = unit as usize;
-            for &child in children[start[u] as usize..start[u + 1] as usize].iter().rev() {
+            for &child in children[start[u] as usize..start[u + 1] as usize]
+                .iter()
+                .rev()
+            {
                 stack.push((child, depth + 1));
             }
         }
@@ -917,7 +920,10 @@ mod tests {
             for k in -1..=21 {
                 let date = first + chrono::Days::new(0) + chrono::Duration::days(span * k / 20);
                 let structure = timeline.structure_on(date);
-                for node in [timeline.root, (seed as UnitIndex * 3) % timeline.units.len() as UnitIndex] {
+                for node in [
+                    timeline.root,
+                    (seed as UnitIndex * 3) % timeline.units.len() as UnitIndex,
+                ] {
                     assert_eq!(
                         timeline.tree_order_on(date, node),
                         structure.descendants(node, u32::MAX),

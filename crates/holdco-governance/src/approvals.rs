@@ -231,8 +231,7 @@ pub fn approvals(ledger: &Ledger, timeline: &Timeline, actions: &[Action]) -> Ve
                 }
                 Ok(rule) => {
                     let leaders = leaders_by_date.entry(action.date).or_insert_with(|| {
-                        queries::leaders_on(ledger, timeline, action.date, None)
-                            .unwrap_or_default()
+                        queries::leaders_on(ledger, timeline, action.date, None).unwrap_or_default()
                     });
                     let (approver, holders) =
                         queries::approver_of(ledger, timeline, structure, unit, &rule, leaders);
@@ -292,7 +291,11 @@ pub fn action_of_change(change: &holdco_core::Change, currency: &Currency) -> Op
             if *acquired {
                 (parent.clone(), &["acquisition"], none("acquisition"))
             } else {
-                (parent.clone(), &["create", "reorganisation"], none("creation"))
+                (
+                    parent.clone(),
+                    &["create", "reorganisation"],
+                    none("creation"),
+                )
             }
         }
         ChangeKind::Divest { unit, proceeds, .. } => {
@@ -307,7 +310,9 @@ pub fn action_of_change(change: &holdco_core::Change, currency: &Currency) -> Op
         ChangeKind::Merge { into, .. } => {
             (into.clone(), &["merge", "reorganisation"], none("merger"))
         }
-        ChangeKind::Split { unit, .. } => (unit.clone(), &["split", "reorganisation"], none("split")),
+        ChangeKind::Split { unit, .. } => {
+            (unit.clone(), &["split", "reorganisation"], none("split"))
+        }
         ChangeKind::Move { unit, .. } => (unit.clone(), &["move", "reorganisation"], none("move")),
         ChangeKind::Close { unit } => (unit.clone(), &["close", "reorganisation"], none("closure")),
         _ => return None,

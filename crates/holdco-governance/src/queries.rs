@@ -149,9 +149,9 @@ pub fn leaders<'a>(
         let unit_id = record.id.as_str();
         let unit_name = record.name_on(date);
         for span in held {
-            let (person, name) = match span.person {
-                roster::NONE => (ledger.holdings[span.holding as usize].person.as_str(), ""),
-                p => (r.person_id(p), r.person_name(p)),
+            let (person, name) = match &span.who {
+                Some((id, name)) => (&**id, &**name),
+                None => (ledger.holdings[span.holding as usize].person.as_str(), ""),
             };
             rows.push(Leader {
                 unit: unit_id,

@@ -14,12 +14,13 @@ use crate::ledger::{Holding, Seat};
 use chrono::{Datelike, NaiveDate};
 use holdco_core::timeline::{Timeline, UnitIndex};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// No person / no body.
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// One seat of one holding over a span of days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     /// First day (days from the common era).
     pub from: i32,
@@ -44,6 +45,10 @@ pub struct Span {
     pub title: u32,
     /// The source, as [`Roster::text`] (`u32::MAX` when none).
     pub source: u32,
+    /// The person's id and name (the id when no name is recorded), shared with every span
+    /// of the person: a row reads them here, in the order the spans are read, rather than
+    /// from a table in the person's order.
+    pub who: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl Span {
@@ -69,13 +74,8 @@ pub struct Roster {
     pub bodies: Vec<String>,
     /// Role ids, as `role` counts them.
     roles: Vec<String>,
-    /// Every person's id and name, then every distinct title and source, end to end: a
-    /// row of an answer slices it instead of reaching into the holdings and people.
-    arena: String,
-    /// Per person: (id start, id length, display name start, its length) in `arena`.
-    people: Vec<[u32; 4]>,
-    /// Per distinct title or source: (start, length) in `arena`.
-    texts: Vec<[u32; 2]>,
+    /// Every distinct title and source.
+    texts: Vec<Box<str>>,
 }
 
 /// Rank of a role for listing: chair, CEO, president, CFO, heads, others, directors; ties
@@ -120,20 +120,16 @@ impl Roster {
         for (rank, (_, i)) in ids.iter().enumerate() {
             person_rank[*i] = rank as u32;
         }
-        let mut arena = String::new();
-        let put = |text: &str, arena: &mut String| {
-            let start = arena.len() as u32;
-            arena.push_str(text);
-            [start, text.len() as u32]
-        };
-        let mut person_text = vec![[0u32; 4]; person_index.len()];
+        let mut who: Vec<Option<(Arc<str>, Arc<str>)>> = vec![None; person_index.len()];
         for (id, &i) in person_index {
-            let [a, b] = put(id, &mut arena);
-            let name = names.get(i).copied().unwrap_or_default();
-            let [c, d] = if name.is_empty() { [a, b] } else { put(name, &mut arena) };
-            person_text[i] = [a, b, c, d];
+            let id: Arc<str> = Arc::from(id.as_str());
+            let name = match names.get(i).copied().unwrap_or_default() {
+                "" => id.clone(),
+                name => Arc::from(name),
+            };
+            who[i] = Some((id, name));
         }
-        let mut texts: Vec<[u32; 2]> = Vec::new();
+        let mut texts: Vec<Box<str>> = Vec::new();
         let mut text_ix: HashMap<&str, u32> = HashMap::new();
         let mut roles: Vec<&str> = holdings.iter().map(|h| h.role.as_str()).collect();
         roles.sort_unstable();
@@ -161,12 +157,16 @@ impl Roster {
             let [title, source] = [&holding.title, &holding.source].map(|text| match text {
                 None => NONE,
                 Some(text) => *text_ix.entry(text.as_str()).or_insert_with(|| {
-                    texts.push(put(text, &mut arena));
+                    texts.push(text.as_str().into());
                     (texts.len() - 1) as u32
                 }),
             });
             for (i, (from, seat)) in holding.path.iter().enumerate() {
-                let end = holding.path.get(i + 1).map(|(d, _)| day(*d)).unwrap_or(until);
+                let end = holding
+                    .path
+                    .get(i + 1)
+                    .map(|(d, _)| day(*d))
+                    .unwrap_or(until);
                 let (unit_id, body) = match seat {
                     Seat::Unit(u) => (u, NONE),
                     Seat::Body(b) => match config.bodies.get(b) {
@@ -190,11 +190,9 @@ impl Roster {
                     term_end: holding.term_end.map(day).unwrap_or(i32::MIN),
                     title,
                     source,
+                    who: who.get(person as usize).cloned().flatten(),
                 };
-                let rank = person_rank
-                    .get(person as usize)
-                    .copied()
-                    .unwrap_or(NONE);
+                let rank = person_rank.get(person as usize).copied().unwrap_or(NONE);
                 keyed.push((
                     [
                         unit,
@@ -224,8 +222,6 @@ impl Roster {
             spans: keyed.into_iter().map(|(_, s)| s).collect(),
             bodies,
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            arena,
-            people: person_text,
             texts,
         }
     }
@@ -235,22 +231,9 @@ impl Roster {
         &self.roles[role as usize]
     }
 
-    /// A person's id (`person` < the number of people).
-    pub fn person_id(&self, person: u32) -> &str {
-        let [a, b, _, _] = self.people[person as usize];
-        &self.arena[a as usize..(a + b) as usize]
-    }
-
-    /// A person's name, or the id when no name is recorded.
-    pub fn person_name(&self, person: u32) -> &str {
-        let [_, _, c, d] = self.people[person as usize];
-        &self.arena[c as usize..(c + d) as usize]
-    }
-
     /// A title or source by its position (None for `u32::MAX`).
     pub fn text(&self, text: u32) -> Option<&str> {
-        let [a, b] = *self.texts.get(text as usize)?;
-        Some(&self.arena[a as usize..(a + b) as usize])
+        self.texts.get(text as usize).map(|t| &**t)
     }
 
     /// Every span of unit `unit` (its seats and its bodies'), in listing order.

@@ -99,7 +99,10 @@ fn branch_changes_become_decisions_of_the_table() {
     };
     let sold = approvals::action_of_change(&divest(&cny), &cny).expect("a decision");
     assert_eq!(sold.decisions, vec!["divest", "disposal"]);
-    assert_eq!((sold.amount, sold.date), (Some(250_000.0), day("2025-06-30")));
+    assert_eq!(
+        (sold.amount, sold.date),
+        (Some(250_000.0), day("2025-06-30"))
+    );
     let in_dollars = approvals::action_of_change(&divest(&usd), &cny).expect("a decision");
     assert_eq!(in_dollars.amount, None);
     assert!(in_dollars.no_amount.as_deref().unwrap().contains("USD"));

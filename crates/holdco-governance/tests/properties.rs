@@ -126,7 +126,13 @@ pub(crate) fn leaders_the_slow_way(
                 Seat::Unit(_) => String::new(),
                 Seat::Body(b) => b.clone(),
             };
-            (body, rank(&h.role), h.role.clone(), h.from, h.person.clone())
+            (
+                body,
+                rank(&h.role),
+                h.role.clone(),
+                h.from,
+                h.person.clone(),
+            )
         });
         for h in here {
             rows.push(queries::LeaderRow {
@@ -139,7 +145,10 @@ pub(crate) fn leaders_the_slow_way(
                 },
                 role: h.role.clone(),
                 person: h.person.clone(),
-                name: ledger.person(&h.person).map(|p| p.display().to_string()).unwrap_or_default(),
+                name: ledger
+                    .person(&h.person)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 title: h.title.clone(),
                 since: h.from,
                 term_end: h.term_end,

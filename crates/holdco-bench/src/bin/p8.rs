@@ -35,6 +35,18 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// CPU time of this thread so far: on a machine shared with other builds, what the query
+/// itself cost (wall time also counts the time the thread waited for a core).
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -148,7 +160,10 @@ fn main() -> Result<()> {
     if std::env::var_os("P8_PARTS").is_some() {
         let t = Instant::now();
         let n = ledger.held_on(date).count();
-        println!("  holdings held (scan of every holding): {n} in {:.1?}", t.elapsed());
+        println!(
+            "  holdings held (scan of every holding): {n} in {:.1?}",
+            t.elapsed()
+        );
         let t = Instant::now();
         let s = timeline.structure_on(date);
         println!(
@@ -158,19 +173,40 @@ fn main() -> Result<()> {
         );
         let t = Instant::now();
         let order = timeline.tree_order_on(date, timeline.root);
-        println!("  tree_order_on: {} units in {:.1?}", order.len(), t.elapsed());
+        println!(
+            "  tree_order_on: {} units in {:.1?}",
+            order.len(),
+            t.elapsed()
+        );
         let t = Instant::now();
         let day = holdco_governance::roster::day(date);
         let held: usize = order
             .iter()
-            .map(|(u, _)| ledger.roster.of_unit(*u).iter().filter(|s| s.held_on(day)).count())
+            .map(|(u, _)| {
+                ledger
+                    .roster
+                    .of_unit(*u)
+                    .iter()
+                    .filter(|s| s.held_on(day))
+                    .count()
+            })
             .sum();
-        println!("  roster scan in tree order: {held} spans held in {:.1?}", t.elapsed());
+        println!(
+            "  roster scan in tree order: {held} spans held in {:.1?}",
+            t.elapsed()
+        );
         let t = Instant::now();
         let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
-        println!("  leaders (borrowed rows): {} rows in {:.1?}", rows.len(), t.elapsed());
+        println!(
+            "  leaders (borrowed rows): {} rows in {:.1?}",
+            rows.len(),
+            t.elapsed()
+        );
         // P8_LOOP=N: the query N more times (for a profiler).
-        let repeat: usize = std::env::var("P8_LOOP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let repeat: usize = std::env::var("P8_LOOP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let t = Instant::now();
         for _ in 0..repeat {
             let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
@@ -178,11 +214,18 @@ fn main() -> Result<()> {
             std::hint::black_box((rows, c));
         }
         if repeat > 0 {
-            println!("  {repeat} more leaders + cohorts: {:.1?} each", t.elapsed() / repeat as u32);
+            println!(
+                "  {repeat} more leaders + cohorts: {:.1?} each",
+                t.elapsed() / repeat as u32
+            );
         }
         let t = Instant::now();
         let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
-        println!("  leaders_on (owned rows): {} rows in {:.1?}", rows.len(), t.elapsed());
+        println!(
+            "  leaders_on (owned rows): {} rows in {:.1?}",
+            rows.len(),
+            t.elapsed()
+        );
         let t = Instant::now();
         let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
         println!(
@@ -193,13 +236,16 @@ fn main() -> Result<()> {
     }
     let holdco_round = || {
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         let mut owned = Vec::new();
         let mut answer = (0, 0, 0u32);
         for _ in 0..runs {
             // The answer as the library gives it: rows borrowing the ledger's strings.
             let t = Instant::now();
+            let c = thread_cpu();
             let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
             let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            cpu.push(thread_cpu() - c);
             times.push(t.elapsed());
             answer = (
                 rows.len(),
@@ -221,7 +267,13 @@ fn main() -> Result<()> {
             std::hint::black_box(report);
             history.push(t.elapsed());
         }
-        (median(times), median(history), answer, median(owned))
+        (
+            median(times),
+            median(history),
+            answer,
+            median(owned),
+            median(cpu),
+        )
     };
     let duckdb_round = || -> Result<serde_json::Value> {
         let output = Command::new("python3")
@@ -245,11 +297,14 @@ fn main() -> Result<()> {
         ours.push(holdco_round());
         theirs.push(duckdb_round()?);
     }
-    let (q, h, answer, o) = ours[1];
+    let (q, h, answer, o, _) = ours[1];
     // Medians of two rounds: their mean.
     let q = (ours[0].0 + q) / 2;
     let h = (ours[0].1 + h) / 2;
     let o = (ours[0].3 + o) / 2;
+    let qc = (ours[0].4 + ours[1].4) / 2;
+    let dc =
+        (theirs[0]["query_cpu"].as_f64().unwrap() + theirs[1]["query_cpu"].as_f64().unwrap()) / 2.0;
     let dq = (theirs[0]["query"].as_f64().unwrap() + theirs[1]["query"].as_f64().unwrap()) / 2.0;
     let dh =
         (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
@@ -266,6 +321,12 @@ fn main() -> Result<()> {
         q.as_secs_f64() * 1e3,
         dq * 1e3,
         dq / q.as_secs_f64()
+    );
+    println!(
+        "  CPU time (holdco: its one thread; DuckDB: the process, all threads): holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
+        qc.as_secs_f64() * 1e3,
+        dc * 1e3,
+        dc / qc.as_secs_f64()
     );
     println!(
         "  the same with owned rows:           holdco {:.1} ms (x{:.1})",
