@@ -423,6 +423,11 @@ impl Ledger {
             &ledger.holdings,
             &ledger.index,
             &names,
+            &ledger
+                .people
+                .iter()
+                .map(|p| p.birth_year)
+                .collect::<Vec<_>>(),
             &ledger.config,
             timeline,
         );

@@ -136,12 +136,12 @@ pub fn leaders<'a>(
     // Counted first, so the answer is written once into memory of its size.
     let count = order
         .iter()
-        .map(|(u, _)| r.of_unit(*u).iter().filter(|s| s.held_on(day)).count())
+        .map(|(u, _)| r.hot_of_unit(*u).iter().filter(|s| s.held_on(day)).count())
         .sum();
     let mut rows = Vec::with_capacity(count);
     let date_of = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(date);
     for (unit, depth) in order {
-        let mut held = r.of_unit(unit).iter().filter(|s| s.held_on(day)).peekable();
+        let mut held = r.held(unit, day).peekable();
         if held.peek().is_none() {
             continue;
         }
@@ -441,7 +441,7 @@ pub fn cohorts_by_unit(
     let mut out = Vec::new();
     for unit in ledger.roster.units() {
         let (mut cohort, mut older, mut unknown) = (0, 0, 0);
-        for span in ledger.roster.of_unit(unit) {
+        for span in ledger.roster.hot_of_unit(unit) {
             if !span.leadership || !span.held_on(day) || span.person == roster::NONE {
                 continue;
             }
@@ -450,10 +450,10 @@ pub fn cohorts_by_unit(
                 continue;
             }
             *seen = unit;
-            match ledger.people[span.person as usize].birth_year {
-                Some(year) if year >= born_from => cohort += 1,
-                Some(_) => older += 1,
-                None => unknown += 1,
+            match span.born {
+                i32::MIN => unknown += 1,
+                year if year >= born_from => cohort += 1,
+                _ => older += 1,
             }
         }
         if cohort + older + unknown > 0 {

@@ -51,6 +51,30 @@ pub struct Span {
     pub who: Option<(Arc<str>, Arc<str>)>,
 }
 
+/// The part of a span an as-of scan reads (20 bytes; the rest of the span is read only for
+/// the spans held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hot {
+    /// First day (days from the common era).
+    pub from: i32,
+    /// First day no longer held (`i32::MAX` while held).
+    pub until: i32,
+    /// The person's index (`u32::MAX` when unknown).
+    pub person: u32,
+    /// The person's birth year (`i32::MIN` when not published).
+    pub born: i32,
+    /// True for a leadership role.
+    pub leadership: bool,
+}
+
+impl Hot {
+    /// True when held on the day `day` (days from the common era).
+    #[inline]
+    pub fn held_on(&self, day: i32) -> bool {
+        self.from <= day && day < self.until
+    }
+}
+
 impl Span {
     /// True when held on the day `day` (days from the common era).
     #[inline]
@@ -70,6 +94,8 @@ pub struct Roster {
     /// Unit `u`'s spans are `spans[start[u]..start[u + 1]]`.
     start: Vec<u32>,
     spans: Vec<Span>,
+    /// The same spans' scanned part, in the same order.
+    hot: Vec<Hot>,
     /// Bodies by id, as `body` counts them.
     pub bodies: Vec<String>,
     /// Role ids, as `role` counts them.
@@ -101,6 +127,7 @@ impl Roster {
         holdings: &[Holding],
         person_index: &HashMap<String, usize>,
         names: &[&str],
+        born: &[Option<i32>],
         config: &crate::config::Config,
         timeline: &Timeline,
     ) -> Roster {
@@ -217,9 +244,25 @@ impl Roster {
         for u in 0..n {
             start[u + 1] += start[u];
         }
+        let spans: Vec<Span> = keyed.into_iter().map(|(_, s)| s).collect();
+        let hot = spans
+            .iter()
+            .map(|s| Hot {
+                from: s.from,
+                until: s.until,
+                person: s.person,
+                born: born
+                    .get(s.person as usize)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(i32::MIN),
+                leadership: s.leadership,
+            })
+            .collect();
         Roster {
             start,
-            spans: keyed.into_iter().map(|(_, s)| s).collect(),
+            spans,
+            hot,
             bodies,
             roles: roles.iter().map(|r| r.to_string()).collect(),
             texts,
@@ -243,6 +286,30 @@ impl Roster {
             (Some(&a), Some(&b)) => &self.spans[a as usize..b as usize],
             _ => &[],
         }
+    }
+
+    /// The scanned part of unit `unit`'s spans, in the same order as [`Roster::of_unit`].
+    pub fn hot_of_unit(&self, unit: UnitIndex) -> &[Hot] {
+        let u = unit as usize;
+        match (self.start.get(u), self.start.get(u + 1)) {
+            (Some(&a), Some(&b)) => &self.hot[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// The spans of unit `unit` held on the day `day` (days from the common era), in
+    /// listing order.
+    pub fn held(&self, unit: UnitIndex, day: i32) -> impl Iterator<Item = &Span> + '_ {
+        let u = unit as usize;
+        let (a, b) = match (self.start.get(u), self.start.get(u + 1)) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => (0, 0),
+        };
+        self.hot[a..b]
+            .iter()
+            .zip(&self.spans[a..b])
+            .filter(move |(h, _)| h.held_on(day))
+            .map(|(_, s)| s)
     }
 
     /// Units with at least one span, in index order.

@@ -182,14 +182,7 @@ fn main() -> Result<()> {
         let day = holdco_governance::roster::day(date);
         let held: usize = order
             .iter()
-            .map(|(u, _)| {
-                ledger
-                    .roster
-                    .of_unit(*u)
-                    .iter()
-                    .filter(|s| s.held_on(day))
-                    .count()
-            })
+            .map(|(u, _)| ledger.roster.held(*u, day).count())
             .sum();
         println!(
             "  roster scan in tree order: {held} spans held in {:.1?}",
