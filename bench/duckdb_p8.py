@@ -3,7 +3,7 @@ replayed (one row per person, role, unit and span; `until` empty while held).
 
 argv: holdings.csv date runs persons.txt born_from
 Prints one JSON line: load seconds, median seconds of the leaders-on-a-date query plus the
-cohort-per-unit query, median seconds of one person's history, and the answers' sizes.
+cohort-per-unit query (wall, and CPU of the process over all its threads), median seconds of one person's history, and the answers' sizes.
 """
 import json
 import statistics
@@ -33,12 +33,15 @@ cohort_sql = (
 )
 history_sql = "SELECT role, unit, f, u FROM h WHERE person = ? ORDER BY f, role, unit"
 times = []
+cpu = []
 leaders = cohorts = 0
 cohort_total = 0
 for _ in range(runs):
     t = time.perf_counter()
+    c = time.process_time()
     rows = con.execute(leaders_sql, [date, date]).fetchall()
     groups = con.execute(cohort_sql, [born_from, born_from, date, date]).fetchall()
+    cpu.append(time.process_time() - c)
     times.append(time.perf_counter() - t)
     leaders, cohorts = len(rows), len(groups)
     cohort_total = sum(g[1] + g[2] + g[3] for g in groups)
@@ -50,6 +53,7 @@ for person in persons:
 print(json.dumps({
     "load": load,
     "query": statistics.median(times),
+    "query_cpu": statistics.median(cpu),
     "history": statistics.median(history),
     "leaders": leaders,
     "units": cohorts,

@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
 use holdco_core::rollup::Engine;
 use holdco_core::{Model, Period, UnitId};
+use holdco_governance::approvals::{self, Action, Approval, Status as ApprovalStatus};
 use holdco_governance::ledger::Ledger;
 use holdco_governance::queries;
 use serde::Serialize;
@@ -275,7 +276,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
     let date = parse_date(&args.at, "at")?;
     let node = args.unit.as_deref().map(unit_id).transpose()?;
     with_branch(context, args.scenario.as_deref(), |_, engine, ledger| {
-        let rows = queries::leaders_on(ledger, engine.timeline(), date, node.as_ref())
+        let rows = queries::leaders(ledger, engine.timeline(), date, node.as_ref())
             .map_err(|e| anyhow!("{e}"))?;
         match args.format.output() {
             Output::Json => render::print_json(&serde_json::json!({ "at": date, "roles": rows }))?,
@@ -296,10 +297,10 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                             row.unit
                         )
                     };
-                    last_unit = row.unit.clone();
+                    last_unit = row.unit.to_string();
                     let role = match &row.body {
                         Some(body) => format!("{} · {body}", row.role),
-                        None => row.role.clone(),
+                        None => row.role.to_string(),
                     };
                     table.add_row(vec![
                         unit,
@@ -307,7 +308,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                         format!("{} ({})", row.name, row.person),
                         row.since.to_string(),
                         opt_date(row.term_end),
-                        row.title.clone().unwrap_or_default(),
+                        row.title.unwrap_or_default().to_string(),
                     ]);
                 }
                 render::fit_to_terminal(&mut table, &[5]);
@@ -874,4 +875,214 @@ pub fn incentives(context: &Context, args: &IncentivesArgs) -> Result<ExitCode> 
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The ledger of `model` for listing approvals: None when the model has no governance
+/// (no people, no governance.toml); problems in the governance files stop the command.
+fn approvals_ledger(
+    model: &Model,
+    timeline: &holdco_core::timeline::Timeline,
+) -> Result<Option<Ledger>> {
+    if !holdco_governance::in_use(model) {
+        return Ok(None);
+    }
+    let (ledger, problems) = holdco_governance::load(model, timeline);
+    if !problems.is_empty() {
+        crate::commands::print_capped(&problems, None);
+        bail!(
+            "{} problem(s) in the governance files; fix them and run `holdco check DIR`",
+            problems.len()
+        );
+    }
+    Ok(Some(ledger))
+}
+
+/// Relative tolerance of a plan's solved amounts against the bands' edges (rule 8.11): the
+/// interior-point solver is accurate to about 1e-8 of the problem's scale.
+const SOLVED: f64 = 1e-6;
+
+/// The approvals a capital plan needs (rule 8.11): each allocation a `capex` decision of
+/// its amount under the plan's class of the unit, each disposal whose proceeds the plan
+/// counts on a `disposal` decision, resolved on the plan's `classes_on` date. None when the
+/// model has no governance.
+pub fn plan_approvals(
+    model: &Model,
+    engine: &Engine,
+    plan: &holdco_strategy::plan::Plan,
+    classes_on: NaiveDate,
+) -> Result<Option<Vec<Approval>>> {
+    let Some(ledger) = approvals_ledger(model, engine.timeline())? else {
+        return Ok(None);
+    };
+    let in_group_currency = plan.currency == model.group.currency.as_str();
+    let amount = |a: f64| {
+        if in_group_currency {
+            (Some(a), None)
+        } else {
+            (
+                None,
+                Some(format!(
+                    "the plan is in {}, not the group's {}",
+                    plan.currency,
+                    model.group.currency.as_str()
+                )),
+            )
+        }
+    };
+    let mut actions = Vec::new();
+    for a in &plan.allocation {
+        let (amount, no_amount) = amount(a.amount);
+        actions.push(Action {
+            what: format!("allocation {}", a.year),
+            unit: a.unit.clone(),
+            decisions: vec!["capex".into()],
+            amount,
+            no_amount,
+            class: Some(a.class.clone()),
+            date: classes_on,
+            tolerance: SOLVED,
+        });
+    }
+    for r in &plan.realisations {
+        let (amount, no_amount) = amount(r.amount);
+        actions.push(Action {
+            what: format!("disposal proceeds {}", r.year),
+            unit: r.unit.clone(),
+            decisions: vec!["disposal".into()],
+            amount,
+            no_amount,
+            class: Some(r.class.clone()),
+            date: classes_on,
+            tolerance: 0.0,
+        });
+    }
+    Ok(Some(approvals::approvals(
+        &ledger,
+        engine.timeline(),
+        &actions,
+    )))
+}
+
+/// The approvals the changes of a scenario branch need (rule 8.11), each on the eve of its
+/// date in the branch's log (the model's and the branch's changes, bases' first). None when
+/// the model has no governance.
+pub fn branch_approvals(
+    model: &Model,
+    changes: &[holdco_core::Change],
+) -> Result<Option<Vec<Approval>>> {
+    let mut branch = model.clone();
+    branch.timeline.extend(changes.iter().cloned());
+    let (timeline, problems) =
+        holdco_core::timeline::Timeline::replay(&branch.group, &branch.metrics, &branch.timeline);
+    if !problems.is_empty() {
+        crate::commands::print_capped(&problems, None);
+        bail!("the branch does not replay ({} problem(s))", problems.len());
+    }
+    let Some(ledger) = approvals_ledger(&branch, &timeline)? else {
+        return Ok(None);
+    };
+    let actions: Vec<Action> = changes
+        .iter()
+        .filter_map(|c| approvals::action_of_change(c, &model.group.currency))
+        .collect();
+    Ok(Some(approvals::approvals(&ledger, &timeline, &actions)))
+}
+
+/// Prints approvals as a table under `title`, the rows' notes below it.
+pub fn print_approvals(title: &str, approvals: &[Approval]) {
+    println!("{title}");
+    if approvals.is_empty() {
+        println!("  none of its actions is a decision of the table");
+        return;
+    }
+    let mut table = render::table(&[
+        "action",
+        "unit",
+        "decision",
+        "amount",
+        "approver",
+        "held on the date by",
+    ]);
+    let mut notes: Vec<String> = Vec::new();
+    for a in approvals {
+        let (approver, held) = match a.status {
+            ApprovalStatus::Approver => (
+                a.approver.clone().unwrap_or_default(),
+                if a.holders.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    a.holders_text()
+                },
+            ),
+            ApprovalStatus::NoRule => ("no row applies".into(), String::new()),
+            ApprovalStatus::NotInGroup => ("–".into(), format!("not in the group on {}", a.date)),
+        };
+        let decision = match (&a.band, &a.line) {
+            (Some(band), Some(line)) => format!("{} {band} (line {line})", a.decision),
+            _ => a.decision.clone(),
+        };
+        if let Some(note) = &a.note {
+            notes.push(format!("{} ({}): {note}", a.what, a.unit));
+        }
+        table.add_row(vec![
+            a.what.clone(),
+            a.unit.clone(),
+            decision,
+            a.amount
+                .map(|v| number(v, false))
+                .unwrap_or_else(|| "–".into()),
+            approver,
+            held,
+        ]);
+    }
+    align_right(&mut table, 3..4);
+    render::fit_to_terminal(&mut table, &[5, 4]);
+    println!("{table}");
+    let mut rules: Vec<(u32, &str)> = approvals
+        .iter()
+        .filter_map(|a| Some((a.line?, a.rule_note.as_deref()?)))
+        .collect();
+    rules.sort();
+    rules.dedup();
+    for note in notes {
+        println!("  {note}");
+    }
+    for (line, note) in rules {
+        println!("  governance.toml line {line}: {note}");
+    }
+}
+
+/// Prints approvals in the chosen form; `source` names the plan or branch in CSV rows.
+pub fn output_approvals(output: Output, groups: &[(String, Option<Vec<Approval>>)]) -> Result<()> {
+    match output {
+        Output::Json => {
+            let value: Vec<serde_json::Value> = groups
+                .iter()
+                .map(|(source, list)| {
+                    serde_json::json!({
+                        "source": source,
+                        "governance": list.is_some(),
+                        "approvals": list.as_deref().unwrap_or_default(),
+                    })
+                })
+                .collect();
+            render::print_json(&value)?;
+        }
+        Output::Csv => {
+            let rows: Vec<_> = groups
+                .iter()
+                .flat_map(|(source, list)| list.iter().flatten().map(move |a| a.row(source)))
+                .collect();
+            render::print_csv(&rows)?;
+        }
+        Output::Table => {
+            for (source, list) in groups {
+                match list {
+                    Some(list) => print_approvals(&format!("Approvals {source} needs (governance.toml [[rights]])"), list),
+                    None => println!("{source}: the model has no governance.toml or people: no decision-rights table to list approvals from"),
+                }
+            }
+        }
+    }
+    Ok(())
 }

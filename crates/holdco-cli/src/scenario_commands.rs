@@ -66,6 +66,15 @@ enum ScenarioCommand {
         #[command(flatten)]
         options: RunOptions,
     },
+    /// The approvals the changes of one or more branches need under governance.toml's
+    /// decision-rights table (each change on the eve of its date; rule 8.11).
+    Approvals {
+        /// Scenario names.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        format: crate::FormatFlags,
+    },
     /// What differs between two scenarios: changes and assumptions.
     Diff {
         /// Scenario A.
@@ -113,7 +122,10 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                 Output::Csv => {
                     render::print_csv(&holdco_app::tables::scenario_rows(&[&run.result], None))?
                 }
-                Output::Table => print_run(&run),
+                Output::Table => {
+                    print_run(&run);
+                    print_approvals(&model, &[scenario]);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -142,8 +154,23 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                     &[&comparison.a, &comparison.b],
                     Some(&comparison.difference),
                 ))?,
-                Output::Table => print_comparison(&comparison),
+                Output::Table => {
+                    print_comparison(&comparison);
+                    print_approvals(&model, &[sa, sb]);
+                }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ScenarioCommand::Approvals { names, format } => {
+            let mut groups = Vec::new();
+            for name in names {
+                let scenario = find(&scenarios, name)?;
+                groups.push((
+                    format!("the branch `{name}`"),
+                    crate::governance_commands::branch_approvals(&model, &scenario.changes)?,
+                ));
+            }
+            crate::governance_commands::output_approvals(format.output(), &groups)?;
             Ok(ExitCode::SUCCESS)
         }
         ScenarioCommand::Diff { a, b, format } => {
@@ -184,6 +211,27 @@ pub fn scenario(context: &Context, args: &ScenarioArgs) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// After a run or comparison's tables: the approvals each branch needs, when the model has
+/// a decision-rights table (a problem is said, never fatal: the valuation stands).
+fn print_approvals(model: &Model, scenarios: &[&Scenario]) {
+    for scenario in scenarios {
+        match crate::governance_commands::branch_approvals(model, &scenario.changes) {
+            Ok(Some(list)) => {
+                println!();
+                crate::governance_commands::print_approvals(
+                    &format!(
+                        "Approvals the branch `{}` needs (governance.toml [[rights]]; `holdco scenario approvals {}` for --json/--csv)",
+                        scenario.name, scenario.name
+                    ),
+                    &list,
+                );
+            }
+            Ok(None) => {}
+            Err(e) => println!("\napprovals of `{}` not listed: {e}", scenario.name),
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct PlanArgs {
     /// money rows first, then class bounds, floors, caps, cycles, tranche sizes).
     #[arg(long, value_name = "N", default_value_t = holdco_strategy::plan::DEFAULT_MAX_RATES)]
     rates: usize,
+    /// Only the approvals the plan needs under governance.toml's decision-rights table
+    /// (each allocation a `capex` decision, each disposal counted on a `disposal`), with
+    /// --json or --csv as well.
+    #[arg(long)]
+    approvals: bool,
     #[command(flatten)]
     format: crate::FormatFlags,
 }
@@ -311,6 +316,13 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote the allocation chart to {}", path.display());
     }
+    let source = format!("the plan `{}`", plan.name);
+    if args.approvals {
+        let list =
+            crate::governance_commands::plan_approvals(&model, &engine, &plan, capital.classes_on)?;
+        crate::governance_commands::output_approvals(args.format.output(), &[(source, list)])?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.format.output() {
         Output::Json => render::print_json(&plan)?,
         Output::Csv => render::print_csv(&holdco_app::tables::plan_rows(&plan))?,
@@ -425,6 +437,22 @@ pub fn plan(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
                 );
             }
             println!("  {}", plan.method);
+            match crate::governance_commands::plan_approvals(
+                &model,
+                &engine,
+                &plan,
+                capital.classes_on,
+            ) {
+                Ok(Some(list)) => {
+                    println!();
+                    crate::governance_commands::print_approvals(
+                        &format!("Approvals the plan needs (governance.toml [[rights]]; holders on {}, the plan's classes_on; `holdco plan --approvals --json` lists them)", capital.classes_on),
+                        &list,
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => println!("\napprovals not listed: {e}"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

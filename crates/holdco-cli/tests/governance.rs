@@ -370,3 +370,87 @@ fn planned_appointments_in_a_scenario_project_the_pipeline() {
     assert_eq!(code, 2);
     assert!(err.contains("no scenario `nope`"), "{err}");
 }
+
+#[test]
+fn the_plan_and_the_branches_list_the_approvals_they_need() {
+    let (_dir, db) = imported();
+    let (code, out, err) = run(&db, &["plan", "--approvals", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let approvals = json[0]["approvals"].as_array().unwrap();
+    let find = |what: &str, unit: &str| {
+        approvals
+            .iter()
+            .find(|a| a["what"] == what && a["unit"] == unit)
+            .unwrap_or_else(|| panic!("{what} {unit}: {out}"))
+    };
+    // Above RMB 10bn: the board above the unit (no member recorded in the example).
+    let cloud = find("allocation 2025", "cloud_intelligence");
+    assert_eq!(cloud["approver"], "body alibaba_board (board of alibaba)");
+    assert_eq!(cloud["band"], "from 10000");
+    assert_eq!(cloud["holders"].as_array().unwrap().len(), 0);
+    // From 1bn to 10bn: the group CEO, held by Eddie Wu on the plan's classes_on date.
+    let commerce = find("allocation 2025", "china_commerce");
+    assert_eq!(commerce["approver"], "ceo of alibaba");
+    assert_eq!(commerce["holders"][0]["person"], "eddie_wu");
+    assert_eq!(commerce["date"], "2025-02-24");
+    // The solver's 999.9999988 for a floor of 1,000 is the band's edge: the group CEO's
+    // band, not the unit's own CEO's.
+    let dingtalk = find("allocation 2025", "dingtalk");
+    assert_eq!(dingtalk["amount"], 1000.0);
+    assert_eq!(dingtalk["band"], "1000 to 10000");
+    // Disposals the plan counts on: Intime had left the group; Sun Art goes to the board.
+    assert_eq!(
+        find("disposal proceeds 2025", "intime")["status"],
+        "not_in_group"
+    );
+    assert_eq!(
+        find("disposal proceeds 2025", "sun_art")["decision"],
+        "disposal"
+    );
+
+    let (code, out, err) = run(
+        &db,
+        &[
+            "scenario",
+            "approvals",
+            "spin-off-cloud",
+            "one-alibaba",
+            "--csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("source,what,unit,decision,amount,class,date,status,band,approver"),
+        "{out}"
+    );
+    // The spin-off is a disposal without proceeds: the highest band, the board, on the eve.
+    assert!(
+        lines.iter().any(|l| l.contains("spin-off-cloud")
+            && l.contains(",disposal,,")
+            && l.contains("2025-06-29,approver,from 0,body alibaba_board")),
+        "{out}"
+    );
+    // The merger has no row in the example's table: said, not guessed.
+    assert!(
+        lines.iter().any(|l| l.contains("integrate-ecommerce")
+            && l.contains(",merge,")
+            && l.contains(",no_rule,")),
+        "{out}"
+    );
+
+    // The tables say the same below the plan and a run.
+    let (code, out, _) = run(&db, &["plan"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Approvals the plan needs"), "{out}");
+    let (code, out, _) = run(
+        &db,
+        &["scenario", "run", "spin-off-cloud", "--paths", "200"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Approvals the branch `spin-off-cloud` needs"),
+        "{out}"
+    );
+}

@@ -706,8 +706,8 @@ impl<'a> Timeline<'a> {
         self.snapshots = snapshots;
     }
 
-    /// The structure in force on `date` (every change dated on or before it applied).
-    pub fn structure_on(&self, date: NaiveDate) -> Structure {
+    /// Every unit's parent slot on `date`: `ABSENT`, `IS_ROOT` or the parent's index.
+    fn parent_state_on(&self, date: NaiveDate) -> Vec<u32> {
         let n = self.units.len();
         let day = date.num_days_from_ce();
         let applied = self.steps.partition_point(|s| s.0 <= day);
@@ -724,6 +724,53 @@ impl<'a> Timeline<'a> {
         for (_, unit, p) in &self.steps[from..applied] {
             state[*unit as usize] = *p;
         }
+        state
+    }
+
+    /// The units of `node`'s subtree on `date` in tree order (as
+    /// [`Structure::descendants`] with no depth limit walks them: children in index order),
+    /// each with its depth below `node`. A lean form of [`Timeline::structure_on`] for a
+    /// walk over the whole tree: one flat child array, no per-unit lists.
+    pub fn tree_order_on(&self, date: NaiveDate, node: UnitIndex) -> Vec<(UnitIndex, u32)> {
+        let state = self.parent_state_on(date);
+        let n = state.len();
+        // Children of each unit, in index order, in one array (counting sort by parent).
+        let mut start = vec![0u32; n + 1];
+        for &p in &state {
+            if p != ABSENT && p != IS_ROOT {
+                start[p as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut children = vec![0 as UnitIndex; start[n] as usize];
+        for (index, &p) in state.iter().enumerate() {
+            if p != ABSENT && p != IS_ROOT {
+                children[fill[p as usize] as usize] = index as UnitIndex;
+                fill[p as usize] += 1;
+            }
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![(node, 0u32)];
+        while let Some((unit, depth)) = stack.pop() {
+            out.push((unit, depth));
+            let u = unit as usize;
+            for &child in children[start[u] as usize..start[u + 1] as usize]
+                .iter()
+                .rev()
+            {
+                stack.push((child, depth + 1));
+            }
+        }
+        out
+    }
+
+    /// The structure in force on `date` (every change dated on or before it applied).
+    pub fn structure_on(&self, date: NaiveDate) -> Structure {
+        let n = self.units.len();
+        let state = self.parent_state_on(date);
         let mut parent = vec![None; n];
         let mut alive = vec![false; n];
         let mut children: Vec<Vec<UnitIndex>> = vec![Vec::new(); n];
@@ -862,6 +909,42 @@ impl<'a> Timeline<'a> {
 mod tests {
     use super::*;
     use crate::model::{Aggregation, Measure, Origin, Shares};
+
+    #[test]
+    fn tree_order_on_walks_the_structure_as_descendants_do() {
+        use crate::synth::{Synth, SynthSpec};
+        for seed in 0..12 {
+            let spec = SynthSpec {
+                units: 40 + seed as usize * 7,
+                facts: 200,
+                changes: 300,
+                seed,
+                months: Some(12),
+                metrics: Some(3),
+                ..SynthSpec::default()
+            };
+            let model = Synth::generate(&spec).into_model();
+            let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+            let first = model.timeline.iter().map(|c| c.date).min().unwrap();
+            let last = model.timeline.iter().map(|c| c.date).max().unwrap();
+            let span = (last - first).num_days().max(1);
+            // Before the first change, on change dates and between them, after the last.
+            for k in -1..=21 {
+                let date = first + chrono::Days::new(0) + chrono::Duration::days(span * k / 20);
+                let structure = timeline.structure_on(date);
+                for node in [
+                    timeline.root,
+                    (seed as UnitIndex * 3) % timeline.units.len() as UnitIndex,
+                ] {
+                    assert_eq!(
+                        timeline.tree_order_on(date, node),
+                        structure.descendants(node, u32::MAX),
+                        "seed {seed}, {date}, node {node}"
+                    );
+                }
+            }
+        }
+    }
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

@@ -18,6 +18,7 @@
 use crate::config::{Config, RoleKind};
 use crate::events::{APPOINT, LEAVE, STEP_DOWN, TRANSFER};
 use crate::people::Person;
+use crate::roster::Roster;
 use chrono::NaiveDate;
 use holdco_core::extension;
 use holdco_core::timeline::{HistoryEvent, Timeline, UnitIndex};
@@ -160,6 +161,8 @@ pub struct Ledger {
     pub moves: Vec<Move>,
     /// Per person: their holdings, in appointment order.
     pub by_person: Vec<Vec<usize>>,
+    /// The roles held as spans grouped by unit, for questions on a date.
+    pub roster: Roster,
 }
 
 fn order_class(change: &Change) -> u8 {
@@ -257,6 +260,7 @@ impl Ledger {
             left: vec![None; n],
             moves: Vec::new(),
             by_person: Vec::new(),
+            roster: Roster::default(),
         };
         for (i, person) in ledger.people.iter().enumerate() {
             if let (Some(unit), Some(joined)) = (&person.unit, person.joined) {
@@ -414,6 +418,19 @@ impl Ledger {
                 ledger.by_person[p].push(h);
             }
         }
+        let names: Vec<&str> = ledger.people.iter().map(|p| p.name.as_str()).collect();
+        ledger.roster = Roster::build(
+            &ledger.holdings,
+            &ledger.index,
+            &names,
+            &ledger
+                .people
+                .iter()
+                .map(|p| p.birth_year)
+                .collect::<Vec<_>>(),
+            &ledger.config,
+            timeline,
+        );
         ledger
     }
 

@@ -8,12 +8,14 @@
 //! stores and replays them; this crate gives them meaning. Pure: no IO.
 #![deny(missing_docs)]
 
+pub mod approvals;
 pub mod config;
 pub mod events;
 pub mod ledger;
 pub mod measure;
 pub mod people;
 pub mod queries;
+pub mod roster;
 pub mod synth;
 
 use config::{Config, GOVERNANCE_FILE};

@@ -3,6 +3,7 @@
 
 use crate::config::{PipelineTarget, Right};
 use crate::ledger::{Ending, Holding, Ledger, Seat, Stay};
+use crate::roster;
 use chrono::{Datelike, NaiveDate};
 use holdco_core::timeline::{HistoryEvent, Timeline, UnitIndex};
 use holdco_core::{ChangeKind, Model, UnitId};
@@ -68,78 +69,122 @@ fn unit_on(timeline: &Timeline, id: &UnitId, date: NaiveDate) -> Result<UnitInde
     Ok(index)
 }
 
-/// Rank of a role for ordering rows: chair, CEO, president, CFO, heads, others, directors.
-fn role_rank(role: &str) -> (u8, String) {
-    let rank = match role {
-        "chair" => 0,
-        "ceo" => 1,
-        "president" => 2,
-        "cfo" => 3,
-        "head_of_business_group" => 4,
-        "director_executive" => 6,
-        "director_non_executive" => 7,
-        "director_independent" => 8,
-        _ => 5,
-    };
-    (rank, role.to_string())
+/// One role held on a date, borrowing from the ledger and the timeline: the answer of
+/// [`leaders`] (nothing copied per role held); [`Leader::to_row`] gives the owned row.
+/// Serialises exactly as [`LeaderRow`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Leader<'a> {
+    /// Unit id.
+    pub unit: &'a str,
+    /// Unit name on the date.
+    pub unit_name: &'a str,
+    /// Depth below the node asked for.
+    pub depth: u32,
+    /// Body id, for a seat on a body.
+    pub body: Option<&'a str>,
+    /// Role kind id.
+    pub role: &'a str,
+    /// Person id.
+    pub person: &'a str,
+    /// Person name (the id when no name is recorded).
+    pub name: &'a str,
+    /// Title as published.
+    pub title: Option<&'a str>,
+    /// First day in the role.
+    pub since: NaiveDate,
+    /// Last day of the term, if limited.
+    pub term_end: Option<NaiveDate>,
+    /// Source of the appointment.
+    pub source: Option<&'a str>,
+}
+
+impl Leader<'_> {
+    /// The owned row.
+    pub fn to_row(&self) -> LeaderRow {
+        LeaderRow {
+            unit: self.unit.to_string(),
+            unit_name: self.unit_name.to_string(),
+            depth: self.depth,
+            body: self.body.map(str::to_string),
+            role: self.role.to_string(),
+            person: self.person.to_string(),
+            name: self.name.to_string(),
+            title: self.title.map(str::to_string),
+            since: self.since,
+            term_end: self.term_end,
+            source: self.source.map(str::to_string),
+        }
+    }
 }
 
 /// Leaders and bodies on `date`, unit by unit in tree order below `node` (the group when
-/// None).
+/// None); within a unit its own seats, then each body by id, by role rank (chair, CEO,
+/// president, CFO, heads, others, directors), first day and person id.
+pub fn leaders<'a>(
+    ledger: &'a Ledger,
+    timeline: &'a Timeline,
+    date: NaiveDate,
+    node: Option<&UnitId>,
+) -> Result<Vec<Leader<'a>>, QueryError> {
+    let root = match node {
+        Some(id) => unit_on(timeline, id, date)?,
+        None => timeline.root,
+    };
+    let day = roster::day(date);
+    let r = &ledger.roster;
+    let order = timeline.tree_order_on(date, root);
+    // Counted first, so the answer is written once into memory of its size.
+    let count = order
+        .iter()
+        .map(|(u, _)| r.hot_of_unit(*u).iter().filter(|s| s.held_on(day)).count())
+        .sum();
+    let mut rows = Vec::with_capacity(count);
+    let date_of = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(date);
+    for (unit, depth) in order {
+        let mut held = r.held(unit, day).peekable();
+        if held.peek().is_none() {
+            continue;
+        }
+        let record = timeline.record(unit);
+        let unit_id = record.id.as_str();
+        let unit_name = record.name_on(date);
+        for span in held {
+            let (person, name) = match &span.who {
+                Some((id, name)) => (&**id, &**name),
+                None => (ledger.holdings[span.holding as usize].person.as_str(), ""),
+            };
+            rows.push(Leader {
+                unit: unit_id,
+                unit_name,
+                depth,
+                body: match span.body {
+                    roster::NONE => None,
+                    b => Some(r.bodies[b as usize].as_str()),
+                },
+                role: r.role(span.role),
+                person,
+                name,
+                title: r.text(span.title),
+                since: date_of(span.since),
+                term_end: (span.term_end != i32::MIN).then(|| date_of(span.term_end)),
+                source: r.text(span.source),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// [`leaders`] as owned rows.
 pub fn leaders_on(
     ledger: &Ledger,
     timeline: &Timeline,
     date: NaiveDate,
     node: Option<&UnitId>,
 ) -> Result<Vec<LeaderRow>, QueryError> {
-    let root = match node {
-        Some(id) => unit_on(timeline, id, date)?,
-        None => timeline.root,
-    };
-    let structure = timeline.structure_on(date);
-    let mut by_unit: BTreeMap<&UnitId, Vec<&Holding>> = BTreeMap::new();
-    for holding in ledger.held_on(date) {
-        if let Some(unit) = seat_unit(ledger, holding.seat_on(date)) {
-            by_unit.entry(unit).or_default().push(holding);
-        }
-    }
-    let mut rows = Vec::new();
-    let mut stack = vec![(root, 0u32)];
-    while let Some((unit, depth)) = stack.pop() {
-        let record = timeline.record(unit);
-        if let Some(holdings) = by_unit.get_mut(&record.id) {
-            holdings.sort_by_key(|h| {
-                let body = match h.seat_on(date) {
-                    Seat::Unit(_) => String::new(),
-                    Seat::Body(b) => b.clone(),
-                };
-                (body, role_rank(&h.role), h.from, h.person.clone())
-            });
-            for h in holdings.iter() {
-                let person = ledger.person(&h.person);
-                rows.push(LeaderRow {
-                    unit: record.id.to_string(),
-                    unit_name: record.name_on(date).to_string(),
-                    depth,
-                    body: match h.seat_on(date) {
-                        Seat::Body(b) => Some(b.clone()),
-                        Seat::Unit(_) => None,
-                    },
-                    role: h.role.clone(),
-                    person: h.person.clone(),
-                    name: person.map(|p| p.display().to_string()).unwrap_or_default(),
-                    title: h.title.clone(),
-                    since: h.from,
-                    term_end: h.term_end,
-                    source: h.source.clone(),
-                });
-            }
-        }
-        for &child in structure.children[unit as usize].iter().rev() {
-            stack.push((child, depth + 1));
-        }
-    }
-    Ok(rows)
+    Ok(leaders(ledger, timeline, date, node)?
+        .iter()
+        .map(Leader::to_row)
+        .collect())
 }
 
 /// A body on a date.
@@ -389,32 +434,33 @@ pub fn cohorts_by_unit(
     date: NaiveDate,
     born_from: i32,
 ) -> Vec<(UnitIndex, u32, u32, u32)> {
-    let mut seen: std::collections::HashSet<(UnitIndex, usize)> = Default::default();
-    let mut counts: BTreeMap<UnitIndex, (u32, u32, u32)> = BTreeMap::new();
-    for h in ledger.held_on(date) {
-        if !ledger.role(&h.role).is_some_and(|r| r.leadership) {
-            continue;
+    let _ = timeline;
+    let day = roster::day(date);
+    // The last unit each person was counted in (units are visited once, in order).
+    let mut counted_in = vec![roster::NONE; ledger.people.len()];
+    let mut out = Vec::new();
+    for unit in ledger.roster.units() {
+        let (mut cohort, mut older, mut unknown) = (0, 0, 0);
+        for span in ledger.roster.hot_of_unit(unit) {
+            if !span.leadership || !span.held_on(day) || span.person == roster::NONE {
+                continue;
+            }
+            let seen = &mut counted_in[span.person as usize];
+            if *seen == unit {
+                continue;
+            }
+            *seen = unit;
+            match span.born {
+                i32::MIN => unknown += 1,
+                year if year >= born_from => cohort += 1,
+                _ => older += 1,
+            }
         }
-        let (Some(unit), Some(&person)) = (
-            seat_unit(ledger, h.seat_on(date)).and_then(|u| timeline.unit(u)),
-            ledger.index.get(&h.person),
-        ) else {
-            continue;
-        };
-        if !seen.insert((unit, person)) {
-            continue;
-        }
-        let entry = counts.entry(unit).or_default();
-        match ledger.people[person].birth_year {
-            Some(year) if year >= born_from => entry.0 += 1,
-            Some(_) => entry.1 += 1,
-            None => entry.2 += 1,
+        if cohort + older + unknown > 0 {
+            out.push((unit, cohort, older, unknown));
         }
     }
-    counts
-        .into_iter()
-        .map(|(u, (a, b, c))| (u, a, b, c))
-        .collect()
+    out
 }
 
 /// The pipeline answer.
@@ -566,24 +612,27 @@ pub struct RightAnswer {
     pub holders: Vec<LeaderRow>,
 }
 
-/// The row of the decision-rights table for `decision` and `amount` on `unit` (class rows
-/// before `*` rows), with the approver resolved on `date`.
-pub fn rights(
-    ledger: &Ledger,
+/// The class of `unit` on `date`, or of its nearest classified ancestor.
+pub fn class_above(
     timeline: &Timeline,
-    unit: &UnitId,
-    decision: &str,
-    amount: f64,
+    structure: &holdco_core::timeline::Structure,
+    unit: UnitIndex,
     date: NaiveDate,
-) -> Result<RightAnswer, QueryError> {
-    let index = unit_on(timeline, unit, date)?;
-    // The class of the unit, or of its nearest classified ancestor.
-    let structure = timeline.structure_on(date);
-    let class = structure
-        .ancestors(index)
-        .into_iter()
-        .find_map(|u| class_on(timeline, &timeline.record(u).id, date));
-    let rows = &ledger.config.rights;
+) -> Option<String> {
+    structure
+        .ancestors(unit)
+        .find_map(|u| class_on(timeline, &timeline.record(u).id, date))
+}
+
+/// The row of the decision-rights table for `decision` of `amount` on a unit of `class`:
+/// class rows before `*` rows. Without an amount, the highest band that applies (the most
+/// senior approver).
+pub fn rule_for(
+    rows: &[Right],
+    decision: &str,
+    amount: Option<f64>,
+    class: Option<&str>,
+) -> Result<Right, QueryError> {
     if !rows.iter().any(|r| r.decision == decision) {
         let known: BTreeSet<&str> = rows.iter().map(|r| r.decision.as_str()).collect();
         return Err(QueryError(format!(
@@ -595,73 +644,114 @@ pub fn rights(
             }
         )));
     }
-    let fits =
-        |r: &&Right| r.decision == decision && r.from <= amount && r.to.is_none_or(|t| amount < t);
-    let rule = rows
-        .iter()
-        .filter(fits)
-        .find(|r| Some(&r.class) == class.as_ref())
-        .or_else(|| rows.iter().filter(fits).find(|r| r.class == "*"))
+    let fits = |r: &&Right| {
+        r.decision == decision
+            && amount.is_none_or(|amount| r.from <= amount && r.to.is_none_or(|t| amount < t))
+    };
+    let pick = |class: &str| {
+        let rows = rows.iter().filter(fits).filter(|r| r.class == class);
+        match amount {
+            Some(_) => rows.min_by(|a, b| a.from.total_cmp(&b.from)),
+            None => rows.max_by(|a, b| a.from.total_cmp(&b.from)),
+        }
+    };
+    class
+        .and_then(pick)
+        .or_else(|| pick("*"))
+        .cloned()
         .ok_or_else(|| {
             QueryError(format!(
-                "no row of [[rights]] covers `{decision}` of {amount} for class {} (add a band that covers it, or a class = \"*\" row)",
-                class.as_deref().unwrap_or("(none)")
+                "no row of [[rights]] covers `{decision}`{} for class {} (add a band that covers it, or a class = \"*\" row)",
+                amount.map(|a| format!(" of {a}")).unwrap_or_default(),
+                class.unwrap_or("(none)")
             ))
-        })?
-        .clone();
-    let leaders = leaders_on(ledger, timeline, date, None)?;
-    let (approver, holders): (String, Vec<LeaderRow>) =
-        if let Some(body) = rule.approver.strip_prefix("body:") {
-            (
-                format!("body {body}"),
+        })
+}
+
+/// Who `rule` names for a decision about `unit` (alive in `structure`), and who holds that
+/// role or sits on that body on `date`.
+pub fn approver_of(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    structure: &holdco_core::timeline::Structure,
+    unit: UnitIndex,
+    rule: &Right,
+    leaders: &[LeaderRow],
+) -> (String, Vec<LeaderRow>) {
+    if let Some(body) = rule.approver.strip_prefix("body:") {
+        (
+            format!("body {body}"),
+            leaders
+                .iter()
+                .filter(|r| r.body.as_deref() == Some(body))
+                .cloned()
+                .collect(),
+        )
+    } else if rule.approver == "board" {
+        // The unit's own board, else the nearest board above it.
+        let board = structure.ancestors(unit).find_map(|u| {
+            let id = &timeline.record(u).id;
+            ledger
+                .config
+                .bodies
+                .values()
+                .find(|b| &b.unit == id && b.kind == "board")
+        });
+        match board {
+            Some(b) => (
+                format!("body {} (board of {})", b.id, b.unit),
                 leaders
                     .iter()
-                    .filter(|r| r.body.as_deref() == Some(body))
+                    .filter(|r| r.body.as_deref() == Some(b.id.as_str()))
                     .cloned()
                     .collect(),
-            )
-        } else if rule.approver == "board" {
-            // The unit's own board, else the nearest board above it.
-            let board = structure.ancestors(index).into_iter().find_map(|u| {
-                let id = &timeline.record(u).id;
-                ledger
-                    .config
-                    .bodies
-                    .values()
-                    .find(|b| &b.unit == id && b.kind == "board")
-            });
-            match board {
-                Some(b) => (
-                    format!("body {} (board of {})", b.id, b.unit),
-                    leaders
-                        .iter()
-                        .filter(|r| r.body.as_deref() == Some(b.id.as_str()))
-                        .cloned()
-                        .collect(),
-                ),
-                None => (
-                    "board (none recorded for the unit or above it)".into(),
-                    Vec::new(),
-                ),
-            }
-        } else {
-            let (role, seat) = match rule.approver.split_once('@') {
-                Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
-                Some((role, unit)) => (
-                    role,
-                    UnitId::parse(unit).unwrap_or_else(|_| unit_id_fallback(timeline)),
-                ),
-                None => (rule.approver.as_str(), unit.clone()),
-            };
-            (
-                format!("{role} of {seat}"),
-                leaders
-                    .iter()
-                    .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
-                    .cloned()
-                    .collect(),
-            )
+            ),
+            None => (
+                "board (none recorded for the unit or above it)".into(),
+                Vec::new(),
+            ),
+        }
+    } else {
+        let (role, seat) = match rule.approver.split_once('@') {
+            Some((role, "group")) => (role, timeline.record(timeline.root).id.clone()),
+            Some((role, other)) => (
+                role,
+                UnitId::parse(other).unwrap_or_else(|_| unit_id_fallback(timeline)),
+            ),
+            None => (rule.approver.as_str(), timeline.record(unit).id.clone()),
         };
+        (
+            format!("{role} of {seat}"),
+            leaders
+                .iter()
+                .filter(|r| r.body.is_none() && r.role == role && r.unit == seat.as_str())
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// The row of the decision-rights table for `decision` and `amount` on `unit` (class rows
+/// before `*` rows), with the approver resolved on `date`.
+pub fn rights(
+    ledger: &Ledger,
+    timeline: &Timeline,
+    unit: &UnitId,
+    decision: &str,
+    amount: f64,
+    date: NaiveDate,
+) -> Result<RightAnswer, QueryError> {
+    let index = unit_on(timeline, unit, date)?;
+    let structure = timeline.structure_on(date);
+    let class = class_above(timeline, &structure, index, date);
+    let rule = rule_for(
+        &ledger.config.rights,
+        decision,
+        Some(amount),
+        class.as_deref(),
+    )?;
+    let leaders = leaders_on(ledger, timeline, date, None)?;
+    let (approver, holders) = approver_of(ledger, timeline, &structure, index, &rule, &leaders);
     Ok(RightAnswer {
         unit: unit.to_string(),
         class,

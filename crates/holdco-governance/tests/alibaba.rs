@@ -238,3 +238,28 @@ fn roles_follow_the_2025_reorganisation() {
         assert_eq!(people.iter().filter(|(_, y)| y.is_some()).count(), 2);
     });
 }
+
+#[test]
+fn leaders_from_the_roster_carry_titles_sources_and_terms_as_the_holdings_do() {
+    let model = valid(&example_files());
+    with_ledger(&model, |engine, ledger| {
+        for date in [
+            "2019-09-10",
+            "2023-03-28",
+            "2023-09-11",
+            "2023-12-20",
+            "2025-06-30",
+        ] {
+            let fast = queries::leaders_on(ledger, engine.timeline(), day(date), None).unwrap();
+            let slow =
+                crate::properties::leaders_the_slow_way(ledger, engine.timeline(), day(date));
+            assert!(!fast.is_empty(), "{date}");
+            assert!(fast.iter().any(|r| r.source.is_some()), "{date}");
+            assert_eq!(
+                serde_json::to_value(&fast).unwrap(),
+                serde_json::to_value(&slow).unwrap(),
+                "{date}"
+            );
+        }
+    });
+}

@@ -94,8 +94,128 @@ fn ledger_of(
     Some((model, core))
 }
 
+/// The leaders on a date as the ledger's holdings say, found the slow way (every holding
+/// tested, rows sorted per unit): what the roster's answer must equal.
+pub(crate) fn leaders_the_slow_way(
+    ledger: &holdco_governance::ledger::Ledger,
+    timeline: &holdco_core::timeline::Timeline,
+    date: NaiveDate,
+) -> Vec<queries::LeaderRow> {
+    let rank = |role: &str| match role {
+        "chair" => 0,
+        "ceo" => 1,
+        "president" => 2,
+        "cfo" => 3,
+        "head_of_business_group" => 4,
+        "director_executive" => 6,
+        "director_non_executive" => 7,
+        "director_independent" => 8,
+        _ => 5,
+    };
+    let structure = timeline.structure_on(date);
+    let mut rows = Vec::new();
+    let mut stack = vec![(timeline.root, 0u32)];
+    while let Some((unit, depth)) = stack.pop() {
+        let record = timeline.record(unit);
+        let mut here: Vec<_> = ledger
+            .held_on(date)
+            .filter(|h| queries::seat_unit(ledger, h.seat_on(date)) == Some(&record.id))
+            .collect();
+        here.sort_by_key(|h| {
+            let body = match h.seat_on(date) {
+                Seat::Unit(_) => String::new(),
+                Seat::Body(b) => b.clone(),
+            };
+            (
+                body,
+                rank(&h.role),
+                h.role.clone(),
+                h.from,
+                h.person.clone(),
+            )
+        });
+        for h in here {
+            rows.push(queries::LeaderRow {
+                unit: record.id.to_string(),
+                unit_name: record.name_on(date).to_string(),
+                depth,
+                body: match h.seat_on(date) {
+                    Seat::Body(b) => Some(b.clone()),
+                    Seat::Unit(_) => None,
+                },
+                role: h.role.clone(),
+                person: h.person.clone(),
+                name: ledger
+                    .person(&h.person)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                title: h.title.clone(),
+                since: h.from,
+                term_end: h.term_end,
+                source: h.source.clone(),
+            });
+        }
+        for &child in structure.children[unit as usize].iter().rev() {
+            stack.push((child, depth + 1));
+        }
+    }
+    rows
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn leaders_and_cohorts_from_the_roster_equal_the_holdings_read_one_by_one(
+        steps in prop::collection::vec(step(), 1..30),
+        board in prop::collection::vec((0u64..900, 0usize..4, 0usize..3, any::<bool>()), 0..8),
+        years in prop::collection::vec(prop::option::of(1950i32..2000), 4),
+    ) {
+        // Seats on a board of `a` as well, stepped down or not.
+        let mut text = timeline(&steps);
+        for (d, p, r, down) in &board {
+            let role = ["director_independent", "chair", "director_executive"][*r];
+            text.push_str(&format!("[[change]]\nkind = \"people.appoint\"\ndate = {}\nperson = \"p{p}\"\nrole = \"{role}\"\nbody = \"a_board\"\n\n", day(*d)));
+            if *down {
+                text.push_str(&format!("[[change]]\nkind = \"people.step_down\"\ndate = {}\nperson = \"p{p}\"\nrole = \"{role}\"\nbody = \"a_board\"\n\n", day(*d + 100)));
+            }
+        }
+        let governance = "[[body]]\nid = \"a_board\"\nunit = \"a\"\nkind = \"board\"\nname = \"Board of a\"\n";
+        let files = small(&text, &people(&years), governance, "");
+        let Some((model, _)) = ledger_of(&files) else { return Ok(()); };
+        let engine = Engine::new(&model).expect("engine");
+        let timeline = engine.timeline();
+        let (ledger, _) = holdco_governance::load(&model, timeline);
+        for offset in (0..1100).step_by(13) {
+            let date = day(offset);
+            let fast = queries::leaders_on(&ledger, timeline, date, None).expect("leaders");
+            let slow = leaders_the_slow_way(&ledger, timeline, date);
+            prop_assert_eq!(
+                serde_json::to_value(&fast).unwrap(),
+                serde_json::to_value(&slow).unwrap(),
+                "{}", date
+            );
+            // The borrowed answer serialises as the owned one.
+            let borrowed = queries::leaders(&ledger, timeline, date, None).expect("leaders");
+            prop_assert_eq!(serde_json::to_value(&borrowed).unwrap(), serde_json::to_value(&fast).unwrap());
+            // Cohorts: each leader counted once per unit.
+            let mut expected: BTreeMap<u32, (u32, u32, u32)> = BTreeMap::new();
+            let mut seen = std::collections::BTreeSet::new();
+            for h in ledger.held_on(date) {
+                if !ledger.role(&h.role).is_some_and(|r| r.leadership) { continue; }
+                let Some(unit) = queries::seat_unit(&ledger, h.seat_on(date)).and_then(|u| timeline.unit(u)) else { continue };
+                if !seen.insert((unit, h.person.clone())) { continue; }
+                let entry = expected.entry(unit).or_default();
+                match ledger.person(&h.person).and_then(|p| p.birth_year) {
+                    Some(y) if y >= 1975 => entry.0 += 1,
+                    Some(_) => entry.1 += 1,
+                    None => entry.2 += 1,
+                }
+            }
+            let expected: Vec<_> = expected.into_iter().map(|(u, (a, b, c))| (u, a, b, c)).collect();
+            prop_assert_eq!(queries::cohorts_by_unit(&ledger, timeline, date, 1975), expected);
+        }
+    }
 
     #[test]
     fn tenure_never_decreases_through_transfers_or_reorganisations(steps in prop::collection::vec(step(), 1..25)) {

@@ -28,6 +28,25 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The 1-, 5- and 15-minute load averages, as the kernel reports them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// CPU time of this thread so far: on a machine shared with other builds, what the query
+/// itself cost (wall time also counts the time the thread waited for a core).
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -141,7 +160,10 @@ fn main() -> Result<()> {
     if std::env::var_os("P8_PARTS").is_some() {
         let t = Instant::now();
         let n = ledger.held_on(date).count();
-        println!("  held_on: {n} in {:.1?}", t.elapsed());
+        println!(
+            "  holdings held (scan of every holding): {n} in {:.1?}",
+            t.elapsed()
+        );
         let t = Instant::now();
         let s = timeline.structure_on(date);
         println!(
@@ -150,8 +172,53 @@ fn main() -> Result<()> {
             t.elapsed()
         );
         let t = Instant::now();
+        let order = timeline.tree_order_on(date, timeline.root);
+        println!(
+            "  tree_order_on: {} units in {:.1?}",
+            order.len(),
+            t.elapsed()
+        );
+        let t = Instant::now();
+        let day = holdco_governance::roster::day(date);
+        let held: usize = order
+            .iter()
+            .map(|(u, _)| ledger.roster.held(*u, day).count())
+            .sum();
+        println!(
+            "  roster scan in tree order: {held} spans held in {:.1?}",
+            t.elapsed()
+        );
+        let t = Instant::now();
+        let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
+        println!(
+            "  leaders (borrowed rows): {} rows in {:.1?}",
+            rows.len(),
+            t.elapsed()
+        );
+        // P8_LOOP=N: the query N more times (for a profiler).
+        let repeat: usize = std::env::var("P8_LOOP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let t = Instant::now();
+        for _ in 0..repeat {
+            let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
+            let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            std::hint::black_box((rows, c));
+        }
+        if repeat > 0 {
+            println!(
+                "  {repeat} more leaders + cohorts: {:.1?} each",
+                t.elapsed() / repeat as u32
+            );
+        }
+        let t = Instant::now();
         let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
-        println!("  leaders_on: {} rows in {:.1?}", rows.len(), t.elapsed());
+        println!(
+            "  leaders_on (owned rows): {} rows in {:.1?}",
+            rows.len(),
+            t.elapsed()
+        );
         let t = Instant::now();
         let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
         println!(
@@ -162,17 +229,29 @@ fn main() -> Result<()> {
     }
     let holdco_round = || {
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
+        let mut owned = Vec::new();
         let mut answer = (0, 0, 0u32);
         for _ in 0..runs {
+            // The answer as the library gives it: rows borrowing the ledger's strings.
             let t = Instant::now();
-            let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+            let c = thread_cpu();
+            let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
             let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            cpu.push(thread_cpu() - c);
             times.push(t.elapsed());
             answer = (
                 rows.len(),
                 cohorts.len(),
                 cohorts.iter().map(|(_, a, b, c)| a + b + c).sum(),
             );
+            std::hint::black_box((rows, cohorts));
+            // The same with every row copied into owned strings.
+            let t = Instant::now();
+            let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+            let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            owned.push(t.elapsed());
+            std::hint::black_box((rows, cohorts));
         }
         let mut history = Vec::new();
         for id in &sample {
@@ -181,7 +260,13 @@ fn main() -> Result<()> {
             std::hint::black_box(report);
             history.push(t.elapsed());
         }
-        (median(times), median(history), answer)
+        (
+            median(times),
+            median(history),
+            answer,
+            median(owned),
+            median(cpu),
+        )
     };
     let duckdb_round = || -> Result<serde_json::Value> {
         let output = Command::new("python3")
@@ -198,15 +283,21 @@ fn main() -> Result<()> {
         }
         Ok(serde_json::from_slice(&output.stdout)?)
     };
+    println!("load average before the rounds: {}", load_average());
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for _ in 0..2 {
         ours.push(holdco_round());
         theirs.push(duckdb_round()?);
     }
-    let (q, h, answer) = ours[1];
-    let q = median(vec![ours[0].0, q]);
-    let h = median(vec![ours[0].1, h]);
+    let (q, h, answer, o, _) = ours[1];
+    // Medians of two rounds: their mean.
+    let q = (ours[0].0 + q) / 2;
+    let h = (ours[0].1 + h) / 2;
+    let o = (ours[0].3 + o) / 2;
+    let qc = (ours[0].4 + ours[1].4) / 2;
+    let dc =
+        (theirs[0]["query_cpu"].as_f64().unwrap() + theirs[1]["query_cpu"].as_f64().unwrap()) / 2.0;
     let dq = (theirs[0]["query"].as_f64().unwrap() + theirs[1]["query"].as_f64().unwrap()) / 2.0;
     let dh =
         (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
@@ -225,11 +316,35 @@ fn main() -> Result<()> {
         dq / q.as_secs_f64()
     );
     println!(
+        "  CPU time (holdco: its one thread; DuckDB: the process, all threads): holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
+        qc.as_secs_f64() * 1e3,
+        dc * 1e3,
+        dc / qc.as_secs_f64()
+    );
+    println!(
+        "  the same with owned rows:           holdco {:.1} ms (x{:.1})",
+        o.as_secs_f64() * 1e3,
+        dq / o.as_secs_f64()
+    );
+    println!(
+        "  each round (holdco, DuckDB): {}",
+        ours.iter()
+            .zip(&theirs)
+            .map(|(a, b)| format!(
+                "{:.1} ms / {:.1} ms",
+                a.0.as_secs_f64() * 1e3,
+                b["query"].as_f64().unwrap_or(0.0) * 1e3
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
         "one person's history:                 holdco {:.1} µs, DuckDB {:.1} µs (x{:.1})",
         h.as_secs_f64() * 1e6,
         dh * 1e6,
         dh / h.as_secs_f64()
     );
+    println!("load average after the rounds: {}", load_average());
     println!(
         "load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (CSV of the replayed intervals)",
         load.as_secs_f64(),
