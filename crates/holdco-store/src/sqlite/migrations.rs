@@ -240,7 +240,7 @@ mod tests {
         assert!(old.execute(insert, [4]).is_err());
         old.execute(insert, [1]).unwrap();
         // ... and, from another connection opened before it ran, accepted after.
-        let mut other = Connection::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
         run(&mut old, path.to_str().unwrap()).unwrap();
         let insert_pro_forma = insert.replace("'b'", "'c'");
         other.execute(&insert_pro_forma, [4]).unwrap();
