@@ -304,21 +304,41 @@ fn retract(connection: &Transaction<'_>, key: &FactKey) -> Result<(), StoreError
         )
         .and_then(|mut statement| statement.execute(columns.params()))
         .map_err(&failed)?;
-    let held: Option<(i64, i64)> = connection
-        .prepare_cached(
-            "SELECT s.import_id, CAST(p.key AS INTEGER) FROM facts AS s, json_each(s.periods) AS p
-             WHERE s.unit = ?1 AND p.value = ?2 AND s.granularity = ?3 AND s.metric = ?4
-               AND s.counterparty = ?5 AND s.basis = ?6 AND s.structure = ?7
-               AND p.key NOT IN (SELECT value FROM json_each(s.superseded))",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_row(columns.params(), |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })
-        .map_err(&failed)?;
+    // The segment holding the key, if any, and its position there (arrays binary or JSON).
+    let mut held: Option<(i64, usize)> = None;
+    {
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT import_id, periods, superseded FROM facts
+                 WHERE unit = ?1 AND granularity = ?2 AND metric = ?3
+                   AND counterparty = ?4 AND basis = ?5 AND structure = ?6",
+            )
+            .map_err(&failed)?;
+        let mut rows = statement
+            .query(rusqlite::params![
+                columns.unit,
+                columns.granularity,
+                columns.metric,
+                columns.counterparty,
+                columns.basis,
+                columns.structure.as_ref(),
+            ])
+            .map_err(&failed)?;
+        while let Some(row) = rows.next().map_err(&failed)? {
+            let import_id: i64 = row.get(0).map_err(&failed)?;
+            let starts = super::series_codec::column(row, 1)?.starts()?;
+            let superseded: Vec<usize> = crate::merge::decode("facts", super::text(row, 2)?)?;
+            let position = starts.iter().enumerate().position(|(position, start)| {
+                i64::from(*start) == columns.period_start && !superseded.contains(&position)
+            });
+            if let Some(position) = position {
+                held = Some((import_id, position));
+                break;
+            }
+        }
+    }
     if let Some((import_id, position)) = held {
-        super::segments::supersede(connection, key, import_id, position as usize)?;
+        super::segments::supersede(connection, key, import_id, position)?;
     }
     Ok(())
 }

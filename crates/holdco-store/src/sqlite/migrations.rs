@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0006_fact_annotations.sql",
         sql: include_str!("../../migrations/sqlite/0006_fact_annotations.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_binary_series.sql",
+        sql: include_str!("../../migrations/sqlite/0007_binary_series.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.
