@@ -1,7 +1,9 @@
 //! [`SqliteStore`]: the embedded backend, one SQLite file per group (or a database in memory).
 //!
 //! Facts an import records for the first time are written by series, one row of `facts` per
-//! series with its periods and values as JSON arrays (`segments`); later revisions live in
+//! series with its periods and values as little-endian binary arrays (`segments`,
+//! `series_codec`; rows of stores before migration 0007 hold JSON text arrays, read alike);
+//! later revisions live in
 //! `fact_revisions`, one row per revision keyed by the fact key and revision number. SQL reads
 //! both through the `current_facts` view. The small parts of a model (group, metrics, changes, rates)
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
