@@ -164,6 +164,28 @@ fn large_stores_answer_from_columns_read_straight_from_the_store() {
     assert_eq!(all[1]["metric"], "ebita");
     assert_close(&node_rows(&all[1]), &node_rows(&both[1]));
 
+    // The core's phase timings go through `tracing`; with HOLDCO_PROFILE the CLI prints them
+    // as `[profile]` lines on stderr, without it nothing.
+    let profiled = |profile: bool| -> String {
+        let mut command = holdco(&db);
+        if profile {
+            command.env("HOLDCO_PROFILE", "1");
+        }
+        let output = command
+            .args([
+                "rollup", "revenue", "--view", "restated", "--period", "2016-01", "--csv",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let with = profiled(true);
+    assert!(with.contains("  [profile] plan "), "{with}");
+    assert!(with.contains("  [profile] run "), "{with}");
+    assert!(!profiled(false).contains("[profile]"));
+
     // Errors come from the model without facts.
     holdco(&db)
         .args(["rollup", "profit", "--period", "2016-01"])
