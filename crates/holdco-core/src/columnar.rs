@@ -1614,51 +1614,58 @@ fn share_groups(model: &Model, query: &FastQuery) -> (Vec<MetricId>, Vec<usize>)
 /// events and no unit it was ever below (itself included) anything but fully held and fully
 /// consolidated all along.
 fn static_units(timeline: &crate::timeline::Timeline, restating: bool) -> Vec<bool> {
-    let n_units = timeline.units.len();
     if !restating {
-        vec![false; n_units]
-    } else {
-        let plain = |u: usize| {
-            let stakes = &timeline.units[u].stakes;
-            stakes.len() == 1
-                && stakes[0].1 == 1.0
-                && stakes[0].2 == crate::model::Consolidation::Full
-        };
-        let mut below_start = vec![0u32; n_units + 1];
-        for record in &timeline.units {
-            for (_, parent) in &record.parents {
-                if let Some(p) = parent {
-                    below_start[*p as usize + 1] += 1;
-                }
-            }
-        }
-        for u in 0..n_units {
-            below_start[u + 1] += below_start[u];
-        }
-        let mut fill = below_start.clone();
-        let mut below = vec![0 as UnitIndex; below_start[n_units] as usize];
-        for (u, record) in timeline.units.iter().enumerate() {
-            for (_, parent) in &record.parents {
-                if let Some(p) = parent {
-                    below[fill[*p as usize] as usize] = u as UnitIndex;
-                    fill[*p as usize] += 1;
-                }
-            }
-        }
-        let mut tainted: Vec<bool> = (0..n_units).map(|u| !plain(u)).collect();
-        let mut stack: Vec<usize> = (0..n_units).filter(|u| tainted[*u]).collect();
-        while let Some(u) = stack.pop() {
-            for c in &below[below_start[u] as usize..below_start[u + 1] as usize] {
-                if !tainted[*c as usize] {
-                    tainted[*c as usize] = true;
-                    stack.push(*c as usize);
-                }
-            }
-        }
-        (0..n_units)
-            .map(|u| !tainted[u] && timeline.units[u].events.is_empty())
-            .collect()
+        return vec![false; timeline.units.len()];
     }
+    ownership_tainted(timeline)
+        .iter()
+        .zip(&timeline.units)
+        .map(|(tainted, record)| !tainted && record.events.is_empty())
+        .collect()
+}
+
+/// Per unit: true when its ownership may be anything but whole on some date, i.e. some unit
+/// it was ever below (itself included) is not fully held and fully consolidated all along
+/// (found by walking down from each such unit through every unit ever below it). A unit
+/// not tainted has `ownership_on` = (1, 1) on every date.
+fn ownership_tainted(timeline: &crate::timeline::Timeline) -> Vec<bool> {
+    let n_units = timeline.units.len();
+    let plain = |u: usize| {
+        let stakes = &timeline.units[u].stakes;
+        stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+    };
+    let mut below_start = vec![0u32; n_units + 1];
+    for record in &timeline.units {
+        for (_, parent) in &record.parents {
+            if let Some(p) = parent {
+                below_start[*p as usize + 1] += 1;
+            }
+        }
+    }
+    for u in 0..n_units {
+        below_start[u + 1] += below_start[u];
+    }
+    let mut fill = below_start.clone();
+    let mut below = vec![0 as UnitIndex; below_start[n_units] as usize];
+    for (u, record) in timeline.units.iter().enumerate() {
+        for (_, parent) in &record.parents {
+            if let Some(p) = parent {
+                below[fill[*p as usize] as usize] = u as UnitIndex;
+                fill[*p as usize] += 1;
+            }
+        }
+    }
+    let mut tainted: Vec<bool> = (0..n_units).map(|u| !plain(u)).collect();
+    let mut stack: Vec<usize> = (0..n_units).filter(|u| tainted[*u]).collect();
+    while let Some(u) = stack.pop() {
+        for c in &below[below_start[u] as usize..below_start[u + 1] as usize] {
+            if !tainted[*c as usize] {
+                tainted[*c as usize] = true;
+                stack.push(*c as usize);
+            }
+        }
+    }
+    tainted
 }
 
 /// Runs of table periods asked as consecutive query periods: (first, last, query index of
@@ -2359,6 +2366,14 @@ fn minority_by_line(
         })
         .collect();
     let excluded = engine.view_exclusions(query.view, &query.periods, target);
+    // Only units whose ownership is ever partial can have a minority: the others' rows (most
+    // of a large group's) are skipped without a lookup.
+    let tainted = ownership_tainted(timeline);
+    let query_of_period: Vec<Option<usize>> = table
+        .periods
+        .iter()
+        .map(|p| query.periods.iter().position(|q| q == p))
+        .collect();
     let mut ownership: HashMap<(UnitIndex, NaiveDate), (f64, f64)> = HashMap::new();
     let mut add = |via: UnitIndex,
                    date: NaiveDate,
@@ -2416,12 +2431,16 @@ fn minority_by_line(
         }
     };
     for (s, key) in table.series.iter().enumerate() {
-        if key.metric as usize != metric || key.basis != basis || excluded.contains(&key.unit) {
+        if key.metric as usize != metric
+            || key.basis != basis
+            || !tainted[key.unit as usize]
+            || excluded.contains(&key.unit)
+        {
             continue;
         }
         for r in table.offsets[s]..table.offsets[s + 1] {
             let period = table.periods[table.period[r] as usize];
-            let Some(j) = query.periods.iter().position(|p| *p == period) else {
+            let Some(j) = query_of_period[table.period[r] as usize] else {
                 continue;
             };
             let date = FactTable::fact_date(engine, key.unit, period, key.basis);
@@ -2438,12 +2457,13 @@ fn minority_by_line(
     for adjustment in &table.adjustments {
         if adjustment.metric as usize != metric
             || adjustment.basis != basis
+            || !tainted[adjustment.above as usize]
             || excluded.contains(&adjustment.above)
         {
             continue;
         }
         let period = table.periods[adjustment.period as usize];
-        let Some(j) = query.periods.iter().position(|p| *p == period) else {
+        let Some(j) = query_of_period[adjustment.period as usize] else {
             continue;
         };
         add(
