@@ -73,6 +73,25 @@ pub fn load_model(url: &StoreUrl) -> Result<Model, AppError> {
         .ok_or_else(|| AppError::Empty(url.to_string()))
 }
 
+/// The metric ids a list of names stands for: each name as written, `all` for every metric
+/// of the model (in the model's order), each id once.
+pub fn metric_names(model: &Model, names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let expanded: Vec<String> = if name == "all" {
+            model.metrics.iter().map(|m| m.id.to_string()).collect()
+        } else {
+            vec![name.clone()]
+        };
+        for id in expanded {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
 /// A roll-up answered from the store without loading the whole model: the model without
 /// facts (the question checked against it first, so a wrong metric, node or period is
 /// reported at once), then only the asked metrics' series read into a fact table. `None`
@@ -83,6 +102,24 @@ pub fn rollup_from_store(
     url: &StoreUrl,
     request: &RollupRequest,
 ) -> Result<Option<(Model, Query, Rollup)>, AppError> {
+    let metrics = [request.metric.clone()];
+    Ok(
+        rollups_from_store(url, request, &metrics)?.and_then(|(model, mut answers)| {
+            let (query, answer) = answers.pop()?;
+            Some((model, query, answer))
+        }),
+    )
+}
+
+/// [`rollup_from_store`] for several metrics at once (`metrics` as [`metric_names`] reads
+/// them: `all` for every metric): one read of the model without facts and one of the
+/// series of every metric asked, then one roll-up per metric, in the order asked. `None`
+/// when the path does not apply to any one of them (the caller then loads the model).
+pub fn rollups_from_store(
+    url: &StoreUrl,
+    request: &RollupRequest,
+    metrics: &[String],
+) -> Result<Option<(Model, Vec<(Query, Rollup)>)>, AppError> {
     let timing = std::env::var_os("HOLDCO_TIMING").is_some();
     let started = std::time::Instant::now();
     let phase = |name: &str| {
@@ -103,33 +140,49 @@ pub fn rollup_from_store(
     let Ok(engine) = Engine::new(&model) else {
         return Ok(None);
     };
-    let query = request.query(&model)?;
-    // The engine on the model without facts finds the query's errors (metric, node, periods,
-    // rates), which do not depend on the facts, in milliseconds.
-    engine.rollup(&query)?;
+    let mut queries = Vec::new();
     // Only the facts of the metrics asked are read: the roll-up of a metric depends on its
     // own facts alone.
-    let metrics = match model.metric(&query.metric).map(|m| &m.aggregation) {
-        Some(Aggregation::Flow | Aggregation::Stock) => vec![query.metric.clone()],
-        Some(Aggregation::Ratio {
-            numerator,
-            denominator,
-        }) => vec![numerator.clone(), denominator.clone()],
-        _ => return Ok(None),
-    };
+    let mut read: Vec<holdco_core::MetricId> = Vec::new();
+    for metric in metric_names(&model, metrics) {
+        let mut one = request.clone();
+        one.metric = metric;
+        let query = one.query(&model)?;
+        // The engine on the model without facts finds the query's errors (metric, node,
+        // periods, rates), which do not depend on the facts, in milliseconds.
+        engine.rollup(&query)?;
+        let needs = match model.metric(&query.metric).map(|m| &m.aggregation) {
+            Some(Aggregation::Flow | Aggregation::Stock) => vec![query.metric.clone()],
+            Some(Aggregation::Ratio {
+                numerator,
+                denominator,
+            }) => vec![numerator.clone(), denominator.clone()],
+            _ => return Ok(None),
+        };
+        for metric in needs {
+            if !read.contains(&metric) {
+                read.push(metric);
+            }
+        }
+        queries.push(query);
+    }
     phase("model without facts");
-    let Some((table, facts)) = store.fact_table(&engine, Some(&metrics))? else {
+    let Some((table, facts)) = store.fact_table(&engine, Some(&read))? else {
         return Ok(None);
     };
     phase("facts into columns");
     if facts < FAST_PATH_FACTS || revision(store.as_ref())? != imported {
         return Ok(None);
     }
-    let Ok(answer) = rollup_from_table(&engine, &table, &query) else {
-        return Ok(None);
-    };
+    let mut answers = Vec::with_capacity(queries.len());
+    for query in queries {
+        let Ok(answer) = rollup_from_table(&engine, &table, &query) else {
+            return Ok(None);
+        };
+        answers.push((query, answer));
+    }
     phase("columnar roll-up");
     drop(table);
     drop(engine);
-    Ok(Some((model, query, answer)))
+    Ok(Some((model, answers)))
 }

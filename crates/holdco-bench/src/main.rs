@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod p10;
+
 #[derive(Parser)]
 #[command(about = "holdco scale benchmarks (see docs/PERFORMANCE.md)")]
 struct Cli {
@@ -55,6 +57,22 @@ enum Workload {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// P10: fresh-process `holdco rollup` from the SQLite store against DuckDB on a persisted
+    /// file (same restated query), and `holdco structure --at` on a 1M-change store.
+    P10 {
+        /// Work folder: the generated model, the stores, DuckDB's file (delete it afterwards).
+        #[arg(long, default_value = "/tmp/store-bench")]
+        dir: PathBuf,
+        /// Interleaved rounds (A B A B ...); medians are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Also generate and time the P2-scale store (100k units, 1M changes) for `structure --at`.
+        #[arg(long)]
+        structure: bool,
+        /// DuckDB threads (holdco uses every core).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// P3: import of fact rows from CSV into the store, against DuckDB's read_csv.
     P3 {
         #[arg(long, default_value_t = 10_000_000)]
@@ -78,7 +96,7 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -106,6 +124,12 @@ fn main() -> Result<()> {
             no_duckdb,
             runs,
         } => p1(facts, units, changes, seed, &dir, !no_duckdb, runs.max(1)),
+        Workload::P10 {
+            dir,
+            rounds,
+            structure,
+            threads,
+        } => p10::run(&dir, rounds.max(1), structure, threads),
         Workload::P2 {
             units,
             changes,
@@ -423,7 +447,7 @@ fn p1(
     Ok(())
 }
 
-fn write_duckdb_tables(
+pub(crate) fn write_duckdb_tables(
     dir: &Path,
     engine: &Engine,
     table: &FactTable,

@@ -544,7 +544,8 @@ pub fn history(
 /// Arguments of `holdco rollup`.
 #[derive(clap::Args, Debug)]
 pub struct RollupArgs {
-    /// Metric id (e.g. revenue).
+    /// Metric id (e.g. revenue); several separated by commas (revenue,ebita), or `all` for
+    /// every metric, answered in one call.
     metric: String,
     #[command(flatten)]
     scope: Scope,
@@ -624,6 +625,14 @@ impl Scope {
 /// `holdco rollup`: the application layer's front door (the columnar path on large models
 /// when it covers the question, the explainable engine otherwise; `--exact` the engine).
 pub fn rollup(context: &Context, args: &RollupArgs) -> Result<ExitCode> {
+    let metrics: Vec<String> = args
+        .metric
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .collect();
+    if metrics.len() > 1 || args.metric == "all" {
+        return rollup_several(context, args, &metrics);
+    }
     if context.model.is_none() && !args.exact {
         // Straight from the store, reading only the asked metric's series, when that applies.
         let request = args
@@ -722,6 +731,66 @@ fn rollup_from_folder(
     drop(table);
     drop(engine);
     Ok(Some((model, query, answer)))
+}
+
+/// `holdco rollup a,b,c` (or `all`): one roll-up per metric, from one read of the store.
+/// JSON prints an array of roll-ups, CSV the rows of each in turn under one header, a table
+/// one table per metric.
+fn rollup_several(context: &Context, args: &RollupArgs, metrics: &[String]) -> Result<ExitCode> {
+    let request = args.scope.request("", args.depth, args.currency.as_deref());
+    let mut answered = None;
+    if context.model.is_none() && !args.exact {
+        answered = holdco_app::store::rollups_from_store(&store_url(context)?, &request, metrics)?
+            .map(|(model, answers)| (model, answers, true));
+    }
+    let (model, answers, fast) = match answered {
+        Some(answered) => answered,
+        None => {
+            let snapshot = Snapshot::new(current_model(context)?)?;
+            let route = if args.exact {
+                Route::Exact
+            } else {
+                Route::Auto
+            };
+            let mut answers = Vec::new();
+            let mut all_fast = true;
+            for metric in holdco_app::store::metric_names(snapshot.model(), metrics) {
+                let query = args.scope.query(
+                    snapshot.model(),
+                    &metric,
+                    args.depth,
+                    args.currency.as_deref(),
+                )?;
+                let answer = holdco_app::rollup::rollup(&snapshot, &query, route)?;
+                all_fast &= answer.columnar;
+                answers.push((query, answer.rollup));
+            }
+            (snapshot.model().clone(), answers, all_fast)
+        }
+    };
+    match args.format.output() {
+        Output::Json => {
+            let rollups: Vec<&holdco_core::rollup::Rollup> = answers.iter().map(|a| &a.1).collect();
+            render::print_json(&rollups)?;
+        }
+        Output::Csv
+            if answers
+                .iter()
+                .all(|(query, _)| query.view != View::ProForma) =>
+        {
+            let rows: Vec<&holdco_core::rollup::RollupRow> = answers
+                .iter()
+                .flat_map(|(_, answer)| &answer.rows)
+                .collect();
+            render::print_csv(&rows)?;
+        }
+        _ => {
+            for (query, answer) in &answers {
+                print_rollup(&model, query, answer, fast, args)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_rollup(

@@ -216,6 +216,51 @@ impl FormatFlags {
     }
 }
 
+/// The core logs the timings of its phases through `tracing` (target
+/// [`holdco_core::columnar::PROFILE`]); this subscriber prints them to stderr as the core
+/// used to, one `  [profile] MESSAGE` line each, and ignores everything else.
+mod profile_log {
+    use std::fmt::Write as _;
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    struct ProfileLog;
+
+    /// The event's message.
+    struct Message(String);
+
+    impl tracing::field::Visit for Message {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                let _ = write!(self.0, "{value:?}");
+            }
+        }
+    }
+
+    impl Subscriber for ProfileLog {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.target() == holdco_core::columnar::PROFILE
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            eprintln!("  [profile] {}", message.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    pub fn install() {
+        // Only fails when a subscriber is already set: then that one decides.
+        let _ = tracing::subscriber::set_global_default(ProfileLog);
+    }
+}
+
 fn main() -> ExitCode {
     // Behave like other Unix tools when the reader goes away (`holdco rollup ... | head`):
     // end quietly instead of failing on the closed pipe.
@@ -223,6 +268,10 @@ fn main() -> ExitCode {
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // HOLDCO_PROFILE: the core's phase timings on stderr, as `[profile]` lines.
+    if std::env::var_os("HOLDCO_PROFILE").is_some() {
+        profile_log::install();
     }
     // The domains this binary knows plug into the log before any model is read.
     holdco_governance::register();

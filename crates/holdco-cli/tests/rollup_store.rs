@@ -99,6 +99,93 @@ fn large_stores_answer_from_columns_read_straight_from_the_store() {
     let (from_model, _) = rollup(&db, Some(&model), false);
     assert_close(&from_store, &from_model);
 
+    // Several metrics in one call: one read of the store, the same figures per metric as one
+    // call each (JSON: an array of roll-ups, in the order asked).
+    let several = |metrics: &str| -> (serde_json::Value, String) {
+        let output = holdco(&db)
+            .env("HOLDCO_TIMING", "1")
+            .args([
+                "rollup",
+                metrics,
+                "--view",
+                "restated",
+                "--periods",
+                "2016-01..2016-12",
+                "--depth",
+                "2",
+                "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (
+            serde_json::from_slice(&output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (both, timing) = several("revenue,ebita");
+    assert!(timing.contains("facts into columns"), "{timing}");
+    assert_eq!(timing.matches("facts into columns").count(), 1, "{timing}");
+    let both = both.as_array().unwrap();
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0]["metric"], "revenue");
+    assert_eq!(both[1]["metric"], "ebita");
+    let node_rows = |rollup: &serde_json::Value| -> Rows {
+        rollup["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "node")
+            .map(|r| {
+                (
+                    r["node"].as_str().unwrap().to_string(),
+                    r["period"].as_str().unwrap().to_string(),
+                    r["value"].as_f64(),
+                )
+            })
+            .collect()
+    };
+    assert_close(&node_rows(&both[0]), &exact);
+    let (all, _) = several("all");
+    let all = all.as_array().unwrap();
+    let metrics: Vec<&str> = all.iter().map(|r| r["metric"].as_str().unwrap()).collect();
+    assert_eq!(
+        metrics.len(),
+        SqliteStore::open(&db)
+            .unwrap()
+            .load_without_facts()
+            .unwrap()
+            .unwrap()
+            .metrics
+            .len()
+    );
+    // Another set of metrics read moves the pass's fixed chunk boundaries: equal to rounding.
+    assert_eq!(all[1]["metric"], "ebita");
+    assert_close(&node_rows(&all[1]), &node_rows(&both[1]));
+
+    // The core's phase timings go through `tracing`; with HOLDCO_PROFILE the CLI prints them
+    // as `[profile]` lines on stderr, without it nothing.
+    let profiled = |profile: bool| -> String {
+        let mut command = holdco(&db);
+        if profile {
+            command.env("HOLDCO_PROFILE", "1");
+        }
+        let output = command
+            .args([
+                "rollup", "revenue", "--view", "restated", "--period", "2016-01", "--csv",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let with = profiled(true);
+    assert!(with.contains("  [profile] plan "), "{with}");
+    assert!(with.contains("  [profile] run "), "{with}");
+    assert!(!profiled(false).contains("[profile]"));
+
     // Errors come from the model without facts.
     holdco(&db)
         .args(["rollup", "profit", "--period", "2016-01"])

@@ -19,6 +19,10 @@ use crate::timeline::UnitIndex;
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
 
+/// The `tracing` target of the timings of each phase (the CLI prints them as `[profile]`
+/// lines when HOLDCO_PROFILE is set).
+pub const PROFILE: &str = "holdco::profile";
+
 /// What a series of facts is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
@@ -651,9 +655,7 @@ pub fn fast_rollup(
     let plan = FastPlan::prepare(engine, table, query)?;
     let clock = std::time::Instant::now();
     let answer = plan.run();
-    if std::env::var_os("HOLDCO_PROFILE").is_some() {
-        eprintln!("  [profile] run {:?}", clock.elapsed());
-    }
+    tracing::debug!(target: PROFILE, "run {:?}", clock.elapsed());
     Ok(answer)
 }
 
@@ -724,7 +726,6 @@ impl<'t> FastPlan<'t> {
                 "the pro-forma view is answered by the explainable engine".into(),
             ));
         }
-        let profile = std::env::var_os("HOLDCO_PROFILE").is_some();
         let clock = std::time::Instant::now();
         let model = engine.model();
         let timeline = engine.timeline();
@@ -737,164 +738,14 @@ impl<'t> FastPlan<'t> {
                 .ok_or_else(|| ColumnarError::Unsupported(format!("unknown unit {id}")))?,
             None => timeline.root,
         };
-        // Metrics: additive only; each named metric gets its own share group when a split names it.
-        let mut metric_indexes = Vec::new();
-        for id in &query.metrics {
-            let index = model
-                .metrics
-                .iter()
-                .position(|m| &m.id == id)
-                .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
-            if !matches!(
-                model.metrics[index].aggregation,
-                Aggregation::Flow | Aggregation::Stock
-            ) {
-                return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
-            }
-            metric_indexes.push(index as u16);
-        }
-        // Every query period must be recorded as such: the fast path adds no finer periods.
-        let mut query_of_period: Vec<u32> = vec![u32::MAX; table.periods.len()];
-        for (j, period) in query.periods.iter().enumerate() {
-            if let Ok(p) = table.periods.binary_search(period) {
-                query_of_period[p] = j as u32;
-            }
-        }
-        // Only when the table holds periods finer than some query period can a row be one the
-        // engine would add up into a coarser period.
-        let finer_periods = query
-            .periods
-            .iter()
-            .any(|q| q.granularity != crate::period::Granularity::Month)
-            && table
-                .periods
-                .iter()
-                .any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
-        for (s, key) in table.series.iter().enumerate() {
-            if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
-                continue;
-            }
-            let rows = table.offsets[s]..table.offsets[s + 1];
-            let exact: Vec<u32> = rows
-                .clone()
-                .map(|r| query_of_period[table.period[r] as usize])
-                .filter(|j| *j != u32::MAX)
-                .collect();
-            for r in rows {
-                let period = table.periods[table.period[r] as usize];
-                if query_of_period[table.period[r] as usize] != u32::MAX {
-                    continue;
-                }
-                // A finer row inside a query period the series has no exact row for: the engine
-                // would build the period from finer ones.
-                if query
-                    .periods
-                    .iter()
-                    .enumerate()
-                    .any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32)))
-                {
-                    return Err(ColumnarError::Unsupported(
-                        "a period would be built from finer periods".into(),
-                    ));
-                }
-            }
-        }
-        // As reported over several periods, the engine gives a unit one line per parent it
-        // had (docs/semantics.md, 3.5); the columnar lines are one per unit, so the fast path
-        // declines when the tree within the depth asked is not the same at every period's end.
-        if query.view == View::Reported && query.periods.len() > 1 {
-            let shape = |date: NaiveDate| -> Vec<(UnitIndex, Option<UnitIndex>)> {
-                let structure = engine.structure(date);
-                if !structure.alive[node as usize] {
-                    return Vec::new();
-                }
-                let mut pairs: Vec<(UnitIndex, Option<UnitIndex>)> = structure
-                    .descendants(node, query.depth)
-                    .into_iter()
-                    .map(|(u, _)| {
-                        (
-                            u,
-                            if u == node {
-                                None
-                            } else {
-                                structure.parent[u as usize]
-                            },
-                        )
-                    })
-                    .collect();
-                pairs.sort_unstable();
-                pairs
-            };
-            let mut ends: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
-            ends.sort_unstable();
-            ends.dedup();
-            let first = shape(ends[0]);
-            if ends[1..].iter().any(|d| shape(*d) != first) {
-                return Err(ColumnarError::Unsupported(
-                    "the tree changes between the periods asked (reported view)".into(),
-                ));
-            }
-        }
-        let split_metrics = metrics_with_own_shares(model);
-        // Group 0: metrics that follow default shares; one group per metric with its own.
-        let mut group_metric: Vec<MetricId> = vec![query
-            .metrics
-            .first()
-            .cloned()
-            .unwrap_or_else(|| model.metrics[0].id.clone())];
-        let mut group_of: Vec<usize> = Vec::new();
-        for id in &query.metrics {
-            if split_metrics.contains(id) {
-                group_of.push(group_metric.len());
-                group_metric.push(id.clone());
-            } else {
-                group_of.push(0);
-            }
-        }
-        if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
-            // Group 0 unused but harmless.
-        } else if let Some(first_default) =
-            query.metrics.iter().find(|m| !split_metrics.contains(m))
-        {
-            group_metric[0] = first_default.clone();
-        }
+        let metric_indexes = additive_metrics(model, query)?;
+        let query_of_period = query_periods(table, query);
+        decline_finer_periods(table, query, &query_of_period, &metric_indexes)?;
+        decline_changing_tree(engine, query, node)?;
+        let (group_metric, group_of) = share_groups(model, query);
         // Lines, as the engine shows them.
         let excluded = engine.view_exclusions(query.view, &query.periods, target);
-        let mut lines: Vec<FastLine> = Vec::new();
-        let mut line_of: HashMap<FastLine, u32> = HashMap::new();
-        let dates: Vec<NaiveDate> = match query.view {
-            View::Reported => {
-                let last = query
-                    .periods
-                    .iter()
-                    .max()
-                    .map(|p| p.last_day())
-                    .unwrap_or(target);
-                std::iter::once(last)
-                    .chain(query.periods.iter().rev().map(|p| p.last_day()))
-                    .collect()
-            }
-            _ => vec![target],
-        };
-        for date in &dates {
-            let structure = engine.structure(*date);
-            if !structure.alive[node as usize] {
-                continue;
-            }
-            for (unit, _) in structure.descendants(node, query.depth) {
-                let line = FastLine::Node(unit);
-                if let std::collections::hash_map::Entry::Vacant(entry) = line_of.entry(line) {
-                    entry.insert(lines.len() as u32);
-                    lines.push(line);
-                }
-            }
-        }
-        if lines.is_empty() {
-            return Err(ColumnarError::Unsupported(format!(
-                "{} is not in the viewed structure",
-                timeline.record(node).id
-            )));
-        }
+        let (dates, mut lines, mut line_of) = viewed_lines(engine, query, node, target)?;
         // The line of each unit that is one, for lookups while walking up the tree.
         let mut node_line: Vec<u32> = vec![u32::MAX; timeline.units.len()];
         for (i, line) in lines.iter().enumerate() {
@@ -941,44 +792,18 @@ impl<'t> FastPlan<'t> {
         // Restating, every landing on a unit is in the target structure, and counts in the
         // lines of its nearest ancestor (or itself) that is a line: each such line's chain of
         // lines is listed once (chain 0 is empty), and each unit walks up to its own.
-        let mut chains: Vec<Vec<u32>> = vec![Vec::new()];
-        let mut unit_chain: Vec<u32> = vec![0; n_units];
-        if restating {
-            let structure = engine.structure(target);
-            let mut chain_of_line: Vec<u32> = vec![u32::MAX; lines.len()];
-            for unit in 0..n_units as UnitIndex {
-                if !structure.alive[unit as usize] {
-                    continue;
-                }
-                let mut current = Some(unit);
-                while let Some(ancestor) = current {
-                    let line = node_line[ancestor as usize];
-                    if line != u32::MAX {
-                        if chain_of_line[line as usize] == u32::MAX {
-                            let mut chain = Vec::new();
-                            let mut below_line = false;
-                            let mut up = Some(ancestor);
-                            while let Some(a) = up {
-                                up = structure.parent[a as usize];
-                                let line = node_line[a as usize];
-                                if line != u32::MAX {
-                                    if a == node && below_line && reconstruct_top {
-                                        continue;
-                                    }
-                                    chain.push(line);
-                                    below_line = true;
-                                }
-                            }
-                            chain_of_line[line as usize] = chains.len() as u32;
-                            chains.push(chain);
-                        }
-                        unit_chain[unit as usize] = chain_of_line[line as usize];
-                        break;
-                    }
-                    current = structure.parent[ancestor as usize];
-                }
-            }
-        }
+        let (chains, unit_chain) = if restating {
+            line_chains(
+                engine,
+                target,
+                node,
+                &node_line,
+                lines.len(),
+                reconstruct_top,
+            )
+        } else {
+            (vec![Vec::new()], vec![0; n_units])
+        };
         // Line weights of one landing set, including discontinued lines for the group.
         let membership = |landings: &[(Target, f64)],
                           factor: f64,
@@ -1066,53 +891,8 @@ impl<'t> FastPlan<'t> {
         // events and no unit it was ever below (itself included) is anything but plain: the
         // units reaching a non-plain one, found by walking down from each non-plain unit
         // through every unit ever below it.
-        let static_unit: Vec<bool> = if !restating {
-            vec![false; n_units]
-        } else {
-            let plain = |u: usize| {
-                let stakes = &timeline.units[u].stakes;
-                stakes.len() == 1
-                    && stakes[0].1 == 1.0
-                    && stakes[0].2 == crate::model::Consolidation::Full
-            };
-            let mut below_start = vec![0u32; n_units + 1];
-            for record in &timeline.units {
-                for (_, parent) in &record.parents {
-                    if let Some(p) = parent {
-                        below_start[*p as usize + 1] += 1;
-                    }
-                }
-            }
-            for u in 0..n_units {
-                below_start[u + 1] += below_start[u];
-            }
-            let mut fill = below_start.clone();
-            let mut below = vec![0 as UnitIndex; below_start[n_units] as usize];
-            for (u, record) in timeline.units.iter().enumerate() {
-                for (_, parent) in &record.parents {
-                    if let Some(p) = parent {
-                        below[fill[*p as usize] as usize] = u as UnitIndex;
-                        fill[*p as usize] += 1;
-                    }
-                }
-            }
-            let mut tainted: Vec<bool> = (0..n_units).map(|u| !plain(u)).collect();
-            let mut stack: Vec<usize> = (0..n_units).filter(|u| tainted[*u]).collect();
-            while let Some(u) = stack.pop() {
-                for c in &below[below_start[u] as usize..below_start[u + 1] as usize] {
-                    if !tainted[*c as usize] {
-                        tainted[*c as usize] = true;
-                        stack.push(*c as usize);
-                    }
-                }
-            }
-            (0..n_units)
-                .map(|u| !tainted[u] && timeline.units[u].events.is_empty())
-                .collect()
-        };
-        if profile {
-            eprintln!("  [profile] setup {:?}", clock.elapsed());
-        }
+        let static_unit = static_units(timeline, restating);
+        tracing::debug!(target: PROFILE, "setup {:?}", clock.elapsed());
         // The weights: per group and unit, a slot into a flat pool of (line, weight) lists, or
         // slots per query period for units whose landing changes over the periods.
         let mut unit_slots: Vec<u32> = vec![u32::MAX; group_metric.len() * n_units];
@@ -1275,53 +1055,19 @@ impl<'t> FastPlan<'t> {
                 };
             }
         }
-        if profile {
-            eprintln!(
-                "  [profile] weights {:?} ({} slots in the pool, {} static units of {})",
-                clock.elapsed(),
-                pool_start.len() - 1,
-                static_unit.iter().filter(|s| **s).count(),
-                n_units
-            );
-        }
+        tracing::debug!(
+            target: PROFILE,
+            "weights {:?} ({} slots in the pool, {} static units of {})",
+            clock.elapsed(),
+            pool_start.len() - 1,
+            static_unit.iter().filter(|s| **s).count(),
+            n_units
+        );
         // Rates per currency and table period, for flows (average) and stocks (closing): the
         // model's first rate recorded for the currency and period, else the engine's (built
         // from finer periods).
-        let mut recorded: rustc_hash::FxHashMap<(&str, Period), &crate::model::FxRate> =
-            rustc_hash::FxHashMap::default();
-        for rate in model.fx.iter().rev() {
-            recorded.insert((rate.currency.as_str(), rate.period), rate);
-        }
-        let rate_of = |currency: &Currency, period: Period, stock: bool| match recorded
-            .get(&(currency.as_str(), period))
-        {
-            Some(rate) => Some(if stock { rate.closing } else { rate.average }),
-            None => engine.rate_of(currency, period, stock),
-        };
-        let rates: Vec<Vec<(f64, f64)>> = table
-            .currencies
-            .iter()
-            .enumerate()
-            .map(|(c, currency)| {
-                table
-                    .periods
-                    .iter()
-                    .map(|p| {
-                        if c == 0 {
-                            (1.0, 1.0)
-                        } else {
-                            (
-                                rate_of(currency, *p, false).unwrap_or(f64::NAN),
-                                rate_of(currency, *p, true).unwrap_or(f64::NAN),
-                            )
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        if profile {
-            eprintln!("  [profile] rates {:?}", clock.elapsed());
-        }
+        let rates = currency_rates(engine, table);
+        tracing::debug!(target: PROFILE, "rates {:?}", clock.elapsed());
         let n_lines = lines.len();
         let n_metrics = metric_indexes.len();
         let n_table_periods = table.periods.len();
@@ -1334,18 +1080,7 @@ impl<'t> FastPlan<'t> {
             .iter()
             .map(|row| row.iter().any(|(a, c)| a.is_nan() || c.is_nan()))
             .collect();
-        // Runs of table periods asked as consecutive query periods: (first, last, query index of
-        // the first).
-        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-        for (p, j) in query_of_period.iter().enumerate() {
-            if *j == u32::MAX {
-                continue;
-            }
-            match runs.last_mut() {
-                Some(run) if run.1 + 1 == p && run.2 + (p - run.0) == *j as usize => run.1 = p,
-                _ => runs.push((p, p, *j as usize)),
-            }
-        }
+        let runs = period_runs(&query_of_period);
         let is_stock: Vec<bool> = model
             .metrics
             .iter()
@@ -1387,19 +1122,7 @@ impl<'t> FastPlan<'t> {
         // number of threads), balanced by rows and each read straight through, like the
         // floor's chunks; each chunk adds into cells of its own, and the chunks' cells are added
         // up in chunk order: results are bit-identical on any number of threads.
-        let total_rows = table.len().max(1);
-        let mut bounds = vec![0usize];
-        for k in 1..PASS_CHUNKS {
-            let row = total_rows * k / PASS_CHUNKS;
-            bounds.push(
-                table
-                    .offsets
-                    .partition_point(|o| *o < row)
-                    .min(table.series.len())
-                    .max(*bounds.last().expect("non-empty")),
-            );
-        }
-        bounds.push(table.series.len());
+        let bounds = pass_bounds(table);
         // Recorded totals: take off what the units below them recorded.
         let mut adjust = Vec::new();
         for (index, adjustment) in table.adjustments.iter().enumerate() {
@@ -1504,9 +1227,7 @@ impl<'t> FastPlan<'t> {
                 }
             }
         }
-        if profile {
-            eprintln!("  [profile] plan {:?}", clock.elapsed());
-        }
+        tracing::debug!(target: PROFILE, "plan {:?}", clock.elapsed());
         lines.truncate(n_lines);
         Ok(FastPlan {
             table,
@@ -1808,6 +1529,388 @@ impl<'t> FastPlan<'t> {
         }
         eliminated
     }
+}
+
+/// The model's index of each metric asked; `Unsupported` for an unknown or non-additive one.
+fn additive_metrics(model: &Model, query: &FastQuery) -> Result<Vec<u16>, ColumnarError> {
+    let mut metric_indexes = Vec::new();
+    for id in &query.metrics {
+        let index = model
+            .metrics
+            .iter()
+            .position(|m| &m.id == id)
+            .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))?;
+        if !matches!(
+            model.metrics[index].aggregation,
+            Aggregation::Flow | Aggregation::Stock
+        ) {
+            return Err(ColumnarError::Unsupported(format!("{id} is not additive")));
+        }
+        metric_indexes.push(index as u16);
+    }
+    Ok(metric_indexes)
+}
+
+/// Per table period: its index among the query's periods (u32::MAX when not asked).
+fn query_periods(table: &FactTable, query: &FastQuery) -> Vec<u32> {
+    // Every query period must be recorded as such: the fast path adds no finer periods.
+    let mut query_of_period: Vec<u32> = vec![u32::MAX; table.periods.len()];
+    for (j, period) in query.periods.iter().enumerate() {
+        if let Ok(p) = table.periods.binary_search(period) {
+            query_of_period[p] = j as u32;
+        }
+    }
+    query_of_period
+}
+
+/// `Unsupported` when the engine would build a query period from finer ones: the fast path
+/// adds no finer periods.
+fn decline_finer_periods(
+    table: &FactTable,
+    query: &FastQuery,
+    query_of_period: &[u32],
+    metric_indexes: &[u16],
+) -> Result<(), ColumnarError> {
+    // Only when the table holds periods finer than some query period can a row be one the
+    // engine would add up into a coarser period.
+    let finer_periods = query
+        .periods
+        .iter()
+        .any(|q| q.granularity != crate::period::Granularity::Month)
+        && table
+            .periods
+            .iter()
+            .any(|p| query.periods.iter().any(|q| q.contains(p) && q != p));
+    for (s, key) in table.series.iter().enumerate() {
+        if !finer_periods || key.basis != query.basis || !metric_indexes.contains(&key.metric) {
+            continue;
+        }
+        let rows = table.offsets[s]..table.offsets[s + 1];
+        let exact: Vec<u32> = rows
+            .clone()
+            .map(|r| query_of_period[table.period[r] as usize])
+            .filter(|j| *j != u32::MAX)
+            .collect();
+        for r in rows {
+            let period = table.periods[table.period[r] as usize];
+            if query_of_period[table.period[r] as usize] != u32::MAX {
+                continue;
+            }
+            // A finer row inside a query period the series has no exact row for: the engine
+            // would build the period from finer ones.
+            if query
+                .periods
+                .iter()
+                .enumerate()
+                .any(|(j, q)| q.contains(&period) && !exact.contains(&(j as u32)))
+            {
+                return Err(ColumnarError::Unsupported(
+                    "a period would be built from finer periods".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// As reported over several periods, the engine gives a unit one line per parent it
+/// had (docs/semantics.md, 3.5); the columnar lines are one per unit, so the fast path
+/// declines when the tree within the depth asked is not the same at every period's end.
+fn decline_changing_tree(
+    engine: &Engine,
+    query: &FastQuery,
+    node: UnitIndex,
+) -> Result<(), ColumnarError> {
+    if query.view == View::Reported && query.periods.len() > 1 {
+        let shape = |date: NaiveDate| -> Vec<(UnitIndex, Option<UnitIndex>)> {
+            let structure = engine.structure(date);
+            if !structure.alive[node as usize] {
+                return Vec::new();
+            }
+            let mut pairs: Vec<(UnitIndex, Option<UnitIndex>)> = structure
+                .descendants(node, query.depth)
+                .into_iter()
+                .map(|(u, _)| {
+                    (
+                        u,
+                        if u == node {
+                            None
+                        } else {
+                            structure.parent[u as usize]
+                        },
+                    )
+                })
+                .collect();
+            pairs.sort_unstable();
+            pairs
+        };
+        let mut ends: Vec<NaiveDate> = query.periods.iter().map(|p| p.last_day()).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let first = shape(ends[0]);
+        if ends[1..].iter().any(|d| shape(*d) != first) {
+            return Err(ColumnarError::Unsupported(
+                "the tree changes between the periods asked (reported view)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The weight groups: group 0 for the metrics that follow default shares, one more per
+/// metric asked that has shares of its own; the metric whose shares each group follows, and
+/// each query metric's group.
+fn share_groups(model: &Model, query: &FastQuery) -> (Vec<MetricId>, Vec<usize>) {
+    let split_metrics = metrics_with_own_shares(model);
+    // Group 0: metrics that follow default shares; one group per metric with its own.
+    let mut group_metric: Vec<MetricId> = vec![query
+        .metrics
+        .first()
+        .cloned()
+        .unwrap_or_else(|| model.metrics[0].id.clone())];
+    let mut group_of: Vec<usize> = Vec::new();
+    for id in &query.metrics {
+        if split_metrics.contains(id) {
+            group_of.push(group_metric.len());
+            group_metric.push(id.clone());
+        } else {
+            group_of.push(0);
+        }
+    }
+    if !query.metrics.iter().any(|m| !split_metrics.contains(m)) {
+        // Group 0 unused but harmless.
+    } else if let Some(first_default) = query.metrics.iter().find(|m| !split_metrics.contains(m)) {
+        group_metric[0] = first_default.clone();
+    }
+    (group_metric, group_of)
+}
+
+/// Per unit: static (restating only), i.e. it lands the same way from every date: no history
+/// events and no unit it was ever below (itself included) anything but fully held and fully
+/// consolidated all along.
+fn static_units(timeline: &crate::timeline::Timeline, restating: bool) -> Vec<bool> {
+    if !restating {
+        return vec![false; timeline.units.len()];
+    }
+    ownership_tainted(timeline)
+        .iter()
+        .zip(&timeline.units)
+        .map(|(tainted, record)| !tainted && record.events.is_empty())
+        .collect()
+}
+
+/// Per unit: true when its ownership may be anything but whole on some date, i.e. some unit
+/// it was ever below (itself included) is not fully held and fully consolidated all along
+/// (found by walking down from each such unit through every unit ever below it). A unit
+/// not tainted has `ownership_on` = (1, 1) on every date.
+fn ownership_tainted(timeline: &crate::timeline::Timeline) -> Vec<bool> {
+    let n_units = timeline.units.len();
+    let plain = |u: usize| {
+        let stakes = &timeline.units[u].stakes;
+        stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
+    };
+    let mut below_start = vec![0u32; n_units + 1];
+    for record in &timeline.units {
+        for (_, parent) in &record.parents {
+            if let Some(p) = parent {
+                below_start[*p as usize + 1] += 1;
+            }
+        }
+    }
+    for u in 0..n_units {
+        below_start[u + 1] += below_start[u];
+    }
+    let mut fill = below_start.clone();
+    let mut below = vec![0 as UnitIndex; below_start[n_units] as usize];
+    for (u, record) in timeline.units.iter().enumerate() {
+        for (_, parent) in &record.parents {
+            if let Some(p) = parent {
+                below[fill[*p as usize] as usize] = u as UnitIndex;
+                fill[*p as usize] += 1;
+            }
+        }
+    }
+    let mut tainted: Vec<bool> = (0..n_units).map(|u| !plain(u)).collect();
+    let mut stack: Vec<usize> = (0..n_units).filter(|u| tainted[*u]).collect();
+    while let Some(u) = stack.pop() {
+        for c in &below[below_start[u] as usize..below_start[u + 1] as usize] {
+            if !tainted[*c as usize] {
+                tainted[*c as usize] = true;
+                stack.push(*c as usize);
+            }
+        }
+    }
+    tainted
+}
+
+/// Runs of table periods asked as consecutive query periods: (first, last, query index of
+/// the first).
+fn period_runs(query_of_period: &[u32]) -> Vec<(usize, usize, usize)> {
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    for (p, j) in query_of_period.iter().enumerate() {
+        if *j == u32::MAX {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.1 + 1 == p && run.2 + (p - run.0) == *j as usize => run.1 = p,
+            _ => runs.push((p, p, *j as usize)),
+        }
+    }
+    runs
+}
+
+/// The pass's chunks: [`PASS_CHUNKS`] runs of consecutive series balanced by rows.
+fn pass_bounds(table: &FactTable) -> Vec<usize> {
+    let total_rows = table.len().max(1);
+    let mut bounds = vec![0usize];
+    for k in 1..PASS_CHUNKS {
+        let row = total_rows * k / PASS_CHUNKS;
+        bounds.push(
+            table
+                .offsets
+                .partition_point(|o| *o < row)
+                .min(table.series.len())
+                .max(*bounds.last().expect("non-empty")),
+        );
+    }
+    bounds.push(table.series.len());
+    bounds
+}
+
+/// Per table currency and period, (flow rate, stock rate): the model's first rate recorded
+/// for the currency and period, else the engine's (built from finer periods); NaN when none.
+fn currency_rates(engine: &Engine, table: &FactTable) -> Vec<Vec<(f64, f64)>> {
+    let model = engine.model();
+    let mut recorded: rustc_hash::FxHashMap<(&str, Period), &crate::model::FxRate> =
+        rustc_hash::FxHashMap::default();
+    for rate in model.fx.iter().rev() {
+        recorded.insert((rate.currency.as_str(), rate.period), rate);
+    }
+    let rate_of = |currency: &Currency, period: Period, stock: bool| match recorded
+        .get(&(currency.as_str(), period))
+    {
+        Some(rate) => Some(if stock { rate.closing } else { rate.average }),
+        None => engine.rate_of(currency, period, stock),
+    };
+    table
+        .currencies
+        .iter()
+        .enumerate()
+        .map(|(c, currency)| {
+            table
+                .periods
+                .iter()
+                .map(|p| {
+                    if c == 0 {
+                        (1.0, 1.0)
+                    } else {
+                        (
+                            rate_of(currency, *p, false).unwrap_or(f64::NAN),
+                            rate_of(currency, *p, true).unwrap_or(f64::NAN),
+                        )
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The lines of the answer, as the engine shows them: the node and its descendants to the
+/// depth asked, in the structure of each date that shows them (the target date restating;
+/// as reported, the last period's end, then each period's), each unit once; with the dates.
+fn viewed_lines(
+    engine: &Engine,
+    query: &FastQuery,
+    node: UnitIndex,
+    target: NaiveDate,
+) -> Result<(Vec<NaiveDate>, Vec<FastLine>, HashMap<FastLine, u32>), ColumnarError> {
+    let mut lines: Vec<FastLine> = Vec::new();
+    let mut line_of: HashMap<FastLine, u32> = HashMap::new();
+    let dates: Vec<NaiveDate> = match query.view {
+        View::Reported => {
+            let last = query
+                .periods
+                .iter()
+                .max()
+                .map(|p| p.last_day())
+                .unwrap_or(target);
+            std::iter::once(last)
+                .chain(query.periods.iter().rev().map(|p| p.last_day()))
+                .collect()
+        }
+        _ => vec![target],
+    };
+    for date in &dates {
+        let structure = engine.structure(*date);
+        if !structure.alive[node as usize] {
+            continue;
+        }
+        for (unit, _) in structure.descendants(node, query.depth) {
+            let line = FastLine::Node(unit);
+            if let std::collections::hash_map::Entry::Vacant(entry) = line_of.entry(line) {
+                entry.insert(lines.len() as u32);
+                lines.push(line);
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Err(ColumnarError::Unsupported(format!(
+            "{} is not in the viewed structure",
+            engine.timeline().record(node).id
+        )));
+    }
+    Ok((dates, lines, line_of))
+}
+
+/// Restating, every landing on a unit is in the target structure and counts in the lines of
+/// its nearest ancestor (or itself) that is a line: each such line's chain of lines, listed
+/// once (chain 0 is empty), and per unit its chain.
+fn line_chains(
+    engine: &Engine,
+    target: NaiveDate,
+    node: UnitIndex,
+    node_line: &[u32],
+    n_lines: usize,
+    reconstruct_top: bool,
+) -> (Vec<Vec<u32>>, Vec<u32>) {
+    let n_units = engine.timeline().units.len();
+    let mut chains: Vec<Vec<u32>> = vec![Vec::new()];
+    let mut unit_chain: Vec<u32> = vec![0; n_units];
+    let structure = engine.structure(target);
+    let mut chain_of_line: Vec<u32> = vec![u32::MAX; n_lines];
+    for unit in 0..n_units as UnitIndex {
+        if !structure.alive[unit as usize] {
+            continue;
+        }
+        let mut current = Some(unit);
+        while let Some(ancestor) = current {
+            let line = node_line[ancestor as usize];
+            if line != u32::MAX {
+                if chain_of_line[line as usize] == u32::MAX {
+                    let mut chain = Vec::new();
+                    let mut below_line = false;
+                    let mut up = Some(ancestor);
+                    while let Some(a) = up {
+                        up = structure.parent[a as usize];
+                        let line = node_line[a as usize];
+                        if line != u32::MAX {
+                            if a == node && below_line && reconstruct_top {
+                                continue;
+                            }
+                            chain.push(line);
+                            below_line = true;
+                        }
+                    }
+                    chain_of_line[line as usize] = chains.len() as u32;
+                    chains.push(chain);
+                }
+                unit_chain[unit as usize] = chain_of_line[line as usize];
+                break;
+            }
+            current = structure.parent[ancestor as usize];
+        }
+    }
+    (chains, unit_chain)
 }
 
 /// Asks the memory for the cache line holding `value` (a hint; nothing on other targets).
@@ -2338,6 +2441,14 @@ fn minority_by_line(
         })
         .collect();
     let excluded = engine.view_exclusions(query.view, &query.periods, target);
+    // Only units whose ownership is ever partial can have a minority: the others' rows (most
+    // of a large group's) are skipped without a lookup.
+    let tainted = ownership_tainted(timeline);
+    let query_of_period: Vec<Option<usize>> = table
+        .periods
+        .iter()
+        .map(|p| query.periods.iter().position(|q| q == p))
+        .collect();
     let mut ownership: HashMap<(UnitIndex, NaiveDate), (f64, f64)> = HashMap::new();
     let mut add = |via: UnitIndex,
                    date: NaiveDate,
@@ -2395,12 +2506,16 @@ fn minority_by_line(
         }
     };
     for (s, key) in table.series.iter().enumerate() {
-        if key.metric as usize != metric || key.basis != basis || excluded.contains(&key.unit) {
+        if key.metric as usize != metric
+            || key.basis != basis
+            || !tainted[key.unit as usize]
+            || excluded.contains(&key.unit)
+        {
             continue;
         }
         for r in table.offsets[s]..table.offsets[s + 1] {
             let period = table.periods[table.period[r] as usize];
-            let Some(j) = query.periods.iter().position(|p| *p == period) else {
+            let Some(j) = query_of_period[table.period[r] as usize] else {
                 continue;
             };
             let date = FactTable::fact_date(engine, key.unit, period, key.basis);
@@ -2417,12 +2532,13 @@ fn minority_by_line(
     for adjustment in &table.adjustments {
         if adjustment.metric as usize != metric
             || adjustment.basis != basis
+            || !tainted[adjustment.above as usize]
             || excluded.contains(&adjustment.above)
         {
             continue;
         }
         let period = table.periods[adjustment.period as usize];
-        let Some(j) = query.periods.iter().position(|p| *p == period) else {
+        let Some(j) = query_of_period[adjustment.period as usize] else {
             continue;
         };
         add(

@@ -272,9 +272,11 @@ impl<'a> Timeline<'a> {
         }
         let clock = std::time::Instant::now();
         timeline.index_steps();
-        if std::env::var_os("HOLDCO_PROFILE").is_some() {
-            eprintln!("  [profile] replay: index steps {:?}", clock.elapsed());
-        }
+        tracing::debug!(
+            target: crate::columnar::PROFILE,
+            "replay: index steps {:?}",
+            clock.elapsed()
+        );
         if !have_root {
             problems.push(Diagnostic {
                 file: "timeline.toml".into(),

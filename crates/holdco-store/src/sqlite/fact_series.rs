@@ -8,6 +8,7 @@
 //! migration 0003 kept every fact there) come as extra series.
 
 use super::segments::{self, FastMap, Logged, SeriesText};
+use super::series_codec::{column, Array, OwnedArray};
 use super::{corrupt, database, granularity_text, Currencies, KeyColumns};
 use crate::{StoreError, StoredSeries};
 use holdco_core::columnar::{FactTable, FactTableBuilder, SeriesKey};
@@ -20,8 +21,8 @@ struct RawSeries {
     key: holdco_core::FactKey,
     /// The series' key as text, to find its revised figures in the log.
     text_key: SeriesText,
-    periods: String,
-    figures: String,
+    periods: OwnedArray,
+    figures: OwnedArray,
     extras: Option<String>,
     superseded: String,
 }
@@ -56,17 +57,10 @@ pub(super) fn read(
     // Positions of every segment, and those superseded (whose current figure is in the log).
     let mut positions = 0;
     let mut superseded = 0;
-    let count = |list: &str| {
-        if list.bytes().any(|b| b.is_ascii_digit()) {
-            1 + list.bytes().filter(|b| *b == b',').count()
-        } else {
-            0
-        }
-    };
     while let Some(row) = rows.next().map_err(&failed)? {
         // Every row counts its facts; only those asked are decoded.
-        positions += count(super::text(row, 6)?);
-        superseded += count(super::text(row, 9)?);
+        positions += column(row, 6)?.count_starts();
+        superseded += Array::Text(super::text(row, 9)?).count_starts();
         if let Some(metrics) = metrics {
             let metric = super::text(row, 2)?;
             if !metrics.iter().any(|m| m.as_str() == metric) {
@@ -85,8 +79,8 @@ pub(super) fn read(
         raw.push(RawSeries {
             key: columns.to_key()?,
             text_key,
-            periods: super::text(row, 6)?.to_string(),
-            figures: super::text(row, 7)?.to_string(),
+            periods: OwnedArray::of(column(row, 6)?),
+            figures: OwnedArray::of(column(row, 7)?),
             extras: super::optional_text(row, 8)?.map(str::to_string),
             superseded: super::text(row, 9)?.to_string(),
         });
@@ -211,8 +205,8 @@ fn log_only(
 /// Decodes one series row; a superseded position takes its current figure from `log`.
 fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredSeries, StoreError> {
     let superseded: Vec<usize> = crate::merge::decode("facts", &raw.superseded)?;
-    let starts: Vec<i32> = numbers(&raw.periods)?;
-    let mut values: Vec<f64> = numbers(&raw.figures)?;
+    let starts: Vec<i32> = raw.periods.borrow().starts()?;
+    let mut values: Vec<f64> = raw.figures.borrow().values()?;
     let mut currencies: Option<Vec<Option<Currency>>> = match &raw.extras {
         None => None,
         Some(text) => {

@@ -63,6 +63,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0007_pro_forma_basis.sql"),
         before: Some(widen_basis_checks),
     },
+    Migration {
+        version: 8,
+        name: "0008_binary_series.sql",
+        sql: include_str!("../../migrations/sqlite/0008_binary_series.sql"),
+        before: None,
+    },
 ];
 
 /// Migration 7: the fact tables' `basis` columns accept code 4 (pro forma). SQLite cannot

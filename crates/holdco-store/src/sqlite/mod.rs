@@ -1,7 +1,9 @@
 //! [`SqliteStore`]: the embedded backend, one SQLite file per group (or a database in memory).
 //!
 //! Facts an import records for the first time are written by series, one row of `facts` per
-//! series with its periods and values as JSON arrays (`segments`); later revisions live in
+//! series with its periods and values as little-endian binary arrays (`segments`,
+//! `series_codec`; rows of stores before migration 0008 hold JSON text arrays, read alike);
+//! later revisions live in
 //! `fact_revisions`, one row per revision keyed by the fact key and revision number. SQL reads
 //! both through the `current_facts` view. The small parts of a model (group, metrics, changes, rates)
 //! are serde_json text of the core types, one row each. The schema comes from the embedded
@@ -11,6 +13,7 @@ mod changesets;
 pub(crate) mod fact_series;
 mod migrations;
 mod segments;
+mod series_codec;
 
 use crate::merge::{self, Latest, Tally};
 use crate::{
@@ -1361,5 +1364,176 @@ mod tests {
             !plan.iter().any(|step| step.contains("TEMP B-TREE")),
             "{plan:?}"
         );
+    }
+
+    /// Writes one binary series row of `starts` and `values` (position 1 superseded when
+    /// `supersede`) and reads it back through `current_facts`.
+    fn through_the_view(starts: &[i32], values: &[f64], supersede: bool) -> Vec<(i64, f64)> {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let connection = &store.connection;
+        connection
+            .execute(
+                "INSERT INTO imports (id, label, imported_at, facts_new, facts_revised, facts_unchanged)
+                 VALUES (1, 'test', 0, 0, 0, 0)",
+                [],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
+                     import_id, periods, figures, superseded)
+                 VALUES ('u', 'month', 'revenue', '', 0, '', 1, ?1, ?2, ?3)",
+                params![
+                    series_codec::encode_starts(starts),
+                    series_codec::encode_values(values),
+                    if supersede { "[1]" } else { "[]" }
+                ],
+            )
+            .unwrap();
+        let mut statement = connection
+            .prepare("SELECT period_start, value FROM current_facts")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<Vec<(i64, f64)>, _>>()
+            .unwrap();
+        rows
+    }
+
+    #[test]
+    fn the_view_decodes_binary_series_exactly() {
+        let starts = [i32::MIN, -1, 0, 1, 24_276, i32::MAX, 7, 8, 9];
+        let values = [
+            0.1,
+            -1234.5678,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -2.5e-310,
+            f64::MAX,
+            -f64::MAX,
+            1.0,
+            0.0,
+        ];
+        let read = through_the_view(&starts, &values, false);
+        assert_eq!(read.len(), starts.len());
+        for ((start, value), (read_start, read_value)) in starts.iter().zip(values).zip(&read) {
+            assert_eq!(i64::from(*start), *read_start);
+            assert_eq!(
+                value.to_bits(),
+                read_value.to_bits(),
+                "{value:e} read as {read_value:e}"
+            );
+        }
+        // A superseded position is left out (its current figure is in the revision log).
+        let read = through_the_view(&starts[..3], &values[..3], true);
+        assert_eq!(
+            read.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [i64::from(i32::MIN), 0]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_view_reads_any_finite_double_bit_for_bit(
+            bits in proptest::collection::vec(any::<u64>(), 1..20),
+            first in any::<i32>(),
+        ) {
+            let values: Vec<f64> = bits
+                .iter()
+                .map(|b| f64::from_bits(*b))
+                .filter(|v| v.is_finite() && *v != 0.0)
+                .collect();
+            let starts: Vec<i32> = (0..values.len() as i32).map(|k| first.saturating_add(k)).collect();
+            let read = through_the_view(&starts, &values, false);
+            prop_assert_eq!(read.len(), values.len());
+            for (value, (_, read_value)) in values.iter().zip(&read) {
+                prop_assert_eq!(value.to_bits(), read_value.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_json_text_written_before_migration_7_still_read() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let connection = &store.connection;
+        connection
+            .execute(
+                "INSERT INTO imports (id, label, imported_at, facts_new, facts_revised, facts_unchanged)
+                 VALUES (1, 'test', 0, 0, 0, 0)",
+                [],
+            )
+            .unwrap();
+        let insert = "INSERT INTO facts (unit, granularity, metric, counterparty, basis, structure,
+                          import_id, periods, figures, extras, superseded)
+                      VALUES (?1, 'month', 'revenue', '', 0, '', 1, ?2, ?3, ?4, '[]')";
+        // One row as migration 0003 wrote it, one as migration 0008 writes it.
+        connection
+            .execute(
+                insert,
+                params![
+                    "a",
+                    "[24276,24277]",
+                    "[0.1,-2.5]",
+                    r#"[["USD","s"],[null,null]]"#
+                ],
+            )
+            .unwrap();
+        connection
+            .execute(
+                insert,
+                params![
+                    "b",
+                    series_codec::encode_starts(&[24276, 24277]),
+                    series_codec::encode_values(&[0.1, -2.5]),
+                    r#"[["USD","s"],[null,null]]"#
+                ],
+            )
+            .unwrap();
+        let (mut series, count) = store.fact_series(None).unwrap().unwrap();
+        assert_eq!(count, 4);
+        series.sort_by(|x, y| x.key.cmp(&y.key));
+        assert_eq!(series.len(), 2);
+        for stored in &series {
+            assert_eq!(stored.starts, [24276, 24277]);
+            assert_eq!(stored.values, [0.1, -2.5]);
+            assert_eq!(
+                stored.currencies,
+                Some(vec![Some(Currency::parse("USD").unwrap()), None])
+            );
+        }
+        let facts = segments::read(connection, None).unwrap();
+        assert_eq!(facts.len(), 4);
+        let mut statement = connection
+            .prepare(
+                "SELECT unit, period_start, value, currency, source FROM current_facts
+                 ORDER BY unit, period_start",
+            )
+            .unwrap();
+        type ViewRow = (String, i64, f64, Option<String>, Option<String>);
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<Vec<ViewRow>, _>>()
+            .unwrap();
+        for unit in ["a", "b"] {
+            let of_unit: Vec<_> = rows.iter().filter(|r| r.0 == unit).collect();
+            assert_eq!(of_unit.len(), 2);
+            assert_eq!((of_unit[0].1, of_unit[0].2), (24276, 0.1));
+            assert_eq!(of_unit[0].3.as_deref(), Some("USD"));
+            assert_eq!(of_unit[0].4.as_deref(), Some("s"));
+            assert_eq!(
+                (of_unit[1].1, of_unit[1].2, of_unit[1].3.clone()),
+                (24277, -2.5, None)
+            );
+        }
     }
 }

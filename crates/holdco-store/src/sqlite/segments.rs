@@ -1,9 +1,11 @@
 //! Fact segments (migration 0003): the facts an import records for the first time, written
-//! one row of the `facts` table per series with periods and values as JSON arrays, and read
+//! one row of the `facts` table per series with periods and values as little-endian binary
+//! arrays (migration 0008, `series_codec`; older rows hold JSON text, read alike), and read
 //! back as facts.
 //!
 //! The `fact_revisions` table is the revision log; see the migration for how the two combine.
 
+use super::series_codec::{column, encode_starts, encode_values};
 use super::{
     basis_columns, corrupt, database, granularity_text, parse_granularity, Currencies, KeyColumns,
 };
@@ -212,10 +214,9 @@ pub(super) fn write<'a>(
         } else {
             None
         };
-        // Finite doubles only (checked before writing): serde_json writes the shortest text
-        // that reads back to the same bits.
-        let periods = serde_json::to_string(&starts).map_err(unstorable)?;
-        let values = serde_json::to_string(&figures).map_err(unstorable)?;
+        // Finite doubles only (checked before writing), stored bit for bit.
+        let periods = encode_starts(&starts);
+        let values = encode_values(&figures);
         insert
             .execute(params![
                 columns.unit,
@@ -280,8 +281,8 @@ pub(super) fn read(
         let columns = KeyColumns::of_segment(row)?;
         let series = columns.to_key()?;
         let import_id = row.get::<_, i64>(6).map_err(database("reading facts"))?;
-        let starts: Vec<i32> = merge::decode("facts", super::text(row, 7)?)?;
-        let figures: Vec<f64> = merge::decode("facts", super::text(row, 8)?)?;
+        let starts: Vec<i32> = column(row, 7)?.starts()?;
+        let figures: Vec<f64> = column(row, 8)?.values()?;
         let extras: Option<Vec<(Option<String>, Option<String>)>> =
             match super::optional_text(row, 9)? {
                 Some(text) => Some(merge::decode("facts", text)?),
@@ -456,7 +457,7 @@ pub(super) fn write_columns(
         .collect();
     ordered.sort_unstable();
     let mut insert = transaction.prepare_cached(INSERT_SERIES).map_err(&failed)?;
-    // One thread encodes series as JSON, batch by batch, while this one inserts them.
+    // One thread encodes series (binary arrays, JSON extras), batch by batch, while this one inserts them.
     const BATCH: usize = 512;
     std::thread::scope(|scope| {
         let (send, receive) =
@@ -498,10 +499,10 @@ pub(super) fn write_columns(
     })
 }
 
-/// The JSON columns of one series row.
+/// The encoded columns of one series row: binary periods and figures, JSON extras.
 struct EncodedSeries {
-    periods: String,
-    figures: String,
+    periods: Vec<u8>,
+    figures: Vec<u8>,
     extras: Option<String>,
 }
 
@@ -523,10 +524,9 @@ fn encode_series(
             key: merge::describe_key(&key, calendar),
         });
     }
-    // Finite doubles only (checked when parsed): serde_json writes the shortest text that
-    // reads back to the same bits.
-    let periods = serde_json::to_string(starts).map_err(unstorable)?;
-    let figures = serde_json::to_string(&columns.values[rows.clone()]).map_err(unstorable)?;
+    // Finite doubles only (checked when parsed), stored bit for bit.
+    let periods = encode_starts(starts);
+    let figures = encode_values(&columns.values[rows.clone()]);
     let has_extras = columns.currency[rows.clone()].iter().any(|c| *c != NONE)
         || (!columns.source.is_empty() && columns.source[rows.clone()].iter().any(|s| *s != NONE));
     let extras = if has_extras {
@@ -707,8 +707,8 @@ pub(super) fn merge_columns(
             return Ok(None);
         };
         let import_id: i64 = row.get(10).map_err(&failed)?;
-        let starts: Vec<i32> = super::fact_series::numbers(text(6)?)?;
-        let figures: Vec<f64> = super::fact_series::numbers(text(7)?)?;
+        let starts: Vec<i32> = column(row, 6)?.starts()?;
+        let figures: Vec<f64> = column(row, 7)?.values()?;
         let extras: Option<Vec<(Option<String>, Option<String>)>> =
             match super::optional_text(row, 8)? {
                 Some(text) => Some(merge::decode("facts", text)?),
