@@ -377,9 +377,7 @@ fn parse_files(
     if let Some(group) = written.get(format::GROUP_FILE) {
         files.insert(format::GROUP_FILE.to_string(), group.clone());
     }
-    files
-        .entry(format::TIMELINE_FILE.to_string())
-        .or_insert_with(Vec::new);
+    files.entry(format::TIMELINE_FILE.to_string()).or_default();
     let (model, problems) = format::read_model(&files);
     let rename = |file: &str| names.get(file).cloned().unwrap_or_else(|| file.to_string());
     let mut problems: Vec<Diagnostic> = problems

@@ -1662,7 +1662,7 @@ fn gen_into(
     let mut number = String::new();
     let metric_names: Vec<String> = (0..synth.metric_count()).map(metric_name).collect();
     for fact in synth.facts() {
-        if written % chunk == 0 {
+        if written.is_multiple_of(chunk) {
             if let Some(mut w) = writer.take() {
                 w.flush()?;
             }
@@ -1702,7 +1702,7 @@ fn gen_into(
             counterparty
         )?;
         written += 1;
-        if written % 65_536 == 0 {
+        if written.is_multiple_of(65_536) {
             progress.set_position(written as u64);
         }
     }

@@ -842,7 +842,7 @@ pub fn incentives(context: &Context, args: &IncentivesArgs) -> Result<ExitCode> 
                         p.structure,
                         if p.assumption { " [illustrative assumption]" } else { "" },
                         opt_number(p.attainment, true),
-                        opt_number(p.payout.map(|x| x), false),
+                        opt_number(p.payout, false),
                     );
                     let mut table = render::table(&[
                         "metric",

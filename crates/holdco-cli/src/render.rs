@@ -40,7 +40,7 @@ pub fn table(header: &[&str]) -> Table {
     table
         .load_style(HOUSE)
         .set_content_arrangement(ContentArrangement::Disabled);
-    table.set_header(header.iter().map(|h| Cell::new(h)).collect::<Vec<_>>());
+    table.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
     table
 }
 

@@ -6,6 +6,8 @@
 //! and depends on no database, async runtime or HTTP crate: time, rates and files come in as
 //! values, and every failure on user input is a typed [`model::Diagnostic`] or error.
 #![deny(missing_docs)]
+// Numerical kernels (elimination, rate tables, parent arrays) index several arrays at once.
+#![allow(clippy::needless_range_loop)]
 
 pub mod ids;
 pub mod model;

@@ -1216,7 +1216,6 @@ impl<'m> Engine<'m> {
                 let structure = self.structure(date);
                 let Some(total) = structure
                     .ancestors(unit)
-                    .into_iter()
                     .skip(1)
                     .find(|a| resolved.contains_key(a))
                 else {

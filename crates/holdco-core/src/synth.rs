@@ -35,7 +35,7 @@ impl SplitMix {
     }
     /// A number in `0..n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 11) as u128 * n as u128 >> 53) as usize
+        (((self.next_u64() >> 11) as u128 * n as u128) >> 53) as usize
     }
     /// A number in [0, 1).
     pub fn unit(&mut self) -> f64 {

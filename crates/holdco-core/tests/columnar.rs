@@ -488,7 +488,7 @@ proptest! {
 
     #[test]
     fn columnar_rows_equal_engine_rows_field_by_field(seed in 0u64..10_000, units in 8usize..50, changes in 0usize..60, view in 0usize..4, depth in 0u32..4, months in 1i32..13) {
-        let spec = SynthSpec { units, facts: 3_000, changes, seed, months: Some(24), metrics: Some(3), depth: 3, intercompany: 0.1, ..SynthSpec::default() };
+        let spec = SynthSpec { units, facts: 3_000, changes, seed, months: Some(24), metrics: Some(3), depth: 3, intercompany: 0.1 };
         let model = Synth::generate(&spec).into_model();
         let first = Period::parse("2015-04", model.group.calendar()).unwrap();
         // The pro-forma view is the explainable engine's alone: the fast path declines it.

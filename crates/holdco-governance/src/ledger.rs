@@ -749,9 +749,9 @@ struct Active {
     here: HashMap<UnitId, Vec<usize>>,
 }
 
-fn remove_from<K: std::hash::Hash + Eq, Q>(map: &mut HashMap<K, Vec<usize>>, key: &Q, value: usize)
+fn remove_from<K, Q>(map: &mut HashMap<K, Vec<usize>>, key: &Q, value: usize)
 where
-    K: std::borrow::Borrow<Q>,
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
     Q: std::hash::Hash + Eq + ?Sized,
 {
     if let Some(list) = map.get_mut(key) {

@@ -42,8 +42,8 @@ pub static DOMAIN: Domain = Domain {
         },
     ],
     events: &events::EVENTS,
-    check: check,
-    redact: redact,
+    check,
+    redact,
 };
 
 /// Registers the governance domain with core (idempotent). Call once at start-up, before

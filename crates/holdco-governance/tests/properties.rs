@@ -17,6 +17,7 @@ fn day(offset: u64) -> NaiveDate {
 
 /// One generated event: (day offset, what, person, unit index).
 #[derive(Debug, Clone)]
+#[allow(clippy::enum_variant_names)]
 enum Step {
     Appoint(u64, usize, usize, usize),
     StepDown(u64, usize, usize, usize),

@@ -663,7 +663,10 @@ fn revise_one_figure(folder: &Path, round: usize) -> Result<()> {
         .context("no value column")?;
     let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
     let value: f64 = cells[column].parse().context("a value")?;
-    cells[column] = format!("{}", value + if round % 2 == 0 { 1.0 } else { -1.0 });
+    cells[column] = format!(
+        "{}",
+        value + if round.is_multiple_of(2) { 1.0 } else { -1.0 }
+    );
     lines[1] = cells.join(",");
     std::fs::write(file, lines.join("\n") + "\n")?;
     Ok(())

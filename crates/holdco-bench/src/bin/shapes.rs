@@ -24,6 +24,7 @@
 //! `cargo build --release -p holdco-cli && cargo run -p holdco-bench --bin shapes --
 //!  [--shape wide|deep|restated|all] [--units N] [--runs 5] [--depth 1] [--store]
 //!  [--holdco target/release/holdco]` (the bench itself only writes files and reads JSON).
+#![allow(clippy::needless_range_loop)]
 
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
