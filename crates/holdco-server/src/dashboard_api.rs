@@ -710,8 +710,7 @@ fn capital_of(
         (status = 400, description = "A query parameter (this endpoint takes none)", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Only an analyst or an admin of the whole group drafts a plan", body = crate::error::ErrorBody),
-        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
-        (status = 422, description = "The stored capital plan cannot be read", body = crate::error::ErrorBody),
+        (status = 422, description = "The model has no capital plan, or it cannot be read", body = crate::error::ErrorBody),
     )
 )]
 async fn draft_inputs(
@@ -743,9 +742,8 @@ async fn draft_inputs(
         (status = 400, description = "Malformed JSON or a bad field (with a JSON pointer), or a query parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Only an analyst or an admin of the whole group drafts a plan", body = crate::error::ErrorBody),
-        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
         (status = 413, description = "A body over the limit", body = crate::error::ErrorBody),
-        (status = 422, description = "The draft is infeasible (the conflicting constraints named) or not a valid plan", body = crate::error::ErrorBody),
+        (status = 422, description = "The draft is infeasible (the conflicting constraints named), not a valid plan, or the model has no capital plan", body = crate::error::ErrorBody),
     )
 )]
 async fn draft_plan(
@@ -914,10 +912,9 @@ fn edited_capital_text(text: &str, draft: &Draft) -> Result<String, ApiError> {
         (status = 400, description = "Malformed JSON or a bad field (with a JSON pointer), an empty message, a draft that changes nothing, or a query parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Only an analyst or an admin of the whole group submits a draft", body = crate::error::ErrorBody),
-        (status = 404, description = "The model has no capital plan", body = crate::error::ErrorBody),
         (status = 409, description = "The served capital.toml is behind the store's", body = crate::error::ErrorBody),
         (status = 413, description = "A body over the limit", body = crate::error::ErrorBody),
-        (status = 422, description = "The draft is infeasible, or the document fails `holdco check`", body = crate::error::ErrorBody),
+        (status = 422, description = "The draft is infeasible, the document fails `holdco check`, or the model has no capital plan", body = crate::error::ErrorBody),
     )
 )]
 async fn draft_changeset(
@@ -1016,8 +1013,7 @@ async fn draft_changeset(
         (status = 200, description = "Review dates of the units whose class has a funding cycle (rule 6.17)", body = Reviews),
         (status = 400, description = "A bad or unknown query parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
-        (status = 404, description = "Nothing to review: the model has no strategy", body = crate::error::ErrorBody),
-        (status = 422, description = "The model's strategy cannot classify on that date", body = crate::error::ErrorBody),
+        (status = 422, description = "The model has no strategy.toml", body = crate::error::ErrorBody),
     )
 )]
 async fn reviews(
@@ -1074,8 +1070,7 @@ async fn reviews(
         (status = 200, description = "People on the date, boards with seats and independence, the pipeline against its target and the breaches; a scoped token gets its subtrees", body = GovernancePage),
         (status = 400, description = "A bad or unknown query parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
-        (status = 404, description = "The model has no governance records", body = crate::error::ErrorBody),
-        (status = 422, description = "The governance records cannot answer for that date", body = crate::error::ErrorBody),
+        (status = 422, description = "The model has no people (people.csv and people events), or they cannot answer for that date", body = crate::error::ErrorBody),
     )
 )]
 async fn governance(
@@ -1360,10 +1355,9 @@ async fn xlsx(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Lines of JSON: `{\"done\": N, \"total\": M}` as paths finish, then `{\"result\": COMPARISON}`", content_type = "application/x-ndjson", body = String),
-        (status = 400, description = "A bad, missing or unknown query parameter", body = crate::error::ErrorBody),
+        (status = 400, description = "A bad, missing or unknown query parameter (an unknown scenario named)", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "A scoped token: scenarios are about the whole group", body = crate::error::ErrorBody),
-        (status = 404, description = "An unknown scenario", body = crate::error::ErrorBody),
         (status = 422, description = "A scenario the model cannot run", body = crate::error::ErrorBody),
     )
 )]
