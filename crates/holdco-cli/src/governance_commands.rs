@@ -298,8 +298,10 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                         )
                     };
                     last_unit = row.unit.to_string();
+                    // A seat on a body names the body on a line of its own, so the role
+                    // column stays as narrow as the longest role.
                     let role = match &row.body {
-                        Some(body) => format!("{} · {body}", row.role),
+                        Some(body) => format!("{}\n· {body}", row.role),
                         None => row.role.to_string(),
                     };
                     table.add_row(vec![
@@ -311,7 +313,7 @@ pub fn people(context: &Context, args: &PeopleArgs) -> Result<ExitCode> {
                         row.title.unwrap_or_default().to_string(),
                     ]);
                 }
-                render::fit_to_terminal(&mut table, &[5]);
+                render::fit_to_terminal(&mut table, &[0, 5]);
                 println!("{table}");
                 if rows.is_empty() {
                     println!("nobody holds a role on {date} in this part of the group");

@@ -30,7 +30,7 @@ fn leaders_boards_people_and_history_on_the_imported_example() {
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let roles = json["roles"].as_array().unwrap();
-    assert_eq!(roles.len(), 11);
+    assert_eq!(roles.len(), 13);
     assert!(roles.iter().any(|r| r["unit"] == "cloud_intelligence"
         && r["role"] == "ceo"
         && r["person"] == "eddie_wu"));
@@ -61,7 +61,7 @@ fn leaders_boards_people_and_history_on_the_imported_example() {
     assert_eq!(code, 0);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["left"], "2023-09-10");
-    assert_eq!(json["roles"].as_array().unwrap().len(), 4);
+    assert_eq!(json["roles"].as_array().unwrap().len(), 5);
     assert!(
         json["group_tenure_days"].is_null(),
         "first day not published: unknown, not guessed"
@@ -98,7 +98,12 @@ fn the_check_exits_1_on_breaches_and_0_without() {
     // Without the assumed limits and policies, 2023-09-11 has no breach.
     let dir = tempfile::tempdir().unwrap();
     let model = example_copy(dir.path());
-    std::fs::write(model.join("governance.toml"), "").unwrap();
+    // (The group's board stays: the example seats its executive directors on it.)
+    std::fs::write(
+        model.join("governance.toml"),
+        "[[body]]\nid = \"alibaba_board\"\nunit = \"alibaba\"\nkind = \"board\"\nname = \"Board\"\n",
+    )
+    .unwrap();
     let db2 = dir.path().join("h.db");
     let (code, _, err) = run(&db2, &["import", model.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
@@ -384,11 +389,11 @@ fn the_plan_and_the_branches_list_the_approvals_they_need() {
             .find(|a| a["what"] == what && a["unit"] == unit)
             .unwrap_or_else(|| panic!("{what} {unit}: {out}"))
     };
-    // Above RMB 10bn: the board above the unit (no member recorded in the example).
+    // Above RMB 10bn: the board above the unit (its executive directors as recorded).
     let cloud = find("allocation 2025", "cloud_intelligence");
     assert_eq!(cloud["approver"], "body alibaba_board (board of alibaba)");
     assert_eq!(cloud["band"], "from 10000");
-    assert_eq!(cloud["holders"].as_array().unwrap().len(), 0);
+    assert_eq!(cloud["holders"].as_array().unwrap().len(), 2);
     // From 1bn to 10bn: the group CEO, held by Eddie Wu on the plan's classes_on date.
     let commerce = find("allocation 2025", "china_commerce");
     assert_eq!(commerce["approver"], "ceo of alibaba");

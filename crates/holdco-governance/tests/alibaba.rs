@@ -23,6 +23,9 @@ fn leaders_on_2023_09_11() {
         let want: Vec<(&str, &str, &str)> = vec![
             ("alibaba", "chair", "joseph_tsai"),
             ("alibaba", "ceo", "eddie_wu"),
+            // The group board's executive seats (Eddie Wu replaced Daniel Zhang on 2023-09-10).
+            ("alibaba", "director_executive", "joseph_tsai"),
+            ("alibaba", "director_executive", "eddie_wu"),
             ("china_commerce", "chair", "eddie_wu"),
             ("china_commerce", "ceo", "trudy_dai"),
             ("international_commerce", "ceo", "jiang_fan"),
@@ -51,6 +54,7 @@ fn leaders_on_2023_09_11() {
             [
                 ("alibaba".to_string(), "chair".to_string()),
                 ("alibaba".into(), "ceo".into()),
+                ("alibaba".into(), "director_executive".into()),
                 ("cloud_intelligence".into(), "chair".into()),
                 ("cloud_intelligence".into(), "ceo".into()),
             ]
