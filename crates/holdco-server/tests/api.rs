@@ -1,61 +1,19 @@
 //! API tests against a real server on a random local port, serving the bundled example
 //! imported into a temporary SQLite store.
 
+mod common;
+
+use common::{example_model, start, Fixture};
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::MetricId;
 use holdco_server::{Role, RunningServer, Server, TokenStore};
 use reqwest::blocking::{Client, Response};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: String,
-    server: RunningServer,
-    client: Client,
-}
-
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")
-}
-
-/// The bundled example as a model.
-fn example_model() -> holdco_core::Model {
-    // As the CLI does: people.csv and governance.toml are documents of the people domain.
-    holdco_governance::register();
-    let files = holdco_folder::read(&example()).unwrap();
-    let (model, problems) = holdco_core::format::read_model(&files);
-    assert!(problems.is_empty(), "{problems:?}");
-    model.unwrap()
-}
-
-/// The example imported into a fresh store, served on 127.0.0.1:0.
-fn start() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("holdco.db").to_str().unwrap().to_string();
-    let mut store = holdco_store::open_store(&db).unwrap();
-    store.import(&example_model(), "example").unwrap();
-    drop(store);
-    let server = Server::open(&db).unwrap().spawn("127.0.0.1:0").unwrap();
-    Fixture {
-        _dir: dir,
-        db,
-        server,
-        client: Client::new(),
-    }
-}
+use std::path::Path;
 
 impl Fixture {
-    fn token(&self, name: &str, role: Role, scopes: &[&str]) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        TokenStore::open(&self.db)
-            .unwrap()
-            .create(name, role, &scopes)
-            .unwrap()
-    }
-
     fn get(&self, path: &str, token: Option<&str>) -> Response {
-        let url = format!("http://{}{path}", self.server.address);
+        let url = self.url(path);
         let mut request = self.client.get(url);
         if let Some(token) = token {
             request = request.bearer_auth(token);

@@ -3,51 +3,24 @@
 //! (also with two approvers applying at once), the model swapped after an apply, audit
 //! entries, and bad bodies.
 
-use holdco_server::{Role, RunningServer, Server, TokenStore};
+mod common;
+
+use common::Fixture;
+use holdco_server::{Role, Server};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
-use std::path::Path;
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: String,
-    server: RunningServer,
-    client: Client,
-}
 
 fn start() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("holdco.db").to_str().unwrap().to_string();
-    let files =
-        holdco_folder::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba"))
-            .unwrap();
-    let model = holdco_core::format::read_model(&files).0.unwrap();
-    let mut store = holdco_store::open_store(&db).unwrap();
-    let record = holdco_changeset::import_record(None, &model, "example", "setup", 0);
-    store.apply(&model, "example", &record).unwrap();
-    drop(store);
-    let server = Server::open(&db).unwrap().spawn("127.0.0.1:0").unwrap();
-    Fixture {
-        _dir: dir,
-        db,
-        server,
-        client: Client::new(),
-    }
+    // Imported as `holdco import` records it: a change set of kind import, so the log and
+    // the audit trail start from it.
+    common::serve(|store| {
+        let model = common::example_model();
+        let record = holdco_changeset::import_record(None, &model, "example", "setup", 0);
+        store.apply(&model, "example", &record).unwrap();
+    })
 }
 
 impl Fixture {
-    fn token(&self, name: &str, role: Role, scopes: &[&str]) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        TokenStore::open(&self.db)
-            .unwrap()
-            .create(name, role, &scopes)
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.address)
-    }
-
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let response = self
             .client

@@ -3,57 +3,13 @@
 //! without saving (roles, bad bodies), review dates, people and boards on a date, workbook
 //! downloads and a scenario comparison with its progress.
 
-use holdco_server::{Role, RunningServer, Server, TokenStore};
-use reqwest::blocking::Client;
+mod common;
+
+use common::{example, example_model, start, Fixture};
+use holdco_server::Role;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: String,
-    server: RunningServer,
-    client: Client,
-}
-
-fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/alibaba")
-}
-
-fn example_model() -> holdco_core::Model {
-    let files = holdco_folder::read(&example()).unwrap();
-    let (model, problems) = holdco_core::format::read_model(&files);
-    assert!(problems.is_empty(), "{problems:?}");
-    model.unwrap()
-}
-
-fn start() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("holdco.db").to_str().unwrap().to_string();
-    let mut store = holdco_store::open_store(&db).unwrap();
-    store.import(&example_model(), "example").unwrap();
-    drop(store);
-    let server = Server::open(&db).unwrap().spawn("127.0.0.1:0").unwrap();
-    Fixture {
-        _dir: dir,
-        db,
-        server,
-        client: Client::new(),
-    }
-}
 
 impl Fixture {
-    fn token(&self, name: &str, role: Role, scopes: &[&str]) -> String {
-        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        TokenStore::open(&self.db)
-            .unwrap()
-            .create(name, role, &scopes)
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.address)
-    }
-
     fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let response = self
             .client
