@@ -18,8 +18,15 @@ use serde::Serialize;
 
 /// Paths per chunk (the unit of work and of determinism).
 pub const CHUNK: u64 = 2048;
-/// Chunks computed between two merges (bounds memory whatever the number of paths).
+/// Most chunks computed between two merges (bounds memory whatever the number of paths).
 const WAVE: u64 = 32;
+
+/// Chunks per wave: two per thread of the pool, at most [`WAVE`], so progress is reported
+/// every few thousand paths on a small machine. The merge order is the chunk order whatever
+/// the wave, so the result does not depend on it.
+fn wave_len() -> u64 {
+    (2 * rayon::current_num_threads() as u64).clamp(1, WAVE)
+}
 /// Relative accuracy of the quantile sketches.
 pub const SKETCH_ALPHA: f64 = 0.002;
 /// Normal score of the 10th/90th percentile, the swing of the tornado.
@@ -1616,9 +1623,10 @@ pub fn simulate(
         diff: (projections.len() > 1).then(DiffStats::new),
     };
     let chunks = paths.div_ceil(CHUNK);
+    let wave = wave_len();
     let mut next = 0;
     while next < chunks {
-        let wave_end = (next + WAVE).min(chunks);
+        let wave_end = (next + wave).min(chunks);
         let results: Vec<ChunkStats> = (next..wave_end)
             .into_par_iter()
             .map_init(

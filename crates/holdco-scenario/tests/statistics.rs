@@ -337,6 +337,35 @@ fn results_are_identical_on_one_and_two_threads() {
 }
 
 #[test]
+fn progress_is_told_every_few_chunks_up_to_the_total() {
+    let p = projection(
+        "t",
+        vec![part(
+            "a",
+            100.0,
+            Dist::Normal {
+                mean: 0.05,
+                sd: 0.1,
+            },
+            Dist::Fixed(0.1),
+            Dist::Fixed(12.0),
+        )],
+        3,
+        2,
+    );
+    let told = std::sync::Mutex::new(Vec::new());
+    let paths = 30_000;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| engine::simulate(&[&p], paths, 7, &|done| told.lock().unwrap().push(done)));
+    let told = told.into_inner().unwrap();
+    // Two threads: waves of four chunks of 2,048 paths, so 15 chunks are told in 4 steps.
+    assert_eq!(told, vec![8_192, 16_384, 24_576, 30_000]);
+}
+
+#[test]
 fn the_tornado_ranks_the_widest_input_first() {
     let p = projection(
         "t",
