@@ -457,6 +457,15 @@ impl Basis {
             Basis::ProForma { .. } => "pro_forma",
         }
     }
+
+    /// The date of the structure the figure was published under (restated and pro-forma
+    /// figures); `None` for figures placed in the structure of their own period.
+    pub fn structure(&self) -> Option<NaiveDate> {
+        match self {
+            Basis::Restated { structure } | Basis::ProForma { structure } => Some(*structure),
+            _ => None,
+        }
+    }
 }
 
 /// The identity of a fact: importing the same key again makes a revision.

@@ -290,10 +290,9 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         if !additive.contains(metric) {
             continue;
         }
-        let date = match basis {
-            Basis::Restated { structure } | Basis::ProForma { structure } => *structure,
-            _ => timeline.record(*unit).last_day_until(period.last_day()),
-        };
+        let date = basis
+            .structure()
+            .unwrap_or_else(|| timeline.record(*unit).last_day_until(period.last_day()));
         let structure = engine.structure(date);
         let above = structure
             .ancestors(*unit)
@@ -316,10 +315,9 @@ pub fn reconcile(model: &Model, tolerance: Tolerance) -> Result<Vec<Check>, Quer
         // Only a total whose every part is recorded can be checked against its parts: when a
         // unit directly below it has no figure (neither its own nor any below it), the sum is
         // partial and says nothing (docs/semantics.md, 5.4).
-        let date = match basis {
-            Basis::Restated { structure } | Basis::ProForma { structure } => *structure,
-            _ => timeline.record(*unit).last_day_until(period.last_day()),
-        };
+        let date = basis
+            .structure()
+            .unwrap_or_else(|| timeline.record(*unit).last_day_until(period.last_day()));
         let structure = engine.structure(date);
         // A unit below that reports (it has a figure on this basis the period before or after,
         // or another figure within the same fiscal year) but has none for this period leaves

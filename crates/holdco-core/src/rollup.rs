@@ -832,13 +832,15 @@ impl<'m> Engine<'m> {
     /// The date of the structure a fact was published in.
     fn fact_date(&self, fact: usize, unit: UnitIndex) -> NaiveDate {
         let fact = &self.model.facts[fact];
-        match fact.key.basis {
-            Basis::Restated { structure } | Basis::ProForma { structure } => structure,
-            _ => self
-                .timeline
-                .record(unit)
-                .last_day_until(fact.key.period.last_day()),
-        }
+        self.placed_on(fact.key.basis, unit, fact.key.period)
+    }
+
+    /// The date whose structure places a figure of `unit` for `period` on `basis`: the
+    /// structure it was published under, else the unit's last day within the period.
+    fn placed_on(&self, basis: Basis, unit: UnitIndex, period: Period) -> NaiveDate {
+        basis
+            .structure()
+            .unwrap_or_else(|| self.timeline.record(unit).last_day_until(period.last_day()))
     }
 
     pub(crate) fn land(
@@ -861,23 +863,14 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// Units the organic view leaves out: acquired, divested or closed within the span.
+    /// Units the organic view leaves out: acquired, divested or closed within the span
+    /// ([`compared_span`]).
     pub(crate) fn organic_exclusions(
         &self,
         periods: &[Period],
         target: NaiveDate,
     ) -> Vec<UnitIndex> {
-        let start = periods
-            .iter()
-            .map(|p| p.first_day())
-            .min()
-            .unwrap_or(target);
-        let end = periods
-            .iter()
-            .map(|p| p.last_day())
-            .max()
-            .unwrap_or(target)
-            .max(target);
+        let (start, end) = compared_span(periods, target);
         self.timeline
             .units
             .iter()
@@ -907,17 +900,7 @@ impl<'m> Engine<'m> {
         periods: &[Period],
         target: NaiveDate,
     ) -> Vec<UnitIndex> {
-        let start = periods
-            .iter()
-            .map(|p| p.first_day())
-            .min()
-            .unwrap_or(target);
-        let end = periods
-            .iter()
-            .map(|p| p.last_day())
-            .max()
-            .unwrap_or(target)
-            .max(target);
+        let (start, end) = compared_span(periods, target);
         let in_span = |date: NaiveDate| date >= start && date <= end;
         let mut out: Vec<UnitIndex> = Vec::new();
         for (i, unit) in self.timeline.units.iter().enumerate() {
@@ -1132,10 +1115,7 @@ impl<'m> Engine<'m> {
                 Err(reason) => gap_units.push((unit, reason)),
             }
         }
-        let layer_date = |unit: UnitIndex| match layer_basis {
-            Basis::Restated { structure } | Basis::ProForma { structure } => structure,
-            _ => self.timeline.record(unit).last_day_until(period.last_day()),
-        };
+        let layer_date = |unit: UnitIndex| self.placed_on(layer_basis, unit, period);
         // Pro forma: a unit acquired after the period began (and by the structure date) counts
         // in the period as if it had been in the group from its start. The model holds no
         // figures of a unit before it joined (a fact outside a unit's life is refused), so the
@@ -1304,13 +1284,7 @@ impl<'m> Engine<'m> {
                         push(1.0, net_above, &mut raw);
                     }
                     let (factor, _) = self.timeline.ownership_on(*unit, date);
-                    let other_date = match layer_basis {
-                        Basis::Restated { structure } | Basis::ProForma { structure } => structure,
-                        _ => self
-                            .timeline
-                            .record(other)
-                            .last_day_until(fact.key.period.last_day()),
-                    };
+                    let other_date = self.placed_on(layer_basis, other, fact.key.period);
                     raw.eliminations.push(RawElimination {
                         fact: fact_index,
                         amount: value * factor,
@@ -2502,6 +2476,23 @@ impl Engine<'_> {
         keyed.sort_by_key(|(group, _)| *group);
         (keyed.into_iter().map(|(_, f)| f).collect(), lines)
     }
+}
+
+/// The span the organic and pro-forma views compare: from the first period's first day to
+/// the later of the last period's last day and the structure date.
+fn compared_span(periods: &[Period], target: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let start = periods
+        .iter()
+        .map(|p| p.first_day())
+        .min()
+        .unwrap_or(target);
+    let end = periods
+        .iter()
+        .map(|p| p.last_day())
+        .max()
+        .unwrap_or(target)
+        .max(target);
+    (start, end)
 }
 
 /// Joins the provenance of several figures (a ratio's numerator and denominator).

@@ -539,7 +539,7 @@ fn write_facts(
             if fact.key.basis != Basis::Reported {
                 sheet.write_string(row, 6, fact.key.basis.name())?;
             }
-            if let Basis::Restated { structure } | Basis::ProForma { structure } = fact.key.basis {
+            if let Some(structure) = fact.key.basis.structure() {
                 let date = match dates.get(&structure) {
                     Some(date) => date.clone(),
                     None => {

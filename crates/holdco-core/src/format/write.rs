@@ -5,9 +5,7 @@
 
 use super::csv_files::{FACT_COLUMNS, FACT_FILE_COLUMNS, FX_COLUMNS};
 use super::{is_model_file, ModelFiles, FACTS_FILE, FX_FILE, GROUP_FILE, TIMELINE_FILE};
-use crate::model::{
-    Aggregation, Basis, ChangeKind, Consolidation, EventValue, Measure, Model, Money,
-};
+use crate::model::{Aggregation, ChangeKind, Consolidation, EventValue, Measure, Model, Money};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -56,12 +54,12 @@ pub fn write_model(model: &Model) -> ModelFiles {
             let _ = writer.write_record(FACT_COLUMNS);
         }
         for fact in facts {
-            let structure = match fact.key.basis {
-                Basis::Restated { structure } | Basis::ProForma { structure } => {
-                    structure.to_string()
-                }
-                _ => String::new(),
-            };
+            let structure = fact
+                .key
+                .basis
+                .structure()
+                .map(|d| d.to_string())
+                .unwrap_or_default();
             let label = fact.key.period.label(calendar);
             let value = number(fact.value);
             let precision = fact.precision.map(number).unwrap_or_default();
