@@ -39,7 +39,7 @@ pub struct SeriesKey {
 }
 
 /// A fact taken off the total of the nearest recorded unit above it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Adjustment {
     above: UnitIndex,
     date: NaiveDate,
@@ -51,7 +51,7 @@ struct Adjustment {
 }
 
 /// Facts in columns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FactTable {
     /// Series, sorted.
     pub series: Vec<SeriesKey>,
@@ -68,6 +68,24 @@ pub struct FactTable {
     adjustments: Vec<Adjustment>,
     /// Per series: the period of its first row and of its last.
     spans: Vec<(u16, u16)>,
+}
+
+/// The columns of a [`FactTable`] already in its order, for
+/// [`FactTable::from_sorted_parts`]: the fields of the table of the same names.
+#[derive(Debug, Clone, Default)]
+pub struct SortedParts {
+    /// Series, strictly ascending.
+    pub series: Vec<SeriesKey>,
+    /// Rows of series `s` are `offsets[s]..offsets[s + 1]`.
+    pub offsets: Vec<usize>,
+    /// Period of each row (index into `periods`), strictly ascending within a series.
+    pub period: Vec<u16>,
+    /// Value of each row.
+    pub value: Vec<f64>,
+    /// Period dictionary, strictly ascending.
+    pub periods: Vec<Period>,
+    /// Currency dictionary: the reporting currency, then the others by code.
+    pub currencies: Vec<Currency>,
 }
 
 /// Collects rows, then sorts them into a [`FactTable`].
@@ -276,6 +294,127 @@ impl FactTable {
             + self.value.len() * 8
             + self.offsets.len() * 8
             + self.series.len() * std::mem::size_of::<SeriesKey>()
+    }
+
+    /// Builds a table from columns already in the table's order (a store's columnar image,
+    /// read without a row-by-row push): `series` strictly ascending, `offsets` one more than
+    /// `series` (from 0 to `value.len()`, never decreasing), the periods of each series
+    /// strictly ascending, `periods` strictly ascending, `currencies[0]` the reporting
+    /// currency and the others in ascending code order. Dictionary entries no row uses are
+    /// dropped, so the table equals what [`FactTableBuilder`] makes of the same facts; input
+    /// out of order is refused with [`ColumnarError::Unsupported`] (the caller then builds
+    /// the table row by row).
+    pub fn from_sorted_parts(
+        parts: SortedParts,
+        engine: &Engine,
+    ) -> Result<FactTable, ColumnarError> {
+        let SortedParts {
+            series,
+            offsets,
+            mut period,
+            value,
+            mut periods,
+            mut currencies,
+        } = parts;
+        let refuse = |what: &str| Err(ColumnarError::Unsupported(format!("columns {what}")));
+        if offsets.len() != series.len() + 1
+            || offsets.first() != Some(&0)
+            || offsets.last() != Some(&value.len())
+            || period.len() != value.len()
+            || offsets.windows(2).any(|w| w[0] > w[1])
+        {
+            return refuse("of unequal lengths");
+        }
+        if series.windows(2).any(|w| w[0] >= w[1]) || periods.windows(2).any(|w| w[0] >= w[1]) {
+            return refuse("out of order");
+        }
+        if currencies.is_empty()
+            || currencies[0] != engine.model().group.currency
+            || currencies[1..]
+                .windows(2)
+                .any(|w| w[0].as_str() >= w[1].as_str())
+            || series
+                .iter()
+                .any(|s| s.currency as usize >= currencies.len())
+        {
+            return refuse("with another currency dictionary");
+        }
+        let mut used = vec![false; periods.len()];
+        for (s, w) in offsets.windows(2).enumerate() {
+            let rows = &period[w[0]..w[1]];
+            if rows.windows(2).any(|p| p[0] >= p[1])
+                || rows.last().is_some_and(|p| *p as usize >= periods.len())
+            {
+                return match rows.windows(2).find(|p| p[0] == p[1]) {
+                    Some(p) if (p[0] as usize) < periods.len() => {
+                        let key = &series[s];
+                        Err(ColumnarError::Duplicate(format!(
+                            "{} {} metric #{} twice",
+                            engine.timeline().record(key.unit).id,
+                            periods[p[0] as usize].label(engine.model().group.calendar()),
+                            key.metric
+                        )))
+                    }
+                    _ => refuse("with periods out of order"),
+                };
+            }
+            for p in rows {
+                used[*p as usize] = true;
+            }
+        }
+        // Dictionaries hold only what rows use, as the builder's do.
+        if used.iter().any(|u| !u) {
+            let mut rank = vec![0u16; periods.len()];
+            let mut next = 0u16;
+            for (p, u) in used.iter().enumerate() {
+                rank[p] = next;
+                next += u16::from(*u);
+            }
+            for p in period.iter_mut() {
+                *p = rank[*p as usize];
+            }
+            let mut kept = used.iter();
+            periods.retain(|_| *kept.next().unwrap_or(&false));
+        }
+        // A series without rows is not one the builder would make.
+        if offsets.windows(2).any(|w| w[0] == w[1]) {
+            return refuse("with an empty series");
+        }
+        let mut series = series;
+        let mut in_use = vec![false; currencies.len()];
+        in_use[0] = true;
+        for key in &series {
+            in_use[key.currency as usize] = true;
+        }
+        if in_use.iter().any(|u| !u) {
+            let mut rank = vec![0u8; currencies.len()];
+            let mut next = 0u8;
+            for (c, u) in in_use.iter().enumerate() {
+                rank[c] = next;
+                next += u8::from(*u);
+            }
+            for key in series.iter_mut() {
+                key.currency = rank[key.currency as usize];
+            }
+            let mut kept = in_use.iter();
+            currencies.retain(|_| *kept.next().unwrap_or(&false));
+        }
+        let spans = offsets
+            .windows(2)
+            .map(|w| (period[w[0]], period[w[1] - 1]))
+            .collect();
+        let mut table = FactTable {
+            series,
+            offsets,
+            period,
+            value,
+            periods,
+            currencies,
+            adjustments: Vec::new(),
+            spans,
+        };
+        table.adjustments = table.decompose(engine);
+        Ok(table)
     }
 
     /// Builds a table from facts read as columns (a model folder read by

@@ -37,22 +37,55 @@ pub(super) fn read(
     let failed = database("reading facts");
     // One read transaction: the series and the log from one snapshot.
     let transaction = connection.unchecked_transaction().map_err(&failed)?;
-    let logged = segments::logged(&transaction, metrics)?;
-    let logged_facts: usize = transaction
-        .query_row(
-            "SELECT count(*) FROM fact_revisions WHERE is_current = 1",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .map_err(&failed)?
-        .try_into()
-        .unwrap_or(0);
-    let sql = "SELECT unit, granularity, metric, counterparty, basis, structure,
+    let read = read_in(&transaction, metrics, None)?;
+    drop(transaction);
+    Ok(Some(read))
+}
+
+/// The series of one metric, read through the `facts_by_metric` index (only that metric's
+/// rows), inside the caller's transaction: what [`read`] gives for that metric.
+pub(super) fn read_metric(
+    connection: &Connection,
+    metric: &MetricId,
+) -> Result<Vec<StoredSeries>, StoreError> {
+    Ok(read_in(connection, Some(std::slice::from_ref(metric)), Some(metric))?.0)
+}
+
+/// [`read`] inside the caller's transaction. With `only`, the rows of that metric alone are
+/// read (by the index) and the count is that of the series read, not of the whole store.
+fn read_in(
+    transaction: &Connection,
+    metrics: Option<&[MetricId]>,
+    only: Option<&MetricId>,
+) -> Result<(Vec<StoredSeries>, usize), StoreError> {
+    let failed = database("reading facts");
+    let logged = segments::logged(transaction, metrics)?;
+    let logged_facts: usize = match only {
+        Some(_) => 0,
+        None => transaction
+            .query_row(
+                "SELECT count(*) FROM fact_revisions WHERE is_current = 1",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(&failed)?
+            .try_into()
+            .unwrap_or(0),
+    };
+    let sql = match only {
+        Some(_) => "SELECT unit, granularity, metric, counterparty, basis, structure,
                           periods, figures, extras, superseded
-                   FROM facts"
-        .to_string();
-    let mut statement = transaction.prepare(&sql).map_err(&failed)?;
-    let mut rows = statement.query([]).map_err(&failed)?;
+                   FROM facts INDEXED BY facts_by_metric WHERE metric = ?1",
+        None => "SELECT unit, granularity, metric, counterparty, basis, structure,
+                          periods, figures, extras, superseded
+                   FROM facts",
+    };
+    let mut statement = transaction.prepare(sql).map_err(&failed)?;
+    let mut rows = match only {
+        Some(metric) => statement.query([metric.as_str()]),
+        None => statement.query([]),
+    }
+    .map_err(&failed)?;
     let mut raw = Vec::new();
     // Positions of every segment, and those superseded (whose current figure is in the log).
     let mut positions = 0;
@@ -87,7 +120,6 @@ pub(super) fn read(
     }
     drop(rows);
     drop(statement);
-    drop(transaction);
     // Every current fact: the segments' positions (a superseded one stands for its log
     // figure) and the keys the log alone holds.
     let facts = positions + logged_facts.saturating_sub(superseded);
@@ -128,7 +160,11 @@ pub(super) fn read(
         series.extend(log_only(&logged, &held)?);
     }
     profile("decode", clock);
-    Ok(Some((series, facts)))
+    let facts = match only {
+        Some(_) => series.iter().map(|s| s.starts.len()).sum(),
+        None => facts,
+    };
+    Ok((series, facts))
 }
 
 /// Marks the log's keys that some segment holds; returns how many.

@@ -69,6 +69,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0008_binary_series.sql"),
         before: None,
     },
+    Migration {
+        version: 9,
+        name: "0009_metric_columns.sql",
+        sql: include_str!("../../migrations/sqlite/0009_metric_columns.sql"),
+        before: None,
+    },
 ];
 
 /// Migration 7: the fact tables' `basis` columns accept code 4 (pro forma). SQLite cannot

@@ -11,6 +11,7 @@
 
 mod changesets;
 pub(crate) mod fact_series;
+mod metric_columns;
 mod migrations;
 mod segments;
 mod series_codec;
@@ -155,6 +156,30 @@ impl SqliteStore {
     /// loaded model's facts of those metrics; with it the number of facts in the store (of
     /// every metric). `None` when the table refuses the facts (then load the model).
     pub fn fact_table(
+        &self,
+        engine: &holdco_core::rollup::Engine,
+        metrics: Option<&[MetricId]>,
+    ) -> Result<Option<(holdco_core::columnar::FactTable, usize)>, StoreError> {
+        if let Some(found) = self.fact_table_from_images(engine, metrics)? {
+            return Ok(Some(found));
+        }
+        self.fact_table_from_rows(engine, metrics)
+    }
+
+    /// [`SqliteStore::fact_table`] from the metrics' columnar images (migration 0009) only:
+    /// `None` when they cannot answer (a metric's image is out of date, which only a store
+    /// not imported into since 0009 or facts changed by hand leave, or the images do not
+    /// make a table as they are). The same table as [`SqliteStore::fact_table_from_rows`].
+    pub fn fact_table_from_images(
+        &self,
+        engine: &holdco_core::rollup::Engine,
+        metrics: Option<&[MetricId]>,
+    ) -> Result<Option<(holdco_core::columnar::FactTable, usize)>, StoreError> {
+        metric_columns::table(&self.connection, engine, metrics)
+    }
+
+    /// [`SqliteStore::fact_table`] from the series rows (every store, any version).
+    pub fn fact_table_from_rows(
         &self,
         engine: &holdco_core::rollup::Engine,
         metrics: Option<&[MetricId]>,
@@ -307,6 +332,13 @@ impl SqliteStore {
         if timing {
             eprintln!("store: series written in {:.2?}", started.elapsed());
         }
+        metric_columns::refresh(&transaction)?;
+        if timing {
+            eprintln!(
+                "store: columnar images written at {:.2?}",
+                started.elapsed()
+            );
+        }
         let changeset = match (record, base) {
             (Some(record), Some(base)) => Some(changesets::record_apply(
                 &transaction,
@@ -375,6 +407,7 @@ impl SqliteStore {
                 ],
             )
             .map_err(database("recording the import"))?;
+        metric_columns::refresh(&transaction)?;
         let changeset = match (record, base) {
             (Some(record), Some(base)) => Some(changesets::record_apply(
                 &transaction,
