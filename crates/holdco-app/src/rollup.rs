@@ -27,7 +27,28 @@ pub struct Answer {
 
 /// Answers kept per snapshot: a model revision never changes, so neither does the answer to
 /// one question on it; a server asked the same question by many people computes it once.
-pub(crate) type Answers = std::sync::Mutex<std::collections::HashMap<String, Answer>>;
+pub(crate) type Answers =
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Kept>>>;
+
+/// An answer kept by a snapshot, shared by every request asking its question, with its JSON
+/// (the CLI's `--json` bytes) written once, on first demand.
+#[derive(Debug)]
+pub struct Kept {
+    /// The answer.
+    pub answer: Answer,
+    json: std::sync::OnceLock<Vec<u8>>,
+}
+
+impl Kept {
+    /// The roll-up as JSON, as `serde_json::to_vec(&answer.rollup)` writes it (kept).
+    pub fn json(&self) -> Result<&[u8], serde_json::Error> {
+        if let Some(bytes) = self.json.get() {
+            return Ok(bytes);
+        }
+        let bytes = serde_json::to_vec(&self.answer.rollup)?;
+        Ok(self.json.get_or_init(|| bytes))
+    }
+}
 
 /// Questions whose answers a snapshot keeps at most (then it forgets them all at once).
 const ANSWERS_KEPT: usize = 256;
@@ -37,6 +58,16 @@ const ROWS_KEPT: usize = 20_000;
 /// The roll-up of `query` on the snapshot, by the engine `route` allows. An answer already
 /// given on this snapshot is given again without computing it.
 pub fn rollup(snapshot: &Snapshot, query: &Query, route: Route) -> Result<Answer, QueryError> {
+    rollup_shared(snapshot, query, route).map(|kept| kept.answer.clone())
+}
+
+/// [`rollup`] without copying a kept answer: the answer shared with every other caller of
+/// the same question on this snapshot (a server writes its JSON once, [`Kept::json`]).
+pub fn rollup_shared(
+    snapshot: &Snapshot,
+    query: &Query,
+    route: Route,
+) -> Result<std::sync::Arc<Kept>, QueryError> {
     let key = format!("{route:?} {query:?}");
     let kept = |answers: &Answers| {
         answers
@@ -48,8 +79,11 @@ pub fn rollup(snapshot: &Snapshot, query: &Query, route: Route) -> Result<Answer
     if let Some(answer) = kept(&snapshot.answers) {
         return Ok(answer);
     }
-    let answer = compute(snapshot, query, route)?;
-    if answer.rollup.rows.len() <= ROWS_KEPT {
+    let answer = std::sync::Arc::new(Kept {
+        answer: compute(snapshot, query, route)?,
+        json: std::sync::OnceLock::new(),
+    });
+    if answer.answer.rollup.rows.len() <= ROWS_KEPT {
         let mut answers = snapshot
             .answers
             .lock()

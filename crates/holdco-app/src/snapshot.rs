@@ -63,6 +63,23 @@ impl Snapshot {
         })
     }
 
+    /// As [`Snapshot::at_revision`], for a model its caller has already found valid
+    /// (`holdco_changeset::evaluate_valid` on a valid model): the engine is built without
+    /// checking every fact again. Refuses nothing; debug builds check the promise.
+    pub fn validated(model: Arc<Model>, revision: Option<i64>) -> Result<Snapshot, QueryError> {
+        holdco_governance::register();
+        let cell = EngineCell::try_new(model, |model| {
+            Ok::<_, QueryError>(Engine::new_validated(model))
+        })?;
+        Ok(Snapshot {
+            cell,
+            revision,
+            table: OnceLock::new(),
+            answers: Default::default(),
+            ledger: OnceLock::new(),
+        })
+    }
+
     /// The model.
     pub fn model(&self) -> &Model {
         self.cell.borrow_owner()

@@ -4,7 +4,7 @@
 use crate::patch::{Patch, PlacedChange};
 use holdco_core::{Change, Currency, Diagnostic, Fact, FactKey, FxRate, Model, Period};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What an applied change set changed, item by item, with the figures before and after.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -239,11 +239,22 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
         });
     }
 
-    // Facts: by key.
+    // Facts: by key. Only the keys the patch names are looked up, so only those are indexed
+    // (a cheap test of the unit first: a model holds millions of facts, a patch a few).
+    let named: HashSet<&FactKey> = patch
+        .facts
+        .iter()
+        .map(|fact| &fact.key)
+        .chain(&patch.remove_facts)
+        .collect();
+    let named_units: HashSet<&str> = named.iter().map(|key| key.unit.as_str()).collect();
     let mut index: HashMap<FactKey, usize> = after
         .facts
         .iter()
         .enumerate()
+        .filter(|(_, fact)| {
+            named_units.contains(fact.key.unit.as_str()) && named.contains(&fact.key)
+        })
         .map(|(position, fact)| (fact.key.clone(), position))
         .collect();
     let removing: BTreeSet<&FactKey> = patch.remove_facts.iter().collect();

@@ -15,12 +15,14 @@
 #![deny(missing_docs)]
 
 pub mod diff;
+pub mod incremental;
 pub mod patch;
 pub mod preview;
 
 pub use diff::{apply_patch, Diff, GROUP_WIDE};
+pub use incremental::validate_changed;
 pub use patch::{Patch, PlacedChange};
-pub use preview::{preview, Preview};
+pub use preview::{preview, preview_of, Preview};
 
 use chrono::NaiveDate;
 use holdco_core::{Diagnostic, Model};
@@ -112,6 +114,19 @@ pub fn evaluate(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Diagno
     }
 }
 
+/// [`evaluate`] on a base model already known valid (a served snapshot's model): the patch
+/// applied, and only what it can affect validated ([`validate_changed`]: the same problems
+/// as validating the whole model after).
+pub fn evaluate_valid(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Diagnostic>> {
+    let (after, diff) = apply_patch(base, patch)?;
+    let problems = validate_changed(base, &after, &diff);
+    if problems.is_empty() {
+        Ok((after, diff))
+    } else {
+        Err(problems)
+    }
+}
+
 /// A change set recorded as a draft, with what it would change.
 #[derive(Debug, Clone, Serialize)]
 pub struct Created {
@@ -160,6 +175,38 @@ pub fn create(
     }
     let (base, revision) = current(store)?;
     let (after, diff) = evaluate(&base, &proposal.patch).map_err(ChangesetError::Invalid)?;
+    record_draft(store, proposal, revision, &base, &after, diff, today)
+}
+
+/// [`create`] on a model the caller holds, already known valid, read from the store at
+/// `revision` (a server's snapshot), with the patch already evaluated on it
+/// ([`evaluate_valid`]): nothing is loaded, and the preview computes only the cells the change
+/// can touch ([`preview_of`]). The draft's base revision is `revision`, so an apply after the
+/// store moved on is a conflict, as for a draft made on the store's model.
+pub fn create_on(
+    store: &mut dyn Store,
+    proposal: Proposal<'_>,
+    revision: i64,
+    base: &Model,
+    evaluated: (Model, Diff),
+    today: NaiveDate,
+) -> Result<Created, ChangesetError> {
+    if proposal.message.trim().is_empty() {
+        return Err(ChangesetError::NoMessage);
+    }
+    let (after, diff) = evaluated;
+    record_draft(store, proposal, revision, base, &after, diff, today)
+}
+
+fn record_draft(
+    store: &mut dyn Store,
+    proposal: Proposal<'_>,
+    revision: i64,
+    base: &Model,
+    after: &Model,
+    diff: Diff,
+    today: NaiveDate,
+) -> Result<Created, ChangesetError> {
     if diff.is_empty() {
         return Err(ChangesetError::Empty);
     }
@@ -176,7 +223,7 @@ pub fn create(
         units: diff.units(),
         reverts: proposal.reverts,
     })?;
-    let preview = preview(&base, &after, today);
+    let preview = preview_of(base, after, &diff, today);
     Ok(Created {
         id,
         base_revision: revision,
@@ -228,6 +275,18 @@ pub struct Shown {
 /// Shows a change set: for an applied one, its audit entry's diff; otherwise its
 /// evaluation on the current model (validation and preview on `today`'s structure).
 pub fn show(store: &dyn Store, id: i64, today: NaiveDate) -> Result<Shown, ChangesetError> {
+    show_on(store, id, today, None)
+}
+
+/// [`show`], evaluating on `served` (a model the caller holds, known valid, read from the
+/// store at the given revision) when the store is still at that revision: nothing is loaded
+/// and the preview computes only the cells the change can touch.
+pub fn show_on(
+    store: &dyn Store,
+    id: i64,
+    today: NaiveDate,
+    served: Option<(&Model, i64)>,
+) -> Result<Shown, ChangesetError> {
     let changeset = get(store, id)?;
     let transitions = store.transitions(id)?;
     let revision = store.revision()?;
@@ -251,10 +310,20 @@ pub fn show(store: &dyn Store, id: i64, today: NaiveDate) -> Result<Shown, Chang
         return Ok(shown);
     }
     let patch = patch_of(&shown.changeset)?;
+    if let Some((base, _)) = served.filter(|(_, at)| *at == shown.revision) {
+        match evaluate_valid(base, &patch) {
+            Ok((after, diff)) => {
+                shown.preview = Some(preview_of(base, &after, &diff, today));
+                shown.diff = Some(diff);
+            }
+            Err(problems) => shown.problems = problems,
+        }
+        return Ok(shown);
+    }
     let (base, _) = current(store)?;
     match evaluate(&base, &patch) {
         Ok((after, diff)) => {
-            shown.preview = Some(preview(&base, &after, today));
+            shown.preview = Some(preview_of(&base, &after, &diff, today));
             shown.diff = Some(diff);
         }
         Err(problems) => shown.problems = problems,
@@ -372,6 +441,72 @@ fn since(store: &dyn Store, base: i64) -> Result<Vec<AuditRecord>, ChangesetErro
 /// Applies an approved change set as `actor` (never its author), in one transaction that
 /// checks its base revision: [`ChangesetError::Conflict`] when the model moved on.
 pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, ChangesetError> {
+    let record = applicable(store, id, actor)?;
+    let (base, revision) = current(store)?;
+    if revision != record.base_revision {
+        return Err(ChangesetError::Conflict {
+            expected: record.base_revision,
+            current: revision,
+            since: since(store, record.base_revision)?,
+        });
+    }
+    let patch = patch_of(&record)?;
+    let (after, diff) = evaluate(&base, &patch).map_err(ChangesetError::Invalid)?;
+    write(store, &record, actor, &after, &diff)
+}
+
+/// What [`apply_on`] did: the store's answer, and the model it wrote when it was made from
+/// the caller's model (`None`: the caller's model was behind the store's, so the change set
+/// was evaluated on the store's model; read the store for the model after).
+pub struct AppliedOn {
+    /// The revision written and its counts.
+    pub applied: Applied,
+    /// The whole model after (every fact), valid.
+    pub model: Option<Model>,
+}
+
+/// [`apply`] on a model the caller holds, already known valid, read from the store at
+/// `revision` (a server's snapshot): nothing is loaded when the store is still at that
+/// revision; the patch is evaluated on it with [`evaluate_valid`] and the model after is
+/// handed back, so the caller can serve it without reading the store. The base revision is
+/// checked as [`apply`] checks it, before and inside the store's transaction.
+pub fn apply_on(
+    store: &mut dyn Store,
+    id: i64,
+    actor: &str,
+    base: &Model,
+    revision: i64,
+) -> Result<AppliedOn, ChangesetError> {
+    let record = applicable(store, id, actor)?;
+    let current = store.revision()?;
+    if current != record.base_revision {
+        return Err(ChangesetError::Conflict {
+            expected: record.base_revision,
+            current,
+            since: since(store, record.base_revision)?,
+        });
+    }
+    if current != revision {
+        return Ok(AppliedOn {
+            applied: apply(store, id, actor)?,
+            model: None,
+        });
+    }
+    let patch = patch_of(&record)?;
+    let (after, diff) = evaluate_valid(base, &patch).map_err(ChangesetError::Invalid)?;
+    let applied = write(store, &record, actor, &after, &diff)?;
+    Ok(AppliedOn {
+        applied,
+        model: Some(after),
+    })
+}
+
+/// The change set `id` when `actor` may apply it now: approved, and not its author's.
+fn applicable(
+    store: &dyn Store,
+    id: i64,
+    actor: &str,
+) -> Result<ChangesetRecord, ChangesetError> {
     let record = get(store, id)?;
     if record.state != ChangesetState::Approved {
         return Err(ChangesetError::WrongState(format!(
@@ -384,17 +519,20 @@ pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, Cha
             "four eyes: {actor} wrote change set {id}, so someone else must apply it"
         )));
     }
-    let (base, revision) = current(store)?;
-    if revision != record.base_revision {
-        return Err(ChangesetError::Conflict {
-            expected: record.base_revision,
-            current: revision,
-            since: since(store, record.base_revision)?,
-        });
-    }
-    let patch = patch_of(&record)?;
-    let (after, diff) = evaluate(&base, &patch).map_err(ChangesetError::Invalid)?;
-    let (incoming, retract) = write_set(after, &diff);
+    Ok(record)
+}
+
+/// Writes the model after of change set `record` in the store's transaction (base revision
+/// checked again there).
+fn write(
+    store: &mut dyn Store,
+    record: &ChangesetRecord,
+    actor: &str,
+    after: &Model,
+    diff: &Diff,
+) -> Result<Applied, ChangesetError> {
+    let id = record.id;
+    let (incoming, retract) = write_set(after, diff);
     let label = format!("change set {id}: {}", record.message);
     let result = store.apply(
         &incoming,
@@ -405,7 +543,7 @@ pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, Cha
             expected_base: Some(record.base_revision),
             retract,
             prune: false,
-            diff: encode_diff(&diff)?,
+            diff: encode_diff(diff)?,
             units: diff.units(),
         },
     );
@@ -422,8 +560,15 @@ pub fn apply(store: &mut dyn Store, id: i64, actor: &str) -> Result<Applied, Cha
 
 /// What the store writes for a model after: the model with only the facts the diff writes
 /// (the store keeps the others), and the keys it removes.
-fn write_set(mut after: Model, diff: &Diff) -> (Model, Vec<holdco_core::FactKey>) {
-    after.facts = diff.facts.iter().filter_map(|c| c.after.clone()).collect();
+fn write_set(after: &Model, diff: &Diff) -> (Model, Vec<holdco_core::FactKey>) {
+    let after = Model {
+        group: after.group.clone(),
+        metrics: after.metrics.clone(),
+        timeline: after.timeline.clone(),
+        facts: diff.facts.iter().filter_map(|c| c.after.clone()).collect(),
+        fx: after.fx.clone(),
+        documents: after.documents.clone(),
+    };
     let retract = diff
         .facts
         .iter()

@@ -357,6 +357,21 @@ impl<'m> Engine<'m> {
         if !problems.is_empty() {
             return Err(QueryError::InvalidModel(problems));
         }
+        Ok(Self::over(model, timeline))
+    }
+
+    /// Builds the engine over a model its caller has already found valid (no problem from
+    /// [`crate::bulk_validate::validate`]), replaying the timeline without checking every
+    /// fact again: a server that validated a change to a valid model incrementally serves
+    /// the model after without a second pass over its million facts. Debug builds check the
+    /// promise.
+    pub fn new_validated(model: &'m Model) -> Self {
+        debug_assert!(crate::bulk_validate::validate(model).1.is_empty());
+        let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+        Self::over(model, timeline)
+    }
+
+    fn over(model: &'m Model, timeline: Timeline<'m>) -> Self {
         let mut published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
         let mut pro_forma: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
         for fact in &model.facts {
@@ -376,14 +391,14 @@ impl<'m> Engine<'m> {
                 }
             }
         }
-        Ok(Engine {
+        Engine {
             model,
             timeline,
             facts: std::sync::OnceLock::new(),
             published,
             pro_forma,
             structures: Default::default(),
-        })
+        }
     }
 
     /// The facts by (unit, metric, basis) then period, built on first use.

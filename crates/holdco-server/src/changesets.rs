@@ -294,16 +294,24 @@ async fn propose(
     })?;
     with_store(shared, caller, move |shared, caller, store| {
         need(caller, &[Role::Analyst, Role::Approver, Role::Admin], "propose a change set")?;
-        let (base, _) = changeset::current(store)?;
+        // The served model (valid, read at a known revision) is the base: nothing is loaded,
+        // only what the patch can affect is validated, only the cells it can touch are
+        // previewed. The draft's base revision is the served one, so if the store moved on
+        // meanwhile, its apply is a conflict.
+        let served = shared.snapshot();
+        let Some(revision) = served.revision() else {
+            return Err(ApiError::Internal("the served model has no store revision".into()).into());
+        };
+        let base = served.model();
         let patch = match (&body.patch, &body.files) {
-            (Some(patch), None) => changeset::patch::from_json(&patch.to_string(), &base),
+            (Some(patch), None) => changeset::patch::from_json(&patch.to_string(), base),
             (None, Some(files)) => changeset::patch::from_files(
                 files
                     .iter()
                     .map(|(path, text)| (path.clone(), text.clone().into_bytes()))
                     .collect(),
                 "files",
-                &base,
+                base,
             ),
             _ => {
                 return Err(Refusal::Body(
@@ -313,12 +321,12 @@ async fn propose(
         }
         .map_err(Refusal::Invalid)?;
         // The scope is judged on what the change set changes, before anything is recorded.
-        let (after, diff) = changeset::evaluate(&base, &patch).map_err(Refusal::Invalid)?;
+        let (after, diff) = changeset::evaluate_valid(base, &patch).map_err(Refusal::Invalid)?;
         let units = diff.units();
-        if !in_scope(caller, &base, &units) && !in_scope(caller, &after, &units) {
+        if !in_scope(caller, base, &units) && !in_scope(caller, &after, &units) {
             return Err(scope_refusal(caller));
         }
-        let created = changeset::create(
+        let created = changeset::create_on(
             store,
             Proposal {
                 patch,
@@ -327,9 +335,11 @@ async fn propose(
                 kind: "patch",
                 reverts: None,
             },
+            revision,
+            base,
+            (after, diff),
             today(),
         )?;
-        let _ = shared;
         Ok(Json(serde_json::to_value(&created).unwrap_or_default()))
     })
     .await
@@ -428,7 +438,13 @@ async fn show(
         if !visible(caller, shared.snapshot().model(), &record) {
             return Err(scope_refusal(caller));
         }
-        let shown = changeset::show(store, id, today())?;
+        let served = shared.snapshot();
+        let shown = changeset::show_on(
+            store,
+            id,
+            today(),
+            served.revision().map(|revision| (served.model(), revision)),
+        )?;
         Ok(Json(serde_json::to_value(&shown).unwrap_or_default()))
     })
     .await
@@ -539,12 +555,32 @@ async fn step(
                 Ok(Json(serde_json::to_value(record).unwrap_or_default()))
             }
             None => {
-                let applied = changeset::apply(store, id, &caller.name)?;
-                // Swap in the model the apply made: readers holding the old snapshot finish
-                // with it, every later request sees the new one. (Should the reload fail, the
-                // apply stands and the watcher tries again at its next poll.)
-                if let Err(error) = shared.reload_if_changed() {
-                    eprintln!("holdco serve: the change set was applied, but reloading the model failed: {error:#}");
+                // Under the writer's lock, so the watcher cannot load the revision this apply
+                // writes while it is swapped in from memory.
+                let _writing = shared.writing();
+                let served = shared.snapshot();
+                let on = match served.revision() {
+                    Some(revision) => {
+                        changeset::apply_on(store, id, &caller.name, served.model(), revision)?
+                    }
+                    None => changeset::AppliedOn {
+                        applied: changeset::apply(store, id, &caller.name)?,
+                        model: None,
+                    },
+                };
+                drop(served);
+                let applied = on.applied;
+                // Swap in the model the apply made (built from the served one and the patch,
+                // or, when the served model was behind the store, read from it): readers
+                // holding the old snapshot finish with it, every later request sees the new
+                // one. (Should that fail, the apply stands and the watcher tries again at its
+                // next poll.)
+                let swapped = match on.model {
+                    Some(model) => shared.swap_in(model, applied.revision),
+                    None => shared.reload_locked().map(|_| ()),
+                };
+                if let Err(error) = swapped {
+                    eprintln!("holdco serve: the change set was applied, but serving the model after failed: {error:#}");
                 }
                 Ok(Json(serde_json::json!({
                     "changeset": applied.changeset_id,

@@ -63,6 +63,10 @@ pub struct AppState {
     dashboard: dashboard_api::Cache,
     /// What-if snapshots (`?changeset=ID`) of the served revision.
     what_if: whatif::Cache,
+    /// Held by whoever writes the store and swaps in the model it made (an apply), and by
+    /// the reload of another process's revision, so the two never both build a snapshot of
+    /// one revision and a reload never swaps in a revision older than the served one.
+    writing: Mutex<()>,
 }
 
 /// The state as handlers receive it.
@@ -74,9 +78,30 @@ impl AppState {
         self.snapshot.load_full()
     }
 
-    /// Swaps in a new snapshot: requests under way keep the one they took.
+    /// Swaps in a new snapshot: requests under way keep the one they took; the old one is
+    /// freed when the last of them finishes (what-if snapshots of the old revision go too).
     pub fn replace(&self, snapshot: Snapshot) {
+        let revision = snapshot.revision();
         self.snapshot.store(Arc::new(snapshot));
+        whatif::forget_other_revisions(self, revision);
+    }
+
+    /// Takes the writer's lock (see [`AppState::swap_in`]).
+    fn writing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Serves `model`, the valid model the store holds at `revision` (written by this server
+    /// under the writer's lock): its snapshot is built from it, without reading the store or
+    /// validating it again, its caches warmed, then swapped in.
+    fn swap_in(&self, model: holdco_core::Model, revision: i64) -> anyhow::Result<()> {
+        let snapshot = Snapshot::validated(Arc::new(model), Some(revision))?;
+        warm(&snapshot);
+        self.replace(snapshot);
+        dashboard_api::warm(self);
+        Ok(())
     }
 
     /// The store served.
@@ -87,6 +112,12 @@ impl AppState {
     /// Loads the store's current model when its revision differs from the one served, and
     /// swaps it in. True when it swapped.
     pub fn reload_if_changed(&self) -> anyhow::Result<bool> {
+        let _writing = self.writing();
+        self.reload_locked()
+    }
+
+    /// [`AppState::reload_if_changed`] under the writer's lock, already held.
+    fn reload_locked(&self) -> anyhow::Result<bool> {
         let store = holdco_app::store::open_existing(&self.url)?;
         let revision = holdco_app::store::revision(store.as_ref())?;
         if revision == self.snapshot().revision() {
@@ -215,6 +246,7 @@ impl Server {
                 url,
                 dashboard: Default::default(),
                 what_if: Default::default(),
+                writing: Mutex::new(()),
             }),
             poll: Some(Duration::from_secs(2)),
         })

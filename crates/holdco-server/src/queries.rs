@@ -382,13 +382,25 @@ fn answer_rollups(
     for metric in &body.metrics {
         let query = question(snapshot, &rollup_request(metric, body))?;
         check_scope(snapshot, caller, &query)?;
-        answers.push(holdco_app::rollup::rollup(snapshot, &query, route)?.rollup);
+        answers.push(holdco_app::rollup::rollup_shared(snapshot, &query, route)?);
     }
     match (format, answers.as_slice()) {
-        (Format::Json, [one]) => respond::json(one),
-        (Format::Json, _) => respond::json(&answers),
+        // One roll-up: its JSON, written once per snapshot and question.
+        (Format::Json, [one]) => respond::json_bytes(
+            one.json()
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .to_vec(),
+        ),
+        (Format::Json, _) => {
+            let rollups: Vec<&holdco_core::rollup::Rollup> =
+                answers.iter().map(|kept| &kept.answer.rollup).collect();
+            respond::json(&rollups)
+        }
         (Format::Csv, _) => {
-            let rows: Vec<_> = answers.iter().flat_map(|a| a.rows.iter()).collect();
+            let rows: Vec<_> = answers
+                .iter()
+                .flat_map(|kept| kept.answer.rollup.rows.iter())
+                .collect();
             respond::csv(&rows)
         }
     }

@@ -42,7 +42,11 @@ pub fn format(headers: &HeaderMap) -> Result<Format, ApiError> {
 
 /// A JSON response.
 pub fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    json_bytes(serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?)
+}
+
+/// A JSON response of bytes already written.
+pub fn json_bytes(body: Vec<u8>) -> Result<Response, ApiError> {
     Ok((
         [(
             header::CONTENT_TYPE,

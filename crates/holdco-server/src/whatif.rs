@@ -91,7 +91,9 @@ pub(crate) fn snapshot(
     }
     let patch =
         holdco_changeset::patch_of(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (after, _) = holdco_changeset::evaluate(served.model(), &patch).map_err(|problems| {
+    // The served model is valid: only what the patch can affect is checked again, and the
+    // model after needs no second validation.
+    let (after, _) = holdco_changeset::evaluate_valid(served.model(), &patch).map_err(|problems| {
         ApiError::Unprocessable(format!(
             "change set {id} has {} problem(s) on the current model (first: {}); GET /api/v1/changesets/{id} lists them",
             problems.len(),
@@ -99,7 +101,7 @@ pub(crate) fn snapshot(
         ))
     })?;
     let snapshot = Arc::new(
-        Snapshot::at_revision(Arc::new(after), None)
+        Snapshot::validated(Arc::new(after), None)
             .map_err(|e| ApiError::Unprocessable(format!("change set {id}: {e}")))?,
     );
     crate::warm(&snapshot);
@@ -110,4 +112,14 @@ pub(crate) fn snapshot(
         kept.remove(0);
     }
     Ok(snapshot)
+}
+
+/// Forgets the what-if snapshots made on another revision than `revision` (called when a new
+/// model is served: they would never be asked for again, and each holds a whole model).
+pub(crate) fn forget_other_revisions(state: &AppState, revision: Option<i64>) {
+    state
+        .what_if
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(_, kept_revision, _)| *kept_revision == revision);
 }
