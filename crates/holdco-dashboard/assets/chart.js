@@ -134,19 +134,27 @@ function frame(w, h, label) {
 }
 
 /**
- * The portfolio matrix: growth across, margin up, bubble area = size, colour = class.
- * Labels beside the bubbles are placed top to bottom without overlapping.
+ * The portfolio matrix: growth across, margin up, bubble size = `size`, colour = class.
+ * Labels beside the bubbles are placed top to bottom without overlapping. With
+ * `size = { title, unit, format }` a key on the right draws reference bubbles for round
+ * values with the same radius rule as the points, each labelled with its value, under the
+ * size's title and unit (e.g. "Revenue", "CNY millions").
  */
-export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabel, format = (v) => v }) {
+export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabel, format = (v) => v, size = null }) {
   const w = Math.max(300, width);
   const h = Math.round(Math.min(460, Math.max(280, w * 0.6)));
-  const m = { left: 56, right: 16, top: 16, bottom: 44 };
+  // The size key takes a band on the right of the plot, or below it on a narrow chart.
+  const beside = size && w >= 640;
+  const keyWidth = beside ? 130 : 0;
+  const below = size && !beside ? 124 : 0;
+  const m = { left: 56, right: 16 + keyWidth, top: 16, bottom: 44 };
   const xs = scale(points.map((p) => p.x));
   const ys = scale(points.map((p) => p.y));
   const x = (v) => m.left + ((v - xs.lo) / (xs.hi - xs.lo)) * (w - m.left - m.right);
   const y = (v) => m.top + (1 - (v - ys.lo) / (ys.hi - ys.lo)) * (h - m.top - m.bottom);
   const maxSize = Math.max(1, ...points.map((p) => p.size || 0));
-  const svg = frame(w, h, label);
+  const radius = (value) => 5 + 26 * Math.sqrt(Math.max(0, value || 0) / maxSize);
+  const svg = frame(w, h + below, label);
   for (const t of xs.ticks) {
     svg.append(s('line', { x1: x(t), x2: x(t), y1: m.top, y2: h - m.bottom, class: t === 0 ? 'grid zero' : 'grid' }));
     svg.append(s('text', { x: x(t), y: h - m.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, format(t)));
@@ -159,7 +167,7 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   svg.append(s('text', { x: 12, y: (m.top + h - m.bottom) / 2, 'text-anchor': 'middle', class: 'chart-unit', transform: `rotate(-90 12 ${(m.top + h - m.bottom) / 2})` }, yLabel));
   const sorted = [...points].sort((a, b) => (b.size || 0) - (a.size || 0));
   for (const p of sorted) {
-    const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
+    const r = radius(p.size);
     const colour = PALETTE[Math.max(0, classes.indexOf(p.class)) % PALETTE.length];
     const dot = s('circle', { cx: x(p.x), cy: y(p.y), r, fill: colour, 'fill-opacity': 0.55, stroke: colour });
     dot.append(s('title', {}, `${p.name}: ${p.class}, ${xLabel} ${format(p.x)}, ${yLabel} ${format(p.y)}`));
@@ -169,7 +177,7 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   // (its width estimated from its characters, CJK ones wider) clears every label placed
   // before it and every bubble, with a few pixels between them.
   const placed = [];
-  const discs = points.map((p) => ({ x: x(p.x), y: y(p.y), r: 5 + 26 * Math.sqrt((p.size || 0) / maxSize) }));
+  const discs = points.map((p) => ({ x: x(p.x), y: y(p.y), r: radius(p.size) }));
   // True when the box comes within 2 px of a bubble's disc.
   const touches = (box, d) => {
     const nx = Math.max(box.x0, Math.min(d.x, box.x1));
@@ -178,11 +186,11 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   };
   const widthOf = (text) => [...text].reduce((sum, ch) => sum + (ch.codePointAt(0) > 0x2e80 ? 11.5 : 6.4), 0);
   const gap = 4;
-  const clear = (box) => box.x0 >= 2 && box.x1 <= w - 2 && box.y0 >= 2 && box.y1 <= h - m.bottom + 2
+  const clear = (box) => box.x0 >= 2 && box.x1 <= w - 2 - keyWidth && box.y0 >= 2 && box.y1 <= h - m.bottom + 2
     && !placed.some((q) => box.x0 < q.x1 + gap && box.x1 > q.x0 - gap && box.y0 < q.y1 + gap && box.y1 > q.y0 - gap)
     && !discs.some((d) => touches(box, d));
   for (const p of [...points].sort((a, b) => y(a.y) - y(b.y))) {
-    const r = 5 + 26 * Math.sqrt((p.size || 0) / maxSize);
+    const r = radius(p.size);
     const text = p.short || p.name;
     const tw = widthOf(text);
     const cx = x(p.x);
@@ -198,14 +206,58 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
       }
     }
     if (!chosen) {
-      const [lx, ly] = spots[cx > w - 200 ? 1 : 0];
+      const [lx, ly] = spots[cx > w - keyWidth - 200 ? 1 : 0];
       chosen = { x0: lx, x1: lx + tw, y0: ly - 11, y1: ly + 3 };
       while (placed.some((q) => chosen.x0 < q.x1 + gap && chosen.x1 > q.x0 - gap && chosen.y0 < q.y1 + gap && chosen.y1 > q.y0 - gap)) { chosen.y0 += 15; chosen.y1 += 15; }
     }
     placed.push(chosen);
     svg.append(s('text', { x: chosen.x0, y: chosen.y1 - 3, class: 'point-label' }, text));
   }
+  if (size && points.length) {
+    const [x0, top] = beside ? [w - keyWidth + 8, m.top] : [m.left, h + 4];
+    svg.append(sizeKey({ x0, top, values: keyValues(maxSize), radius, size }));
+  }
   return svg;
+}
+
+/** Up to three round values (1, 2 or 5 times a power of ten) at about 1, 1/4 and 1/16 of the largest. */
+function keyValues(largest) {
+  const round = (v) => {
+    const power = 10 ** Math.floor(Math.log10(v));
+    const m = v / power;
+    return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * power;
+  };
+  const values = [];
+  for (const share of [1, 1 / 4, 1 / 16]) {
+    const v = round(largest * share);
+    if (v > 0 && !values.includes(v)) values.push(v);
+  }
+  return values;
+}
+
+/**
+ * The size key: nested reference bubbles standing on one baseline, a leader line from the
+ * top of each to its value on the right (values moved apart so they never touch), the
+ * title and the unit above.
+ */
+function sizeKey({ x0, top, values, radius, size }) {
+  const g = s('g', { class: 'size-key', 'aria-label': `Bubble size: ${size.title} (${size.unit})` });
+  const largest = radius(values[0]);
+  g.append(s('text', { x: x0, y: top + 10, class: 'chart-unit' }, 'bubble size'));
+  g.append(s('text', { x: x0, y: top + 25, class: 'tick' }, size.title));
+  g.append(s('text', { x: x0, y: top + 39, class: 'tick' }, size.unit));
+  const cx = x0 + largest;
+  const base = top + 54 + 2 * largest;
+  let lastY = -Infinity;
+  for (const v of values) {
+    const r = radius(v);
+    g.append(s('circle', { cx, cy: base - r, r, fill: 'none', stroke: '#5d6d7e', class: 'key-bubble' }));
+    const y = Math.max(base - 2 * r + 4, lastY + 14);
+    lastY = y;
+    g.append(s('line', { x1: cx, x2: cx + largest + 6, y1: base - 2 * r, y2: y - 4, stroke: '#5d6d7e', class: 'key-line' }));
+    g.append(s('text', { x: cx + largest + 9, y, class: 'tick key-value' }, size.format(v)));
+  }
+  return g;
 }
 
 /** Stacked bars: one bar per category (year), one segment per series (class). */

@@ -4,7 +4,7 @@
 
 import { h, fill, field, select, errorBox, announce } from './dom.js';
 import { get, post, getLines } from './api.js';
-import { number, exact } from './format.js';
+import { number, exact, unitLabel } from './format.js';
 import { bubbleChart, stackedBars, fanChart, histogram, tornado, PALETTE } from './chart.js';
 
 const percent = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
@@ -15,6 +15,23 @@ function classLegend(classes) {
 }
 
 // --- portfolio ------------------------------------------------------------------------------
+
+/**
+ * What the bubbles' size is: the metric of the strategy's size criterion (its basis reads
+ * "METRIC share of the group in FY..."), in the group's currency and the metric's scale, as
+ * the classification computes `size_value`.
+ */
+function sizeOf(c, model) {
+  const basis = c.units.flatMap((u) => u.criteria.map((k) => k.basis))
+    .map((b) => /^(?:no figure: )?(\S+) share of the group in /.exec(b || ''))
+    .find((found) => found);
+  const metric = basis && (model.metrics || []).find((m) => m.id === basis[1]);
+  return {
+    title: metric ? (metric.name || metric.id) : 'size',
+    unit: metric ? unitLabel(metric, model.group.currency) : `${model.group.currency}, the size criterion's metric`,
+    format: (v) => number(v, metric),
+  };
+}
 
 export async function portfolioPage(ctx) {
   const at = h('input', { type: 'date' });
@@ -40,9 +57,10 @@ export async function portfolioPage(ctx) {
         (c.absent.length ? `; not alive or without figures: ${c.absent.join(', ')}` : '');
       const points = c.units.filter((u) => u.growth !== null && u.margin !== null)
         .map((u) => ({ x: u.growth, y: u.margin, size: u.size_value || 0, class: u.class, name: u.name, short: u.name.replace(/^[^A-Za-z]*\s/, '') }));
+      const size = sizeOf(c, ctx.model);
       fill(chart,
-        h('p.caption', {}, `Growth × margin on ${c.date}; bubble area = size, colour = class (${c.units.length - points.length} units without both figures are in the table only)`),
-        bubbleChart({ points, classes, label: `Portfolio matrix on ${c.date}: growth against margin`, width: chartWidth(chart), xLabel: 'revenue growth', yLabel: 'margin', format: (v) => `${Math.round(v * 100)}%` }),
+        h('p.caption', {}, `Growth × margin on ${c.date}; bubble size = ${size.title}, ${size.unit} (see the key), colour = class (${c.units.length - points.length} units without both figures are in the table only)`),
+        bubbleChart({ points, classes, label: `Portfolio matrix on ${c.date}: growth against margin`, width: chartWidth(chart), xLabel: 'revenue growth', yLabel: 'margin', format: (v) => `${Math.round(v * 100)}%`, size }),
         classLegend(classes));
       const criteria = [...new Set(c.units.flatMap((u) => u.criteria.map((k) => k.criterion)))];
       fill(table, h('table.portfolio', {},

@@ -332,6 +332,33 @@ try {
     await page.click('nav >> text=Portfolio');
     await page.waitForSelector('table.portfolio tbody tr');
     check(await page.locator('.chart svg circle').count() >= 5, 'the portfolio matrix draws the units with growth and margin');
+    // The size key: the metric's name and unit, round values, every text of the chart (point
+    // labels and the key's) clear of every other.
+    const key = await page.evaluate(() => {
+      const svg = document.querySelector('.chart svg');
+      const g = svg && svg.querySelector('g.size-key');
+      const texts = [...svg.querySelectorAll('text.point-label, g.size-key text')].map((t) => {
+        const b = t.getBBox();
+        return { text: t.textContent, x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height };
+      });
+      const overlaps = [];
+      texts.forEach((a, i) => texts.slice(i + 1).forEach((b) => {
+        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) overlaps.push(`${a.text} / ${b.text}`);
+      }));
+      const width = svg.viewBox.baseVal.width;
+      return {
+        text: g ? [...g.querySelectorAll('text')].map((t) => t.textContent) : [],
+        bubbles: g ? g.querySelectorAll('circle').length : 0,
+        overlaps,
+        outside: texts.filter((t) => t.x0 < 0 || t.x1 > width).map((t) => t.text),
+        caption: document.querySelector('.chart p.caption')?.textContent || '',
+      };
+    });
+    check(key.text.includes('Revenue') && key.text.includes('CNY millions'), `the bubble chart has a size key naming the metric and its unit (${key.text.join(' | ')})`);
+    check(key.bubbles >= 2 && key.text.slice(3).every((t) => /^[125]0*$/.test(t.replace(/,/g, ''))), `the size key draws reference bubbles for round values (${key.text.slice(3).join(', ')})`);
+    check(key.overlaps.length === 0, `no two texts of the portfolio matrix overlap (${key.overlaps.join('; ')})`);
+    check(key.outside.length === 0, `every text of the portfolio matrix is inside it (${key.outside.join('; ')})`);
+    check(key.caption.includes('bubble size = Revenue, CNY millions'), 'the caption says what the bubble size is');
     await page.locator('table.portfolio button.link', { hasText: '闲鱼 Xianyu' }).click();
     await page.waitForSelector('aside.panel.wide:not([hidden]) h2');
     check((await page.textContent('aside.panel.wide')).includes('classified strategic_innovation'), 'a unit\'s class history is shown');

@@ -117,61 +117,191 @@ impl Leader<'_> {
     }
 }
 
-/// Leaders and bodies on `date`, unit by unit in tree order below `node` (the group when
-/// None); within a unit its own seats, then each body by id, by role rank (chair, CEO,
-/// president, CFO, heads, others, directors), first day and person id.
-pub fn leaders<'a>(
+/// One role held on a date as [`as_of`] keeps it (12 bytes): the roster position of the
+/// span, its unit and the unit's depth below the node asked for. [`AsOf::leader`] resolves
+/// it into a [`Leader`] (ids, names, dates) when it is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Position of the span in the roster ([`crate::roster::Roster::span`]).
+    pub span: u32,
+    /// The unit.
+    pub unit: UnitIndex,
+    /// Depth below the node asked for.
+    pub depth: u32,
+}
+
+/// The leaders of one unit on a date by birth cohort: people holding a leadership role in
+/// the unit itself or on one of its bodies, each counted once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UnitCohorts {
+    /// The unit.
+    pub unit: UnitIndex,
+    /// Born in the cohort year or later.
+    pub cohort: u32,
+    /// Born before.
+    pub older: u32,
+    /// Birth year not published.
+    pub unknown: u32,
+}
+
+impl UnitCohorts {
+    /// People counted.
+    pub fn leaders(&self) -> u32 {
+        self.cohort + self.older + self.unknown
+    }
+
+    /// Shares of the cohort, the older and the unknown (sum to 1; the unit has leaders).
+    pub fn shares(&self) -> [f64; 3] {
+        let n = self.leaders().max(1) as f64;
+        [self.cohort, self.older, self.unknown].map(|c| c as f64 / n)
+    }
+}
+
+/// Who holds what on a date, and the cohorts of each unit's leaders, found in one pass
+/// over the roster ([`as_of`]); rows are resolved into names only when read.
+#[derive(Debug, Clone)]
+pub struct AsOf<'a> {
     ledger: &'a Ledger,
-    timeline: &'a Timeline,
+    timeline: &'a Timeline<'a>,
+    date: NaiveDate,
+    /// Every role held, unit by unit in tree order, in listing order within a unit.
+    pub held: Vec<Held>,
+    /// Units with leaders, in tree order, with their leaders by cohort (empty when no
+    /// cohort year was asked).
+    pub cohorts: Vec<UnitCohorts>,
+}
+
+impl<'a> AsOf<'a> {
+    /// The date asked.
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// Number of roles held.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// True when nobody holds a role.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// One role held as a row borrowing the ledger's and the timeline's strings.
+    pub fn leader(&self, held: &Held) -> Leader<'a> {
+        let r = &self.ledger.roster;
+        let span = r.span(held.span);
+        let record = self.timeline.record(held.unit);
+        let date_of = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(self.date);
+        let (person, name) = match &span.who {
+            Some((id, name)) => (&**id, &**name),
+            None => (
+                self.ledger.holdings[span.holding as usize].person.as_str(),
+                "",
+            ),
+        };
+        Leader {
+            unit: record.id.as_str(),
+            unit_name: record.name_on(self.date),
+            depth: held.depth,
+            body: match span.body {
+                roster::NONE => None,
+                b => Some(r.bodies[b as usize].as_str()),
+            },
+            role: r.role(span.role),
+            person,
+            name,
+            title: r.text(span.title),
+            since: date_of(span.since),
+            term_end: (span.term_end != i32::MIN).then(|| date_of(span.term_end)),
+            source: r.text(span.source),
+        }
+    }
+
+    /// Every role held as rows, in order.
+    pub fn leaders(&self) -> impl ExactSizeIterator<Item = Leader<'a>> + '_ {
+        self.held.iter().map(|h| self.leader(h))
+    }
+}
+
+/// Leaders and bodies on `date` below `node` (the group when None) and, with `born_from`,
+/// each unit's leaders by birth cohort, in one pass: units in tree order, each unit's spans
+/// read from the roster (8 bytes per span not held), a held span kept as a [`Held`] and, when
+/// it is a leadership role, its person counted in the unit's cohorts unless already counted
+/// there. Nothing is sorted, hashed or copied per role held.
+pub fn as_of<'a>(
+    ledger: &'a Ledger,
+    timeline: &'a Timeline<'a>,
     date: NaiveDate,
     node: Option<&UnitId>,
-) -> Result<Vec<Leader<'a>>, QueryError> {
+    born_from: Option<i32>,
+) -> Result<AsOf<'a>, QueryError> {
     let root = match node {
         Some(id) => unit_on(timeline, id, date)?,
         None => timeline.root,
     };
     let day = roster::day(date);
     let r = &ledger.roster;
+    let days = r.days();
     let order = timeline.tree_order_on(date, root);
-    // Counted first, so the answer is written once into memory of its size.
-    let count = order
-        .iter()
-        .map(|(u, _)| r.hot_of_unit(*u).iter().filter(|s| s.held_on(day)).count())
-        .sum();
-    let mut rows = Vec::with_capacity(count);
-    let date_of = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(date);
+    let mut held = Vec::new();
+    let mut cohorts = Vec::new();
+    // People counted in the current unit (a unit has a handful of leaders).
+    let mut counted: Vec<u32> = Vec::new();
     for (unit, depth) in order {
-        let mut held = r.held(unit, day).peekable();
-        if held.peek().is_none() {
-            continue;
+        let range = r.range(unit);
+        let first = range.start as u32;
+        let mut counts = [0u32; 3];
+        counted.clear();
+        for (i, &[from, until]) in days[range].iter().enumerate() {
+            if from > day || day >= until {
+                continue;
+            }
+            let span = first + i as u32;
+            held.push(Held { span, unit, depth });
+            let Some(born_from) = born_from else { continue };
+            let hot = r.hot(span);
+            if !hot.leadership || hot.person == roster::NONE || counted.contains(&hot.person) {
+                continue;
+            }
+            counted.push(hot.person);
+            counts[match hot.born {
+                i32::MIN => 2,
+                year if year >= born_from => 0,
+                _ => 1,
+            }] += 1;
         }
-        let record = timeline.record(unit);
-        let unit_id = record.id.as_str();
-        let unit_name = record.name_on(date);
-        for span in held {
-            let (person, name) = match &span.who {
-                Some((id, name)) => (&**id, &**name),
-                None => (ledger.holdings[span.holding as usize].person.as_str(), ""),
-            };
-            rows.push(Leader {
-                unit: unit_id,
-                unit_name,
-                depth,
-                body: match span.body {
-                    roster::NONE => None,
-                    b => Some(r.bodies[b as usize].as_str()),
-                },
-                role: r.role(span.role),
-                person,
-                name,
-                title: r.text(span.title),
-                since: date_of(span.since),
-                term_end: (span.term_end != i32::MIN).then(|| date_of(span.term_end)),
-                source: r.text(span.source),
+        if counts != [0; 3] {
+            cohorts.push(UnitCohorts {
+                unit,
+                cohort: counts[0],
+                older: counts[1],
+                unknown: counts[2],
             });
         }
     }
-    Ok(rows)
+    Ok(AsOf {
+        ledger,
+        timeline,
+        date,
+        held,
+        cohorts,
+    })
+}
+
+/// Leaders and bodies on `date`, unit by unit in tree order below `node` (the group when
+/// None); within a unit its own seats, then each body by id, by role rank (chair, CEO,
+/// president, CFO, heads, others, directors), first day and person id: [`as_of`]'s rows,
+/// resolved.
+pub fn leaders<'a>(
+    ledger: &'a Ledger,
+    timeline: &'a Timeline,
+    date: NaiveDate,
+    node: Option<&UnitId>,
+) -> Result<Vec<Leader<'a>>, QueryError> {
+    Ok(as_of(ledger, timeline, date, node, None)?
+        .leaders()
+        .collect())
 }
 
 /// [`leaders`] as owned rows.

@@ -6,9 +6,9 @@
 //! unit (its own seats and the seats on its bodies) are contiguous and kept in the order
 //! [`crate::queries::leaders_on`] lists them: unit seats first, then each body by id; within
 //! that by role rank (chair, CEO, president, CFO, heads, others, directors), first day,
-//! person id and appointment order. An as-of question then reads each unit's spans and
-//! keeps those with `from <= date < until`: no sorting, no hashing and no allocation per
-//! role held.
+//! person id and appointment order. An as-of question then reads each unit's spans' days
+//! (8 bytes a span) and keeps the positions of those with `from <= date < until`: no
+//! sorting, no hashing and no allocation per role held.
 
 use crate::ledger::{Holding, Seat};
 use chrono::{Datelike, NaiveDate};
@@ -51,8 +51,8 @@ pub struct Span {
     pub who: Option<(Arc<str>, Arc<str>)>,
 }
 
-/// The part of a span an as-of scan reads (20 bytes; the rest of the span is read only for
-/// the spans held).
+/// The part of a held span the cohort counts read (the scan itself reads only
+/// [`Roster::days`]; the rest of the span is read when a row is resolved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hot {
     /// First day (days from the common era).
@@ -94,8 +94,11 @@ pub struct Roster {
     /// Unit `u`'s spans are `spans[start[u]..start[u + 1]]`.
     start: Vec<u32>,
     spans: Vec<Span>,
-    /// The same spans' scanned part, in the same order.
+    /// The same spans' cohort part, in the same order (read for the spans held).
     hot: Vec<Hot>,
+    /// The same spans' days (first day, first day no longer held): all an as-of scan
+    /// reads for a span it does not keep (8 bytes).
+    when: Vec<[i32; 2]>,
     /// Bodies by id, as `body` counts them.
     pub bodies: Vec<String>,
     /// Role ids, as `role` counts them.
@@ -245,6 +248,7 @@ impl Roster {
             start[u + 1] += start[u];
         }
         let spans: Vec<Span> = keyed.into_iter().map(|(_, s)| s).collect();
+        let when = spans.iter().map(|s| [s.from, s.until]).collect();
         let hot = spans
             .iter()
             .map(|s| Hot {
@@ -263,6 +267,7 @@ impl Roster {
             start,
             spans,
             hot,
+            when,
             bodies,
             roles: roles.iter().map(|r| r.to_string()).collect(),
             texts,
@@ -295,6 +300,35 @@ impl Roster {
             (Some(&a), Some(&b)) => &self.hot[a as usize..b as usize],
             _ => &[],
         }
+    }
+
+    /// The positions of unit `unit`'s spans (in [`Roster::span`], [`Roster::hot`] and
+    /// [`Roster::days`]).
+    #[inline]
+    pub fn range(&self, unit: UnitIndex) -> std::ops::Range<usize> {
+        let u = unit as usize;
+        match (self.start.get(u), self.start.get(u + 1)) {
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// The first day and the first day no longer held of every span, by position.
+    #[inline]
+    pub fn days(&self) -> &[[i32; 2]] {
+        &self.when
+    }
+
+    /// The span at a position.
+    #[inline]
+    pub fn span(&self, position: u32) -> &Span {
+        &self.spans[position as usize]
+    }
+
+    /// The cohort part of the span at a position.
+    #[inline]
+    pub fn hot(&self, position: u32) -> &Hot {
+        &self.hot[position as usize]
     }
 
     /// The spans of unit `unit` held on the day `day` (days from the common era), in

@@ -26,6 +26,10 @@ fn leaders_on_2023_09_11() {
             // The group board's executive seats (Eddie Wu replaced Daniel Zhang on 2023-09-10).
             ("alibaba", "director_executive", "joseph_tsai"),
             ("alibaba", "director_executive", "eddie_wu"),
+            // The independent directors the sources date (Walter Kwauk died on 2022-11-24,
+            // Börje Ekholm retired on 2022-03-31).
+            ("alibaba", "director_independent", "jerry_yang"),
+            ("alibaba", "director_independent", "wan_ling_martello"),
             ("china_commerce", "chair", "eddie_wu"),
             ("china_commerce", "ceo", "trudy_dai"),
             ("international_commerce", "ceo", "jiang_fan"),

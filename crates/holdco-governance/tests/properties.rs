@@ -214,7 +214,21 @@ proptest! {
                 }
             }
             let expected: Vec<_> = expected.into_iter().map(|(u, (a, b, c))| (u, a, b, c)).collect();
-            prop_assert_eq!(queries::cohorts_by_unit(&ledger, timeline, date, 1975), expected);
+            prop_assert_eq!(&queries::cohorts_by_unit(&ledger, timeline, date, 1975), &expected);
+            // The one-pass answer: the same rows and, sorted by unit, the same cohorts.
+            let found = queries::as_of(&ledger, timeline, date, None, Some(1975)).expect("as_of");
+            let rows: Vec<_> = found.leaders().map(|l| l.to_row()).collect();
+            prop_assert_eq!(serde_json::to_value(&rows).unwrap(), serde_json::to_value(&fast).unwrap());
+            let mut cohorts: Vec<_> = found.cohorts.iter().map(|c| (c.unit, c.cohort, c.older, c.unknown)).collect();
+            cohorts.sort_unstable();
+            prop_assert_eq!(cohorts, expected);
+            for c in &found.cohorts {
+                prop_assert!((c.shares().iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            }
+            // Without a cohort year: the rows alone.
+            let plain = queries::as_of(&ledger, timeline, date, None, None).expect("as_of");
+            prop_assert!(plain.cohorts.is_empty());
+            prop_assert_eq!(&plain.held, &found.held);
         }
     }
 

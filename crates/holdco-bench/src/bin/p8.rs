@@ -8,7 +8,7 @@
 //! `cargo run --release -p holdco-bench --bin p8 -- [--people N] [--events N] [--units N]`.
 
 use anyhow::{bail, Context, Result};
-use chrono::Days;
+use chrono::{Datelike, Days};
 use holdco_core::synth::{SplitMix, Synth, SynthSpec};
 use holdco_core::timeline::Timeline;
 use holdco_governance::config::Config;
@@ -59,7 +59,8 @@ fn main() -> Result<()> {
     let changes = arg("--changes", 2_000);
     let runs = arg("--runs", 7);
     let seed = arg("--seed", 7) as u64;
-    let dir = PathBuf::from("target/bench-p8");
+    // Large files (the intervals' CSV, DuckDB's database): `P8_DIR`, else target/bench-p8.
+    let dir = PathBuf::from(std::env::var("P8_DIR").unwrap_or_else(|_| "target/bench-p8".into()));
     std::fs::create_dir_all(&dir)?;
 
     let started = Instant::now();
@@ -178,6 +179,32 @@ fn main() -> Result<()> {
             order.len(),
             t.elapsed()
         );
+        // CPU of each part, the median of 9 (the machine is shared).
+        let cpu_of = |f: &dyn Fn()| {
+            median(
+                (0..9)
+                    .map(|_| {
+                        let c = thread_cpu();
+                        f();
+                        thread_cpu() - c
+                    })
+                    .collect(),
+            )
+        };
+        println!(
+            "  CPU: tree_order_on {:.2?}, as_of (rows + cohorts) {:.2?}, as_of (rows) {:.2?}",
+            cpu_of(&|| {
+                std::hint::black_box(timeline.tree_order_on(date, timeline.root));
+            }),
+            cpu_of(&|| {
+                std::hint::black_box(
+                    queries::as_of(&ledger, &timeline, date, None, Some(born_from)).ok(),
+                );
+            }),
+            cpu_of(&|| {
+                std::hint::black_box(queries::as_of(&ledger, &timeline, date, None, None).ok());
+            }),
+        );
         let t = Instant::now();
         let day = holdco_governance::roster::day(date);
         let held: usize = order
@@ -202,13 +229,13 @@ fn main() -> Result<()> {
             .unwrap_or(0);
         let t = Instant::now();
         for _ in 0..repeat {
-            let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
-            let c = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
-            std::hint::black_box((rows, c));
+            let found =
+                queries::as_of(&ledger, &timeline, date, None, Some(born_from)).expect("as_of");
+            std::hint::black_box(found);
         }
         if repeat > 0 {
             println!(
-                "  {repeat} more leaders + cohorts: {:.1?} each",
+                "  {repeat} more as_of (leaders + cohorts in one pass): {:.1?} each",
                 t.elapsed() / repeat as u32
             );
         }
@@ -227,26 +254,82 @@ fn main() -> Result<()> {
             t.elapsed()
         );
     }
+    // DuckDB's persisted table, built from the CSV by its first run (the file of an
+    // earlier run is removed: it may hold other data).
+    let database = dir.join("holdings.duckdb");
+    let _ = std::fs::remove_file(&database);
+    let fetch = std::env::var("P8_FETCH").unwrap_or_else(|_| "arrow".into());
+    // The one-pass answer agrees with the leaders and cohorts found apart.
+    {
+        let answer =
+            queries::as_of(&ledger, &timeline, date, None, Some(born_from)).expect("as_of");
+        let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
+        let resolved: Vec<_> = answer.leaders().map(|l| l.to_row()).collect();
+        if serde_json::to_value(&resolved)? != serde_json::to_value(&rows)? {
+            bail!("as_of's rows differ from leaders_on's");
+        }
+        let mut cohorts: Vec<_> = answer
+            .cohorts
+            .iter()
+            .map(|c| (c.unit, c.cohort, c.older, c.unknown))
+            .collect();
+        cohorts.sort_unstable();
+        if cohorts != queries::cohorts_by_unit(&ledger, &timeline, date, born_from) {
+            bail!("as_of's cohorts differ from cohorts_by_unit's");
+        }
+    }
+    struct Round {
+        query: Duration,
+        cpu: Duration,
+        resolved: Duration,
+        owned: Duration,
+        history: Duration,
+        answer: (usize, usize, u32),
+    }
     let holdco_round = || {
         let mut times = Vec::new();
         let mut cpu = Vec::new();
+        let mut resolved = Vec::new();
         let mut owned = Vec::new();
         let mut answer = (0, 0, 0u32);
+        // Each kind of run back to back, as DuckDB runs its queries.
         for _ in 0..runs {
-            // The answer as the library gives it: rows borrowing the ledger's strings.
+            // The answer as the library gives it: the roles held as roster positions and
+            // the cohort counts of every unit with leaders, found in one pass.
             let t = Instant::now();
             let c = thread_cpu();
-            let rows = queries::leaders(&ledger, &timeline, date, None).expect("leaders");
-            let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
+            let found =
+                queries::as_of(&ledger, &timeline, date, None, Some(born_from)).expect("as_of");
             cpu.push(thread_cpu() - c);
             times.push(t.elapsed());
             answer = (
-                rows.len(),
-                cohorts.len(),
-                cohorts.iter().map(|(_, a, b, c)| a + b + c).sum(),
+                found.len(),
+                found.cohorts.len(),
+                found.cohorts.iter().map(|c| c.leaders()).sum(),
             );
-            std::hint::black_box((rows, cohorts));
-            // The same with every row copied into owned strings.
+            std::hint::black_box(&found);
+        }
+        for _ in 0..runs {
+            // The same with every row resolved into its ids, names and dates (what printing
+            // it costs beyond the writing), and the cohorts' shares.
+            let t = Instant::now();
+            let found =
+                queries::as_of(&ledger, &timeline, date, None, Some(born_from)).expect("as_of");
+            let mut bytes = 0usize;
+            for leader in found.leaders() {
+                bytes += leader.unit.len()
+                    + leader.unit_name.len()
+                    + leader.role.len()
+                    + leader.person.len()
+                    + leader.name.len()
+                    + leader.since.ordinal() as usize;
+            }
+            let shares: f64 = found.cohorts.iter().map(|c| c.shares()[0]).sum();
+            resolved.push(t.elapsed());
+            std::hint::black_box((bytes, shares));
+        }
+        for _ in 0..runs.min(3) {
+            // The same with every row copied into owned strings (3 runs at most: slow).
             let t = Instant::now();
             let rows = queries::leaders_on(&ledger, &timeline, date, None).expect("leaders");
             let cohorts = queries::cohorts_by_unit(&ledger, &timeline, date, born_from);
@@ -260,95 +343,129 @@ fn main() -> Result<()> {
             std::hint::black_box(report);
             history.push(t.elapsed());
         }
-        (
-            median(times),
-            median(history),
+        Round {
+            query: median(times),
+            cpu: median(cpu),
+            resolved: median(resolved),
+            owned: median(owned),
+            history: median(history),
             answer,
-            median(owned),
-            median(cpu),
-        )
+        }
     };
     let duckdb_round = || -> Result<serde_json::Value> {
         let output = Command::new("python3")
             .arg("bench/duckdb_p8.py")
             .arg(&csv)
+            .arg(&database)
             .arg(date.to_string())
             .arg(runs.to_string())
             .arg(dir.join("persons.txt"))
             .arg(born_from.to_string())
+            .arg(&fetch)
             .output()
-            .context("running python3 bench/duckdb_p8.py (pip install duckdb)")?;
+            .context("running python3 bench/duckdb_p8.py (pip install duckdb pyarrow)")?;
         if !output.status.success() {
             bail!("duckdb: {}", String::from_utf8_lossy(&output.stderr));
         }
         Ok(serde_json::from_slice(&output.stdout)?)
     };
+    // DuckDB builds its persisted table before the rounds (not timed as a round).
+    let built = duckdb_round()?;
+    println!(
+        "DuckDB: {} rows persisted in {:.2} s (CSV to table, sorted by first day)",
+        built["rows"],
+        built["build"].as_f64().unwrap_or(f64::NAN)
+    );
+    let rounds = arg("--rounds", 2);
     println!("load average before the rounds: {}", load_average());
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..rounds {
         ours.push(holdco_round());
         theirs.push(duckdb_round()?);
     }
-    let (q, h, answer, o, _) = ours[1];
-    // Medians of two rounds: their mean.
-    let q = (ours[0].0 + q) / 2;
-    let h = (ours[0].1 + h) / 2;
-    let o = (ours[0].3 + o) / 2;
-    let qc = (ours[0].4 + ours[1].4) / 2;
-    let dc =
-        (theirs[0]["query_cpu"].as_f64().unwrap() + theirs[1]["query_cpu"].as_f64().unwrap()) / 2.0;
-    let dq = (theirs[0]["query"].as_f64().unwrap() + theirs[1]["query"].as_f64().unwrap()) / 2.0;
-    let dh =
-        (theirs[0]["history"].as_f64().unwrap() + theirs[1]["history"].as_f64().unwrap()) / 2.0;
-    let d = &theirs[1];
-    if d["leaders"].as_u64() != Some(answer.0 as u64)
-        || d["units"].as_u64() != Some(answer.1 as u64)
-        || d["cohort_people"].as_u64() != Some(answer.2 as u64)
-    {
-        bail!("answers differ: holdco {answer:?}, duckdb {d}");
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ours_of =
+        |f: fn(&Round) -> Duration| mid(ours.iter().map(|r| f(r).as_secs_f64()).collect());
+    let theirs_of = |k: &str| {
+        mid(theirs
+            .iter()
+            .map(|d| d[k].as_f64().unwrap_or(f64::NAN))
+            .collect())
+    };
+    let (q, qc, res, o, h) = (
+        ours_of(|r| r.query),
+        ours_of(|r| r.cpu),
+        ours_of(|r| r.resolved),
+        ours_of(|r| r.owned),
+        ours_of(|r| r.history),
+    );
+    let (dq, dc, dh) = (
+        theirs_of("query"),
+        theirs_of("query_cpu"),
+        theirs_of("history"),
+    );
+    let answer = ours[0].answer;
+    for d in &theirs {
+        if d["leaders"].as_u64() != Some(answer.0 as u64)
+            || d["units"].as_u64() != Some(answer.1 as u64)
+            || d["cohort_people"].as_u64() != Some(answer.2 as u64)
+        {
+            bail!("answers differ: holdco {answer:?}, duckdb {d}");
+        }
     }
     println!("on {date}: {} roles held, {} units with leaders, {} leaders counted by cohort (holdco and DuckDB agree)", answer.0, answer.1, answer.2);
+    println!("medians of {runs} runs per round, then the median of {rounds} rounds; DuckDB answers as {fetch}");
     println!(
         "leaders on a date + cohorts per unit: holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
-        q.as_secs_f64() * 1e3,
+        q * 1e3,
         dq * 1e3,
-        dq / q.as_secs_f64()
+        dq / q
     );
     println!(
         "  CPU time (holdco: its one thread; DuckDB: the process, all threads): holdco {:.1} ms, DuckDB {:.1} ms (x{:.1})",
-        qc.as_secs_f64() * 1e3,
+        qc * 1e3,
         dc * 1e3,
-        dc / qc.as_secs_f64()
+        dc / qc
     );
     println!(
-        "  the same with owned rows:           holdco {:.1} ms (x{:.1})",
-        o.as_secs_f64() * 1e3,
-        dq / o.as_secs_f64()
+        "  every row resolved (ids, names, dates) + shares: holdco {:.1} ms (x{:.1} against DuckDB's wall)",
+        res * 1e3,
+        dq / res
     );
     println!(
-        "  each round (holdco, DuckDB): {}",
+        "  every row copied into owned strings: holdco {:.1} ms (x{:.1})",
+        o * 1e3,
+        dq / o
+    );
+    println!(
+        "  each round (holdco wall / CPU, DuckDB wall / CPU): {}",
         ours.iter()
             .zip(&theirs)
             .map(|(a, b)| format!(
-                "{:.1} ms / {:.1} ms",
-                a.0.as_secs_f64() * 1e3,
-                b["query"].as_f64().unwrap_or(0.0) * 1e3
+                "{:.1} / {:.1} ms, {:.1} / {:.1} ms",
+                a.query.as_secs_f64() * 1e3,
+                a.cpu.as_secs_f64() * 1e3,
+                b["query"].as_f64().unwrap_or(0.0) * 1e3,
+                b["query_cpu"].as_f64().unwrap_or(0.0) * 1e3
             ))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
     );
     println!(
         "one person's history:                 holdco {:.1} µs, DuckDB {:.1} µs (x{:.1})",
-        h.as_secs_f64() * 1e6,
+        h * 1e6,
         dh * 1e6,
-        dh / h.as_secs_f64()
+        dh / h
     );
     println!("load average after the rounds: {}", load_average());
     println!(
-        "load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (CSV of the replayed intervals)",
+        "load: holdco {:.2} s (replay + ledger), DuckDB {:.2} s (open the persisted table)",
         load.as_secs_f64(),
-        d["load"].as_f64().unwrap()
+        theirs_of("load")
     );
     Ok(())
 }
