@@ -59,7 +59,13 @@ fn images_equal_rows(store: &SqliteStore, images_answer: bool) -> usize {
         asks.push(Some(vec![metric.id.clone()]));
     }
     asks.push(Some(
-        model.metrics.iter().rev().take(3).map(|m| m.id.clone()).collect(),
+        model
+            .metrics
+            .iter()
+            .rev()
+            .take(3)
+            .map(|m| m.id.clone())
+            .collect(),
     ));
     let mut rows_compared = 0;
     for ask in asks {
@@ -67,7 +73,9 @@ fn images_equal_rows(store: &SqliteStore, images_answer: bool) -> usize {
             .fact_table_from_rows(&engine, ask.as_deref())
             .unwrap()
             .expect("the rows make a table");
-        let images = store.fact_table_from_images(&engine, ask.as_deref()).unwrap();
+        let images = store
+            .fact_table_from_images(&engine, ask.as_deref())
+            .unwrap();
         assert_eq!(images.is_some(), images_answer, "{ask:?}");
         if let Some(images) = images {
             assert_eq!(images.0, rows.0, "{ask:?}");
@@ -93,7 +101,9 @@ fn columns_of(model: &Model) -> (Model, holdco_core::format::fact_columns::FactC
 fn stale(path: &std::path::Path) -> i64 {
     rusqlite::Connection::open(path)
         .unwrap()
-        .query_row("SELECT count(*) FROM metric_columns_stale", [], |row| row.get(0))
+        .query_row("SELECT count(*) FROM metric_columns_stale", [], |row| {
+            row.get(0)
+        })
         .unwrap()
 }
 
@@ -219,7 +229,10 @@ fn the_reporting_currency_written_out_and_left_blank_reads_alike() {
     store.import(&model, "first").unwrap();
     let without = store.load_without_facts().unwrap().unwrap();
     let engine = Engine::new(&without).unwrap();
-    assert!(store.fact_table_from_images(&engine, None).unwrap().is_none());
+    assert!(store
+        .fact_table_from_images(&engine, None)
+        .unwrap()
+        .is_none());
     let rows = store.fact_table_from_rows(&engine, None).unwrap().unwrap();
     let table = store.fact_table(&engine, None).unwrap().unwrap();
     assert_eq!(table.0, rows.0);

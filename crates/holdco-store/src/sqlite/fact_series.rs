@@ -73,12 +73,16 @@ fn read_in(
             .unwrap_or(0),
     };
     let sql = match only {
-        Some(_) => "SELECT unit, granularity, metric, counterparty, basis, structure,
+        Some(_) => {
+            "SELECT unit, granularity, metric, counterparty, basis, structure,
                           periods, figures, extras, superseded
-                   FROM facts INDEXED BY facts_by_metric WHERE metric = ?1",
-        None => "SELECT unit, granularity, metric, counterparty, basis, structure,
+                   FROM facts INDEXED BY facts_by_metric WHERE metric = ?1"
+        }
+        None => {
+            "SELECT unit, granularity, metric, counterparty, basis, structure,
                           periods, figures, extras, superseded
-                   FROM facts",
+                   FROM facts"
+        }
     };
     let mut statement = transaction.prepare(sql).map_err(&failed)?;
     let mut rows = match only {
