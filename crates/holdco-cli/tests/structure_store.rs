@@ -10,7 +10,10 @@ use std::path::Path;
 
 fn structure(db: &Path, image: bool, args: &[&str]) -> (bool, String, String) {
     let mut command = holdco(db);
-    command.env("HOLDCO_TIMING", "1").arg("structure").args(args);
+    command
+        .env("HOLDCO_TIMING", "1")
+        .arg("structure")
+        .args(args);
     if !image {
         command.env("HOLDCO_NO_TIMELINE_IMAGE", "1");
     }
@@ -67,7 +70,14 @@ fn structure_from_the_image_prints_what_the_replayed_model_prints() {
     holdco(&db).arg("import").arg(&model).assert().success();
     compare(
         &db,
-        &["", "1990-01-01", "2015-04-15", "2016-02-29", "2017-01-01", "2030-12-31"],
+        &[
+            "",
+            "1990-01-01",
+            "2015-04-15",
+            "2016-02-29",
+            "2017-01-01",
+            "2030-12-31",
+        ],
     );
     // The bundled example: stakes, spin-offs, renames over ten years.
     let example = dir.path().join("example.db");

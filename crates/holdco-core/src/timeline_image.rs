@@ -166,7 +166,12 @@ pub fn compile(group: &Group, timeline: &Timeline<'_>) -> Option<Vec<u8>> {
         stake_start.push(u32::try_from(record.stakes.len()).ok()? + *stake_start.last()?);
     }
     u32::try_from(writer.text.len()).ok()?;
-    let latest = timeline.changes.iter().map(|c| c.date).max().map_or(NO_DATE, day);
+    let latest = timeline
+        .changes
+        .iter()
+        .map(|c| c.date)
+        .max()
+        .map_or(NO_DATE, day);
     let mut out = Vec::with_capacity(
         64 + writer.text.len() + per_unit.len() + names.len() + parents.len() + stakes.len(),
     );
@@ -432,7 +437,8 @@ impl TimelineImage {
         if self.ended[unit] <= day {
             return None;
         }
-        let own = &self.parents[self.parent_start[unit] as usize..self.parent_start[unit + 1] as usize];
+        let own =
+            &self.parents[self.parent_start[unit] as usize..self.parent_start[unit + 1] as usize];
         // Entries are in date order: the last one dated on or before the day.
         let applied = own.partition_point(|(at, _)| *at <= day);
         let (_, parent) = own.get(applied.checked_sub(1)?)?;
@@ -636,7 +642,10 @@ mod tests {
             }
         };
         for cut in 0..bytes.len() {
-            assert!(TimelineImage::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                TimelineImage::decode(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..4000 {

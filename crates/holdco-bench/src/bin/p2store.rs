@@ -244,7 +244,13 @@ fn main() -> Result<()> {
         ]))?;
     }
     println!("P2 from the store: 100k units, 1.1M changes");
-    imports(&args, &holdco, &folder, &db, &args.dir.join("p2-baseline.db"))?;
+    imports(
+        &args,
+        &holdco,
+        &folder,
+        &db,
+        &args.dir.join("p2-baseline.db"),
+    )?;
     // A date in the middle of the changes (the benchmark of P10 asks the same).
     let date = "2015-04-15";
     for format in [None, Some("--json")] {
@@ -276,7 +282,10 @@ fn main() -> Result<()> {
         let folder = args.dir.join("wide1m");
         let db = args.dir.join("wide1m.db");
         if !folder.join("group.toml").exists() {
-            println!("generating {} (1M units under one parent)", folder.display());
+            println!(
+                "generating {} (1M units under one parent)",
+                folder.display()
+            );
             run(Command::new("python3")
                 .arg("bench/tree_shapes.py")
                 .args(["wide", "1000000"])
@@ -288,14 +297,10 @@ fn main() -> Result<()> {
         if let Some(baseline) = &args.baseline {
             let command = |binary: &Path, db: &Path| {
                 let mut command = Command::new(binary);
-                command.arg("--db").arg(db).args([
-                    "rollup",
-                    "revenue",
-                    "--period",
-                    "2020-03",
-                    "--depth",
-                    "0",
-                ]);
+                command
+                    .arg("--db")
+                    .arg(db)
+                    .args(["rollup", "revenue", "--period", "2020-03", "--depth", "0"]);
                 command
             };
             println!("  rollup revenue --period 2020-03 --depth 0 (from the store)");

@@ -127,7 +127,10 @@ fn recorded(connection: &Connection) -> rusqlite::Result<Vec<i64>> {
 
 /// True when exactly the listed migrations are recorded.
 fn current(found: &[i64]) -> bool {
-    found.iter().copied().eq(MIGRATIONS.iter().map(|m| m.version))
+    found
+        .iter()
+        .copied()
+        .eq(MIGRATIONS.iter().map(|m| m.version))
 }
 
 /// Brings the schema up to date in one transaction, or refuses a schema newer than the code.
