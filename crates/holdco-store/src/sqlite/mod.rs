@@ -798,9 +798,17 @@ fn encode_with_image(incoming: &Model) -> (Result<merge::Encoded, StoreError>, O
             }
         });
         let encoded = merge::check_and_encode(incoming);
-        (encoded, image.join().ok().flatten())
+        let image = image.join().ok().flatten();
+        (
+            encoded,
+            image.filter(|bytes| bytes.len() <= IMAGE_MAX_BYTES),
+        )
     })
 }
+
+/// The largest timeline image written (about six million units ever; SQLite refuses a value
+/// above 1 GB): a larger timeline is stored without one, and read by replaying its changes.
+const IMAGE_MAX_BYTES: usize = 512 << 20;
 
 /// Replaces the stored timeline image with the import's (or removes it when there is none).
 fn write_timeline_image(
