@@ -81,7 +81,7 @@ fn model(seed: u64, units: usize, changes: usize, extra: &[(u16, u16, u8)]) -> M
         });
     }
     let (timeline, _) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
-    let kept: Vec<Change> = timeline.changes.iter().map(|c| (*c).clone()).collect();
+    let kept: Vec<Change> = timeline.changes.iter().copied().cloned().collect();
     model.timeline = kept;
     model
 }
