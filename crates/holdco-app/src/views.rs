@@ -5,6 +5,7 @@ use crate::text::number;
 use crate::Snapshot;
 use chrono::NaiveDate;
 use holdco_core::timeline::UnitIndex;
+use holdco_core::timeline_image::TimelineImage;
 use holdco_core::{Aggregation, ChangeKind, MetricId, UnitId};
 use serde::Serialize;
 
@@ -98,6 +99,56 @@ pub fn structure(
                 name: record.name_on(date).to_string(),
                 kind: record.kind.clone(),
                 parent: structure.parent[unit as usize].map(|p| timeline.record(p).id.to_string()),
+                depth: level + top_depth,
+                ownership: share,
+                consolidation: consolidation.name().to_string(),
+            });
+        }
+    }
+    Ok(StructureView { date, units })
+}
+
+/// [`structure`] answered from a store's compiled timeline
+/// ([`holdco_store::Store::timeline_image`]) instead of a replayed model: the same rows, field
+/// for field (a property test compares the two on generated timelines), with no change read
+/// or replayed. `tops` are unit indexes of the image (the timeline's indexes).
+pub fn structure_from_image(
+    image: &TimelineImage,
+    date: Option<NaiveDate>,
+    depth: Option<u32>,
+    tops: &[UnitIndex],
+) -> Result<StructureView, ViewError> {
+    let date = date.unwrap_or_else(|| image.latest_structure_date());
+    let root = image.root();
+    let structure = image.structure_on(date);
+    if !structure.alive[root as usize] {
+        return Err(ViewError::BeforeGroup {
+            date,
+            created: image.created(root),
+        });
+    }
+    let max_depth = depth.unwrap_or(u32::MAX);
+    let tops: Vec<UnitIndex> = if tops.is_empty() {
+        vec![root]
+    } else {
+        tops.iter()
+            .copied()
+            .filter(|t| structure.alive.get(*t as usize).copied().unwrap_or(false))
+            .collect()
+    };
+    let mut units = Vec::new();
+    for top in tops {
+        let top_depth = structure.depth[top as usize];
+        if top_depth > max_depth {
+            continue;
+        }
+        for (unit, level) in structure.descendants(top, max_depth - top_depth) {
+            let (share, consolidation) = image.stake_on(unit, date);
+            units.push(StructureRow {
+                unit: image.id(unit).to_string(),
+                name: image.name_on(unit, date).to_string(),
+                kind: image.kind(unit).to_string(),
+                parent: structure.parent[unit as usize].map(|p| image.id(p).to_string()),
                 depth: level + top_depth,
                 ownership: share,
                 consolidation: consolidation.name().to_string(),

@@ -461,23 +461,52 @@ fn tree_indent(depth: u32) -> String {
     }
 }
 
-/// `holdco structure`.
+/// `holdco structure`. From a store that keeps its timeline compiled (SQLite, migration
+/// 0010), the structure is read from that image: no change is loaded or replayed, and the rows
+/// are the replayed timeline's (`HOLDCO_NO_TIMELINE_IMAGE=1` reads the model instead, for
+/// comparison).
 pub fn structure(
     context: &Context,
     at: Option<&str>,
     depth: Option<u32>,
     output: Output,
 ) -> Result<ExitCode> {
+    let date = at.map(|text| parse_date(text, "at")).transpose()?;
+    if context.model.is_none()
+        && std::env::var_os("HOLDCO_NO_TIMELINE_IMAGE").is_none()
+        && store_url(context)?.exists()
+    {
+        let started = std::time::Instant::now();
+        if let Some(image) = open_store(context)?.timeline_image()? {
+            if std::env::var_os("HOLDCO_TIMING").is_some() {
+                eprintln!(
+                    "structure: timeline image of {} units read in {:.2?}",
+                    image.units(),
+                    started.elapsed()
+                );
+            }
+            let view = holdco_app::views::structure_from_image(&image, date, depth, &[])?;
+            return print_structure(image.group_name(), &view, output);
+        }
+    }
     let model = current_model(context)?;
     let snapshot = Snapshot::new(model)?;
-    let date = at.map(|text| parse_date(text, "at")).transpose()?;
     let view = holdco_app::views::structure(&snapshot, date, depth, &[])?;
-    let (model, date, rows) = (snapshot.model(), view.date, &view.units);
+    print_structure(&snapshot.model().group.name, &view, output)
+}
+
+/// Prints a structure as `holdco structure` does (table, `--json` or `--csv`).
+fn print_structure(
+    group_name: &str,
+    view: &holdco_app::views::StructureView,
+    output: Output,
+) -> Result<ExitCode> {
+    let (date, rows) = (view.date, &view.units);
     match output {
-        Output::Json => render::print_json(&view)?,
+        Output::Json => render::print_json(view)?,
         Output::Csv => render::print_csv(rows)?,
         Output::Table => {
-            println!("{} on {date}", model.group.name);
+            println!("{group_name} on {date}");
             let mut table = render::table(&["unit", "id", "kind", "owned"]);
             for row in rows {
                 let owned = if row.ownership == 1.0 {

@@ -25,4 +25,5 @@ pub mod reconcile;
 pub mod rollup;
 pub mod synth;
 pub mod timeline;
+pub mod timeline_image;
 pub mod validate;

@@ -75,6 +75,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0009_metric_columns.sql"),
         before: None,
     },
+    Migration {
+        version: 10,
+        name: "0010_timeline_image.sql",
+        sql: include_str!("../../migrations/sqlite/0010_timeline_image.sql"),
+        before: None,
+    },
 ];
 
 /// Migration 7: the fact tables' `basis` columns accept code 4 (pro forma). SQLite cannot
@@ -102,9 +108,9 @@ pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |migration| migration.version)
 }
 
-/// The highest migration recorded, or `None` when the file has no migration table yet; a
+/// The migrations recorded, in order, or `None` when the file has no migration table yet; a
 /// plain read, which in WAL mode never waits for a writer.
-fn applied(connection: &Connection) -> rusqlite::Result<Option<i64>> {
+fn applied(connection: &Connection) -> rusqlite::Result<Option<Vec<i64>>> {
     let has_table: bool = connection.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
         [],
@@ -113,16 +119,28 @@ fn applied(connection: &Connection) -> rusqlite::Result<Option<i64>> {
     if !has_table {
         return Ok(None);
     }
+    recorded(connection).map(Some)
+}
+
+fn recorded(connection: &Connection) -> rusqlite::Result<Vec<i64>> {
     connection
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |row| row.get(0),
-        )
-        .map(Some)
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")?
+        .query_map([], |row| row.get(0))?
+        .collect()
+}
+
+/// True when exactly the listed migrations are recorded.
+fn current(found: &[i64]) -> bool {
+    found
+        .iter()
+        .copied()
+        .eq(MIGRATIONS.iter().map(|m| m.version))
 }
 
 /// Brings the schema up to date in one transaction, or refuses a schema newer than the code.
+///
+/// Every listed migration not recorded yet is applied, in order: migrations numbered on two
+/// branches at once (9 on one, 10 on the other) both reach a store made by either branch.
 ///
 /// The version is read first without any lock: when it is current (every open but the first
 /// after an upgrade) nothing is written. Otherwise reading it again and applying migrations
@@ -140,11 +158,11 @@ pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), Sto
     // A store whose schema is current is only read: a reader opening it while an import
     // holds the write lock must neither wait for that lock nor take it.
     match applied(connection).map_err(failed(0, "schema_migrations"))? {
-        Some(found) if found == latest_version() => return Ok(()),
-        Some(found) if found > latest_version() => {
+        Some(found) if current(&found) => return Ok(()),
+        Some(found) if found.last().is_some_and(|last| *last > latest_version()) => {
             return Err(StoreError::SchemaTooNew {
                 location: location.to_string(),
-                found,
+                found: found.last().copied().unwrap_or_default(),
                 supported: latest_version(),
             })
         }
@@ -162,23 +180,17 @@ pub(crate) fn run(connection: &mut Connection, location: &str) -> Result<(), Sto
              );",
         )
         .map_err(failed(0, "schema_migrations"))?;
-    let found: i64 = transaction
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(failed(0, "schema_migrations"))?;
-    if found > latest_version() {
+    let found = recorded(&transaction).map_err(failed(0, "schema_migrations"))?;
+    if let Some(last) = found.last().filter(|last| **last > latest_version()) {
         return Err(StoreError::SchemaTooNew {
             location: location.to_string(),
-            found,
+            found: *last,
             supported: latest_version(),
         });
     }
     for migration in MIGRATIONS
         .iter()
-        .filter(|migration| migration.version > found)
+        .filter(|migration| !found.contains(&migration.version))
     {
         let failed = failed(migration.version, migration.name);
         if let Some(before) = migration.before {
@@ -220,7 +232,7 @@ mod tests {
                 row.get(0)
             })
             .unwrap();
-        assert_eq!(applied, latest_version());
+        assert_eq!(applied, MIGRATIONS.len() as i64);
     }
 
     #[test]

@@ -23,6 +23,8 @@ use crate::{
     TransitionRecord,
 };
 use chrono::NaiveDate;
+use holdco_core::timeline::Timeline;
+use holdco_core::timeline_image::{self, TimelineImage};
 use holdco_core::{
     Basis, Change, Currency, Fact, FactKey, FxRate, Granularity, Group, Metric, MetricId, Model,
     Period, UnitId,
@@ -137,6 +139,33 @@ impl SqliteStore {
         load_parts(&transaction)
     }
 
+    /// The current timeline compiled into an image (migration 0010), when the last import
+    /// wrote one: `None` for a store whose last import predates the migration, a timeline
+    /// that did not replay cleanly, or an image this code cannot read (then the changes are
+    /// read and replayed, which gives the same answers, slower).
+    pub fn timeline_image(&self) -> Result<Option<TimelineImage>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .connection
+            .query_row(
+                "SELECT t.image FROM timeline_image t
+                 JOIN model_group g ON g.singleton = 1 AND g.import_id = t.import_id",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(database("reading the timeline image"))?;
+        Ok(bytes.and_then(|bytes| match TimelineImage::decode(&bytes) {
+            Ok(image) => Some(image),
+            Err(error) => {
+                eprintln!(
+                    "warning: {}: {error}; reading the changes instead",
+                    self.location
+                );
+                None
+            }
+        }))
+    }
+
     /// The current facts as series columns: each series row with the revision log's current
     /// figures in place of the ones they revise (the log holds only keys ever revised, so
     /// revisions cost in proportion to their number, never a slower path for the whole
@@ -237,7 +266,8 @@ impl SqliteStore {
                 reason: "an import of columns takes its facts from the columns only".to_string(),
             });
         }
-        let encoded = merge::check_and_encode(incoming)?;
+        let (encoded, image) = encode_with_image(incoming);
+        let encoded = encoded?;
         // The first facts of a store are most of its pages. When no other connection has the
         // file open, a rollback journal instead of the write-ahead log writes new pages once,
         // into the file, rather than into the log and then again into the file; the journal
@@ -259,7 +289,13 @@ impl SqliteStore {
             mode.ok()
                 .is_some_and(|mode| mode.eq_ignore_ascii_case("delete"))
         };
-        let result = self.import_columns_in_transaction(incoming, &encoded, facts, label, record);
+        let result = self.import_columns_in_transaction(
+            incoming,
+            (&encoded, image.as_deref()),
+            facts,
+            label,
+            record,
+        );
         if switched {
             // Best effort: the import has committed (or rolled back) either way, and every
             // open of the store sets the write-ahead log again.
@@ -271,7 +307,7 @@ impl SqliteStore {
     fn import_columns_in_transaction(
         &mut self,
         incoming: &Model,
-        encoded: &merge::Encoded,
+        (encoded, image): (&merge::Encoded, Option<&[u8]>),
         facts: &holdco_core::format::fact_columns::FactColumns,
         label: &str,
         record: Option<&ApplyRecord>,
@@ -323,6 +359,7 @@ impl SqliteStore {
             .map(|record| changesets::check_base(&transaction, import_id, record))
             .transpose()?;
         write_model_parts(&transaction, encoded, import_id)?;
+        write_timeline_image(&transaction, image, import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
         let started = std::time::Instant::now();
         segments::write_columns(&transaction, facts, import_id, incoming.group.calendar())?;
@@ -373,7 +410,8 @@ impl SqliteStore {
         options: ImportOptions,
         record: Option<&ApplyRecord>,
     ) -> Result<(ImportSummary, Option<i64>), StoreError> {
-        let encoded = merge::check_and_encode(incoming)?;
+        let (encoded, image) = encode_with_image(incoming);
+        let encoded = encoded?;
         // Dropping the transaction on any error below rolls everything back.
         let transaction = self
             .connection
@@ -391,6 +429,7 @@ impl SqliteStore {
             .map(|record| changesets::check_base(&transaction, import_id, record))
             .transpose()?;
         write_model_parts(&transaction, &encoded, import_id)?;
+        write_timeline_image(&transaction, image.as_deref(), import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
         let retract = record.map_or(&[][..], |record| record.retract.as_slice());
         let tally = write_facts(&transaction, incoming, import_id, options, retract)?;
@@ -614,6 +653,10 @@ impl Store for SqliteStore {
         Ok(history)
     }
 
+    fn timeline_image(&self) -> Result<Option<TimelineImage>, StoreError> {
+        SqliteStore::timeline_image(self)
+    }
+
     fn load_without_facts(&self) -> Result<Option<Model>, StoreError> {
         SqliteStore::load_without_facts(self)
     }
@@ -697,7 +740,7 @@ fn load_parts(transaction: &Transaction<'_>) -> Result<Option<Model>, StoreError
         "metrics",
         "SELECT body FROM metrics ORDER BY position",
     )?;
-    let timeline: Vec<Change> = bodies(
+    let timeline: Vec<Change> = parallel_bodies(
         transaction,
         "changes",
         "SELECT body FROM changes ORDER BY sequence",
@@ -769,6 +812,113 @@ fn bodies<T: serde::de::DeserializeOwned>(
     while let Some(row) = rows.next().map_err(&failed)? {
         let body: String = row.get(0).map_err(&failed)?;
         items.push(merge::decode(table, &body)?);
+    }
+    Ok(items)
+}
+
+/// The incoming model checked and encoded, and its timeline compiled into an image (on a
+/// second thread: the replay costs about as much as the encoding). No image when the timeline
+/// does not replay cleanly: readers then replay the changes and report what they find.
+fn encode_with_image(incoming: &Model) -> (Result<merge::Encoded, StoreError>, Option<Vec<u8>>) {
+    std::thread::scope(|scope| {
+        let image = scope.spawn(|| {
+            let (timeline, problems) =
+                Timeline::replay(&incoming.group, &incoming.metrics, &incoming.timeline);
+            if problems.is_empty() {
+                timeline_image::compile(&incoming.group, &timeline)
+            } else {
+                None
+            }
+        });
+        let encoded = merge::check_and_encode(incoming);
+        let image = image.join().ok().flatten();
+        (
+            encoded,
+            image.filter(|bytes| bytes.len() <= IMAGE_MAX_BYTES),
+        )
+    })
+}
+
+/// The largest timeline image written (about six million units ever; SQLite refuses a value
+/// above 1 GB): a larger timeline is stored without one, and read by replaying its changes.
+const IMAGE_MAX_BYTES: usize = 512 << 20;
+
+/// Replaces the stored timeline image with the import's (or removes it when there is none).
+fn write_timeline_image(
+    transaction: &Transaction<'_>,
+    image: Option<&[u8]>,
+    import_id: i64,
+) -> Result<(), StoreError> {
+    let failed = database("writing the timeline image");
+    transaction
+        .execute("DELETE FROM timeline_image", [])
+        .map_err(&failed)?;
+    if let Some(image) = image {
+        transaction
+            .execute(
+                "INSERT INTO timeline_image (singleton, import_id, image) VALUES (1, ?1, ?2)",
+                params![import_id, image],
+            )
+            .map_err(&failed)?;
+    }
+    Ok(())
+}
+
+/// [`bodies`] for tables of many rows (a million changes): the rows' text copied into one
+/// buffer (no string per row), then decoded in as many consecutive chunks as there are
+/// threads, in order; the first error in row order is the one reported.
+fn parallel_bodies<T: serde::de::DeserializeOwned + Send>(
+    connection: &Connection,
+    table: &'static str,
+    sql: &str,
+) -> Result<Vec<T>, StoreError> {
+    let failed = database("loading the model");
+    let damaged = |detail: String| StoreError::Corrupt { table, detail };
+    let mut statement = connection.prepare(sql).map_err(&failed)?;
+    let mut rows = statement.query([]).map_err(&failed)?;
+    let (mut text, mut ends) = (String::new(), Vec::<usize>::new());
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let body = row.get_ref(0).map_err(&failed)?;
+        text.push_str(body.as_str().map_err(|e| damaged(e.to_string()))?);
+        ends.push(text.len());
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = ends.len().div_ceil(threads).max(4096);
+    let (text, all) = (text.as_str(), ends.as_slice());
+    let decode = |first: usize, part: &[usize]| -> Result<Vec<T>, StoreError> {
+        let mut start = first.checked_sub(1).map_or(0, |before| all[before]);
+        let mut items = Vec::with_capacity(part.len());
+        for end in part {
+            // Row boundaries are character boundaries: each row was a string of its own.
+            let body = text
+                .get(start..*end)
+                .ok_or_else(|| damaged("a row outside the text".into()))?;
+            items.push(merge::decode(table, body)?);
+            start = *end;
+        }
+        Ok(items)
+    };
+    let parts: Vec<Result<Vec<T>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(chunk)
+            .enumerate()
+            .map(|(k, part)| {
+                let decode = &decode;
+                scope.spawn(move || decode(k * chunk, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(damaged("a decoding thread stopped".into())))
+            })
+            .collect()
+    });
+    let mut items = Vec::with_capacity(ends.len());
+    for part in parts {
+        items.extend(part?);
     }
     Ok(items)
 }
