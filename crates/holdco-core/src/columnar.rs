@@ -2075,12 +2075,23 @@ fn line_chains(
     let mut unit_chain: Vec<u32> = vec![0; n_units];
     let structure = engine.structure(target);
     let mut chain_of_line: Vec<u32> = vec![u32::MAX; n_lines];
+    // Each unit's chain is its nearest line's (itself included), or its parent's: settled
+    // once per unit, walking up only to the nearest unit already settled (linear on a chain
+    // 100,000 levels deep, issue 16 item 6; it walked up to the line from every unit before).
+    let mut settled: Vec<bool> = vec![false; n_units];
+    let mut path: Vec<UnitIndex> = Vec::new();
     for unit in 0..n_units as UnitIndex {
-        if !structure.alive[unit as usize] {
+        if !structure.alive[unit as usize] || settled[unit as usize] {
             continue;
         }
+        path.clear();
         let mut current = Some(unit);
+        let mut found = 0u32;
         while let Some(ancestor) = current {
+            if settled[ancestor as usize] {
+                found = unit_chain[ancestor as usize];
+                break;
+            }
             let line = node_line[ancestor as usize];
             if line != u32::MAX {
                 if chain_of_line[line as usize] == u32::MAX {
@@ -2101,10 +2112,16 @@ fn line_chains(
                     chain_of_line[line as usize] = chains.len() as u32;
                     chains.push(chain);
                 }
-                unit_chain[unit as usize] = chain_of_line[line as usize];
+                found = chain_of_line[line as usize];
+                path.push(ancestor);
                 break;
             }
+            path.push(ancestor);
             current = structure.parent[ancestor as usize];
+        }
+        for u in &path {
+            unit_chain[*u as usize] = found;
+            settled[*u as usize] = true;
         }
     }
     (chains, unit_chain)
