@@ -2448,6 +2448,12 @@ pub fn rollup_from_table(
         gap: None,
         provenance,
     };
+    // Which units have a node line: looked up per child (a million children under one
+    // parent searched the list of lines once each before, issue 16 item 6).
+    let mut in_lines: Vec<bool> = vec![false; timeline.units.len()];
+    for (unit, _) in &node_lines {
+        in_lines[*unit as usize] = true;
+    }
     let mut rows = Vec::new();
     let mut open: Vec<(u32, Vec<Vec<RollupRow>>)> = Vec::new();
     for (unit, depth) in &node_lines {
@@ -2477,7 +2483,7 @@ pub fn rollup_from_table(
         }
         let children: Vec<usize> = display.children[*unit as usize]
             .iter()
-            .filter(|c| node_lines.iter().any(|(u, _)| u == *c))
+            .filter(|c| in_lines[**c as usize])
             .map(|c| line_of_unit[c])
             .collect();
         let mut closing = Vec::new();
