@@ -2214,12 +2214,23 @@ fn line_chains(
     let mut unit_chain: Vec<u32> = vec![0; n_units];
     let structure = engine.structure(target);
     let mut chain_of_line: Vec<u32> = vec![u32::MAX; n_lines];
+    // Each unit's chain is its nearest line's (itself included), or its parent's: settled
+    // once per unit, walking up only to the nearest unit already settled (linear on a chain
+    // 100,000 levels deep, issue 16 item 6; it walked up to the line from every unit before).
+    let mut settled: Vec<bool> = vec![false; n_units];
+    let mut path: Vec<UnitIndex> = Vec::new();
     for unit in 0..n_units as UnitIndex {
-        if !structure.alive[unit as usize] {
+        if !structure.alive[unit as usize] || settled[unit as usize] {
             continue;
         }
+        path.clear();
         let mut current = Some(unit);
+        let mut found = 0u32;
         while let Some(ancestor) = current {
+            if settled[ancestor as usize] {
+                found = unit_chain[ancestor as usize];
+                break;
+            }
             let line = node_line[ancestor as usize];
             if line != u32::MAX {
                 if chain_of_line[line as usize] == u32::MAX {
@@ -2240,10 +2251,16 @@ fn line_chains(
                     chain_of_line[line as usize] = chains.len() as u32;
                     chains.push(chain);
                 }
-                unit_chain[unit as usize] = chain_of_line[line as usize];
+                found = chain_of_line[line as usize];
+                path.push(ancestor);
                 break;
             }
+            path.push(ancestor);
             current = structure.parent[ancestor as usize];
+        }
+        for u in &path {
+            unit_chain[*u as usize] = found;
+            settled[*u as usize] = true;
         }
     }
     (chains, unit_chain)
@@ -2570,6 +2587,12 @@ pub fn rollup_from_table(
         gap: None,
         provenance,
     };
+    // Which units have a node line: looked up per child (a million children under one
+    // parent searched the list of lines once each before, issue 16 item 6).
+    let mut in_lines: Vec<bool> = vec![false; timeline.units.len()];
+    for (unit, _) in &node_lines {
+        in_lines[*unit as usize] = true;
+    }
     let mut rows = Vec::new();
     let mut open: Vec<(u32, Vec<Vec<RollupRow>>)> = Vec::new();
     for (unit, depth) in &node_lines {
@@ -2599,7 +2622,7 @@ pub fn rollup_from_table(
         }
         let children: Vec<usize> = display.children[*unit as usize]
             .iter()
-            .filter(|c| node_lines.iter().any(|(u, _)| u == *c))
+            .filter(|c| in_lines[**c as usize])
             .map(|c| line_of_unit[c])
             .collect();
         let mut closing = Vec::new();
