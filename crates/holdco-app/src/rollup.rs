@@ -27,8 +27,7 @@ pub struct Answer {
 
 /// Answers kept per snapshot: a model revision never changes, so neither does the answer to
 /// one question on it; a server asked the same question by many people computes it once.
-pub(crate) type Answers =
-    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Kept>>>;
+pub(crate) type Answers = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Kept>>>;
 
 /// An answer kept by a snapshot, shared by every request asking its question, with its JSON
 /// (the CLI's `--json` bytes) written once, on first demand.

@@ -18,8 +18,8 @@
 //! without such documents).
 
 use crate::diff::Diff;
-use holdco_core::timeline::Timeline;
 use chrono::NaiveDate;
+use holdco_core::timeline::Timeline;
 use holdco_core::{Diagnostic, FactKey, Model};
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -502,11 +502,7 @@ pub fn apply_on(
 }
 
 /// The change set `id` when `actor` may apply it now: approved, and not its author's.
-fn applicable(
-    store: &dyn Store,
-    id: i64,
-    actor: &str,
-) -> Result<ChangesetRecord, ChangesetError> {
+fn applicable(store: &dyn Store, id: i64, actor: &str) -> Result<ChangesetRecord, ChangesetError> {
     let record = get(store, id)?;
     if record.state != ChangesetState::Approved {
         return Err(ChangesetError::WrongState(format!(

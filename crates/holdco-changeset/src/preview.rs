@@ -2,10 +2,10 @@
 //! after (units moved, new, gone) and every roll-up cell of the last two fiscal years,
 //! restated into that date's structure, whose value differs.
 
+use crate::diff::Diff;
 use chrono::NaiveDate;
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::timeline::Timeline;
-use crate::diff::Diff;
 use holdco_core::{Aggregation, Granularity, MetricId, Model, Period};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,11 +179,14 @@ pub fn preview(before: &Model, after: &Model, date: NaiveDate) -> Preview {
 /// published restatement of it), so every other cell is the same before and after; the
 /// property tests hold this preview equal to [`preview`] on generated patches.
 pub fn preview_of(before: &Model, after: &Model, diff: &Diff, date: NaiveDate) -> Preview {
-    let all = !diff.timeline_added.is_empty()
-        || !diff.timeline_removed.is_empty()
-        || !diff.fx.is_empty();
+    let all =
+        !diff.timeline_added.is_empty() || !diff.timeline_removed.is_empty() || !diff.fx.is_empty();
     let touched: BTreeSet<MetricId> = if all {
-        after.metrics.iter().map(|metric| metric.id.clone()).collect()
+        after
+            .metrics
+            .iter()
+            .map(|metric| metric.id.clone())
+            .collect()
     } else {
         let mut touched: BTreeSet<MetricId> =
             diff.facts.iter().map(|f| f.key.metric.clone()).collect();
@@ -262,12 +265,7 @@ fn reduced(model: &Model, read: &BTreeSet<MetricId>, periods: &[Period]) -> Mode
     }
 }
 
-fn preview_with(
-    before: &Model,
-    after: &Model,
-    date: NaiveDate,
-    only: Option<Touched>,
-) -> Preview {
+fn preview_with(before: &Model, after: &Model, date: NaiveDate, only: Option<Touched>) -> Preview {
     let calendar = after.group.calendar();
     let this_year = Period::containing(date, Granularity::Year, calendar);
     // The last two fiscal years that have ended by `date`.

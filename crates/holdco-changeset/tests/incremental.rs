@@ -65,7 +65,9 @@ fn patch(model: &Model, rng: &mut SplitMix) -> Patch {
                 fact.key.period =
                     Period::new(fact.key.period.start + shift, fact.key.period.granularity);
             }
-            2 => fact.currency = Some(Currency::parse(["XYZ", "USD", "CNY"][rng.below(3)]).unwrap()),
+            2 => {
+                fact.currency = Some(Currency::parse(["XYZ", "USD", "CNY"][rng.below(3)]).unwrap())
+            }
             3 if !units.is_empty() => {
                 fact.key.counterparty = Some(units[rng.below(units.len())].clone())
             }
@@ -151,7 +153,10 @@ fn incremental_validation_and_reduced_preview_equal_the_whole_on_the_example() {
     let model = example();
     let date = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
     let (valid, invalid) = check(&model, date, 48, 11);
-    assert!(valid >= 8 && invalid >= 8, "valid {valid}, invalid {invalid}");
+    assert!(
+        valid >= 8 && invalid >= 8,
+        "valid {valid}, invalid {invalid}"
+    );
 }
 
 #[test]
@@ -159,5 +164,8 @@ fn incremental_validation_and_reduced_preview_equal_the_whole_on_a_generated_gro
     let model = generated();
     let date = NaiveDate::from_ymd_opt(2018, 9, 30).unwrap();
     let (valid, invalid) = check(&model, date, 24, 5);
-    assert!(valid >= 4 && invalid >= 4, "valid {valid}, invalid {invalid}");
+    assert!(
+        valid >= 4 && invalid >= 4,
+        "valid {valid}, invalid {invalid}"
+    );
 }
