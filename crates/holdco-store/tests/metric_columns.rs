@@ -238,3 +238,73 @@ fn the_reporting_currency_written_out_and_left_blank_reads_alike() {
     assert_eq!(table.0, rows.0);
     assert_eq!(bits(&table.0), bits(&rows.0));
 }
+
+/// The store's facts as the reference loader reads them, as a table.
+fn loaded_table(store: &SqliteStore) -> FactTable {
+    let model = store.load().unwrap().unwrap();
+    let without_facts = store.load_without_facts().unwrap().unwrap();
+    let engine = Engine::new(&without_facts).unwrap();
+    FactTable::from_model(&model, &engine).unwrap()
+}
+
+/// Deleted facts (`import --prune`) are gone from the columnar reads too (rows and images),
+/// not read with their last figure; and the same facts brought back by a later import (by
+/// columns, with their old figures) are facts again, on every path.
+#[test]
+fn deleted_facts_are_not_read_and_come_back_when_imported_again() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let model = generated(5);
+    let (without_facts, columns) = columns_of(&model);
+    store
+        .import_columns(&without_facts, &columns, "first")
+        .unwrap()
+        .expect("columns taken");
+    // Revise some facts first, so deletions hit keys the log holds as well as keys only a
+    // segment holds.
+    let mut revised = model.clone();
+    for fact in revised.facts.iter_mut().step_by(5) {
+        fact.value += 1.0;
+    }
+    store.import(&revised, "revised").unwrap();
+    let mut fewer = revised.clone();
+    fewer.facts.retain(|f| f.key.period.start % 4 != 0);
+    let removed = revised.facts.len() - fewer.facts.len();
+    assert!(removed > 100);
+    let summary = store
+        .import_with(&fewer, "pruned", ImportOptions { prune: true })
+        .unwrap();
+    assert_eq!(summary.facts_deleted, removed);
+
+    let model_now = store.load().unwrap().unwrap();
+    assert_eq!(model_now.facts.len(), fewer.facts.len());
+    let reference = loaded_table(&store);
+    let without_facts = store.load_without_facts().unwrap().unwrap();
+    let engine = Engine::new(&without_facts).unwrap();
+    let rows = store.fact_table_from_rows(&engine, None).unwrap().unwrap();
+    assert_eq!(
+        rows.1,
+        fewer.facts.len(),
+        "the count leaves deleted facts out"
+    );
+    assert_eq!(rows.0.len(), fewer.facts.len());
+    assert_eq!(bits(&rows.0), bits(&reference));
+    assert_eq!(rows.0, reference);
+    images_equal_rows(&store, true);
+
+    // Brought back by columns, with the figures they had: a revision each, not "unchanged".
+    let (without_facts, columns) = columns_of(&revised);
+    store
+        .import_columns(&without_facts, &columns, "back")
+        .unwrap()
+        .expect("columns taken");
+    assert_eq!(
+        store.load().unwrap().unwrap().facts.len(),
+        revised.facts.len()
+    );
+    let rows = store.fact_table_from_rows(&engine, None).unwrap().unwrap();
+    assert_eq!(rows.1, revised.facts.len());
+    assert_eq!(rows.0, loaded_table(&store));
+    images_equal_rows(&store, true);
+}

@@ -64,7 +64,7 @@ fn read_in(
         Some(_) => 0,
         None => transaction
             .query_row(
-                "SELECT count(*) FROM fact_revisions WHERE is_current = 1",
+                "SELECT count(*) FROM fact_revisions WHERE is_current = 1 AND deleted = 0",
                 [],
                 |row| row.get::<_, i64>(0),
             )
@@ -126,7 +126,8 @@ fn read_in(
     drop(statement);
     // Every current fact: the segments' positions (a superseded one stands for its log
     // figure) and the keys the log alone holds.
-    let facts = positions + logged_facts.saturating_sub(superseded);
+    // A deleted key is superseded in its segment and not counted in the log.
+    let facts = (positions + logged_facts).saturating_sub(superseded);
     let clock = std::time::Instant::now();
     // Decoding the arrays is most of the work: split it over the available threads.
     let threads = std::thread::available_parallelism()
@@ -163,6 +164,8 @@ fn read_in(
     if consumed < logged.values().map(FastMap::len).sum::<usize>() {
         series.extend(log_only(&logged, &held)?);
     }
+    // A series whose every fact was deleted holds nothing.
+    series.retain(|stored| !stored.starts.is_empty());
     profile("decode", clock);
     let facts = match only {
         Some(_) => series.iter().map(|s| s.starts.len()).sum(),
@@ -201,7 +204,7 @@ fn log_only(
         let mut starts: Vec<i32> = by_start
             .keys()
             .copied()
-            .filter(|start| !replaced.contains_key(&(text_key, *start)))
+            .filter(|start| !replaced.contains_key(&(text_key, *start)) && !by_start[start].deleted)
             .collect();
         if starts.is_empty() {
             continue;
@@ -267,6 +270,8 @@ fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredS
             starts.len()
         )));
     }
+    // Positions whose key was deleted since (`import --prune`, a change set's removal).
+    let mut removed: Vec<usize> = Vec::new();
     if !superseded.is_empty() {
         let mut parsed = Currencies::default();
         for position in superseded {
@@ -280,6 +285,10 @@ fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredS
                     "a superseded fact (period start {start}) has no current revision"
                 )));
             };
+            if current.deleted {
+                removed.push(position);
+                continue;
+            }
             values[position] = current.value;
             let currency = current
                 .currency
@@ -291,6 +300,21 @@ fn decode(raw: &RawSeries, log: Option<&FastMap<i32, Logged>>) -> Result<StoredS
             }
         }
     }
+    let (starts, values, currencies) = if removed.is_empty() {
+        (starts, values, currencies)
+    } else {
+        let mut keep = vec![true; starts.len()];
+        for position in removed {
+            keep[position] = false;
+        }
+        let kept = |position: &usize| keep[*position];
+        let positions = 0..starts.len();
+        (
+            positions.clone().filter(kept).map(|p| starts[p]).collect(),
+            positions.clone().filter(kept).map(|p| values[p]).collect(),
+            currencies.map(|c| positions.filter(kept).map(|p| c[p].clone()).collect()),
+        )
+    };
     Ok(StoredSeries {
         key: raw.key.clone(),
         starts,

@@ -562,6 +562,9 @@ pub(super) struct Logged {
     pub value: f64,
     pub currency: Option<String>,
     pub source: Option<String>,
+    /// A deletion revision (`import --prune`, a change set's removal): the key holds no fact
+    /// now; `value` is the figure it had.
+    pub deleted: bool,
 }
 
 /// The revision log's current figures (`is_current = 1`) by series and period start, of
@@ -575,7 +578,7 @@ pub(super) fn logged(
     let mut statement = connection
         .prepare_cached(
             "SELECT unit, granularity, metric, counterparty, basis, structure, period_start,
-                    revision, value, currency, source
+                    revision, value, currency, source, deleted
              FROM fact_revisions WHERE is_current = 1",
         )
         .map_err(&failed)?;
@@ -600,6 +603,7 @@ pub(super) fn logged(
             value: row.get(8).map_err(&failed)?,
             currency: super::optional_text(row, 9)?.map(str::to_string),
             source: super::optional_text(row, 10)?.map(str::to_string),
+            deleted: row.get(11).map_err(&failed)?,
         };
         logged.entry(key).or_default().insert(start, current);
     }
@@ -755,12 +759,14 @@ pub(super) fn merge_columns(
                             merge::describe_key(&columns.key(series, *start), calendar)
                         ))
                     })?;
-                let unchanged = same(
-                    at,
-                    current.value,
-                    current.currency.as_deref(),
-                    current.source.as_deref(),
-                );
+                // A deleted key brought back is a revision even with its old figure.
+                let unchanged = !current.deleted
+                    && same(
+                        at,
+                        current.value,
+                        current.currency.as_deref(),
+                        current.source.as_deref(),
+                    );
                 if !unchanged {
                     revised.push(RevisedRow {
                         row: at,
@@ -808,12 +814,13 @@ pub(super) fn merge_columns(
             if std::mem::replace(&mut matched[at], true) {
                 return Ok(None);
             }
-            let unchanged = same(
-                at,
-                current.value,
-                current.currency.as_deref(),
-                current.source.as_deref(),
-            );
+            let unchanged = !current.deleted
+                && same(
+                    at,
+                    current.value,
+                    current.currency.as_deref(),
+                    current.source.as_deref(),
+                );
             if !unchanged {
                 revised.push(RevisedRow {
                     row: at,
