@@ -50,27 +50,26 @@ impl Snapshot {
 
     /// As [`Snapshot::new`], for a model read from a store at `revision`.
     pub fn at_revision(model: Arc<Model>, revision: Option<i64>) -> Result<Snapshot, QueryError> {
-        // The domains that plug into the log (people and governance events) are known to
-        // every front end that reads a model through this layer (registering is idempotent).
-        holdco_governance::register();
-        let cell = EngineCell::try_new(model, |model| Engine::new(model))?;
-        Ok(Snapshot {
-            cell,
-            revision,
-            table: OnceLock::new(),
-            answers: Default::default(),
-            ledger: OnceLock::new(),
-        })
+        Snapshot::build(model, revision, |model| Engine::new(model))
     }
 
     /// As [`Snapshot::at_revision`], for a model its caller has already found valid
     /// (`holdco_changeset::evaluate_valid` on a valid model): the engine is built without
     /// checking every fact again. Refuses nothing; debug builds check the promise.
     pub fn validated(model: Arc<Model>, revision: Option<i64>) -> Result<Snapshot, QueryError> {
+        Snapshot::build(model, revision, |model| Ok(Engine::new_validated(model)))
+    }
+
+    /// The snapshot of `model` with the engine `engine` builds on it.
+    fn build(
+        model: Arc<Model>,
+        revision: Option<i64>,
+        engine: impl for<'a> FnOnce(&'a Model) -> Result<Engine<'a>, QueryError>,
+    ) -> Result<Snapshot, QueryError> {
+        // The domains that plug into the log (people and governance events) are known to
+        // every front end that reads a model through this layer (registering is idempotent).
         holdco_governance::register();
-        let cell = EngineCell::try_new(model, |model| {
-            Ok::<_, QueryError>(Engine::new_validated(model))
-        })?;
+        let cell = EngineCell::try_new(model, |model| engine(model))?;
         Ok(Snapshot {
             cell,
             revision,
