@@ -1328,15 +1328,6 @@ impl<'t> FastPlan<'t> {
             if j == u32::MAX {
                 continue;
             }
-            // The organic view with units left out and totals recorded above units: the
-            // columnar answer was seen to differ from the engine's there (the top node of
-            // generated groups with monthly totals, `columnar::
-            // columnar_rows_equal_engine_rows_for_periods_built_from_months`), so it declines.
-            if query.view == View::Organic && !excluded.is_empty() {
-                return Err(ColumnarError::Unsupported(
-                    "the organic view leaves units out of a group with recorded totals".into(),
-                ));
-            }
             let stock = model.metrics[adjustment.metric as usize].aggregation == Aggregation::Stock;
             let rate = if stock {
                 rates[adjustment.currency as usize][adjustment.period as usize].1

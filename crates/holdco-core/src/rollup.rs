@@ -1283,20 +1283,24 @@ impl<'m> Engine<'m> {
                 if let Some(above) = above.filter(|a| !excluded.contains(a)) {
                     push(-1.0, above, &mut raw);
                 }
-                if let (Some(counterparty), false) =
-                    (&fact.key.counterparty, excluded.contains(unit))
-                {
+                if let Some(counterparty) = &fact.key.counterparty {
                     let other = self.timeline.unit(counterparty).expect("validated");
                     // A recorded total above both sides is published net of this
                     // intercompany figure, while the units below it are gross: give the
                     // figure back to that total's own remainder, so the elimination below
-                    // is not counted twice.
+                    // is not counted twice. Like the removal above, this corrects the
+                    // recorded total, so it stands when the organic view leaves the unit
+                    // out (the unit's figure and its elimination go; rule 3.1b).
                     let net_above = structure
                         .ancestors(*unit)
                         .skip(1)
-                        .find(|a| resolved.contains_key(a) && structure.in_subtree(other, *a));
+                        .find(|a| resolved.contains_key(a) && structure.in_subtree(other, *a))
+                        .filter(|a| !excluded.contains(a));
                     if let Some(net_above) = net_above {
                         push(1.0, net_above, &mut raw);
+                    }
+                    if excluded.contains(unit) {
+                        continue;
                     }
                     let (factor, _) = self.timeline.ownership_on(*unit, date);
                     let other_date = self.placed_on(layer_basis, other, fact.key.period);

@@ -195,6 +195,72 @@ fn organic_view_leaves_out_divested_units() {
     assert_eq!(engine.rollup(&query).unwrap().rows[0].value, Some(150.0));
 }
 
+/// Rule 3.1a: the organic view takes a unit it leaves out out of a recorded total above it
+/// by what the unit added to that total, which is net of its sales to units inside the
+/// total. `x` sells 100 outside and 20 to `y`; the group records 170 (net of the 20). With
+/// `x` left out the group is `y`'s 70, not 50: the 20 comes out of the recorded total once,
+/// not twice. The columnar path gives the same rows.
+#[test]
+fn organic_view_takes_a_unit_out_of_a_recorded_total_net_of_its_intercompany_sales() {
+    let timeline = r#"
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "g"
+name = "Group"
+unit_kind = "group"
+
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "x"
+name = "X"
+parent = "g"
+
+[[change]]
+date = 2020-01-01
+kind = "create"
+unit = "y"
+name = "Y"
+parent = "g"
+
+[[change]]
+date = 2023-06-01
+kind = "close"
+unit = "x"
+"#;
+    let facts = "unit,period,metric,value,counterparty
+g,FY2022,revenue,170,
+x,FY2022,revenue,100,
+x,FY2022,revenue,20,y
+y,FY2022,revenue,70,
+";
+    let m = model(timeline, facts, None);
+    let engine = Engine::new(&m).unwrap();
+    let mut query = crate::common::query(
+        "revenue",
+        "FY2022",
+        View::Organic,
+        Some("2023-06-01"),
+        None,
+        1,
+    );
+    let organic = engine.rollup(&query).unwrap();
+    assert_eq!(organic.excluded, vec!["x".to_string()]);
+    assert_eq!(organic.rows[0].value, Some(70.0));
+    let table = holdco_core::columnar::FactTable::from_model(&m, &engine).unwrap();
+    let fast = holdco_core::columnar::rollup_from_table(&engine, &table, &query).unwrap();
+    assert_eq!(fast.rows.len(), organic.rows.len());
+    for (f, s) in fast.rows.iter().zip(&organic.rows) {
+        assert_eq!(
+            (&f.node, f.value, f.eliminated),
+            (&s.node, s.value, s.eliminated)
+        );
+    }
+    query.view = View::Restated;
+    assert_eq!(engine.rollup(&query).unwrap().rows[0].value, Some(170.0));
+}
+
 #[test]
 fn eliminations_follow_the_viewed_structure() {
     let m = sample();
