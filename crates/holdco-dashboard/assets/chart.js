@@ -150,10 +150,14 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   const m = { left: 56, right: 16 + keyWidth, top: 16, bottom: 44 };
   const xs = scale(points.map((p) => p.x));
   const ys = scale(points.map((p) => p.y));
-  const x = (v) => m.left + ((v - xs.lo) / (xs.hi - xs.lo)) * (w - m.left - m.right);
-  const y = (v) => m.top + (1 - (v - ys.lo) / (ys.hi - ys.lo)) * (h - m.top - m.bottom);
   const maxSize = Math.max(1, ...points.map((p) => p.size || 0));
-  const radius = (value) => 5 + 26 * Math.sqrt(Math.max(0, value || 0) / maxSize);
+  // The largest bubble's radius shrinks with the chart, so a phone's plot keeps room.
+  const rMax = w < 520 ? 18 : 26;
+  const radius = (value) => 5 + rMax * Math.sqrt(Math.max(0, value || 0) / maxSize);
+  // The values are placed inside the plot by the largest radius, so no bubble is cut at an edge.
+  const pad = 5 + rMax + 2;
+  const x = (v) => m.left + pad + ((v - xs.lo) / (xs.hi - xs.lo)) * (w - m.left - m.right - 2 * pad);
+  const y = (v) => m.top + pad + (1 - (v - ys.lo) / (ys.hi - ys.lo)) * (h - m.top - m.bottom - 2 * pad);
   const svg = frame(w, h + below, label);
   for (const t of xs.ticks) {
     svg.append(s('line', { x1: x(t), x2: x(t), y1: m.top, y2: h - m.bottom, class: t === 0 ? 'grid zero' : 'grid' }));
@@ -177,6 +181,7 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
   // (its width estimated from its characters, CJK ones wider) clears every label placed
   // before it and every bubble, with a few pixels between them.
   const placed = [];
+  const notes = [];
   const discs = points.map((p) => ({ x: x(p.x), y: y(p.y), r: radius(p.size) }));
   // True when the box comes within 2 px of a bubble's disc.
   const touches = (box, d) => {
@@ -206,17 +211,50 @@ export function bubbleChart({ points, classes, label, width = 720, xLabel, yLabe
       }
     }
     if (!chosen) {
-      const [lx, ly] = spots[cx > w - keyWidth - 200 ? 1 : 0];
-      chosen = { x0: lx, x1: lx + tw, y0: ly - 11, y1: ly + 3 };
-      while (placed.some((q) => chosen.x0 < q.x1 + gap && chosen.x1 > q.x0 - gap && chosen.y0 < q.y1 + gap && chosen.y1 > q.y0 - gap)) { chosen.y0 += 15; chosen.y1 += 15; }
+      // No room for the name: a number beside the bubble (or on it), the name in the list
+      // under the chart.
+      const number = String(notes.length + 1);
+      const nw = widthOf(number);
+      const near = [[cx + r + 3, cy + 4], [cx - r - 3 - nw, cy + 4], [cx - nw / 2, cy - r - 4], [cx - nw / 2, cy + r + 12]];
+      for (let step = 0; step < 6 && !chosen; step++) {
+        const dy = (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 8;
+        for (const [lx, ly] of near) {
+          const box = { x0: lx, x1: lx + nw, y0: ly + dy - 11, y1: ly + dy + 3 };
+          if (clear(box)) { chosen = box; break; }
+        }
+      }
+      chosen = chosen || { x0: cx - nw / 2, x1: cx + nw / 2, y0: cy - 7, y1: cy + 7 };
+      notes.push(`${number} ${text}`);
+      placed.push(chosen);
+      svg.append(s('text', { x: chosen.x0, y: chosen.y1 - 3, class: 'point-label point-number' }, number));
+      continue;
     }
     placed.push(chosen);
     svg.append(s('text', { x: chosen.x0, y: chosen.y1 - 3, class: 'point-label' }, text));
   }
+  let bottom = h + below;
   if (size && points.length) {
     const [x0, top] = beside ? [w - keyWidth + 8, m.top] : [m.left, h + 4];
     svg.append(sizeKey({ x0, top, values: keyValues(maxSize), radius, size }));
   }
+  if (notes.length) {
+    // The numbered names, wrapped to the chart's width.
+    let line = 0;
+    let at = 8;
+    const rows = [];
+    for (const note of notes) {
+      const nw = widthOf(note) + 14;
+      if (at > 8 && at + nw > w - 8) { line += 1; at = 8; }
+      rows.push({ note, x: at, line });
+      at += nw;
+    }
+    for (const row of rows) {
+      svg.append(s('text', { x: row.x, y: bottom + 14 + row.line * 16, class: 'point-label point-note' }, row.note));
+    }
+    bottom += 16 * (line + 1) + 6;
+  }
+  svg.setAttribute('height', bottom);
+  svg.setAttribute('viewBox', `0 0 ${w} ${bottom}`);
   return svg;
 }
 

@@ -78,6 +78,47 @@ function watch(page, label) {
 }
 
 /** Serious or critical accessibility violations on the page as it is now. */
+/**
+ * The portfolio matrix as drawn: its texts' boxes (point labels, numbers, the list of numbered
+ * names and the size key), which overlap, which leave the chart, which bubbles are cut by the
+ * plot's edges, and the names shown.
+ */
+async function portfolioLayout(page) {
+  return page.evaluate(() => {
+    const svg = document.querySelector('.chart svg');
+    const g = svg && svg.querySelector('g.size-key');
+    const texts = [...svg.querySelectorAll('text.point-label, g.size-key text')].map((t) => {
+      const b = t.getBBox();
+      return { text: t.textContent, x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height };
+    });
+    const overlaps = [];
+    texts.forEach((a, i) => texts.slice(i + 1).forEach((b) => {
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) overlaps.push(`${a.text} / ${b.text}`);
+    }));
+    const width = svg.viewBox.baseVal.width;
+    // The plot is the area the grid lines span.
+    const grid = [...svg.querySelectorAll('line.grid')].map((l) => l.getBBox());
+    const top = Math.min(...grid.map((b) => b.y));
+    const bottom = Math.max(...grid.map((b) => b.y + b.height));
+    const left = Math.min(...grid.map((b) => b.x));
+    const right = Math.max(...grid.map((b) => b.x + b.width));
+    const cut = [...svg.querySelectorAll(':scope > circle')].filter((c) => {
+      const [cx, cy, r] = ['cx', 'cy', 'r'].map((a) => Number(c.getAttribute(a)));
+      return cx - r < left - 0.5 || cx + r > right + 0.5 || cy - r < top - 0.5 || cy + r > bottom + 0.5;
+    }).map((c) => c.querySelector('title')?.textContent.split(':')[0]);
+    const named = [...svg.querySelectorAll('text.point-label:not(.point-number)')].map((t) => t.textContent);
+    return {
+      text: g ? [...g.querySelectorAll('text')].map((t) => t.textContent) : [],
+      bubbles: g ? g.querySelectorAll('circle').length : 0,
+      overlaps,
+      outside: texts.filter((t) => t.x0 < 0 || t.x1 > width).map((t) => t.text),
+      cut,
+      named,
+      caption: document.querySelector('.chart p.caption')?.textContent || '',
+    };
+  });
+}
+
 async function axe(page, name) {
   await page.evaluate(AXE);
   const found = await page.evaluate(async () => {
@@ -334,30 +375,12 @@ try {
     check(await page.locator('.chart svg circle').count() >= 5, 'the portfolio matrix draws the units with growth and margin');
     // The size key: the metric's name and unit, round values, every text of the chart (point
     // labels and the key's) clear of every other.
-    const key = await page.evaluate(() => {
-      const svg = document.querySelector('.chart svg');
-      const g = svg && svg.querySelector('g.size-key');
-      const texts = [...svg.querySelectorAll('text.point-label, g.size-key text')].map((t) => {
-        const b = t.getBBox();
-        return { text: t.textContent, x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height };
-      });
-      const overlaps = [];
-      texts.forEach((a, i) => texts.slice(i + 1).forEach((b) => {
-        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) overlaps.push(`${a.text} / ${b.text}`);
-      }));
-      const width = svg.viewBox.baseVal.width;
-      return {
-        text: g ? [...g.querySelectorAll('text')].map((t) => t.textContent) : [],
-        bubbles: g ? g.querySelectorAll('circle').length : 0,
-        overlaps,
-        outside: texts.filter((t) => t.x0 < 0 || t.x1 > width).map((t) => t.text),
-        caption: document.querySelector('.chart p.caption')?.textContent || '',
-      };
-    });
+    const key = await portfolioLayout(page);
     check(key.text.includes('Revenue') && key.text.includes('CNY millions'), `the bubble chart has a size key naming the metric and its unit (${key.text.join(' | ')})`);
     check(key.bubbles >= 2 && key.text.slice(3).every((t) => /^[125]0*$/.test(t.replace(/,/g, ''))), `the size key draws reference bubbles for round values (${key.text.slice(3).join(', ')})`);
     check(key.overlaps.length === 0, `no two texts of the portfolio matrix overlap (${key.overlaps.join('; ')})`);
     check(key.outside.length === 0, `every text of the portfolio matrix is inside it (${key.outside.join('; ')})`);
+    check(key.cut.length === 0, `every bubble of the portfolio matrix is whole inside its plot (${key.cut.join('; ')})`);
     check(key.caption.includes('bubble size = Revenue, CNY millions'), 'the caption says what the bubble size is');
     await page.locator('table.portfolio button.link', { hasText: '闲鱼 Xianyu' }).click();
     await page.waitForSelector('aside.panel.wide:not([hidden]) h2');
@@ -458,6 +481,14 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `at 390 px the ${path} page does not scroll sideways (${overflow} px)`);
     await shot(page, `${path}-390`);
+    if (path === 'portfolio') {
+      await page.waitForSelector('.chart svg circle');
+      const narrow = await portfolioLayout(page);
+      check(narrow.overlaps.length === 0, `at 390 px no two texts of the portfolio matrix overlap (${narrow.overlaps.join('; ')})`);
+      check(narrow.outside.length === 0, `at 390 px every text of the portfolio matrix is inside it (${narrow.outside.join('; ')})`);
+      check(narrow.cut.length === 0, `at 390 px every bubble is whole inside the plot (${narrow.cut.join('; ')})`);
+      check(narrow.named.length >= 5, `at 390 px every bubble is named, beside it or in the numbered list (${narrow.named.length} names)`);
+    }
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 
