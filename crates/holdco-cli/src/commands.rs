@@ -729,7 +729,7 @@ fn rollup_from_folder(
     if fact_bytes < FOLDER_FAST_PATH_BYTES {
         return Ok(None);
     }
-    let Some((model, columns)) = crate::bulk::load_folder_columns(dir)? else {
+    let Some((model, mut columns)) = crate::bulk::read_folder_columns(dir)? else {
         return Ok(None);
     };
     let has_events = model
@@ -739,9 +739,12 @@ fn rollup_from_folder(
     if columns.len() < holdco_app::FAST_PATH_FACTS || has_events {
         return Ok(None);
     }
-    let Ok(engine) = Engine::new(&model) else {
+    // One replay of the timeline serves the check of the columns and the engine.
+    let Some(timeline) = holdco_core::bulk_validate::columns_valid_timeline(&model, &mut columns)
+    else {
         return Ok(None);
     };
+    let engine = Engine::over_valid(&model, timeline);
     let Ok(query) = request.query(&model) else {
         return Ok(None);
     };

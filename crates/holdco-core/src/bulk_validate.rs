@@ -129,12 +129,21 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
 /// repeated key. It never explains a problem: on `false`, validate the model read by
 /// [`crate::format::read_model`] for the diagnostics.
 pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
+    columns_valid_timeline(model, columns).is_some()
+}
+
+/// [`columns_valid`], giving the replayed timeline of a valid model, so an engine over the
+/// model is built without replaying it again ([`crate::rollup::Engine::over_valid`]).
+pub fn columns_valid_timeline<'m>(
+    model: &'m Model,
+    columns: &mut FactColumns,
+) -> Option<Timeline<'m>> {
     if !model.facts.is_empty() {
-        return false;
+        return None;
     }
     let (timeline, problems) = validate(model);
     if !problems.is_empty() || !columns.sort_series() {
-        return false;
+        return None;
     }
     let mut metrics: FxHashMap<&str, &Metric> = FxHashMap::default();
     for metric in &model.metrics {
@@ -154,7 +163,7 @@ pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
         .map(|unit| timeline.unit(unit).map(|index| timeline.record(index)))
         .collect();
     let columns = &*columns;
-    (0..columns.series.len())
+    let valid = (0..columns.series.len())
         .into_par_iter()
         .with_min_len(256)
         .all(|series| {
@@ -217,7 +226,9 @@ pub fn columns_valid(model: &Model, columns: &mut FactColumns) -> bool {
                 }
             }
             true
-        })
+        });
+    drop(units);
+    valid.then_some(timeline)
 }
 
 /// Every fact whose key an earlier fact already has, with its problem, in fact order.

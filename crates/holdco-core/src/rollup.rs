@@ -371,6 +371,14 @@ impl<'m> Engine<'m> {
         Self::over(model, timeline)
     }
 
+    /// Builds the engine over a model found valid with `timeline` its replayed timeline
+    /// (as [`crate::bulk_validate::columns_valid_timeline`] gives it): no second replay of a
+    /// long timeline. Debug builds check the promise.
+    pub fn over_valid(model: &'m Model, timeline: Timeline<'m>) -> Self {
+        debug_assert!(crate::bulk_validate::validate(model).1.is_empty());
+        Self::over(model, timeline)
+    }
+
     fn over(model: &'m Model, timeline: Timeline<'m>) -> Self {
         let mut published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();
         let mut pro_forma: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>> = HashMap::new();

@@ -8,10 +8,33 @@ use crate::model::{
     Money, Origin, Shares, SplitPart,
 };
 use chrono::NaiveDate;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::{Spanned, Value};
 
 type Fields = BTreeMap<String, Spanned<Value>>;
+
+/// One table as the change parser reads it: its span and its fields in name order, names
+/// borrowed from the text where the plain scan read them (a million changes make five
+/// million names: no map and no string per name).
+struct Table<'a> {
+    span: std::ops::Range<usize>,
+    fields: Vec<(Cow<'a, str>, Spanned<Value>)>,
+}
+
+impl From<Spanned<Fields>> for Table<'static> {
+    fn from(table: Spanned<Fields>) -> Self {
+        let span = table.span();
+        Table {
+            span,
+            fields: table
+                .into_inner()
+                .into_iter()
+                .map(|(name, value)| (Cow::Owned(name), value))
+                .collect(),
+        }
+    }
+}
 
 /// One TOML table with the position of each field, turned into typed values with
 /// diagnostics that name the field and line.
@@ -21,24 +44,24 @@ struct Entry<'a> {
     line: u32,
     /// The fields in name order, each with whether a reader asked for it (a list, not a
     /// map: a change has a handful of fields, and a million changes are read at a time).
-    fields: Vec<(String, Spanned<Value>, bool)>,
+    fields: Vec<(Cow<'a, str>, Spanned<Value>, bool)>,
     problems: Vec<Diagnostic>,
 }
 
 impl<'a> Entry<'a> {
     fn new(path: &'a str, text: &'a str, spanned: Spanned<Fields>) -> Self {
         let line = line_of(text, spanned.span().start);
-        Self::at_line(path, text, spanned, line)
+        Self::at_line(path, text, Table::from(spanned), line)
     }
 
     /// [`Entry::new`] with the table's line already known.
-    fn at_line(path: &'a str, text: &'a str, spanned: Spanned<Fields>, line: u32) -> Self {
+    fn at_line(path: &'a str, text: &'a str, table: Table<'a>, line: u32) -> Self {
         Entry {
             path,
             text,
             line,
-            fields: spanned
-                .into_inner()
+            fields: table
+                .fields
                 .into_iter()
                 .map(|(name, value)| (name, value, false))
                 .collect(),
@@ -80,7 +103,7 @@ impl<'a> Entry<'a> {
 
     /// The names of the fields, in name order.
     fn names(&self) -> Vec<String> {
-        self.fields.iter().map(|(n, _, _)| n.clone()).collect()
+        self.fields.iter().map(|(n, _, _)| n.to_string()).collect()
     }
 
     fn field_line(&self, name: &str) -> u32 {
@@ -227,7 +250,7 @@ impl<'a> Entry<'a> {
             .fields
             .iter()
             .filter(|(_, _, used)| !used)
-            .map(|(name, _, _)| name.clone())
+            .map(|(name, _, _)| name.to_string())
             .collect();
         for name in unknown {
             self.problem(
@@ -459,7 +482,10 @@ pub(super) fn parse_timeline(
         return parse_change_tables(path, text, tables, group, metrics, problems);
     }
     match toml::from_str::<TimelineFile>(text) {
-        Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
+        Ok(file) => {
+            let tables = file.change.into_iter().map(Table::from).collect();
+            parse_change_tables(path, text, tables, group, metrics, problems)
+        }
         Err(error) => {
             problems.push(toml_error(path, text, &error));
             Vec::new()
@@ -481,10 +507,22 @@ pub(super) fn parse_timeline(
 /// answers, the tables are those the TOML reader gives (same keys, values and lines; the
 /// test `plain_scan_equals_the_toml_reader` holds that), and every diagnostic downstream is
 /// produced by the same code.
-fn scan_plain_tables(text: &str) -> Option<Vec<Spanned<Fields>>> {
+fn scan_plain_tables(text: &str) -> Option<Vec<Table<'_>>> {
     let bytes = text.as_bytes();
-    let mut tables: Vec<Spanned<Fields>> = Vec::new();
-    let mut current: Option<(usize, Fields)> = None;
+    let mut tables: Vec<Table<'_>> = Vec::new();
+    let mut current: Option<(usize, Vec<(Cow<'_, str>, Spanned<Value>)>)> = None;
+    // A table's fields in name order, as the TOML reader's map gives them.
+    fn close(
+        start: usize,
+        end: usize,
+        mut fields: Vec<(Cow<'_, str>, Spanned<Value>)>,
+    ) -> Table<'_> {
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        Table {
+            span: start..end,
+            fields,
+        }
+    }
     let mut at = 0usize;
     while at < bytes.len() {
         let end = memchr_newline(bytes, at);
@@ -509,9 +547,9 @@ fn scan_plain_tables(text: &str) -> Option<Vec<Spanned<Fields>>> {
                 return None;
             }
             if let Some((start, fields)) = current.take() {
-                tables.push(Spanned::new(start..offset, fields));
+                tables.push(close(start, offset, fields));
             }
-            current = Some((offset, Fields::new()));
+            current = Some((offset, Vec::with_capacity(6)));
             continue;
         }
         // key = value
@@ -532,16 +570,16 @@ fn scan_plain_tables(text: &str) -> Option<Vec<Spanned<Fields>>> {
             return None;
         }
         let (_, fields) = current.as_mut()?;
-        if fields.contains_key(key) {
+        if fields.iter().any(|(name, _)| name == key) {
             return None;
         }
-        fields.insert(
-            key.to_string(),
+        fields.push((
+            Cow::Borrowed(key),
             Spanned::new(value_start..value_start + used, value),
-        );
+        ));
     }
     if let Some((start, fields)) = current.take() {
-        tables.push(Spanned::new(start..bytes.len(), fields));
+        tables.push(close(start, bytes.len(), fields));
     }
     Some(tables)
 }
@@ -715,7 +753,10 @@ pub(super) fn parse_embedded_changes(
     problems: &mut Vec<Diagnostic>,
 ) -> Vec<Change> {
     match toml::from_str::<ChangesOnly>(text) {
-        Ok(file) => parse_change_tables(path, text, file.change, group, metrics, problems),
+        Ok(file) => {
+            let tables = file.change.into_iter().map(Table::from).collect();
+            parse_change_tables(path, text, tables, group, metrics, problems)
+        }
         Err(_) => Vec::new(),
     }
 }
@@ -723,7 +764,7 @@ pub(super) fn parse_embedded_changes(
 fn parse_change_tables(
     path: &str,
     text: &str,
-    tables: Vec<Spanned<Fields>>,
+    tables: Vec<Table<'_>>,
     group: &Group,
     metrics: &[Metric],
     problems: &mut Vec<Diagnostic>,
@@ -734,7 +775,7 @@ fn parse_change_tables(
     // for each (which took seconds on timelines of thousands of changes).
     let (mut counted_to, mut line) = (0usize, 1u32);
     for table in tables {
-        let start = table.span().start.min(text.len());
+        let start = table.span.start.min(text.len());
         if start < counted_to {
             (counted_to, line) = (0, 1);
         }
@@ -1364,22 +1405,22 @@ mod tests {
     /// value and line.
     type Seen = Vec<(u32, Vec<(String, Value, u32)>)>;
 
-    fn seen(text: &str, tables: &[Spanned<Fields>]) -> Seen {
+    fn seen(text: &str, tables: &[Table<'_>]) -> Seen {
         tables
             .iter()
             .map(|table| {
                 let fields = table
-                    .get_ref()
+                    .fields
                     .iter()
                     .map(|(k, v)| {
                         (
-                            k.clone(),
+                            k.to_string(),
                             v.get_ref().clone(),
                             line_of(text, v.span().start),
                         )
                     })
                     .collect();
-                (line_of(text, table.span().start), fields)
+                (line_of(text, table.span.start), fields)
             })
             .collect()
     }
@@ -1392,7 +1433,8 @@ mod tests {
             (None, _) => Ok(()),
             (Some(_), Err(error)) => Err(format!("scan took a file TOML refuses: {error}")),
             (Some(tables), Ok(file)) => {
-                let (ours, theirs) = (seen(text, &tables), seen(text, &file.change));
+                let theirs: Vec<Table<'_>> = file.change.into_iter().map(Table::from).collect();
+                let (ours, theirs) = (seen(text, &tables), seen(text, &theirs));
                 if ours == theirs {
                     Ok(())
                 } else {
@@ -1408,7 +1450,7 @@ mod tests {
         agree(text).unwrap();
         let tables = scan_plain_tables(text).expect("plain");
         assert_eq!(tables.len(), 3);
-        assert_eq!(line_of(text, tables[1].span().start), 10);
+        assert_eq!(line_of(text, tables[1].span.start), 10);
         // Outside the subset: left to the TOML reader.
         for text in [
             "[[change]]\nnote = \"a\\\"b\"\n",
