@@ -31,11 +31,7 @@ fn dump(path: &Path) -> Vec<String> {
         let mut statement = connection
             .prepare(&format!("SELECT * FROM \"{table}\""))
             .unwrap();
-        let names: Vec<String> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let names: Vec<String> = statement.column_names().map(str::to_string).collect();
         let mut cursor = statement.query([]).unwrap();
         let mut of_table = Vec::new();
         while let Some(row) = cursor.next().unwrap() {
