@@ -530,7 +530,9 @@ fn write(
     let id = record.id;
     let (incoming, retract) = write_set(after, diff);
     let label = format!("change set {id}: {}", record.message);
-    let result = store.apply(
+    // The write set lists every fact the change set touches, so the store looks up only
+    // those (semantics C16): the apply costs what changed, not what the store holds.
+    let result = store.apply_delta(
         &incoming,
         &label,
         &ApplyRecord {

@@ -108,6 +108,23 @@ pub trait Store: Send {
         record: &ApplyRecord,
     ) -> Result<Applied, StoreError>;
 
+    /// [`Store::apply`] of a change set that lists what it touches: `incoming.facts` holds
+    /// only the facts it adds or revises, `record.retract` the keys it removes, and
+    /// `record.prune` is false, so every other stored fact stays as it is. The store may
+    /// then look up only those keys instead of every stored fact (SQLite: indexed reads of
+    /// each key's series row and revision log; semantics C16), so an apply costs in
+    /// proportion to what changed. It writes exactly what [`Store::apply`] writes (revision
+    /// numbers, deletion revisions, the record and audit entry, in one transaction); the
+    /// default calls it.
+    fn apply_delta(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        self.apply(incoming, label, record)
+    }
+
     /// [`Store::apply`] of a model whose facts come as columns, when the backend can (as
     /// [`Store::import_columns`]); `Ok(None)` and nothing written otherwise.
     fn apply_columns(

@@ -335,23 +335,26 @@ fn main() -> Result<()> {
             .trim()
             .to_string();
             let (stop, folder, base) = (stop.clone(), folder.clone(), base.clone());
-            Some(std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let client = blocking_free::Client::new();
-                let mut took = Vec::new();
-                let mut round = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_secs(every));
-                    if stop.load(Ordering::Relaxed) {
-                        break;
+            Some(std::thread::spawn(
+                move || -> Result<Vec<(Duration, [Duration; 4])>> {
+                    let client = blocking_free::Client::new();
+                    let mut took = Vec::new();
+                    let mut round = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_secs(every));
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let facts = revised_figure(&folder, round)?;
+                        round += 1;
+                        let started = Instant::now();
+                        let steps =
+                            client.apply_changeset(&base, &analyst, &approver, &facts, round)?;
+                        took.push((started.elapsed(), steps));
                     }
-                    let facts = revised_figure(&folder, round)?;
-                    round += 1;
-                    let started = Instant::now();
-                    client.apply_changeset(&base, &analyst, &approver, &facts, round)?;
-                    took.push(started.elapsed());
-                }
-                Ok(took)
-            }))
+                    Ok(took)
+                },
+            ))
         }
     };
     let load_started = Instant::now();
@@ -488,13 +491,14 @@ fn main() -> Result<()> {
         );
     }
 
-    if let Some(mut took) = applied {
+    if let Some(applied) = applied {
         let swaps = reloads
             .lock()
             .unwrap()
             .iter()
             .filter(|l| l.contains("now serving"))
             .count();
+        let mut took: Vec<Duration> = applied.iter().map(|(total, _)| *total).collect();
         took.sort();
         println!(
             "change sets applied through the API during the run: {}; propose → submit → approve → apply p50 {:.0} ms, max {:.0} ms; models swapped in by the poller besides: {swaps}",
@@ -502,6 +506,25 @@ fn main() -> Result<()> {
             ms(percentile(&took, 0.5)),
             ms(took.last().copied().unwrap_or_default())
         );
+        if !applied.is_empty() {
+            let step = |k: usize| {
+                let mut times: Vec<Duration> = applied.iter().map(|(_, steps)| steps[k]).collect();
+                times.sort();
+                (
+                    ms(percentile(&times, 0.5)),
+                    ms(times.last().copied().unwrap_or_default()),
+                )
+            };
+            let steps: Vec<String> = ["propose", "submit", "approve", "apply"]
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    let (p50, max) = step(k);
+                    format!("{name} {p50:.0} (max {max:.0})")
+                })
+                .collect();
+            println!("  by step, p50 ms: {}", steps.join(", "));
+        }
     }
 
     // The same question, one at a time: API (A) against a fresh process (B), interleaved.
@@ -731,7 +754,8 @@ mod blocking_free {
             Ok(value)
         }
 
-        /// Proposes (analyst), submits, approves and applies (approver) a change set of `facts`.
+        /// Proposes (analyst), submits, approves and applies (approver) a change set of
+        /// `facts`; the time of each of the four steps.
         pub fn apply_changeset(
             &self,
             base: &str,
@@ -739,8 +763,10 @@ mod blocking_free {
             approver: &str,
             facts: &str,
             round: usize,
-        ) -> anyhow::Result<()> {
+        ) -> anyhow::Result<[std::time::Duration; 4]> {
             self.runtime.block_on(async {
+                let mut steps = [std::time::Duration::ZERO; 4];
+                let clock = std::time::Instant::now();
                 let created = self
                     .post(
                         format!("{base}/api/v1/changesets"),
@@ -749,11 +775,17 @@ mod blocking_free {
                     )
                     .await?;
                 let id = created["id"].as_i64().unwrap_or_default();
+                steps[0] = clock.elapsed();
                 let step = |action: &str| format!("{base}/api/v1/changesets/{id}/{action}");
-                self.post(step("submit"), analyst, serde_json::json!({})).await?;
-                self.post(step("approve"), approver, serde_json::json!({})).await?;
-                self.post(step("apply"), approver, serde_json::json!({})).await?;
-                Ok(())
+                for (k, (action, token)) in [("submit", analyst), ("approve", approver), ("apply", approver)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let clock = std::time::Instant::now();
+                    self.post(step(action), token, serde_json::json!({})).await?;
+                    steps[k + 1] = clock.elapsed();
+                }
+                Ok(steps)
             })
         }
     }

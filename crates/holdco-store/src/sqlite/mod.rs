@@ -409,6 +409,7 @@ impl SqliteStore {
         label: &str,
         options: ImportOptions,
         record: Option<&ApplyRecord>,
+        lookup: Lookup,
     ) -> Result<(ImportSummary, Option<i64>), StoreError> {
         let (encoded, image) = encode_with_image(incoming);
         let encoded = encoded?;
@@ -432,7 +433,7 @@ impl SqliteStore {
         write_timeline_image(&transaction, image.as_deref(), import_id)?;
         write_documents(&transaction, &incoming.documents, import_id)?;
         let retract = record.map_or(&[][..], |record| record.retract.as_slice());
-        let tally = write_facts(&transaction, incoming, import_id, options, retract)?;
+        let tally = write_facts(&transaction, incoming, import_id, options, retract, lookup)?;
         transaction
             .execute(
                 "UPDATE imports SET facts_new = ?2, facts_revised = ?3, facts_unchanged = ?4,
@@ -460,6 +461,26 @@ impl SqliteStore {
             .commit()
             .map_err(database("committing the import"))?;
         Ok((tally.summary(import_id, incoming), changeset))
+    }
+
+    /// [`Store::apply`], looking the stored facts up as `lookup` says.
+    fn apply_with(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+        lookup: Lookup,
+    ) -> Result<Applied, StoreError> {
+        let options = ImportOptions {
+            prune: record.prune,
+        };
+        let (summary, changeset) =
+            self.import_recorded(incoming, label, options, Some(record), lookup)?;
+        Ok(Applied {
+            changeset_id: changeset.unwrap_or_default(),
+            revision: summary.import_id,
+            summary,
+        })
     }
 
     /// The schema version this code creates and understands.
@@ -525,7 +546,9 @@ impl Store for SqliteStore {
         label: &str,
         options: ImportOptions,
     ) -> Result<ImportSummary, StoreError> {
-        Ok(self.import_recorded(incoming, label, options, None)?.0)
+        Ok(self
+            .import_recorded(incoming, label, options, None, Lookup::All)?
+            .0)
     }
 
     fn revision(&self) -> Result<i64, StoreError> {
@@ -538,15 +561,18 @@ impl Store for SqliteStore {
         label: &str,
         record: &ApplyRecord,
     ) -> Result<Applied, StoreError> {
-        let options = ImportOptions {
-            prune: record.prune,
-        };
-        let (summary, changeset) = self.import_recorded(incoming, label, options, Some(record))?;
-        Ok(Applied {
-            changeset_id: changeset.unwrap_or_default(),
-            revision: summary.import_id,
-            summary,
-        })
+        self.apply_with(incoming, label, record, Lookup::All)
+    }
+
+    /// Looks up only the keys of `incoming.facts` and `record.retract` (the whole store
+    /// still for a prune, which needs every stored key).
+    fn apply_delta(
+        &mut self,
+        incoming: &Model,
+        label: &str,
+        record: &ApplyRecord,
+    ) -> Result<Applied, StoreError> {
+        self.apply_with(incoming, label, record, Lookup::Keys)
     }
 
     fn apply_columns(
@@ -1005,6 +1031,7 @@ fn write_facts(
     import_id: i64,
     options: ImportOptions,
     retract: &[FactKey],
+    lookup: Lookup,
 ) -> Result<Tally, StoreError> {
     let failed = database("writing facts");
     let calendar = incoming.group.calendar();
@@ -1020,7 +1047,15 @@ fn write_facts(
         tally.new = all.len();
         return Ok(tally);
     }
-    let stored = stored_latest(transaction)?;
+    // Only the keys written or removed are compared, so only they need looking up, unless
+    // a prune removes every stored key the model lacks.
+    let stored = match lookup {
+        Lookup::Keys if !options.prune => stored_of(
+            transaction,
+            incoming.facts.iter().map(|fact| &fact.key).chain(retract),
+        )?,
+        _ => stored_latest(transaction)?,
+    };
     let mut new = Vec::new();
     let mut rows: Vec<(&Fact, u32, bool)> = Vec::new();
     let mut seen: segments::FastMap<&FactKey, ()> = segments::FastMap::default();
@@ -1173,6 +1208,92 @@ fn stored_latest(connection: &Connection) -> Result<segments::FastMap<FactKey, H
                 segment_import: None,
             },
         );
+    }
+    Ok(held)
+}
+
+/// How an import finds the stored revisions of the keys it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Reads every stored fact once ([`stored_latest`]): the cheapest for an import that
+    /// brings most of the store's keys.
+    All,
+    /// Looks up each key written or removed ([`stored_of`]): for a change set, whose few
+    /// keys cost a few indexed reads instead of a read of the whole store.
+    Keys,
+}
+
+/// The latest revision of each of `keys` that the store holds: what [`stored_latest`]
+/// holds for them, read by key instead of reading every stored fact. Each series row of
+/// the keys is read by its primary key and decoded once for all of its keys asked; each
+/// key's current row of the revision log (which wins over a segment, as in
+/// [`stored_latest`]) by the log's primary key.
+fn stored_of<'k>(
+    connection: &Connection,
+    keys: impl IntoIterator<Item = &'k FactKey>,
+) -> Result<segments::FastMap<FactKey, Held>, StoreError> {
+    let failed = database("reading facts");
+    // The keys by series (the key with period start 0), each series' starts ascending.
+    let mut by_series: segments::FastMap<FactKey, Vec<i32>> = segments::FastMap::default();
+    for key in keys {
+        let series = FactKey {
+            period: Period::new(0, key.period.granularity),
+            ..key.clone()
+        };
+        by_series.entry(series).or_default().push(key.period.start);
+    }
+    let mut held: segments::FastMap<FactKey, Held> = segments::FastMap::default();
+    let mut logged = connection
+        .prepare_cached(
+            "SELECT revision, value, currency, source, note, precision_step, deleted
+             FROM fact_revisions
+             WHERE unit = ?1 AND period_start = ?2 AND granularity = ?3 AND metric = ?4
+               AND counterparty = ?5 AND basis = ?6 AND structure = ?7 AND is_current = 1",
+        )
+        .map_err(&failed)?;
+    let mut currencies = Currencies::default();
+    for (series, mut starts) in by_series {
+        starts.sort_unstable();
+        starts.dedup();
+        for segment_fact in segments::read_starts(connection, &series, &starts)? {
+            held.insert(
+                segment_fact.fact.key.clone(),
+                Held {
+                    fact: segment_fact.fact,
+                    revision: 1,
+                    deleted: false,
+                    segment_import: Some((segment_fact.import_id, segment_fact.position)),
+                },
+            );
+        }
+        for start in starts {
+            let key = FactKey {
+                period: Period::new(start, series.period.granularity),
+                ..series.clone()
+            };
+            let columns = KeyColumns::of(&key);
+            let mut rows = logged.query(columns.params()).map_err(&failed)?;
+            let Some(row) = rows.next().map_err(&failed)? else {
+                continue;
+            };
+            let currency = optional_text(row, 2)?.map(str::to_string);
+            let fact = Fact {
+                key: key.clone(),
+                value: row.get(1).map_err(&failed)?,
+                currency: currency.map(|code| currencies.get(code)).transpose()?,
+                source: row.get(3).map_err(&failed)?,
+                note: row.get(4).map_err(&failed)?,
+                precision: row.get(5).map_err(&failed)?,
+                origin: store_origin(),
+            };
+            let latest = Held {
+                fact,
+                revision: row.get(0).map_err(&failed)?,
+                deleted: row.get(6).map_err(&failed)?,
+                segment_import: None,
+            };
+            held.insert(key, latest);
+        }
     }
     Ok(held)
 }

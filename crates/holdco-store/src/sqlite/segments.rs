@@ -252,6 +252,31 @@ pub(super) fn read(
     connection: &Connection,
     only: Option<&FactKey>,
 ) -> Result<Vec<SegmentFact>, StoreError> {
+    read_where(connection, only, |start| {
+        only.is_none_or(|key| key.period.start == start)
+    })
+}
+
+/// The current facts (not superseded) of the series of `series` (its period start aside)
+/// whose period starts are `starts` (ascending): the series' rows read by their primary
+/// key, each decoded once for all the starts asked.
+pub(super) fn read_starts(
+    connection: &Connection,
+    series: &FactKey,
+    starts: &[i32],
+) -> Result<Vec<SegmentFact>, StoreError> {
+    read_where(connection, Some(series), |start| {
+        starts.binary_search(&start).is_ok()
+    })
+}
+
+/// The current facts of every segment, or of the rows of `series`'s series, whose period
+/// start `keep` accepts.
+fn read_where(
+    connection: &Connection,
+    only: Option<&FactKey>,
+    keep: impl Fn(i32) -> bool,
+) -> Result<Vec<SegmentFact>, StoreError> {
     let failed = database("reading facts");
     let all = "SELECT unit, granularity, metric, counterparty, basis, structure, import_id,
                       periods, figures, extras, superseded, annotations
@@ -314,7 +339,7 @@ pub(super) fn read(
         }
         let mut currencies = Currencies::default();
         for (position, start) in starts.into_iter().enumerate() {
-            if !live[position] || only.is_some_and(|key| key.period.start != start) {
+            if !live[position] || !keep(start) {
                 continue;
             }
             let (currency, source) = match &extras {
