@@ -49,6 +49,12 @@ pub fn load_files(files: ModelFiles) -> std::result::Result<Model, Vec<Diagnosti
     }
 }
 
+/// Bytes of a fact file read at a time on the columnar path (HOLDCO_COLUMNS_WINDOW sets it,
+/// for measurements). 16 MB took less memory than 64 MB on one folder of 3.5M facts and
+/// more on one of 11.6M (each window's columns carry their own series tables until joined;
+/// docs/PERFORMANCE.md, issue 16 item 7), so it stays at 64 MB.
+const COLUMNS_WINDOW: usize = holdco_core::format::fact_columns::WINDOW_BYTES;
+
 /// A folder's fact files (name and path, in the folder's order) and its other files read.
 type SplitFolder = (Vec<(String, std::path::PathBuf)>, ModelFiles);
 
@@ -111,7 +117,11 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
     let started = std::time::Instant::now();
     let lap = |what: &str| {
         if timing {
-            eprintln!("import: {what} at {:.2?}", started.elapsed());
+            eprintln!(
+                "import: {what} at {:.2?}{}",
+                started.elapsed(),
+                peak_memory()
+            );
         }
     };
     // The small files are read whole; the fact files are streamed, one window at a time, so
@@ -119,7 +129,13 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
     // 16 item 7).
     let (fact_names, others) = split_folder(dir)?;
     let streams = open_fact_files(&fact_names)?;
-    let read = holdco_core::format::fact_columns::read_model_columns_from(&others, streams)
+    let window = std::env::var("HOLDCO_COLUMNS_WINDOW")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .filter(|window: &usize| *window > 0)
+        .unwrap_or(COLUMNS_WINDOW);
+    let read =
+        holdco_core::format::fact_columns::read_model_columns_windowed(&others, streams, window)
         .map_err(|(name, error)| {
             anyhow::anyhow!("reading {}: {error}", dir.join(name).display())
         })?;
@@ -135,6 +151,19 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
     }
     lap("validated");
     Ok(Some((model, columns)))
+}
+
+/// ", peak N MB" from the process's high-water mark of resident memory, where the system
+/// tells it (Linux); empty elsewhere. For HOLDCO_TIMING's laps.
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!(", peak {} MB", kb / 1024))
+        })
+        .unwrap_or_default()
 }
 
 /// What [`diagnose_folder`] found.
