@@ -136,9 +136,9 @@ pub fn load_folder_columns(dir: &Path) -> Result<Option<(Model, FactColumns)>> {
         .unwrap_or(COLUMNS_WINDOW);
     let read =
         holdco_core::format::fact_columns::read_model_columns_windowed(&others, streams, window)
-        .map_err(|(name, error)| {
-            anyhow::anyhow!("reading {}: {error}", dir.join(name).display())
-        })?;
+            .map_err(|(name, error)| {
+                anyhow::anyhow!("reading {}: {error}", dir.join(name).display())
+            })?;
     lap("read and parsed the files");
     let Some((model, mut columns)) = read else {
         return Ok(None);
