@@ -540,6 +540,23 @@ mod tests {
                 "facts/d.csv".to_string(),
                 b"unit,period,metric,value\na,FY2021,revenue,1\n\xff\n".to_vec(),
             ),
+            // Empty, a header without its line end, blank lines only, blank lines before
+            // the header and CRLF, a quoted header spanning two lines.
+            ("facts/e.csv".to_string(), Vec::new()),
+            (
+                "facts/f.csv".to_string(),
+                b"unit,period,metric,value".to_vec(),
+            ),
+            ("facts/g.csv".to_string(), b"\n\n".to_vec()),
+            (
+                "facts/h.csv".to_string(),
+                b"\n\nunit,period,metric,value\r\n\r\na,FY2024,revenue,1\r\nz,FY2024,revenue,1"
+                    .to_vec(),
+            ),
+            (
+                "facts/i.csv".to_string(),
+                b"\"unit\",period,\"met\nric\",value\na,FY2021,revenue,9\n".to_vec(),
+            ),
         ];
         for window in [1, 2, 7, 30, 100, 1 << 20] {
             let [reference, streamed] = both(&files, window);
