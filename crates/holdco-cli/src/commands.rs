@@ -64,50 +64,101 @@ fn problem_kind(problem: &Diagnostic) -> String {
 /// kind and [`MAX_PROBLEM_LINES`] in all, each kind's remainder summarised ("and 12,499,870
 /// more of the same kind"): a refused import of millions of facts once printed a gigabyte.
 pub(crate) fn print_capped(problems: &[Diagnostic], dir: Option<&Path>) {
-    let mut per_kind: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut order: Vec<(String, Diagnostic)> = Vec::new();
-    let mut printed = 0usize;
-    let mut unprinted = 0usize;
-    for problem in problems {
-        let kind = problem_kind(problem);
-        let seen = per_kind.entry(kind.clone()).or_insert(0);
-        *seen += 1;
-        if *seen == 1 {
-            order.push((kind, problem.clone()));
+    ProblemLog::from(problems).print(dir);
+}
+
+/// Problems as they are found, kept only as far as [`print_capped`] prints them: the first
+/// [`MAX_PROBLEMS_PER_KIND`] of each kind, the first of each kind and the counts. Its
+/// [`ProblemLog::print`] prints what `print_capped` prints for all the problems pushed, in
+/// the order pushed, and its memory does not grow with millions of problems of a few kinds
+/// (issue 16 item 7).
+#[derive(Debug, Default)]
+pub(crate) struct ProblemLog {
+    per_kind: std::collections::HashMap<String, usize>,
+    /// Each kind with its first problem, in the order first seen.
+    order: Vec<(String, Diagnostic)>,
+    /// The problems within their kind's cap, in order.
+    kept: Vec<Diagnostic>,
+    total: usize,
+}
+
+impl From<&[Diagnostic]> for ProblemLog {
+    fn from(problems: &[Diagnostic]) -> Self {
+        let mut log = ProblemLog::default();
+        for problem in problems {
+            log.push(problem.clone());
         }
-        if *seen > MAX_PROBLEMS_PER_KIND {
-            continue;
+        log
+    }
+}
+
+impl ProblemLog {
+    /// Records a problem (after every one pushed before).
+    pub(crate) fn push(&mut self, problem: Diagnostic) {
+        self.total += 1;
+        let kind = problem_kind(&problem);
+        let seen = match self.per_kind.get_mut(&kind) {
+            Some(seen) => {
+                *seen += 1;
+                *seen
+            }
+            None => {
+                self.per_kind.insert(kind.clone(), 1);
+                self.order.push((kind, problem.clone()));
+                1
+            }
+        };
+        if seen <= MAX_PROBLEMS_PER_KIND {
+            self.kept.push(problem);
         }
-        if printed >= MAX_PROBLEM_LINES {
-            unprinted += 1;
-            continue;
+    }
+
+    /// Number of problems pushed.
+    pub(crate) fn len(&self) -> usize {
+        self.total
+    }
+
+    /// True when no problem was pushed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Prints the problems as [`print_capped`] does.
+    pub(crate) fn print(&self, dir: Option<&Path>) {
+        let mut printed = 0usize;
+        let mut unprinted = 0usize;
+        for problem in &self.kept {
+            if printed >= MAX_PROBLEM_LINES {
+                unprinted += 1;
+                continue;
+            }
+            let mut shown = problem.clone();
+            if let Some(dir) = dir {
+                if !shown.file.starts_with('<') {
+                    shown.file = dir.join(&shown.file).display().to_string();
+                }
+            }
+            eprintln!("{shown}");
+            printed += 1;
         }
-        let mut shown = problem.clone();
-        if let Some(dir) = dir {
-            if !shown.file.starts_with('<') {
-                shown.file = dir.join(&shown.file).display().to_string();
+        for (kind, first) in &self.order {
+            let count = self.per_kind[kind];
+            if count > MAX_PROBLEMS_PER_KIND {
+                eprintln!(
+                    "… and {} more of the same kind as {}:{}: {}",
+                    number((count - MAX_PROBLEMS_PER_KIND) as f64, false),
+                    first.file,
+                    first.line.map(|l| l.to_string()).unwrap_or_default(),
+                    first.message
+                );
             }
         }
-        eprintln!("{shown}");
-        printed += 1;
-    }
-    for (kind, first) in &order {
-        let count = per_kind[kind];
-        if count > MAX_PROBLEMS_PER_KIND {
+        if unprinted > 0 {
             eprintln!(
-                "… and {} more of the same kind as {}:{}: {}",
-                number((count - MAX_PROBLEMS_PER_KIND) as f64, false),
-                first.file,
-                first.line.map(|l| l.to_string()).unwrap_or_default(),
-                first.message
+                "… and {} more problems not shown (at most {MAX_PROBLEM_LINES} lines are printed)",
+                number(unprinted as f64, false)
             );
         }
-    }
-    if unprinted > 0 {
-        eprintln!(
-            "… and {} more problems not shown (at most {MAX_PROBLEM_LINES} lines are printed)",
-            number(unprinted as f64, false)
-        );
     }
 }
 
@@ -141,6 +192,39 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
         );
         std::mem::forget(columns);
         return Ok(ExitCode::SUCCESS);
+    }
+    // Anything else is diagnosed with the facts streamed (16 bytes a fact, not one `Fact`
+    // per row): the reference path's problems, in its order and words.
+    if !reference_only {
+        match crate::bulk::diagnose_folder(dir)? {
+            crate::bulk::Diagnosis::Valid(model, facts) => {
+                let (timeline, _) = holdco_core::timeline::Timeline::replay(
+                    &model.group,
+                    &model.metrics,
+                    &model.timeline,
+                );
+                println!(
+                    "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
+                    dir.display(),
+                    timeline.units.len(),
+                    model.timeline.len(),
+                    model.metrics.len(),
+                    facts,
+                    model.fx.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            crate::bulk::Diagnosis::Problems(log) => {
+                log.print(Some(dir));
+                eprintln!(
+                    "{}; nothing was changed (fix them and run `holdco check` again)",
+                    problems_summary(log.len())
+                );
+                return Ok(ExitCode::from(1));
+            }
+            // Scenario files are checked against the facts whole, below.
+            crate::bulk::Diagnosis::NeedsFacts => {}
+        }
     }
     match crate::bulk::load_folder(dir)? {
         Ok(model) => {
@@ -237,6 +321,15 @@ pub fn import(
         shown: dir.display().to_string(),
         columns: Box::new(|| crate::bulk::load_folder_columns(dir)),
         reference: Box::new(|| crate::bulk::load_folder(dir)),
+        diagnose: Some(Box::new(|| {
+            Ok(match crate::bulk::diagnose_folder(dir)? {
+                crate::bulk::Diagnosis::Problems(log) => {
+                    log.print(Some(dir));
+                    Some(log.len())
+                }
+                _ => None,
+            })
+        })),
         print: Box::new(|problems| print_problems(dir, problems)),
     };
     import_from(context, source, &label, prune)
@@ -251,6 +344,9 @@ type ReferenceReader<'a> =
     Box<dyn FnOnce() -> Result<std::result::Result<Model, Vec<Diagnostic>>> + 'a>;
 /// Prints the problems found in an import source.
 type ProblemPrinter<'a> = Box<dyn Fn(&[Diagnostic]) + 'a>;
+/// Finds and prints the problems of an import source in bounded memory; their number, or
+/// None when there are none.
+type Diagnoser<'a> = Box<dyn FnOnce() -> Result<Option<usize>> + 'a>;
 
 /// What an import reads: a folder, or the files a workbook stands for.
 pub(crate) struct ImportSource<'a> {
@@ -260,6 +356,9 @@ pub(crate) struct ImportSource<'a> {
     pub columns: ColumnsReader<'a>,
     /// The reference reading.
     pub reference: ReferenceReader<'a>,
+    /// The problems found without the facts whole (a folder's): run before the reference
+    /// reading, which then reads only a source without problems.
+    pub diagnose: Option<Diagnoser<'a>>,
     /// Prints problems found in the source.
     pub print: ProblemPrinter<'a>,
 }
@@ -277,6 +376,7 @@ pub(crate) fn import_from(
         shown,
         columns,
         reference,
+        diagnose,
         print,
     } = source;
     // A valid folder takes the columnar path when the merge is simple (a store without facts,
@@ -288,8 +388,10 @@ pub(crate) fn import_from(
     // HOLDCO_REFERENCE_IMPORT=1 always
     // takes the reference path (tests hold the two equal).
     let reference_only = std::env::var_os("HOLDCO_REFERENCE_IMPORT").is_some_and(|v| v == "1");
+    let mut known_valid = false;
     if !reference_only && (!store_url(context)?.exists() || open_store(context)?.takes_columns()?) {
         if let Some((model, columns)) = columns()? {
+            known_valid = true;
             if timing {
                 eprintln!(
                     "import: read and validated {} facts as columns in {:.2?}",
@@ -309,6 +411,14 @@ pub(crate) fn import_from(
                 std::mem::forget(columns);
                 return Ok(ExitCode::SUCCESS);
             }
+        }
+    }
+    // A source with problems is refused on what the streamed diagnosis finds: the same
+    // problems as the reference reading, without one `Fact` per row in memory.
+    if let Some(diagnose) = diagnose.filter(|_| !reference_only && !known_valid) {
+        if let Some(count) = diagnose()? {
+            eprintln!("{}; the store was not changed", problems_summary(count));
+            return Ok(ExitCode::from(1));
         }
     }
     let incoming = match reference()? {
@@ -744,6 +854,9 @@ fn rollup_from_folder(
     else {
         return Ok(None);
     };
+    if !crate::bulk::documents_valid(&model) {
+        return Ok(None);
+    }
     let engine = Engine::over_valid(&model, timeline);
     let Ok(query) = request.query(&model) else {
         return Ok(None);

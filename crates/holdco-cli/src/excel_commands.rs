@@ -146,6 +146,7 @@ pub fn import(
                 files.borrow_mut().take().unwrap_or_default(),
             ))
         }),
+        diagnose: None,
         print: Box::new(|problems| {
             print(
                 &problems

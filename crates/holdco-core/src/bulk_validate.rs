@@ -6,6 +6,7 @@
 //! use this one.
 
 use crate::format::fact_columns::{FactColumns, NONE};
+use crate::format::streamed::FactRows;
 use crate::model::{Aggregation, Basis, Diagnostic, Measure, Metric, Model};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
@@ -18,94 +19,13 @@ const CHUNK_FACTS: usize = 1 << 16;
 /// exactly what [`crate::validate::validate`] returns.
 pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
     let (timeline, mut problems) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
-    let calendar = model.group.calendar();
-    let mut metrics: FxHashMap<&str, &Metric> = FxHashMap::default();
-    for metric in &model.metrics {
-        metrics.entry(metric.id.as_str()).or_insert(metric);
-    }
-    let rate_currencies: FxHashSet<&str> = model.fx.iter().map(|r| r.currency.as_str()).collect();
-    let defined_metrics = || {
-        model
-            .metrics
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let timeline_ref = &timeline;
+    let checks = FactChecks::new(model, &timeline);
     // Per-fact problems, tagged with the fact's index, chunk by chunk in order.
     let per_fact: Vec<Vec<(usize, Diagnostic)>> = model
         .facts
         .par_chunks(CHUNK_FACTS)
         .enumerate()
-        .map(|(chunk, facts)| {
-            let mut found = Vec::new();
-            for (offset, fact) in facts.iter().enumerate() {
-                let index = chunk * CHUNK_FACTS + offset;
-                let mut at = |field: &str, message: String| found.push((index, Diagnostic::at(&fact.origin, Some(field), message)));
-                let key = &fact.key;
-                match metrics.get(key.metric.as_str()) {
-                    None => at("metric", format!("unknown metric `{}` (defined metrics: {})", key.metric, defined_metrics())),
-                    Some(m) if matches!(m.aggregation, Aggregation::Ratio { .. }) => {
-                        at("metric", format!("`{}` is a ratio, computed from its numerator and denominator; record those instead", key.metric))
-                    }
-                    Some(m) => {
-                        if m.measure != Measure::Currency && fact.currency.is_some() {
-                            at("currency", format!("`{}` is not a currency metric; leave currency empty", key.metric));
-                        }
-                        if m.aggregation == Aggregation::NonAdditive && key.counterparty.is_some() {
-                            at("counterparty", "a non-additive metric can't be eliminated; leave counterparty empty".into());
-                        }
-                    }
-                }
-                if let Some(currency) = &fact.currency {
-                    if currency != &model.group.currency && !rate_currencies.contains(currency.as_str()) {
-                        at("currency", format!("no FX rates for {currency} in fx.csv (needed to translate into {})", model.group.currency));
-                    }
-                }
-                match timeline_ref.unit(&key.unit) {
-                    None => at("unit", format!("unknown unit `{}` (create it in timeline.toml)", key.unit)),
-                    Some(unit) => {
-                        let record = timeline_ref.record(unit);
-                        match key.basis {
-                            Basis::Restated { structure } | Basis::ProForma { structure } => {
-                                if !record.alive_on(structure) {
-                                    at("structure", format!("unit `{}` does not exist on {structure}, the structure this {} figure was published under", key.unit, key.basis.name()));
-                                }
-                            }
-                            _ => {
-                                let first = key.period.first_day();
-                                let last = key.period.last_day();
-                                let ended_before = record.ended.is_some_and(|(end, _)| end <= first);
-                                if record.created > last || ended_before {
-                                    let life = match record.ended {
-                                        Some((end, _)) => format!("from {} until {end}", record.created),
-                                        None => format!("from {}", record.created),
-                                    };
-                                    at("period", format!("{} lies outside the life of unit `{}` (it exists {life})", key.period.label(calendar), key.unit));
-                                }
-                            }
-                        }
-                    }
-                }
-                if let Some(counterparty) = &key.counterparty {
-                    if counterparty == &key.unit {
-                        at("counterparty", "a unit can't be its own counterparty".into());
-                    } else {
-                        match timeline_ref.unit(counterparty) {
-                            None => at("counterparty", format!("unknown unit `{counterparty}`")),
-                            Some(unit) => {
-                                let record = timeline_ref.record(unit);
-                                if record.created > key.period.last_day() || record.ended.is_some_and(|(end, _)| end <= key.period.first_day()) {
-                                    at("counterparty", format!("counterparty `{counterparty}` is not in the group during {}", key.period.label(calendar)));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            found
-        })
+        .map(|(chunk, facts)| checks.problems(facts, chunk * CHUNK_FACTS))
         .collect();
     let duplicates = duplicate_problems(model);
     // Merge by fact index; a fact's duplicate problem comes after its other problems.
@@ -119,6 +39,250 @@ pub fn validate(model: &Model) -> (Timeline<'_>, Vec<Diagnostic>) {
     problems.extend(duplicates.map(|(_, problem)| problem));
     crate::validate::check_rates(model, &mut problems);
     (timeline, problems)
+}
+
+/// The rules checked fact by fact (metric, currency, unit, period, counterparty), against a
+/// model's metrics, rates and replayed timeline: shared by [`validate`] and
+/// [`validate_rows`], so both word every problem alike.
+pub(crate) struct FactChecks<'m> {
+    model: &'m Model,
+    timeline: &'m Timeline<'m>,
+    metrics: FxHashMap<&'m str, &'m Metric>,
+    rate_currencies: FxHashSet<&'m str>,
+}
+
+impl<'m> FactChecks<'m> {
+    pub(crate) fn new(model: &'m Model, timeline: &'m Timeline<'m>) -> Self {
+        let mut metrics: FxHashMap<&str, &Metric> = FxHashMap::default();
+        for metric in &model.metrics {
+            metrics.entry(metric.id.as_str()).or_insert(metric);
+        }
+        let rate_currencies: FxHashSet<&str> =
+            model.fx.iter().map(|r| r.currency.as_str()).collect();
+        FactChecks {
+            model,
+            timeline,
+            metrics,
+            rate_currencies,
+        }
+    }
+
+    /// The problems of `facts`, each tagged with its index (`first` for the first fact).
+    pub(crate) fn problems(
+        &self,
+        facts: &[crate::model::Fact],
+        first: usize,
+    ) -> Vec<(usize, Diagnostic)> {
+        let model = self.model;
+        let calendar = model.group.calendar();
+        let metrics = &self.metrics;
+        let rate_currencies = &self.rate_currencies;
+        let timeline_ref = self.timeline;
+        let defined_metrics = || {
+            model
+                .metrics
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut found = Vec::new();
+        for (offset, fact) in facts.iter().enumerate() {
+            let index = first + offset;
+            let mut at = |field: &str, message: String| {
+                found.push((index, Diagnostic::at(&fact.origin, Some(field), message)))
+            };
+            let key = &fact.key;
+            match metrics.get(key.metric.as_str()) {
+                None => at("metric", format!("unknown metric `{}` (defined metrics: {})", key.metric, defined_metrics())),
+                Some(m) if matches!(m.aggregation, Aggregation::Ratio { .. }) => {
+                    at("metric", format!("`{}` is a ratio, computed from its numerator and denominator; record those instead", key.metric))
+                }
+                Some(m) => {
+                    if m.measure != Measure::Currency && fact.currency.is_some() {
+                        at("currency", format!("`{}` is not a currency metric; leave currency empty", key.metric));
+                    }
+                    if m.aggregation == Aggregation::NonAdditive && key.counterparty.is_some() {
+                        at("counterparty", "a non-additive metric can't be eliminated; leave counterparty empty".into());
+                    }
+                }
+            }
+            if let Some(currency) = &fact.currency {
+                if currency != &model.group.currency && !rate_currencies.contains(currency.as_str())
+                {
+                    at(
+                        "currency",
+                        format!(
+                            "no FX rates for {currency} in fx.csv (needed to translate into {})",
+                            model.group.currency
+                        ),
+                    );
+                }
+            }
+            match timeline_ref.unit(&key.unit) {
+                None => at(
+                    "unit",
+                    format!("unknown unit `{}` (create it in timeline.toml)", key.unit),
+                ),
+                Some(unit) => {
+                    let record = timeline_ref.record(unit);
+                    match key.basis {
+                        Basis::Restated { structure } | Basis::ProForma { structure } => {
+                            if !record.alive_on(structure) {
+                                at("structure", format!("unit `{}` does not exist on {structure}, the structure this {} figure was published under", key.unit, key.basis.name()));
+                            }
+                        }
+                        _ => {
+                            let first = key.period.first_day();
+                            let last = key.period.last_day();
+                            let ended_before = record.ended.is_some_and(|(end, _)| end <= first);
+                            if record.created > last || ended_before {
+                                let life = match record.ended {
+                                    Some((end, _)) => {
+                                        format!("from {} until {end}", record.created)
+                                    }
+                                    None => format!("from {}", record.created),
+                                };
+                                at(
+                                    "period",
+                                    format!(
+                                        "{} lies outside the life of unit `{}` (it exists {life})",
+                                        key.period.label(calendar),
+                                        key.unit
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(counterparty) = &key.counterparty {
+                if counterparty == &key.unit {
+                    at(
+                        "counterparty",
+                        "a unit can't be its own counterparty".into(),
+                    );
+                } else {
+                    match timeline_ref.unit(counterparty) {
+                        None => at("counterparty", format!("unknown unit `{counterparty}`")),
+                        Some(unit) => {
+                            let record = timeline_ref.record(unit);
+                            if record.created > key.period.last_day()
+                                || record
+                                    .ended
+                                    .is_some_and(|(end, _)| end <= key.period.first_day())
+                            {
+                                at("counterparty", format!("counterparty `{counterparty}` is not in the group during {}", key.period.label(calendar)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+/// [`validate`] of a model whose facts come as rows ([`FactRows`], read by
+/// [`crate::format::streamed::read_model_streamed`]; `model` holds no facts): reports the
+/// same problems in the same order, with the facts rebuilt a chunk at a time, so memory
+/// holds the rows and a few chunks, never one whole [`crate::model::Fact`] per row.
+pub fn validate_rows(model: &Model, rows: &FactRows, report: &mut dyn FnMut(Diagnostic)) {
+    let (timeline, problems) = Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    for problem in problems {
+        report(problem);
+    }
+    let checks = FactChecks::new(model, &timeline);
+    let duplicates = row_duplicates(rows);
+    let mut duplicates = duplicates.into_iter().peekable();
+    let duplicate = |(later, earlier): (u32, u32)| {
+        Diagnostic::at(
+            &rows.origin(later as usize),
+            Some("unit"),
+            format!(
+                "duplicate fact: same unit, period, metric, counterparty and basis as {}",
+                rows.origin(earlier as usize)
+            ),
+        )
+    };
+    // A few chunks per thread at a time: their facts are rebuilt, checked and dropped.
+    let batch = CHUNK_FACTS * rayon::current_num_threads().max(1) * 2;
+    let mut first = 0;
+    while first < rows.len() {
+        let end = (first + batch).min(rows.len());
+        let per_chunk: Vec<Vec<(usize, Diagnostic)>> = (first..end)
+            .step_by(CHUNK_FACTS)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let range = start..(start + CHUNK_FACTS).min(end);
+                checks.problems(&rows.facts(range), start)
+            })
+            .collect();
+        for (index, problem) in per_chunk.into_iter().flatten() {
+            while duplicates
+                .peek()
+                .is_some_and(|(d, _)| (*d as usize) < index)
+            {
+                report(duplicate(duplicates.next().expect("peeked")));
+            }
+            report(problem);
+        }
+        first = end;
+    }
+    for pair in duplicates {
+        report(duplicate(pair));
+    }
+    let mut problems = Vec::new();
+    crate::validate::check_rates(model, &mut problems);
+    for problem in problems {
+        report(problem);
+    }
+}
+
+/// Every row whose key an earlier row already has, with the latest such earlier row, in row
+/// order (as [`duplicate_problems`] pairs facts).
+fn row_duplicates(rows: &FactRows) -> Vec<(u32, u32)> {
+    let series_count = rows.series.len();
+    let mut offsets = vec![0usize; series_count + 1];
+    for series in &rows.row_series {
+        offsets[*series as usize + 1] += 1;
+    }
+    for series in 0..series_count {
+        offsets[series + 1] += offsets[series];
+    }
+    let mut cursor = offsets.clone();
+    let mut order = vec![0u32; rows.len()];
+    for (row, series) in rows.row_series.iter().enumerate() {
+        let slot = &mut cursor[*series as usize];
+        order[*slot] = row as u32;
+        *slot += 1;
+    }
+    drop(cursor);
+    let start_of = |row: &u32| rows.row_start[*row as usize];
+    let mut found: Vec<(u32, u32)> = offsets
+        .par_windows(2)
+        .flat_map_iter(|range| {
+            let members = &order[range[0]..range[1]];
+            let mut found = Vec::new();
+            if members
+                .windows(2)
+                .all(|pair| start_of(&pair[0]) < start_of(&pair[1]))
+            {
+                return found;
+            }
+            let mut members = members.to_vec();
+            members.sort_by_key(start_of);
+            for pair in members.windows(2) {
+                if start_of(&pair[0]) == start_of(&pair[1]) {
+                    found.push((pair[1], pair[0]));
+                }
+            }
+            found
+        })
+        .collect();
+    found.sort_unstable_by_key(|(later, _)| *later);
+    found
 }
 
 /// True when a model read as columns ([`crate::format::fact_columns`]) has no problem at

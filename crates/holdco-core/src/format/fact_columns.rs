@@ -222,6 +222,16 @@ pub fn read_model_columns_from<R: std::io::Read>(
     others: &ModelFiles,
     fact_files: Vec<(String, R)>,
 ) -> Result<Option<(Model, FactColumns)>, (String, std::io::Error)> {
+    read_model_columns_windowed(others, fact_files, WINDOW_BYTES)
+}
+
+/// [`read_model_columns_from`] with windows of `window` bytes (each parsed on threads in
+/// pieces of a quarter of it).
+pub fn read_model_columns_windowed<R: std::io::Read>(
+    others: &ModelFiles,
+    fact_files: Vec<(String, R)>,
+    window: usize,
+) -> Result<Option<(Model, FactColumns)>, (String, std::io::Error)> {
     let (model, problems) = read_model(others);
     let Some(model) = model.filter(|_| problems.is_empty()) else {
         return Ok(None);
@@ -229,7 +239,7 @@ pub fn read_model_columns_from<R: std::io::Read>(
     let calendar = model.group.calendar();
     let mut parts = Vec::new();
     for (name, reader) in fact_files {
-        match read_stream(reader, calendar, WINDOW_BYTES, &mut parts) {
+        match read_stream(reader, calendar, window, &mut parts) {
             Ok(true) => {}
             Ok(false) => return Ok(None),
             Err(error) => return Err((name, error)),
@@ -288,7 +298,8 @@ fn read_stream<R: std::io::Read>(
             let Ok(rows) = std::str::from_utf8(&buffer[..cut]) else {
                 return Ok(false);
             };
-            let Some(columns) = parse_rows(layout, rows, calendar, CHUNK_BYTES) else {
+            let chunk_bytes = (window / 4).clamp(1 << 16, CHUNK_BYTES);
+            let Some(columns) = parse_rows(layout, rows, calendar, chunk_bytes) else {
                 return Ok(false);
             };
             parts.push(columns);
@@ -399,34 +410,96 @@ fn concat(mut parts: Vec<FactColumns>) -> FactColumns {
         sum += count;
         out.offsets.push(sum);
     }
+    // Where each part's rows of each of its series go: after the earlier parts' rows.
     let mut cursor = out.offsets.clone();
-    out.starts = vec![0; total];
-    out.values = vec![0.0; total];
-    out.currency = vec![NONE; total];
-    if has_sources {
-        out.source = vec![NONE; total];
-    }
-    for (part, (series_map, currency_map, source_map)) in parts.into_iter().zip(maps) {
-        for (local, global) in series_map.iter().enumerate() {
-            let rows = part.rows(local);
-            let at = cursor[*global as usize];
-            let len = rows.len();
-            cursor[*global as usize] += len;
-            out.starts[at..at + len].copy_from_slice(&part.starts[rows.clone()]);
-            out.values[at..at + len].copy_from_slice(&part.values[rows.clone()]);
-            for (offset, row) in rows.enumerate() {
-                let currency = part.currency[row];
-                if currency != NONE {
-                    out.currency[at + offset] = currency_map[currency as usize];
-                }
-                if has_sources {
-                    let source = part.source_of(row);
-                    if source != NONE {
-                        out.source[at + offset] = source_map[source as usize];
-                    }
+    let bases: Vec<Vec<usize>> = parts
+        .iter()
+        .zip(&maps)
+        .map(|(part, (series_map, _, _))| {
+            series_map
+                .iter()
+                .enumerate()
+                .map(|(local, global)| {
+                    let at = cursor[*global as usize];
+                    cursor[*global as usize] += part.rows(local).len();
+                    at
+                })
+                .collect()
+        })
+        .collect();
+    drop(cursor);
+    // Column by column, each part's column freed once copied: memory holds the parts and
+    // one or two whole columns at a time, not the parts and the whole result (issue 16 item
+    // 7: a folder of many fact files held its columns twice).
+    fn gather<T: Copy>(
+        total: usize,
+        fill: T,
+        parts: &mut [FactColumns],
+        bases: &[Vec<usize>],
+        take: impl Fn(&mut FactColumns) -> Vec<T>,
+        map: impl Fn(usize, T) -> T,
+    ) -> Vec<T> {
+        let mut column = vec![fill; total];
+        for (index, (part, bases)) in parts.iter_mut().zip(bases).enumerate() {
+            let local = take(part);
+            if local.is_empty() {
+                continue;
+            }
+            for (series, at) in bases.iter().enumerate() {
+                let rows = part.offsets[series]..part.offsets[series + 1];
+                for (offset, row) in rows.enumerate() {
+                    column[at + offset] = map(index, local[row]);
                 }
             }
         }
+        column
+    }
+    let total_rows = total;
+    out.starts = gather(
+        total_rows,
+        0,
+        &mut parts,
+        &bases,
+        |p| std::mem::take(&mut p.starts),
+        |_, v| v,
+    );
+    out.values = gather(
+        total_rows,
+        0.0,
+        &mut parts,
+        &bases,
+        |p| std::mem::take(&mut p.values),
+        |_, v| v,
+    );
+    out.currency = gather(
+        total_rows,
+        NONE,
+        &mut parts,
+        &bases,
+        |p| std::mem::take(&mut p.currency),
+        |part, c| {
+            if c == NONE {
+                NONE
+            } else {
+                maps[part].1[c as usize]
+            }
+        },
+    );
+    if has_sources {
+        out.source = gather(
+            total_rows,
+            NONE,
+            &mut parts,
+            &bases,
+            |p| std::mem::take(&mut p.source),
+            |part, s| {
+                if s == NONE {
+                    NONE
+                } else {
+                    maps[part].2[s as usize]
+                }
+            },
+        );
     }
     out
 }

@@ -45,7 +45,7 @@ pub(super) fn parse_fact_files(
 }
 
 /// [`parse_fact_files`] with a given chunk size.
-fn parse_in_chunks(
+pub(super) fn parse_in_chunks(
     files: &[(&str, &[u8])],
     calendar: FiscalCalendar,
     problems: &mut Vec<Diagnostic>,

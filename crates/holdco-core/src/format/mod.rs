@@ -7,6 +7,7 @@
 mod csv_files;
 pub mod fact_columns;
 mod fast_facts;
+pub mod streamed;
 mod toml_files;
 mod write;
 
@@ -105,6 +106,34 @@ pub(crate) fn decode<'a>(
 /// still fail [`crate::validate`]), and every problem found on the way.
 pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
     let mut problems = Vec::new();
+    let model = read_model_with(files, &mut problems, |calendar, problems| {
+        let fact_files: Vec<(&str, &[u8])> = files
+            .iter()
+            .filter(|(path, _)| is_fact_path(path))
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+            .collect();
+        fast_facts::parse_fact_files(&fact_files, calendar, problems)
+    });
+    (model, problems)
+}
+
+/// True for the paths of fact files: `facts.csv` and `facts/*.csv`.
+pub(crate) fn is_fact_path(path: &str) -> bool {
+    path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path))
+}
+
+/// [`read_model`] with the facts read by `read_facts` (given the calendar and the problems
+/// found so far: those of group.toml and timeline.toml), at the place in the order of the
+/// problems where [`read_model`] reads them: after the timeline, before fx.csv and the
+/// documents. Fact files among `files` are not read here.
+pub(crate) fn read_model_with(
+    files: &ModelFiles,
+    problems: &mut Vec<Diagnostic>,
+    read_facts: impl FnOnce(
+        crate::period::FiscalCalendar,
+        &mut Vec<Diagnostic>,
+    ) -> Vec<crate::model::Fact>,
+) -> Option<Model> {
     let group_file = files.get(GROUP_FILE);
     if group_file.is_none() {
         problems.push(Diagnostic {
@@ -122,33 +151,21 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
             message: "missing: a model folder needs timeline.toml (the dated changes that make the structure)".into(),
         });
     }
-    let group =
-        group_file.and_then(|bytes| toml_files::parse_group(GROUP_FILE, bytes, &mut problems));
-    let Some((group, metrics)) = group else {
-        return (None, problems);
-    };
+    let group = group_file.and_then(|bytes| toml_files::parse_group(GROUP_FILE, bytes, problems));
+    let (group, metrics) = group?;
     let calendar = group.calendar();
     let timeline = files
         .get(TIMELINE_FILE)
-        .map(|bytes| {
-            toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, &mut problems)
-        })
+        .map(|bytes| toml_files::parse_timeline(TIMELINE_FILE, bytes, &group, &metrics, problems))
         .unwrap_or_default();
-    let fact_files: Vec<(&str, &[u8])> = files
-        .iter()
-        .filter(|(path, _)| {
-            *path == FACTS_FILE || (path.starts_with("facts/") && is_model_file(path))
-        })
-        .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
-        .collect();
-    let facts = fast_facts::parse_fact_files(&fact_files, calendar, &mut problems);
+    let facts = read_facts(calendar, problems);
     let fx = files
         .get(FX_FILE)
-        .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, &mut problems))
+        .map(|bytes| csv_files::parse_fx(FX_FILE, bytes, calendar, problems))
         .unwrap_or_default();
     let mut documents = std::collections::BTreeMap::new();
     for (name, bytes) in files.iter().filter(|(name, _)| is_document_file(name)) {
-        if let Some(text) = decode(name, bytes, &mut problems) {
+        if let Some(text) = decode(name, bytes, problems) {
             documents.insert(name.to_string(), text.to_string());
         }
     }
@@ -160,7 +177,7 @@ pub fn read_model(files: &ModelFiles) -> (Option<Model>, Vec<Diagnostic>) {
         fx,
         documents,
     };
-    (Some(model), problems)
+    Some(model)
 }
 
 /// Counts the line of a byte offset (one-based).
