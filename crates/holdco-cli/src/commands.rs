@@ -198,20 +198,7 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
     if !reference_only {
         match crate::bulk::diagnose_folder(dir)? {
             crate::bulk::Diagnosis::Valid(model, facts) => {
-                let (timeline, _) = holdco_core::timeline::Timeline::replay(
-                    &model.group,
-                    &model.metrics,
-                    &model.timeline,
-                );
-                println!(
-                    "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
-                    dir.display(),
-                    timeline.units.len(),
-                    model.timeline.len(),
-                    model.metrics.len(),
-                    facts,
-                    model.fx.len()
-                );
+                print_check_ok(dir, &model, facts);
                 return Ok(ExitCode::SUCCESS);
             }
             crate::bulk::Diagnosis::Problems(log) => {
@@ -228,22 +215,7 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
     }
     match crate::bulk::load_folder(dir)? {
         Ok(model) => {
-            // The folder is valid: replaying the log for the count is enough (no second
-            // validation of every fact).
-            let (timeline, _) = holdco_core::timeline::Timeline::replay(
-                &model.group,
-                &model.metrics,
-                &model.timeline,
-            );
-            println!(
-                "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
-                dir.display(),
-                timeline.units.len(),
-                model.timeline.len(),
-                model.metrics.len(),
-                model.facts.len(),
-                model.fx.len()
-            );
+            print_check_ok(dir, &model, model.facts.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -1872,6 +1844,22 @@ fn gen_into(
         synth.model.fx.len()
     );
     Ok(())
+}
+
+/// `holdco check`'s line for a valid folder. The folder is valid, so replaying the log for
+/// the unit count is enough (no second validation of every fact).
+fn print_check_ok(dir: &Path, model: &holdco_core::Model, facts: usize) {
+    let (timeline, _) =
+        holdco_core::timeline::Timeline::replay(&model.group, &model.metrics, &model.timeline);
+    println!(
+        "ok: {} — {} units, {} changes, {} metrics, {} facts, {} FX rates",
+        dir.display(),
+        timeline.units.len(),
+        model.timeline.len(),
+        model.metrics.len(),
+        facts,
+        model.fx.len()
+    );
 }
 
 #[cfg(test)]
