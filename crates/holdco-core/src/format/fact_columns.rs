@@ -256,21 +256,11 @@ fn read_stream<R: std::io::Read>(
     window: usize,
     parts: &mut Vec<FactColumns>,
 ) -> std::io::Result<bool> {
-    use std::io::Read as _;
     let mut buffer: Vec<u8> = Vec::new();
     let mut layout: Option<Layout> = None;
     let mut first = true;
     loop {
-        let read = (&mut reader)
-            .take(window.max(1) as u64)
-            .read_to_end(&mut buffer)?;
-        let at_end = read == 0;
-        if first && (at_end || buffer.len() >= 3) {
-            if buffer.starts_with(b"\xEF\xBB\xBF") {
-                buffer.drain(..3);
-            }
-            first = false;
-        }
+        let at_end = super::read_window(&mut reader, &mut buffer, window, &mut first)?;
         if layout.is_none() {
             let Some(newline) = buffer.iter().position(|b| *b == b'\n') else {
                 if at_end {

@@ -188,3 +188,24 @@ pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
         .count() as u32
         + 1
 }
+
+/// Appends up to `window` more bytes of a fact file to `buffer` and answers whether the file
+/// has ended; while `first`, a UTF-8 byte-order mark at the start is taken off (once three
+/// bytes or the end are there). The streamed readers (`fact_columns`, `streamed`) share it.
+pub(crate) fn read_window<R: std::io::Read>(
+    reader: &mut R,
+    buffer: &mut Vec<u8>,
+    window: usize,
+    first: &mut bool,
+) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let read = reader.take(window.max(1) as u64).read_to_end(buffer)?;
+    let at_end = read == 0;
+    if *first && (at_end || buffer.len() >= 3) {
+        if buffer.starts_with(b"\xEF\xBB\xBF") {
+            buffer.drain(..3);
+        }
+        *first = false;
+    }
+    Ok(at_end)
+}

@@ -388,16 +388,7 @@ fn windows<R: Read>(
     let mut first = true;
     let mut newlines_before = 0u32;
     loop {
-        let read = (&mut reader)
-            .take(window.max(1) as u64)
-            .read_to_end(&mut buffer)?;
-        let at_end = read == 0;
-        if first && (at_end || buffer.len() >= 3) {
-            if buffer.starts_with(b"\xEF\xBB\xBF") {
-                buffer.drain(..3);
-            }
-            first = false;
-        }
+        let at_end = super::read_window(&mut reader, &mut buffer, window, &mut first)?;
         if header.is_none() {
             let end = match record_cut(&buffer, true) {
                 Some(end) => end,
