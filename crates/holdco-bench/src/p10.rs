@@ -5,6 +5,7 @@
 //! medians are reported with the load average of each round; answers are compared cell by
 //! cell before any ratio is printed.
 
+use crate::common::{holdco, load_average};
 use crate::{ms, write_duckdb_tables};
 use anyhow::{bail, Context, Result};
 use holdco_core::columnar::{FastLine, FastPlan, FastQuery};
@@ -12,27 +13,9 @@ use holdco_core::rollup::{Engine, View};
 use holdco_core::{Aggregation, Basis, Model};
 use holdco_store::SqliteStore;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn holdco() -> Result<PathBuf> {
-    let path = std::env::current_exe()?.with_file_name("holdco");
-    if !path.exists() {
-        bail!(
-            "{} is missing: cargo build --release -p holdco-cli",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
 
 /// Runs a command to completion, its output captured; the wall time and the output.
 fn timed(command: &mut Command) -> Result<(Duration, Vec<u8>)> {

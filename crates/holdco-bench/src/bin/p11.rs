@@ -21,7 +21,10 @@
 //! `cargo run --release -p holdco-bench --bin p11 -- [--example | --facts N] [--seconds S]
 //!  [--clients C] [--revise-every S | --changeset-every S] [--dir DIR] [--holdco PATH]`
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
+use common::load_average;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -75,17 +78,6 @@ fn options() -> Result<Options> {
         }
     }
     Ok(options)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".to_string())
 }
 
 /// Resident memory of a process, in MB.

@@ -11,7 +11,10 @@
 //! Usage: `cargo run --release -p holdco-bench --bin p12apply -- --db STORE [--rounds R]`
 //! (e.g. the store of `p11 --facts 1250000 --units 500`, 1,059,240 facts).
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
+use common::load_average;
 use holdco_core::{Fact, FactKey, Model, Period};
 use holdco_store::{ApplyRecord, ApplyTarget, NewChangeset, SqliteStore, Store};
 use std::path::PathBuf;
@@ -26,17 +29,6 @@ fn status_mb(field: &str) -> f64 {
             line.split_whitespace().nth(1)?.parse::<f64>().ok()
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".to_string())
 }
 
 /// One apply in this process: prints `ms rss_before_mb peak_mb facts_revised`.

@@ -17,8 +17,11 @@
 //! target/release/p2store --dir /tmp/snap --rounds 5 --baseline /path/to/main/holdco [--wide]
 //! ```
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use common::{holdco, load_average};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -89,13 +92,6 @@ fn run(command: &mut Command) -> Result<Run> {
     })
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -135,17 +131,6 @@ impl Figures {
                 .join(" ")
         )
     }
-}
-
-fn holdco() -> Result<PathBuf> {
-    let path = std::env::current_exe()?.with_file_name("holdco");
-    if !path.exists() {
-        bail!(
-            "{} is missing: cargo build --release -p holdco-cli",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 /// Imports `folder` into a fresh store at `db` with `binary`.

@@ -11,7 +11,10 @@
 //! (the defaults generate P3's folder: `holdco gen --facts 10000000 --units 5000 --changes 200`,
 //! 11,639,485 fact rows).
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
+use common::load_average;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -61,17 +64,6 @@ fn options() -> Result<Options> {
         ))
     });
     Ok(options)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "?".to_string())
 }
 
 /// Runs `psql` on the benchmark server with `sql` as its script; fails on any SQL error.

@@ -7,8 +7,11 @@
 //! interleaved A B A B; medians. Run:
 //! `cargo run --release -p holdco-bench --bin p8 -- [--people N] [--events N] [--units N]`.
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
 use chrono::{Datelike, Days};
+use common::load_average;
 use holdco_core::synth::{SplitMix, Synth, SynthSpec};
 use holdco_core::timeline::Timeline;
 use holdco_governance::config::Config;
@@ -26,13 +29,6 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The 1-, 5- and 15-minute load averages, as the kernel reports them.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// CPU time of this thread so far: on a machine shared with other builds, what the query

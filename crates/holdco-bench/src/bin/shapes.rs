@@ -26,7 +26,10 @@
 //!  [--holdco target/release/holdco]` (the bench itself only writes files and reads JSON).
 #![allow(clippy::needless_range_loop)]
 
+#[path = "../common.rs"]
+mod common;
 use anyhow::{bail, Context, Result};
+use common::load_average;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -191,12 +194,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 /// What a workload asks: the single month, or the restated quarter built from months.
