@@ -951,18 +951,16 @@ impl<'t> FastPlan<'t> {
         // Restating, every landing on a unit is in the target structure, and counts in the
         // lines of its nearest ancestor (or itself) that is a line: each such line's chain of
         // lines is listed once (chain 0 is empty), and each unit walks up to its own.
-        let (chains, unit_chain) = if restating {
-            line_chains(
-                engine,
-                target,
-                node,
-                &node_line,
-                lines.len(),
-                reconstruct_top,
-            )
-        } else {
-            (vec![Vec::new()], vec![0; n_units])
-        };
+        // As reported, the same chains serve the units that never move (see `static_units`):
+        // their lines are the same in every period's structure as in the latest.
+        let (chains, unit_chain) = line_chains(
+            engine,
+            target,
+            node,
+            &node_line,
+            lines.len(),
+            reconstruct_top,
+        );
         // Line weights of one landing set, including discontinued lines for the group.
         let membership = |landings: &[(Target, f64)],
                           factor: f64,
@@ -1049,7 +1047,9 @@ impl<'t> FastPlan<'t> {
         // fully held and consolidated all along; a unit is static when it has no history
         // events and no unit it was ever below (itself included) is anything but plain: the
         // units reaching a non-plain one, found by walking down from each non-plain unit
-        // through every unit ever below it.
+        // through every unit ever below it. As reported, a unit is static when nothing above
+        // it (itself included) ever moves, ends or changes ownership: it lands on the same
+        // lines in every period's structure (docs/semantics.md 3.7b).
         let static_unit = static_units(timeline, restating);
         tracing::debug!(target: PROFILE, "setup {:?}", clock.elapsed());
         // The weights: per group and unit, a slot into a flat pool of (line, weight) lists, or
@@ -2016,13 +2016,31 @@ fn share_groups(model: &Model, query: &FastQuery) -> (Vec<MetricId>, Vec<usize>)
 /// events and no unit it was ever below (itself included) anything but fully held and fully
 /// consolidated all along.
 fn static_units(timeline: &crate::timeline::Timeline, restating: bool) -> Vec<bool> {
-    if !restating {
-        return vec![false; timeline.units.len()];
+    if restating {
+        return ownership_tainted(timeline)
+            .iter()
+            .zip(&timeline.units)
+            .map(|(tainted, record)| !tainted && record.events.is_empty())
+            .collect();
     }
-    ownership_tainted(timeline)
-        .iter()
-        .zip(&timeline.units)
-        .map(|(tainted, record)| !tainted && record.events.is_empty())
+    // As reported, a unit lands on the lines above it in the structure of each period's
+    // date: the same lines on every date when neither it nor any unit it was ever below
+    // ever moved, ended, had a history event or was anything but fully held and
+    // consolidated (issue 16 item 6: a million units under one parent each compiled their
+    // own weights).
+    let plain = |u: usize| {
+        let record = &timeline.units[u];
+        let stakes = &record.stakes;
+        stakes.len() == 1
+            && stakes[0].1 == 1.0
+            && stakes[0].2 == crate::model::Consolidation::Full
+            && record.parents.len() == 1
+            && record.ended.is_none()
+            && record.events.is_empty()
+    };
+    tainted_below(timeline, plain)
+        .into_iter()
+        .map(|tainted| !tainted)
         .collect()
 }
 
@@ -2031,11 +2049,18 @@ fn static_units(timeline: &crate::timeline::Timeline, restating: bool) -> Vec<bo
 /// (found by walking down from each such unit through every unit ever below it). A unit
 /// not tainted has `ownership_on` = (1, 1) on every date.
 fn ownership_tainted(timeline: &crate::timeline::Timeline) -> Vec<bool> {
-    let n_units = timeline.units.len();
     let plain = |u: usize| {
         let stakes = &timeline.units[u].stakes;
         stakes.len() == 1 && stakes[0].1 == 1.0 && stakes[0].2 == crate::model::Consolidation::Full
     };
+    tainted_below(timeline, plain)
+}
+
+/// Per unit: true when some unit it was ever below (itself included) is not `plain`, found
+/// by walking down from each such unit through every unit ever below it (linear in units
+/// and parent entries).
+fn tainted_below(timeline: &crate::timeline::Timeline, plain: impl Fn(usize) -> bool) -> Vec<bool> {
+    let n_units = timeline.units.len();
     let mut below_start = vec![0u32; n_units + 1];
     for record in &timeline.units {
         for (_, parent) in &record.parents {
