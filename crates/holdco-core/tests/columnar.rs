@@ -550,6 +550,25 @@ proptest! {
         let found = bits(&lean, &FactTable::from_columns(&without_facts, &columns, &lean).unwrap());
         prop_assert!(view == View::Reported || expected.is_ok(), "{:?}", expected);
         prop_assert_eq!(found, expected);
+        // The tables themselves are equal: with foreign currencies (built row by row) and,
+        // keeping only the facts in the reporting currency, straight from the sorted columns.
+        prop_assert_eq!(
+            FactTable::from_columns(&without_facts, &columns, &lean).unwrap(),
+            FactTable::from_model(&whole, &engine).unwrap()
+        );
+        let mut reporting = whole.clone();
+        let currency = reporting.group.currency.clone();
+        reporting.facts.retain(|f| f.currency.as_ref().is_none_or(|c| *c == currency));
+        let files = holdco_core::format::write_model(&reporting);
+        let (without_facts, mut columns) =
+            holdco_core::format::fact_columns::read_model_columns(&files).expect("reads as columns");
+        prop_assert!(holdco_core::bulk_validate::columns_valid(&without_facts, &mut columns));
+        let lean = Engine::new(&without_facts).unwrap();
+        let engine = Engine::new(&reporting).unwrap();
+        prop_assert_eq!(
+            FactTable::from_columns(&without_facts, &columns, &lean).unwrap(),
+            FactTable::from_model(&reporting, &engine).unwrap()
+        );
     }
 }
 
