@@ -46,6 +46,9 @@ struct Entry<'a> {
     /// map: a change has a handful of fields, and a million changes are read at a time).
     fields: Vec<(Cow<'a, str>, Spanned<Value>, bool)>,
     problems: Vec<Diagnostic>,
+    /// The optional unit id read last, handed from one change to the next
+    /// ([`Entry::opt_unit`]).
+    recent: Option<UnitId>,
 }
 
 impl<'a> Entry<'a> {
@@ -66,6 +69,7 @@ impl<'a> Entry<'a> {
                 .map(|(name, value)| (name, value, false))
                 .collect(),
             problems: Vec::new(),
+            recent: None,
         }
     }
 
@@ -170,14 +174,55 @@ impl<'a> Entry<'a> {
         }
     }
 
+    /// [`Entry::parse_with`] of [`Entry::opt_str`] without copying the text: the same
+    /// problems, in the same words (a million changes name a million units).
+    fn parse_str<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+        self.mark(name);
+        let parsed = match self.get(name)?.get_ref() {
+            Value::String(text) => parse(text),
+            other => Err(format!(
+                "expected text in quotes, found {}",
+                other.type_str()
+            )),
+        };
+        match parsed {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.problem(name, message);
+                None
+            }
+        }
+    }
+
     fn req_unit(&mut self, name: &str) -> Option<UnitId> {
-        let text = self.req_str(name, "a unit id")?;
-        self.parse_with(name, Some(text), UnitId::parse)
+        if !self.has(name) {
+            // The words of `req_str`.
+            self.problems.push(Diagnostic {
+                file: self.path.to_string(),
+                line: Some(self.line),
+                field: Some(name.to_string()),
+                message: "missing; expected a unit id".into(),
+            });
+            return None;
+        }
+        self.parse_str(name, UnitId::parse)
     }
 
     fn opt_unit(&mut self, name: &str) -> Option<UnitId> {
-        let text = self.opt_str(name);
-        self.parse_with(name, text, UnitId::parse)
+        // Consecutive changes often name the same parent (a generator's million units under
+        // one): the id read last is shared, not parsed and allocated again.
+        if let (Some(recent), Some(Value::String(text))) =
+            (&self.recent, self.get(name).map(|v| v.get_ref()))
+        {
+            if recent.as_str() == text {
+                let id = recent.clone();
+                self.mark(name);
+                return Some(id);
+            }
+        }
+        let id = self.parse_str(name, UnitId::parse)?;
+        self.recent = Some(id.clone());
+        Some(id)
     }
 
     fn opt_number(&mut self, name: &str) -> Option<f64> {
@@ -220,7 +265,21 @@ impl<'a> Entry<'a> {
         };
         let text = match value {
             Value::String(s) => s,
-            Value::Datetime(d) => d.to_string(),
+            Value::Datetime(d) => {
+                // A bare date (what the plain scan and most files give): no text round trip.
+                if let (Some(date), None, None) = (d.date, d.time, d.offset) {
+                    if date.year <= 9999 {
+                        if let Some(day) = NaiveDate::from_ymd_opt(
+                            i32::from(date.year),
+                            u32::from(date.month),
+                            u32::from(date.day),
+                        ) {
+                            return Some(day);
+                        }
+                    }
+                }
+                d.to_string()
+            }
             other => {
                 self.problem(
                     name,
@@ -774,6 +833,7 @@ fn parse_change_tables(
     // Tables come in file order: count lines on from the previous table, not from the top
     // for each (which took seconds on timelines of thousands of changes).
     let (mut counted_to, mut line) = (0usize, 1u32);
+    let mut recent: Option<UnitId> = None;
     for table in tables {
         let start = table.span.start.min(text.len());
         if start < counted_to {
@@ -785,6 +845,7 @@ fn parse_change_tables(
             .count() as u32;
         counted_to = start;
         let mut entry = Entry::at_line(path, text, table, line);
+        entry.recent = recent.take();
         let id = entry.opt_str("id");
         let date = entry.req_date("date");
         let note = entry.opt_str("note");
@@ -799,6 +860,7 @@ fn parse_change_tables(
         };
         let origin = entry.origin();
         let line = entry.line;
+        recent = entry.recent.take();
         let allowed = match &kind {
             Some(ChangeKind::Event { event, .. }) => event_fields_hint(event),
             _ => CHANGE_FIELDS.to_string(),
