@@ -3203,7 +3203,7 @@ mod decompose_tests {
                 let p = table.period[r] as usize;
                 let date = FactTable::fact_date(engine, key.unit, table.periods[p], key.basis);
                 let structure = engine.structure(date);
-                let adjustment = |above: UnitIndex, value: f64| Adjustment {
+                let adjustment = |above: UnitIndex, value: f64, given_back: bool| Adjustment {
                     above,
                     date,
                     metric: key.metric,
@@ -3211,17 +3211,19 @@ mod decompose_tests {
                     currency: key.currency,
                     basis: key.basis,
                     value,
+                    row: r,
+                    given_back,
                 };
                 let mut above = structure.ancestors(key.unit).skip(1);
                 if let Some(a) = above.find(|a| has[p][*a as usize]) {
-                    adjustments.push(adjustment(a, table.value[r]));
+                    adjustments.push(adjustment(a, table.value[r], false));
                 }
                 if let Some(other) = key.counterparty {
                     let mut above = structure.ancestors(key.unit).skip(1);
                     if let Some(a) =
                         above.find(|a| has[p][*a as usize] && structure.in_subtree(other, *a))
                     {
-                        adjustments.push(adjustment(a, -table.value[r]));
+                        adjustments.push(adjustment(a, -table.value[r], true));
                     }
                 }
             }
