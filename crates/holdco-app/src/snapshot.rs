@@ -60,6 +60,53 @@ impl Snapshot {
         Snapshot::build(model, revision, |model| Ok(Engine::new_validated(model)))
     }
 
+    /// The snapshot of `model`, a valid model this snapshot's model became (a change set
+    /// applied by this server), read from the store at `revision`, built from this snapshot's
+    /// caches where the change leaves them as they are (semantics C17): when the group,
+    /// metrics and timeline are the same and the facts have the same keys at the same
+    /// positions (a change set that only revises figures), the columnar table is this one's
+    /// with the revised figures put in place ([`FactTable::revised`]) and the engine takes
+    /// this one's fact index; otherwise, or when this snapshot has not built them, they are
+    /// built again as for [`Snapshot::validated`]. Either way every answer is the one a
+    /// snapshot of `model` loaded afresh gives (debug builds compare the table with one
+    /// built from the model).
+    pub fn successor(
+        &self,
+        model: Arc<Model>,
+        revision: Option<i64>,
+    ) -> Result<Snapshot, QueryError> {
+        let snapshot = Snapshot::validated(model, revision)?;
+        let (old, new) = (self.model(), snapshot.model());
+        if old.group != new.group
+            || old.metrics != new.metrics
+            || old.timeline != new.timeline
+            || old.facts.len() != new.facts.len()
+        {
+            return Ok(snapshot);
+        }
+        let mut revised = Vec::new();
+        for (before, after) in old.facts.iter().zip(&new.facts) {
+            if before.key != after.key {
+                return Ok(snapshot);
+            }
+            if before.value.to_bits() != after.value.to_bits() || before.currency != after.currency
+            {
+                revised.push((before, after));
+            }
+        }
+        snapshot.engine().share_fact_index(self.engine());
+        if let Some(Some(table)) = self.table.get() {
+            if let Some(table) = table.revised(new, snapshot.engine(), &revised) {
+                debug_assert!(
+                    FactTable::from_model(new, snapshot.engine()).as_ref() == Ok(&table),
+                    "the revised table equals the table built from the model"
+                );
+                let _ = snapshot.table.set(Some(Arc::new(table)));
+            }
+        }
+        Ok(snapshot)
+    }
+
     /// The snapshot of `model` with the engine `engine` builds on it.
     fn build(
         model: Arc<Model>,
@@ -104,6 +151,12 @@ impl Snapshot {
     /// its default here.
     pub fn structure_date(&self, asked: Option<NaiveDate>) -> NaiveDate {
         asked.unwrap_or_else(|| self.engine().latest_structure_date())
+    }
+
+    /// True when the columnar table is already made (built by a question, or taken from the
+    /// snapshot this one succeeds, [`Snapshot::successor`]).
+    pub fn has_fact_table(&self) -> bool {
+        matches!(self.table.get(), Some(Some(_)))
     }
 
     /// The columnar table of every fact, built on first use and kept; `None` when the

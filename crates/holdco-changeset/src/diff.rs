@@ -139,12 +139,101 @@ fn at(origin: &holdco_core::Origin, field: &str, message: String) -> Diagnostic 
     Diagnostic::at(origin, Some(field), message)
 }
 
+/// A patch applied to a base model without copying the base's facts: the model after
+/// without its facts (`frame`: group, metrics, timeline, rates and documents after) and the
+/// diff, which lists every fact written or removed. The facts after are the base's with the
+/// diff's put in ([`Evaluation::model`] makes the whole model; [`Evaluation::facts_where`]
+/// only the facts a check or a preview reads), so evaluating a change set on a served model
+/// of a million facts costs what the change set names, not a copy of the model.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The model after without its facts.
+    pub frame: Model,
+    /// What changed.
+    pub diff: Diff,
+    /// For each entry of `diff.facts`, the position of its key in the base's facts (`None`:
+    /// a key new to the model).
+    positions: Vec<Option<usize>>,
+}
+
+impl Evaluation {
+    /// The whole model after (what [`apply_patch`] gives): the base's facts with the ones
+    /// written replaced or added and the ones removed left out, in canonical order.
+    pub fn model(&self, base: &Model) -> Model {
+        let mut facts = base.facts.clone();
+        let mut drop = BTreeSet::new();
+        for (change, position) in self.diff.facts.iter().zip(&self.positions) {
+            match (position, &change.after) {
+                (Some(i), Some(after)) => facts[*i] = after.clone(),
+                (Some(i), None) => {
+                    drop.insert(*i);
+                }
+                (None, Some(after)) => facts.push(after.clone()),
+                (None, None) => {}
+            }
+        }
+        if !drop.is_empty() {
+            facts = facts
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !drop.contains(i))
+                .map(|(_, fact)| fact)
+                .collect();
+        }
+        let mut after = Model {
+            facts,
+            ..self.frame.clone()
+        };
+        after.canonicalize();
+        after
+    }
+
+    /// The facts after that `keep` accepts, in the order of [`Evaluation::model`]'s facts
+    /// (by key; the base must hold each key once, as a valid model does), without copying
+    /// the others.
+    pub fn facts_where(&self, base: &Model, keep: impl Fn(&Fact) -> bool) -> Vec<Fact> {
+        let changed: HashSet<usize> = self.positions.iter().flatten().copied().collect();
+        let mut facts: Vec<Fact> = base
+            .facts
+            .iter()
+            .enumerate()
+            .filter(|(i, fact)| keep(fact) && !changed.contains(i))
+            .map(|(_, fact)| fact.clone())
+            .chain(
+                self.diff
+                    .facts
+                    .iter()
+                    .filter_map(|change| change.after.as_ref())
+                    .filter(|fact| keep(fact))
+                    .cloned(),
+            )
+            .collect();
+        facts.sort_by(|a, b| a.key.cmp(&b.key));
+        facts
+    }
+}
+
 /// Applies `patch` to `base`: the model after, and what changed. Problems (removing what is
 /// not there, the same key written and removed) name the patch's items. The model after is
 /// not validated here (see [`crate::validate`]).
 pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Diagnostic>> {
+    let evaluation = evaluate_patch(base, patch)?;
+    let after = evaluation.model(base);
+    Ok((after, evaluation.diff))
+}
+
+/// [`apply_patch`] without making the model after: its frame and the diff
+/// ([`Evaluation`]). Refuses what [`apply_patch`] refuses, with the same problems.
+pub fn evaluate_patch(base: &Model, patch: &Patch) -> Result<Evaluation, Vec<Diagnostic>> {
     let mut problems = Vec::new();
-    let mut after = base.clone();
+    let mut after = Model {
+        group: base.group.clone(),
+        metrics: base.metrics.clone(),
+        timeline: Vec::new(),
+        facts: Vec::new(),
+        fx: base.fx.clone(),
+        documents: base.documents.clone(),
+    };
     let mut diff = Diff::default();
     let calendar = base.group.calendar();
 
@@ -248,7 +337,7 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
         .chain(&patch.remove_facts)
         .collect();
     let named_units: HashSet<&str> = named.iter().map(|key| key.unit.as_str()).collect();
-    let mut index: HashMap<FactKey, usize> = after
+    let index: HashMap<FactKey, usize> = base
         .facts
         .iter()
         .enumerate()
@@ -259,7 +348,7 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
         .collect();
     let removing: BTreeSet<&FactKey> = patch.remove_facts.iter().collect();
     let mut written = BTreeSet::new();
-    let mut fact_changes: BTreeMap<FactKey, FactChange> = BTreeMap::new();
+    let mut fact_changes: BTreeMap<FactKey, (Option<usize>, FactChange)> = BTreeMap::new();
     for fact in &patch.facts {
         if !written.insert(&fact.key) {
             problems.push(at(
@@ -283,38 +372,38 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
             ));
             continue;
         }
-        let before = index.get(&fact.key).map(|&i| after.facts[i].clone());
+        // Each key is looked up once: a key given twice, or written and removed, is refused
+        // above, so only the base's positions are ever found.
+        let position = index.get(&fact.key).copied();
+        let before = position.map(|i| base.facts[i].clone());
         if before.as_ref().is_some_and(|held| same_fact(held, fact)) {
             continue;
         }
-        match index.get(&fact.key) {
-            Some(&i) => after.facts[i] = fact.clone(),
-            None => {
-                index.insert(fact.key.clone(), after.facts.len());
-                after.facts.push(fact.clone());
-            }
-        }
         fact_changes.insert(
             fact.key.clone(),
-            FactChange {
-                key: fact.key.clone(),
-                before,
-                after: Some(fact.clone()),
-            },
+            (
+                position,
+                FactChange {
+                    key: fact.key.clone(),
+                    before,
+                    after: Some(fact.clone()),
+                },
+            ),
         );
     }
-    let mut drop = BTreeSet::new();
     for key in &patch.remove_facts {
         match index.get(key) {
             Some(&i) => {
-                drop.insert(i);
                 fact_changes.insert(
                     key.clone(),
-                    FactChange {
-                        key: key.clone(),
-                        before: Some(base_fact(&after, i)),
-                        after: None,
-                    },
+                    (
+                        Some(i),
+                        FactChange {
+                            key: key.clone(),
+                            before: Some(base_fact(base, i)),
+                            after: None,
+                        },
+                    ),
                 );
             }
             None => problems.push(Diagnostic {
@@ -328,16 +417,9 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
             }),
         }
     }
-    if !drop.is_empty() {
-        after.facts = after
-            .facts
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !drop.contains(i))
-            .map(|(_, fact)| fact)
-            .collect();
-    }
-    diff.facts = fact_changes.into_values().collect();
+    let (positions, changes): (Vec<Option<usize>>, Vec<FactChange>) =
+        fact_changes.into_values().unzip();
+    diff.facts = changes;
 
     // Rates: by currency and period.
     let mut rate_changes: BTreeMap<(Currency, Period), RateChange> = BTreeMap::new();
@@ -448,7 +530,11 @@ pub fn apply_patch(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Dia
 
     after.canonicalize();
     if problems.is_empty() {
-        Ok((after, diff))
+        Ok(Evaluation {
+            frame: after,
+            diff,
+            positions,
+        })
     } else {
         Err(problems)
     }

@@ -17,19 +17,67 @@
 //! as `holdco check` runs them (they read the model as a whole, and cost nothing on a model
 //! without such documents).
 
-use crate::diff::Diff;
+use crate::diff::{Diff, Evaluation};
 use chrono::NaiveDate;
 use holdco_core::timeline::Timeline;
-use holdco_core::{Diagnostic, FactKey, Model};
+use holdco_core::{Diagnostic, Fact, FactKey, Model};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Every problem [`crate::validate`] would report for `after`, the model `diff` made from
 /// `base`, checking only what the patch can affect. `base` must be valid (core's validation:
 /// no problem), as a served snapshot's model is; otherwise use [`crate::validate`].
 pub fn validate_changed(base: &Model, after: &Model, diff: &Diff) -> Vec<Diagnostic> {
+    validate_parts(
+        base,
+        after,
+        diff,
+        |affected| {
+            after
+                .facts
+                .iter()
+                .filter(|fact| affected(fact))
+                .cloned()
+                .collect()
+        },
+        || std::borrow::Cow::Borrowed(after),
+    )
+}
+
+/// [`validate_changed`] of a patch evaluated without making the model after
+/// ([`Evaluation`]): the facts checked are taken from the base and the diff, and the whole
+/// model after is made only when it holds documents (the strategy and scenario checks read
+/// the model whole; without documents they find nothing). The same problems, in the same
+/// order (the property tests hold the three equal).
+pub fn validate_evaluation(base: &Model, evaluation: &Evaluation) -> Vec<Diagnostic> {
+    let frame = &evaluation.frame;
+    validate_parts(
+        base,
+        frame,
+        &evaluation.diff,
+        |affected| evaluation.facts_where(base, affected),
+        || {
+            if frame.documents.is_empty() {
+                std::borrow::Cow::Borrowed(frame)
+            } else {
+                std::borrow::Cow::Owned(evaluation.model(base))
+            }
+        },
+    )
+}
+
+/// The incremental validation: `after` gives the model after's group, metrics, timeline and
+/// rates (its facts are not read), `facts` the facts after the predicate accepts (in the
+/// model after's order), `whole` the model after for the document checks.
+fn validate_parts<'a>(
+    base: &Model,
+    after: &Model,
+    diff: &Diff,
+    facts: impl FnOnce(&dyn Fn(&Fact) -> bool) -> Vec<Fact>,
+    whole: impl FnOnce() -> std::borrow::Cow<'a, Model>,
+) -> Vec<Diagnostic> {
     if base.group != after.group || base.metrics != after.metrics {
         // Not something a patch does; judged whole rather than assumed.
-        return crate::validate(after);
+        return crate::validate(&whole());
     }
     // Units whose life (creation, end) differs: their facts' checks may answer otherwise.
     let mut units: HashSet<String> = HashSet::new();
@@ -81,7 +129,7 @@ pub fn validate_changed(base: &Model, after: &Model, diff: &Diff) -> Vec<Diagnos
         .map(|change| &change.key)
         .collect();
     let written_units: HashSet<&str> = written.iter().map(|key| key.unit.as_str()).collect();
-    let affected = |fact: &holdco_core::Fact| {
+    let affected = |fact: &Fact| {
         let key = &fact.key;
         (written_units.contains(key.unit.as_str()) && written.contains(key))
             || units.contains(key.unit.as_str())
@@ -100,19 +148,15 @@ pub fn validate_changed(base: &Model, after: &Model, diff: &Diff) -> Vec<Diagnos
         group: after.group.clone(),
         metrics: after.metrics.clone(),
         timeline: after.timeline.clone(),
-        facts: after
-            .facts
-            .iter()
-            .filter(|fact| affected(fact))
-            .cloned()
-            .collect(),
+        facts: facts(&affected),
         fx: after.fx.clone(),
         documents: Default::default(),
     };
     let (_, mut problems) = holdco_core::bulk_validate::validate(&checked);
     if problems.is_empty() {
-        problems.extend(holdco_strategy::check(after).1);
-        problems.extend(holdco_scenario::check(after));
+        let whole = whole();
+        problems.extend(holdco_strategy::check(&whole).1);
+        problems.extend(holdco_scenario::check(&whole));
     }
     problems
 }

@@ -19,10 +19,10 @@ pub mod incremental;
 pub mod patch;
 pub mod preview;
 
-pub use diff::{apply_patch, Diff, GROUP_WIDE};
-pub use incremental::validate_changed;
+pub use diff::{apply_patch, evaluate_patch, Diff, Evaluation, GROUP_WIDE};
+pub use incremental::{validate_changed, validate_evaluation};
 pub use patch::{Patch, PlacedChange};
-pub use preview::{preview, preview_of, Preview};
+pub use preview::{preview, preview_evaluated, preview_of, Preview};
 
 use chrono::NaiveDate;
 use holdco_core::{Diagnostic, Model};
@@ -118,10 +118,18 @@ pub fn evaluate(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Diagno
 /// applied, and only what it can affect validated ([`validate_changed`]: the same problems
 /// as validating the whole model after).
 pub fn evaluate_valid(base: &Model, patch: &Patch) -> Result<(Model, Diff), Vec<Diagnostic>> {
-    let (after, diff) = apply_patch(base, patch)?;
-    let problems = validate_changed(base, &after, &diff);
+    let evaluation = evaluate_valid_frame(base, patch)?;
+    Ok((evaluation.model(base), evaluation.diff))
+}
+
+/// [`evaluate_valid`] without making the model after ([`Evaluation`]: its frame and the
+/// diff): what a proposal, a preview and the store's write need, without copying the base's
+/// facts (semantics C17).
+pub fn evaluate_valid_frame(base: &Model, patch: &Patch) -> Result<Evaluation, Vec<Diagnostic>> {
+    let evaluation = evaluate_patch(base, patch)?;
+    let problems = validate_evaluation(base, &evaluation);
     if problems.is_empty() {
-        Ok((after, diff))
+        Ok(evaluation)
     } else {
         Err(problems)
     }
@@ -175,37 +183,40 @@ pub fn create(
     }
     let (base, revision) = current(store)?;
     let (after, diff) = evaluate(&base, &proposal.patch).map_err(ChangesetError::Invalid)?;
-    record_draft(store, proposal, revision, &base, &after, diff, today)
+    record_draft(store, proposal, revision, diff, |diff| {
+        preview_of(&base, &after, diff, today)
+    })
 }
 
 /// [`create`] on a model the caller holds, already known valid, read from the store at
 /// `revision` (a server's snapshot), with the patch already evaluated on it
-/// ([`evaluate_valid`]): nothing is loaded, and the preview computes only the cells the change
-/// can touch ([`preview_of`]). The draft's base revision is `revision`, so an apply after the
-/// store moved on is a conflict, as for a draft made on the store's model.
+/// ([`evaluate_valid_frame`]): nothing is loaded or copied, and the preview computes only the
+/// cells the change can touch ([`preview_evaluated`]). The draft's base revision is
+/// `revision`, so an apply after the store moved on is a conflict, as for a draft made on the
+/// store's model.
 pub fn create_on(
     store: &mut dyn Store,
     proposal: Proposal<'_>,
     revision: i64,
     base: &Model,
-    evaluated: (Model, Diff),
+    evaluated: Evaluation,
     today: NaiveDate,
 ) -> Result<Created, ChangesetError> {
     if proposal.message.trim().is_empty() {
         return Err(ChangesetError::NoMessage);
     }
-    let (after, diff) = evaluated;
-    record_draft(store, proposal, revision, base, &after, diff, today)
+    let diff = evaluated.diff.clone();
+    record_draft(store, proposal, revision, diff, |_| {
+        preview_evaluated(base, &evaluated, today)
+    })
 }
 
 fn record_draft(
     store: &mut dyn Store,
     proposal: Proposal<'_>,
     revision: i64,
-    base: &Model,
-    after: &Model,
     diff: Diff,
-    today: NaiveDate,
+    preview: impl FnOnce(&Diff) -> Preview,
 ) -> Result<Created, ChangesetError> {
     if diff.is_empty() {
         return Err(ChangesetError::Empty);
@@ -223,7 +234,7 @@ fn record_draft(
         units: diff.units(),
         reverts: proposal.reverts,
     })?;
-    let preview = preview_of(base, after, &diff, today);
+    let preview = preview(&diff);
     Ok(Created {
         id,
         base_revision: revision,
@@ -311,10 +322,10 @@ pub fn show_on(
     }
     let patch = patch_of(&shown.changeset)?;
     if let Some((base, _)) = served.filter(|(_, at)| *at == shown.revision) {
-        match evaluate_valid(base, &patch) {
-            Ok((after, diff)) => {
-                shown.preview = Some(preview_of(base, &after, &diff, today));
-                shown.diff = Some(diff);
+        match evaluate_valid_frame(base, &patch) {
+            Ok(evaluation) => {
+                shown.preview = Some(preview_evaluated(base, &evaluation, today));
+                shown.diff = Some(evaluation.diff);
             }
             Err(problems) => shown.problems = problems,
         }
@@ -493,11 +504,13 @@ pub fn apply_on(
         });
     }
     let patch = patch_of(&record)?;
-    let (after, diff) = evaluate_valid(base, &patch).map_err(ChangesetError::Invalid)?;
-    let applied = write(store, &record, actor, &after, &diff)?;
+    // The store's write needs only the frame and the diff; the whole model after (one copy
+    // of the base's facts with the diff's put in) is made once it is written.
+    let evaluation = evaluate_valid_frame(base, &patch).map_err(ChangesetError::Invalid)?;
+    let applied = write(store, &record, actor, &evaluation.frame, &evaluation.diff)?;
     Ok(AppliedOn {
         applied,
-        model: Some(after),
+        model: Some(evaluation.model(base)),
     })
 }
 

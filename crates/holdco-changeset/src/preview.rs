@@ -2,7 +2,7 @@
 //! after (units moved, new, gone) and every roll-up cell of the last two fiscal years,
 //! restated into that date's structure, whose value differs.
 
-use crate::diff::Diff;
+use crate::diff::{Diff, Evaluation};
 use chrono::NaiveDate;
 use holdco_core::rollup::{BasisFilter, Engine, Query, View};
 use holdco_core::timeline::Timeline;
@@ -179,6 +179,14 @@ pub fn preview(before: &Model, after: &Model, date: NaiveDate) -> Preview {
 /// published restatement of it), so every other cell is the same before and after; the
 /// property tests hold this preview equal to [`preview`] on generated patches.
 pub fn preview_of(before: &Model, after: &Model, diff: &Diff, date: NaiveDate) -> Preview {
+    let only = touched(after, diff);
+    let periods = compared_periods(after, date);
+    let reduced_after = reduced(after, &only.read, &periods);
+    preview_with(before, after, date, Some((only, reduced_after)))
+}
+
+/// The metrics a change can touch and the metrics they read (see [`preview_of`]).
+fn touched(after: &Model, diff: &Diff) -> Touched {
     let all =
         !diff.timeline_added.is_empty() || !diff.timeline_removed.is_empty() || !diff.fx.is_empty();
     let touched: BTreeSet<MetricId> = if all {
@@ -233,7 +241,36 @@ pub fn preview_of(before: &Model, after: &Model, diff: &Diff, date: NaiveDate) -
         }
         read.extend(more);
     }
-    preview_with(before, after, date, Some(Touched { touched, read }))
+    Touched { touched, read }
+}
+
+/// [`preview_of`] of a patch evaluated without making the model after ([`Evaluation`]): the
+/// facts the reduced preview reads after are taken from the base and the diff, so nothing
+/// else of a large model is copied. The same preview (the property tests hold it).
+pub fn preview_evaluated(before: &Model, evaluation: &Evaluation, date: NaiveDate) -> Preview {
+    let only = touched(&evaluation.frame, &evaluation.diff);
+    let periods = compared_periods(&evaluation.frame, date);
+    let reduced_after = Model {
+        facts: evaluation.facts_where(before, |fact| {
+            only.read.contains(&fact.key.metric) && overlaps(&periods, &fact.key.period)
+        }),
+        documents: Default::default(),
+        ..evaluation.frame.clone()
+    };
+    preview_with(before, &evaluation.frame, date, Some((only, reduced_after)))
+}
+
+/// The last two fiscal years that have ended by `date`.
+fn compared_periods(model: &Model, date: NaiveDate) -> Vec<Period> {
+    let this_year = Period::containing(date, Granularity::Year, model.group.calendar());
+    vec![this_year.shift(-2), this_year.shift(-1)]
+}
+
+/// True when `period` overlaps one of `periods`.
+fn overlaps(periods: &[Period], period: &Period) -> bool {
+    periods
+        .iter()
+        .any(|p| period.first_day() <= p.last_day() && p.first_day() <= period.last_day())
 }
 
 /// What a reduced preview computes: the metrics whose cells may change, and the metrics
@@ -245,11 +282,7 @@ struct Touched {
 
 /// The model with only the facts of `read` metrics whose period overlaps one of `periods`.
 fn reduced(model: &Model, read: &BTreeSet<MetricId>, periods: &[Period]) -> Model {
-    let overlaps = |period: &Period| {
-        periods
-            .iter()
-            .any(|p| period.first_day() <= p.last_day() && p.first_day() <= period.last_day())
-    };
+    let overlaps = |period: &Period| overlaps(periods, period);
     Model {
         group: model.group.clone(),
         metrics: model.metrics.clone(),
@@ -265,11 +298,17 @@ fn reduced(model: &Model, read: &BTreeSet<MetricId>, periods: &[Period]) -> Mode
     }
 }
 
-fn preview_with(before: &Model, after: &Model, date: NaiveDate, only: Option<Touched>) -> Preview {
+/// The preview from `before` to `after` (whose facts are read only without `only`); with
+/// `only`, the reduced preview: the touched metrics' cells, from the model after reduced to
+/// the facts they read (given).
+fn preview_with(
+    before: &Model,
+    after: &Model,
+    date: NaiveDate,
+    only: Option<(Touched, Model)>,
+) -> Preview {
     let calendar = after.group.calendar();
-    let this_year = Period::containing(date, Granularity::Year, calendar);
-    // The last two fiscal years that have ended by `date`.
-    let periods = vec![this_year.shift(-2), this_year.shift(-1)];
+    let periods = compared_periods(after, date);
     let old = placement(before, date);
     let new = placement(after, date);
     let mut preview = Preview {
@@ -312,7 +351,7 @@ fn preview_with(before: &Model, after: &Model, date: NaiveDate, only: Option<Tou
             cells(before, date, &periods, &mut skipped, "before", None),
             cells(after, date, &periods, &mut skipped, "after", None),
         ),
-        Some(only) => (
+        Some((only, reduced_after)) => (
             cells(
                 &reduced(before, &only.read, &periods),
                 date,
@@ -322,7 +361,7 @@ fn preview_with(before: &Model, after: &Model, date: NaiveDate, only: Option<Tou
                 Some(&only.touched),
             ),
             cells(
-                &reduced(after, &only.read, &periods),
+                reduced_after,
                 date,
                 &periods,
                 &mut skipped,

@@ -5,7 +5,10 @@
 //!   the same order, that `validate` (the whole model after, as `holdco check`) reports;
 //! - `preview_of` (only the metrics the patch touches, from the facts of the two years
 //!   compared) gives exactly the changed cells and structure of `preview` (every metric's
-//!   roll-up on both whole models).
+//!   roll-up on both whole models);
+//! - the same two on the patch evaluated without making the model after
+//!   (`evaluate_patch`: frame and diff; `validate_evaluation`, `preview_evaluated`), and the
+//!   model it makes equals `apply_patch`'s.
 //!
 //! The patches revise, move and remove facts, give facts other units, metrics, currencies
 //! and counterparties (often invalid ones), remove and move timeline changes (changing the
@@ -13,7 +16,10 @@
 //! that both valid and invalid patches were generated.
 
 use chrono::NaiveDate;
-use holdco_changeset::{apply_patch, preview, preview_of, validate, validate_changed};
+use holdco_changeset::{
+    apply_patch, evaluate_patch, preview, preview_evaluated, preview_of, validate,
+    validate_changed, validate_evaluation,
+};
 use holdco_changeset::{Patch, PlacedChange};
 use holdco_core::format::read_model;
 use holdco_core::synth::{SplitMix, Synth, SynthSpec};
@@ -124,13 +130,28 @@ fn check(model: &Model, date: NaiveDate, count: usize, seed: u64) -> (usize, usi
     for round in 0..count {
         let patch = patch(model, &mut rng);
         let Ok((after, diff)) = apply_patch(model, &patch) else {
+            assert!(evaluate_patch(model, &patch).is_err());
             continue;
         };
+        // The evaluation without the model after: the same diff, the same model when made.
+        let evaluation = evaluate_patch(model, &patch).expect("applies as apply_patch does");
+        assert_eq!(evaluation.diff, diff, "round {round}");
+        assert!(evaluation.frame.facts.is_empty());
+        assert_eq!(
+            evaluation.model(model),
+            after,
+            "round {round}: the model after"
+        );
         let full = validate(&after);
         let changed = validate_changed(model, &after, &diff);
         assert_eq!(
             changed, full,
             "round {round}: incremental validation differs from the whole model's"
+        );
+        assert_eq!(
+            validate_evaluation(model, &evaluation),
+            full,
+            "round {round}: validation of the evaluation differs from the whole model's"
         );
         if !full.is_empty() {
             invalid += 1;
@@ -144,6 +165,11 @@ fn check(model: &Model, date: NaiveDate, count: usize, seed: u64) -> (usize, usi
         assert_eq!(reduced.new_units, whole.new_units, "round {round}");
         assert_eq!(reduced.gone_units, whole.gone_units, "round {round}");
         assert_eq!(reduced.periods, whole.periods, "round {round}");
+        let evaluated = preview_evaluated(model, &evaluation, date);
+        assert_eq!(
+            evaluated, reduced,
+            "round {round}: the preview of the evaluation"
+        );
     }
     (valid, invalid)
 }

@@ -48,6 +48,10 @@ struct Adjustment {
     currency: u8,
     basis: Basis,
     value: f64,
+    /// The row whose figure this is (`value` is that figure, negated when `given_back`),
+    /// so a revised figure can be carried into its adjustments ([`FactTable::revised`]).
+    row: usize,
+    given_back: bool,
 }
 
 /// Facts in columns.
@@ -478,6 +482,81 @@ impl FactTable {
         builder.finish(engine)
     }
 
+    /// The table of `model`'s facts when `model` differs from the model this table was built
+    /// from only by the figures of existing facts: `revised` lists each such fact before and
+    /// after. `engine` is the engine over `model`, whose timeline must replay as the one the
+    /// table was built with (same units at the same indices: the timeline, group and metrics
+    /// unchanged). The figures are put in their rows and carried into the recorded-total
+    /// adjustments made from them; nothing else depends on a figure (which series and periods
+    /// have rows, and so the adjustments' places, stay as they are), so the table equals the
+    /// one [`FactTable::from_model`] builds (semantics C17; a property test holds it). `None`
+    /// when a fact is not a row of the table with the same series (a new or removed key, a
+    /// currency changed): the caller builds the table again. Costs a copy of the columns and
+    /// a search per revised fact.
+    pub fn revised(
+        &self,
+        model: &Model,
+        engine: &Engine,
+        revised: &[(&crate::model::Fact, &crate::model::Fact)],
+    ) -> Option<FactTable> {
+        let mut rows = Vec::with_capacity(revised.len());
+        for (before, after) in revised {
+            let row = self.row_of(model, engine, before)?;
+            if before.key != after.key || self.row_of(model, engine, after)? != row {
+                return None;
+            }
+            rows.push((row, after.value));
+        }
+        let mut table = self.clone();
+        for (row, value) in &rows {
+            table.value[*row] = *value;
+        }
+        if !table.adjustments.is_empty() && !rows.is_empty() {
+            let new: HashMap<usize, f64> = rows.into_iter().collect();
+            for adjustment in table.adjustments.iter_mut() {
+                if let Some(value) = new.get(&adjustment.row) {
+                    adjustment.value = if adjustment.given_back {
+                        -*value
+                    } else {
+                        *value
+                    };
+                }
+            }
+        }
+        Some(table)
+    }
+
+    /// The row holding `fact` (same series, currency included, and period), if any.
+    fn row_of(&self, model: &Model, engine: &Engine, fact: &crate::model::Fact) -> Option<usize> {
+        let timeline = engine.timeline();
+        let metric = model.metrics.iter().position(|m| m.id == fact.key.metric)? as u16;
+        let unit = timeline.unit(&fact.key.unit)?;
+        let counterparty = match &fact.key.counterparty {
+            Some(c) => Some(timeline.unit(c)?),
+            None => None,
+        };
+        let currency = match fact
+            .currency
+            .as_ref()
+            .filter(|c| **c != model.group.currency)
+        {
+            None => 0,
+            Some(c) => self.currencies.iter().skip(1).position(|x| x == c)? as u8 + 1,
+        };
+        let key = SeriesKey {
+            unit,
+            metric,
+            currency,
+            counterparty,
+            basis: fact.key.basis,
+        };
+        let series = self.series.binary_search(&key).ok()?;
+        let period = self.periods.binary_search(&fact.key.period).ok()? as u16;
+        let rows = self.offsets[series]..self.offsets[series + 1];
+        let at = self.period[rows.clone()].binary_search(&period).ok()?;
+        Some(rows.start + at)
+    }
+
     /// [`FactTable::from_columns`] without a row-by-row push, when every row is in the
     /// reporting currency and no two column series make one table series: the series are
     /// sorted by key and their rows, already in period order, copied in that order into
@@ -732,6 +811,8 @@ impl FactTable {
                         currency: key.currency,
                         basis: key.basis,
                         value: self.value[r],
+                        row: r,
+                        given_back: false,
                     });
                 }
                 // A recorded total above both sides of an intercompany figure is net of it:
@@ -750,6 +831,8 @@ impl FactTable {
                             currency: key.currency,
                             basis: key.basis,
                             value: -self.value[r],
+                            row: r,
+                            given_back: true,
                         });
                     }
                 }
@@ -3120,7 +3203,7 @@ mod decompose_tests {
                 let p = table.period[r] as usize;
                 let date = FactTable::fact_date(engine, key.unit, table.periods[p], key.basis);
                 let structure = engine.structure(date);
-                let adjustment = |above: UnitIndex, value: f64| Adjustment {
+                let adjustment = |above: UnitIndex, value: f64, given_back: bool| Adjustment {
                     above,
                     date,
                     metric: key.metric,
@@ -3128,17 +3211,19 @@ mod decompose_tests {
                     currency: key.currency,
                     basis: key.basis,
                     value,
+                    row: r,
+                    given_back,
                 };
                 let mut above = structure.ancestors(key.unit).skip(1);
                 if let Some(a) = above.find(|a| has[p][*a as usize]) {
-                    adjustments.push(adjustment(a, table.value[r]));
+                    adjustments.push(adjustment(a, table.value[r], false));
                 }
                 if let Some(other) = key.counterparty {
                     let mut above = structure.ancestors(key.unit).skip(1);
                     if let Some(a) =
                         above.find(|a| has[p][*a as usize] && structure.in_subtree(other, *a))
                     {
-                        adjustments.push(adjustment(a, -table.value[r]));
+                        adjustments.push(adjustment(a, -table.value[r], true));
                     }
                 }
             }

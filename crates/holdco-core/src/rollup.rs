@@ -328,7 +328,7 @@ pub struct Engine<'m> {
     /// Facts by (unit, metric, basis) then period, built on the first question that needs
     /// them (a roll-up answered by the columnar path never does: on a million units the index
     /// cost more than the roll-up, issue 16 item 6).
-    facts: std::sync::OnceLock<FactIndex>,
+    facts: std::sync::OnceLock<std::sync::Arc<FactIndex>>,
     /// Periods of the group's published restatements, by metric and structure date.
     published: HashMap<MetricId, BTreeMap<NaiveDate, Vec<Period>>>,
     /// Periods of the group's published pro-forma figures, by metric and structure date.
@@ -411,7 +411,36 @@ impl<'m> Engine<'m> {
 
     /// The facts by (unit, metric, basis) then period, built on first use.
     fn fact_index(&self) -> &FactIndex {
-        self.facts.get_or_init(|| {
+        self.facts
+            .get_or_init(|| std::sync::Arc::new(self.build_fact_index()))
+    }
+
+    /// Shares `from`'s fact index (when it has built one) with this engine, whose model holds
+    /// facts of the same keys at the same positions as `from`'s, over a timeline that replays
+    /// to the same units (a server's model after a change set that only revised figures):
+    /// the index holds only keys and positions, so the first question after the change does
+    /// not index every fact again. True when shared. Refused (false) when the numbers of
+    /// facts or units differ; debug builds check every key.
+    pub fn share_fact_index(&self, from: &Engine<'_>) -> bool {
+        let Some(index) = from.facts.get() else {
+            return false;
+        };
+        if self.model.facts.len() != from.model.facts.len()
+            || self.timeline.units.len() != from.timeline.units.len()
+        {
+            return false;
+        }
+        debug_assert!(self
+            .model
+            .facts
+            .iter()
+            .zip(&from.model.facts)
+            .all(|(a, b)| a.key == b.key));
+        self.facts.set(index.clone()).is_ok()
+    }
+
+    fn build_fact_index(&self) -> FactIndex {
+        {
             let mut facts: HashMap<(UnitIndex, MetricId, Basis), BTreeMap<Period, Vec<usize>>> =
                 HashMap::new();
             for (index, fact) in self.model.facts.iter().enumerate() {
@@ -434,7 +463,7 @@ impl<'m> Engine<'m> {
                 }
             }
             facts
-        })
+        }
     }
 
     /// The replayed timeline.

@@ -321,9 +321,10 @@ async fn propose(
         }
         .map_err(Refusal::Invalid)?;
         // The scope is judged on what the change set changes, before anything is recorded.
-        let (after, diff) = changeset::evaluate_valid(base, &patch).map_err(Refusal::Invalid)?;
-        let units = diff.units();
-        if !in_scope(caller, base, &units) && !in_scope(caller, &after, &units) {
+        // Evaluated without copying the served model's facts (the frame after and the diff).
+        let evaluation = changeset::evaluate_valid_frame(base, &patch).map_err(Refusal::Invalid)?;
+        let units = evaluation.diff.units();
+        if !in_scope(caller, base, &units) && !in_scope(caller, &evaluation.frame, &units) {
             return Err(scope_refusal(caller));
         }
         let created = changeset::create_on(
@@ -337,7 +338,7 @@ async fn propose(
             },
             revision,
             base,
-            (after, diff),
+            evaluation,
             today(),
         )?;
         Ok(Json(serde_json::to_value(&created).unwrap_or_default()))
@@ -568,7 +569,6 @@ async fn step(
                         model: None,
                     },
                 };
-                drop(served);
                 let applied = on.applied;
                 // Swap in the model the apply made (built from the served one and the patch,
                 // or, when the served model was behind the store, read from it): readers
@@ -576,9 +576,10 @@ async fn step(
                 // one. (Should that fail, the apply stands and the watcher tries again at its
                 // next poll.)
                 let swapped = match on.model {
-                    Some(model) => shared.swap_in(model, applied.revision),
+                    Some(model) => shared.swap_in(&served, model, applied.revision),
                     None => shared.reload_locked().map(|_| ()),
                 };
+                drop(served);
                 if let Err(error) = swapped {
                     eprintln!("holdco serve: the change set was applied, but serving the model after failed: {error:#}");
                 }

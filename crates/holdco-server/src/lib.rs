@@ -94,10 +94,17 @@ impl AppState {
     }
 
     /// Serves `model`, the valid model the store holds at `revision` (written by this server
-    /// under the writer's lock): its snapshot is built from it, without reading the store or
-    /// validating it again, its caches warmed, then swapped in.
-    fn swap_in(&self, model: holdco_core::Model, revision: i64) -> anyhow::Result<()> {
-        let snapshot = Snapshot::validated(Arc::new(model), Some(revision))?;
+    /// under the writer's lock from `from`, the snapshot served): its snapshot is built from
+    /// it, without reading the store or validating it again, taking from `from` what the
+    /// change leaves as it was ([`Snapshot::successor`]: the columnar table with the revised
+    /// figures put in, the fact index), its caches warmed, then swapped in.
+    fn swap_in(
+        &self,
+        from: &Snapshot,
+        model: holdco_core::Model,
+        revision: i64,
+    ) -> anyhow::Result<()> {
+        let snapshot = from.successor(Arc::new(model), Some(revision))?;
         warm(&snapshot);
         self.replace(snapshot);
         dashboard_api::warm(self);

@@ -100,8 +100,10 @@ pub(crate) fn snapshot(
             problems.first().map(|p| p.to_string()).unwrap_or_default()
         ))
     })?;
+    // Built from the served snapshot's caches where the change leaves them as they are.
     let snapshot = Arc::new(
-        Snapshot::validated(Arc::new(after), None)
+        served
+            .successor(Arc::new(after), None)
             .map_err(|e| ApiError::Unprocessable(format!("change set {id}: {e}")))?,
     );
     crate::warm(&snapshot);
