@@ -449,13 +449,7 @@ impl FactTable {
             .map(|c| builder.currency(Some(c).filter(|c| **c != model.group.currency)))
             .collect();
         for (index, series) in columns.series.iter().enumerate() {
-            let metric_id = &columns.metrics[series.metric as usize];
-            let metric = model
-                .metrics
-                .iter()
-                .position(|m| &m.id == metric_id)
-                .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {metric_id}")))?
-                as u16;
+            let metric = column_metric(model, &columns.metrics[series.metric as usize])?;
             let unit_index = unit(series.unit)?;
             let counterparty = match series.counterparty {
                 NONE => None,
@@ -589,25 +583,17 @@ impl FactTable {
         let metrics: Vec<Option<u16>> = columns
             .metrics
             .iter()
-            .map(|id| {
-                model
-                    .metrics
-                    .iter()
-                    .position(|m| &m.id == id)
-                    .map(|m| m as u16)
-            })
+            .map(|id| metric_index(model, id))
             .collect();
         let mut keyed: Vec<(SeriesKey, u32)> = Vec::with_capacity(columns.series.len());
         for (index, series) in columns.series.iter().enumerate() {
             if columns.rows(index).is_empty() {
                 continue;
             }
-            let metric = metrics[series.metric as usize].ok_or_else(|| {
-                ColumnarError::Unsupported(format!(
-                    "unknown metric {}",
-                    columns.metrics[series.metric as usize]
-                ))
-            })?;
+            let metric = match metrics[series.metric as usize] {
+                Some(metric) => metric,
+                None => column_metric(model, &columns.metrics[series.metric as usize])?,
+            };
             let counterparty = match series.counterparty {
                 NONE => None,
                 c => Some(unit(c)?),
@@ -1965,6 +1951,22 @@ impl<'t> FastPlan<'t> {
     }
 }
 
+/// The index of a metric in the model's list (the table's metric number).
+fn metric_index(model: &Model, id: &MetricId) -> Option<u16> {
+    model
+        .metrics
+        .iter()
+        .position(|m| &m.id == id)
+        .map(|m| m as u16)
+}
+
+/// The table's metric number of a metric of fact columns; `Unsupported` when the model does
+/// not define it.
+fn column_metric(model: &Model, id: &MetricId) -> Result<u16, ColumnarError> {
+    metric_index(model, id)
+        .ok_or_else(|| ColumnarError::Unsupported(format!("unknown metric {id}")))
+}
+
 /// The model's index of each metric asked; `Unsupported` for an unknown or non-additive one.
 fn additive_metrics(model: &Model, query: &FastQuery) -> Result<Vec<u16>, ColumnarError> {
     let mut metric_indexes = Vec::new();
@@ -2671,13 +2673,7 @@ pub fn rollup_from_table(
         .unwrap_or_else(|| engine.latest_structure_date());
     let metric_indexes: Vec<u16> = metrics
         .iter()
-        .filter_map(|m| {
-            model
-                .metrics
-                .iter()
-                .position(|d| &d.id == m)
-                .map(|i| i as u16)
-        })
+        .filter_map(|m| metric_index(model, m))
         .collect();
     let published = table.series.iter().any(|k| {
         metric_indexes.contains(&k.metric)
