@@ -332,8 +332,15 @@ fn main() -> Result<()> {
                     let client = blocking_free::Client::new();
                     let mut took = Vec::new();
                     let mut round = 0;
+                    // One change set every `every` seconds on a fixed clock: the next starts
+                    // on its tick, or at once when the previous one took longer (waiting
+                    // `every` after each finished capped a 60 s run at 11).
+                    let ticks = Instant::now();
                     while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_secs(every));
+                        let tick = ticks + Duration::from_secs(every) * (round as u32 + 1);
+                        if let Some(wait) = tick.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
