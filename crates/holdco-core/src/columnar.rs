@@ -430,44 +430,25 @@ impl FactTable {
         engine: &Engine,
     ) -> Result<FactTable, ColumnarError> {
         use crate::format::fact_columns::NONE;
-        if let Some(table) = Self::from_columns_sorted(model, columns, engine)? {
+        let keys = column_series_keys(model, columns, engine)?;
+        if let Some(table) = Self::from_columns_sorted(model, columns, &keys, engine)? {
             return Ok(table);
         }
         let mut builder = FactTableBuilder::new(model.group.currency.clone());
         builder.reserve(columns.len());
-        let timeline = engine.timeline();
-        let units: Vec<Option<UnitIndex>> =
-            columns.units.iter().map(|u| timeline.unit(u)).collect();
-        let unit = |i: u32| {
-            units[i as usize].ok_or_else(|| {
-                ColumnarError::Unsupported(format!("unknown unit {}", columns.units[i as usize]))
-            })
-        };
         let currencies: Vec<u8> = columns
             .currencies
             .iter()
             .map(|c| builder.currency(Some(c).filter(|c| **c != model.group.currency)))
             .collect();
-        for (index, series) in columns.series.iter().enumerate() {
-            let metric = column_metric(model, &columns.metrics[series.metric as usize])?;
-            let unit_index = unit(series.unit)?;
-            let counterparty = match series.counterparty {
-                NONE => None,
-                c => Some(unit(c)?),
-            };
+        for (index, (series, key)) in columns.series.iter().zip(&keys).enumerate() {
             for row in columns.rows(index) {
                 let currency = match columns.currency[row] {
                     NONE => 0,
                     c => currencies[c as usize],
                 };
                 builder.push(
-                    SeriesKey {
-                        unit: unit_index,
-                        metric,
-                        currency,
-                        counterparty,
-                        basis: series.basis,
-                    },
+                    SeriesKey { currency, ..*key },
                     Period::new(columns.starts[row], series.granularity),
                     columns.values[row],
                 )?;
@@ -560,6 +541,7 @@ impl FactTable {
     fn from_columns_sorted(
         model: &Model,
         columns: &crate::format::fact_columns::FactColumns,
+        keys: &[SeriesKey],
         engine: &Engine,
     ) -> Result<Option<FactTable>, ColumnarError> {
         use crate::format::fact_columns::NONE;
@@ -572,41 +554,12 @@ impl FactTable {
         {
             return Ok(None);
         }
-        let timeline = engine.timeline();
-        let units: Vec<Option<UnitIndex>> =
-            columns.units.iter().map(|u| timeline.unit(u)).collect();
-        let unit = |i: u32| {
-            units[i as usize].ok_or_else(|| {
-                ColumnarError::Unsupported(format!("unknown unit {}", columns.units[i as usize]))
-            })
-        };
-        let metrics: Vec<Option<u16>> = columns
-            .metrics
+        let mut keyed: Vec<(SeriesKey, u32)> = keys
             .iter()
-            .map(|id| metric_index(model, id))
+            .enumerate()
+            .filter(|(index, _)| !columns.rows(*index).is_empty())
+            .map(|(index, key)| (*key, index as u32))
             .collect();
-        let mut keyed: Vec<(SeriesKey, u32)> = Vec::with_capacity(columns.series.len());
-        for (index, series) in columns.series.iter().enumerate() {
-            if columns.rows(index).is_empty() {
-                continue;
-            }
-            let metric = match metrics[series.metric as usize] {
-                Some(metric) => metric,
-                None => column_metric(model, &columns.metrics[series.metric as usize])?,
-            };
-            let counterparty = match series.counterparty {
-                NONE => None,
-                c => Some(unit(c)?),
-            };
-            let key = SeriesKey {
-                unit: unit(series.unit)?,
-                metric,
-                currency: 0,
-                counterparty,
-                basis: series.basis,
-            };
-            keyed.push((key, index as u32));
-        }
         keyed.sort_unstable_by_key(|(key, _)| *key);
         if keyed.windows(2).any(|w| w[0].0 == w[1].0) {
             return Ok(None);
@@ -1949,6 +1902,51 @@ impl<'t> FastPlan<'t> {
         }
         eliminated
     }
+}
+
+/// The table's key of each series of fact columns, in the reporting currency (the builder
+/// path sets each row's own): units and metrics looked up once per distinct id, not per
+/// series.
+fn column_series_keys(
+    model: &Model,
+    columns: &crate::format::fact_columns::FactColumns,
+    engine: &Engine,
+) -> Result<Vec<SeriesKey>, ColumnarError> {
+    use crate::format::fact_columns::NONE;
+    let timeline = engine.timeline();
+    let units: Vec<Option<UnitIndex>> = columns.units.iter().map(|u| timeline.unit(u)).collect();
+    let unit = |i: u32| {
+        units[i as usize].ok_or_else(|| {
+            ColumnarError::Unsupported(format!("unknown unit {}", columns.units[i as usize]))
+        })
+    };
+    let metrics: Vec<Option<u16>> = columns
+        .metrics
+        .iter()
+        .map(|id| metric_index(model, id))
+        .collect();
+    columns
+        .series
+        .iter()
+        .map(|series| {
+            let metric = match metrics[series.metric as usize] {
+                Some(metric) => metric,
+                None => column_metric(model, &columns.metrics[series.metric as usize])?,
+            };
+            let unit_index = unit(series.unit)?;
+            let counterparty = match series.counterparty {
+                NONE => None,
+                c => Some(unit(c)?),
+            };
+            Ok(SeriesKey {
+                unit: unit_index,
+                metric,
+                currency: 0,
+                counterparty,
+                basis: series.basis,
+            })
+        })
+        .collect()
 }
 
 /// The index of a metric in the model's list (the table's metric number).
