@@ -132,16 +132,7 @@ impl<'a> Entry<'a> {
     }
 
     fn opt_str(&mut self, name: &str) -> Option<String> {
-        match self.value(name)? {
-            Value::String(s) => Some(s),
-            other => {
-                self.problem(
-                    name,
-                    format!("expected text in quotes, found {}", other.type_str()),
-                );
-                None
-            }
-        }
+        self.parse_str(name, |text| Ok(text.to_string()))
     }
 
     fn req_str(&mut self, name: &str, hint: &str) -> Option<String> {
@@ -174,8 +165,8 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// [`Entry::parse_with`] of [`Entry::opt_str`] without copying the text: the same
-    /// problems, in the same words (a million changes name a million units).
+    /// A text field parsed where it stands, without a copy (a million changes name a million
+    /// units); a value that is not text is a problem naming what was found.
     fn parse_str<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
         self.mark(name);
         let parsed = match self.get(name)?.get_ref() {
