@@ -379,15 +379,19 @@ pub(super) fn table(
     let mut buffer = vec![0u8; BUFFER];
     for (i, image) in images.iter().enumerate() {
         let (offsets, dest, remap) = (&plan.offsets[i], &plan.dest[i], &plan.remaps[i]);
-        let blob = transaction
-            .blob_open(
-                rusqlite::MAIN_DB,
-                "metric_columns",
-                "period",
-                image.rowid,
-                true,
-            )
-            .map_err(&failed)?;
+        // One column of the image's row, read in place (read-only).
+        let open = |column: &str| {
+            transaction
+                .blob_open(
+                    rusqlite::MAIN_DB,
+                    "metric_columns",
+                    column,
+                    image.rowid,
+                    true,
+                )
+                .map_err(&failed)
+        };
+        let blob = open("period")?;
         let copied = scatter::<2>(&blob, offsets, dest, &mut buffer, |at, bytes| {
             let to = period.get_mut(at..at + bytes.len() / 2)?;
             for (slot, b) in to.iter_mut().zip(bytes.chunks_exact(2)) {
@@ -400,15 +404,7 @@ pub(super) fn table(
         if copied.is_none() {
             return Ok(None);
         }
-        let blob = transaction
-            .blob_open(
-                rusqlite::MAIN_DB,
-                "metric_columns",
-                "figures",
-                image.rowid,
-                true,
-            )
-            .map_err(&failed)?;
+        let blob = open("figures")?;
         let copied = scatter::<8>(&blob, offsets, dest, &mut buffer, |at, bytes| {
             let to = value.get_mut(at..at + bytes.len() / 8)?;
             for (slot, b) in to.iter_mut().zip(bytes.chunks_exact(8)) {
